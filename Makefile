@@ -1,0 +1,42 @@
+# The two commands a new user needs: `make run` and `make test`.
+# Both create .venv with the newest Python >= 3.12 they can find and install what they need.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8080
+
+# Newest Python >= 3.12: PYTHON=... wins, then PATH, then pyenv's versions folder.
+PYTHON ?= $(shell for c in python3.14 python3.13 python3.12; do \
+	p=$$(command -v $$c 2>/dev/null) && $$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p; exit 0; }; done; \
+	root=$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv); \
+	for p in $$(ls -d $$root/versions/3.* 2>/dev/null | sort -t. -k2,2n -r); do \
+	  [ -x $$p/bin/python3 ] && $$p/bin/python3 -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p/bin/python3; exit 0; }; done)
+
+.PHONY: run test install install-test bench venv clean
+
+$(VENV)/bin/python:
+	@if [ -z "$(PYTHON)" ]; then echo "Pipeline needs Python 3.12 or newer (Django 6.1). Install one (e.g. 'pyenv install 3.13' or 'apt-get install python3.13') or pass PYTHON=/path/to/python3.12." >&2; exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+venv: $(VENV)/bin/python
+
+install: venv
+	$(PY) -m pip install -q -e '.[scale]'
+
+install-test: venv
+	$(PY) -m pip install -q -e '.[scale,test]'
+	@bash scripts/install-system-deps.sh
+
+run: install
+	$(PY) manage.py serve --port $(PORT)
+
+test: install-test
+	@bash scripts/test.sh
+
+bench: install-test
+	$(PY) benchmarks/trigger.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,26 @@
+"""Component plugins: one module per component type, each exposing ``COMPONENT``.
+
+Adding a component is adding a module here; :func:`default_registry` discovers it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+
+from pipelines.engine.components import ComponentDefinition, Registry
+
+
+@cache
+def default_registry() -> Registry:
+    """Every ``COMPONENT`` defined by a module of this package, built once."""
+    definitions: list[ComponentDefinition] = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        definition = getattr(module, "COMPONENT", None)
+        if isinstance(definition, ComponentDefinition):
+            definitions.append(definition)
+    return Registry(definitions)

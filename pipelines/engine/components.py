@@ -1,0 +1,113 @@
+"""The contract between the engine and component plugins.
+
+A component type (``json``, ``text``, ``http`` ...) is a :class:`ComponentDefinition`
+holding its tasks. Each :class:`Task` declares JSON-Schema input/output definitions
+(the recipe parser checks inputs against them) and a ``run`` callable that takes the
+resolved input and a :class:`TaskContext` and returns the output mapping.
+
+``run`` may be
+- an ``async def`` (I/O components: http, openai): awaited on the event loop;
+- a plain function with ``blocking=True`` (Pillow, pypdf, big jq programs): run in
+  the engine's thread pool so the loop stays free;
+- a plain function with ``blocking=False`` (cheap pure work): called inline, which
+  saves a thread hop on the hot path.
+
+Failures are reported by raising :class:`ComponentError` (its message becomes the
+component's error as the user sees it); any other exception is also caught by the
+engine and reported with its message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TaskRun = Callable[[dict[str, Any], "TaskContext"], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+
+
+class ComponentError(Exception):
+    """A component failed; ``str(error)`` is shown to the user in traces and events."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of a component type, e.g. ``TASK_JQ`` of ``json``."""
+
+    name: str
+    input_schema: Mapping[str, Any]
+    output_schema: Mapping[str, Any]
+    run: TaskRun
+    blocking: bool = True
+    title: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ComponentDefinition:
+    """A component type and its tasks.
+
+    ``setup_schema`` describes the ``setup`` block (connection settings);
+    ``credential_fields`` are setup keys (dotted paths for nested keys, e.g.
+    ``authentication.token``) whose values must be ``${secret.*}`` references —
+    a plaintext value there is a recipe error at save time.
+    """
+
+    type: str
+    title: str
+    tasks: Mapping[str, Task]
+    description: str = ""
+    setup_schema: Mapping[str, Any] = field(default_factory=dict)
+    credential_fields: frozenset[str] = frozenset()
+
+
+@dataclass
+class TaskContext:
+    """What a running task may use besides its input.
+
+    - ``setup``: the component's resolved ``setup`` block (secrets substituted);
+    - ``config``: deployment options handed to ``execute`` by the caller (for
+      instance ``http_allowed_hosts``, ``http_timeout``); the engine does not read
+      settings itself;
+    - ``emit_output``: awaitable that publishes a partial (cumulative) output while
+      the task is still running — streaming components call it per chunk;
+    - ``cancelled``: set when the run is being cancelled; long tasks should check it.
+    """
+
+    component_id: str
+    task: str
+    setup: Mapping[str, Any] = field(default_factory=dict)
+    config: Mapping[str, Any] = field(default_factory=dict)
+    emit_output: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    cancelled: asyncio.Event | None = None
+
+    async def publish(self, partial_output: dict[str, Any]) -> None:
+        if self.emit_output is not None:
+            await self.emit_output(partial_output)
+
+
+class Registry:
+    """Component types by name. The app builds one from ``pipelines.components``."""
+
+    def __init__(self, definitions: Iterable[ComponentDefinition] = ()) -> None:
+        self._definitions: dict[str, ComponentDefinition] = {}
+        for definition in definitions:
+            self.register(definition)
+
+    def register(self, definition: ComponentDefinition) -> None:
+        if definition.type in self._definitions:
+            raise ValueError(f"component type {definition.type!r} is registered twice")
+        self._definitions[definition.type] = definition
+
+    def get(self, type_: str) -> ComponentDefinition | None:
+        return self._definitions.get(type_)
+
+    def types(self) -> list[str]:
+        return sorted(self._definitions)
+
+    def __contains__(self, type_: object) -> bool:
+        return type_ in self._definitions
+
+    def __iter__(self):
+        return iter(self._definitions.values())
