@@ -1,0 +1,366 @@
+"""Outbound HTTP with a guard against requests into the server's own network (SSRF).
+
+Every component that fetches a user-supplied URL (http, file URLs, openai's
+``base-url``) goes through :func:`guarded_request`. By default it refuses
+loopback, private (RFC 1918, ``fc00::/7``), link-local (``169.254/16`` including
+cloud metadata, ``fe80::/10``), unspecified, multicast and reserved addresses.
+
+The check happens where the socket is opened: a custom httpcore network backend
+resolves the host, checks *every* address, and connects to a checked address, so
+a DNS answer that changes between a check and the connect (DNS rebinding) cannot
+sneak past. TLS SNI and the ``Host`` header keep the original hostname because
+httpcore still sees the URL's host. Redirects are followed by hand (at most
+:data:`MAX_REDIRECTS`) and each hop goes through the same backend.
+
+Hosts listed in ``allowed_hosts`` (exact hostname or IP, or ``*`` for all) bypass
+the guard; deployments fill it from ``PIPELINE_HTTP_ALLOWED_HOSTS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+from pipelines.engine.components import ComponentError
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+MAX_REDIRECTS = 10
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+_REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_HINT = "allow the host with PIPELINE_HTTP_ALLOWED_HOSTS"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class OutboundRefused(ComponentError):
+    """The guard refused a destination; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class OutboundPolicy:
+    """Which destinations bypass the guard. ``*`` in ``allowed_hosts`` allows all."""
+
+    allowed_hosts: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_hosts(cls, hosts: Iterable[str] | str | None) -> OutboundPolicy:
+        if hosts is None:
+            return cls()
+        if isinstance(hosts, str):
+            hosts = hosts.split(",")
+        return cls(frozenset(_normalise_host(h) for h in hosts if h and h.strip()))
+
+    @property
+    def allow_all(self) -> bool:
+        return "*" in self.allowed_hosts
+
+    def allows(self, host: str) -> bool:
+        return self.allow_all or _normalise_host(host) in self.allowed_hosts
+
+
+def _normalise_host(host: str) -> str:
+    host = host.strip().lower().rstrip(".")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
+def address_problem(ip: IPAddress | str) -> str | None:
+    """Why ``ip`` is not a public destination (``None`` when it is)."""
+    if isinstance(ip, str):
+        ip = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        mapped = ip.ipv4_mapped or ip.sixtofour
+        if mapped is not None:
+            return address_problem(mapped)
+        if ip in _NAT64:
+            return address_problem(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip.is_unspecified:
+        return "unspecified addresses"
+    if ip.is_loopback:
+        return "loopback addresses"
+    if ip.is_link_local:
+        return "link-local addresses"
+    if ip.is_multicast:
+        return "multicast addresses"
+    if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
+        return "shared (carrier-grade NAT) addresses"
+    if ip.is_private:
+        return "private addresses"
+    if ip.is_reserved or not ip.is_global:
+        return "reserved addresses"
+    return None
+
+
+_CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def check_url(url: str, *, policy: OutboundPolicy | None = None) -> httpx.URL:
+    """Parse ``url`` and refuse what can be refused without DNS.
+
+    Refuses non-http(s) schemes, URLs without a host, and literal IP hosts that are
+    not public (unless allowed). Hostnames are checked after resolution, at
+    connect time, by :func:`guarded_request`.
+    """
+    policy = policy or OutboundPolicy()
+    if not isinstance(url, str) or not url.strip():
+        raise OutboundRefused("the endpoint URL is empty")
+    scheme = urlsplit(url.strip()).scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        shown = f"{scheme}://" if scheme else "a URL without a scheme"
+        raise OutboundRefused(
+            f"request to {url!r} refused: {shown} is not allowed (only http and https)"
+        )
+    try:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise OutboundRefused(f"invalid URL {url!r}: {exc}") from None
+    host = parsed.host
+    if not host:
+        raise OutboundRefused(f"invalid URL {url!r}: it has no host")
+    if policy.allows(host):
+        return parsed
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return parsed
+    problem = address_problem(ip)
+    if problem:
+        raise OutboundRefused(f"request to {host} refused: {problem} are not allowed ({_HINT})")
+    return parsed
+
+
+async def resolve_checked(host: str, port: int, *, policy: OutboundPolicy) -> list[str]:
+    """Resolve ``host`` and return its addresses if all of them are allowed.
+
+    One bad address refuses the host: a name that resolves to both a public and
+    an internal address is how rebinding attacks hedge their bets.
+    """
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses = [str(literal)]
+    else:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise ComponentError(f"could not resolve host {host!r}: {exc.strerror or exc}") from None
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        if not addresses:
+            raise ComponentError(f"could not resolve host {host!r}")
+    if policy.allows(host):
+        return addresses
+    for address in addresses:
+        if policy.allows(address):
+            continue
+        problem = address_problem(address)
+        if problem:
+            via = "" if literal is not None else f" (it resolves to {address})"
+            raise OutboundRefused(
+                f"request to {host} refused{via}: {problem} are not allowed ({_HINT})"
+            )
+    return addresses
+
+
+class _GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
+    """Opens TCP connections only to addresses that passed :func:`resolve_checked`."""
+
+    def __init__(self, policy: OutboundPolicy) -> None:
+        self._policy = policy
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await resolve_checked(host, port, policy=self._policy)
+        last_error: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+        assert last_error is not None
+        raise last_error
+
+    async def connect_unix_socket(self, *args: typing.Any, **kwargs: typing.Any) -> typing.NoReturn:
+        raise OutboundRefused("unix sockets are not allowed")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, policy: OutboundPolicy) -> None:
+        super().__init__(trust_env=False)
+        # httpx builds its pool without a way to pass a network backend; swap the
+        # pool for an equivalent one that connects through the guard.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            network_backend=_GuardedNetworkBackend(policy),
+        )
+
+
+@dataclass(frozen=True)
+class OutboundResponse:
+    """A fully read response (the body is capped)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    url: str
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    def header_lists(self) -> dict[str, list[str]]:
+        """Headers as Instill shows them: canonical name → list of values."""
+        out: dict[str, list[str]] = {}
+        for name, value in self.headers.multi_items():
+            out.setdefault(_canonical_header(name), []).append(value)
+        return out
+
+
+def _canonical_header(name: str) -> str:
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
+async def guarded_request(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+    content: bytes | None = None,
+    allowed_hosts: Iterable[str] | str | None = (),
+    timeout: float = DEFAULT_TIMEOUT,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    max_redirects: int = MAX_REDIRECTS,
+) -> OutboundResponse:
+    """Send one request through the outbound guard and read the response.
+
+    Redirects are followed (up to ``max_redirects``), each target checked again;
+    ``params`` (e.g. an API key) go to the first URL only, and ``Authorization``
+    and ``Cookie`` headers are dropped when a redirect leaves the original host.
+    Non-2xx answers are returned, not raised. Refusals raise :class:`OutboundRefused`;
+    network failures, timeouts and oversized bodies raise :class:`ComponentError`.
+    """
+    policy = OutboundPolicy.from_hosts(allowed_hosts)
+    method = method.upper()
+    current = check_url(url, policy=policy)
+    request_headers = httpx.Headers(headers or {})
+    body = content
+    try:
+        async with (
+            asyncio.timeout(timeout),
+            httpx.AsyncClient(
+                transport=_GuardedTransport(policy),
+                timeout=httpx.Timeout(timeout),
+                follow_redirects=False,
+                trust_env=False,
+            ) as client,
+        ):
+            for hop in range(max_redirects + 1):
+                request = client.build_request(
+                    method,
+                    current,
+                    headers=request_headers,
+                    params=params if hop == 0 else None,
+                    content=body,
+                )
+                response = await client.send(request, stream=True)
+                try:
+                    location = response.headers.get("location")
+                    if response.status_code in _REDIRECT_CODES and location:
+                        target = current.join(location)
+                        check_url(str(target), policy=policy)
+                        if target.host != current.host:
+                            request_headers = _without_credentials(request_headers)
+                        if response.status_code == 303 or (
+                            response.status_code in (301, 302) and method == "POST"
+                        ):
+                            method = "GET" if method != "HEAD" else "HEAD"
+                            body = None
+                            request_headers = _without_body_headers(request_headers)
+                        current = target
+                        continue
+                    data = await _read_capped(response, max_response_bytes)
+                    return OutboundResponse(
+                        status_code=response.status_code,
+                        headers=response.headers,
+                        content=data,
+                        url=str(current),
+                    )
+                finally:
+                    await response.aclose()
+            raise ComponentError(f"request to {url} exceeded {max_redirects} redirects")
+    except TimeoutError:
+        raise ComponentError(f"request to {current} timed out after {timeout:g} s") from None
+    except httpx.TimeoutException:
+        raise ComponentError(f"request to {current} timed out after {timeout:g} s") from None
+    except httpx.HTTPError as exc:
+        raise ComponentError(f"request to {current} failed: {_describe(exc)}") from None
+
+
+def _without_credentials(headers: httpx.Headers) -> httpx.Headers:
+    # Like browsers and httpx: credentials meant for one host never follow a
+    # redirect to another.
+    out = httpx.Headers(headers)
+    for name in ("authorization", "cookie", "proxy-authorization"):
+        if name in out:
+            del out[name]
+    return out
+
+
+def _without_body_headers(headers: httpx.Headers) -> httpx.Headers:
+    out = httpx.Headers(headers)
+    for name in ("content-type", "content-length", "transfer-encoding"):
+        if name in out:
+            del out[name]
+    return out
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ComponentError(f"response body is larger than the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ComponentError(f"response body is larger than the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    text = str(exc)
+    return text or type(exc).__name__
