@@ -1,0 +1,187 @@
+"""Settings for Pipeline, driven by environment variables.
+
+The defaults run one machine with nothing configured: SQLite in ``PIPELINE_DATA_DIR``,
+the in-memory channel layer and the in-process executor. Scale-out is a matter of
+setting ``DATABASE_URL``, ``REDIS_URL`` and ``PIPELINE_EXECUTOR=celery``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+PIPELINE_DATA_DIR = Path(os.environ.get("PIPELINE_DATA_DIR", BASE_DIR / "data")).resolve()
+
+DEBUG = env_bool("DEBUG", False)
+# A fresh checkout must run with no variables set; the key is then made once and kept
+# in the data dir so sessions and encrypted secrets survive restarts.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    _key_file = PIPELINE_DATA_DIR / "secret_key"
+    try:
+        SECRET_KEY = _key_file.read_text().strip()
+    except FileNotFoundError:
+        import secrets as _secrets
+
+        PIPELINE_DATA_DIR.mkdir(parents=True, exist_ok=True)
+        SECRET_KEY = _secrets.token_urlsafe(50)
+        _key_file.write_text(SECRET_KEY)
+        _key_file.chmod(0o600)
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "pipelines",
+]
+
+MIDDLEWARE = [
+    "pipelines.api.middleware.RequestLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "instill_site.urls"
+ASGI_APPLICATION = "instill_site.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{PIPELINE_DATA_DIR / 'pipeline.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db), conn_max_age=600)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the one writer; IMMEDIATE avoids "database is locked"
+    # upgrades mid-transaction; synchronous=NORMAL is durable across process crashes.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = None
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = PIPELINE_DATA_DIR / "static"
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "pipelines.api.auth.TokenAuthentication",
+        "pipelines.api.auth.CsrfSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "pipelines.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Pipeline API",
+    "DESCRIPTION": "Run data/AI pipelines on trigger. Compatible with Instill Core's v1beta public API.",
+    "VERSION": "v1beta",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+}
+
+# --- Pipeline ---------------------------------------------------------------------
+PIPELINE_ADMIN_USER = os.environ.get("PIPELINE_ADMIN_USER", "admin")
+PIPELINE_ADMIN_PASSWORD = os.environ.get("PIPELINE_ADMIN_PASSWORD", "password")
+PIPELINE_MAX_REQUEST_BYTES = env_int("PIPELINE_MAX_REQUEST_BYTES", 32 * 1024 * 1024)
+PIPELINE_MAX_BATCH_SIZE = 32
+# request.body refuses more than this too (413), whatever the Content-Length said.
+DATA_UPLOAD_MAX_MEMORY_SIZE = PIPELINE_MAX_REQUEST_BYTES
+PIPELINE_EXECUTOR = os.environ.get("PIPELINE_EXECUTOR", "inprocess")
+PIPELINE_WORKER_CONCURRENCY = env_int("PIPELINE_WORKER_CONCURRENCY", 4)
+PIPELINE_ENGINE_CONCURRENCY = env_int("PIPELINE_ENGINE_CONCURRENCY", 16)
+PIPELINE_HTTP_ALLOWED_HOSTS = env_list("PIPELINE_HTTP_ALLOWED_HOSTS", [])
+PIPELINE_HTTP_TIMEOUT = env_int("PIPELINE_HTTP_TIMEOUT", 30)
+# Fernet key for secrets at rest; derived from SECRET_KEY when not given.
+PIPELINE_SECRETS_KEY = os.environ.get("PIPELINE_SECRETS_KEY", "")
+PIPELINE_PUBLIC_URL = os.environ.get("PIPELINE_PUBLIC_URL", "")

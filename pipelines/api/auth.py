@@ -1,0 +1,80 @@
+"""API authentication: ``Bearer instill_sk_…``, the raw token alone, Basic for local
+users, and the browser session (CSRF-protected) for our own pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from django.contrib.auth import authenticate as django_authenticate
+from rest_framework import authentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from pipelines.errors import Unauthenticated
+from pipelines.services.tokens import PREFIX, token_authenticate
+
+
+def credentials(header: str) -> tuple[str, str, str] | None:
+    """Classify an Authorization header: ("token", raw, "") | ("basic", user, password) | None."""
+    header = header.strip()
+    if not header:
+        return None
+    scheme, _, rest = header.partition(" ")
+    lowered = scheme.lower()
+    if lowered == "bearer":
+        return ("token", rest.strip(), "")
+    if lowered == "basic":
+        try:
+            decoded = base64.b64decode(rest.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise Unauthenticated("malformed Basic credentials: expected base64 of user:password") from exc
+        user, sep, password = decoded.partition(":")
+        if not sep:
+            raise Unauthenticated("malformed Basic credentials: expected base64 of user:password")
+        return ("basic", user, password)
+    if header.startswith(PREFIX):
+        return ("token", header, "")
+    raise Unauthenticated('unsupported Authorization header: use "Bearer instill_sk_..." or Basic credentials')
+
+
+def authenticate_header(request) -> object | None:
+    """The user named by the request's Authorization header, None when there is none.
+
+    Raises :class:`Unauthenticated` for credentials that are present but wrong.
+    """
+    found = credentials(request.META.get("HTTP_AUTHORIZATION", ""))
+    if found is None:
+        return None
+    kind, first, second = found
+    if kind == "token":
+        return token_authenticate(first)
+    user = django_authenticate(request=None, username=first, password=second)
+    if user is None or not user.is_active:
+        raise Unauthenticated("wrong username or password")
+    return user
+
+
+def authenticate_request(request):
+    """Header credentials first, then the browser session; anonymous → AnonymousUser."""
+    user = authenticate_header(request)
+    if user is not None:
+        return user, "header"
+    return request.user, "session"
+
+
+class TokenAuthentication(authentication.BaseAuthentication):
+    """DRF adapter for Bearer / raw tokens and Basic credentials."""
+
+    def authenticate(self, request):
+        try:
+            user = authenticate_header(request._request)
+        except Unauthenticated as exc:
+            raise AuthenticationFailed(exc.message) from exc
+        return (user, None) if user is not None else None
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="pipeline"'
+
+
+class CsrfSessionAuthentication(authentication.SessionAuthentication):
+    """Session auth for our own pages calling the API; CSRF enforced by DRF."""

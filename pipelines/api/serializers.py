@@ -1,0 +1,177 @@
+"""Request validation (DRF serializers) and response shaping for the v1beta API.
+
+Serializers validate and shape; they never run business logic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rest_framework import serializers
+
+from pipelines.models import ApiToken, ComponentRun, Pipeline, PipelineRelease, PipelineRun, Secret
+from pipelines.selectors import Permission
+from pipelines.services.tokens import token_state
+
+
+def ts(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
+# --- requests -----------------------------------------------------------------------
+class PipelineCreateInput(serializers.Serializer):
+    id = serializers.CharField()
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    readme = serializers.CharField(required=False, allow_blank=True, default="")
+    rawRecipe = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    recipe = serializers.JSONField(required=False)
+    sharing = serializers.JSONField(required=False)
+    visibility = serializers.CharField(required=False)
+
+
+class PipelineUpdateInput(serializers.Serializer):
+    description = serializers.CharField(required=False, allow_blank=True)
+    readme = serializers.CharField(required=False, allow_blank=True)
+    rawRecipe = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    recipe = serializers.JSONField(required=False)
+    sharing = serializers.JSONField(required=False)
+    visibility = serializers.CharField(required=False)
+
+
+class PipelineRenameInput(serializers.Serializer):
+    newPipelineId = serializers.CharField()
+
+
+class PipelineCloneInput(serializers.Serializer):
+    targetNamespaceId = serializers.CharField(required=False)
+    targetPipelineId = serializers.CharField()
+    description = serializers.CharField(required=False, allow_blank=True)
+    sharing = serializers.JSONField(required=False)
+
+
+class PipelineValidateInput(serializers.Serializer):
+    rawRecipe = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+
+
+class TokenCreateInput(serializers.Serializer):
+    id = serializers.CharField()
+    ttl = serializers.IntegerField(required=False)
+    expireTime = serializers.DateTimeField(required=False)
+
+
+class SecretCreateInput(serializers.Serializer):
+    id = serializers.CharField()
+    value = serializers.CharField(trim_whitespace=False)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SecretUpdateInput(serializers.Serializer):
+    value = serializers.CharField(required=False, trim_whitespace=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+# --- responses ----------------------------------------------------------------------
+def pipeline_json(pipeline: Pipeline, *, permission: Permission, stats: dict | None = None, recipe_spec: dict | None = None) -> dict[str, Any]:
+    ns = pipeline.namespace.slug
+    stats = stats or {}
+    return {
+        "name": f"namespaces/{ns}/pipelines/{pipeline.slug}",
+        "uid": str(pipeline.uid),
+        "id": pipeline.slug,
+        "description": pipeline.description,
+        "readme": pipeline.readme,
+        "rawRecipe": pipeline.raw_recipe,
+        "recipe": pipeline.recipe,
+        "sharing": pipeline.sharing or {"users": {}},
+        "visibility": "VISIBILITY_PUBLIC" if pipeline.is_public else "VISIBILITY_PRIVATE",
+        "ownerName": f"namespaces/{ns}",
+        "owner": {"id": ns},
+        "createTime": ts(pipeline.create_time),
+        "updateTime": ts(pipeline.update_time),
+        "dataSpecification": recipe_spec,
+        "permission": permission.as_json(),
+        "stats": {"numberOfRuns": stats.get("numberOfRuns", 0), "lastRunTime": ts(stats.get("lastRunTime"))},
+    }
+
+
+def release_json(release: PipelineRelease, *, recipe_spec: dict | None = None) -> dict[str, Any]:
+    pipeline = release.pipeline
+    return {
+        "name": f"namespaces/{pipeline.namespace.slug}/pipelines/{pipeline.slug}/releases/{release.slug}",
+        "uid": str(release.uid),
+        "id": release.slug,
+        "description": release.description,
+        "readme": release.readme,
+        "rawRecipe": release.raw_recipe,
+        "recipe": release.recipe,
+        "dataSpecification": recipe_spec,
+        "createTime": ts(release.create_time),
+        "updateTime": ts(release.update_time),
+    }
+
+
+def run_json(run: PipelineRun, *, show_data: bool) -> dict[str, Any]:
+    return {
+        "pipelineRunUid": str(run.uid),
+        "id": str(run.uid),
+        "pipelineId": run.pipeline.slug,
+        "pipelineNamespaceId": run.pipeline.namespace.slug,
+        "pipelineVersion": run.pipeline_version,
+        "status": run.status,
+        "source": run.source,
+        "totalDuration": run.total_duration_ms,
+        "runnerId": run.requester.username if run.requester else None,
+        "requesterId": run.requester.username if run.requester else None,
+        "inputs": run.inputs if show_data else [],
+        "outputs": run.outputs if show_data else [],
+        "recipeSnapshot": run.recipe_snapshot if show_data else None,
+        "startTime": ts(run.start_time),
+        "completeTime": ts(run.complete_time),
+        "createTime": ts(run.create_time),
+        "error": run.error or None,
+    }
+
+
+def component_run_json(component_run: ComponentRun, *, show_data: bool) -> dict[str, Any]:
+    return {
+        "pipelineRunUid": str(component_run.run.uid),
+        "componentId": component_run.component_id,
+        "id": component_run.component_id,
+        "status": component_run.status,
+        "totalDuration": component_run.total_duration_ms,
+        "startTime": ts(component_run.start_time),
+        "completeTime": ts(component_run.complete_time),
+        "error": component_run.error or None,
+        "inputs": component_run.inputs if show_data else [],
+        "outputs": component_run.outputs if show_data else [],
+    }
+
+
+def token_json(token: ApiToken, *, access_token: str | None = None) -> dict[str, Any]:
+    return {
+        "name": f"tokens/{token.slug}",
+        "uid": str(token.uid),
+        "id": token.slug,
+        "createTime": ts(token.create_time),
+        "updateTime": ts(token.update_time),
+        "lastUseTime": ts(token.last_use_time),
+        # Only at creation; afterwards a masked hint (the secret is not stored).
+        "accessToken": access_token if access_token is not None else f"instill_sk_****{token.hint}",
+        "state": token_state(token),
+        "tokenType": "Bearer",
+        "expireTime": ts(token.expire_time),
+    }
+
+
+def secret_json(secret: Secret) -> dict[str, Any]:
+    return {
+        "name": f"namespaces/{secret.namespace.slug}/secrets/{secret.slug}",
+        "uid": str(secret.uid),
+        "id": secret.slug,
+        "description": secret.description,
+        "createTime": ts(secret.create_time),
+        "updateTime": ts(secret.update_time),
+    }

@@ -1,0 +1,35 @@
+"""v1beta routes. The first segment of namespace paths may be ``namespaces`` (canonical),
+``namespace`` (as Instill's user docs write it), ``users`` or ``organizations``."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from pipelines.api import views
+
+NS = r"(?P<kind>namespaces|namespace|users|organizations)/(?P<namespace_id>[^/]+)"
+PIPE = NS + r"/pipelines/(?P<pipeline_id>[^/]+)"
+REL = PIPE + r"/releases/(?P<release_id>[^/]+)"
+
+urlpatterns = [
+    path("__liveness", views.liveness),
+    path("__readiness", views.readiness),
+    path("health/pipeline", views.liveness),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="api-docs"),
+    path("pipelines", views.PipelineListAllApi.as_view()),
+    path("tokens", views.TokenListCreateApi.as_view()),
+    path("tokens/<str:token_id>", views.TokenDetailApi.as_view()),
+    path("pipeline-runs/<uuid:run_uid>/component-runs", views.ComponentRunListApi.as_view()),
+    re_path(rf"^{NS}/pipelines$", views.NamespacePipelineListCreateApi.as_view()),
+    re_path(rf"^{NS}/secrets$", views.SecretListCreateApi.as_view()),
+    re_path(rf"^{NS}/secrets/(?P<secret_id>[^/]+)$", views.SecretDetailApi.as_view()),
+    re_path(rf"^{PIPE}$", views.PipelineDetailApi.as_view()),
+    re_path(rf"^{PIPE}/trigger$", views.pipeline_trigger),
+    re_path(rf"^{REL}/trigger$", views.pipeline_trigger),
+    re_path(rf"^{PIPE}/validate$", views.PipelineValidateApi.as_view()),
+    re_path(rf"^{PIPE}/rename$", views.PipelineRenameApi.as_view()),
+    re_path(rf"^{PIPE}/clone$", views.PipelineCloneApi.as_view()),
+    re_path(rf"^{PIPE}/runs$", views.PipelineRunListApi.as_view()),
+    re_path(rf"^{PIPE}/runs/(?P<run_uid>[0-9a-fA-F-]{{36}})/component-runs$", views.ComponentRunListApi.as_view()),
+    re_path(r"^.*$", views.api_not_found),
+]

@@ -1,0 +1,418 @@
+"""The v1beta REST API: thin adapters that parse, call one service, shape the answer.
+
+Triggers are plain async Django views rather than DRF views: DRF's APIView is sync, so
+under ASGI every trigger would queue on one shared thread and a slow component would
+stall all others; ``adrf`` fixes that but costs ~35% of throughput in its per-request
+machinery. The trigger views reuse the same auth, services and error shape as the
+DRF views, and do their database work in two short ``sync_to_async`` hops.
+"""
+
+from __future__ import annotations
+
+import json
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import connection
+from django.db.models import Q
+from django.http import JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pipelines.api import serializers as s
+from pipelines.api.auth import authenticate_request
+from pipelines.api.errors import error_json, service_error_json, too_big_message
+from pipelines.api.pagination import numbered_page, token_page
+from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated
+from pipelines.models import ApiToken, ComponentRun, PipelineRun, Secret
+from pipelines.selectors import (
+    namespace_get,
+    pipeline_permission,
+    pipeline_get,
+    pipeline_stats,
+    readable_pipelines,
+    run_get,
+    runs_visible,
+    user_owns_namespace,
+)
+from pipelines.services import pipelines as pipeline_services
+from pipelines.services import runs as run_services
+from pipelines.services import secrets as secret_services
+from pipelines.services import tokens as token_services
+
+# --- triggers -----------------------------------------------------------------------
+
+
+def _parse_json_body(request) -> dict:
+    try:
+        body = request.body
+    except RequestDataTooBig as exc:
+        raise _TooBig() from exc
+    if not body.strip():
+        raise InvalidArgument('the request body is empty: send {"data": [{"variable": {...}}]}', field="data")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(f"malformed JSON in the request body: {exc}", field="body") from exc
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _source(request) -> str:
+    if request.headers.get("Instill-User-Agent", "").upper() == PipelineRun.Source.CONSOLE:
+        return PipelineRun.Source.CONSOLE
+    return PipelineRun.Source.API
+
+
+def _prepare_trigger(request, namespace_id: str, pipeline_id: str, release_id: str | None):
+    """Auth, CSRF for browser sessions, and the target — one thread hop for all reads."""
+    user, how = authenticate_request(request)
+    if not user.is_authenticated:
+        raise Unauthenticated("authentication required: send Authorization: Bearer <API token>")
+    if how == "session":
+        rejected = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+        if rejected is not None:
+            raise PermissionDenied("CSRF check failed for a browser-session request")
+    target = run_services.trigger_target(
+        namespace_id=namespace_id, pipeline_id=pipeline_id, release_id=release_id, user=user
+    )
+    return user, target
+
+
+@csrf_exempt
+async def pipeline_trigger(request, kind: str, namespace_id: str, pipeline_id: str, release_id: str | None = None):
+    """``POST .../pipelines/{id}/trigger`` and ``.../releases/{v}/trigger``: run and answer with outputs."""
+    if request.method != "POST":
+        return error_json(405, f"{request.method} is not allowed here; use POST")
+    try:
+        payload = _parse_json_body(request)
+        rows = run_services.trigger_rows(payload)
+        user, target = await sync_to_async(_prepare_trigger)(request, namespace_id, pipeline_id, release_id)
+        outcome = await run_services.run_trigger(
+            target=target,
+            rows=rows,
+            requester=user,
+            source=_source(request),
+            return_traces=request.headers.get("Instill-Return-Traces", "").lower() == "true",
+        )
+    except ServiceError as exc:
+        return service_error_json(exc)
+    except _TooBig:
+        return error_json(413, too_big_message(settings.PIPELINE_MAX_REQUEST_BYTES))
+    return JsonResponse(outcome.response)
+
+
+# --- health -------------------------------------------------------------------------
+
+
+async def liveness(request):
+    return JsonResponse({"healthCheckResponse": {"status": "SERVING_STATUS_SERVING"}})
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - readiness reports any failure as not serving
+        return False
+
+
+async def readiness(request):
+    ok = await sync_to_async(_database_ok)()
+    status_name = "SERVING_STATUS_SERVING" if ok else "SERVING_STATUS_NOT_SERVING"
+    return JsonResponse({"healthCheckResponse": {"status": status_name}}, status=200 if ok else 503)
+
+
+# --- pipelines ----------------------------------------------------------------------
+
+
+def _spec(pipeline) -> dict | None:
+    try:
+        return pipeline_services.pipeline_recipe(pipeline).data_specification()
+    except ServiceError:
+        return None
+
+
+def _pipeline_response(pipeline, permission, *, status_code: int = 200) -> Response:
+    stats = pipeline_stats(pipelines=[pipeline]).get(pipeline.pk)
+    return Response(
+        {"pipeline": s.pipeline_json(pipeline, permission=permission, stats=stats, recipe_spec=_spec(pipeline))},
+        status=status_code,
+    )
+
+
+def _owned_namespace(request, namespace_id: str):
+    namespace = namespace_get(namespace_id=namespace_id)
+    if not user_owns_namespace(request.user, namespace):
+        raise PermissionDenied(f'you may not create or change resources in namespace "{namespace_id}"')
+    return namespace
+
+
+def _editable(request, namespace_id: str, pipeline_id: str):
+    pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
+    if not permission.can_edit:
+        raise PermissionDenied(f'you may view pipeline "{pipeline_id}" but not change it')
+    return pipeline, permission
+
+
+def _pipeline_list(queryset, request) -> Response:
+    query = request.query_params.get("filter") or request.query_params.get("q") or ""
+    if query:
+        term = query.split("=", 1)[-1].strip().strip('"') if "=" in query else query
+        queryset = queryset.filter(Q(slug__icontains=term) | Q(description__icontains=term))
+    items, next_token, total = token_page(queryset.order_by("-update_time", "-id"), request.query_params)
+    stats = pipeline_stats(pipelines=items)
+    return Response(
+        {
+            "pipelines": [
+                s.pipeline_json(p, permission=pipeline_permission(pipeline=p, user=request.user), stats=stats.get(p.pk), recipe_spec=_spec(p))
+                for p in items
+            ],
+            "nextPageToken": next_token,
+            "totalSize": total,
+        }
+    )
+
+
+class PipelineListAllApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="List the pipelines you can read (yours and public ones)")
+    def get(self, request):
+        return _pipeline_list(readable_pipelines(user=request.user), request)
+
+
+class NamespacePipelineListCreateApi(APIView):
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
+
+    @extend_schema(summary="List a namespace's pipelines")
+    def get(self, request, kind, namespace_id):
+        namespace = namespace_get(namespace_id=namespace_id)
+        return _pipeline_list(readable_pipelines(user=request.user).filter(namespace=namespace), request)
+
+    @extend_schema(summary="Create a pipeline", request=s.PipelineCreateInput, responses={201: OpenApiResponse(description="The pipeline")})
+    def post(self, request, kind, namespace_id):
+        namespace = _owned_namespace(request, namespace_id)
+        data = _validated(s.PipelineCreateInput, request.data)
+        pipeline = pipeline_services.pipeline_create(
+            namespace=namespace,
+            pipeline_id=data["id"],
+            description=data.get("description", ""),
+            readme=data.get("readme", ""),
+            raw_recipe=data.get("rawRecipe"),
+            recipe=data.get("recipe"),
+            sharing=data.get("sharing"),
+            visibility=data.get("visibility"),
+        )
+        return _pipeline_response(pipeline, pipeline_permission(pipeline=pipeline, user=request.user), status_code=201)
+
+
+def _validated(serializer_class, data) -> dict:
+    if not isinstance(data, dict):
+        raise InvalidArgument("the request body must be a JSON object", field="body")
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class PipelineDetailApi(APIView):
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
+
+    @extend_schema(summary="Get a pipeline")
+    def get(self, request, kind, namespace_id, pipeline_id):
+        pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
+        return _pipeline_response(pipeline, permission)
+
+    @extend_schema(summary="Update a pipeline", request=s.PipelineUpdateInput)
+    def patch(self, request, kind, namespace_id, pipeline_id):
+        pipeline, permission = _editable(request, namespace_id, pipeline_id)
+        _validated(s.PipelineUpdateInput, request.data)
+        pipeline = pipeline_services.pipeline_update(pipeline=pipeline, changes=dict(request.data))
+        return _pipeline_response(pipeline, permission)
+
+    @extend_schema(summary="Delete a pipeline", responses={204: None})
+    def delete(self, request, kind, namespace_id, pipeline_id):
+        pipeline, _ = _editable(request, namespace_id, pipeline_id)
+        pipeline_services.pipeline_delete(pipeline=pipeline)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PipelineValidateApi(APIView):
+    @extend_schema(summary="Validate a pipeline's recipe (or a draft sent as rawRecipe)", request=s.PipelineValidateInput)
+    def post(self, request, kind, namespace_id, pipeline_id):
+        pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
+        data = _validated(s.PipelineValidateInput, request.data or {})
+        raw = data.get("rawRecipe", pipeline.raw_recipe)
+        problems = pipeline_services.recipe_validate(raw_recipe=raw)
+        return Response({"success": not problems, "errors": problems})
+
+
+class PipelineRenameApi(APIView):
+    @extend_schema(summary="Rename a pipeline", request=s.PipelineRenameInput)
+    def post(self, request, kind, namespace_id, pipeline_id):
+        pipeline, permission = _editable(request, namespace_id, pipeline_id)
+        data = _validated(s.PipelineRenameInput, request.data)
+        pipeline = pipeline_services.pipeline_rename(pipeline=pipeline, new_id=data["newPipelineId"])
+        return _pipeline_response(pipeline, permission)
+
+
+class PipelineCloneApi(APIView):
+    @extend_schema(summary="Clone a pipeline into a namespace you own", request=s.PipelineCloneInput)
+    def post(self, request, kind, namespace_id, pipeline_id):
+        pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
+        data = _validated(s.PipelineCloneInput, request.data)
+        target_ns = data.get("targetNamespaceId") or request.user.username
+        namespace = _owned_namespace(request, target_ns)
+        clone = pipeline_services.pipeline_clone(
+            pipeline=pipeline,
+            target_namespace=namespace,
+            target_id=data["targetPipelineId"],
+            description=data.get("description"),
+            sharing=data.get("sharing"),
+        )
+        return _pipeline_response(clone, pipeline_permission(pipeline=clone, user=request.user), status_code=201)
+
+
+# --- runs ---------------------------------------------------------------------------
+
+
+class PipelineRunListApi(APIView):
+    @extend_schema(summary="List a pipeline's runs, newest first")
+    def get(self, request, kind, namespace_id, pipeline_id):
+        pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
+        queryset = runs_visible(pipeline=pipeline, user=request.user, permission=permission)
+        queryset = _filter_runs(queryset, request.query_params)
+        items, total, page, size = numbered_page(queryset, request.query_params)
+        uid = request.user.pk
+        return Response(
+            {
+                "pipelineRuns": [s.run_json(r, show_data=permission.can_edit or r.requester_id == uid) for r in items],
+                "totalSize": total,
+                "page": page,
+                "pageSize": size,
+            }
+        )
+
+
+def _filter_runs(queryset, params):
+    wanted = params.get("status")
+    if wanted:
+        if wanted not in PipelineRun.Status.values:
+            raise InvalidArgument(f"status must be one of {', '.join(PipelineRun.Status.values)}", field="status")
+        queryset = queryset.filter(status=wanted)
+    source = params.get("source")
+    if source:
+        if source not in PipelineRun.Source.values:
+            raise InvalidArgument(f"source must be one of {', '.join(PipelineRun.Source.values)}", field="source")
+        queryset = queryset.filter(source=source)
+    return queryset
+
+
+class ComponentRunListApi(APIView):
+    @extend_schema(summary="List the component runs of a pipeline run")
+    def get(self, request, run_uid, kind=None, namespace_id=None, pipeline_id=None):
+        run, show_data = run_get(run_uid=str(run_uid), user=request.user)
+        if pipeline_id is not None and (run.pipeline.slug != pipeline_id or run.pipeline.namespace.slug != namespace_id):
+            raise NotFound(f'pipeline run "{run_uid}" not found')
+        queryset = ComponentRun.objects.filter(run=run).select_related("run").order_by("id")
+        items, total, page, size = numbered_page(queryset, request.query_params)
+        return Response(
+            {"componentRuns": [s.component_run_json(c, show_data=show_data) for c in items], "totalSize": total, "page": page, "pageSize": size}
+        )
+
+
+# --- tokens -------------------------------------------------------------------------
+
+
+class TokenListCreateApi(APIView):
+    @extend_schema(summary="List your API tokens (masked)")
+    def get(self, request):
+        items, next_token, total = token_page(ApiToken.objects.filter(user=request.user).order_by("-create_time", "-id"), request.query_params)
+        return Response({"tokens": [s.token_json(t) for t in items], "nextPageToken": next_token, "totalSize": total})
+
+    @extend_schema(summary="Create an API token; the token is shown only in this answer", request=s.TokenCreateInput)
+    def post(self, request):
+        data = _validated(s.TokenCreateInput, request.data)
+        token, raw = token_services.token_create(
+            user=request.user, token_id=data["id"], ttl=data.get("ttl"), expire_time=data.get("expireTime")
+        )
+        return Response({"token": s.token_json(token, access_token=raw)}, status=201)
+
+
+class TokenDetailApi(APIView):
+    @extend_schema(summary="Get an API token (masked)")
+    def get(self, request, token_id):
+        token = ApiToken.objects.filter(user=request.user, slug=token_id).first()
+        if token is None:
+            raise NotFound(f'token "{token_id}" not found')
+        return Response({"token": s.token_json(token)})
+
+    @extend_schema(summary="Delete (revoke) an API token", responses={204: None})
+    def delete(self, request, token_id):
+        token_services.token_delete(user=request.user, token_id=token_id)
+        return Response(status=204)
+
+
+# --- secrets ------------------------------------------------------------------------
+
+
+class SecretListCreateApi(APIView):
+    @extend_schema(summary="List a namespace's secrets (values are never returned)")
+    def get(self, request, kind, namespace_id):
+        namespace = _owned_namespace(request, namespace_id)
+        items, next_token, total = token_page(Secret.objects.filter(namespace=namespace).select_related("namespace").order_by("slug"), request.query_params)
+        return Response({"secrets": [s.secret_json(x) for x in items], "nextPageToken": next_token, "totalSize": total})
+
+    @extend_schema(summary="Create a secret", request=s.SecretCreateInput)
+    def post(self, request, kind, namespace_id):
+        namespace = _owned_namespace(request, namespace_id)
+        data = _validated(s.SecretCreateInput, request.data)
+        secret = secret_services.secret_create(
+            namespace=namespace, secret_id=data["id"], value=data["value"], description=data.get("description", "")
+        )
+        return Response({"secret": s.secret_json(secret)}, status=201)
+
+
+class SecretDetailApi(APIView):
+    @extend_schema(summary="Get a secret (without its value)")
+    def get(self, request, kind, namespace_id, secret_id):
+        namespace = _owned_namespace(request, namespace_id)
+        secret = Secret.objects.filter(namespace=namespace, slug=secret_id).select_related("namespace").first()
+        if secret is None:
+            raise NotFound(f'secret "{secret_id}" not found')
+        return Response({"secret": s.secret_json(secret)})
+
+    @extend_schema(summary="Update a secret's value or description", request=s.SecretUpdateInput)
+    def patch(self, request, kind, namespace_id, secret_id):
+        namespace = _owned_namespace(request, namespace_id)
+        data = _validated(s.SecretUpdateInput, request.data)
+        secret = secret_services.secret_update(
+            namespace=namespace, secret_id=secret_id, value=data.get("value"), description=data.get("description")
+        )
+        return Response({"secret": s.secret_json(secret)})
+
+    @extend_schema(summary="Delete a secret", responses={204: None})
+    def delete(self, request, kind, namespace_id, secret_id):
+        namespace = _owned_namespace(request, namespace_id)
+        secret_services.secret_delete(namespace=namespace, secret_id=secret_id)
+        return Response(status=204)
+
+
+def api_not_found(request, exception=None):
+    return error_json(404, f"no API endpoint at {request.path}")
+
+
+def api_server_error(request):
+    return error_json(500, "internal error")
+

@@ -1,0 +1,58 @@
+"""Domain errors raised by services, mapped once to HTTP (api/errors.py) and gRPC.
+
+Each carries the google.rpc.Code number and the HTTP status of the API contract,
+and a message meant for the user (it names the field at fault).
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    code: int = 13  # INTERNAL
+    http_status: int = 500
+    grpc_name: str = "INTERNAL"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details: list[dict] = []
+
+
+class InvalidArgument(ServiceError):
+    code, http_status, grpc_name = 3, 400, "INVALID_ARGUMENT"
+
+
+class NotFound(ServiceError):
+    code, http_status, grpc_name = 5, 404, "NOT_FOUND"
+
+
+class AlreadyExists(ServiceError):
+    code, http_status, grpc_name = 6, 409, "ALREADY_EXISTS"
+
+
+class PermissionDenied(ServiceError):
+    code, http_status, grpc_name = 7, 403, "PERMISSION_DENIED"
+
+
+class ResourceExhausted(ServiceError):
+    code, http_status, grpc_name = 8, 413, "RESOURCE_EXHAUSTED"
+
+
+class Unauthenticated(ServiceError):
+    code, http_status, grpc_name = 16, 401, "UNAUTHENTICATED"
+
+
+class RecipeInvalidError(InvalidArgument):
+    """The recipe does not validate; ``details`` lists ``{location, error}`` items."""
+
+    def __init__(self, problems: list[dict]) -> None:
+        first = problems[0] if problems else {"location": "recipe", "error": "invalid recipe"}
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        where = f"{first['location']}: " if first.get("location") else ""
+        super().__init__(f"invalid recipe: {where}{first['error']}{more}", field="recipe")
+        self.problems = problems
+        self.details = [
+            {"@type": "type.googleapis.com/google.rpc.BadRequest",
+             "fieldViolations": [{"field": p["location"], "description": p["error"]} for p in problems]}
+        ]

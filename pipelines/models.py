@@ -1,0 +1,212 @@
+"""Pipeline's data model.
+
+Ownership is by :class:`Namespace` (a user's namespace has the username as id;
+organisations can be added as another namespace kind without touching pipelines).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+RESOURCE_ID_PATTERN = r"^[a-z_][-a-z_0-9]{0,31}$"
+resource_id_validator = RegexValidator(RESOURCE_ID_PATTERN, "ids match ^[a-z_][-a-z_0-9]{0,31}$")
+
+
+class Namespace(models.Model):
+    """Where resources live: a user's own namespace, or (later) an organisation."""
+
+    class Kind(models.TextChoices):
+        USER = "user"
+        ORGANIZATION = "organization"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    slug = models.CharField(max_length=32, unique=True, validators=[resource_id_validator])
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.USER)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="namespace"
+    )
+    create_time = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Pipeline(models.Model):
+    """A recipe owned by a namespace. ``raw_recipe`` (YAML) is the source of truth;
+    ``recipe`` is the same parsed to JSON for the API."""
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="pipelines")
+    slug = models.CharField(max_length=32, validators=[resource_id_validator])
+    description = models.TextField(blank=True, default="")
+    readme = models.TextField(blank=True, default="")
+    raw_recipe = models.TextField(blank=True, default="")
+    recipe = models.JSONField(default=dict, blank=True)
+    sharing = models.JSONField(default=dict, blank=True)
+    # Mirrors sharing["users"]["*/*"]["enabled"] so lists can filter on it in SQL
+    # (SQLite has no JSON containment lookup); only pipeline services write either.
+    is_public = models.BooleanField(default=False, db_index=True)
+    # Per-pipeline override of PIPELINE_MAX_RUN_SECONDS; null means the setting.
+    max_run_seconds = models.PositiveIntegerField(null=True, blank=True)
+    create_time = models.DateTimeField(default=timezone.now)
+    update_time = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["namespace", "slug"], name="pipeline_unique_id_in_namespace")]
+        indexes = [models.Index(fields=["update_time"])]
+
+    def __str__(self) -> str:
+        return f"{self.namespace.slug}/{self.slug}"
+
+    @property
+    def public_role(self) -> str | None:
+        """``ROLE_VIEWER`` / ``ROLE_EXECUTOR`` when shared with everyone, else None."""
+        entry = (self.sharing or {}).get("users", {}).get("*/*") or {}
+        if entry.get("enabled"):
+            return entry.get("role") or "ROLE_VIEWER"
+        return None
+
+
+class PipelineRelease(models.Model):
+    """A frozen copy of a pipeline's recipe under a semantic version id."""
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="releases")
+    slug = models.CharField(max_length=64)
+    description = models.TextField(blank=True, default="")
+    readme = models.TextField(blank=True, default="")
+    raw_recipe = models.TextField(blank=True, default="")
+    recipe = models.JSONField(default=dict, blank=True)
+    create_time = models.DateTimeField(default=timezone.now)
+    update_time = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pipeline", "slug"], name="release_unique_id_in_pipeline")]
+
+
+class IllegalTransition(Exception):
+    """A run was asked to move to a status it cannot reach from its current one."""
+
+
+class PipelineRun(models.Model):
+    """One trigger of a pipeline (all rows of its batch)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "RUN_STATUS_QUEUED"
+        PROCESSING = "RUN_STATUS_PROCESSING"
+        COMPLETED = "RUN_STATUS_COMPLETED"
+        FAILED = "RUN_STATUS_FAILED"
+        CANCELLED = "RUN_STATUS_CANCELLED"
+
+    class Source(models.TextChoices):
+        CONSOLE = "RUN_SOURCE_CONSOLE"
+        API = "RUN_SOURCE_API"
+
+    TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+    TRANSITIONS = {
+        Status.QUEUED: {Status.PROCESSING, Status.CANCELLED, Status.FAILED},
+        Status.PROCESSING: {Status.COMPLETED, Status.FAILED, Status.CANCELLED},
+    }
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="runs")
+    release = models.ForeignKey(PipelineRelease, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    pipeline_version = models.CharField(max_length=64, default="latest")
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.PROCESSING)
+    source = models.CharField(max_length=32, choices=Source.choices, default=Source.API)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="pipeline_runs"
+    )
+    inputs = models.JSONField(default=list, blank=True)
+    outputs = models.JSONField(default=list, blank=True)
+    traces = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    recipe_snapshot = models.JSONField(default=dict, blank=True)
+    create_time = models.DateTimeField(default=timezone.now)
+    start_time = models.DateTimeField(null=True, blank=True)
+    complete_time = models.DateTimeField(null=True, blank=True)
+    total_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["pipeline", "-create_time"]), models.Index(fields=["status"])]
+
+    def transition(self, to: str) -> None:
+        """Move to ``to`` or raise :class:`IllegalTransition`."""
+        if to not in self.TRANSITIONS.get(self.status, ()):
+            raise IllegalTransition(f"run {self.uid} cannot go from {self.status} to {to}")
+        self.status = to
+
+    def finish(self, *, status: str, complete_time, error: str = "") -> None:
+        self.transition(status)
+        self.complete_time = complete_time
+        self.error = error
+        if self.start_time:
+            self.total_duration_ms = max(0, round((complete_time - self.start_time).total_seconds() * 1000))
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+
+class ComponentRun(models.Model):
+    """One component's execution within a run (first row's view; per-row detail is in traces)."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "RUN_STATUS_PROCESSING"
+        COMPLETED = "RUN_STATUS_COMPLETED"
+        FAILED = "RUN_STATUS_FAILED"
+        SKIPPED = "RUN_STATUS_SKIPPED"
+
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="component_runs")
+    component_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=32, choices=Status.choices)
+    inputs = models.JSONField(default=list, blank=True)
+    outputs = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, default="")
+    start_time = models.DateTimeField(null=True, blank=True)
+    complete_time = models.DateTimeField(null=True, blank=True)
+    total_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "component_id"], name="component_run_unique")]
+
+
+class ApiToken(models.Model):
+    """An API token. Only the SHA-256 of the secret is stored; it is shown once."""
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    slug = models.CharField(max_length=32, validators=[resource_id_validator])
+    token_hash = models.CharField(max_length=64, unique=True)
+    # The last four characters, so a list can show "instill_sk_****abcd".
+    hint = models.CharField(max_length=8)
+    create_time = models.DateTimeField(default=timezone.now)
+    update_time = models.DateTimeField(default=timezone.now)
+    last_use_time = models.DateTimeField(null=True, blank=True)
+    expire_time = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "slug"], name="token_unique_id_per_user")]
+
+    def is_expired(self, now=None) -> bool:
+        return self.expire_time is not None and self.expire_time <= (now or timezone.now())
+
+
+class Secret(models.Model):
+    """A namespace secret, referenced from recipes as ``${secret.<id>}``; encrypted at rest."""
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="secrets")
+    slug = models.CharField(max_length=32, validators=[resource_id_validator])
+    description = models.TextField(blank=True, default="")
+    encrypted_value = models.TextField()
+    create_time = models.DateTimeField(default=timezone.now)
+    update_time = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["namespace", "slug"], name="secret_unique_id_in_namespace")]

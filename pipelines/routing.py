@@ -1,0 +1,3 @@
+"""Websocket routes, mounted under /ws/ by instill_site.asgi."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,119 @@
+"""Reads, with the access rules of the API contract.
+
+A private pipeline of another namespace is reported as not found, never as forbidden,
+so its existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Max, Q, QuerySet
+
+from pipelines.errors import NotFound
+from pipelines.models import Namespace, Pipeline, PipelineRelease, PipelineRun
+
+
+@dataclass(frozen=True)
+class Permission:
+    can_read: bool
+    can_edit: bool
+    can_trigger: bool
+    can_release: bool
+
+    def as_json(self) -> dict:
+        return {"canEdit": self.can_edit, "canTrigger": self.can_trigger, "canRelease": self.can_release}
+
+
+NO_ACCESS = Permission(False, False, False, False)
+
+
+def user_owns_namespace(user, namespace: Namespace) -> bool:
+    return bool(user is not None and user.is_authenticated and namespace.user_id == user.pk)
+
+
+def pipeline_permission(*, pipeline: Pipeline, user) -> Permission:
+    if user_owns_namespace(user, pipeline.namespace):
+        return Permission(True, True, True, True)
+    role = pipeline.public_role
+    if role is None:
+        return NO_ACCESS
+    signed_in = bool(user is not None and user.is_authenticated)
+    return Permission(True, False, role == "ROLE_EXECUTOR" and signed_in, False)
+
+
+def namespace_get(*, namespace_id: str) -> Namespace:
+    namespace = Namespace.objects.filter(slug=namespace_id).select_related("user").first()
+    if namespace is None:
+        raise NotFound(f'namespace "{namespace_id}" not found')
+    return namespace
+
+
+def readable_pipelines(*, user) -> QuerySet[Pipeline]:
+    """Pipelines the user may read: their own and public ones."""
+    qs = Pipeline.objects.select_related("namespace")
+    if user is not None and user.is_authenticated:
+        return qs.filter(Q(namespace__user_id=user.pk) | _public_q())
+    return qs.filter(_public_q())
+
+
+def _public_q() -> Q:
+    return Q(is_public=True)
+
+
+def pipeline_get(*, namespace_id: str, pipeline_id: str, user) -> tuple[Pipeline, Permission]:
+    """The pipeline and what ``user`` may do with it; NotFound when it may not read it."""
+    pipeline = (
+        Pipeline.objects.select_related("namespace")
+        .filter(namespace__slug=namespace_id, slug=pipeline_id)
+        .first()
+    )
+    if pipeline is None:
+        if not Namespace.objects.filter(slug=namespace_id).exists():
+            raise NotFound(f'namespace "{namespace_id}" not found')
+        raise NotFound(f'pipeline "{pipeline_id}" not found in namespace "{namespace_id}"')
+    permission = pipeline_permission(pipeline=pipeline, user=user)
+    if not permission.can_read:
+        raise NotFound(f'pipeline "{pipeline_id}" not found in namespace "{namespace_id}"')
+    return pipeline, permission
+
+
+def pipeline_stats(*, pipelines: list[Pipeline]) -> dict[int, dict]:
+    rows = (
+        PipelineRun.objects.filter(pipeline__in=pipelines)
+        .values("pipeline_id")
+        .annotate(n=Count("id"), last=Max("create_time"))
+    )
+    return {row["pipeline_id"]: {"numberOfRuns": row["n"], "lastRunTime": row["last"]} for row in rows}
+
+
+def release_get(*, pipeline: Pipeline, release_id: str) -> PipelineRelease:
+    release = PipelineRelease.objects.filter(pipeline=pipeline, slug=release_id).first()
+    if release is None:
+        raise NotFound(f'release "{release_id}" not found in pipeline "{pipeline.slug}"')
+    return release
+
+
+def runs_visible(*, pipeline: Pipeline, user, permission: Permission) -> QuerySet[PipelineRun]:
+    """Runs of a pipeline the user may list: all for the owner, their own otherwise."""
+    qs = PipelineRun.objects.filter(pipeline=pipeline).select_related("requester").order_by("-create_time", "-id")
+    if permission.can_edit:
+        return qs
+    if user is None or not user.is_authenticated:
+        return qs.none()
+    return qs.filter(requester_id=user.pk)
+
+
+def run_get(*, run_uid: str, user) -> tuple[PipelineRun, bool]:
+    """A run visible to ``user`` and whether it may see its data (the requester or the owner)."""
+    run = (
+        PipelineRun.objects.select_related("pipeline__namespace", "requester")
+        .filter(uid=run_uid)
+        .first()
+    )
+    if run is None or user is None or not user.is_authenticated:
+        raise NotFound(f'pipeline run "{run_uid}" not found')
+    is_owner = user_owns_namespace(user, run.pipeline.namespace)
+    if not (is_owner or run.requester_id == user.pk):
+        raise NotFound(f'pipeline run "{run_uid}" not found')
+    return run, True

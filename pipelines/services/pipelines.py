@@ -1,0 +1,220 @@
+"""Pipelines: create, update, rename, clone, delete, validate — and the parsed-recipe cache."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import yaml
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from pipelines.components import default_registry
+from pipelines.engine import Recipe, RecipeInvalid, parse_recipe, validate_recipe
+from pipelines.errors import AlreadyExists, InvalidArgument, NotFound, RecipeInvalidError
+from pipelines.models import RESOURCE_ID_PATTERN, Namespace, Pipeline
+
+ROLES = ("ROLE_VIEWER", "ROLE_EXECUTOR")
+
+_recipe_cache: OrderedDict[tuple, Recipe] = OrderedDict()
+_recipe_cache_lock = threading.Lock()
+RECIPE_CACHE_SIZE = 512
+
+
+def check_id(value: Any, *, field: str = "id", what: str = "pipeline") -> str:
+    if not isinstance(value, str) or not re.match(RESOURCE_ID_PATTERN, value):
+        raise InvalidArgument(
+            f'{what} id "{value}" is not valid: use 1-32 lowercase letters, digits, "-" or "_", starting with a letter or "_"',
+            field=field,
+        )
+    return value
+
+
+def recipe_source(*, raw_recipe: Any = None, recipe: Any = None) -> tuple[str, dict]:
+    """Validate a recipe given as YAML text or JSON object; returns (yaml text, recipe JSON)."""
+    if raw_recipe is not None:
+        if not isinstance(raw_recipe, str):
+            raise InvalidArgument("rawRecipe must be a string of YAML", field="rawRecipe")
+        source: Any = raw_recipe
+    elif recipe is not None:
+        if not isinstance(recipe, dict):
+            raise InvalidArgument("recipe must be a JSON object", field="recipe")
+        source = recipe
+    else:
+        return "", {}
+    if isinstance(source, str) and not source.strip():
+        return "", {}
+    try:
+        parsed = parse_recipe(source, registry=default_registry())
+    except RecipeInvalid as exc:
+        raise RecipeInvalidError([p.as_dict() for p in exc.problems]) from exc
+    raw = source if isinstance(source, str) else yaml.safe_dump(source, sort_keys=False, allow_unicode=True)
+    return raw, parsed.raw
+
+
+def recipe_validate(*, raw_recipe: str) -> list[dict]:
+    """Problems of a recipe (empty when valid), for ``/validate`` and the editor."""
+    if not raw_recipe.strip():
+        return []
+    return [p.as_dict() for p in validate_recipe(raw_recipe, registry=default_registry())]
+
+
+def recipe_for(*, key: tuple, raw_recipe: str) -> Recipe:
+    """The parsed recipe, cached by ``key`` (an identity that changes whenever the text does)."""
+    cached = _recipe_cache.get(key)
+    if cached is not None:
+        return cached
+    try:
+        parsed = parse_recipe(raw_recipe or "{}", registry=default_registry())
+    except RecipeInvalid as exc:
+        # Stored recipes were valid when saved; a component removed since is the usual cause.
+        raise RecipeInvalidError([p.as_dict() for p in exc.problems]) from exc
+    with _recipe_cache_lock:
+        _recipe_cache[key] = parsed
+        while len(_recipe_cache) > RECIPE_CACHE_SIZE:
+            _recipe_cache.popitem(last=False)
+    return parsed
+
+
+def pipeline_recipe(pipeline: Pipeline) -> Recipe:
+    return recipe_for(key=("p", pipeline.uid, pipeline.update_time), raw_recipe=pipeline.raw_recipe)
+
+
+def sharing_normalize(sharing: Any) -> dict:
+    if sharing is None:
+        return {}
+    if not isinstance(sharing, dict):
+        raise InvalidArgument("sharing must be an object", field="sharing")
+    users = sharing.get("users") or {}
+    if not isinstance(users, dict):
+        raise InvalidArgument("sharing.users must be an object", field="sharing.users")
+    out: dict = {"users": {}}
+    for key, entry in users.items():
+        if key != "*/*":
+            raise InvalidArgument('sharing.users only accepts the key "*/*" (everyone)', field=f"sharing.users.{key}")
+        if not isinstance(entry, dict):
+            raise InvalidArgument('sharing.users["*/*"] must be an object', field="sharing.users.*/*")
+        role = entry.get("role") or "ROLE_VIEWER"
+        if role not in ROLES:
+            raise InvalidArgument(f"sharing role must be one of {', '.join(ROLES)}", field="sharing.users.*/*.role")
+        out["users"][key] = {"enabled": bool(entry.get("enabled")), "role": role}
+    return out
+
+
+def visibility_sharing(visibility: str, current: dict) -> dict:
+    if visibility not in ("VISIBILITY_PUBLIC", "VISIBILITY_PRIVATE"):
+        raise InvalidArgument("visibility must be VISIBILITY_PUBLIC or VISIBILITY_PRIVATE", field="visibility")
+    entry = dict((current.get("users") or {}).get("*/*") or {"role": "ROLE_EXECUTOR"})
+    entry["enabled"] = visibility == "VISIBILITY_PUBLIC"
+    entry.setdefault("role", "ROLE_EXECUTOR")
+    return {"users": {"*/*": entry}}
+
+
+def _apply_sharing(pipeline: Pipeline, sharing: dict) -> None:
+    pipeline.sharing = sharing
+    entry = (sharing.get("users") or {}).get("*/*") or {}
+    pipeline.is_public = bool(entry.get("enabled"))
+
+
+@transaction.atomic
+def pipeline_create(
+    *,
+    namespace: Namespace,
+    pipeline_id: str,
+    description: str = "",
+    readme: str = "",
+    raw_recipe: Any = None,
+    recipe: Any = None,
+    sharing: Any = None,
+    visibility: str | None = None,
+) -> Pipeline:
+    check_id(pipeline_id)
+    raw, recipe_json = recipe_source(raw_recipe=raw_recipe, recipe=recipe)
+    normalized = sharing_normalize(sharing)
+    if visibility:
+        normalized = visibility_sharing(visibility, normalized)
+    if Pipeline.objects.filter(namespace=namespace, slug=pipeline_id).exists():
+        raise AlreadyExists(f'pipeline "{pipeline_id}" already exists in namespace "{namespace.slug}"', field="id")
+    pipeline = Pipeline(
+        namespace=namespace,
+        slug=pipeline_id,
+        description=_text(description, "description"),
+        readme=_text(readme, "readme"),
+        raw_recipe=raw,
+        recipe=recipe_json,
+    )
+    _apply_sharing(pipeline, normalized)
+    try:
+        with transaction.atomic():
+            pipeline.save()
+    except IntegrityError as exc:
+        raise AlreadyExists(f'pipeline "{pipeline_id}" already exists in namespace "{namespace.slug}"', field="id") from exc
+    return pipeline
+
+
+def _text(value: Any, field: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{field} must be a string", field=field)
+    return value
+
+
+@transaction.atomic
+def pipeline_update(*, pipeline: Pipeline, changes: dict) -> Pipeline:
+    """Apply a partial update. Recognised keys: description, readme, rawRecipe, recipe, sharing, visibility."""
+    if "rawRecipe" in changes or "recipe" in changes:
+        raw, recipe_json = recipe_source(raw_recipe=changes.get("rawRecipe"), recipe=changes.get("recipe") if "rawRecipe" not in changes else None)
+        pipeline.raw_recipe, pipeline.recipe = raw, recipe_json
+    if "description" in changes:
+        pipeline.description = _text(changes["description"], "description")
+    if "readme" in changes:
+        pipeline.readme = _text(changes["readme"], "readme")
+    if "sharing" in changes:
+        _apply_sharing(pipeline, sharing_normalize(changes["sharing"]))
+    if changes.get("visibility"):
+        _apply_sharing(pipeline, visibility_sharing(changes["visibility"], pipeline.sharing or {}))
+    pipeline.update_time = timezone.now()
+    pipeline.save()
+    return pipeline
+
+
+@transaction.atomic
+def pipeline_rename(*, pipeline: Pipeline, new_id: Any) -> Pipeline:
+    check_id(new_id, field="newPipelineId")
+    if Pipeline.objects.filter(namespace=pipeline.namespace, slug=new_id).exclude(pk=pipeline.pk).exists():
+        raise AlreadyExists(f'pipeline "{new_id}" already exists in namespace "{pipeline.namespace.slug}"', field="newPipelineId")
+    pipeline.slug = new_id
+    pipeline.update_time = timezone.now()
+    pipeline.save(update_fields=["slug", "update_time"])
+    return pipeline
+
+
+@transaction.atomic
+def pipeline_clone(
+    *, pipeline: Pipeline, target_namespace: Namespace, target_id: Any, description: str | None = None, sharing: Any = None
+) -> Pipeline:
+    check_id(target_id, field="targetPipelineId")
+    if Pipeline.objects.filter(namespace=target_namespace, slug=target_id).exists():
+        raise AlreadyExists(
+            f'pipeline "{target_id}" already exists in namespace "{target_namespace.slug}"', field="targetPipelineId"
+        )
+    clone = Pipeline(
+        namespace=target_namespace,
+        slug=target_id,
+        description=pipeline.description if description is None else _text(description, "description"),
+        readme=pipeline.readme,
+        raw_recipe=pipeline.raw_recipe,
+        recipe=pipeline.recipe,
+    )
+    _apply_sharing(clone, sharing_normalize(sharing))
+    clone.save()
+    return clone
+
+
+def pipeline_delete(*, pipeline: Pipeline) -> None:
+    if pipeline.pk is None:
+        raise NotFound("pipeline not found")
+    pipeline.delete()

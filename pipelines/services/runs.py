@@ -1,0 +1,248 @@
+"""Triggering pipelines and recording their runs.
+
+Every path — REST, gRPC, the web pages — goes through :func:`trigger_rows`,
+:func:`trigger_target` and :func:`run_trigger`, so validation, execution and the
+run history are the same whoever asks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from pipelines.components import default_registry
+from pipelines.engine import InputInvalid, Recipe, RunResult, execute, to_json
+from pipelines.errors import InvalidArgument, PermissionDenied
+from pipelines.models import ComponentRun, Pipeline, PipelineRelease, PipelineRun
+from pipelines.selectors import Permission, pipeline_get, release_get
+from pipelines.services.pipelines import pipeline_recipe, recipe_for
+from pipelines.services.secrets import secrets_for_namespace
+
+EventCallback = Callable[[Any], "None | Awaitable[None]"]
+
+COMPONENT_STATUS = {
+    "COMPLETED": ComponentRun.Status.COMPLETED,
+    "ERROR": ComponentRun.Status.FAILED,
+    "SKIPPED": ComponentRun.Status.SKIPPED,
+}
+
+
+@dataclass(frozen=True)
+class TriggerRow:
+    """One row of a batch: the variables and per-row secret overrides."""
+
+    variable: dict[str, Any]
+    secret: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TriggerTarget:
+    """What a trigger runs: a pipeline's latest recipe or one of its releases."""
+
+    pipeline: Pipeline
+    release: PipelineRelease | None
+    recipe: Recipe
+    permission: Permission
+    namespace_secrets: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return self.release.slug if self.release else "latest"
+
+
+@dataclass
+class TriggerOutcome:
+    run_uid: uuid.UUID
+    result: RunResult
+    response: dict
+
+
+def trigger_rows(payload: Any) -> list[TriggerRow]:
+    """Rows from a trigger body: ``{"data": [{"variable", "secret"}]}`` or legacy ``{"inputs": [...]}``."""
+    if not isinstance(payload, dict):
+        raise InvalidArgument("the request body must be a JSON object with a \"data\" list", field="data")
+    max_rows = settings.PIPELINE_MAX_BATCH_SIZE
+    if payload.get("inputs") is not None:
+        items = payload["inputs"]
+        if not isinstance(items, list):
+            raise InvalidArgument("inputs must be a list of objects", field="inputs")
+        raw_rows = [{"variable": item} for item in items]
+        name = "inputs"
+    else:
+        items = payload.get("data")
+        if items is None:
+            raise InvalidArgument('the request needs "data": a list of 1 to 32 rows like {"variable": {...}}', field="data")
+        if not isinstance(items, list):
+            raise InvalidArgument("data must be a list of rows", field="data")
+        raw_rows = items
+        name = "data"
+    if not raw_rows:
+        raise InvalidArgument(f"{name} must hold at least one row", field=name)
+    if len(raw_rows) > max_rows:
+        raise InvalidArgument(f"the batch size can not exceed {max_rows} ({name} has {len(raw_rows)} rows)", field=name)
+    rows = []
+    for index, raw in enumerate(raw_rows):
+        where = f"{name}[{index}]"
+        if name == "inputs":
+            variable = raw["variable"]
+            if not isinstance(variable, dict):
+                raise InvalidArgument(f"{where} must be an object of variables", field=where)
+            rows.append(TriggerRow(variable=variable))
+            continue
+        if not isinstance(raw, dict):
+            raise InvalidArgument(f"{where} must be an object like {{\"variable\": {{...}}}}", field=where)
+        variable = raw.get("variable") or {}
+        if not isinstance(variable, dict):
+            raise InvalidArgument(f"{where}.variable must be an object", field=f"{where}.variable")
+        secret = raw.get("secret") or {}
+        if not isinstance(secret, dict) or not all(isinstance(v, str) for v in secret.values()):
+            raise InvalidArgument(f"{where}.secret must map secret ids to strings", field=f"{where}.secret")
+        rows.append(TriggerRow(variable=variable, secret=secret))
+    return rows
+
+
+def trigger_target(*, namespace_id: str, pipeline_id: str, user, release_id: str | None = None) -> TriggerTarget:
+    """Resolve and authorise what to run. Reads only; safe to call from a worker thread."""
+    pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
+    if not permission.can_trigger:
+        raise PermissionDenied(f'you may view pipeline "{pipeline_id}" but not trigger it')
+    if release_id is not None:
+        release = release_get(pipeline=pipeline, release_id=release_id)
+        recipe = recipe_for(key=("r", release.uid), raw_recipe=release.raw_recipe)
+        raw = release.raw_recipe
+    else:
+        release = None
+        recipe = pipeline_recipe(pipeline)
+        raw = pipeline.raw_recipe
+    # Secrets are decrypted only for recipes that can reference them.
+    secrets = secrets_for_namespace(namespace_id=pipeline.namespace_id) if "secret" in raw else {}
+    return TriggerTarget(pipeline=pipeline, release=release, recipe=recipe, permission=permission, namespace_secrets=secrets)
+
+
+def bind_rows(target: TriggerTarget, rows: list[TriggerRow]) -> list[dict]:
+    try:
+        return target.recipe.bind_rows([row.variable for row in rows])
+    except InputInvalid as exc:
+        raise InvalidArgument(str(exc), field=getattr(exc, "field", None)) from exc
+
+
+def engine_config() -> dict[str, Any]:
+    return {
+        "http_allowed_hosts": tuple(settings.PIPELINE_HTTP_ALLOWED_HOSTS),
+        "http_timeout": settings.PIPELINE_HTTP_TIMEOUT,
+    }
+
+
+async def run_trigger(
+    *,
+    target: TriggerTarget,
+    rows: list[TriggerRow],
+    requester,
+    source: str = PipelineRun.Source.API,
+    return_traces: bool = False,
+    on_event: EventCallback | None = None,
+) -> TriggerOutcome:
+    """Run a trigger to completion in this process and record it; the sync and stream paths."""
+    bound = bind_rows(target, rows)
+    secrets = [{**target.namespace_secrets, **row.secret} for row in rows]
+    run_uid = uuid.uuid4()
+    start = timezone.now()
+    result = await execute(
+        target.recipe,
+        bound,
+        registry=default_registry(),
+        secrets=secrets,
+        on_event=on_event,
+        config=engine_config(),
+        max_concurrency=settings.PIPELINE_ENGINE_CONCURRENCY,
+    )
+    complete = timezone.now()
+    outputs = result.outputs_json()
+    await sync_to_async(run_record)(
+        run_uid=run_uid,
+        target=target,
+        requester=requester,
+        source=source,
+        inputs=[to_json(row) for row in bound],
+        outputs=outputs,
+        result=result,
+        start=start,
+        complete=complete,
+    )
+    response = {"outputs": outputs, "metadata": {"traces": result.traces(full=return_traces)}}
+    return TriggerOutcome(run_uid=run_uid, result=result, response=response)
+
+
+def run_record(
+    *,
+    run_uid: uuid.UUID,
+    target: TriggerTarget,
+    requester,
+    source: str,
+    inputs: list,
+    outputs: list,
+    result: RunResult,
+    start: datetime,
+    complete: datetime,
+) -> PipelineRun:
+    """Write a finished run and its component runs in one transaction."""
+    run = PipelineRun(
+        uid=run_uid,
+        pipeline=target.pipeline,
+        release=target.release,
+        pipeline_version=target.version,
+        status=PipelineRun.Status.FAILED if result.failed else PipelineRun.Status.COMPLETED,
+        source=source,
+        requester=requester if requester is not None and requester.is_authenticated else None,
+        inputs=inputs,
+        outputs=outputs,
+        traces=result.traces(full=True),
+        error=result.error_message or "" if result.failed else "",
+        recipe_snapshot=target.recipe.raw,
+        create_time=start,
+        start_time=start,
+        complete_time=complete,
+        total_duration_ms=max(0, round((complete - start).total_seconds() * 1000)),
+    )
+    component_runs = [component_run_from_result(run, component_id, result) for component_id in _component_ids(result)]
+    with transaction.atomic():
+        run.save(force_insert=True)
+        ComponentRun.objects.bulk_create(component_runs)
+    return run
+
+
+def _component_ids(result: RunResult) -> list[str]:
+    return list(result.rows[0].components) if result.rows else []
+
+
+def component_run_from_result(run: PipelineRun, component_id: str, result: RunResult) -> ComponentRun:
+    per_row = [row.components[component_id] for row in result.rows]
+    statuses = {c.status for c in per_row}
+    if "ERROR" in statuses:
+        status = ComponentRun.Status.FAILED
+    elif statuses == {"SKIPPED"}:
+        status = ComponentRun.Status.SKIPPED
+    else:
+        status = ComponentRun.Status.COMPLETED
+    starts = [c.started_at for c in per_row if c.started_at]
+    ends = [c.completed_at for c in per_row if c.completed_at]
+    start, end = (min(starts) if starts else None), (max(ends) if ends else None)
+    return ComponentRun(
+        run=run,
+        component_id=component_id,
+        status=status,
+        inputs=[to_json(c.inputs) if c.inputs is not None else None for c in per_row],
+        outputs=[to_json(c.outputs) if c.outputs is not None else None for c in per_row],
+        error=next((c.error for c in per_row if c.error), "") or "",
+        start_time=start,
+        complete_time=end,
+        total_duration_ms=max(0, round((end - start).total_seconds() * 1000)) if start and end else None,
+    )

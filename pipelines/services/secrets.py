@@ -1,0 +1,88 @@
+"""Namespace secrets, encrypted at rest with Fernet; values are write-only."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.db import IntegrityError
+from django.utils import timezone
+
+from pipelines.errors import AlreadyExists, InvalidArgument, NotFound
+from pipelines.models import RESOURCE_ID_PATTERN, Namespace, Secret
+
+
+@cache
+def _fernet(key_material: str) -> Fernet:
+    if key_material.startswith("fernet:"):
+        return Fernet(key_material.removeprefix("fernet:").encode())
+    # Derive a stable 32-byte key so a fresh install needs no extra setting.
+    digest = hashlib.sha256(b"pipeline-secrets:" + key_material.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _cipher() -> Fernet:
+    return _fernet(settings.PIPELINE_SECRETS_KEY or settings.SECRET_KEY)
+
+
+def encrypt(value: str) -> str:
+    return _cipher().encrypt(value.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _cipher().decrypt(token.encode()).decode()
+    except InvalidToken as exc:  # key rotated without re-encrypting
+        raise InvalidArgument("a secret could not be decrypted: was the secrets key changed?") from exc
+
+
+def _check(secret_id: str, value) -> None:
+    if not re.match(RESOURCE_ID_PATTERN, secret_id or ""):
+        raise InvalidArgument(f'secret id "{secret_id}" is not valid: ids match ^[a-z_][-a-z_0-9]{{0,31}}$', field="id")
+    if not isinstance(value, str) or value == "":
+        raise InvalidArgument("secret value must be a non-empty string", field="value")
+
+
+def secret_create(*, namespace: Namespace, secret_id: str, value: str, description: str = "") -> Secret:
+    _check(secret_id, value)
+    try:
+        return Secret.objects.create(
+            namespace=namespace, slug=secret_id, encrypted_value=encrypt(value), description=description or ""
+        )
+    except IntegrityError as exc:
+        raise AlreadyExists(f'secret "{secret_id}" already exists', field="id") from exc
+
+
+def secret_update(*, namespace: Namespace, secret_id: str, value: str | None = None, description: str | None = None) -> Secret:
+    secret = Secret.objects.filter(namespace=namespace, slug=secret_id).first()
+    if secret is None:
+        raise NotFound(f'secret "{secret_id}" not found')
+    fields = ["update_time"]
+    if value is not None:
+        _check(secret_id, value)
+        secret.encrypted_value = encrypt(value)
+        fields.append("encrypted_value")
+    if description is not None:
+        secret.description = description
+        fields.append("description")
+    secret.update_time = timezone.now()
+    secret.save(update_fields=fields)
+    return secret
+
+
+def secret_delete(*, namespace: Namespace, secret_id: str) -> None:
+    deleted, _ = Secret.objects.filter(namespace=namespace, slug=secret_id).delete()
+    if not deleted:
+        raise NotFound(f'secret "{secret_id}" not found')
+
+
+def secrets_for_namespace(*, namespace_id: int, only: set[str] | None = None) -> dict[str, str]:
+    """Decrypted secrets of a namespace (optionally only some ids), for a run."""
+    rows = Secret.objects.filter(namespace_id=namespace_id)
+    if only is not None:
+        rows = rows.filter(slug__in=only)
+    return {slug: decrypt(value) for slug, value in rows.values_list("slug", "encrypted_value")}

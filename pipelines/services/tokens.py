@@ -1,0 +1,129 @@
+"""API tokens: ``instill_sk_`` + 32 letters/digits, stored as SHA-256 only.
+
+Authentication is on the hot path of every trigger, so a verified token is cached
+in-process for a few seconds; deleting a token clears it here at once, and other
+processes stop accepting it within ``CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import string
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError
+from django.utils import timezone
+
+from pipelines.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
+from pipelines.models import RESOURCE_ID_PATTERN, ApiToken
+
+PREFIX = "instill_sk_"
+ALPHABET = string.ascii_letters + string.digits
+TOKEN_PATTERN = re.compile(r"^instill_sk_[A-Za-z0-9]{32}$")
+CACHE_SECONDS = 5.0
+LAST_USE_RESOLUTION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class TokenIdentity:
+    token_pk: int
+    user_id: int
+    expire_time: datetime | None
+
+
+_cache: dict[str, tuple[float, TokenIdentity]] = {}
+_last_use_written: dict[int, datetime] = {}
+_lock = threading.Lock()
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def token_create(*, user, token_id: str, ttl: int | None = None, expire_time: datetime | None = None) -> tuple[ApiToken, str]:
+    """Create a token; returns the row and the raw token, which is never shown again."""
+    if not re.match(RESOURCE_ID_PATTERN, token_id or ""):
+        raise InvalidArgument(f'token id "{token_id}" is not valid: ids match ^[a-z_][-a-z_0-9]{{0,31}}$', field="id")
+    if ttl is not None and expire_time is not None:
+        raise InvalidArgument("give either ttl or expireTime, not both", field="ttl")
+    if ttl is None and expire_time is None:
+        ttl = -1
+    if ttl is not None:
+        if ttl < -1 or ttl == 0:
+            raise InvalidArgument("ttl must be a positive number of seconds, or -1 for a token that never expires", field="ttl")
+        expire_time = None if ttl == -1 else timezone.now() + timedelta(seconds=ttl)
+    elif expire_time <= timezone.now():
+        raise InvalidArgument("expireTime must be in the future", field="expireTime")
+    raw = PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(32))
+    try:
+        token = ApiToken.objects.create(
+            user=user, slug=token_id, token_hash=hash_token(raw), hint=raw[-4:], expire_time=expire_time
+        )
+    except IntegrityError as exc:
+        raise AlreadyExists(f'token "{token_id}" already exists', field="id") from exc
+    return token, raw
+
+
+def token_delete(*, user, token_id: str) -> None:
+    token = ApiToken.objects.filter(user=user, slug=token_id).first()
+    if token is None:
+        raise NotFound(f'token "{token_id}" not found')
+    token.delete()
+    with _lock:
+        for key, (_, identity) in list(_cache.items()):
+            if identity.token_pk == token.pk:
+                del _cache[key]
+
+
+def token_authenticate(raw: str):
+    """The user owning ``raw``, or :class:`Unauthenticated` for unknown, expired or deleted tokens."""
+    from django.contrib.auth import get_user_model
+
+    identity = token_identity(raw)
+    user = get_user_model().objects.filter(pk=identity.user_id, is_active=True).first()
+    if user is None:
+        raise Unauthenticated("the API token's user no longer exists or is inactive")
+    return user
+
+
+def token_identity(raw: str) -> TokenIdentity:
+    """Resolve a raw token to its identity, from the cache when fresh."""
+    if not TOKEN_PATTERN.match(raw):
+        raise Unauthenticated("invalid API token: tokens look like instill_sk_ followed by 32 letters or digits")
+    key = hash_token(raw)
+    now_mono = time.monotonic()
+    hit = _cache.get(key)
+    now = timezone.now()
+    if hit is not None and hit[0] > now_mono:
+        identity = hit[1]
+    else:
+        row = ApiToken.objects.filter(token_hash=key).values_list("pk", "user_id", "expire_time").first()
+        if row is None:
+            raise Unauthenticated("invalid API token: it is unknown or has been deleted")
+        identity = TokenIdentity(*row)
+        with _lock:
+            if len(_cache) > 10_000:
+                _cache.clear()
+            _cache[key] = (now_mono + CACHE_SECONDS, identity)
+    if identity.expire_time is not None and identity.expire_time <= now:
+        raise Unauthenticated("the API token has expired; create a new one")
+    _touch(identity.token_pk, now)
+    return identity
+
+
+def _touch(token_pk: int, now: datetime) -> None:
+    """Record ``lastUseTime`` at most once a minute per token, to keep triggers write-light."""
+    last = _last_use_written.get(token_pk)
+    if last is not None and now - last < LAST_USE_RESOLUTION:
+        return
+    _last_use_written[token_pk] = now
+    ApiToken.objects.filter(pk=token_pk).update(last_use_time=now)
+
+
+def token_state(token: ApiToken) -> str:
+    return "STATE_EXPIRED" if token.is_expired() else "STATE_ACTIVE"

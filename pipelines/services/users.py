@@ -1,0 +1,53 @@
+"""Users and their namespaces."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from pipelines.errors import AlreadyExists, InvalidArgument
+from pipelines.models import RESOURCE_ID_PATTERN, Namespace
+
+User = get_user_model()
+
+
+@transaction.atomic
+def user_create(*, username: str, password: str | None, is_staff: bool = False) -> "User":
+    """Create a user and the namespace of the same id; the username must be a valid id."""
+    if not re.match(RESOURCE_ID_PATTERN, username or ""):
+        raise InvalidArgument(
+            f'username "{username}" is not a valid id: use 1-32 lowercase letters, digits, "-" or "_", '
+            "starting with a letter or _",
+            field="username",
+        )
+    if User.objects.filter(username=username).exists() or Namespace.objects.filter(slug=username).exists():
+        raise AlreadyExists(f'namespace "{username}" already exists', field="username")
+    try:
+        user = User.objects.create_user(username=username, password=password, is_staff=is_staff, is_superuser=is_staff)
+    except IntegrityError as exc:  # a concurrent create won the race
+        raise AlreadyExists(f'namespace "{username}" already exists', field="username") from exc
+    if password is None:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    Namespace.objects.create(slug=username, user=user, kind=Namespace.Kind.USER)
+    return user
+
+
+def user_namespace(user) -> Namespace:
+    """The user's own namespace, created on first use for users made outside user_create."""
+    try:
+        return user.namespace
+    except Namespace.DoesNotExist:
+        namespace, _ = Namespace.objects.get_or_create(slug=user.username, defaults={"user": user})
+        return namespace
+
+
+def admin_ensure(*, username: str, password: str) -> tuple["User", bool]:
+    """Make sure the admin user exists; returns (user, created). Never resets a password."""
+    user = User.objects.filter(username=username).first()
+    if user is not None:
+        user_namespace(user)
+        return user, False
+    return user_create(username=username, password=password, is_staff=True), True

@@ -1,0 +1,135 @@
+"""Shared fixtures: users with namespaces, API tokens, authenticated clients, pipelines."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from django.test import Client
+
+from pipelines.services.pipelines import pipeline_create
+from pipelines.services.tokens import token_create
+from pipelines.services.users import user_create
+
+HELLO_RECIPE = """\
+version: v1beta
+variable:
+  prompt:
+    title: Prompt
+    type: string
+    required: true
+component:
+  greet:
+    type: json
+    task: TASK_JQ
+    input:
+      json-value: ${variable.prompt}
+      jq-filter: '"Hello \\\\(.)"'
+output:
+  answer:
+    title: Answer
+    value: ${greet.output.results[0]}
+"""
+
+PASSWORD = "correct-horse-battery"
+
+
+class ApiClient(Client):
+    """A test client that sends JSON and an Authorization header by default."""
+
+    def __init__(self, authorization: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.authorization = authorization
+
+    def _auth(self, extra):
+        if self.authorization and "HTTP_AUTHORIZATION" not in extra:
+            extra["HTTP_AUTHORIZATION"] = self.authorization
+        return extra
+
+    def get(self, path, data=None, **extra):
+        return super().get(path, data, **self._auth(extra))
+
+    def delete(self, path, data="", **extra):
+        return super().delete(path, data, **self._auth(extra))
+
+    def post(self, path, data=None, content_type="application/json", **extra):
+        return super().post(path, data if data is not None else {}, content_type=content_type, **self._auth(extra))
+
+    def patch(self, path, data=None, content_type="application/json", **extra):
+        return super().patch(path, data if data is not None else {}, content_type=content_type, **self._auth(extra))
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str = "alice", password: str = PASSWORD):
+        return user_create(username=username, password=password)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def make_token(db):
+    def make(user, token_id: str = "test", **kwargs) -> str:
+        return token_create(user=user, token_id=token_id, **kwargs)[1]
+
+    return make
+
+
+@pytest.fixture
+def alice_token(alice, make_token):
+    return make_token(alice)
+
+
+@pytest.fixture
+def bob_token(bob, make_token):
+    return make_token(bob)
+
+
+@pytest.fixture
+def api(alice_token):
+    """Alice's authenticated API client."""
+    return ApiClient(f"Bearer {alice_token}")
+
+
+@pytest.fixture
+def bob_api(bob_token):
+    return ApiClient(f"Bearer {bob_token}")
+
+
+@pytest.fixture
+def anon():
+    return ApiClient()
+
+
+@pytest.fixture
+def basic_auth():
+    def header(username: str, password: str = PASSWORD) -> str:
+        return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+    return header
+
+
+@pytest.fixture
+def make_pipeline(db):
+    def make(owner, pipeline_id: str = "hello", raw_recipe: str = HELLO_RECIPE, public: str | None = None, **kwargs):
+        sharing = {"users": {"*/*": {"enabled": True, "role": public}}} if public else None
+        return pipeline_create(
+            namespace=owner.namespace, pipeline_id=pipeline_id, raw_recipe=raw_recipe, sharing=sharing, **kwargs
+        )
+
+    return make
+
+
+@pytest.fixture
+def hello(alice, make_pipeline):
+    return make_pipeline(alice)
