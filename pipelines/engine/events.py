@@ -1,0 +1,186 @@
+"""Run events, one class per Instill streaming event.
+
+The same objects feed the SSE stream, the websocket and the run history:
+``name`` is the SSE event name and :meth:`payload` the exact JSON Instill sends.
+``seq`` increases by one per event within one ``execute()`` call (starting at 1)
+across all rows, so a late subscriber can drop duplicates.
+
+Values are held by reference (no copies); :meth:`payload` renders files as data
+URIs only when someone asks for the JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from .values import to_json
+
+__all__ = [
+    "ComponentErrorUpdated",
+    "ComponentInputUpdated",
+    "ComponentOutputUpdated",
+    "ComponentStatusUpdated",
+    "Event",
+    "PipelineErrorUpdated",
+    "PipelineOutputUpdated",
+    "PipelineStatusUpdated",
+    "format_time",
+]
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` suffix and microseconds, as Go prints it."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Common fields. Subclasses set ``name`` and add their data."""
+
+    name: ClassVar[str] = ""
+
+    batch_index: int
+    seq: int
+    update_time: datetime
+
+    def _base(self) -> dict[str, Any]:
+        return {"updateTime": format_time(self.update_time), "batchIndex": self.batch_index}
+
+    def payload(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStatusUpdated(Event):
+    """A row started, or finished (``completed``; ``errored`` if a component errored).
+
+    Deviation from Instill, documented: Instill's completion event always says
+    ``errored: false``; we report whether any component of the row errored so a
+    stream consumer need not track component errors itself.
+    """
+
+    name: ClassVar[str] = "PIPELINE_STATUS_UPDATED"
+
+    started: bool = True
+    errored: bool = False
+    completed: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        data = self._base()
+        data["status"] = {"started": self.started, "errored": self.errored, "completed": self.completed}
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineOutputUpdated(Event):
+    """The row's outputs rendered so far (unresolved ones null)."""
+
+    name: ClassVar[str] = "PIPELINE_OUTPUT_UPDATED"
+
+    output: Mapping[str, Any] | None = None
+    started: bool = True
+    errored: bool = False
+    completed: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        data = self._base()
+        data["status"] = {"started": self.started, "errored": self.errored, "completed": self.completed}
+        data["output"] = to_json(dict(self.output or {}))
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineErrorUpdated(Event):
+    """The row failed outside any component (emitted by the service layer, e.g. on cancel)."""
+
+    name: ClassVar[str] = "PIPELINE_ERROR_UPDATED"
+
+    message: str = ""
+
+    def payload(self) -> dict[str, Any]:
+        data = self._base()
+        data["error"] = {"message": self.message}
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentStatusUpdated(Event):
+    """A component started, completed, errored or was skipped."""
+
+    name: ClassVar[str] = "COMPONENT_STATUS_UPDATED"
+
+    component_id: str = ""
+    started: bool = False
+    skipped: bool = False
+    errored: bool = False
+    completed: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "updateTime": format_time(self.update_time),
+            "componentID": self.component_id,
+            "batchIndex": self.batch_index,
+            "status": {
+                "started": self.started,
+                "skipped": self.skipped,
+                "errored": self.errored,
+                "completed": self.completed,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentInputUpdated(Event):
+    """The component's resolved input, sent once before it runs."""
+
+    name: ClassVar[str] = "COMPONENT_INPUT_UPDATED"
+
+    component_id: str = ""
+    input: Mapping[str, Any] | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "updateTime": format_time(self.update_time),
+            "componentID": self.component_id,
+            "batchIndex": self.batch_index,
+            "input": to_json(dict(self.input or {})),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentOutputUpdated(Event):
+    """The component's (cumulative) output; repeated for streaming components."""
+
+    name: ClassVar[str] = "COMPONENT_OUTPUT_UPDATED"
+
+    component_id: str = ""
+    output: Mapping[str, Any] | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "updateTime": format_time(self.update_time),
+            "componentID": self.component_id,
+            "batchIndex": self.batch_index,
+            "output": to_json(dict(self.output or {})),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentErrorUpdated(Event):
+    """The component failed with ``message`` (sent before its errored status)."""
+
+    name: ClassVar[str] = "COMPONENT_ERROR_UPDATED"
+
+    component_id: str = ""
+    message: str = ""
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "updateTime": format_time(self.update_time),
+            "componentID": self.component_id,
+            "batchIndex": self.batch_index,
+            "error": {"message": self.message},
+        }

@@ -1,0 +1,950 @@
+"""Parsing and validating recipes into a frozen, pre-compiled :class:`Recipe`.
+
+:func:`parse_recipe` is the single validator (editor, API and services all call
+it). It collects *every* problem with its location (``component.split.input.text``)
+rather than stopping at the first, and compiles everything the executor needs —
+references, templates, conditions, the dependency graph — so a run does no
+parsing at all.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import inspect
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import jsonschema
+import jsonschema.exceptions
+import jsonschema.validators
+import yaml
+
+from .components import ComponentDefinition, Registry, Task
+from .conditions import Condition, ConditionSyntaxError, parse_condition
+from .inputs import check_value
+from .references import Const, Node, Ref, Reference, compile_value_collecting
+from .types import BASE_TYPES, FILE_TYPES, json_schema_for, normalize_type
+
+__all__ = [
+    "Component",
+    "Graph",
+    "IteratorSpec",
+    "Output",
+    "Problem",
+    "Recipe",
+    "RecipeInvalid",
+    "Variable",
+    "parse_recipe",
+    "validate_recipe",
+]
+
+ITERATOR_TYPE = "iterator"
+RESERVED_IDS = frozenset({"variable", "secret", "output", "connection"})
+COMPONENT_FIELDS = frozenset({"input", "output", "setup", "status", "error"})
+STATUS_FIELDS = frozenset({"started", "skipped", "errored", "completed"})
+# References to these fields wait for the component but do not inherit its
+# failure: that is how a recipe reacts to an error (``${c.status.errored}``).
+SOFT_FIELDS = frozenset({"status", "error"})
+
+# Instill documents ^[a-z][-a-z0-9]{0,31}$ but never enforces it; accept what real
+# recipes use (capitals, underscores) while still rejecting things a path cannot name.
+_VARIABLE_ID = re.compile(r"^[A-Za-z_][-A-Za-z_0-9]{0,63}$")
+_COMPONENT_ID = re.compile(r"^[a-zA-Z_][-a-zA-Z_0-9]{0,62}$")
+_INDEX_NAME = re.compile(r"^[A-Za-z_][A-Za-z_0-9]{0,31}$")
+_PLAINTEXT_CREDENTIAL = (
+    "Plaintext values are forbidden in credential fields. "
+    "You can create a secret and reference it with the syntax ${secret.my-secret}."
+)
+
+
+# --- public types ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a recipe, as ``/validate`` reports it."""
+
+    location: str
+    error: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"location": self.location, "error": self.error}
+
+
+class RecipeInvalid(ValueError):
+    """The recipe has problems; ``problems`` lists all of them."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: list[Problem] = list(problems)
+        summary = "; ".join(f"{p.location}: {p.error}" if p.location else p.error for p in self.problems[:5])
+        if len(self.problems) > 5:
+            summary += f"; and {len(self.problems) - 5} more"
+        super().__init__(f"invalid recipe: {summary}")
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """A declared input. ``type`` is canonical (``image``, ``array:string`` ...)."""
+
+    id: str
+    type: str
+    title: str
+    description: str
+    required: bool
+    default: Any
+    ui_order: int | None
+    has_default: bool
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Output:
+    """A declared pipeline output; ``value`` is compiled (rendered leniently)."""
+
+    id: str
+    title: str
+    description: str
+    value: Node
+    ui_order: int | None
+
+
+@dataclass(frozen=True, eq=False)
+class Component:
+    """A compiled component.
+
+    ``hard_deps`` / ``soft_deps`` are ids of sibling components this one waits for;
+    it is skipped if a hard dependency did not complete. For iterators,
+    ``definition``/``task_spec`` are None and ``iterator`` describes the loop.
+    """
+
+    id: str
+    type: str
+    task: str
+    input: Node
+    setup: Node | None
+    condition: Condition | None
+    definition: ComponentDefinition | None
+    task_spec: Task | None
+    hard_deps: frozenset[str]
+    soft_deps: frozenset[str]
+    iterator: IteratorSpec | None = None
+    description: str = ""
+    #: How the executor calls the task: "async" (awaited), "thread" (blocking, thread
+    #: pool) or "inline" (cheap sync work, called on the loop). "iterator" for loops.
+    mode: str = "inline"
+
+
+@dataclass(frozen=True, eq=False)
+class IteratorSpec:
+    """``type: iterator``: what to iterate and the nested graph run per element."""
+
+    source: Node | None
+    range: tuple[Node, Node, Node] | None
+    index: str
+    graph: Graph
+    output_elements: tuple[tuple[str, Node], ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """Components scheduled together (the recipe's, or one iterator's nested ones).
+
+    ``wait_counts`` is the number of sibling dependencies per component (copied
+    per run), ``dependants`` the reverse edges, ``initial`` those ready at once.
+    """
+
+    components: Mapping[str, Component]
+    dependants: Mapping[str, tuple[str, ...]]
+    wait_counts: Mapping[str, int]
+    initial: tuple[str, ...]
+
+    @classmethod
+    def build(cls, components: Sequence[Component]) -> Graph:
+        dependants: dict[str, list[str]] = {c.id: [] for c in components}
+        waits: dict[str, int] = {}
+        for component in components:
+            deps = component.hard_deps | component.soft_deps
+            waits[component.id] = len(deps)
+            for dep in deps:
+                dependants[dep].append(component.id)
+        return cls(
+            components=MappingProxyType({c.id: c for c in components}),
+            dependants=MappingProxyType({k: tuple(v) for k, v in dependants.items()}),
+            wait_counts=MappingProxyType(waits),
+            initial=tuple(c.id for c in components if waits[c.id] == 0),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Recipe:
+    """A valid, compiled recipe. Immutable; share it freely between runs.
+
+    ``raw`` is the recipe as plain JSON (what the API shows as ``recipe``).
+    """
+
+    version: str | None
+    variables: tuple[Variable, ...]
+    components: Mapping[str, Component]
+    outputs: Mapping[str, Output]
+    raw: dict[str, Any]
+    graph: Graph = field(repr=False)
+
+    def variable(self, id_: str) -> Variable | None:
+        for variable in self.variables:
+            if variable.id == id_:
+                return variable
+        return None
+
+    def bind_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """See :func:`pipelines.engine.inputs.bind_rows`."""
+        from .inputs import bind_rows
+
+        return bind_rows(self, rows)
+
+    def data_specification(self) -> dict[str, Any]:
+        """JSON Schemas of the inputs and outputs (the API's ``dataSpecification``)."""
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        for variable in self.variables:
+            schema = json_schema_for(variable.type)
+            schema["title"] = variable.title or variable.id
+            schema["description"] = variable.description
+            if variable.has_default:
+                schema["default"] = variable.default
+            if variable.ui_order is not None:
+                schema["instillUiOrder"] = variable.ui_order
+            properties[variable.id] = schema
+            if variable.required:
+                required.append(variable.id)
+        outputs: dict[str, Any] = {}
+        for output in self.outputs.values():
+            schema = {"title": output.title or output.id, "description": output.description}
+            # An output that is exactly a variable has that variable's type.
+            if isinstance(output.value, Ref) and output.value.reference.root == "variable":
+                name = output.value.reference.field
+                variable = self.variable(name) if name else None
+                if variable is not None and len(output.value.reference.path) == 1:
+                    schema = {**json_schema_for(variable.type), **schema}
+            if output.ui_order is not None:
+                schema["instillUiOrder"] = output.ui_order
+            outputs[output.id] = schema
+        return {
+            "input": {"type": "object", "properties": properties, "required": required},
+            "output": {"type": "object", "properties": outputs},
+        }
+
+
+def parse_recipe(source: str | Mapping[str, Any], *, registry: Registry) -> Recipe:
+    """Parse YAML text (or an already-decoded mapping) into a :class:`Recipe`.
+
+    Raises :class:`RecipeInvalid` listing every problem found.
+    """
+    recipe, problems = _RecipeParser(registry).parse(source)
+    if problems or recipe is None:
+        raise RecipeInvalid(problems)
+    return recipe
+
+
+def validate_recipe(source: str | Mapping[str, Any], *, registry: Registry) -> list[Problem]:
+    """All problems of a recipe; empty when it is valid."""
+    return _RecipeParser(registry).parse(source)[1]
+
+
+# --- YAML -----------------------------------------------------------------------
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """YAML 1.2 scalars, as Instill's Go parser reads them.
+
+    PyYAML follows YAML 1.1, where ``on:`` (the trigger key) is the boolean True
+    and ``2024-01-01`` a date; neither survives as JSON.
+    """
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def _plain(value: Any) -> Any:
+    """Make a YAML-decoded value plain JSON (string keys, lists, no dates/bytes)."""
+    if isinstance(value, Mapping):
+        return {("null" if k is None else str(k) if not isinstance(k, str) else k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+# --- JSON Schema checks that tolerate references --------------------------------
+
+_validator_cache: dict[int, tuple[Mapping[str, Any], Any]] = {}
+
+
+def _lenient_validator(schema: Mapping[str, Any]) -> Any:
+    """A validator for ``schema`` where any string containing ``${`` fits any type.
+
+    References are only known at run time, so ``"${variable.n}"`` must pass where
+    the schema wants an integer — and so must whatever contains it in a
+    ``oneOf``. Wrapping every keyword function does both.
+    """
+    cached = _validator_cache.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    base = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+
+    def wrap(function: Any) -> Any:
+        def check(validator: Any, value: Any, instance: Any, subschema: Any) -> Any:
+            if isinstance(instance, str) and "${" in instance:
+                return
+            result = function(validator, value, instance, subschema)
+            if result is not None:
+                yield from result
+
+        return check
+
+    cls = jsonschema.validators.extend(base, {k: wrap(v) for k, v in base.VALIDATORS.items()})
+    validator = cls(dict(schema))
+    _validator_cache[id(schema)] = (schema, validator)
+    return validator
+
+
+def _path(location: str, parts: Iterable[Any]) -> str:
+    for part in parts:
+        location += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return location
+
+
+def _schema_problems(schema: Mapping[str, Any], instance: Any, location: str) -> list[Problem]:
+    if not schema:
+        return []
+    try:
+        validator = _lenient_validator(schema)
+        errors = list(validator.iter_errors(instance))
+    except jsonschema.exceptions.SchemaError as exc:  # a component bug, but say so
+        return [Problem(location, f"the component's schema is invalid: {exc.message}")]
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for error in errors:
+        if error.context:
+            error = jsonschema.exceptions.best_match(error.context) or error
+        where = _path(location, error.absolute_path)
+        if error.validator == "required" and isinstance(error.instance, Mapping):
+            for name in error.validator_value:
+                if name not in error.instance:
+                    key = f"{where}.{name}"
+                    if key not in seen:
+                        seen.add(key)
+                        problems.append(Problem(key, f'missing required field "{name}"'))
+            continue
+        if where in seen:
+            continue
+        seen.add(where)
+        message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
+        problems.append(Problem(where, message))
+    return problems
+
+
+# --- the parser -----------------------------------------------------------------
+
+
+@dataclass
+class _Scope:
+    """What references may name at one nesting level.
+
+    ``components`` maps every visible component id (siblings and enclosing levels)
+    to its output field names (None = not declared, anything goes);
+    ``siblings`` are the ids scheduled together at this level; ``iterators`` the
+    enclosing iterator ids (whose ``element`` may be referenced); ``indexes``
+    the enclosing range index names.
+    """
+
+    variables: frozenset[str]
+    components: dict[str, frozenset[str] | None]
+    siblings: frozenset[str]
+    iterators: frozenset[str] = frozenset()
+    indexes: frozenset[str] = frozenset()
+
+
+class _RecipeParser:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.problems: list[Problem] = []
+
+    def problem(self, location: str, error: str) -> None:
+        self.problems.append(Problem(location, error))
+
+    def parse(self, source: str | Mapping[str, Any]) -> tuple[Recipe | None, list[Problem]]:
+        if isinstance(source, (str, bytes)):
+            try:
+                data = yaml.load(source, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                what = getattr(exc, "problem", None) or str(exc)
+                where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+                return None, [Problem("recipe", f"invalid YAML{where}: {what}")]
+        else:
+            data = source
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            return None, [Problem("recipe", "a recipe must be a map with variable, component and output")]
+        raw: dict[str, Any] = _plain(data)
+
+        version = raw.get("version")
+        if version is not None and not isinstance(version, str):
+            self.problem("version", "version must be a string such as v1beta")
+        sections: dict[str, Mapping[str, Any]] = {}
+        for key in ("variable", "component", "output"):
+            value = raw.get(key)
+            if value is None:
+                sections[key] = {}
+            elif not isinstance(value, Mapping):
+                self.problem(key, f"{key} must be a map of ids to definitions")
+                sections[key] = {}
+            else:
+                sections[key] = value
+
+        variables = self.parse_variables(sections["variable"])
+        scope = _Scope(
+            variables=frozenset(v.id for v in variables),
+            components={},
+            siblings=frozenset(),
+        )
+        components, external = self.parse_components(sections["component"], "component", scope)
+        for reference, location in external:  # impossible at top level; keep the check honest
+            self.problem(location, f"unknown component in reference {reference}")
+        top_scope = _Scope(
+            variables=scope.variables,
+            components={cid: _output_fields(c) for cid, c in components.items()},
+            siblings=frozenset(components),
+        )
+        outputs = self.parse_outputs(sections["output"], top_scope)
+
+        if self.problems:
+            return None, self.problems
+        ordered = tuple(
+            v for _, v in sorted(enumerate(variables), key=lambda p: (p[1].ui_order is None, p[1].ui_order or 0, p[0]))
+        )
+        graph = Graph.build(list(components.values()))
+        recipe = Recipe(
+            version=version,
+            variables=ordered,
+            components=graph.components,
+            outputs=MappingProxyType(outputs),
+            raw=raw,
+            graph=graph,
+        )
+        return recipe, []
+
+    # variables ---------------------------------------------------------------
+
+    def parse_variables(self, section: Mapping[str, Any]) -> list[Variable]:
+        variables: list[Variable] = []
+        for vid, spec in section.items():
+            where = f"variable.{vid}"
+            if not _VARIABLE_ID.match(vid):
+                self.problem(where, f'invalid variable id "{vid}": use letters, digits, "_" and "-", starting with a letter or "_"')
+            if not isinstance(spec, Mapping):
+                self.problem(where, "a variable must be a map with at least a type")
+                continue
+            raw_type = next((spec[k] for k in ("type", "format", "instill-format") if k in spec), None)
+            type_: str | None = None
+            if raw_type is None:
+                self.problem(f"{where}.type", "missing type")
+            elif not isinstance(raw_type, str) or (type_ := normalize_type(raw_type)) is None:
+                self.problem(
+                    f"{where}.type",
+                    f"unknown type {raw_type!r}; known types: {', '.join(BASE_TYPES)} and array:<type>",
+                )
+            title = spec.get("title", "")
+            description = spec.get("description", "")
+            for key, value in (("title", title), ("description", description)):
+                if value is not None and not isinstance(value, str):
+                    self.problem(f"{where}.{key}", f"{key} must be a string")
+            required = spec.get("required", False)
+            if not isinstance(required, bool):
+                self.problem(f"{where}.required", "required must be true or false")
+                required = False
+            ui_order = spec.get("instill-ui-order", spec.get("instillUiOrder"))
+            if ui_order is not None and (type(ui_order) is not int):
+                self.problem(f"{where}.instill-ui-order", "instill-ui-order must be an integer")
+                ui_order = None
+            has_default = "default" in spec
+            default = spec.get("default")
+            if has_default and default is not None and type_ is not None:
+                base = type_.removeprefix("array:")
+                # File defaults are decoded at bind time; checking them here would
+                # mean decoding big payloads on every save.
+                if base not in FILE_TYPES:
+                    try:
+                        check_value(type_, default)
+                    except ValueError as exc:
+                        self.problem(f"{where}.default", f"default {exc}")
+            if type_ is not None:
+                variables.append(
+                    Variable(
+                        id=vid,
+                        type=type_,
+                        title=title or "",
+                        description=description or "",
+                        required=required,
+                        default=default,
+                        ui_order=ui_order,
+                        has_default=has_default,
+                    )
+                )
+        return variables
+
+    # components --------------------------------------------------------------
+
+    def parse_components(
+        self, section: Mapping[str, Any], prefix: str, outer: _Scope
+    ) -> tuple[dict[str, Component], list[tuple[Reference, str]]]:
+        """Parse one level of components.
+
+        Returns the components (declaration order) and the references that name
+        components of enclosing levels (they become the enclosing iterator's
+        dependencies).
+        """
+        # Pass 1: ids, types, tasks and output fields, so that references in
+        # pass 2 can be checked whatever the declaration order.
+        heads: dict[str, tuple[Mapping[str, Any], ComponentDefinition | None, Task | None]] = {}
+        fields: dict[str, frozenset[str] | None] = {}
+        for cid, spec in section.items():
+            where = f"{prefix}.{cid}"
+            if not isinstance(cid, str) or not _COMPONENT_ID.match(cid):
+                self.problem(where, f'invalid component id "{cid}": use letters, digits, "_" and "-", starting with a letter or "_" (at most 63)')
+            elif cid in RESERVED_IDS:
+                self.problem(where, f'"{cid}" is reserved and cannot be a component id')
+            elif cid in outer.components or cid in outer.indexes:
+                self.problem(where, f'component id "{cid}" is already used by an enclosing component')
+            if not isinstance(spec, Mapping):
+                self.problem(where, "a component must be a map with type, task and input")
+                continue
+            type_ = spec.get("type")
+            if not isinstance(type_, str) or not type_:
+                self.problem(f"{where}.type", "missing component type")
+                continue
+            if type_ == ITERATOR_TYPE:
+                elements = spec.get("output-elements")
+                fields[cid] = frozenset(str(k) for k in elements) if isinstance(elements, Mapping) else frozenset()
+                heads[cid] = (spec, None, None)
+                continue
+            definition = self.registry.get(type_)
+            if definition is None:
+                known = ", ".join([*self.registry.types(), ITERATOR_TYPE])
+                self.problem(f"{where}.type", f'unknown component type "{type_}"; known types: {known}')
+                continue
+            task_name = spec.get("task")
+            task = definition.tasks.get(task_name) if isinstance(task_name, str) else None
+            if task is None:
+                known = ", ".join(definition.tasks)
+                if task_name is None:
+                    self.problem(f"{where}.task", f'missing task; tasks of "{type_}": {known}')
+                else:
+                    self.problem(f"{where}.task", f'unknown task "{task_name}" for component type "{type_}"; known tasks: {known}')
+                continue
+            heads[cid] = (spec, definition, task)
+            props = task.output_schema.get("properties")
+            fields[cid] = frozenset(props) if isinstance(props, Mapping) else None
+
+        scope = _Scope(
+            variables=outer.variables,
+            components={**outer.components, **fields},
+            siblings=frozenset(heads),
+            iterators=outer.iterators,
+            indexes=outer.indexes,
+        )
+        components: list[Component] = []
+        external: list[tuple[Reference, str]] = []
+        for cid, (spec, definition, task) in heads.items():
+            where = f"{prefix}.{cid}"
+            if definition is None:
+                component, refs = self.parse_iterator(cid, spec, where, scope)
+            else:
+                assert task is not None
+                component, refs = self.parse_task_component(cid, spec, where, definition, task, scope)
+            hard: set[str] = set()
+            soft: set[str] = set()
+            refers_to_itself = False
+            for reference, location in refs:
+                root = reference.root
+                if root == cid:
+                    # Inside an iterator, ${loop.element} names the element, not a dependency.
+                    refers_to_itself = refers_to_itself or component.iterator is None
+                elif root in scope.siblings:
+                    (soft if reference.field in SOFT_FIELDS else hard).add(root)
+                elif root in outer.components and root not in scope.iterators:
+                    external.append((reference, location))
+            # A component both hard- and soft-depending on another is a hard dependant.
+            soft -= hard
+            components.append(_replace_deps(component, frozenset(hard), frozenset(soft)))
+            if refers_to_itself:
+                self.problem(where, f'component "{cid}" references itself, which would be a cycle')
+        self.check_cycles(components, prefix)
+        return {c.id: c for c in components}, external
+
+    def parse_task_component(
+        self,
+        cid: str,
+        spec: Mapping[str, Any],
+        where: str,
+        definition: ComponentDefinition,
+        task: Task,
+        scope: _Scope,
+    ) -> tuple[Component, list[tuple[Reference, str]]]:
+        refs: list[tuple[Reference, str]] = []
+        raw_input = spec.get("input", {})
+        if raw_input is None:
+            raw_input = {}
+        if not isinstance(raw_input, Mapping):
+            self.problem(f"{where}.input", "input must be a map of the task's input fields")
+            raw_input = {}
+        input_node = self.compile(raw_input, f"{where}.input", scope, refs)
+        self.problems.extend(_schema_problems(task.input_schema, raw_input, f"{where}.input"))
+
+        setup_node: Node | None = None
+        raw_setup = spec.get("setup")
+        if raw_setup is not None:
+            setup_node = self.compile(raw_setup, f"{where}.setup", scope, refs)
+            if isinstance(raw_setup, Mapping):
+                self.check_credentials(definition, raw_setup, f"{where}.setup")
+                self.problems.extend(_schema_problems(definition.setup_schema, raw_setup, f"{where}.setup"))
+            elif not (isinstance(raw_setup, str) and "${" in raw_setup):
+                self.problem(f"{where}.setup", "setup must be a map or a reference")
+
+        condition = self.parse_condition_field(spec, where, scope, refs)
+        description = spec.get("description", "")
+        component = Component(
+            id=cid,
+            type=definition.type,
+            task=task.name,
+            input=input_node,
+            setup=setup_node,
+            condition=condition,
+            definition=definition,
+            task_spec=task,
+            hard_deps=frozenset(),
+            soft_deps=frozenset(),
+            description=description if isinstance(description, str) else "",
+            mode=_run_mode(task),
+        )
+        return component, refs
+
+    def parse_iterator(
+        self, cid: str, spec: Mapping[str, Any], where: str, scope: _Scope
+    ) -> tuple[Component, list[tuple[Reference, str]]]:
+        refs: list[tuple[Reference, str]] = []
+        source: Node | None = None
+        range_nodes: tuple[Node, Node, Node] | None = None
+        has_input = spec.get("input") is not None
+        has_range = spec.get("range") is not None
+        if has_input and has_range:
+            self.problem(where, "an iterator takes either input or range, not both")
+        elif not has_input and not has_range:
+            self.problem(f"{where}.input", "an iterator needs input (a reference to an array) or range")
+        if has_input:
+            source = self.compile(spec["input"], f"{where}.input", scope, refs)
+            if isinstance(source, Const) and not isinstance(source.value, list):
+                self.problem(f"{where}.input", "input must be a reference to an array, e.g. ${split.output.texts}")
+        elif has_range:
+            range_nodes = self.parse_range(spec["range"], f"{where}.range", scope, refs)
+
+        index = spec.get("index", "i")
+        if not isinstance(index, str) or not _INDEX_NAME.match(index):
+            self.problem(f"{where}.index", "index must be a name such as i")
+            index = "i"
+        elif index in RESERVED_IDS or index in scope.components or index == "element":
+            self.problem(f"{where}.index", f'index name "{index}" is already used')
+
+        condition = self.parse_condition_field(spec, where, scope, refs)
+
+        inner_scope = _Scope(
+            variables=scope.variables,
+            components=scope.components,
+            siblings=frozenset(),
+            iterators=scope.iterators | {cid},
+            indexes=scope.indexes | {index},
+        )
+        nested = spec.get("component")
+        inner: dict[str, Component] = {}
+        if not isinstance(nested, Mapping) or not nested:
+            self.problem(f"{where}.component", "an iterator needs a component map to run per element")
+        else:
+            inner, external = self.parse_components(nested, f"{where}.component", inner_scope)
+            refs.extend(external)
+
+        elements: list[tuple[str, Node]] = []
+        raw_elements = spec.get("output-elements", {})
+        if not isinstance(raw_elements, Mapping):
+            self.problem(f"{where}.output-elements", "output-elements must be a map of names to references")
+            raw_elements = {}
+        element_scope = _Scope(
+            variables=scope.variables,
+            components={**scope.components, **{k: _output_fields(c) for k, c in inner.items()}},
+            siblings=frozenset(inner),
+            iterators=inner_scope.iterators,
+            indexes=inner_scope.indexes,
+        )
+        for name, value in raw_elements.items():
+            element_refs: list[tuple[Reference, str]] = []
+            node = self.compile(value, f"{where}.output-elements.{name}", element_scope, element_refs)
+            refs.extend((r, loc) for r, loc in element_refs if r.root not in inner)
+            elements.append((str(name), node))
+
+        component = Component(
+            id=cid,
+            type=ITERATOR_TYPE,
+            task="",
+            input=source if source is not None else Const(None),
+            setup=None,
+            condition=condition,
+            definition=None,
+            task_spec=None,
+            hard_deps=frozenset(),
+            soft_deps=frozenset(),
+            iterator=IteratorSpec(
+                source=source,
+                range=range_nodes,
+                index=index,
+                graph=Graph.build(list(inner.values())),
+                output_elements=tuple(elements),
+            ),
+            mode="iterator",
+        )
+        return component, refs
+
+    def parse_range(
+        self, raw: Any, where: str, scope: _Scope, refs: list[tuple[Reference, str]]
+    ) -> tuple[Node, Node, Node] | None:
+        if isinstance(raw, Mapping):
+            unknown = set(raw) - {"start", "stop", "step"}
+            if unknown:
+                self.problem(where, f"unknown range keys: {', '.join(sorted(map(str, unknown)))}")
+            if "stop" not in raw:
+                self.problem(f"{where}.stop", "range needs stop")
+                return None
+            items = [(raw.get("start", 0), f"{where}.start"), (raw["stop"], f"{where}.stop"), (raw.get("step", 1), f"{where}.step")]
+        elif isinstance(raw, list) and 2 <= len(raw) <= 3:
+            values = list(raw) + [1] * (3 - len(raw))
+            items = [(value, f"{where}[{i}]") for i, value in enumerate(values)]
+        else:
+            self.problem(where, "range must be [start, stop] or [start, stop, step] or {start, stop, step}")
+            return None
+        nodes: list[Node] = []
+        for value, location in items:
+            node = self.compile(value, location, scope, refs)
+            if isinstance(node, Const) and type(node.value) is not int:
+                self.problem(location, f"range bounds must be integers or references, got {node.value!r}")
+            if isinstance(node, Const) and node.value == 0 and location.endswith(("step", "[2]")):
+                self.problem(location, "range step cannot be 0")
+            nodes.append(node)
+        return nodes[0], nodes[1], nodes[2]
+
+    def parse_condition_field(
+        self, spec: Mapping[str, Any], where: str, scope: _Scope, refs: list[tuple[Reference, str]]
+    ) -> Condition | None:
+        raw = spec.get("condition")
+        if raw is None or raw == "":
+            return None
+        if not isinstance(raw, (str, bool)):
+            self.problem(f"{where}.condition", "condition must be an expression string")
+            return None
+        try:
+            condition = parse_condition(raw)
+        except ConditionSyntaxError as exc:
+            self.problem(f"{where}.condition", f"invalid condition: {exc}")
+            return None
+        for reference in condition.references():
+            self.check_reference(reference, f"{where}.condition", scope)
+            refs.append((reference, f"{where}.condition"))
+        return condition
+
+    def check_credentials(self, definition: ComponentDefinition, setup: Mapping[str, Any], where: str) -> None:
+        for dotted in sorted(definition.credential_fields):
+            value: Any = setup
+            for part in dotted.split("."):
+                value = value.get(part) if isinstance(value, Mapping) else None
+            if value is None or value == "":
+                continue
+            if not isinstance(value, str) or not _is_secret_reference(value):
+                self.problem(f"{where}.{dotted}", _PLAINTEXT_CREDENTIAL)
+
+    def check_cycles(self, components: list[Component], prefix: str) -> None:
+        deps = {c.id: c.hard_deps | c.soft_deps for c in components}
+        cycle = _find_cycle(deps)
+        if cycle:
+            self.problem(
+                f"{prefix}.{cycle[0]}",
+                "the components form a cycle: " + " → ".join([*cycle, cycle[0]]),
+            )
+
+    # outputs ------------------------------------------------------------------
+
+    def parse_outputs(self, section: Mapping[str, Any], scope: _Scope) -> dict[str, Output]:
+        outputs: dict[str, Output] = {}
+        for oid, spec in section.items():
+            where = f"output.{oid}"
+            if not _VARIABLE_ID.match(oid):
+                self.problem(where, f'invalid output id "{oid}": use letters, digits, "_" and "-", starting with a letter or "_"')
+            if not isinstance(spec, Mapping):
+                self.problem(where, "an output must be a map with a value")
+                continue
+            if "value" not in spec:
+                self.problem(f"{where}.value", "missing value")
+                continue
+            node = self.compile(spec["value"], f"{where}.value", scope, [])
+            ui_order = spec.get("instill-ui-order")
+            title = spec.get("title") or ""
+            description = spec.get("description") or ""
+            outputs[oid] = Output(
+                id=oid,
+                title=title if isinstance(title, str) else str(title),
+                description=description if isinstance(description, str) else str(description),
+                value=node,
+                ui_order=ui_order if type(ui_order) is int else None,
+            )
+        return outputs
+
+    # references ----------------------------------------------------------------
+
+    def compile(self, value: Any, where: str, scope: _Scope, refs: list[tuple[Reference, str]]) -> Node:
+        syntax: list[tuple[str, str]] = []
+        node = compile_value_collecting(value, where, syntax)
+        for location, message in syntax:
+            self.problem(location, message)
+        for location, reference in _located_references(value, node, where):
+            self.check_reference(reference, location, scope)
+            refs.append((reference, location))
+        return node
+
+    def check_reference(self, reference: Reference, where: str, scope: _Scope) -> None:
+        root = reference.root
+        first = reference.field
+        path = reference.path
+        if root == "variable":
+            if first is None:
+                self.problem(where, f"{reference} must name a variable, e.g. ${{variable.prompt}}")
+            elif first not in scope.variables:
+                self.problem(where, f'{reference} references an unknown variable "{first}"')
+        elif root == "secret":
+            if first is None:
+                self.problem(where, f"{reference} must name a secret, e.g. ${{secret.my-key}}")
+        elif root in scope.iterators:
+            if first != "element":
+                self.problem(where, f"inside iterator {root} only ${{{root}.element}} can be referenced, not {reference}")
+        elif root in scope.indexes:
+            pass
+        elif root in scope.components:
+            if first not in COMPONENT_FIELDS:
+                self.problem(
+                    where,
+                    f"{reference}: a component reference continues with .input, .output, .setup, .status or .error",
+                )
+            elif first == "status":
+                if len(path) < 2 or path[1] not in STATUS_FIELDS:
+                    self.problem(where, f"{reference}: status is one of {', '.join(sorted(STATUS_FIELDS))}")
+            elif first == "error":
+                if len(path) < 2 or path[1] != "message":
+                    self.problem(where, f"{reference}: use .error.message")
+            elif first == "output":
+                fields = scope.components[root]
+                if fields is not None and len(path) >= 2 and type(path[1]) is str and path[1] not in fields:
+                    known = ", ".join(sorted(fields)) or "none"
+                    self.problem(where, f'{reference}: component "{root}" has no output "{path[1]}" (its outputs: {known})')
+        elif root == "connection":
+            self.problem(where, f"{reference}: connections are not supported; reference a secret with ${{secret.<id>}}")
+        else:
+            self.problem(where, f'{reference} references an unknown component or root "{root}"')
+
+
+def _located_references(value: Any, node: Node, where: str) -> Iterator[tuple[str, Reference]]:
+    """(location, reference) pairs, locating each reference at its field."""
+    if isinstance(value, str):
+        for reference in node.references():
+            yield where, reference
+    elif isinstance(value, Mapping):
+        items = getattr(node, "items", None)
+        if items is None:
+            return
+        children = dict(items)
+        for key, item in value.items():
+            child = children.get(str(key))
+            if child is not None:
+                yield from _located_references(item, child, f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        items = getattr(node, "items", None)
+        if items is None:
+            return
+        for i, (item, child) in enumerate(zip(value, items, strict=False)):
+            yield from _located_references(item, child, f"{where}[{i}]")
+
+
+def _is_secret_reference(value: str) -> bool:
+    syntax: list[tuple[str, str]] = []
+    node = compile_value_collecting(value, "", syntax)
+    return not syntax and isinstance(node, Ref) and node.reference.root == "secret" and node.reference.field is not None
+
+
+def _run_mode(task: Task) -> str:
+    run = task.run
+    if inspect.iscoroutinefunction(run) or inspect.iscoroutinefunction(getattr(run, "__call__", None)):
+        return "async"
+    return "thread" if task.blocking else "inline"
+
+
+def _output_fields(component: Component) -> frozenset[str] | None:
+    if component.iterator is not None:
+        return frozenset(name for name, _ in component.iterator.output_elements)
+    assert component.task_spec is not None
+    props = component.task_spec.output_schema.get("properties")
+    return frozenset(props) if isinstance(props, Mapping) else None
+
+
+def _replace_deps(component: Component, hard: frozenset[str], soft: frozenset[str]) -> Component:
+    from dataclasses import replace
+
+    return replace(component, hard_deps=hard, soft_deps=soft)
+
+
+def _find_cycle(deps: Mapping[str, Iterable[str]]) -> list[str] | None:
+    """One cycle (as an id list) in the dependency graph, or None."""
+    white, grey, black = 0, 1, 2
+    color = dict.fromkeys(deps, white)
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        color[node] = grey
+        stack.append(node)
+        for dep in sorted(deps[node]):
+            if dep not in color:
+                continue
+            if color[dep] == grey:
+                return stack[stack.index(dep) :]
+            if color[dep] == white and (found := visit(dep)):
+                return found
+        stack.pop()
+        color[node] = black
+        return None
+
+    for node in deps:
+        if color[node] == white and (found := visit(node)):
+            # Report in dependency-flow order (a → b means b uses a).
+            return list(reversed(found))
+    return None

@@ -1,0 +1,154 @@
+"""A small fake component registry for engine tests (independent of pipelines/components)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from pipelines.engine import ComponentDefinition, ComponentError, Registry, Task, TaskContext
+
+TEXT_IN = {
+    "type": "object",
+    "properties": {"text": {"type": "string"}},
+    "required": ["text"],
+}
+
+
+def _echo(inp: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    return {"value": inp.get("value"), "setup": dict(ctx.setup)}
+
+
+def _upper(inp: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    return {"text": inp["text"].upper()}
+
+
+def _fail(inp: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    raise ComponentError(inp.get("message") or "boom")
+
+
+def _crash(inp: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    raise KeyError("missing-key")
+
+
+async def _sleep(inp: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    started = time.perf_counter()
+    await asyncio.sleep(inp.get("seconds", 0.1))
+    return {"value": inp.get("value"), "started": started, "ended": time.perf_counter()}
+
+
+async def _stream(inp: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    text = ""
+    for word in inp["words"]:
+        text += word
+        await ctx.publish({"text": text})
+    return {"text": text}
+
+
+def _block(inp: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    time.sleep(inp.get("seconds", 0.1))
+    return {"value": inp.get("value"), "thread": threading.current_thread().name}
+
+
+def make_registry() -> Registry:
+    any_out = {"type": "object", "properties": {"value": {}, "setup": {}}}
+    return Registry(
+        [
+            ComponentDefinition(
+                type="echo",
+                title="Echo",
+                tasks={
+                    "TASK_ECHO": Task(
+                        name="TASK_ECHO",
+                        input_schema={"type": "object", "properties": {"value": {}}},
+                        output_schema=any_out,
+                        run=_echo,
+                        blocking=False,
+                    )
+                },
+                setup_schema={"type": "object", "properties": {"api-key": {"type": "string"}}},
+                credential_fields=frozenset({"api-key", "auth.token"}),
+            ),
+            ComponentDefinition(
+                type="text",
+                title="Text",
+                tasks={
+                    "TASK_UPPER": Task(
+                        name="TASK_UPPER",
+                        input_schema=TEXT_IN,
+                        output_schema={"type": "object", "properties": {"text": {"type": "string"}}},
+                        run=_upper,
+                        blocking=False,
+                    ),
+                    "TASK_COUNT": Task(
+                        name="TASK_COUNT",
+                        input_schema={
+                            "type": "object",
+                            "properties": {
+                                "text": {"type": "string"},
+                                "size": {"type": "integer", "minimum": 1},
+                                "mode": {"type": "string", "enum": ["a", "b"]},
+                            },
+                            "required": ["text", "size"],
+                        },
+                        output_schema={"type": "object", "properties": {"count": {"type": "integer"}}},
+                        run=lambda inp, ctx: {"count": len(inp["text"])},
+                        blocking=False,
+                    ),
+                },
+            ),
+            ComponentDefinition(
+                type="fail",
+                title="Fail",
+                tasks={
+                    "TASK_FAIL": Task("TASK_FAIL", {"type": "object"}, {"type": "object"}, _fail, blocking=False),
+                    "TASK_CRASH": Task("TASK_CRASH", {"type": "object"}, {"type": "object"}, _crash, blocking=False),
+                },
+            ),
+            ComponentDefinition(
+                type="sleep",
+                title="Sleep",
+                tasks={
+                    "TASK_SLEEP": Task(
+                        "TASK_SLEEP",
+                        {"type": "object", "properties": {"seconds": {"type": "number"}}},
+                        {"type": "object", "properties": {"value": {}, "started": {}, "ended": {}}},
+                        _sleep,
+                    )
+                },
+            ),
+            ComponentDefinition(
+                type="stream",
+                title="Stream",
+                tasks={
+                    "TASK_STREAM": Task(
+                        "TASK_STREAM",
+                        {"type": "object", "properties": {"words": {"type": "array"}}, "required": ["words"]},
+                        {"type": "object", "properties": {"text": {"type": "string"}}},
+                        _stream,
+                    )
+                },
+            ),
+            ComponentDefinition(
+                type="block",
+                title="Block",
+                tasks={
+                    "TASK_BLOCK": Task(
+                        "TASK_BLOCK",
+                        {"type": "object"},
+                        {"type": "object", "properties": {"value": {}, "thread": {}}},
+                        _block,
+                        blocking=True,
+                    )
+                },
+            ),
+        ]
+    )
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return make_registry()
