@@ -95,11 +95,13 @@ def address_problem(ip: IPAddress | str) -> str | None:
         return "link-local addresses"
     if ip.is_multicast:
         return "multicast addresses"
+    if ip.is_reserved:
+        return "reserved addresses"
     if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
         return "shared (carrier-grade NAT) addresses"
     if ip.is_private:
         return "private addresses"
-    if ip.is_reserved or not ip.is_global:
+    if not ip.is_global:
         return "reserved addresses"
     return None
 
@@ -167,8 +169,6 @@ async def resolve_checked(host: str, port: int, *, policy: OutboundPolicy) -> li
     if policy.allows(host):
         return addresses
     for address in addresses:
-        if policy.allows(address):
-            continue
         problem = address_problem(address)
         if problem:
             via = "" if literal is not None else f" (it resolves to {address})"
@@ -267,7 +267,7 @@ async def guarded_request(
     """Send one request through the outbound guard and read the response.
 
     Redirects are followed (up to ``max_redirects``), each target checked again;
-    ``params`` (e.g. an API key) go to the first URL only, and ``Authorization``
+    ``params`` (e.g. an API key) are merged into the first URL only, and ``Authorization``
     and ``Cookie`` headers are dropped when a redirect leaves the original host.
     Non-2xx answers are returned, not raised. Refusals raise :class:`OutboundRefused`;
     network failures, timeouts and oversized bodies raise :class:`ComponentError`.
@@ -275,6 +275,8 @@ async def guarded_request(
     policy = OutboundPolicy.from_hosts(allowed_hosts)
     method = method.upper()
     current = check_url(url, policy=policy)
+    if params:
+        current = current.copy_merge_params(dict(params))
     request_headers = httpx.Headers(headers or {})
     body = content
     try:
@@ -292,7 +294,6 @@ async def guarded_request(
                     method,
                     current,
                     headers=request_headers,
-                    params=params if hop == 0 else None,
                     content=body,
                 )
                 response = await client.send(request, stream=True)
