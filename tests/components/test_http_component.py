@@ -261,3 +261,34 @@ def test_policy_from_comma_separated_string():
     policy = _outbound.OutboundPolicy.from_hosts("Example.com, 10.0.0.5 ,[::1]")
     assert policy.allows("example.com") and policy.allows("10.0.0.5") and policy.allows("::1")
     assert not policy.allows("other.com")
+
+
+async def test_allowed_hostname_connects_to_a_resolved_address(run, http_server):
+    """An allowed hostname is resolved and connected by address (trying each, since localhost may be ::1 first)."""
+    out = await run(
+        COMPONENT, "TASK_GET", {"endpoint-url": f"http://localhost:{http_server.port}/echo"}, http_allowed_hosts="localhost"
+    )
+    assert out["status-code"] == 200
+    assert out["body"]["headers"]["host"] == f"localhost:{http_server.port}", "the Host header keeps the name"
+
+
+async def test_guarded_request_public_api(http_server):
+    """guarded_request returns a read response; params merge into the query of the first URL only."""
+    response = await _outbound.guarded_request(
+        "GET", http_server.url("/echo?a=1"), params={"b": "2"}, headers={"X-A": "1"}, allowed_hosts=["127.0.0.1"]
+    )
+    assert response.status_code == 200
+    assert b'"query": {"a": "1", "b": "2"}' in response.content
+    assert response.header_lists()["Content-Type"] == ["application/json"]
+
+
+async def test_credentials_do_not_follow_a_redirect_to_another_host(http_server):
+    """Authorization is dropped when a redirect leaves the original host."""
+    target = f"http://localhost:{http_server.port}/echo"
+    response = await _outbound.guarded_request(
+        "GET",
+        http_server.url(f"/redirect?to={target}"),
+        headers={"Authorization": "Bearer secret"},
+        allowed_hosts=["127.0.0.1", "localhost"],
+    )
+    assert b"secret" not in response.content
