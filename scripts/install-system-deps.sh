@@ -1,2 +1,61 @@
 #!/usr/bin/env bash
-true
+# Install the Debian packages the test suite needs and this machine lacks.
+#
+# Idempotent and non-interactive: checks each package first (`command -v` for the
+# program it provides, else `dpkg -s`), runs `apt-get update` once and only when
+# something is missing, and prints what it installs. Needs root (or sudo) only then.
+set -euo pipefail
+
+# One entry per line: "<debian package>[:<program it provides>]". Empty for now; the
+# scale-out flavour of the suite will add e.g. redis-server:redis-server,
+# postgresql:pg_ctlcluster and chromium:chromium.
+PACKAGES=(
+)
+
+# Extra packages may be asked for on the command line, same format
+# (e.g. `scripts/install-system-deps.sh hey` before `make bench`).
+PACKAGES+=("$@")
+
+is_present() {
+    local package=$1 program=$2
+    if [[ -n $program ]] && command -v "$program" >/dev/null 2>&1; then
+        return 0
+    fi
+    dpkg -s "$package" >/dev/null 2>&1 && dpkg -s "$package" 2>/dev/null | grep -q '^Status: install ok installed'
+}
+
+missing=()
+for entry in "${PACKAGES[@]+"${PACKAGES[@]}"}"; do
+    [[ -z $entry ]] && continue
+    package=${entry%%:*}
+    program=""
+    [[ $entry == *:* ]] && program=${entry#*:}
+    if ! is_present "$package" "$program"; then
+        missing+=("$package")
+    fi
+done
+
+if (( ${#missing[@]} == 0 )); then
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-system-deps: missing ${missing[*]}, and this is not a Debian/Ubuntu system; install them by hand." >&2
+    exit 1
+fi
+
+sudo=()
+if (( EUID != 0 )); then
+    if command -v sudo >/dev/null 2>&1; then
+        sudo=(sudo -n)
+    else
+        echo "install-system-deps: missing ${missing[*]}; run this script as root to install them." >&2
+        exit 1
+    fi
+fi
+
+echo "install-system-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]+"${sudo[@]}"}" apt-get update -qq </dev/null
+"${sudo[@]+"${sudo[@]}"}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+echo "install-system-deps: installed ${missing[*]}"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Run the whole test suite (or what "$@" selects) with .venv's pytest.
+#
+# Tests get a fresh PIPELINE_DATA_DIR (removed afterwards) so they never touch ./data,
+# and write artifacts (JUnit XML, screenshots, server logs) to test-output/.
+# pytest's "no tests collected" (exit 5) counts as a failure: we always have tests.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PY=${PYTHON_VENV:-$ROOT/.venv}/bin/python
+if [[ ! -x $PY ]]; then
+    echo "test.sh: $PY not found; run 'make test' (or 'make install-test') first." >&2
+    exit 1
+fi
+
+data_dir=$(mktemp -d "${TMPDIR:-/tmp}/pipeline-test-data.XXXXXX")
+trap 'rm -rf "$data_dir"' EXIT
+export PIPELINE_DATA_DIR=$data_dir
+export PIPELINE_TEST_OUTPUT=${PIPELINE_TEST_OUTPUT:-$ROOT/test-output}
+mkdir -p "$PIPELINE_TEST_OUTPUT"
+
+"$PY" -m pytest --junitxml="$PIPELINE_TEST_OUTPUT/junit.xml" "$@"
+status=$?
+if (( status == 5 )); then
+    echo "test.sh: pytest collected no tests; that is a failure here." >&2
+    status=1
+fi
+exit "$status"

@@ -1,0 +1,70 @@
+"""End-to-end fixtures: a real ``manage.py serve`` process driven over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # benchmarks/_server.py is shared with `make bench`
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks._server import Server  # noqa: E402
+
+ADMIN_PASSWORD = "e2e-admin-password"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: drives a real `manage.py serve` subprocess over HTTP")
+
+
+@pytest.fixture(scope="session")
+def e2e_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A running server with a fresh data dir, admin password ``ADMIN_PASSWORD`` and a
+    fresh SECRET_KEY; stopped (SIGTERM, then kill) at the end of the session."""
+    output_dir = Path(os.environ.get("PIPELINE_TEST_OUTPUT", ROOT / "test-output"))
+    server = Server(
+        data_dir=tmp_path_factory.mktemp("e2e-data"),
+        admin_password=ADMIN_PASSWORD,
+        log_path=output_dir / "e2e-server.log",
+    )
+    server.start(timeout=60)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(e2e_server: Server) -> str:
+    return e2e_server.base_url
+
+
+@pytest.fixture(scope="session")
+def admin_password(e2e_server: Server) -> str:
+    return e2e_server.admin_password
+
+
+@pytest.fixture(scope="session")
+def api_token(e2e_server: Server) -> str:
+    """An admin API token, created through the API with Basic auth."""
+    return e2e_server.create_token("e2e-session")
+
+
+@pytest.fixture
+def http(base_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client with no credentials."""
+    with httpx.Client(base_url=base_url, timeout=30.0) as client:
+        yield client
+
+
+@pytest.fixture
+def api(base_url: str, api_token: str) -> Iterator[httpx.Client]:
+    """An HTTP client sending ``Authorization: Bearer <admin token>``."""
+    with httpx.Client(base_url=base_url, timeout=30.0, headers={"Authorization": f"Bearer {api_token}"}) as client:
+        yield client
