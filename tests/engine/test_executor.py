@@ -1,0 +1,345 @@
+"""Execution: readiness order, concurrency, failures, conditions, iterators, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+from typing import Any
+
+import pytest
+
+from pipelines.engine import File, Registry, RunCancelled, RunResult, execute, parse_recipe
+
+
+async def run(registry: Registry, recipe: dict[str, Any], rows: list[dict[str, Any]] | None = None, **kwargs: Any) -> RunResult:
+    parsed = parse_recipe(recipe, registry=registry)
+    return await execute(parsed, parsed.bind_rows(rows or [{}]), registry=registry, **kwargs)
+
+
+def comp(type_: str, task: str, **fields: Any) -> dict[str, Any]:
+    return {"type": type_, "task": task, **fields}
+
+
+def statuses(result: RunResult, row: int = 0) -> dict[str, str]:
+    return {cid: c.status for cid, c in result.rows[0 if row is None else row].components.items()}
+
+
+async def test_single_component_outputs_and_traces(registry: Registry) -> None:
+    """Outputs render per row; traces have Instill's shape, inputs/outputs only when full."""
+    result = await run(
+        registry,
+        {
+            "variable": {"p": {"type": "string"}, "unset": {"type": "string"}},
+            "component": {"up": comp("text", "TASK_UPPER", input={"text": "${variable.p}"})},
+            "output": {"a": {"value": "${up.output.text}"}, "gone": {"value": "${variable.unset}"}},
+        },
+        [{"p": "hi"}, {"p": "yo"}],
+    )
+    assert result.outputs_json() == [{"a": "HI", "gone": None}, {"a": "YO", "gone": None}]
+    assert not result.failed and result.error_message == ""
+    trace = result.traces(full=False)["up"]
+    assert trace["statuses"] == ["STATUS_COMPLETED", "STATUS_COMPLETED"]
+    assert trace["inputs"] == [] and trace["outputs"] == [] and trace["error"] == {"message": ""}
+    assert isinstance(trace["computeTimeInSeconds"], float)
+    full = result.traces(full=True)["up"]
+    assert full["inputs"] == [{"text": "hi"}, {"text": "yo"}]
+    assert full["outputs"] == [{"text": "HI"}, {"text": "YO"}]
+    component = result.rows[0].components["up"]
+    assert component.started_at is not None and component.completed_at is not None
+    assert component.started_at <= component.completed_at
+
+
+async def test_independent_components_run_concurrently(registry: Registry) -> None:
+    """Two 0.2 s sleeps with no dependency finish together in well under 0.4 s."""
+    start = time.perf_counter()
+    result = await run(
+        registry,
+        {"component": {"a": comp("sleep", "TASK_SLEEP", input={"seconds": 0.2}), "b": comp("sleep", "TASK_SLEEP", input={"seconds": 0.2})}},
+    )
+    assert time.perf_counter() - start < 0.35
+    assert set(statuses(result).values()) == {"COMPLETED"}
+
+
+async def test_component_waits_for_what_it_references_only(registry: Registry) -> None:
+    """A dependant starts after its slow dependency ends; an unrelated component does not wait."""
+    result = await run(
+        registry,
+        {
+            "component": {
+                "slow": comp("sleep", "TASK_SLEEP", input={"seconds": 0.2, "value": 1}),
+                "after": comp("sleep", "TASK_SLEEP", input={"seconds": 0.01, "value": "${slow.output.value}"}),
+                "free": comp("sleep", "TASK_SLEEP", input={"seconds": 0.01}),
+            }
+        },
+    )
+    out = {cid: c.outputs for cid, c in result.rows[0].components.items()}
+    assert out["after"]["started"] >= out["slow"]["ended"]
+    assert out["free"]["ended"] < out["slow"]["ended"]
+    assert out["after"]["value"] == 1
+
+
+async def test_blocking_tasks_run_in_the_thread_pool(registry: Registry) -> None:
+    """blocking=True tasks run off the loop, in the given pool, concurrently."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="engine-test")
+    try:
+        start = time.perf_counter()
+        result = await run(
+            registry,
+            {"component": {"a": comp("block", "TASK_BLOCK", input={"seconds": 0.2}), "b": comp("block", "TASK_BLOCK", input={"seconds": 0.2})}},
+            thread_pool=pool,
+        )
+        assert time.perf_counter() - start < 0.35
+        assert result.rows[0].components["a"].outputs["thread"].startswith("engine-test")
+    finally:
+        pool.shutdown()
+
+
+async def test_max_concurrency_bounds_running_components(registry: Registry) -> None:
+    """With max_concurrency=1, two sleeps run one after the other."""
+    start = time.perf_counter()
+    await run(
+        registry,
+        {"component": {"a": comp("sleep", "TASK_SLEEP", input={"seconds": 0.1}), "b": comp("sleep", "TASK_SLEEP", input={"seconds": 0.1})}},
+        max_concurrency=1,
+    )
+    assert time.perf_counter() - start >= 0.2
+
+
+async def test_rows_run_concurrently(registry: Registry) -> None:
+    """Rows of a batch are independent runs, executed concurrently."""
+    start = time.perf_counter()
+    result = await run(registry, {"component": {"a": comp("sleep", "TASK_SLEEP", input={"seconds": 0.2})}}, [{}, {}, {}])
+    assert time.perf_counter() - start < 0.35
+    assert len(result.rows) == 3
+
+
+async def test_failure_skips_dependants_and_spares_other_branches(registry: Registry) -> None:
+    """A failing component errors, its transitive dependants are skipped, other branches complete."""
+    result = await run(
+        registry,
+        {
+            "component": {
+                "bad": comp("fail", "TASK_FAIL", input={"message": "no luck"}),
+                "child": comp("echo", "TASK_ECHO", input={"value": "${bad.output.x}"}),
+                "grandchild": comp("echo", "TASK_ECHO", input={"value": "${child.output.value}"}),
+                "via-input": comp("echo", "TASK_ECHO", condition="${bad.input.message} == 'x'"),
+                "watcher": comp("echo", "TASK_ECHO", input={"value": "${bad.status.errored} ${bad.error.message}"}),
+                "other": comp("text", "TASK_UPPER", input={"text": "fine"}),
+            },
+            "output": {"o": {"value": "${other.output.text}"}, "c": {"value": "${child.output.value}"}},
+        },
+    )
+    assert statuses(result) == {
+        "bad": "ERROR",
+        "child": "SKIPPED",
+        "grandchild": "SKIPPED",
+        "via-input": "SKIPPED",
+        "watcher": "COMPLETED",
+        "other": "COMPLETED",
+    }
+    row = result.rows[0]
+    assert row.errored and result.failed
+    assert row.components["bad"].error == "no luck"
+    assert row.components["watcher"].outputs["value"] == "true no luck"
+    assert row.outputs == {"o": "FINE", "c": None}
+    assert result.error_message == "component(ID: bad) run failed: no luck"
+    traces = result.traces()
+    assert traces["bad"]["statuses"] == ["STATUS_ERROR"] and traces["bad"]["error"] == {"message": "no luck"}
+    assert traces["child"]["statuses"] == ["STATUS_SKIPPED"]
+
+
+async def test_non_component_errors_are_reported_by_message_or_type(registry: Registry) -> None:
+    """A plain exception inside a task becomes the component's error message."""
+    result = await run(registry, {"component": {"c": comp("fail", "TASK_CRASH")}})
+    assert result.rows[0].components["c"].error == "'missing-key'"
+
+
+async def test_unresolved_input_reference_fails_the_component(registry: Registry) -> None:
+    """An input referencing an unset optional variable fails with `Couldn't resolve reference`."""
+    result = await run(
+        registry,
+        {"variable": {"opt": {"type": "string"}}, "component": {"up": comp("text", "TASK_UPPER", input={"text": "${variable.opt}"})}},
+    )
+    component = result.rows[0].components["up"]
+    assert component.status == "ERROR"
+    assert component.error == "Couldn't resolve reference ${variable.opt}."
+
+
+async def test_setup_is_rendered_with_secrets(registry: Registry) -> None:
+    """setup references resolve against the secrets (per row when a list is given)."""
+    recipe = {"component": {"e": comp("echo", "TASK_ECHO", setup={"api-key": "${secret.k}", "base": "u"})}}
+    result = await run(registry, recipe, [{}, {}], secrets=[{"k": "one"}, {"k": "two"}])
+    assert [row.components["e"].outputs["setup"] for row in result.rows] == [{"api-key": "one", "base": "u"}, {"api-key": "two", "base": "u"}]
+    missing = await run(registry, recipe)
+    assert missing.rows[0].components["e"].error == "Couldn't resolve reference ${secret.k}."
+
+
+async def test_conditions_skip_and_propagate(registry: Registry) -> None:
+    """False condition → SKIPPED and dependants skipped; true → runs; broken → ERROR."""
+    result = await run(
+        registry,
+        {
+            "variable": {"mode": {"type": "string"}, "n": {"type": "integer"}},
+            "component": {
+                "yes": comp("text", "TASK_UPPER", input={"text": "a"}, condition='${variable.mode} == "long" && ${variable.n} + 1 > 2'),
+                "no": comp("text", "TASK_UPPER", input={"text": "b"}, condition="${variable.mode} == 'short'"),
+                "after-no": comp("echo", "TASK_ECHO", input={"value": "${no.output.text}"}),
+                "after-yes": comp("echo", "TASK_ECHO", input={"value": "${yes.output.text}"}, condition="${yes.output.text} == 'A'"),
+                "broken": comp("echo", "TASK_ECHO", condition="${variable.mode} < 3"),
+            },
+        },
+        [{"mode": "long", "n": 2}],
+    )
+    assert statuses(result) == {"yes": "COMPLETED", "no": "SKIPPED", "after-no": "SKIPPED", "after-yes": "COMPLETED", "broken": "ERROR"}
+    assert result.rows[0].components["broken"].error.startswith("condition failed: cannot compare")
+
+
+async def test_files_flow_through_and_render_as_data_uris(registry: Registry) -> None:
+    """A File variable reaches components by reference and outputs render it as a data URI."""
+    result = await run(
+        registry,
+        {
+            "variable": {"img": {"type": "image"}},
+            "component": {"e": comp("echo", "TASK_ECHO", input={"value": "${variable.img}"})},
+            "output": {"o": {"value": "${e.output.value}"}, "name": {"value": "${variable.img:content-type}"}},
+        },
+        [{"img": "data:image/png;base64,iVBORw0KGgo="}],
+    )
+    assert isinstance(result.rows[0].outputs["o"], File)
+    assert result.outputs_json() == [{"o": "data:image/png;base64,iVBORw0KGgo=", "name": "image/png"}]
+
+
+async def test_iterator_over_a_list(registry: Registry) -> None:
+    """An iterator runs its nested components per element and collects output-elements."""
+    result = await run(
+        registry,
+        {
+            "variable": {"words": {"type": "array:string"}, "suffix": {"type": "string"}},
+            "component": {
+                "loop": {
+                    "type": "iterator",
+                    "input": "${variable.words}",
+                    "component": {
+                        "up": comp("text", "TASK_UPPER", input={"text": "${loop.element}${variable.suffix}"}),
+                        "e": comp("echo", "TASK_ECHO", input={"value": "${i}:${up.output.text}"}),
+                    },
+                    "output-elements": {"upper": "${up.output.text}", "tagged": "${e.output.value}"},
+                },
+                "after": comp("echo", "TASK_ECHO", input={"value": "${loop.output.upper}"}),
+            },
+            "output": {"o": {"value": "${loop.output.tagged}"}, "n": {"value": "${loop.output.upper:length}"}},
+        },
+        [{"words": ["a", "b", "c"], "suffix": "!"}],
+    )
+    row = result.rows[0]
+    assert row.outputs == {"o": ["0:A!", "1:B!", "2:C!"], "n": 3}
+    assert row.components["after"].outputs["value"] == ["A!", "B!", "C!"]
+    assert row.components["loop"].inputs == {"input": ["a", "b", "c"]}
+
+
+async def test_iterator_over_a_range_with_references_runs_elements_concurrently(registry: Registry) -> None:
+    """range: {start, stop, step} may use references; elements run concurrently."""
+    start = time.perf_counter()
+    result = await run(
+        registry,
+        {
+            "variable": {"stop": {"type": "integer"}},
+            "component": {
+                "loop": {
+                    "type": "iterator",
+                    "range": {"start": 1, "stop": "${variable.stop}", "step": 2},
+                    "index": "k",
+                    "component": {"s": comp("sleep", "TASK_SLEEP", input={"seconds": 0.2, "value": "${k}"})},
+                    "output-elements": {"v": "${s.output.value}"},
+                }
+            },
+            "output": {"o": {"value": "${loop.output.v}"}},
+        },
+        [{"stop": 7}],
+    )
+    assert time.perf_counter() - start < 0.35
+    assert result.rows[0].outputs == {"o": [1, 3, 5]}
+    empty = await run(
+        registry,
+        {"component": {"loop": {"type": "iterator", "range": [0, 0], "component": {"e": comp("echo", "TASK_ECHO")}, "output-elements": {"v": "${e.output.value}"}}}},
+    )
+    assert empty.rows[0].components["loop"].outputs == {"v": []}
+
+
+async def test_iterator_element_failure_fails_the_iterator(registry: Registry) -> None:
+    """A failing element fails the iterator with a message naming the component and element."""
+    result = await run(
+        registry,
+        {
+            "variable": {"xs": {"type": "array:string"}},
+            "component": {
+                "loop": {
+                    "type": "iterator",
+                    "input": "${variable.xs}",
+                    "component": {"f": comp("fail", "TASK_FAIL", input={"message": "bad ${loop.element}"}, condition="${loop.element} == 'b'")},
+                    "output-elements": {"v": "${f.output.x}"},
+                },
+                "after": comp("echo", "TASK_ECHO", input={"value": "${loop.output.v}"}),
+            },
+        },
+        [{"xs": ["a", "b", "c"]}],
+    )
+    row = result.rows[0]
+    assert row.components["loop"].status == "ERROR"
+    assert row.components["loop"].error == 'component "f" failed at element 1: bad b'
+    assert row.components["after"].status == "SKIPPED"
+
+
+async def test_iterator_input_must_be_an_array(registry: Registry) -> None:
+    """An iterator whose input renders to a non-array errors clearly."""
+    result = await run(
+        registry,
+        {
+            "variable": {"x": {"type": "string"}},
+            "component": {"loop": {"type": "iterator", "input": "${variable.x}", "component": {"e": comp("echo", "TASK_ECHO")}}},
+        },
+        [{"x": "nope"}],
+    )
+    assert result.rows[0].components["loop"].error == 'iterator input must be an array, got string "nope"'
+
+
+async def test_cancellation_stops_running_tasks(registry: Registry) -> None:
+    """Setting `cancel` cancels running work and raises RunCancelled without hanging."""
+    cancel = asyncio.Event()
+    recipe = {"component": {"a": comp("sleep", "TASK_SLEEP", input={"seconds": 5}), "b": comp("block", "TASK_BLOCK", input={"seconds": 0.3})}}
+
+    async def trip() -> None:
+        await asyncio.sleep(0.05)
+        cancel.set()
+
+    start = time.perf_counter()
+    tripper = asyncio.ensure_future(trip())
+    with pytest.raises(RunCancelled):
+        await run(registry, recipe, cancel=cancel)
+    await tripper
+    assert time.perf_counter() - start < 0.3
+    with pytest.raises(RunCancelled):
+        await run(registry, recipe, cancel=cancel)  # already set: nothing starts
+
+
+async def test_cancel_event_unset_runs_normally(registry: Registry) -> None:
+    """An unset cancel event does not change the result."""
+    result = await run(registry, {"component": {"a": comp("sleep", "TASK_SLEEP", input={"seconds": 0.01})}}, cancel=asyncio.Event())
+    assert statuses(result) == {"a": "COMPLETED"}
+
+
+async def test_engine_overhead_of_a_one_component_run_is_small(registry: Registry) -> None:
+    """A trigger of a one-component, non-blocking recipe costs well under 0.2 ms of engine time."""
+    parsed = parse_recipe(
+        {"variable": {"p": {"type": "string"}}, "component": {"up": comp("text", "TASK_UPPER", input={"text": "${variable.p}"})}, "output": {"o": {"value": "${up.output.text}"}}},
+        registry=registry,
+    )
+    rows = parsed.bind_rows([{"p": "x"}])
+    for _ in range(50):
+        await execute(parsed, rows, registry=registry)
+    n = 500
+    start = time.perf_counter()
+    for _ in range(n):
+        await execute(parsed, rows, registry=registry)
+    assert (time.perf_counter() - start) / n < 200e-6
