@@ -20,7 +20,7 @@ engine and reported with its message.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,5 +109,5 @@ class Registry:
     def __contains__(self, type_: object) -> bool:
         return type_ in self._definitions
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[ComponentDefinition]:
         return iter(self._definitions.values())

@@ -269,7 +269,7 @@ def _truth(value: Any) -> bool:
     if value is None:
         return False
     if _is_number(value):
-        return value != 0
+        return bool(value != 0)
     if isinstance(value, (str, list, tuple, dict)):
         return len(value) > 0
     return True

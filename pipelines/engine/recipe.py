@@ -25,7 +25,7 @@ import yaml
 from .components import ComponentDefinition, Registry, Task
 from .conditions import Condition, ConditionSyntaxError, parse_condition
 from .inputs import check_value
-from .references import Const, Node, Ref, Reference, compile_value_collecting
+from .references import Const, IndexVariable, Node, Ref, Reference, compile_value_collecting
 from .types import BASE_TYPES, FILE_TYPES, json_schema_for, normalize_type
 
 __all__ = [
@@ -224,9 +224,9 @@ class Recipe:
             # An output that is exactly a variable has that variable's type.
             if isinstance(output.value, Ref) and output.value.reference.root == "variable":
                 name = output.value.reference.field
-                variable = self.variable(name) if name else None
-                if variable is not None and len(output.value.reference.path) == 1:
-                    schema = {**json_schema_for(variable.type), **schema}
+                source = self.variable(name) if name else None
+                if source is not None and len(output.value.reference.path) == 1:
+                    schema = {**json_schema_for(source.type), **schema}
             if output.ui_order is not None:
                 schema["instillUiOrder"] = output.ui_order
             outputs[output.id] = schema
@@ -255,7 +255,11 @@ def validate_recipe(source: str | Mapping[str, Any], *, registry: Registry) -> l
 # --- YAML -----------------------------------------------------------------------
 
 
-class _YamlLoader(yaml.SafeLoader):
+# The libyaml parser when PyYAML was built with it: parsing dominates parse_recipe.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _YamlLoader(_BaseLoader):  # type: ignore[misc]
     """YAML 1.2 scalars, as Instill's Go parser reads them.
 
     PyYAML follows YAML 1.1, where ``on:`` (the trigger key) is the boolean True
@@ -838,6 +842,9 @@ class _RecipeParser:
         root = reference.root
         first = reference.field
         path = reference.path
+        for segment in path:
+            if isinstance(segment, IndexVariable) and segment.name not in scope.indexes:
+                self.problem(where, f'{reference}: "[{segment.name}]" is not an iterator index in scope')
         if root == "variable":
             if first is None:
                 self.problem(where, f"{reference} must name a variable, e.g. ${{variable.prompt}}")

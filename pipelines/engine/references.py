@@ -146,7 +146,7 @@ class Reference:
     @property
     def field(self) -> str | None:
         """First path segment when it is a name (``output`` in ``${c.output.x}``)."""
-        return self.path[0] if self.path and type(self.path[0]) is str else None  # type: ignore[return-value]
+        return self.path[0] if self.path and type(self.path[0]) is str else None
 
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
