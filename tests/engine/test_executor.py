@@ -343,3 +343,40 @@ async def test_engine_overhead_of_a_one_component_run_is_small(registry: Registr
     for _ in range(n):
         await execute(parsed, rows, registry=registry)
     assert (time.perf_counter() - start) / n < 200e-6
+
+
+async def test_outer_timeout_cancels_without_hanging(registry: Registry) -> None:
+    """Cancelling execute() from outside (e.g. asyncio.timeout) stops running components."""
+    recipe = {
+        "component": {
+            "a": comp("sleep", "TASK_SLEEP", input={"seconds": 5}),
+            "b": comp("sleep", "TASK_SLEEP", input={"seconds": 5}),
+            "loop": {"type": "iterator", "range": [0, 3], "component": {"s": comp("sleep", "TASK_SLEEP", input={"seconds": 5})}},
+        }
+    }
+    start = time.perf_counter()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):
+            await run(registry, recipe)
+    await asyncio.sleep(0)
+    assert time.perf_counter() - start < 0.5
+    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+    await asyncio.sleep(0.01)
+    assert all(t.done() for t in leftovers)
+
+
+async def test_status_references_let_a_recipe_react_to_errors(registry: Registry) -> None:
+    """A condition on ${c.status.errored} runs after c fails instead of being skipped."""
+    result = await run(
+        registry,
+        {
+            "component": {
+                "bad": comp("fail", "TASK_FAIL"),
+                "fallback": comp("text", "TASK_UPPER", input={"text": "fallback"}, condition="${bad.status.errored}"),
+                "happy": comp("text", "TASK_UPPER", input={"text": "x"}, condition="${bad.status.completed}"),
+            },
+            "output": {"o": {"value": "${fallback.output.text}"}, "e": {"value": "${bad.error.message}"}},
+        },
+    )
+    assert statuses(result) == {"bad": "ERROR", "fallback": "COMPLETED", "happy": "SKIPPED"}
+    assert result.rows[0].outputs == {"o": "FALLBACK", "e": "boom"}
