@@ -110,6 +110,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = None
+    # Tests use a file too: an in-memory shared-cache database has table locks that
+    # ignore busy_timeout, which the executor thread and request threads would trip on.
+    DATABASES["default"]["TEST"] = {"NAME": str(PIPELINE_DATA_DIR / "test.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -185,3 +188,19 @@ PIPELINE_HTTP_TIMEOUT = env_int("PIPELINE_HTTP_TIMEOUT", 30)
 # Fernet key for secrets at rest; derived from SECRET_KEY when not given.
 PIPELINE_SECRETS_KEY = os.environ.get("PIPELINE_SECRETS_KEY", "")
 PIPELINE_PUBLIC_URL = os.environ.get("PIPELINE_PUBLIC_URL", "")
+# A run longer than this is stopped and fails (per-pipeline override: Pipeline.max_run_seconds).
+PIPELINE_MAX_RUN_SECONDS = env_int("PIPELINE_MAX_RUN_SECONDS", 3600)
+# A PROCESSING run whose executor has not written a heartbeat for this long is taken
+# as interrupted (its process died) and failed or handed to another worker.
+PIPELINE_RUN_HEARTBEAT_SECONDS = env_int("PIPELINE_RUN_HEARTBEAT_SECONDS", 5)
+PIPELINE_RUN_STALE_SECONDS = env_int("PIPELINE_RUN_STALE_SECONDS", 30)
+PIPELINE_IDEMPOTENCY_SECONDS = env_int("PIPELINE_IDEMPOTENCY_SECONDS", 24 * 3600)
+
+# --- Celery (PIPELINE_EXECUTOR=celery) ------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL or "redis://localhost:6379/0"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("PIPELINE_CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -39,6 +39,14 @@ class ResourceExhausted(ServiceError):
     code, http_status, grpc_name = 8, 413, "RESOURCE_EXHAUSTED"
 
 
+class DeadlineExceeded(ServiceError):
+    code, http_status, grpc_name = 4, 504, "DEADLINE_EXCEEDED"
+
+
+class Cancelled(ServiceError):
+    code, http_status, grpc_name = 1, 499, "CANCELLED"
+
+
 class Unauthenticated(ServiceError):
     code, http_status, grpc_name = 16, 401, "UNAUTHENTICATED"
 

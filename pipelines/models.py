@@ -131,9 +131,19 @@ class PipelineRun(models.Model):
     start_time = models.DateTimeField(null=True, blank=True)
     complete_time = models.DateTimeField(null=True, blank=True)
     total_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # google.rpc.Code of a run that failed outside its components (cancelled 1,
+    # deadline 4, internal 13); the operation's error.code.
+    error_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Async execution bookkeeping: who runs it, when it last said so, and whether
+    # someone asked it to stop. Per-row secret overrides wait here, encrypted, until
+    # the run starts, and are wiped when it ends.
+    worker = models.CharField(max_length=128, blank=True, default="")
+    heartbeat_time = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    pending_secrets = models.TextField(blank=True, default="")
 
     class Meta:
-        indexes = [models.Index(fields=["pipeline", "-create_time"]), models.Index(fields=["status"])]
+        indexes = [models.Index(fields=["pipeline", "-create_time"]), models.Index(fields=["status", "create_time"])]
 
     def transition(self, to: str) -> None:
         """Move to ``to`` or raise :class:`IllegalTransition`."""
@@ -141,10 +151,12 @@ class PipelineRun(models.Model):
             raise IllegalTransition(f"run {self.uid} cannot go from {self.status} to {to}")
         self.status = to
 
-    def finish(self, *, status: str, complete_time, error: str = "") -> None:
+    def finish(self, *, status: str, complete_time, error: str = "", error_code: int | None = None) -> None:
         self.transition(status)
         self.complete_time = complete_time
         self.error = error
+        self.error_code = error_code
+        self.pending_secrets = ""
         if self.start_time:
             self.total_duration_ms = max(0, round((complete_time - self.start_time).total_seconds() * 1000))
 
@@ -210,3 +222,16 @@ class Secret(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["namespace", "slug"], name="secret_unique_id_in_namespace")]
+
+
+class IdempotencyKey(models.Model):
+    """An ``Idempotency-Key`` seen on a trigger: the same key and body within 24 h give the same run."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="+")
+    create_time = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]

@@ -24,7 +24,7 @@ component:
     task: TASK_JQ
     input:
       json-value: ${variable.prompt}
-      jq-filter: '"Hello \\\\(.)"'
+      jq-filter: '"Hello \\(.)"'
 output:
   answer:
     title: Answer
@@ -133,3 +133,36 @@ def make_pipeline(db):
 @pytest.fixture
 def hello(alice, make_pipeline):
     return make_pipeline(alice)
+
+
+@pytest.fixture(scope="session")
+def slow_server():
+    """A real local HTTP server: ``/sleep/<seconds>`` answers after that long; ``/json`` at once."""
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.startswith("/sleep/"):
+                time.sleep(float(self.path.split("/")[2]))
+            body = json.dumps({"path": self.path}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

@@ -56,6 +56,17 @@ class PipelineValidateInput(serializers.Serializer):
     rawRecipe = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
 
 
+class ReleaseCreateInput(serializers.Serializer):
+    id = serializers.CharField()
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    readme = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReleaseUpdateInput(serializers.Serializer):
+    description = serializers.CharField(required=False, allow_blank=True)
+    readme = serializers.CharField(required=False, allow_blank=True)
+
+
 class TokenCreateInput(serializers.Serializer):
     id = serializers.CharField()
     ttl = serializers.IntegerField(required=False)

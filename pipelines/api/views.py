@@ -30,18 +30,21 @@ from pipelines.api.auth import authenticate_request
 from pipelines.api.errors import error_json, service_error_json, too_big_message
 from pipelines.api.pagination import numbered_page, token_page
 from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated
-from pipelines.models import ApiToken, ComponentRun, PipelineRun, Secret
+from pipelines.models import ApiToken, ComponentRun, PipelineRelease, PipelineRun, Secret
 from pipelines.selectors import (
     namespace_get,
     pipeline_permission,
     pipeline_get,
     pipeline_stats,
     readable_pipelines,
+    release_get,
     run_get,
     runs_visible,
     user_owns_namespace,
 )
 from pipelines.services import pipelines as pipeline_services
+from pipelines.services import operations as operation_services
+from pipelines.services import releases as release_services
 from pipelines.services import runs as run_services
 from pipelines.services import secrets as secret_services
 from pipelines.services import tokens as token_services
@@ -87,6 +90,14 @@ def _prepare_trigger(request, namespace_id: str, pipeline_id: str, release_id: s
     return user, target
 
 
+def _trigger_options(request) -> dict:
+    return {
+        "source": _source(request),
+        "return_traces": request.headers.get("Instill-Return-Traces", "").lower() == "true",
+        "idempotency_key": request.headers.get("Idempotency-Key") or None,
+    }
+
+
 @csrf_exempt
 async def pipeline_trigger(request, kind: str, namespace_id: str, pipeline_id: str, release_id: str | None = None):
     """``POST .../pipelines/{id}/trigger`` and ``.../releases/{v}/trigger``: run and answer with outputs."""
@@ -95,19 +106,64 @@ async def pipeline_trigger(request, kind: str, namespace_id: str, pipeline_id: s
     try:
         payload = _parse_json_body(request)
         rows = run_services.trigger_rows(payload)
+        options = _trigger_options(request)
         user, target = await sync_to_async(_prepare_trigger)(request, namespace_id, pipeline_id, release_id)
+        key = options["idempotency_key"]
+        if key:
+            fingerprint = operation_services.request_fingerprint(target=target, rows=rows, mode="sync")
+            earlier = await sync_to_async(operation_services.idempotent_run)(user=user, key=key, fingerprint=fingerprint)
+            if earlier is not None:
+                return JsonResponse(operation_services.sync_response(earlier, full=options["return_traces"]))
         outcome = await run_services.run_trigger(
-            target=target,
-            rows=rows,
-            requester=user,
-            source=_source(request),
-            return_traces=request.headers.get("Instill-Return-Traces", "").lower() == "true",
+            target=target, rows=rows, requester=user, source=options["source"], return_traces=options["return_traces"]
         )
+        if key:
+            await sync_to_async(operation_services.idempotency_remember_quietly)(
+                user=user, key=key, fingerprint=fingerprint, run_uid=outcome.run_uid
+            )
     except ServiceError as exc:
         return service_error_json(exc)
     except _TooBig:
         return error_json(413, too_big_message(settings.PIPELINE_MAX_REQUEST_BYTES))
     return JsonResponse(outcome.response)
+
+
+def _enqueue(request, namespace_id, pipeline_id, release_id, rows, options):
+    user, target = _prepare_trigger(request, namespace_id, pipeline_id, release_id)
+    return operation_services.run_enqueue(
+        target=target, rows=rows, requester=user, source=options["source"], idempotency_key=options["idempotency_key"]
+    )
+
+
+@csrf_exempt
+async def pipeline_trigger_async(request, kind: str, namespace_id: str, pipeline_id: str, release_id: str | None = None):
+    """``POST .../trigger-async``: validate now, run later; answers an operation at once."""
+    if request.method != "POST":
+        return error_json(405, f"{request.method} is not allowed here; use POST")
+    try:
+        payload = _parse_json_body(request)
+        rows = run_services.trigger_rows(payload)
+        run = await sync_to_async(_enqueue)(request, namespace_id, pipeline_id, release_id, rows, _trigger_options(request))
+    except ServiceError as exc:
+        return service_error_json(exc)
+    except _TooBig:
+        return error_json(413, too_big_message(settings.PIPELINE_MAX_REQUEST_BYTES))
+    return JsonResponse({"operation": operation_services.operation_json(run)})
+
+
+class OperationApi(APIView):
+    @extend_schema(summary="Poll an async trigger's operation")
+    def get(self, request, operation_id):
+        run = operation_services.operation_get(operation_id=operation_id, user=request.user)
+        return Response({"operation": operation_services.operation_json(run)})
+
+
+class OperationCancelApi(APIView):
+    @extend_schema(summary="Cancel a queued or running operation", request=None)
+    def post(self, request, operation_id):
+        run = operation_services.operation_get(operation_id=operation_id, user=request.user)
+        run = operation_services.run_cancel(run=run)
+        return Response({"operation": operation_services.operation_json(run)})
 
 
 # --- health -------------------------------------------------------------------------
@@ -282,6 +338,74 @@ class PipelineCloneApi(APIView):
             sharing=data.get("sharing"),
         )
         return _pipeline_response(clone, pipeline_permission(pipeline=clone, user=request.user), status_code=201)
+
+
+# --- releases -----------------------------------------------------------------------
+
+
+def _release_spec(release) -> dict | None:
+    try:
+        return pipeline_services.recipe_for(key=("r", release.uid), raw_recipe=release.raw_recipe).data_specification()
+    except ServiceError:
+        return None
+
+
+class ReleaseListCreateApi(APIView):
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
+
+    @extend_schema(summary="List a pipeline's releases, newest first")
+    def get(self, request, kind, namespace_id, pipeline_id):
+        pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
+        queryset = PipelineRelease.objects.filter(pipeline=pipeline).select_related("pipeline__namespace").order_by("-create_time", "-id")
+        items, next_token, total = token_page(queryset, request.query_params)
+        return Response(
+            {"releases": [s.release_json(r, recipe_spec=_release_spec(r)) for r in items], "nextPageToken": next_token, "totalSize": total}
+        )
+
+    @extend_schema(summary="Release the pipeline's current recipe under a semantic version", request=s.ReleaseCreateInput)
+    def post(self, request, kind, namespace_id, pipeline_id):
+        pipeline, _ = _editable(request, namespace_id, pipeline_id)
+        data = _validated(s.ReleaseCreateInput, request.data)
+        release = release_services.release_create(
+            pipeline=pipeline, release_id=data["id"], description=data.get("description", ""), readme=data.get("readme", "")
+        )
+        return Response({"release": s.release_json(release, recipe_spec=_release_spec(release))}, status=201)
+
+
+class ReleaseDetailApi(APIView):
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
+
+    def _release(self, request, namespace_id, pipeline_id, release_id, *, edit: bool):
+        if edit:
+            pipeline, _ = _editable(request, namespace_id, pipeline_id)
+        else:
+            pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
+        return release_get(pipeline=pipeline, release_id=release_id)
+
+    @extend_schema(summary="Get a release")
+    def get(self, request, kind, namespace_id, pipeline_id, release_id):
+        release = self._release(request, namespace_id, pipeline_id, release_id, edit=False)
+        return Response({"release": s.release_json(release, recipe_spec=_release_spec(release))})
+
+    @extend_schema(summary="Update a release's description or readme", request=s.ReleaseUpdateInput)
+    def patch(self, request, kind, namespace_id, pipeline_id, release_id):
+        release = self._release(request, namespace_id, pipeline_id, release_id, edit=True)
+        release = release_services.release_update(release=release, changes=dict(_validated_raw(request.data)))
+        return Response({"release": s.release_json(release, recipe_spec=_release_spec(release))})
+
+    @extend_schema(summary="Delete a release", responses={204: None})
+    def delete(self, request, kind, namespace_id, pipeline_id, release_id):
+        release = self._release(request, namespace_id, pipeline_id, release_id, edit=True)
+        release_services.release_delete(release=release)
+        return Response(status=204)
+
+
+def _validated_raw(data) -> dict:
+    if not isinstance(data, dict):
+        raise InvalidArgument("the request body must be a JSON object", field="body")
+    return data
 
 
 # --- runs ---------------------------------------------------------------------------

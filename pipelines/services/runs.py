@@ -7,10 +7,10 @@ run history are the same whoever asks.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from pipelines.components import default_registry
-from pipelines.engine import InputInvalid, Recipe, RunResult, execute, to_json
-from pipelines.errors import InvalidArgument, PermissionDenied
+from pipelines.engine import InputInvalid, Recipe, RunCancelled, RunResult, execute, to_json
+from pipelines.errors import Cancelled, DeadlineExceeded, InvalidArgument, PermissionDenied, ServiceError
 from pipelines.models import ComponentRun, Pipeline, PipelineRelease, PipelineRun
 from pipelines.selectors import Permission, pipeline_get, release_get
 from pipelines.services.pipelines import pipeline_recipe, recipe_for
@@ -141,6 +141,32 @@ def engine_config() -> dict[str, Any]:
     }
 
 
+def max_run_seconds(pipeline: Pipeline) -> int:
+    return pipeline.max_run_seconds or settings.PIPELINE_MAX_RUN_SECONDS
+
+
+async def _execute(
+    *, recipe: Recipe, bound: list[dict], secrets: list[dict], on_event: EventCallback | None, cancel: asyncio.Event | None, timeout: float
+) -> RunResult:
+    """The engine, bounded by the run time limit; raises DeadlineExceeded / Cancelled."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await execute(
+                recipe,
+                bound,
+                registry=default_registry(),
+                secrets=secrets,
+                on_event=on_event,
+                config=engine_config(),
+                cancel=cancel,
+                max_concurrency=settings.PIPELINE_ENGINE_CONCURRENCY,
+            )
+    except TimeoutError as exc:
+        raise DeadlineExceeded(f"the run was stopped after the maximum run time of {timeout:g} s") from exc
+    except RunCancelled as exc:
+        raise Cancelled("the run was cancelled") from exc
+
+
 async def run_trigger(
     *,
     target: TriggerTarget,
@@ -153,69 +179,63 @@ async def run_trigger(
     """Run a trigger to completion in this process and record it; the sync and stream paths."""
     bound = bind_rows(target, rows)
     secrets = [{**target.namespace_secrets, **row.secret} for row in rows]
-    run_uid = uuid.uuid4()
-    start = timezone.now()
-    result = await execute(
-        target.recipe,
-        bound,
-        registry=default_registry(),
-        secrets=secrets,
-        on_event=on_event,
-        config=engine_config(),
-        max_concurrency=settings.PIPELINE_ENGINE_CONCURRENCY,
-    )
-    complete = timezone.now()
-    outputs = result.outputs_json()
-    await sync_to_async(run_record)(
-        run_uid=run_uid,
-        target=target,
-        requester=requester,
-        source=source,
-        inputs=[to_json(row) for row in bound],
-        outputs=outputs,
-        result=result,
-        start=start,
-        complete=complete,
-    )
-    response = {"outputs": outputs, "metadata": {"traces": result.traces(full=return_traces)}}
-    return TriggerOutcome(run_uid=run_uid, result=result, response=response)
-
-
-def run_record(
-    *,
-    run_uid: uuid.UUID,
-    target: TriggerTarget,
-    requester,
-    source: str,
-    inputs: list,
-    outputs: list,
-    result: RunResult,
-    start: datetime,
-    complete: datetime,
-) -> PipelineRun:
-    """Write a finished run and its component runs in one transaction."""
     run = PipelineRun(
-        uid=run_uid,
+        uid=uuid.uuid4(),
         pipeline=target.pipeline,
         release=target.release,
         pipeline_version=target.version,
-        status=PipelineRun.Status.FAILED if result.failed else PipelineRun.Status.COMPLETED,
+        status=PipelineRun.Status.PROCESSING,
         source=source,
-        requester=requester if requester is not None and requester.is_authenticated else None,
-        inputs=inputs,
-        outputs=outputs,
-        traces=result.traces(full=True),
-        error=result.error_message or "" if result.failed else "",
+        requester=_user_or_none(requester),
+        inputs=[to_json(row) for row in bound],
         recipe_snapshot=target.recipe.raw,
-        create_time=start,
-        start_time=start,
+    )
+    run.create_time = run.start_time = timezone.now()
+    try:
+        result = await _execute(
+            recipe=target.recipe, bound=bound, secrets=secrets, on_event=on_event, cancel=None,
+            timeout=max_run_seconds(target.pipeline),
+        )
+    except ServiceError as exc:
+        await sync_to_async(run_record_failure)(run=run, error=exc, insert=True)
+        raise
+    await sync_to_async(run_record)(run=run, result=result, insert=True)
+    response = {"outputs": run.outputs, "metadata": {"traces": result.traces(full=return_traces)}}
+    return TriggerOutcome(run_uid=run.uid, result=result, response=response)
+
+
+def _user_or_none(user):
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def run_record(*, run: PipelineRun, result: RunResult, insert: bool) -> PipelineRun:
+    """Write a finished run and its component runs in one transaction."""
+    complete = timezone.now()
+    run.outputs = result.outputs_json()
+    run.traces = result.traces(full=True)
+    run.finish(
+        status=PipelineRun.Status.FAILED if result.failed else PipelineRun.Status.COMPLETED,
         complete_time=complete,
-        total_duration_ms=max(0, round((complete - start).total_seconds() * 1000)),
+        error=(result.error_message or "") if result.failed else "",
     )
     component_runs = [component_run_from_result(run, component_id, result) for component_id in _component_ids(result)]
     with transaction.atomic():
-        run.save(force_insert=True)
+        if insert:
+            run.save(force_insert=True)
+        else:
+            run.save()
         ComponentRun.objects.bulk_create(component_runs)
+    return run
+
+
+def run_record_failure(*, run: PipelineRun, error: ServiceError, insert: bool) -> PipelineRun:
+    """A run that ended outside its components: cancelled, timed out, interrupted."""
+    status = PipelineRun.Status.CANCELLED if isinstance(error, Cancelled) else PipelineRun.Status.FAILED
+    run.finish(status=status, complete_time=timezone.now(), error=error.message, error_code=error.code)
+    if insert:
+        run.save(force_insert=True)
+    else:
+        run.save()
     return run
 
 

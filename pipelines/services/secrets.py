@@ -9,7 +9,7 @@ from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from pipelines.errors import AlreadyExists, InvalidArgument, NotFound
@@ -50,9 +50,10 @@ def _check(secret_id: str, value) -> None:
 def secret_create(*, namespace: Namespace, secret_id: str, value: str, description: str = "") -> Secret:
     _check(secret_id, value)
     try:
-        return Secret.objects.create(
-            namespace=namespace, slug=secret_id, encrypted_value=encrypt(value), description=description or ""
-        )
+        with transaction.atomic():  # a savepoint: a clash must not break the caller's transaction
+            return Secret.objects.create(
+                namespace=namespace, slug=secret_id, encrypted_value=encrypt(value), description=description or ""
+            )
     except IntegrityError as exc:
         raise AlreadyExists(f'secret "{secret_id}" already exists', field="id") from exc
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from pipelines.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
@@ -37,7 +37,7 @@ class TokenIdentity:
 
 
 _cache: dict[str, tuple[float, TokenIdentity]] = {}
-_last_use_written: dict[int, datetime] = {}
+_last_use_written: dict[str, datetime] = {}
 _lock = threading.Lock()
 
 
@@ -61,9 +61,10 @@ def token_create(*, user, token_id: str, ttl: int | None = None, expire_time: da
         raise InvalidArgument("expireTime must be in the future", field="expireTime")
     raw = PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(32))
     try:
-        token = ApiToken.objects.create(
-            user=user, slug=token_id, token_hash=hash_token(raw), hint=raw[-4:], expire_time=expire_time
-        )
+        with transaction.atomic():  # a savepoint: a clash must not break the caller's transaction
+            token = ApiToken.objects.create(
+                user=user, slug=token_id, token_hash=hash_token(raw), hint=raw[-4:], expire_time=expire_time
+            )
     except IntegrityError as exc:
         raise AlreadyExists(f'token "{token_id}" already exists', field="id") from exc
     return token, raw
@@ -73,10 +74,11 @@ def token_delete(*, user, token_id: str) -> None:
     token = ApiToken.objects.filter(user=user, slug=token_id).first()
     if token is None:
         raise NotFound(f'token "{token_id}" not found')
+    token_pk = token.pk
     token.delete()
     with _lock:
         for key, (_, identity) in list(_cache.items()):
-            if identity.token_pk == token.pk:
+            if identity.token_pk == token_pk:
                 del _cache[key]
 
 
@@ -112,16 +114,18 @@ def token_identity(raw: str) -> TokenIdentity:
             _cache[key] = (now_mono + CACHE_SECONDS, identity)
     if identity.expire_time is not None and identity.expire_time <= now:
         raise Unauthenticated("the API token has expired; create a new one")
-    _touch(identity.token_pk, now)
+    _touch(identity.token_pk, key, now)
     return identity
 
 
-def _touch(token_pk: int, now: datetime) -> None:
+def _touch(token_pk: int, key: str, now: datetime) -> None:
     """Record ``lastUseTime`` at most once a minute per token, to keep triggers write-light."""
-    last = _last_use_written.get(token_pk)
+    last = _last_use_written.get(key)
     if last is not None and now - last < LAST_USE_RESOLUTION:
         return
-    _last_use_written[token_pk] = now
+    if len(_last_use_written) > 10_000:
+        _last_use_written.clear()
+    _last_use_written[key] = now
     ApiToken.objects.filter(pk=token_pk).update(last_use_time=now)
 
 

@@ -36,7 +36,20 @@ class Command(BaseCommand):
         if not no_demo:
             for pipeline_id in demo_ensure(namespace=user_namespace(user)):
                 self.stdout.write(f"Installed demo pipeline {username}/{pipeline_id}.")
+        self._recover()
         self._serve(host, port)
+
+    def _recover(self) -> None:
+        """Runs left PROCESSING by a dead process are failed; queued ones resume here."""
+        from pipelines.executors import get_executor
+        from pipelines.services.operations import runs_recover
+
+        failed = runs_recover()
+        if failed:
+            self.stdout.write(f"Marked {failed} run(s) interrupted by a restart as failed.")
+        resumed = get_executor().resume_queued()
+        if resumed:
+            self.stdout.write(f"Resumed {resumed} queued run(s).")
 
     def _serve(self, host: str, port: int) -> None:
         from daphne.endpoints import build_endpoint_description_strings

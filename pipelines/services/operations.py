@@ -1,0 +1,331 @@
+"""Asynchronous runs: enqueue, execute on an executor, cancel, poll as operations.
+
+An async trigger is validated exactly like a sync one, stored as ``QUEUED`` and handed
+to the executor after commit. Whoever executes it (the serving process's worker pool
+or a Celery worker) first *claims* it with a conditional update, so a run executes
+at most once at a time; while executing it writes a heartbeat, and watches for a
+cancel request. Runs whose heartbeat went stale (their process died) are failed, or
+re-queued when the executor redelivers (Celery with late acknowledgement).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from pipelines.engine import parse_recipe, to_json
+from pipelines.components import default_registry
+from pipelines.errors import AlreadyExists, Cancelled, InvalidArgument, NotFound, ServiceError
+from pipelines.models import IdempotencyKey, PipelineRun
+from pipelines.services import runs as runs_service
+from pipelines.services.runs import TriggerRow, TriggerTarget, bind_rows
+from pipelines.services.secrets import decrypt, encrypt, secrets_for_namespace
+
+
+logger = logging.getLogger("pipelines.runs")
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+RESPONSE_TYPE = "type.googleapis.com/pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse"
+INTERRUPTED = "interrupted by a restart: the process executing this run stopped before it finished"
+
+
+# --- idempotency --------------------------------------------------------------------
+
+
+def request_fingerprint(*, target: TriggerTarget, rows: list[TriggerRow], mode: str) -> str:
+    body = json.dumps(
+        {"p": str(target.pipeline.uid), "v": target.version, "m": mode, "rows": [[r.variable, r.secret] for r in rows]},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def idempotent_run(*, user, key: str, fingerprint: str) -> PipelineRun | None:
+    """The run an earlier request with this key made, or None; 409 when the body differs."""
+    if len(key) > 255:
+        raise InvalidArgument("Idempotency-Key must be at most 255 characters", field="Idempotency-Key")
+    since = timezone.now() - timedelta(seconds=settings.PIPELINE_IDEMPOTENCY_SECONDS)
+    IdempotencyKey.objects.filter(user=user, key=key, create_time__lt=since).delete()
+    row = IdempotencyKey.objects.filter(user=user, key=key).select_related("run").first()
+    if row is None:
+        return None
+    if row.request_hash != fingerprint:
+        raise AlreadyExists(
+            "this Idempotency-Key was already used with a different request; use a new key for a new request",
+            field="Idempotency-Key",
+        )
+    return row.run
+
+
+def idempotency_remember(*, user, key: str, fingerprint: str, run: PipelineRun) -> None:
+    try:
+        with transaction.atomic():
+            IdempotencyKey.objects.create(user=user, key=key, request_hash=fingerprint, run=run)
+    except IntegrityError as exc:  # a concurrent twin won; the caller retries and finds it
+        raise AlreadyExists("a request with this Idempotency-Key is in progress", field="Idempotency-Key") from exc
+
+
+def idempotency_remember_quietly(*, user, key: str, fingerprint: str, run_uid) -> None:
+    """After a sync run: remember the key; a concurrent twin that got there first wins."""
+    run = PipelineRun.objects.get(uid=run_uid)
+    try:
+        idempotency_remember(user=user, key=key, fingerprint=fingerprint, run=run)
+    except AlreadyExists:
+        pass
+
+
+def sync_response(run: PipelineRun, *, full: bool) -> dict[str, Any]:
+    """A sync trigger's answer rebuilt from a recorded run (idempotent repeats)."""
+    if not run.is_terminal:
+        raise AlreadyExists("the request with this Idempotency-Key is still running", field="Idempotency-Key")
+    traces = run.traces if full else {
+        cid: {**trace, "inputs": [], "outputs": []} for cid, trace in (run.traces or {}).items()
+    }
+    return {"outputs": run.outputs, "metadata": {"traces": traces}}
+
+
+# --- enqueue ------------------------------------------------------------------------
+
+
+def run_enqueue(
+    *,
+    target: TriggerTarget,
+    rows: list[TriggerRow],
+    requester,
+    source: str = PipelineRun.Source.API,
+    idempotency_key: str | None = None,
+) -> PipelineRun:
+    """Validate like a sync trigger, store the run QUEUED, hand it to the executor after commit."""
+    from pipelines.executors import get_executor
+
+    fingerprint = request_fingerprint(target=target, rows=rows, mode="async") if idempotency_key else ""
+    if idempotency_key:
+        earlier = idempotent_run(user=requester, key=idempotency_key, fingerprint=fingerprint)
+        if earlier is not None:
+            return earlier
+    bound = bind_rows(target, rows)
+    overrides = [row.secret for row in rows]
+    with transaction.atomic():
+        run = PipelineRun.objects.create(
+            pipeline=target.pipeline,
+            release=target.release,
+            pipeline_version=target.version,
+            status=PipelineRun.Status.QUEUED,
+            source=source,
+            requester=requester if getattr(requester, "is_authenticated", False) else None,
+            inputs=[to_json(row) for row in bound],
+            recipe_snapshot=target.recipe.raw,
+            pending_secrets=encrypt(json.dumps(overrides)) if any(overrides) else "",
+        )
+        if idempotency_key:
+            idempotency_remember(user=requester, key=idempotency_key, fingerprint=fingerprint, run=run)
+        executor = get_executor()
+        transaction.on_commit(lambda: executor.submit(run.uid))
+    return run
+
+
+# --- execute ------------------------------------------------------------------------
+
+
+@dataclass
+class Claimed:
+    run: PipelineRun
+    target: TriggerTarget
+    rows: list[TriggerRow]
+
+
+def run_claim(*, run_uid: uuid.UUID | str, worker: str = WORKER_ID, take_over_stale: bool = False) -> Claimed | None:
+    """Mark a queued run PROCESSING for ``worker``; None when it is not ours to run.
+
+    With ``take_over_stale`` a PROCESSING run whose heartbeat is stale is taken over
+    too (a redelivered Celery task whose first worker died).
+    """
+    now = timezone.now()
+    queryset = PipelineRun.objects.filter(uid=run_uid)
+    claimed = queryset.filter(status=PipelineRun.Status.QUEUED, cancel_requested=False).update(
+        status=PipelineRun.Status.PROCESSING, worker=worker, heartbeat_time=now, start_time=now
+    )
+    if not claimed and take_over_stale:
+        stale = now - timedelta(seconds=settings.PIPELINE_RUN_STALE_SECONDS)
+        claimed = queryset.filter(status=PipelineRun.Status.PROCESSING, heartbeat_time__lt=stale).update(
+            worker=worker, heartbeat_time=now, start_time=now
+        )
+    if not claimed:
+        _cancel_if_requested(run_uid)
+        return None
+    run = PipelineRun.objects.select_related("pipeline__namespace", "release", "requester").get(uid=run_uid)
+    recipe = parse_recipe(run.recipe_snapshot or {}, registry=default_registry())
+    snapshot_text = json.dumps(run.recipe_snapshot)
+    namespace_secrets = secrets_for_namespace(namespace_id=run.pipeline.namespace_id) if "secret" in snapshot_text else {}
+    overrides = json.loads(decrypt(run.pending_secrets)) if run.pending_secrets else [{} for _ in run.inputs]
+    target = TriggerTarget(
+        pipeline=run.pipeline, release=run.release, recipe=recipe, permission=None, namespace_secrets=namespace_secrets
+    )
+    rows = [TriggerRow(variable=inputs or {}, secret=secret or {}) for inputs, secret in zip(run.inputs, overrides)]
+    return Claimed(run=run, target=target, rows=rows)
+
+
+def _cancel_if_requested(run_uid) -> None:
+    """A queued run cancelled before anyone claimed it ends here."""
+    with transaction.atomic():
+        run = PipelineRun.objects.select_for_update().filter(uid=run_uid).first()
+        if run is not None and run.status == PipelineRun.Status.QUEUED and run.cancel_requested:
+            runs_service.run_record_failure(run=run, error=Cancelled("the run was cancelled"), insert=False)
+
+
+def _heartbeat(run_uid, worker: str, beat: bool) -> bool:
+    """Refresh the heartbeat when ``beat``; True when a cancel was requested."""
+    if beat:
+        PipelineRun.objects.filter(uid=run_uid, worker=worker, status=PipelineRun.Status.PROCESSING).update(
+            heartbeat_time=timezone.now()
+        )
+    return PipelineRun.objects.filter(uid=run_uid, cancel_requested=True).exists()
+
+
+_local_cancels: dict[str, asyncio.Event] = {}
+
+
+async def run_execute(*, run_uid, worker: str = WORKER_ID, take_over_stale: bool = False) -> PipelineRun | None:
+    """Execute a queued run to its end and record it. Returns None when it was not ours."""
+    claimed = await sync_to_async(run_claim)(run_uid=run_uid, worker=worker, take_over_stale=take_over_stale)
+    if claimed is None:
+        return None
+    run, target = claimed.run, claimed.target
+    cancel = asyncio.Event()
+    _local_cancels[str(run.uid)] = cancel
+
+    async def watch() -> None:
+        # Cancel requests are read twice a second; the heartbeat is written less often.
+        beat_every = max(1, round(settings.PIPELINE_RUN_HEARTBEAT_SECONDS / 0.5))
+        tick = 0
+        while True:
+            await asyncio.sleep(0.5)
+            tick += 1
+            if await sync_to_async(_heartbeat)(run.uid, worker, tick % beat_every == 0):
+                cancel.set()
+                return
+
+    watcher = asyncio.create_task(watch())
+    try:
+        bound = bind_rows(target, claimed.rows)
+        secrets = [{**target.namespace_secrets, **row.secret} for row in claimed.rows]
+        result = await runs_service._execute(
+            recipe=target.recipe, bound=bound, secrets=secrets, on_event=None, cancel=cancel,
+            timeout=runs_service.max_run_seconds(target.pipeline),
+        )
+    except ServiceError as exc:
+        return await sync_to_async(runs_service.run_record_failure)(run=run, error=exc, insert=False)
+    except Exception as exc:  # noqa: BLE001 - a bug must still end the run, not leave it PROCESSING
+        logger.exception("run %s failed outside its components", run.uid)
+        error = ServiceError(f"internal error while executing the run: {type(exc).__name__}")
+        return await sync_to_async(runs_service.run_record_failure)(run=run, error=error, insert=False)
+    finally:
+        watcher.cancel()
+        _local_cancels.pop(str(run.uid), None)
+    return await sync_to_async(runs_service.run_record)(run=run, result=result, insert=False)
+
+
+# --- cancel, recovery, polling --------------------------------------------------------
+
+
+def run_cancel(*, run: PipelineRun) -> PipelineRun:
+    """Ask a queued or running run to stop; a queued one is cancelled at once."""
+    if run.is_terminal:
+        return run
+    with transaction.atomic():
+        locked = PipelineRun.objects.select_for_update().get(pk=run.pk)
+        locked.cancel_requested = True
+        locked.save(update_fields=["cancel_requested"])
+        if locked.status == PipelineRun.Status.QUEUED:
+            runs_service.run_record_failure(run=locked, error=Cancelled("the run was cancelled"), insert=False)
+    event = _local_cancels.get(str(run.uid))
+    if event is not None:
+        event.set()
+    return PipelineRun.objects.select_related("pipeline__namespace", "requester").get(pk=run.pk)
+
+
+def _process_alive(worker: str) -> bool:
+    """Whether ``host:pid`` names a live process on this host (other hosts: assume alive)."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def runs_recover() -> int:
+    """Fail PROCESSING runs whose executor is gone; returns how many.
+
+    Gone means: a process on this host that no longer exists (found at once, e.g.
+    right after a restart), or any executor whose heartbeat is older than
+    ``PIPELINE_RUN_STALE_SECONDS`` (another host died).
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.PIPELINE_RUN_STALE_SECONDS)
+    processing = PipelineRun.objects.filter(status=PipelineRun.Status.PROCESSING)
+    gone = [
+        run
+        for run in processing.only("pk", "uid", "worker", "heartbeat_time", "start_time", "status")
+        if (run.heartbeat_time is not None and run.heartbeat_time < stale) or not _process_alive(run.worker)
+    ]
+    count = 0
+    for run in gone:
+        duration = round((now - run.start_time).total_seconds() * 1000) if run.start_time else None
+        count += PipelineRun.objects.filter(pk=run.pk, status=PipelineRun.Status.PROCESSING, worker=run.worker).update(
+            status=PipelineRun.Status.FAILED, complete_time=now, error=INTERRUPTED, error_code=10,
+            pending_secrets="", total_duration_ms=duration,
+        )
+    if count:
+        logger.warning("marked %d interrupted run(s) as failed", count)
+    return count
+
+
+def queued_run_uids(limit: int = 1000) -> list[uuid.UUID]:
+    return list(
+        PipelineRun.objects.filter(status=PipelineRun.Status.QUEUED).order_by("create_time", "id").values_list("uid", flat=True)[:limit]
+    )
+
+
+def operation_get(*, operation_id: str, user) -> PipelineRun:
+    """The run behind an operation, for its requester or the pipeline's owner; else NotFound."""
+    from pipelines.selectors import run_get
+
+    try:
+        uuid.UUID(operation_id)
+    except ValueError as exc:
+        raise NotFound(f'operation "{operation_id}" not found') from exc
+    try:
+        run, _ = run_get(run_uid=operation_id, user=user)
+    except NotFound as exc:
+        raise NotFound(f'operation "{operation_id}" not found') from exc
+    return run
+
+
+def operation_json(run: PipelineRun) -> dict[str, Any]:
+    operation: dict[str, Any] = {"name": f"operations/{run.uid}", "metadata": None, "done": run.is_terminal}
+    if not run.is_terminal:
+        return operation
+    if run.status == PipelineRun.Status.CANCELLED or (run.status == PipelineRun.Status.FAILED and run.error_code):
+        operation["error"] = {"code": run.error_code or 13, "message": run.error, "details": []}
+    else:
+        operation["response"] = {"@type": RESPONSE_TYPE, "outputs": run.outputs, "metadata": {"traces": run.traces}}
+    return operation

@@ -1,0 +1,161 @@
+"""Async triggers, operations, cancel, idempotency and run time limits (in-process executor)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pipelines.models import PipelineRun
+
+BASE = "/v1beta/namespaces/alice/pipelines"
+
+SLOW = """\
+variable:
+  url: {type: string, required: true}
+component:
+  wait:
+    type: http
+    task: TASK_GET
+    input: {endpoint-url: "${variable.url}"}
+output:
+  status: {value: "${wait.output.status-code}"}
+"""
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def poll(client, name: str, timeout: float = 15.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        operation = client.get(f"/v1beta/{name}").json()["operation"]
+        if operation["done"]:
+            return operation
+        time.sleep(0.05)
+    raise AssertionError(f"{name} not done after {timeout} s")
+
+
+def test_async_trigger_then_poll(api, hello):
+    response = api.post(f"{BASE}/hello/trigger-async", {"data": [{"variable": {"prompt": "later"}}]})
+    assert response.status_code == 200
+    operation = response.json()["operation"]
+    assert operation["name"].startswith("operations/") and operation["done"] is False
+    done = poll(api, operation["name"])
+    assert done["response"]["@type"].endswith("pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse")
+    assert done["response"]["outputs"] == [{"answer": "Hello later"}]
+    trace = done["response"]["metadata"]["traces"]["greet"]
+    assert trace["statuses"] == ["STATUS_COMPLETED"] and trace["outputs"] == [{"results": ["Hello later"]}]
+    run = PipelineRun.objects.get()
+    assert str(run.uid) == operation["name"].split("/")[1] and run.status == PipelineRun.Status.COMPLETED
+
+
+def test_async_validates_like_sync(api, hello):
+    """Bad input is a 400 now, not a failed operation later."""
+    response = api.post(f"{BASE}/hello/trigger-async", {"data": [{"variable": {}}]})
+    assert response.status_code == 400 and "prompt" in response.json()["message"]
+    assert api.post(f"{BASE}/nope/trigger-async", {"data": [{"variable": {}}]}).status_code == 404
+    assert PipelineRun.objects.count() == 0
+
+
+def test_release_async_records_version(api, hello):
+    api.post(f"{BASE}/hello/releases", {"id": "v1.0.0"})
+    operation = api.post(f"{BASE}/hello/releases/v1.0.0/trigger-async", {"data": [{"variable": {"prompt": "r"}}]}).json()["operation"]
+    assert poll(api, operation["name"])["response"]["outputs"] == [{"answer": "Hello r"}]
+    assert PipelineRun.objects.get().pipeline_version == "v1.0.0"
+
+
+def test_operation_access(api, bob_api, hello):
+    operation = api.post(f"{BASE}/hello/trigger-async", {"data": [{"variable": {"prompt": "x"}}]}).json()["operation"]
+    poll(api, operation["name"])
+    assert bob_api.get(f"/v1beta/{operation['name']}").status_code == 404
+    assert api.get("/v1beta/operations/not-a-uuid").status_code == 404
+
+
+def test_component_failure_operation_has_response(api, alice, make_pipeline):
+    raw = "component:\n  bad: {type: json, task: TASK_UNMARSHAL, input: {string: '{x'}}\n"
+    make_pipeline(alice, "bad", raw_recipe=raw)
+    operation = api.post(f"{BASE}/bad/trigger-async", {"data": [{"variable": {}}]}).json()["operation"]
+    done = poll(api, operation["name"])
+    assert "error" not in done and done["response"]["metadata"]["traces"]["bad"]["statuses"] == ["STATUS_ERROR"]
+
+
+def test_cancel_running_run(api, alice, make_pipeline, slow_server, settings):
+    settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
+    make_pipeline(alice, "slow", raw_recipe=SLOW)
+    body = {"data": [{"variable": {"url": f"{slow_server}/sleep/10"}}]}
+    operation = api.post(f"{BASE}/slow/trigger-async", body).json()["operation"]
+    uid = operation["name"].split("/")[1]
+    deadline = time.monotonic() + 5
+    while PipelineRun.objects.get(uid=uid).status != PipelineRun.Status.PROCESSING and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    assert api.post(f"/v1beta/operations/{uid}:cancel").status_code == 200
+    done = poll(api, operation["name"])
+    assert time.monotonic() - started < 3
+    assert done["error"]["code"] == 1 and "cancel" in done["error"]["message"]
+    assert PipelineRun.objects.get(uid=uid).status == PipelineRun.Status.CANCELLED
+
+
+def test_cancel_queued_run_and_slash_form(api, alice, make_pipeline, slow_server, settings):
+    """With the pool busy, a queued run is cancelled before it starts."""
+    settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
+    make_pipeline(alice, "slow", raw_recipe=SLOW)
+    body = {"data": [{"variable": {"url": f"{slow_server}/sleep/3"}}]}
+    from pipelines.executors import get_executor
+
+    names = [api.post(f"{BASE}/slow/trigger-async", body).json()["operation"]["name"] for _ in range(get_executor().concurrency + 1)]
+    last = names[-1].split("/")[1]
+    assert PipelineRun.objects.get(uid=last).status == PipelineRun.Status.QUEUED
+    response = api.post(f"/v1beta/operations/{last}/cancel")
+    assert response.status_code == 200 and response.json()["operation"]["error"]["code"] == 1
+    for name in names[:-1]:
+        api.post(f"/v1beta/{name}:cancel")
+        poll(api, name)
+
+
+def test_run_time_limit(api, alice, make_pipeline, slow_server, settings):
+    settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
+    pipeline = make_pipeline(alice, "slow", raw_recipe=SLOW)
+    pipeline.max_run_seconds = 1
+    pipeline.save()
+    body = {"data": [{"variable": {"url": f"{slow_server}/sleep/5"}}]}
+    operation = api.post(f"{BASE}/slow/trigger-async", body).json()["operation"]
+    done = poll(api, operation["name"])
+    assert done["error"]["code"] == 4 and "maximum run time" in done["error"]["message"]
+    sync = api.post(f"{BASE}/slow/trigger", body)
+    assert sync.status_code == 504 and sync.json()["code"] == 4
+    assert PipelineRun.objects.filter(status=PipelineRun.Status.FAILED).count() == 2
+
+
+def test_idempotency_key(api, hello):
+    body = {"data": [{"variable": {"prompt": "once"}}]}
+    first = api.post(f"{BASE}/hello/trigger-async", body, HTTP_IDEMPOTENCY_KEY="k1").json()["operation"]
+    again = api.post(f"{BASE}/hello/trigger-async", body, HTTP_IDEMPOTENCY_KEY="k1").json()["operation"]
+    assert first["name"] == again["name"]
+    conflict = api.post(f"{BASE}/hello/trigger-async", {"data": [{"variable": {"prompt": "other"}}]}, HTTP_IDEMPOTENCY_KEY="k1")
+    assert conflict.status_code == 409 and "Idempotency-Key" in conflict.json()["message"]
+    poll(api, first["name"])
+    sync1 = api.post(f"{BASE}/hello/trigger", body, HTTP_IDEMPOTENCY_KEY="k2").json()
+    sync2 = api.post(f"{BASE}/hello/trigger", body, HTTP_IDEMPOTENCY_KEY="k2").json()
+    assert sync1["outputs"] == sync2["outputs"] == [{"answer": "Hello once"}]
+    assert PipelineRun.objects.count() == 2
+
+
+def test_recovery_fails_runs_of_dead_processes(hello, alice):
+    from pipelines.services.operations import operation_json, runs_recover
+
+    run = PipelineRun.objects.create(pipeline=hello, status=PipelineRun.Status.PROCESSING, worker="ghost-host-not-here:1")
+    from django.utils import timezone
+    from datetime import timedelta
+
+    PipelineRun.objects.filter(pk=run.pk).update(heartbeat_time=timezone.now() - timedelta(hours=1))
+    import socket
+
+    local = PipelineRun.objects.create(
+        pipeline=hello, status=PipelineRun.Status.PROCESSING, worker=f"{socket.gethostname()}:999999", heartbeat_time=timezone.now()
+    )
+    assert runs_recover() == 2
+    for r in (run, local):
+        r.refresh_from_db()
+        assert r.status == PipelineRun.Status.FAILED and "interrupted by a restart" in r.error
+        assert operation_json(r)["error"]["code"] == 10
