@@ -1,0 +1,104 @@
+"""Behaviour that needs a real server process: non-blocking triggers and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from benchmarks._server import Server
+
+pytestmark = pytest.mark.e2e
+
+SLOW = """\
+variable:
+  url: {type: string, required: true}
+component:
+  wait:
+    type: http
+    task: TASK_GET
+    input: {endpoint-url: "${variable.url}"}
+output:
+  status: {value: "${wait.output.status-code}"}
+"""
+
+OUTPUT = Path(os.environ.get("PIPELINE_TEST_OUTPUT", "test-output"))
+
+
+def _start(tmp_path, name: str, **env) -> Server:
+    server = Server(
+        data_dir=tmp_path / "data",
+        admin_password="live-runs-password",
+        log_path=OUTPUT / f"{name}.log",
+        env={"SECRET_KEY": "live-runs-fixed-key-" + "x" * 40, "PIPELINE_HTTP_ALLOWED_HOSTS": "127.0.0.1", **env},
+    )
+    server.start(timeout=60)
+    return server
+
+
+def test_slow_component_does_not_stall_other_triggers(tmp_path, slow_server):
+    """While one trigger waits 2 s on a slow HTTP server, 20 other triggers complete."""
+    server = _start(tmp_path, "e2e-concurrency")
+    try:
+        token = server.create_token("conc")
+        headers = {"Authorization": f"Bearer {token}"}
+        base = f"{server.base_url}/v1beta/namespaces/admin/pipelines"
+        created = httpx.post(base, json={"id": "slow", "rawRecipe": SLOW}, headers=headers, timeout=10)
+        assert created.status_code == 201, created.text
+
+        async def scenario():
+            async with httpx.AsyncClient(headers=headers, timeout=30) as client:
+                started = time.monotonic()
+                slow = asyncio.create_task(
+                    client.post(f"{base}/slow/trigger", json={"data": [{"variable": {"url": f"{slow_server}/sleep/2"}}]})
+                )
+                await asyncio.sleep(0.1)  # the slow one is in flight first
+                quick = await asyncio.gather(
+                    *[client.post(f"{base}/hello/trigger", json={"data": [{"variable": {"prompt": str(i)}}]}) for i in range(20)]
+                )
+                quick_done = time.monotonic() - started
+                slow_response = await slow
+                return quick, quick_done, slow_response, time.monotonic() - started
+
+        quick, quick_done, slow_response, slow_done = asyncio.run(scenario())
+        assert [r.json()["outputs"][0]["answer"] for r in quick] == [f"Hello {i}" for i in range(20)]
+        assert quick_done < 1.5, f"20 quick triggers took {quick_done:.2f}s behind a 2 s one"
+        assert slow_response.json()["outputs"] == [{"status": 200}] and slow_done >= 2
+    finally:
+        server.stop()
+
+
+def test_restart_during_async_run_reports_interrupted(tmp_path, slow_server):
+    """Killing the server mid-run: after a restart the operation is done with an error, not running forever."""
+    server = _start(tmp_path, "e2e-restart-1")
+    token = server.create_token("restart")
+    headers = {"Authorization": f"Bearer {token}"}
+    base = f"{server.base_url}/v1beta/namespaces/admin/pipelines"
+    try:
+        assert httpx.post(base, json={"id": "slow", "rawRecipe": SLOW}, headers=headers, timeout=10).status_code == 201
+        operation = httpx.post(
+            f"{base}/slow/trigger-async", json={"data": [{"variable": {"url": f"{slow_server}/sleep/30"}}]}, headers=headers, timeout=10
+        ).json()["operation"]
+        time.sleep(1.0)  # it is PROCESSING now
+        assert httpx.get(f"{server.base_url}/v1beta/{operation['name']}", headers=headers).json()["operation"]["done"] is False
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=10)
+    finally:
+        server.stop()
+    again = Server(
+        data_dir=server.data_dir, admin_password=server.admin_password, log_path=OUTPUT / "e2e-restart-2.log", env=server.extra_env
+    )
+    again.start(timeout=60)
+    try:
+        done = httpx.get(f"{again.base_url}/v1beta/{operation['name']}", headers=headers, timeout=10).json()["operation"]
+        assert done["done"] is True
+        assert done["error"]["code"] == 10 and "interrupted by a restart" in done["error"]["message"]
+        runs = httpx.get(f"{again.base_url}/v1beta/namespaces/admin/pipelines/slow/runs", headers=headers).json()
+        assert runs["pipelineRuns"][0]["status"] == "RUN_STATUS_FAILED"
+    finally:
+        again.stop()
