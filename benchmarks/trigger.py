@@ -174,7 +174,8 @@ def run_hey(base_url: str, endpoint: Endpoint, *, requests: int, concurrency: in
     wall = time.perf_counter() - started
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     latencies = [float(row["response-time"]) for row in rows]
-    errors = sum(row["status-code"] != "200" for row in rows) + (requests - len(rows))
+    # hey sends n // c requests per worker, so n is rounded down to a multiple of c.
+    errors = sum(row["status-code"] != "200" for row in rows) + (requests - requests % concurrency - len(rows))
     # hey's offsets are relative to its own start: the span excludes process start-up.
     span = max(float(row["offset"]) + float(row["response-time"]) for row in rows) if rows else wall
     return Series(latencies=latencies, wall=span, errors=errors, client_cpu=float("nan"))

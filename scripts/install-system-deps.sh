@@ -6,10 +6,11 @@
 # something is missing, and prints what it installs. Needs root (or sudo) only then.
 set -euo pipefail
 
-# One entry per line: "<debian package>[:<program it provides>]". Empty for now; the
-# scale-out flavour of the suite will add e.g. redis-server:redis-server,
-# postgresql:pg_ctlcluster and chromium:chromium.
+# One entry per line: "<debian package>[:<program it provides>]". The scale-out flavour
+# of the suite will add e.g. redis-server:redis-server, postgresql:pg_ctlcluster and
+# chromium:chromium.
 PACKAGES=(
+    curl:curl  # tests/e2e runs the README's tour, which uses curl
 )
 
 # Extra packages may be asked for on the command line, same format
@@ -55,7 +56,14 @@ if (( EUID != 0 )); then
 fi
 
 echo "install-system-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]+"${sudo[@]}"}" apt-get update -qq </dev/null
-"${sudo[@]+"${sudo[@]}"}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+# apt and dpkg chatter goes to a log, shown only when something fails.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! "${sudo[@]+"${sudo[@]}"}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq </dev/null >"$log" 2>&1 ||
+    ! "${sudo[@]+"${sudo[@]}"}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >>"$log" 2>&1; then
+    cat "$log" >&2
+    echo "install-system-deps: failed to install ${missing[*]}" >&2
+    exit 1
+fi
 echo "install-system-deps: installed ${missing[*]}"
