@@ -98,15 +98,33 @@ class CeleryExecutor:
     """Sends each run to the Celery task ``pipelines.tasks.execute_run`` (Redis broker)."""
 
     def submit(self, run_uid) -> None:
-        from pipelines.tasks import execute_run
+        # The web process never imports instill_site.celery by itself (instill_site/__init__
+        # does not), so ``execute_run.delay`` would publish through Celery's *default* app
+        # (amqp://localhost) instead of Redis. Send through our configured app explicitly.
+        from instill_site.celery import app
 
-        execute_run.delay(str(run_uid))
+        try:
+            app.send_task("pipelines.execute_run", args=[str(run_uid)])
+        except Exception as exc:  # noqa: BLE001 - broker down: the run must not stay QUEUED unseen
+            logger.exception("could not queue run %s on the Celery broker", run_uid)
+            _fail_unqueued(run_uid, exc)
 
     def start(self) -> None:
         return None
 
     def resume_queued(self) -> int:
         return 0
+
+
+def _fail_unqueued(run_uid, exc: Exception) -> None:
+    from pipelines.errors import ServiceError
+    from pipelines.models import PipelineRun
+    from pipelines.services import runs as runs_service
+
+    run = PipelineRun.objects.filter(uid=run_uid, status=PipelineRun.Status.QUEUED).first()
+    if run is not None:
+        error = ServiceError(f"the run could not be queued: the task broker is unreachable ({type(exc).__name__})")
+        runs_service.run_record_failure(run=run, error=error, insert=False)
 
 
 @cache

@@ -78,6 +78,45 @@ def pipeline_get(*, namespace_id: str, pipeline_id: str, user) -> tuple[Pipeline
     return pipeline, permission
 
 
+# The trigger hot path: the ORM spends ~0.6 ms compiling the select_related query that
+# pipeline_get makes, more than the rest of a small trigger together. A plain indexed
+# lookup of (pk, update_time) tells whether a cached Pipeline is still current; every
+# change to a pipeline (recipe, sharing, rename) moves update_time, so the cache is
+# exact across processes, and a deleted pipeline simply stops matching.
+_pipeline_cache: dict[tuple[str, str], Pipeline] = {}
+
+
+def pipeline_get_for_trigger(*, namespace_id: str, pipeline_id: str, user) -> tuple[Pipeline, Permission]:
+    """Same answer as :func:`pipeline_get`, with one cheap query when the pipeline is cached."""
+    from django.db import connection
+
+    table, ns_table = Pipeline._meta.db_table, Namespace._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id, p.update_time FROM {table} p JOIN {ns_table} n ON p.namespace_id = n.id "
+            "WHERE n.slug = %s AND p.slug = %s",
+            [namespace_id, pipeline_id],
+        )
+        row = cursor.fetchone()
+    cached = _pipeline_cache.get((namespace_id, pipeline_id))
+    if row is not None and cached is not None and cached.pk == row[0] and _same_time(cached.update_time, row[1], connection):
+        permission = pipeline_permission(pipeline=cached, user=user)
+        if permission.can_read:
+            return cached, permission
+    pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
+    if len(_pipeline_cache) > 4096:
+        _pipeline_cache.clear()
+    _pipeline_cache[(namespace_id, pipeline_id)] = pipeline
+    return pipeline, permission
+
+
+def _same_time(value, raw, connection) -> bool:
+    # SQLite hands back text or a naive datetime; the ORM's own converter makes it aware.
+    if isinstance(raw, str) or (raw is not None and raw.tzinfo is None):
+        raw = connection.ops.convert_datetimefield_value(raw, None, connection)
+    return value == raw
+
+
 def pipeline_stats(*, pipelines: list[Pipeline]) -> dict[int, dict]:
     rows = (
         PipelineRun.objects.filter(pipeline__in=pipelines)

@@ -5,13 +5,42 @@ from __future__ import annotations
 import asyncio
 
 from celery import shared_task
+from django.conf import settings
 
 
-@shared_task(name="pipelines.execute_run", acks_late=True, reject_on_worker_lost=True)
-def execute_run(run_uid: str) -> str:
-    """Execute one queued run. Late ack: if this worker dies, the broker redelivers the
-    message and the next worker takes the run over once its heartbeat is stale."""
+async def _execute(run_uid: str):
+    from asgiref.sync import sync_to_async
+    from django.db import close_old_connections
+
     from pipelines.services.operations import run_execute
 
-    run = asyncio.run(run_execute(run_uid=run_uid, take_over_stale=True))
-    return run.status if run is not None else "not-claimed"
+    # The ORM runs in asgiref's executor thread, not the thread Celery's Django fixup
+    # looks after: drop broken/expired connections there ourselves (e.g. after a
+    # database restart) before and after each run.
+    await sync_to_async(close_old_connections)()
+    try:
+        return await run_execute(run_uid=run_uid, take_over_stale=True)
+    finally:
+        await sync_to_async(close_old_connections)()
+
+
+def _still_processing(run_uid: str) -> bool:
+    from pipelines.models import PipelineRun
+
+    return PipelineRun.objects.filter(uid=run_uid, status=PipelineRun.Status.PROCESSING).exists()
+
+
+@shared_task(bind=True, name="pipelines.execute_run", acks_late=True, reject_on_worker_lost=True, max_retries=20)
+def execute_run(self, run_uid: str) -> str:
+    """Execute one queued run. Late ack: if this worker dies, the broker redelivers the
+    message and the next worker takes the run over once its heartbeat is stale (at
+    once when the dead executor was a process of this host)."""
+    run = asyncio.run(_execute(run_uid))
+    if run is not None:
+        return run.status
+    if _still_processing(run_uid):
+        # Another executor holds the run: alive (a duplicate delivery; we look again
+        # later, cheaply) or dead on another host (its heartbeat goes stale, then we
+        # take over). Workers' reapers fail it anyway if nobody does.
+        raise self.retry(countdown=max(1, settings.PIPELINE_RUN_STALE_SECONDS // 2))
+    return "not-claimed"

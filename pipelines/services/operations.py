@@ -37,7 +37,16 @@ from pipelines.services.secrets import decrypt, encrypt, secrets_for_namespace
 
 logger = logging.getLogger("pipelines.runs")
 
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_id() -> str:
+    """``host:pid`` of the calling process, read at call time: a module-level constant
+    would be the pid of whichever process imported this module first, e.g. the Celery
+    main process, and so wrong in every forked pool process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+WORKER_ID = worker_id()  # kept for compatibility; prefer worker_id()
 RESPONSE_TYPE = "type.googleapis.com/pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse"
 INTERRUPTED = "interrupted by a restart: the process executing this run stopped before it finished"
 
@@ -148,12 +157,14 @@ class Claimed:
     rows: list[TriggerRow]
 
 
-def run_claim(*, run_uid: uuid.UUID | str, worker: str = WORKER_ID, take_over_stale: bool = False) -> Claimed | None:
+def run_claim(*, run_uid: uuid.UUID | str, worker: str | None = None, take_over_stale: bool = False) -> Claimed | None:
     """Mark a queued run PROCESSING for ``worker``; None when it is not ours to run.
 
-    With ``take_over_stale`` a PROCESSING run whose heartbeat is stale is taken over
-    too (a redelivered Celery task whose first worker died).
+    With ``take_over_stale`` a PROCESSING run whose heartbeat is stale, or whose
+    executor is a process of this host that no longer exists, is taken over too (a
+    redelivered Celery task whose first worker process died).
     """
+    worker = worker or worker_id()
     now = timezone.now()
     queryset = PipelineRun.objects.filter(uid=run_uid)
     claimed = queryset.filter(status=PipelineRun.Status.QUEUED, cancel_requested=False).update(
@@ -164,6 +175,14 @@ def run_claim(*, run_uid: uuid.UUID | str, worker: str = WORKER_ID, take_over_st
         claimed = queryset.filter(status=PipelineRun.Status.PROCESSING, heartbeat_time__lt=stale).update(
             worker=worker, heartbeat_time=now, start_time=now
         )
+        if not claimed:
+            # The first worker process was killed (e.g. OOM, kill -9) and Celery redelivered
+            # the task at once: no need to wait for the heartbeat to go stale.
+            current = queryset.filter(status=PipelineRun.Status.PROCESSING).values_list("worker", flat=True).first()
+            if current and current != worker and not _process_alive(current):
+                claimed = queryset.filter(status=PipelineRun.Status.PROCESSING, worker=current).update(
+                    worker=worker, heartbeat_time=now, start_time=now
+                )
     if not claimed:
         _cancel_if_requested(run_uid)
         return None
@@ -199,8 +218,9 @@ def _heartbeat(run_uid, worker: str, beat: bool) -> bool:
 _local_cancels: dict[str, asyncio.Event] = {}
 
 
-async def run_execute(*, run_uid, worker: str = WORKER_ID, take_over_stale: bool = False) -> PipelineRun | None:
+async def run_execute(*, run_uid, worker: str | None = None, take_over_stale: bool = False) -> PipelineRun | None:
     """Execute a queued run to its end and record it. Returns None when it was not ours."""
+    worker = worker or worker_id()
     claimed = await sync_to_async(run_claim)(run_uid=run_uid, worker=worker, take_over_stale=take_over_stale)
     if claimed is None:
         return None
@@ -236,7 +256,7 @@ async def run_execute(*, run_uid, worker: str = WORKER_ID, take_over_stale: bool
     finally:
         watcher.cancel()
         _local_cancels.pop(str(run.uid), None)
-    return await sync_to_async(runs_service.run_record)(run=run, result=result, insert=False)
+    return await sync_to_async(runs_service.run_record)(run=run, result=result)
 
 
 # --- cancel, recovery, polling --------------------------------------------------------
@@ -272,12 +292,13 @@ def _process_alive(worker: str) -> bool:
     return True
 
 
-def runs_recover() -> int:
+def runs_recover(*, dead_processes: bool = True) -> int:
     """Fail PROCESSING runs whose executor is gone; returns how many.
 
     Gone means: a process on this host that no longer exists (found at once, e.g.
-    right after a restart), or any executor whose heartbeat is older than
-    ``PIPELINE_RUN_STALE_SECONDS`` (another host died).
+    right after a restart; skipped with ``dead_processes=False``, which leaves such
+    runs to a redelivered Celery task for a while), or any executor whose heartbeat
+    is older than ``PIPELINE_RUN_STALE_SECONDS`` (another host died).
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.PIPELINE_RUN_STALE_SECONDS)
@@ -285,7 +306,8 @@ def runs_recover() -> int:
     gone = [
         run
         for run in processing.only("pk", "uid", "worker", "heartbeat_time", "start_time", "status")
-        if (run.heartbeat_time is not None and run.heartbeat_time < stale) or not _process_alive(run.worker)
+        if (run.heartbeat_time is not None and run.heartbeat_time < stale)
+        or (dead_processes and not _process_alive(run.worker))
     ]
     count = 0
     for run in gone:

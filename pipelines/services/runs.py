@@ -22,7 +22,7 @@ from pipelines.components import default_registry
 from pipelines.engine import InputInvalid, Recipe, RunCancelled, RunResult, execute, to_json
 from pipelines.errors import Cancelled, DeadlineExceeded, InvalidArgument, PermissionDenied, ServiceError
 from pipelines.models import ComponentRun, Pipeline, PipelineRelease, PipelineRun
-from pipelines.selectors import Permission, pipeline_get, release_get
+from pipelines.selectors import Permission, pipeline_get_for_trigger, release_get
 from pipelines.services.pipelines import pipeline_recipe, recipe_for
 from pipelines.services.secrets import secrets_for_namespace
 
@@ -111,7 +111,7 @@ def trigger_rows(payload: Any) -> list[TriggerRow]:
 
 def trigger_target(*, namespace_id: str, pipeline_id: str, user, release_id: str | None = None) -> TriggerTarget:
     """Resolve and authorise what to run. Reads only; safe to call from a worker thread."""
-    pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
+    pipeline, permission = pipeline_get_for_trigger(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
     if not permission.can_trigger:
         raise PermissionDenied(f'you may view pipeline "{pipeline_id}" but not trigger it')
     if release_id is not None:
@@ -199,7 +199,7 @@ async def run_trigger(
     except ServiceError as exc:
         await sync_to_async(run_record_failure)(run=run, error=exc, insert=True)
         raise
-    await sync_to_async(run_record)(run=run, result=result, insert=True)
+    await _recorder.record(run, result)
     response = {"outputs": run.outputs, "metadata": {"traces": result.traces(full=return_traces)}}
     return TriggerOutcome(run_uid=run.uid, result=result, response=response)
 
@@ -208,24 +208,74 @@ def _user_or_none(user):
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
-def run_record(*, run: PipelineRun, result: RunResult, insert: bool) -> PipelineRun:
-    """Write a finished run and its component runs in one transaction."""
-    complete = timezone.now()
+def run_record(*, run: PipelineRun, result: RunResult) -> PipelineRun:
+    """Finish a stored (async) run and add its component runs in one transaction."""
+    component_runs = _finish_from_result(run, result)
+    with transaction.atomic():
+        run.save()
+        ComponentRun.objects.bulk_create(component_runs)
+    return run
+
+
+def _finish_from_result(run: PipelineRun, result: RunResult) -> list[ComponentRun]:
     run.outputs = result.outputs_json()
     run.traces = result.traces(full=True)
     run.finish(
         status=PipelineRun.Status.FAILED if result.failed else PipelineRun.Status.COMPLETED,
-        complete_time=complete,
+        complete_time=timezone.now(),
         error=(result.error_message or "") if result.failed else "",
     )
-    component_runs = [component_run_from_result(run, component_id, result) for component_id in _component_ids(result)]
+    return [component_run_from_result(run, component_id, result) for component_id in _component_ids(result)]
+
+
+def runs_insert(items: list[tuple[PipelineRun, RunResult]]) -> None:
+    """Insert finished runs and their component runs: two bulk statements, one transaction."""
+    runs, component_runs = [], []
+    for run, result in items:
+        component_runs += _finish_from_result(run, result)
+        runs.append(run)
     with transaction.atomic():
-        if insert:
-            run.save(force_insert=True)
-        else:
-            run.save()
+        PipelineRun.objects.bulk_create(runs)
+        for component_run in component_runs:
+            component_run.run_id = component_run.run.pk
         ComponentRun.objects.bulk_create(component_runs)
-    return run
+
+
+class RunRecorder:
+    """Group commit for sync triggers: runs that finish while a write is in flight are
+    written together in the next one, so concurrent triggers share one transaction and
+    one thread hop instead of queueing on the database one by one. Each trigger still
+    answers only after its own run is committed."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[PipelineRun, RunResult, asyncio.Future]] = []
+        self._writing: asyncio.Task | None = None
+
+    async def record(self, run: PipelineRun, result: RunResult) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((run, result, future))
+        if self._writing is None or self._writing.done() or self._writing.get_loop() is not asyncio.get_running_loop():
+            self._writing = asyncio.get_running_loop().create_task(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await sync_to_async(runs_insert)([(run, result) for run, result, _ in batch])
+            except BaseException as exc:  # noqa: BLE001 - every waiter learns of the failure
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+
+_recorder = RunRecorder()
 
 
 def run_record_failure(*, run: PipelineRun, error: ServiceError, insert: bool) -> PipelineRun:

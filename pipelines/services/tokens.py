@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -32,7 +33,7 @@ LAST_USE_RESOLUTION = timedelta(seconds=60)
 @dataclass(frozen=True)
 class TokenIdentity:
     token_pk: int
-    user_id: int
+    user: Any
     expire_time: datetime | None
 
 
@@ -84,13 +85,7 @@ def token_delete(*, user, token_id: str) -> None:
 
 def token_authenticate(raw: str):
     """The user owning ``raw``, or :class:`Unauthenticated` for unknown, expired or deleted tokens."""
-    from django.contrib.auth import get_user_model
-
-    identity = token_identity(raw)
-    user = get_user_model().objects.filter(pk=identity.user_id, is_active=True).first()
-    if user is None:
-        raise Unauthenticated("the API token's user no longer exists or is inactive")
-    return user
+    return token_identity(raw).user
 
 
 def token_identity(raw: str) -> TokenIdentity:
@@ -104,10 +99,12 @@ def token_identity(raw: str) -> TokenIdentity:
     if hit is not None and hit[0] > now_mono:
         identity = hit[1]
     else:
-        row = ApiToken.objects.filter(token_hash=key).values_list("pk", "user_id", "expire_time").first()
-        if row is None:
+        token = ApiToken.objects.filter(token_hash=key).select_related("user").first()
+        if token is None:
             raise Unauthenticated("invalid API token: it is unknown or has been deleted")
-        identity = TokenIdentity(*row)
+        if not token.user.is_active:
+            raise Unauthenticated("the API token's user is inactive")
+        identity = TokenIdentity(token_pk=token.pk, user=token.user, expire_time=token.expire_time)
         with _lock:
             if len(_cache) > 10_000:
                 _cache.clear()
