@@ -82,6 +82,7 @@ def test_openapi_schema_and_docs(anon, db):
         schema = yaml.safe_load(response.content)
     assert schema["openapi"].startswith("3.")
     assert any("/tokens" in p for p in schema["paths"])
+    assert "/v1beta/namespaces/{namespace_id}/pipelines/{pipeline_id}/trigger" in schema["paths"]
     assert anon.get("/v1beta/docs").status_code == 200
 
 
