@@ -69,15 +69,17 @@ INSTALLED_APPS = [
     "pipelines",
 ]
 
+# Django's own middleware, as subclasses that skip a thread hop per hook under ASGI
+# (see pipelines/middleware.py); behaviour is the same.
 MIDDLEWARE = [
     "pipelines.api.middleware.RequestLimitMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "pipelines.middleware.SecurityMiddleware",
+    "pipelines.middleware.SessionMiddleware",
+    "pipelines.middleware.CommonMiddleware",
+    "pipelines.middleware.CsrfViewMiddleware",
+    "pipelines.middleware.AuthenticationMiddleware",
+    "pipelines.middleware.MessageMiddleware",
+    "pipelines.middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "instill_site.urls"

@@ -68,14 +68,13 @@ class InProcessExecutor:
 
     async def _reaper(self) -> None:
         """Fail runs whose executor died elsewhere (stale heartbeat), every few seconds."""
-        from asgiref.sync import sync_to_async
-
+        from pipelines.aio import db
         from pipelines.services.operations import runs_recover
 
         while True:
             await asyncio.sleep(max(1, settings.PIPELINE_RUN_STALE_SECONDS // 3))
             try:
-                await sync_to_async(runs_recover)()
+                await db(runs_recover)()
             except Exception:  # noqa: BLE001 - keep reaping
                 logger.exception("recovering interrupted runs failed")
 

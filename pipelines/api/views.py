@@ -4,14 +4,13 @@ Triggers are plain async Django views rather than DRF views: DRF's APIView is sy
 under ASGI every trigger would queue on one shared thread and a slow component would
 stall all others; ``adrf`` fixes that but costs ~35% of throughput in its per-request
 machinery. The trigger views reuse the same auth, services and error shape as the
-DRF views, and do their database work in two short ``sync_to_async`` hops.
+DRF views, and do their database work in two short hops to a thread (``pipelines.aio.db``).
 """
 
 from __future__ import annotations
 
 import json
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
@@ -25,6 +24,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from pipelines.aio import db
 from pipelines.api import serializers as s
 from pipelines.api.auth import authenticate_request
 from pipelines.api.errors import error_json, service_error_json, too_big_message
@@ -107,18 +107,18 @@ async def pipeline_trigger(request, kind: str, namespace_id: str, pipeline_id: s
         payload = _parse_json_body(request)
         rows = run_services.trigger_rows(payload)
         options = _trigger_options(request)
-        user, target = await sync_to_async(_prepare_trigger)(request, namespace_id, pipeline_id, release_id)
+        user, target = await db(_prepare_trigger)(request, namespace_id, pipeline_id, release_id)
         key = options["idempotency_key"]
         if key:
             fingerprint = operation_services.request_fingerprint(target=target, rows=rows, mode="sync")
-            earlier = await sync_to_async(operation_services.idempotent_run)(user=user, key=key, fingerprint=fingerprint)
+            earlier = await db(operation_services.idempotent_run)(user=user, key=key, fingerprint=fingerprint)
             if earlier is not None:
                 return JsonResponse(operation_services.sync_response(earlier, full=options["return_traces"]))
         outcome = await run_services.run_trigger(
             target=target, rows=rows, requester=user, source=options["source"], return_traces=options["return_traces"]
         )
         if key:
-            await sync_to_async(operation_services.idempotency_remember_quietly)(
+            await db(operation_services.idempotency_remember_quietly)(
                 user=user, key=key, fingerprint=fingerprint, run_uid=outcome.run_uid
             )
     except ServiceError as exc:
@@ -143,7 +143,7 @@ async def pipeline_trigger_async(request, kind: str, namespace_id: str, pipeline
     try:
         payload = _parse_json_body(request)
         rows = run_services.trigger_rows(payload)
-        run = await sync_to_async(_enqueue)(request, namespace_id, pipeline_id, release_id, rows, _trigger_options(request))
+        run = await db(_enqueue)(request, namespace_id, pipeline_id, release_id, rows, _trigger_options(request))
     except ServiceError as exc:
         return service_error_json(exc)
     except _TooBig:
@@ -183,7 +183,7 @@ def _database_ok() -> bool:
 
 
 async def readiness(request):
-    ok = await sync_to_async(_database_ok)()
+    ok = await db(_database_ok)()
     status_name = "SERVING_STATUS_SERVING" if ok else "SERVING_STATUS_NOT_SERVING"
     return JsonResponse({"healthCheckResponse": {"status": status_name}}, status=200 if ok else 503)
 

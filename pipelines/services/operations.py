@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pipelines.aio import db
 from pipelines.engine import parse_recipe, to_json
 from pipelines.components import default_registry
 from pipelines.errors import AlreadyExists, Cancelled, InvalidArgument, NotFound, ServiceError
@@ -221,7 +221,7 @@ _local_cancels: dict[str, asyncio.Event] = {}
 async def run_execute(*, run_uid, worker: str | None = None, take_over_stale: bool = False) -> PipelineRun | None:
     """Execute a queued run to its end and record it. Returns None when it was not ours."""
     worker = worker or worker_id()
-    claimed = await sync_to_async(run_claim)(run_uid=run_uid, worker=worker, take_over_stale=take_over_stale)
+    claimed = await db(run_claim)(run_uid=run_uid, worker=worker, take_over_stale=take_over_stale)
     if claimed is None:
         return None
     run, target = claimed.run, claimed.target
@@ -235,7 +235,7 @@ async def run_execute(*, run_uid, worker: str | None = None, take_over_stale: bo
         while True:
             await asyncio.sleep(0.5)
             tick += 1
-            if await sync_to_async(_heartbeat)(run.uid, worker, tick % beat_every == 0):
+            if await db(_heartbeat)(run.uid, worker, tick % beat_every == 0):
                 cancel.set()
                 return
 
@@ -248,15 +248,15 @@ async def run_execute(*, run_uid, worker: str | None = None, take_over_stale: bo
             timeout=runs_service.max_run_seconds(target.pipeline),
         )
     except ServiceError as exc:
-        return await sync_to_async(runs_service.run_record_failure)(run=run, error=exc, insert=False)
+        return await db(runs_service.run_record_failure)(run=run, error=exc, insert=False)
     except Exception as exc:  # noqa: BLE001 - a bug must still end the run, not leave it PROCESSING
         logger.exception("run %s failed outside its components", run.uid)
         error = ServiceError(f"internal error while executing the run: {type(exc).__name__}")
-        return await sync_to_async(runs_service.run_record_failure)(run=run, error=error, insert=False)
+        return await db(runs_service.run_record_failure)(run=run, error=error, insert=False)
     finally:
         watcher.cancel()
         _local_cancels.pop(str(run.uid), None)
-    return await sync_to_async(runs_service.run_record)(run=run, result=result)
+    return await db(runs_service.run_record)(run=run, result=result)
 
 
 # --- cancel, recovery, polling --------------------------------------------------------

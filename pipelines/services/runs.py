@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from pipelines.aio import db
 from pipelines.components import default_registry
 from pipelines.engine import InputInvalid, Recipe, RunCancelled, RunResult, execute, to_json
 from pipelines.errors import Cancelled, DeadlineExceeded, InvalidArgument, PermissionDenied, ServiceError
@@ -197,7 +197,7 @@ async def run_trigger(
             timeout=max_run_seconds(target.pipeline),
         )
     except ServiceError as exc:
-        await sync_to_async(run_record_failure)(run=run, error=exc, insert=True)
+        await db(run_record_failure)(run=run, error=exc, insert=True)
         raise
     await _recorder.record(run, result)
     response = {"outputs": run.outputs, "metadata": {"traces": result.traces(full=return_traces)}}
@@ -262,7 +262,7 @@ class RunRecorder:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await sync_to_async(runs_insert)([(run, result) for run, result, _ in batch])
+                await db(runs_insert)([(run, result) for run, result, _ in batch])
             except BaseException as exc:  # noqa: BLE001 - every waiter learns of the failure
                 for *_, future in batch:
                     if not future.done():

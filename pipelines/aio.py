@@ -1,0 +1,44 @@
+"""Running ORM code from async code.
+
+Django's ASGI handler gives every request its own one-thread executor for
+``thread_sensitive`` calls, so each request would start a thread and open a new
+database connection — profiling put that at a third of a small trigger. Database
+work of the async paths instead goes to the event loop's shared pool
+(``thread_sensitive=False``): its threads live on and keep their connections,
+refreshed here the way Django refreshes them per request. When the caller is sync
+code that went through ``async_to_sync`` (the test client, management commands), the
+work goes back to that calling thread, as Django would do, so it sees the caller's
+transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+from asgiref.sync import AsyncToSync, sync_to_async
+from django.db import close_old_connections
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def db(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """``await db(fn)(...)`` runs ``fn`` in a thread with a usable database connection."""
+
+    @functools.wraps(fn)
+    def pooled_run(*args: P.args, **kwargs: P.kwargs) -> R:
+        close_old_connections()
+        return fn(*args, **kwargs)
+
+    pooled = sync_to_async(pooled_run, thread_sensitive=False)
+    in_caller_thread = sync_to_async(fn, thread_sensitive=True)
+
+    @functools.wraps(fn)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        if getattr(AsyncToSync.executors, "current", None) is not None:
+            return await in_caller_thread(*args, **kwargs)
+        return await pooled(*args, **kwargs)
+
+    return call
