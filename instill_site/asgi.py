@@ -2,18 +2,21 @@
 
 import os
 
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "instill_site.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from pipelines.api.limits import BodyLimitASGI  # noqa: E402
+from pipelines.asgi import PipelineASGIHandler  # noqa: E402
 from pipelines.routing import websocket_urlpatterns  # noqa: E402
+
+django_asgi_app = PipelineASGIHandler()
 
 application = ProtocolTypeRouter(
     {
