@@ -89,3 +89,24 @@ async def test_channel_layer_is_redis_and_crosses_processes(celery_workers):
         assert message == {"type": "run.event", "seq": 7, "from": "worker"}
     finally:
         await layer.group_discard(group, channel)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_reaper_fails_runs_of_a_dead_host(hello):
+    """A run whose executor (on another host) stopped heartbeating is failed by the
+    workers' reaper, without any request or restart: nothing stays PROCESSING."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = PipelineRun.objects.create(
+        pipeline=hello, status=PipelineRun.Status.PROCESSING, worker="ghost-host-not-here:1",
+        heartbeat_time=timezone.now() - timedelta(hours=1), start_time=timezone.now() - timedelta(hours=1),
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.status != PipelineRun.Status.PROCESSING:
+            break
+        time.sleep(0.1)
+    assert run.status == PipelineRun.Status.FAILED and "interrupted" in run.error
