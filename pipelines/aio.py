@@ -14,6 +14,8 @@ transaction.
 from __future__ import annotations
 
 import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
@@ -24,6 +26,18 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """A small pool: database calls are short, and more threads than cores only add
+    GIL hand-offs (SQLite has one writer anyway)."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=int(os.environ.get("PIPELINE_DB_THREADS", "2")), thread_name_prefix="pipeline-db")
+    return _executor
+
+
 def db(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """``await db(fn)(...)`` runs ``fn`` in a thread with a usable database connection."""
 
@@ -32,7 +46,7 @@ def db(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
         close_old_connections()
         return fn(*args, **kwargs)
 
-    pooled = sync_to_async(pooled_run, thread_sensitive=False)
+    pooled = sync_to_async(pooled_run, thread_sensitive=False, executor=_pool())
     in_caller_thread = sync_to_async(fn, thread_sensitive=True)
 
     @functools.wraps(fn)

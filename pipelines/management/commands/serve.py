@@ -11,6 +11,21 @@ from pipelines.demo import demo_ensure
 from pipelines.services.users import admin_ensure, user_namespace
 
 
+def _body_as_is_request():
+    from daphne.http_protocol import WebRequest
+
+    class BodyAsIsRequest(WebRequest):
+        """Django parses request bodies itself. Left on, Twisted parses every form POST
+        first — a multipart upload whole, in memory — and the Content-Type of every POST
+        through the email package, which costs more than a small trigger's run."""
+
+        def __init__(self, *args, **kwargs):
+            kwargs["parsePOSTFormSubmission"] = False
+            super().__init__(*args, **kwargs)
+
+    return BodyAsIsRequest
+
+
 class Command(BaseCommand):
     help = "Run Pipeline: migrations, admin user, demo pipelines, then the HTTP/websocket server."
 
@@ -52,8 +67,11 @@ class Command(BaseCommand):
             self.stdout.write(f"Resumed {resumed} queued run(s).")
 
     def _serve(self, host: str, port: int) -> None:
+        from daphne import http_protocol
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
+
+        http_protocol.WebRequest = _body_as_is_request()
 
         from instill_site.asgi import application
 
