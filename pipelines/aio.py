@@ -39,7 +39,10 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def db(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-    """``await db(fn)(...)`` runs ``fn`` in a thread with a usable database connection."""
+    """``await db(fn)(...)`` runs ``fn`` in a thread with a usable database connection.
+
+    Wrapping costs tens of microseconds: on hot paths wrap once, at import.
+    """
 
     @functools.wraps(fn)
     def pooled_run(*args: P.args, **kwargs: P.kwargs) -> R:

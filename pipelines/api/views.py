@@ -70,7 +70,7 @@ class _TooBig(Exception):
 
 
 def _source(request) -> str:
-    if request.headers.get("Instill-User-Agent", "").upper() == PipelineRun.Source.CONSOLE:
+    if request.META.get("HTTP_INSTILL_USER_AGENT", "").upper() == PipelineRun.Source.CONSOLE:
         return PipelineRun.Source.CONSOLE
     return PipelineRun.Source.API
 
@@ -93,9 +93,12 @@ def _prepare_trigger(request, namespace_id: str, pipeline_id: str, release_id: s
 def _trigger_options(request) -> dict:
     return {
         "source": _source(request),
-        "return_traces": request.headers.get("Instill-Return-Traces", "").lower() == "true",
-        "idempotency_key": request.headers.get("Idempotency-Key") or None,
+        "return_traces": request.META.get("HTTP_INSTILL_RETURN_TRACES", "").lower() == "true",
+        "idempotency_key": request.META.get("HTTP_IDEMPOTENCY_KEY") or None,
     }
+
+
+_prepare_trigger_in_thread = db(_prepare_trigger)
 
 
 @csrf_exempt
@@ -107,7 +110,7 @@ async def pipeline_trigger(request, kind: str, namespace_id: str, pipeline_id: s
         payload = _parse_json_body(request)
         rows = run_services.trigger_rows(payload)
         options = _trigger_options(request)
-        user, target = await db(_prepare_trigger)(request, namespace_id, pipeline_id, release_id)
+        user, target = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)
         key = options["idempotency_key"]
         if key:
             fingerprint = operation_services.request_fingerprint(target=target, rows=rows, mode="sync")
@@ -135,6 +138,9 @@ def _enqueue(request, namespace_id, pipeline_id, release_id, rows, options):
     )
 
 
+_enqueue_in_thread = db(_enqueue)
+
+
 @csrf_exempt
 async def pipeline_trigger_async(request, kind: str, namespace_id: str, pipeline_id: str, release_id: str | None = None):
     """``POST .../trigger-async``: validate now, run later; answers an operation at once."""
@@ -143,7 +149,7 @@ async def pipeline_trigger_async(request, kind: str, namespace_id: str, pipeline
     try:
         payload = _parse_json_body(request)
         rows = run_services.trigger_rows(payload)
-        run = await db(_enqueue)(request, namespace_id, pipeline_id, release_id, rows, _trigger_options(request))
+        run = await _enqueue_in_thread(request, namespace_id, pipeline_id, release_id, rows, _trigger_options(request))
     except ServiceError as exc:
         return service_error_json(exc)
     except _TooBig:

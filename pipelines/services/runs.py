@@ -241,6 +241,9 @@ def runs_insert(items: list[tuple[PipelineRun, RunResult]]) -> None:
         ComponentRun.objects.bulk_create(component_runs)
 
 
+_runs_insert_in_thread = db(runs_insert)
+
+
 class RunRecorder:
     """Group commit for sync triggers: runs that finish while a write is in flight are
     written together in the next one, so concurrent triggers share one transaction and
@@ -262,7 +265,7 @@ class RunRecorder:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await db(runs_insert)([(run, result) for run, result, _ in batch])
+                await _runs_insert_in_thread([(run, result) for run, result, _ in batch])
             except BaseException as exc:  # noqa: BLE001 - every waiter learns of the failure
                 for *_, future in batch:
                     if not future.done():
