@@ -178,7 +178,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+        # One line per outbound request is noise in logs and test failures.
+        "httpx": {"level": "WARNING"},
+    },
 }
 
 # --- Pipeline ---------------------------------------------------------------------
@@ -195,7 +200,9 @@ PIPELINE_HTTP_ALLOWED_HOSTS = env_list("PIPELINE_HTTP_ALLOWED_HOSTS", [])
 PIPELINE_HTTP_TIMEOUT = env_int("PIPELINE_HTTP_TIMEOUT", 30)
 # Fernet key for secrets at rest; derived from SECRET_KEY when not given.
 PIPELINE_SECRETS_KEY = os.environ.get("PIPELINE_SECRETS_KEY", "")
-PIPELINE_PUBLIC_URL = os.environ.get("PIPELINE_PUBLIC_URL", "")
+# Threads for the async paths' database work (pipelines/aio.py): more than the cores
+# only adds GIL hand-offs, and SQLite has one writer anyway.
+PIPELINE_DB_THREADS = env_int("PIPELINE_DB_THREADS", 2)
 # A run longer than this is stopped and fails (per-pipeline override: Pipeline.max_run_seconds).
 PIPELINE_MAX_RUN_SECONDS = env_int("PIPELINE_MAX_RUN_SECONDS", 3600)
 # A PROCESSING run whose executor has not written a heartbeat for this long is taken

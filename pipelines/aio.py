@@ -14,7 +14,6 @@ transaction.
 from __future__ import annotations
 
 import functools
-import os
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
@@ -34,7 +33,9 @@ def _pool() -> ThreadPoolExecutor:
     GIL hand-offs (SQLite has one writer anyway)."""
     global _executor
     if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=int(os.environ.get("PIPELINE_DB_THREADS", "2")), thread_name_prefix="pipeline-db")
+        from django.conf import settings
+
+        _executor = ThreadPoolExecutor(max_workers=settings.PIPELINE_DB_THREADS, thread_name_prefix="pipeline-db")
     return _executor
 
 
