@@ -14,10 +14,9 @@ server is not loaded with 1,000 pollers); afterwards every operation is fetched 
 through ``GET /v1beta/operations/{uid}`` and checked (done, right answer), outside the
 timing. Prints a table.
 
-The serve process of the ``celery`` configuration runs with ``CONN_MAX_AGE=0`` (a
-settings shim in the temp dir) because the project's ``CONN_MAX_AGE=600`` leaks about
-one PostgreSQL connection per request under the ASGI server and hits
-``max_connections`` within a few hundred triggers; ``--as-configured`` shows that.
+The celery row also reports how many PostgreSQL connections are open at the end: the
+server's database work runs on a bounded thread pool (``PIPELINE_DB_THREADS``), so this
+stays small; a per-request thread would leak one persistent connection each.
 
     .venv/bin/python benchmarks/async_trigger.py [--runs 1000] [--concurrency 16] [--only celery]
 """
@@ -153,7 +152,7 @@ def run_inprocess(runs: int, concurrency: int, timeout: float, workdir: Path) ->
             db.close()
 
 
-def run_celery(runs: int, concurrency: int, timeout: float, workdir: Path, workers: int, as_configured: bool) -> Result:
+def run_celery(runs: int, concurrency: int, timeout: float, workdir: Path, workers: int) -> Result:
     import psycopg
 
     redis = start_redis()
@@ -168,19 +167,8 @@ def run_celery(runs: int, concurrency: int, timeout: float, workdir: Path, worke
             "LOG_LEVEL": "WARNING",
             "SECRET_KEY": "bench-" + "k" * 40,
         }
-        serve_env = dict(env)
         note = f"PostgreSQL + Redis, 1 serve process, {workers} Celery worker processes"
-        if not as_configured:
-            # Workaround, serve process only: with CONN_MAX_AGE=600 (instill_site/settings.py)
-            # every request thread of the ASGI server keeps its own PostgreSQL connection
-            # and ~1 connection leaks per request until max_connections is exhausted
-            # ("too many clients"); Django's advice for ASGI is CONN_MAX_AGE=0 or a pool.
-            (workdir / "bench_settings.py").write_text(
-                "from instill_site.settings import *  # noqa\nDATABASES['default']['CONN_MAX_AGE'] = 0\n"
-            )
-            serve_env.update(DJANGO_SETTINGS_MODULE="bench_settings", PYTHONPATH=os.pathsep.join([str(workdir), str(ROOT)]))
-            note += ", serve with CONN_MAX_AGE=0"
-        server = Server(data_dir=workdir / "celery", admin_password="bench-password", log_path=workdir / "celery-serve.log", env=serve_env)
+        server = Server(data_dir=workdir / "celery", admin_password="bench-password", log_path=workdir / "celery-serve.log", env=env)
         with server:  # serve migrates the database: start the workers after it
             worker_env = {**os.environ, **env, "PIPELINE_DATA_DIR": str(workdir / "celery"), "DJANGO_SETTINGS_MODULE": "instill_site.settings"}
             worker = start_celery_worker(worker_env, concurrency=workers, log=workdir / "celery-worker.log", name="bench")
@@ -205,10 +193,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (prefork concurrency)")
     parser.add_argument("--only", choices=("inprocess", "celery"))
     parser.add_argument("--timeout", type=float, default=600.0)
-    parser.add_argument(
-        "--as-configured", action="store_true",
-        help="serve with the settings' CONN_MAX_AGE=600 on PostgreSQL (leaks connections under ASGI; see run_celery)",
-    )
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
     args = parser.parse_args(argv)
 
@@ -220,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(run_inprocess(args.runs, args.concurrency, args.timeout, workdir))
         if args.only in (None, "celery"):
             try:
-                results.append(run_celery(args.runs, args.concurrency, args.timeout, workdir, args.workers, args.as_configured))
+                results.append(run_celery(args.runs, args.concurrency, args.timeout, workdir, args.workers))
             except ServiceUnavailable as exc:
                 print(f"celery: skipped: {exc}", file=sys.stderr)
     except Exception:
