@@ -7,28 +7,26 @@ import base64
 import pytest
 from django.test import Client
 
+from pipelines.demo import HELLO
 from pipelines.services.pipelines import pipeline_create
 from pipelines.services.tokens import token_create
 from pipelines.services.users import user_create
 
-HELLO_RECIPE = """\
-version: v1beta
+# The demo's own recipe: the tests exercise what users get.
+HELLO_RECIPE = HELLO
+
+# One http call to a URL given as a variable: with the slow_server fixture, a run that
+# takes as long as a test needs.
+SLOW_RECIPE = """\
 variable:
-  prompt:
-    title: Prompt
-    type: string
-    required: true
+  url: {type: string, required: true}
 component:
-  greet:
-    type: json
-    task: TASK_JQ
-    input:
-      json-value: ${variable.prompt}
-      jq-filter: '"Hello \\(.)"'
+  wait:
+    type: http
+    task: TASK_GET
+    input: {endpoint-url: "${variable.url}"}
 output:
-  answer:
-    title: Answer
-    value: ${greet.output.results[0]}
+  status: {value: "${wait.output.status-code}"}
 """
 
 PASSWORD = "correct-horse-battery"

@@ -7,20 +7,12 @@ import time
 import pytest
 
 from pipelines.models import PipelineRun
+from tests.conftest import SLOW_RECIPE
+
+SLOW = SLOW_RECIPE  # tests/scale reuses these tests and names
 
 BASE = "/v1beta/namespaces/alice/pipelines"
 
-SLOW = """\
-variable:
-  url: {type: string, required: true}
-component:
-  wait:
-    type: http
-    task: TASK_GET
-    input: {endpoint-url: "${variable.url}"}
-output:
-  status: {value: "${wait.output.status-code}"}
-"""
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,7 +73,7 @@ def test_component_failure_operation_has_response(api, alice, make_pipeline):
 
 def test_cancel_running_run(api, alice, make_pipeline, slow_server, settings):
     settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
-    make_pipeline(alice, "slow", raw_recipe=SLOW)
+    make_pipeline(alice, "slow", raw_recipe=SLOW_RECIPE)
     body = {"data": [{"variable": {"url": f"{slow_server}/sleep/10"}}]}
     operation = api.post(f"{BASE}/slow/trigger-async", body).json()["operation"]
     uid = operation["name"].split("/")[1]
@@ -99,7 +91,7 @@ def test_cancel_running_run(api, alice, make_pipeline, slow_server, settings):
 def test_cancel_queued_run_and_slash_form(api, alice, make_pipeline, slow_server, settings):
     """With the pool busy, a queued run is cancelled before it starts."""
     settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
-    make_pipeline(alice, "slow", raw_recipe=SLOW)
+    make_pipeline(alice, "slow", raw_recipe=SLOW_RECIPE)
     body = {"data": [{"variable": {"url": f"{slow_server}/sleep/3"}}]}
     from pipelines.executors import get_executor
 
@@ -115,7 +107,7 @@ def test_cancel_queued_run_and_slash_form(api, alice, make_pipeline, slow_server
 
 def test_run_time_limit(api, alice, make_pipeline, slow_server, settings):
     settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
-    pipeline = make_pipeline(alice, "slow", raw_recipe=SLOW)
+    pipeline = make_pipeline(alice, "slow", raw_recipe=SLOW_RECIPE)
     pipeline.max_run_seconds = 1
     pipeline.save()
     body = {"data": [{"variable": {"url": f"{slow_server}/sleep/5"}}]}

@@ -12,20 +12,10 @@ import httpx
 import pytest
 
 from benchmarks._server import Server
+from tests.conftest import SLOW_RECIPE
 
 pytestmark = pytest.mark.e2e
 
-SLOW = """\
-variable:
-  url: {type: string, required: true}
-component:
-  wait:
-    type: http
-    task: TASK_GET
-    input: {endpoint-url: "${variable.url}"}
-output:
-  status: {value: "${wait.output.status-code}"}
-"""
 
 OUTPUT = Path(os.environ.get("PIPELINE_TEST_OUTPUT", "test-output"))
 
@@ -48,7 +38,7 @@ def test_slow_component_does_not_stall_other_triggers(tmp_path, slow_server):
         token = server.create_token("conc")
         headers = {"Authorization": f"Bearer {token}"}
         base = f"{server.base_url}/v1beta/namespaces/admin/pipelines"
-        created = httpx.post(base, json={"id": "slow", "rawRecipe": SLOW}, headers=headers, timeout=10)
+        created = httpx.post(base, json={"id": "slow", "rawRecipe": SLOW_RECIPE}, headers=headers, timeout=10)
         assert created.status_code == 201, created.text
 
         async def scenario():
@@ -80,7 +70,7 @@ def test_restart_during_async_run_reports_interrupted(tmp_path, slow_server):
     headers = {"Authorization": f"Bearer {token}"}
     base = f"{server.base_url}/v1beta/namespaces/admin/pipelines"
     try:
-        assert httpx.post(base, json={"id": "slow", "rawRecipe": SLOW}, headers=headers, timeout=10).status_code == 201
+        assert httpx.post(base, json={"id": "slow", "rawRecipe": SLOW_RECIPE}, headers=headers, timeout=10).status_code == 201
         operation = httpx.post(
             f"{base}/slow/trigger-async", json={"data": [{"variable": {"url": f"{slow_server}/sleep/30"}}]}, headers=headers, timeout=10
         ).json()["operation"]
