@@ -6,11 +6,11 @@
 # something is missing, and prints what it installs. Needs root (or sudo) only then.
 set -euo pipefail
 
-# One entry per line: "<debian package>[:<program it provides>]". The scale-out flavour
-# of the suite will add e.g. redis-server:redis-server, postgresql:pg_ctlcluster and
-# chromium:chromium.
+# One entry per line: "<debian package>[:<program it provides>]".
 PACKAGES=(
     curl:curl  # tests/e2e runs the README's tour, which uses curl
+    redis-server:redis-server  # tests/scale: Celery broker and channel layer
+    postgresql:pg_ctlcluster   # tests/scale: the scale-out database
 )
 
 # Extra packages may be asked for on the command line, same format

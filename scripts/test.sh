@@ -26,4 +26,13 @@ if (( status == 5 )); then
     echo "test.sh: pytest collected no tests; that is a failure here." >&2
     status=1
 fi
+
+# The scale-out flavour: the trigger/async/release/cancel tests again on PostgreSQL +
+# Redis + real Celery workers, which tests/scale/run.py starts (and stops) itself.
+# Only for a whole-suite run; `make test` or `scripts/test.sh` with no arguments.
+if (( $# == 0 )); then
+    "$PY" tests/scale/run.py --junitxml="$PIPELINE_TEST_OUTPUT/junit-scale.xml"
+    scale_status=$?
+    (( status == 0 )) && status=$scale_status
+fi
 exit "$status"

@@ -208,12 +208,27 @@ def _user_or_none(user):
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
+FINISH_FIELDS = ("status", "outputs", "traces", "error", "error_code", "complete_time", "total_duration_ms", "pending_secrets")
+
+
+def _save_finished(run: PipelineRun, *, previous_status: str) -> bool:
+    """Store a stored run's end, only if it is still as this executor left it: a run that
+    another worker took over (this one was presumed dead) or that ended otherwise
+    meanwhile is not overwritten. True when written."""
+    return bool(
+        PipelineRun.objects.filter(pk=run.pk, status=previous_status, worker=run.worker).update(
+            **{name: getattr(run, name) for name in FINISH_FIELDS}
+        )
+    )
+
+
 def run_record(*, run: PipelineRun, result: RunResult) -> PipelineRun:
     """Finish a stored (async) run and add its component runs in one transaction."""
+    previous = run.status
     component_runs = _finish_from_result(run, result)
     with transaction.atomic():
-        run.save()
-        ComponentRun.objects.bulk_create(component_runs)
+        if _save_finished(run, previous_status=previous):
+            ComponentRun.objects.bulk_create(component_runs)
     return run
 
 
@@ -284,11 +299,12 @@ _recorder = RunRecorder()
 def run_record_failure(*, run: PipelineRun, error: ServiceError, insert: bool) -> PipelineRun:
     """A run that ended outside its components: cancelled, timed out, interrupted."""
     status = PipelineRun.Status.CANCELLED if isinstance(error, Cancelled) else PipelineRun.Status.FAILED
+    previous = run.status
     run.finish(status=status, complete_time=timezone.now(), error=error.message, error_code=error.code)
     if insert:
         run.save(force_insert=True)
     else:
-        run.save()
+        _save_finished(run, previous_status=previous)
     return run
 
 

@@ -9,8 +9,6 @@ import pytest
 from pipelines.models import PipelineRun
 from tests.conftest import SLOW_RECIPE
 
-SLOW = SLOW_RECIPE  # tests/scale reuses these tests and names
-
 BASE = "/v1beta/namespaces/alice/pipelines"
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from pipelines.models import PipelineRun
+from tests.conftest import SLOW_RECIPE
 from tests.api.test_async import (  # noqa: F401 - re-collected here
     BASE,
-    SLOW,
     poll,
     test_async_trigger_then_poll,
     test_async_validates_like_sync,
@@ -44,7 +44,7 @@ def test_cancel_queued_run_and_slash_form(api, alice, make_pipeline, slow_server
     Adapted: the Celery executor has no ``concurrency``; the workers' slots are
     WORKER_CONCURRENCY (prefetch 1, late acks, so no extra run is reserved).
     """
-    make_pipeline(alice, "slow", raw_recipe=SLOW)
+    make_pipeline(alice, "slow", raw_recipe=SLOW_RECIPE)
     body = {"data": [{"variable": {"url": f"{slow_server}/sleep/3"}}]}
     names = [api.post(f"{BASE}/slow/trigger-async", body).json()["operation"]["name"] for _ in range(WORKER_CONCURRENCY + 1)]
     last = names[-1].split("/")[1]

@@ -14,7 +14,8 @@ import time
 import pytest
 
 from pipelines.models import PipelineRun
-from tests.api.test_async import BASE, SLOW, poll
+from tests.api.test_async import BASE, poll
+from tests.conftest import SLOW_RECIPE
 from tests.scale.conftest import worker_env
 from tests.scale.services import ROOT
 
@@ -23,7 +24,7 @@ from tests.scale.services import ROOT
 def test_killed_worker_run_is_never_left_processing(api, alice, make_pipeline, slow_server):
     """kill -9 the worker process executing a run: the run ends COMPLETED (redelivered
     to another worker process) or FAILED as interrupted; never stuck PROCESSING."""
-    make_pipeline(alice, "slow", raw_recipe=SLOW)
+    make_pipeline(alice, "slow", raw_recipe=SLOW_RECIPE)
     body = {"data": [{"variable": {"url": f"{slow_server}/sleep/3"}}]}
     name = api.post(f"{BASE}/slow/trigger-async", body).json()["operation"]["name"]
     uid = name.split("/")[1]
