@@ -9,10 +9,11 @@ DRF views, and do their database work in two short hops to a thread (``pipelines
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import connection
 from django.db.models import Q
 from django.http import JsonResponse
@@ -29,6 +30,7 @@ from pipelines.api import serializers as s
 from pipelines.api.auth import authenticate_request
 from pipelines.api.errors import error_json, service_error_json, too_big_message
 from pipelines.api.pagination import numbered_page, token_page
+from pipelines.api.parsers import parse_multipart
 from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated
 from pipelines.models import ApiToken, ComponentRun, PipelineRelease, PipelineRun, Secret
 from pipelines.selectors import (
@@ -69,6 +71,19 @@ class _TooBig(Exception):
     pass
 
 
+async def _trigger_payload(request) -> dict:
+    """The trigger body as the JSON shape, from JSON or ``multipart/form-data``."""
+    if request.content_type == "multipart/form-data":
+        try:
+            # Parsing writes spooled uploads to disk: keep that off the event loop.
+            return await asyncio.to_thread(parse_multipart, request, max_rows=settings.PIPELINE_MAX_BATCH_SIZE)
+        except RequestDataTooBig as exc:
+            raise _TooBig() from exc
+        except (TooManyFieldsSent, TooManyFilesSent) as exc:
+            raise InvalidArgument(f"malformed multipart/form-data body: {exc}", field="body") from exc
+    return _parse_json_body(request)
+
+
 def _source(request) -> str:
     if request.META.get("HTTP_INSTILL_USER_AGENT", "").upper() == PipelineRun.Source.CONSOLE:
         return PipelineRun.Source.CONSOLE
@@ -107,7 +122,7 @@ async def pipeline_trigger(request, kind: str, namespace_id: str, pipeline_id: s
     if request.method != "POST":
         return error_json(405, f"{request.method} is not allowed here; use POST")
     try:
-        payload = _parse_json_body(request)
+        payload = await _trigger_payload(request)
         rows = run_services.trigger_rows(payload)
         options = _trigger_options(request)
         user, target = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)
@@ -147,7 +162,7 @@ async def pipeline_trigger_async(request, kind: str, namespace_id: str, pipeline
     if request.method != "POST":
         return error_json(405, f"{request.method} is not allowed here; use POST")
     try:
-        payload = _parse_json_body(request)
+        payload = await _trigger_payload(request)
         rows = run_services.trigger_rows(payload)
         run = await _enqueue_in_thread(request, namespace_id, pipeline_id, release_id, rows, _trigger_options(request))
     except ServiceError as exc:

@@ -121,20 +121,54 @@ def _check(type_: str, value: Any) -> Any:
     raise _Mismatch(_ARTICLES.get(type_, type_), value)
 
 
+DOCUMENT_TYPES = frozenset(
+    {
+        "application/pdf",
+        "application/msword",
+        "application/rtf",
+        "application/json",
+        "application/xml",
+        "application/epub+zip",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.presentation",
+    }
+)
+
+
+def media_type_fits(type_: str, mime: str) -> bool:
+    """Whether a file of MIME type ``mime`` may fill a variable of file type ``type_``."""
+    mime = mime.split(";")[0].strip().lower()
+    if type_ in ("image", "audio", "video"):
+        return mime.startswith(type_ + "/")
+    if type_ == "document":
+        return (
+            mime in DOCUMENT_TYPES
+            or mime.startswith("text/")
+            or mime.startswith("application/vnd.openxmlformats-officedocument.")
+        )
+    return True
+
+
 def _check_file(type_: str, value: Any) -> Any:
+    file: File | None = None
     if isinstance(value, File):
-        return value
-    if isinstance(value, str):
+        file = value
+    elif isinstance(value, str):
         if value.startswith(("http://", "https://")):
             # Fetched by the service layer, which owns the outbound rules.
             return value
         try:
-            if value.startswith("data:"):
-                return File.from_data_uri(value)
-            return File.from_base64(value)
+            file = File.from_data_uri(value) if value.startswith("data:") else File.from_base64(value)
         except FileDecodeError:
             pass
-    raise _Mismatch(_ARTICLES[type_], value)
+    if file is None:
+        raise _Mismatch(_ARTICLES[type_], value)
+    if not media_type_fits(type_, file.mime_type):
+        raise _Mismatch(_ARTICLES[type_], file)
+    return file
 
 
 def bind_rows(recipe: Recipe, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

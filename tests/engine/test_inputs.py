@@ -93,21 +93,30 @@ def test_valid_values_of_every_type(recipe: Recipe) -> None:
     assert row["tags"] == ["x"] and row["nums"] == [1, 2.5]
 
 
+def test_file_of_the_wrong_kind_is_refused(recipe: Recipe) -> None:
+    """A PDF sent to an image variable is refused, naming the variable and the type received."""
+    pdf = base64.b64encode(b"%PDF-1.4\n%%EOF\n").decode()
+    with pytest.raises(InputInvalid) as caught:
+        recipe.bind_rows([{"prompt": "p", "img": pdf}])
+    assert '"img"' in str(caught.value) and "application/pdf" in str(caught.value)
+
+
 def test_file_values(recipe: Recipe) -> None:
     """Data URIs and raw base64 decode to File; URLs stay strings; Files pass through."""
     encoded = base64.b64encode(PNG).decode()
+    pdf = base64.b64encode(b"%PDF-1.4\n%%EOF\n").decode()
     existing = File(b"%PDF-1.4", filename="x.pdf")
     row = recipe.bind_rows(
         [
             {
                 "prompt": "p",
                 "img": f"data:image/png;base64,{encoded}",
-                "docs": [encoded, "https://example.com/a.pdf", existing],
+                "docs": [pdf, "https://example.com/a.pdf", existing],
             }
         ]
     )[0]
     assert isinstance(row["img"], File) and row["img"].read() == PNG and row["img"].mime_type == "image/png"
     first, url, same = row["docs"]
-    assert isinstance(first, File) and first.mime_type == "image/png"
+    assert isinstance(first, File) and first.mime_type == "application/pdf"
     assert url == "https://example.com/a.pdf"
     assert same is existing
