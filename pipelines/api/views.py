@@ -126,6 +126,7 @@ async def pipeline_trigger(request, kind: str, namespace_id: str, pipeline_id: s
         rows = run_services.trigger_rows(payload)
         options = _trigger_options(request)
         user, target = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)
+        rows = await run_services.rows_with_fetched_files(target, rows)
         key = options["idempotency_key"]
         if key:
             fingerprint = operation_services.request_fingerprint(target=target, rows=rows, mode="sync")
@@ -146,8 +147,7 @@ async def pipeline_trigger(request, kind: str, namespace_id: str, pipeline_id: s
     return JsonResponse(outcome.response)
 
 
-def _enqueue(request, namespace_id, pipeline_id, release_id, rows, options):
-    user, target = _prepare_trigger(request, namespace_id, pipeline_id, release_id)
+def _enqueue(user, target, rows, options):
     return operation_services.run_enqueue(
         target=target, rows=rows, requester=user, source=options["source"], idempotency_key=options["idempotency_key"]
     )
@@ -164,7 +164,9 @@ async def pipeline_trigger_async(request, kind: str, namespace_id: str, pipeline
     try:
         payload = await _trigger_payload(request)
         rows = run_services.trigger_rows(payload)
-        run = await _enqueue_in_thread(request, namespace_id, pipeline_id, release_id, rows, _trigger_options(request))
+        user, target = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)
+        rows = await run_services.rows_with_fetched_files(target, rows)
+        run = await _enqueue_in_thread(user, target, rows, _trigger_options(request))
     except ServiceError as exc:
         return service_error_json(exc)
     except _TooBig:

@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +20,10 @@ from django.utils import timezone
 
 from pipelines.aio import db
 from pipelines.components import default_registry
-from pipelines.engine import InputInvalid, Recipe, RunCancelled, RunResult, execute, to_json
+from pipelines.components._outbound import guarded_request
+from pipelines.engine import ComponentError, File, InputInvalid, Recipe, RunCancelled, RunResult, execute, to_json
+from pipelines.engine.inputs import media_type_fits
+from pipelines.engine.types import FILE_TYPES, item_type
 from pipelines.errors import Cancelled, DeadlineExceeded, InvalidArgument, PermissionDenied, ServiceError
 from pipelines.models import ComponentRun, Pipeline, PipelineRelease, PipelineRun
 from pipelines.selectors import Permission, pipeline_get_for_trigger, release_get
@@ -132,6 +136,65 @@ def bind_rows(target: TriggerTarget, rows: list[TriggerRow]) -> list[dict]:
         return target.recipe.bind_rows([row.variable for row in rows])
     except InputInvalid as exc:
         raise InvalidArgument(str(exc), field=getattr(exc, "field", None)) from exc
+
+
+async def rows_with_fetched_files(target: TriggerTarget, rows: list[TriggerRow]) -> list[TriggerRow]:
+    """Rows whose file variables given as ``http(s)`` URLs hold the fetched files.
+
+    Fetched through the same outbound guard as the ``http`` component (private and
+    loopback addresses refused unless allowed), capped at the request size limit, so a
+    bad URL is a 400 at trigger time, not a failed run later.
+    """
+    wanted: list[tuple[int, str, int | None, str, str]] = []
+    for index, row in enumerate(rows):
+        for variable in target.recipe.variables:
+            value = row.variable.get(variable.id)
+            inner = item_type(variable.type)
+            kind = inner or variable.type
+            if kind not in FILE_TYPES:
+                continue
+            items = list(enumerate(value)) if inner and isinstance(value, list) else [(None, value)]
+            for position, item in items:
+                if isinstance(item, str) and item.startswith(("http://", "https://")):
+                    wanted.append((index, variable.id, position, kind, item))
+    if not wanted:
+        return rows
+    fetched = await asyncio.gather(*[_fetch_file(var, kind, url) for _, var, _, kind, url in wanted])
+    variables = [dict(row.variable) for row in rows]
+    for (index, var, position, _, _), file in zip(wanted, fetched):
+        if position is None:
+            variables[index][var] = file
+        else:
+            items = list(variables[index][var])
+            items[position] = file
+            variables[index][var] = items
+    return [TriggerRow(variable=v, secret=row.secret) for v, row in zip(variables, rows)]
+
+
+async def _fetch_file(variable: str, kind: str, url: str) -> File:
+    try:
+        response = await guarded_request(
+            "GET",
+            url,
+            allowed_hosts=tuple(settings.PIPELINE_HTTP_ALLOWED_HOSTS),
+            timeout=settings.PIPELINE_HTTP_TIMEOUT,
+            max_response_bytes=settings.PIPELINE_MAX_REQUEST_BYTES,
+        )
+    except ComponentError as exc:
+        raise InvalidArgument(f'variable "{variable}": could not fetch {url}: {exc}', field=f"variable.{variable}") from exc
+    if response.status_code >= 400:
+        raise InvalidArgument(
+            f'variable "{variable}": fetching {url} answered HTTP {response.status_code}', field=f"variable.{variable}"
+        )
+    mime = response.content_type.split(";")[0].strip().lower()
+    name = urlsplit(response.url).path.rsplit("/", 1)[-1] or None
+    file = File(response.content, mime_type=None if mime in ("", "application/octet-stream") else mime, filename=name)
+    if not media_type_fits(kind, file.mime_type):
+        raise InvalidArgument(
+            f'variable "{variable}" must be {"an" if kind[0] in "aeiou" else "a"} {kind}, got a file ({file.mime_type}) from {url}',
+            field=f"variable.{variable}",
+        )
+    return file
 
 
 def engine_config() -> dict[str, Any]:

@@ -117,3 +117,46 @@ def test_multipart_async_trigger(api, hello, transactional_db):
     response = post_form(api, {"variables[0].prompt": "form"}, pipeline="hello", path="/v1beta/namespaces/alice/pipelines/{}/trigger-async")
     operation = response.json()["operation"]
     assert poll(api, operation["name"])["response"]["outputs"] == [{"answer": "Hello form"}]
+
+
+def test_file_variable_from_url(api, alice, make_pipeline, file_server, settings):
+    """An http(s) URL for a file variable is fetched (through the outbound guard) at trigger time."""
+    raw = "variable:\n  photo: {type: image}\noutput:\n  type: {value: '${variable.photo:content-type}'}\n  size: {value: '${variable.photo:file-size}'}\n"
+    make_pipeline(alice, "photo", raw_recipe=raw)
+    body = {"data": [{"variable": {"photo": f"{file_server}/pixel.png"}}]}
+    refused = api.post(URL.format("photo"), body)
+    assert refused.status_code == 400 and "photo" in refused.json()["message"] and "loopback" in refused.json()["message"]
+    settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
+    assert api.post(URL.format("photo"), body).json()["outputs"] == [{"type": "image/png", "size": len(PNG)}]
+    wrong = api.post(URL.format("photo"), {"data": [{"variable": {"photo": f"{file_server}/doc.pdf"}}]})
+    assert wrong.status_code == 400 and "application/pdf" in wrong.json()["message"]
+    missing = api.post(URL.format("photo"), {"data": [{"variable": {"photo": f"{file_server}/nope"}}]})
+    assert missing.status_code == 400 and "404" in missing.json()["message"]
+
+
+@pytest.fixture
+def file_server():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    files = {"/pixel.png": ("image/png", PNG), "/doc.pdf": ("application/pdf", b"%PDF-1.4\n%%EOF\n")}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path not in files:
+                self.send_error(404)
+                return
+            mime, body = files[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", mime)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
