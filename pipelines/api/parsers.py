@@ -110,8 +110,28 @@ class _Repeated(list):
     """Values of a field name given more than once."""
 
 
+def _length_of_chunked_body(request) -> None:
+    """Give a chunked (no Content-Length) body its real length in ``CONTENT_LENGTH``.
+
+    Django's MultiPartParser takes a missing Content-Length as 0 and parses nothing, so a
+    chunked multipart upload came out as "the form has no variables". Under ASGI the
+    whole body is already spooled (and bounded by BodyLimitASGI), so its size is known.
+    """
+    if request.META.get("CONTENT_LENGTH") not in (None, ""):
+        return
+    stream = getattr(request, "_stream", None)
+    if stream is None or not hasattr(stream, "seek") or not hasattr(stream, "tell"):
+        return
+    start = stream.tell()
+    stream.seek(0, 2)
+    size = stream.tell() - start
+    stream.seek(start)
+    request.META["CONTENT_LENGTH"] = str(size)
+
+
 def parse_multipart(request, *, max_rows: int) -> dict:
     """Parse the request's form (blocking file I/O: call it from a thread)."""
+    _length_of_chunked_body(request)
     try:
         post, files = request.POST, request.FILES
     except MultiPartParserError as exc:
