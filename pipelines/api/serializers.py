@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from pipelines.models import ApiToken, ComponentRun, Pipeline, PipelineRelease, PipelineRun, Secret
 from pipelines.selectors import Permission
+from pipelines.services.run_files import as_urls
 from pipelines.services.tokens import token_state
 
 
@@ -136,8 +137,8 @@ def run_json(run: PipelineRun, *, show_data: bool) -> dict[str, Any]:
         "totalDuration": run.total_duration_ms,
         "runnerId": run.requester.username if run.requester else None,
         "requesterId": run.requester.username if run.requester else None,
-        "inputs": run.inputs if show_data else [],
-        "outputs": run.outputs if show_data else [],
+        "inputs": as_urls(run.inputs, run_uid=run.uid) if show_data else [],
+        "outputs": as_urls(run.outputs, run_uid=run.uid) if show_data else [],
         "recipeSnapshot": run.recipe_snapshot if show_data else None,
         "startTime": ts(run.start_time),
         "completeTime": ts(run.complete_time),
@@ -156,8 +157,8 @@ def component_run_json(component_run: ComponentRun, *, show_data: bool) -> dict[
         "startTime": ts(component_run.start_time),
         "completeTime": ts(component_run.complete_time),
         "error": component_run.error or None,
-        "inputs": component_run.inputs if show_data else [],
-        "outputs": component_run.outputs if show_data else [],
+        "inputs": as_urls(component_run.inputs, run_uid=component_run.run.uid) if show_data else [],
+        "outputs": as_urls(component_run.outputs, run_uid=component_run.run.uid) if show_data else [],
     }
 
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("tokens", views.TokenListCreateApi.as_view()),
     path("tokens/<str:token_id>", views.TokenDetailApi.as_view()),
     path("pipeline-runs/<uuid:run_uid>/component-runs", views.ComponentRunListApi.as_view()),
+    path("pipeline-runs/<uuid:run_uid>/files/<str:name>", views.RunFileApi.as_view()),
     re_path(rf"^{NS}/pipelines$", views.NamespacePipelineListCreateApi.as_view()),
     re_path(rf"^{NS}/secrets$", views.SecretListCreateApi.as_view()),
     re_path(rf"^{NS}/secrets/(?P<secret_id>[^/]+)$", views.SecretDetailApi.as_view()),

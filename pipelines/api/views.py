@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import connection
 from django.db.models import Q
-from django.http import JsonResponse
+from django.http import FileResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -50,6 +50,7 @@ from pipelines.services import releases as release_services
 from pipelines.services import runs as run_services
 from pipelines.services import secrets as secret_services
 from pipelines.services import tokens as token_services
+from pipelines.services.run_files import stored_file
 
 # --- triggers -----------------------------------------------------------------------
 
@@ -477,6 +478,40 @@ class ComponentRunListApi(APIView):
         return Response(
             {"componentRuns": [s.component_run_json(c, show_data=show_data) for c in items], "totalSize": total, "page": page, "pageSize": size}
         )
+
+
+class RunFileApi(APIView):
+    @extend_schema(summary="Download a file kept in a run's history", responses={200: None})
+    def get(self, request, run_uid, name):
+        run, _ = run_get(run_uid=str(run_uid), user=request.user)
+        path = stored_file(run_uid=run.uid, name=name)
+        if path is None:
+            raise NotFound(f'file "{name}" not found in run "{run_uid}" (run files are kept {settings.PIPELINE_RUN_FILE_RETENTION_DAYS} days)')
+        meta = _file_meta(run, name)
+        return FileResponse(
+            open(path, "rb"),
+            content_type=meta.get("mimeType") or "application/octet-stream",
+            as_attachment=True,
+            filename=meta.get("filename") or name,
+        )
+
+
+def _file_meta(run, name: str) -> dict:
+    found: dict = {}
+
+    def visit(value):
+        if isinstance(value, dict):
+            meta = value.get("@file")
+            if isinstance(meta, dict) and meta.get("name") == name:
+                found.update(meta)
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+
+    visit([run.inputs, run.outputs])
+    return found
 
 
 # --- tokens -------------------------------------------------------------------------

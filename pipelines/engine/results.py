@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any, Literal
 
-from .values import to_json
+from .values import File, to_json
 
 __all__ = ["COMPLETED", "ERROR", "SKIPPED", "ComponentResult", "RowResult", "RunResult", "Status"]
 
@@ -59,11 +60,11 @@ class RunResult:
                     return f"component(ID: {result.component_id}) run failed: {result.error or ''}"
         return ""
 
-    def outputs_json(self) -> list[dict[str, Any]]:
-        """Per-row outputs as plain JSON (files as data URIs)."""
-        return [to_json(row.outputs) for row in self.rows]
+    def outputs_json(self, render_file: Callable[[File], Any] | None = None) -> list[dict[str, Any]]:
+        """Per-row outputs as plain JSON (files as data URIs, or as ``render_file`` makes them)."""
+        return [to_json(row.outputs, render_file) for row in self.rows]
 
-    def traces(self, full: bool = False) -> dict[str, Any]:
+    def traces(self, full: bool = False, render_file: Callable[[File], Any] | None = None) -> dict[str, Any]:
         """Instill's ``metadata.traces``: statuses per row; inputs/outputs only if ``full``."""
         if not self.rows:
             return {}
@@ -78,8 +79,8 @@ class RunResult:
                 result = row.components[component_id]
                 statuses.append("STATUS_" + result.status)
                 if full:
-                    inputs.append(to_json(result.inputs) if result.inputs is not None else {})
-                    outputs.append(to_json(result.outputs) if result.outputs is not None else {})
+                    inputs.append(to_json(result.inputs, render_file) if result.inputs is not None else {})
+                    outputs.append(to_json(result.outputs, render_file) if result.outputs is not None else {})
                 if not message and result.error:
                     message = result.error
                 seconds += result.compute_seconds

@@ -213,18 +213,19 @@ def _b64decode(text: str) -> bytes:
         raise FileDecodeError("invalid base64 payload") from exc
 
 
-def to_json(value: Any) -> Any:
-    """``value`` as plain JSON: Files become data URIs, tuples lists.
+def to_json(value: Any, render_file: Callable[[File], Any] | None = None) -> Any:
+    """``value`` as plain JSON: Files become data URIs (or what ``render_file`` makes
+    of them, e.g. a reference to stored bytes), tuples lists.
 
     Containers are copied only when something inside them changes, so rendering
     a big file-free output costs a walk, not a copy.
     """
     if isinstance(value, File):
-        return value.data_uri()
+        return value.data_uri() if render_file is None else render_file(value)
     if isinstance(value, dict):
         out: dict[str, Any] | None = None
         for key, item in value.items():
-            new = to_json(item)
+            new = to_json(item, render_file)
             if new is not item and out is None:
                 out = dict(value)
             if out is not None:
@@ -233,16 +234,16 @@ def to_json(value: Any) -> Any:
     if isinstance(value, list):
         items: list[Any] | None = None
         for i, item in enumerate(value):
-            new = to_json(item)
+            new = to_json(item, render_file)
             if new is not item and items is None:
                 items = list(value)
             if items is not None:
                 items[i] = new
         return value if items is None else items
     if isinstance(value, tuple):
-        return [to_json(item) for item in value]
+        return [to_json(item, render_file) for item in value]
     if isinstance(value, Mapping):
-        return {key: to_json(item) for key, item in value.items()}
+        return {key: to_json(item, render_file) for key, item in value.items()}
     return value
 
 

@@ -32,6 +32,7 @@ from pipelines.errors import AlreadyExists, Cancelled, InvalidArgument, NotFound
 from pipelines.models import IdempotencyKey, PipelineRun
 from pipelines.services import runs as runs_service
 from pipelines.services.runs import TriggerRow, TriggerTarget, bind_rows
+from pipelines.services.run_files import FileStore, as_data_uris, as_files
 from pipelines.services.secrets import decrypt, encrypt, secrets_for_namespace
 
 
@@ -101,10 +102,10 @@ def sync_response(run: PipelineRun, *, full: bool) -> dict[str, Any]:
     """A sync trigger's answer rebuilt from a recorded run (idempotent repeats)."""
     if not run.is_terminal:
         raise AlreadyExists("the request with this Idempotency-Key is still running", field="Idempotency-Key")
-    traces = run.traces if full else {
+    traces = as_data_uris(run.traces, run_uid=run.uid) if full else {
         cid: {**trace, "inputs": [], "outputs": []} for cid, trace in (run.traces or {}).items()
     }
-    return {"outputs": run.outputs, "metadata": {"traces": traces}}
+    return {"outputs": as_data_uris(run.outputs, run_uid=run.uid), "metadata": {"traces": traces}}
 
 
 # --- enqueue ------------------------------------------------------------------------
@@ -128,15 +129,18 @@ def run_enqueue(
             return earlier
     bound = bind_rows(target, rows)
     overrides = [row.secret for row in rows]
+    run_uid = uuid.uuid4()
+    store = FileStore(run_uid)
     with transaction.atomic():
         run = PipelineRun.objects.create(
+            uid=run_uid,
             pipeline=target.pipeline,
             release=target.release,
             pipeline_version=target.version,
             status=PipelineRun.Status.QUEUED,
             source=source,
             requester=requester if getattr(requester, "is_authenticated", False) else None,
-            inputs=[to_json(row) for row in bound],
+            inputs=[to_json(row, store) for row in bound],
             recipe_snapshot=target.recipe.raw,
             pending_secrets=encrypt(json.dumps(overrides)) if any(overrides) else "",
         )
@@ -194,7 +198,8 @@ def run_claim(*, run_uid: uuid.UUID | str, worker: str | None = None, take_over_
     target = TriggerTarget(
         pipeline=run.pipeline, release=run.release, recipe=recipe, permission=None, namespace_secrets=namespace_secrets
     )
-    rows = [TriggerRow(variable=inputs or {}, secret=secret or {}) for inputs, secret in zip(run.inputs, overrides)]
+    inputs = as_files(run.inputs, run_uid=run.uid)
+    rows = [TriggerRow(variable=values or {}, secret=secret or {}) for values, secret in zip(inputs, overrides)]
     return Claimed(run=run, target=target, rows=rows)
 
 
@@ -349,5 +354,9 @@ def operation_json(run: PipelineRun) -> dict[str, Any]:
     if run.status == PipelineRun.Status.CANCELLED or (run.status == PipelineRun.Status.FAILED and run.error_code):
         operation["error"] = {"code": run.error_code or 13, "message": run.error, "details": []}
     else:
-        operation["response"] = {"@type": RESPONSE_TYPE, "outputs": run.outputs, "metadata": {"traces": run.traces}}
+        operation["response"] = {
+            "@type": RESPONSE_TYPE,
+            "outputs": as_data_uris(run.outputs, run_uid=run.uid),
+            "metadata": {"traces": as_data_uris(run.traces, run_uid=run.uid)},
+        }
     return operation

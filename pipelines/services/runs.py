@@ -28,6 +28,7 @@ from pipelines.errors import Cancelled, DeadlineExceeded, InvalidArgument, Permi
 from pipelines.models import ComponentRun, Pipeline, PipelineRelease, PipelineRun
 from pipelines.selectors import Permission, pipeline_get_for_trigger, release_get
 from pipelines.services.pipelines import pipeline_recipe, recipe_for
+from pipelines.services.run_files import FileStore
 from pipelines.services.secrets import secrets_for_namespace
 
 EventCallback = Callable[[Any], "None | Awaitable[None]"]
@@ -250,9 +251,9 @@ async def run_trigger(
         status=PipelineRun.Status.PROCESSING,
         source=source,
         requester=_user_or_none(requester),
-        inputs=[to_json(row) for row in bound],
         recipe_snapshot=target.recipe.raw,
     )
+    run.bound_inputs = bound  # rendered for storage with the outputs, off the event loop
     run.create_time = run.start_time = timezone.now()
     try:
         result = await _execute(
@@ -263,7 +264,7 @@ async def run_trigger(
         await db(run_record_failure)(run=run, error=exc, insert=True)
         raise
     await _recorder.record(run, result)
-    response = {"outputs": run.outputs, "metadata": {"traces": result.traces(full=return_traces)}}
+    response = {"outputs": result.outputs_json(), "metadata": {"traces": result.traces(full=return_traces)}}
     return TriggerOutcome(run_uid=run.uid, result=result, response=response)
 
 
@@ -296,14 +297,19 @@ def run_record(*, run: PipelineRun, result: RunResult) -> PipelineRun:
 
 
 def _finish_from_result(run: PipelineRun, result: RunResult) -> list[ComponentRun]:
-    run.outputs = result.outputs_json()
-    run.traces = result.traces(full=True)
+    """Set a run's end from the engine's result; files go inline or to disk (run_files)."""
+    store = FileStore(run.uid)
+    bound = getattr(run, "bound_inputs", None)
+    if bound is not None:
+        run.inputs = [to_json(row, store) for row in bound]
+    run.outputs = result.outputs_json(store)
+    run.traces = result.traces(full=True, render_file=store)
     run.finish(
         status=PipelineRun.Status.FAILED if result.failed else PipelineRun.Status.COMPLETED,
         complete_time=timezone.now(),
         error=(result.error_message or "") if result.failed else "",
     )
-    return [component_run_from_result(run, component_id, result) for component_id in _component_ids(result)]
+    return [component_run_from_result(run, component_id, result, store) for component_id in _component_ids(result)]
 
 
 def runs_insert(items: list[tuple[PipelineRun, RunResult]]) -> None:
@@ -363,6 +369,10 @@ def run_record_failure(*, run: PipelineRun, error: ServiceError, insert: bool) -
     """A run that ended outside its components: cancelled, timed out, interrupted."""
     status = PipelineRun.Status.CANCELLED if isinstance(error, Cancelled) else PipelineRun.Status.FAILED
     previous = run.status
+    bound = getattr(run, "bound_inputs", None)
+    if bound is not None:
+        store = FileStore(run.uid)
+        run.inputs = [to_json(row, store) for row in bound]
     run.finish(status=status, complete_time=timezone.now(), error=error.message, error_code=error.code)
     if insert:
         run.save(force_insert=True)
@@ -375,7 +385,7 @@ def _component_ids(result: RunResult) -> list[str]:
     return list(result.rows[0].components) if result.rows else []
 
 
-def component_run_from_result(run: PipelineRun, component_id: str, result: RunResult) -> ComponentRun:
+def component_run_from_result(run: PipelineRun, component_id: str, result: RunResult, store: FileStore) -> ComponentRun:
     per_row = [row.components[component_id] for row in result.rows]
     statuses = {c.status for c in per_row}
     if "ERROR" in statuses:
@@ -391,8 +401,8 @@ def component_run_from_result(run: PipelineRun, component_id: str, result: RunRe
         run=run,
         component_id=component_id,
         status=status,
-        inputs=[to_json(c.inputs) if c.inputs is not None else None for c in per_row],
-        outputs=[to_json(c.outputs) if c.outputs is not None else None for c in per_row],
+        inputs=[to_json(c.inputs, store) if c.inputs is not None else None for c in per_row],
+        outputs=[to_json(c.outputs, store) if c.outputs is not None else None for c in per_row],
         error=next((c.error for c in per_row if c.error), "") or "",
         start_time=start,
         complete_time=end,

@@ -59,6 +59,9 @@ class Command(BaseCommand):
         from pipelines.executors import get_executor
         from pipelines.services.operations import runs_recover
 
+        from pipelines.services.run_files import cleanup_run_files
+
+        cleanup_run_files()
         failed = runs_recover()
         if failed:
             self.stdout.write(f"Marked {failed} run(s) interrupted by a restart as failed.")

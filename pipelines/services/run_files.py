@@ -1,0 +1,137 @@
+"""Files in the run history: small ones inline, large ones on disk, never both.
+
+A run's stored inputs, outputs and traces hold a File either as a data URI (up to
+``PIPELINE_RUN_FILE_INLINE_BYTES``) or as a marker ``{"@file": {...}}`` naming a file
+under ``PIPELINE_DATA_DIR/run-files/<run uid>/``. Markers are rendered at the edges:
+as a download URL in run listings, back as a data URI where the API contract wants
+the file itself (an async operation's outputs). Stored files expire after
+``PIPELINE_RUN_FILE_RETENTION_DAYS`` (``manage.py cleanup_run_files``).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from pipelines.engine import File
+
+MARKER = "@file"
+SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def run_dir(run_uid: uuid.UUID | str) -> Path:
+    return Path(settings.PIPELINE_DATA_DIR) / "run-files" / str(run_uid)
+
+
+class FileStore:
+    """Renders the Files of one run for storage, writing each File once."""
+
+    def __init__(self, run_uid: uuid.UUID | str) -> None:
+        self.run_uid = str(run_uid)
+        self._stored: dict[int, Any] = {}
+
+    def __call__(self, file: File) -> Any:
+        key = id(file)
+        if key not in self._stored:
+            self._stored[key] = self._store(file)
+        return self._stored[key]
+
+    def _store(self, file: File) -> Any:
+        if file.size <= settings.PIPELINE_RUN_FILE_INLINE_BYTES:
+            return file.data_uri()
+        directory = run_dir(self.run_uid)
+        if file.path and Path(file.path).parent == directory:
+            name = Path(file.path).name  # already kept for this run (an async run's input)
+        else:
+            directory.mkdir(parents=True, exist_ok=True)
+            name = f"{uuid.uuid4().hex[:12]}-{SAFE.sub('_', file.filename or 'file')[:80]}"
+            if file.path:
+                shutil.copyfile(file.path, directory / name)
+            else:
+                (directory / name).write_bytes(file.read())
+        return {MARKER: {"name": name, "mimeType": file.mime_type, "filename": file.filename, "size": file.size}}
+
+
+def _walk(value: Any, render) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {MARKER} and isinstance(value[MARKER], dict):
+            return render(value[MARKER])
+        return {k: _walk(v, render) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, render) for v in value]
+    return value
+
+
+def as_urls(value: Any, *, run_uid: uuid.UUID | str) -> Any:
+    """Stored markers as download URLs (run listings)."""
+    return _walk(value, lambda meta: f"/v1beta/pipeline-runs/{run_uid}/files/{meta['name']}")
+
+
+def as_files(value: Any, *, run_uid: uuid.UUID | str) -> Any:
+    """Stored markers back as File values over the stored bytes (to run them again)."""
+
+    def restore(meta: dict) -> Any:
+        path = run_dir(run_uid) / meta["name"]
+        if not path.exists():
+            return None
+        return File(path=path, mime_type=meta.get("mimeType"), filename=meta.get("filename"))
+
+    return _walk(value, restore)
+
+
+def as_data_uris(value: Any, *, run_uid: uuid.UUID | str) -> Any:
+    """Stored markers as data URIs (where the API returns files themselves)."""
+
+    def inline(meta: dict) -> Any:
+        path = run_dir(run_uid) / meta["name"]
+        if not path.exists():
+            return None
+        return File(path=path, mime_type=meta.get("mimeType"), filename=meta.get("filename")).data_uri()
+
+    return _walk(value, inline)
+
+
+def stored_file(*, run_uid: uuid.UUID | str, name: str) -> Path | None:
+    path = run_dir(run_uid) / name
+    if SAFE.sub("_", name) != name or not path.is_file():
+        return None
+    return path
+
+
+def cleanup_run_files(*, older_than_days: int | None = None) -> int:
+    """Delete stored files of runs created before the retention period; returns how many runs."""
+    from pipelines.models import PipelineRun
+
+    days = settings.PIPELINE_RUN_FILE_RETENTION_DAYS if older_than_days is None else older_than_days
+    root = Path(settings.PIPELINE_DATA_DIR) / "run-files"
+    if not root.is_dir():
+        return 0
+    cutoff = timezone.now() - timedelta(days=days)
+    names = [p.name for p in root.iterdir() if p.is_dir()]
+    keep = set(
+        str(uid)
+        for uid in PipelineRun.objects.filter(uid__in=_uuids(names), create_time__gte=cutoff).values_list("uid", flat=True)
+    )
+    removed = 0
+    for name in names:
+        if name not in keep:
+            shutil.rmtree(root / name, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _uuids(names: list[str]) -> list[uuid.UUID]:
+    out = []
+    for name in names:
+        try:
+            out.append(uuid.UUID(name))
+        except ValueError:
+            continue
+    return out
