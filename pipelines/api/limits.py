@@ -12,9 +12,10 @@ from pipelines.api.errors import error_body, too_big_message
 class BodyLimitASGI:
     """Cut a chunked upload off once it passes ``PIPELINE_MAX_REQUEST_BYTES`` and answer 413.
 
-    Django's ASGI handler spools the whole body before routing; counting here stops an
-    unbounded upload from filling the disk. Requests with a Content-Length are judged by
-    :class:`pipelines.api.middleware.RequestLimitMiddleware` without reading.
+    Django's ASGI handler spools the whole body before routing; counting here bounds
+    that copy under any ASGI server. ``manage.py serve`` also refuses at the HTTP layer
+    (its request class), before the server itself stores the body. Requests with a
+    Content-Length are judged by :class:`pipelines.api.middleware.RequestLimitMiddleware`.
     """
 
     def __init__(self, app):

@@ -145,11 +145,17 @@ class File:
         return base64.b64encode(self.read()).decode("ascii")
 
     def data_uri(self) -> str:
-        """``data:<mime>;base64,...``; the filename, if any, rides as a parameter."""
+        """``data:<mime>;base64,...``; the filename, if any, rides as a parameter.
+
+        Built in one bytes buffer decoded once: for a 30 MB file the plain f-string
+        holds three 40 MB copies at its peak, this two.
+        """
         params = ""
         if self.filename:
             params = ";filename=" + urllib.parse.quote(self.filename, safe="")
-        return f"data:{self.mime_type}{params};base64,{self.base64()}"
+        encoded = bytearray(f"data:{self.mime_type}{params};base64,".encode("ascii"))
+        encoded += binascii.b2a_base64(self.read(), newline=False)
+        return encoded.decode("ascii")
 
     @classmethod
     def from_data_uri(cls, uri: str) -> File:

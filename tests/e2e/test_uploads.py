@@ -211,12 +211,6 @@ def _raw_post_headers(live: Live, length: int) -> bytes:
     ).encode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="daphne/Twisted buffers the whole body (to a temp file) before the app sees the request, "
-    "so RequestLimitMiddleware's Content-Length check answers only after all 33 MB arrived. "
-    "Needs a Content-Length check in the Twisted request (serve.py's WebRequest subclass).",
-)
 def test_oversize_content_length_is_refused_before_the_body_is_sent(live):
     """Headers announcing 33 MB and 1 MB of body: the 413 should come without the rest."""
     with socket.create_connection(("127.0.0.1", live.server.port), timeout=10) as sock:

@@ -11,19 +11,61 @@ from pipelines.demo import demo_ensure
 from pipelines.services.users import admin_ensure, user_namespace
 
 
-def _body_as_is_request():
+def _request_class():
+    import json
+
     from daphne.http_protocol import WebRequest
 
-    class BodyAsIsRequest(WebRequest):
-        """Django parses request bodies itself. Left on, Twisted parses every form POST
-        first — a multipart upload whole, in memory — and the Content-Type of every POST
-        through the email package, which costs more than a small trigger's run."""
+    from pipelines.api.errors import error_body, too_big_message
+
+    limit = settings.PIPELINE_MAX_REQUEST_BYTES
+
+    class PipelineRequest(WebRequest):
+        """daphne's request, with two changes at the HTTP layer:
+
+        - bodies over ``PIPELINE_MAX_REQUEST_BYTES`` are refused (413 in the API's error
+          shape) as soon as the Content-Length says so, or as soon as a chunked body
+          passes the limit — before the rest is received or written to disk;
+        - Twisted does not parse form bodies, which Django parses itself (Twisted would
+          read a multipart upload whole into memory, and runs every POST's
+          Content-Type through the email package).
+        """
 
         def __init__(self, *args, **kwargs):
             kwargs["parsePOSTFormSubmission"] = False
             super().__init__(*args, **kwargs)
+            self._received = 0
+            self._refused = False
 
-    return BodyAsIsRequest
+        def gotLength(self, length):
+            super().gotLength(length)
+            if length is not None and length > limit:
+                self._refuse()
+
+        def handleContentChunk(self, data):
+            if self._refused:
+                return
+            self._received += len(data)
+            if self._received > limit:
+                self._refuse()
+                return
+            super().handleContentChunk(data)
+
+        def requestReceived(self, command, path, version):
+            if not self._refused:
+                super().requestReceived(command, path, version)
+
+        def _refuse(self):
+            self._refused = True
+            body = json.dumps(error_body(8, too_big_message(limit))).encode()
+            head = (
+                b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+            )
+            self.channel.transport.write(head + body)
+            self.channel.transport.loseConnection()
+
+    return PipelineRequest
 
 
 class Command(BaseCommand):
@@ -74,7 +116,7 @@ class Command(BaseCommand):
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
 
-        http_protocol.WebRequest = _body_as_is_request()
+        http_protocol.WebRequest = _request_class()
 
         from instill_site.asgi import application
 
