@@ -13,7 +13,7 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3.12; do \
 	for p in $$(ls -d $$root/versions/3.* 2>/dev/null | sort -t. -k2,2n -r); do \
 	  [ -x $$p/bin/python3 ] && $$p/bin/python3 -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p/bin/python3; exit 0; }; done)
 
-.PHONY: run test install install-test bench venv clean
+.PHONY: run test install install-test bench bench-async venv clean
 
 $(VENV)/bin/python:
 	@if [ -z "$(PYTHON)" ]; then echo "Pipeline needs Python 3.12 or newer (Django 6.1). Install one (e.g. 'pyenv install 3.13' or 'apt-get install python3.13') or pass PYTHON=/path/to/python3.12." >&2; exit 1; fi
@@ -35,8 +35,15 @@ run: install
 test: install-test
 	@bash scripts/test.sh
 
+# Trigger latency/throughput and file memory; async_trigger.py (1,000 async triggers,
+# in-process vs PostgreSQL + Redis + Celery) with `make bench-async`.
 bench: install-test
 	$(PY) benchmarks/trigger.py
+	$(PY) benchmarks/upload_memory.py
+
+bench-async: install-test
+	@bash scripts/install-system-deps.sh
+	$(PY) benchmarks/async_trigger.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
