@@ -124,35 +124,46 @@ def _trigger_options(request) -> dict:
 _prepare_trigger_in_thread = db(_prepare_trigger)
 
 
-@csrf_exempt
-async def pipeline_trigger(request, kind: str, namespace_id: str, pipeline_id: str, release_id: str | None = None):
+async def _accept_trigger(request, namespace_id: str, pipeline_id: str, release_id: str | None):
+    """What every trigger path does first: body, auth, target, file URLs fetched."""
+    payload = await _trigger_payload(request)
+    rows = run_services.trigger_rows(payload)
+    user, target = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)
+    rows = await run_services.rows_with_fetched_files(target, rows)
+    return user, target, rows, _trigger_options(request)
+
+
+def _trigger_view(handle):
+    """A POST-only, CSRF-exempt (token or checked session) trigger view with the API's errors."""
+
+    @csrf_exempt
+    async def view(request, kind: str, namespace_id: str, pipeline_id: str, release_id: str | None = None):
+        if request.method != "POST":
+            return error_json(405, f"{request.method} is not allowed here; use POST")
+        try:
+            return await handle(request, *await _accept_trigger(request, namespace_id, pipeline_id, release_id))
+        except ServiceError as exc:
+            return service_error_json(exc)
+        except _TooBig:
+            return error_json(413, too_big_message(settings.PIPELINE_MAX_REQUEST_BYTES))
+
+    view.__name__ = view.__qualname__ = handle.__name__
+    view.__doc__ = handle.__doc__
+    return view
+
+
+@_trigger_view
+async def pipeline_trigger(request, user, target, rows, options):
     """``POST .../pipelines/{id}/trigger`` and ``.../releases/{v}/trigger``: run and answer with outputs."""
-    if request.method != "POST":
-        return error_json(405, f"{request.method} is not allowed here; use POST")
-    try:
-        payload = await _trigger_payload(request)
-        rows = run_services.trigger_rows(payload)
-        options = _trigger_options(request)
-        user, target = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)
-        rows = await run_services.rows_with_fetched_files(target, rows)
-        key = options["idempotency_key"]
-        if key:
-            fingerprint = operation_services.request_fingerprint(target=target, rows=rows, mode="sync")
-            earlier = await db(operation_services.idempotent_run)(user=user, key=key, fingerprint=fingerprint)
-            if earlier is not None:
-                return json_response(operation_services.sync_response(earlier, full=options["return_traces"]))
-        outcome = await run_services.run_trigger(
-            target=target, rows=rows, requester=user, source=options["source"], return_traces=options["return_traces"]
-        )
-        if key:
-            await db(operation_services.idempotency_remember_quietly)(
-                user=user, key=key, fingerprint=fingerprint, run_uid=outcome.run_uid
-            )
-    except ServiceError as exc:
-        return service_error_json(exc)
-    except _TooBig:
-        return error_json(413, too_big_message(settings.PIPELINE_MAX_REQUEST_BYTES))
-    return json_response(outcome.response)
+    response = await operation_services.run_trigger_once(
+        target=target,
+        rows=rows,
+        requester=user,
+        source=options["source"],
+        return_traces=options["return_traces"],
+        idempotency_key=options["idempotency_key"],
+    )
+    return json_response(response)
 
 
 def _enqueue(user, target, rows, options):
@@ -164,21 +175,10 @@ def _enqueue(user, target, rows, options):
 _enqueue_in_thread = db(_enqueue)
 
 
-@csrf_exempt
-async def pipeline_trigger_async(request, kind: str, namespace_id: str, pipeline_id: str, release_id: str | None = None):
+@_trigger_view
+async def pipeline_trigger_async(request, user, target, rows, options):
     """``POST .../trigger-async``: validate now, run later; answers an operation at once."""
-    if request.method != "POST":
-        return error_json(405, f"{request.method} is not allowed here; use POST")
-    try:
-        payload = await _trigger_payload(request)
-        rows = run_services.trigger_rows(payload)
-        user, target = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)
-        rows = await run_services.rows_with_fetched_files(target, rows)
-        run = await _enqueue_in_thread(user, target, rows, _trigger_options(request))
-    except ServiceError as exc:
-        return service_error_json(exc)
-    except _TooBig:
-        return error_json(413, too_big_message(settings.PIPELINE_MAX_REQUEST_BYTES))
+    run = await _enqueue_in_thread(user, target, rows, options)
     return json_response({"operation": operation_services.operation_json(run)})
 
 

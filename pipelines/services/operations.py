@@ -108,6 +108,37 @@ def sync_response(run: PipelineRun, *, full: bool) -> dict[str, Any]:
     return {"outputs": as_data_uris(run.outputs, run_uid=run.uid), "metadata": {"traces": traces}}
 
 
+async def run_trigger_once(
+    *,
+    target: TriggerTarget,
+    rows: list[TriggerRow],
+    requester,
+    source: str,
+    return_traces: bool,
+    idempotency_key: str | None,
+) -> dict[str, Any]:
+    """A sync trigger's answer; with an ``Idempotency-Key``, a repeat within the window
+    answers from the recorded run instead of running again (409 for another body)."""
+    if not idempotency_key:
+        outcome = await runs_service.run_trigger(
+            target=target, rows=rows, requester=requester, source=source, return_traces=return_traces
+        )
+        return outcome.response
+    fingerprint = request_fingerprint(target=target, rows=rows, mode="sync")
+    earlier = await _idempotent_run_in_thread(user=requester, key=idempotency_key, fingerprint=fingerprint)
+    if earlier is not None:
+        return sync_response(earlier, full=return_traces)
+    outcome = await runs_service.run_trigger(
+        target=target, rows=rows, requester=requester, source=source, return_traces=return_traces
+    )
+    await _remember_in_thread(user=requester, key=idempotency_key, fingerprint=fingerprint, run_uid=outcome.run_uid)
+    return outcome.response
+
+
+_idempotent_run_in_thread = db(idempotent_run)
+_remember_in_thread = db(idempotency_remember_quietly)
+
+
 # --- enqueue ------------------------------------------------------------------------
 
 
