@@ -34,6 +34,7 @@ class PipelineCreateInput(serializers.Serializer):
 
 
 class PipelineUpdateInput(serializers.Serializer):
+    maxRunSeconds = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     description = serializers.CharField(required=False, allow_blank=True)
     readme = serializers.CharField(required=False, allow_blank=True)
     rawRecipe = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
@@ -106,6 +107,8 @@ def pipeline_json(pipeline: Pipeline, *, permission: Permission, stats: dict | N
         "dataSpecification": recipe_spec,
         "permission": permission.as_json(),
         "stats": {"numberOfRuns": stats.get("numberOfRuns", 0), "lastRunTime": ts(stats.get("lastRunTime"))},
+        # Our addition: the run time limit of this pipeline (null: PIPELINE_MAX_RUN_SECONDS).
+        "maxRunSeconds": pipeline.max_run_seconds,
     }
 
 

@@ -164,7 +164,8 @@ def _text(value: Any, field: str) -> str:
 
 @transaction.atomic
 def pipeline_update(*, pipeline: Pipeline, changes: dict) -> Pipeline:
-    """Apply a partial update. Recognised keys: description, readme, rawRecipe, recipe, sharing, visibility."""
+    """Apply a partial update. Recognised keys: description, readme, rawRecipe, recipe, sharing,
+    visibility, maxRunSeconds (null: the PIPELINE_MAX_RUN_SECONDS setting)."""
     if "rawRecipe" in changes or "recipe" in changes:
         raw, recipe_json = recipe_source(raw_recipe=changes.get("rawRecipe"), recipe=changes.get("recipe") if "rawRecipe" not in changes else None)
         pipeline.raw_recipe, pipeline.recipe = raw, recipe_json
@@ -174,6 +175,11 @@ def pipeline_update(*, pipeline: Pipeline, changes: dict) -> Pipeline:
         pipeline.readme = _text(changes["readme"], "readme")
     if "sharing" in changes:
         _apply_sharing(pipeline, sharing_normalize(changes["sharing"]))
+    if "maxRunSeconds" in changes:
+        limit = changes["maxRunSeconds"]
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise InvalidArgument("maxRunSeconds must be a whole number of seconds (at least 1) or null", field="maxRunSeconds")
+        pipeline.max_run_seconds = limit
     if changes.get("visibility"):
         _apply_sharing(pipeline, visibility_sharing(changes["visibility"], pipeline.sharing or {}))
     pipeline.update_time = timezone.now()

@@ -105,9 +105,9 @@ def test_cancel_queued_run_and_slash_form(api, alice, make_pipeline, slow_server
 
 def test_run_time_limit(api, alice, make_pipeline, slow_server, settings):
     settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
-    pipeline = make_pipeline(alice, "slow", raw_recipe=SLOW_RECIPE)
-    pipeline.max_run_seconds = 1
-    pipeline.save()
+    make_pipeline(alice, "slow", raw_recipe=SLOW_RECIPE)
+    assert api.patch(f"{BASE}/slow", {"maxRunSeconds": 0}).status_code == 400
+    assert api.patch(f"{BASE}/slow", {"maxRunSeconds": 1}).json()["pipeline"]["maxRunSeconds"] == 1
     body = {"data": [{"variable": {"url": f"{slow_server}/sleep/5"}}]}
     operation = api.post(f"{BASE}/slow/trigger-async", body).json()["operation"]
     done = poll(api, operation["name"])
