@@ -57,7 +57,8 @@ def test_slow_component_does_not_stall_other_triggers(tmp_path, slow_server):
 
         quick, quick_done, slow_response, slow_done = asyncio.run(scenario())
         assert [r.json()["outputs"][0]["answer"] for r in quick] == [f"Hello {i}" for i in range(20)]
-        assert quick_done < 1.5, f"20 quick triggers took {quick_done:.2f}s behind a 2 s one"
+        # Stalled behind the slow one they would need >= 2 s; leave room for a loaded CI machine.
+        assert quick_done < 1.9, f"20 quick triggers took {quick_done:.2f}s behind a 2 s one"
         assert slow_response.json()["outputs"] == [{"status": 200}] and slow_done >= 2
     finally:
         server.stop()
