@@ -9,19 +9,11 @@ from django.conf import settings
 
 
 async def _execute(run_uid: str):
-    from asgiref.sync import sync_to_async
-    from django.db import close_old_connections
-
     from pipelines.services.operations import run_execute
 
-    # The ORM runs in asgiref's executor thread, not the thread Celery's Django fixup
-    # looks after: drop broken/expired connections there ourselves (e.g. after a
-    # database restart) before and after each run.
-    await sync_to_async(close_old_connections)()
-    try:
-        return await run_execute(run_uid=run_uid, take_over_stale=True)
-    finally:
-        await sync_to_async(close_old_connections)()
+    # The run's database work goes through pipelines.aio.db, whose threads refresh
+    # broken or expired connections (e.g. after a database restart) before each call.
+    return await run_execute(run_uid=run_uid, take_over_stale=True)
 
 
 def _still_processing(run_uid: str) -> bool:
