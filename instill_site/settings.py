@@ -223,3 +223,5 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # ones under PIPELINE_DATA_DIR/run-files; deleted after the retention period.
 PIPELINE_RUN_FILE_INLINE_BYTES = env_int("PIPELINE_RUN_FILE_INLINE_BYTES", 64 * 1024)
 PIPELINE_RUN_FILE_RETENTION_DAYS = env_int("PIPELINE_RUN_FILE_RETENTION_DAYS", 7)
+# Comment line sent on an idle server-sent-events stream, so proxies keep it open.
+PIPELINE_SSE_HEARTBEAT_SECONDS = float(os.environ.get("PIPELINE_SSE_HEARTBEAT_SECONDS", "15"))

@@ -32,6 +32,7 @@ from pipelines.api.auth import authenticate_request
 from pipelines.api.errors import error_json, service_error_json, too_big_message
 from pipelines.api.pagination import numbered_page, token_page
 from pipelines.api.parsers import parse_multipart
+from pipelines.api.streaming import stream_trigger, wants_stream
 from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated
 from pipelines.models import ApiToken, ComponentRun, PipelineRelease, PipelineRun, Secret
 from pipelines.selectors import (
@@ -154,7 +155,11 @@ def _trigger_view(handle):
 
 @_trigger_view
 async def pipeline_trigger(request, user, target, rows, options):
-    """``POST .../pipelines/{id}/trigger`` and ``.../releases/{v}/trigger``: run and answer with outputs."""
+    """``POST .../pipelines/{id}/trigger`` and ``.../releases/{v}/trigger``: run and answer with
+    outputs, or stream the run's events (``Accept: text/event-stream``)."""
+    if wants_stream(request):
+        run_services.bind_rows(target, rows)  # bad input is a 400, not an event
+        return stream_trigger(target=target, rows=rows, requester=user, source=options["source"])
     response = await operation_services.run_trigger_once(
         target=target,
         rows=rows,

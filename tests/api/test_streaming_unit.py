@@ -1,0 +1,42 @@
+"""The SSE generator: heartbeats while idle, events in order, errors after the events."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from pipelines.api.streaming import _events
+from pipelines.engine import PipelineStatusUpdated
+from pipelines.errors import DeadlineExceeded
+
+
+async def collect(gen):
+    return [chunk async for chunk in gen]
+
+
+async def test_heartbeat_while_idle_then_events(settings):
+    settings.PIPELINE_SSE_HEARTBEAT_SECONDS = 0.05
+    queue: asyncio.Queue = asyncio.Queue()
+
+    async def run():
+        await asyncio.sleep(0.3)
+        queue.put_nowait(PipelineStatusUpdated(batch_index=0, seq=1, update_time=datetime.now(UTC)))
+
+    chunks = await collect(_events(asyncio.ensure_future(run()), queue, 1))
+    assert chunks.count(b": heartbeat\n\n") >= 3
+    assert chunks[-1].startswith(b"id: 1\nevent: PIPELINE_STATUS_UPDATED\ndata: {")
+
+
+async def test_run_failure_ends_the_stream_with_error_events(settings):
+    settings.PIPELINE_SSE_HEARTBEAT_SECONDS = 5
+    queue: asyncio.Queue = asyncio.Queue()
+
+    async def run():
+        queue.put_nowait(PipelineStatusUpdated(batch_index=0, seq=1, update_time=datetime.now(UTC)))
+        raise DeadlineExceeded("the run was stopped after the maximum run time of 1 s")
+
+    chunks = await collect(_events(asyncio.ensure_future(run()), queue, 1))
+    assert [c.split(b"\n")[1] for c in chunks] == [
+        b"event: PIPELINE_STATUS_UPDATED", b"event: PIPELINE_ERROR_UPDATED", b"event: PIPELINE_STATUS_UPDATED"
+    ]
+    assert b"maximum run time" in chunks[1] and b'"errored":true' in chunks[2]
