@@ -13,6 +13,7 @@ transaction.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable
@@ -60,3 +61,22 @@ def db(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
         return await pooled(*args, **kwargs)
 
     return call
+
+
+# Tasks that must finish even if whoever awaited them goes away (a client hanging up).
+_detached: set[asyncio.Task] = set()
+
+
+def _forget(task: asyncio.Task) -> None:
+    _detached.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: the caller saw it, or it was recorded on the run
+
+
+def detached(coro) -> asyncio.Task:
+    """Run ``coro`` as a task that outlives its caller's cancellation; ``await
+    asyncio.shield(detached(...))`` waits for it without tying its fate to the waiter."""
+    task = asyncio.ensure_future(coro)
+    _detached.add(task)
+    task.add_done_callback(_forget)
+    return task

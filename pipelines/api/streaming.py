@@ -17,23 +17,14 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from pipelines.aio import detached
 from pipelines.engine import PipelineErrorUpdated, PipelineStatusUpdated
 from pipelines.errors import ServiceError
 from pipelines.services import runs as run_services
 
-# Runs whose streams went away keep a reference here until they finish.
-_running: set[asyncio.Task] = set()
-
-
 def wants_stream(request) -> bool:
     accept = request.META.get("HTTP_ACCEPT", "")
     return "text/event-stream" in accept or request.META.get("HTTP_INSTILL_USE_SSE", "").lower() == "true"
-
-
-def _finished(task: asyncio.Task) -> None:
-    _running.discard(task)
-    if not task.cancelled():
-        task.exception()  # retrieved: reported in the stream, or recorded on the run
 
 
 def sse_frame(event) -> bytes:
@@ -43,11 +34,9 @@ def sse_frame(event) -> bytes:
 def stream_trigger(*, target, rows, requester, source: str) -> StreamingHttpResponse:
     """Start the run now and answer with its event stream."""
     queue: asyncio.Queue = asyncio.Queue()
-    task = asyncio.ensure_future(
+    task = detached(
         run_services.run_trigger(target=target, rows=rows, requester=requester, source=source, on_event=queue.put_nowait)
     )
-    _running.add(task)
-    task.add_done_callback(_finished)
     response = StreamingHttpResponse(_events(task, queue, len(rows)), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

@@ -26,7 +26,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pipelines.aio import db
+from pipelines.aio import db, detached
 from pipelines.api import serializers as s
 from pipelines.api.auth import authenticate_request
 from pipelines.api.errors import error_json, service_error_json, too_big_message
@@ -160,13 +160,18 @@ async def pipeline_trigger(request, user, target, rows, options):
     if wants_stream(request):
         run_services.bind_rows(target, rows)  # bad input is a 400, not an event
         return stream_trigger(target=target, rows=rows, requester=user, source=options["source"])
-    response = await operation_services.run_trigger_once(
-        target=target,
-        rows=rows,
-        requester=user,
-        source=options["source"],
-        return_traces=options["return_traces"],
-        idempotency_key=options["idempotency_key"],
+    # Shielded: a client that hangs up does not stop the run; it finishes and is recorded.
+    response = await asyncio.shield(
+        detached(
+            operation_services.run_trigger_once(
+                target=target,
+                rows=rows,
+                requester=user,
+                source=options["source"],
+                return_traces=options["return_traces"],
+                idempotency_key=options["idempotency_key"],
+            )
+        )
     )
     return json_response(response)
 

@@ -93,3 +93,27 @@ def test_restart_during_async_run_reports_interrupted(tmp_path, slow_server):
         assert runs["pipelineRuns"][0]["status"] == "RUN_STATUS_FAILED"
     finally:
         again.stop()
+
+
+def test_client_hanging_up_does_not_stop_a_sync_run(tmp_path, slow_server):
+    """A plain sync trigger whose client gives up still finishes and is recorded."""
+    server = _start(tmp_path, "e2e-hangup")
+    try:
+        headers = {"Authorization": f"Bearer {server.create_token('hangup')}"}
+        base = f"{server.base_url}/v1beta/namespaces/admin/pipelines"
+        assert httpx.post(base, json={"id": "slow", "rawRecipe": SLOW_RECIPE}, headers=headers, timeout=10).status_code == 201
+        body = {"data": [{"variable": {"url": f"{slow_server}/sleep/1"}}]}
+        try:
+            httpx.post(f"{base}/slow/trigger", json=body, headers=headers, timeout=0.3)
+        except httpx.TimeoutException:
+            pass
+        deadline = time.monotonic() + 10
+        runs: list = []
+        while time.monotonic() < deadline:
+            runs = httpx.get(f"{base}/slow/runs", headers=headers).json()["pipelineRuns"]
+            if runs:
+                break
+            time.sleep(0.1)
+        assert runs and runs[0]["status"] == "RUN_STATUS_COMPLETED" and runs[0]["outputs"] == [{"status": 200}]
+    finally:
+        server.stop()
