@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -151,11 +152,12 @@ def _read_string(text: str, start: int) -> tuple[str, int]:
 # --- AST ------------------------------------------------------------------------
 
 
-class _Expr:
+class _Expr(ABC):
     __slots__ = ()
 
+    @abstractmethod
     def eval(self, scope: Mapping[str, Any]) -> Any:
-        raise NotImplementedError
+        """Implemented by each node kind."""
 
     def references(self) -> Iterator[Reference]:
         return iter(())

@@ -11,6 +11,7 @@ URIs only when someone asks for the JSON.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from .values import to_json
 
 __all__ = [
     "ComponentErrorUpdated",
+    "ComponentEvent",
     "ComponentInputUpdated",
     "ComponentOutputUpdated",
     "ComponentStatusUpdated",
@@ -37,7 +39,7 @@ def format_time(moment: datetime) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
+class Event(ABC):
     """Common fields. Subclasses set ``name`` and add their data."""
 
     name: ClassVar[str] = ""
@@ -49,8 +51,9 @@ class Event:
     def _base(self) -> dict[str, Any]:
         return {"updateTime": format_time(self.update_time), "batchIndex": self.batch_index}
 
+    @abstractmethod
     def payload(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The event's JSON, exactly as Instill sends it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +110,21 @@ class PipelineErrorUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class ComponentStatusUpdated(Event):
+class ComponentEvent(Event):
+    """An event about one component of one row."""
+
+    component_id: str = ""
+
+    def _base(self) -> dict[str, Any]:
+        return {"updateTime": format_time(self.update_time), "componentID": self.component_id, "batchIndex": self.batch_index}
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentStatusUpdated(ComponentEvent):
     """A component started, completed, errored or was skipped."""
 
     name: ClassVar[str] = "COMPONENT_STATUS_UPDATED"
 
-    component_id: str = ""
     started: bool = False
     skipped: bool = False
     errored: bool = False
@@ -120,9 +132,7 @@ class ComponentStatusUpdated(Event):
 
     def payload(self) -> dict[str, Any]:
         return {
-            "updateTime": format_time(self.update_time),
-            "componentID": self.component_id,
-            "batchIndex": self.batch_index,
+            **self._base(),
             "status": {
                 "started": self.started,
                 "skipped": self.skipped,
@@ -133,54 +143,45 @@ class ComponentStatusUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class ComponentInputUpdated(Event):
+class ComponentInputUpdated(ComponentEvent):
     """The component's resolved input, sent once before it runs."""
 
     name: ClassVar[str] = "COMPONENT_INPUT_UPDATED"
 
-    component_id: str = ""
     input: Mapping[str, Any] | None = None
 
     def payload(self) -> dict[str, Any]:
         return {
-            "updateTime": format_time(self.update_time),
-            "componentID": self.component_id,
-            "batchIndex": self.batch_index,
+            **self._base(),
             "input": to_json(dict(self.input or {})),
         }
 
 
 @dataclass(frozen=True, slots=True)
-class ComponentOutputUpdated(Event):
+class ComponentOutputUpdated(ComponentEvent):
     """The component's (cumulative) output; repeated for streaming components."""
 
     name: ClassVar[str] = "COMPONENT_OUTPUT_UPDATED"
 
-    component_id: str = ""
     output: Mapping[str, Any] | None = None
 
     def payload(self) -> dict[str, Any]:
         return {
-            "updateTime": format_time(self.update_time),
-            "componentID": self.component_id,
-            "batchIndex": self.batch_index,
+            **self._base(),
             "output": to_json(dict(self.output or {})),
         }
 
 
 @dataclass(frozen=True, slots=True)
-class ComponentErrorUpdated(Event):
+class ComponentErrorUpdated(ComponentEvent):
     """The component failed with ``message`` (sent before its errored status)."""
 
     name: ClassVar[str] = "COMPONENT_ERROR_UPDATED"
 
-    component_id: str = ""
     message: str = ""
 
     def payload(self) -> dict[str, Any]:
         return {
-            "updateTime": format_time(self.update_time),
-            "componentID": self.component_id,
-            "batchIndex": self.batch_index,
+            **self._base(),
             "error": {"message": self.message},
         }

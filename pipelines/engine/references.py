@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -288,13 +289,14 @@ def stringify(value: Any) -> str:
 # --- compiled values ------------------------------------------------------------
 
 
-class Node:
+class Node(ABC):
     """A compiled recipe value. Subclasses implement :meth:`render`."""
 
     __slots__ = ()
 
+    @abstractmethod
     def render(self, scope: Mapping[str, Any], strict: bool) -> Any:
-        raise NotImplementedError
+        """Implemented by each node kind."""
 
     def references(self) -> Iterator[Reference]:
         return iter(())
