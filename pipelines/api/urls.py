@@ -9,6 +9,7 @@ from pipelines.api import views
 NS = r"(?P<kind>namespaces|namespace|users|organizations)/(?P<namespace_id>[^/]+)"
 PIPE = NS + r"/pipelines/(?P<pipeline_id>[^/]+)"
 REL = PIPE + r"/releases/(?P<release_id>[^/]+)"
+TARGET = r"(?:/releases/(?P<release_id>[^/]+))?"
 
 urlpatterns = [
     path("__liveness", views.liveness),
@@ -27,10 +28,9 @@ urlpatterns = [
     re_path(rf"^{PIPE}$", views.PipelineDetailApi.as_view()),
     re_path(rf"^{PIPE}/releases$", views.ReleaseListCreateApi.as_view()),
     re_path(rf"^{REL}$", views.ReleaseDetailApi.as_view()),
-    re_path(rf"^{PIPE}/trigger$", views.pipeline_trigger),
-    re_path(rf"^{REL}/trigger$", views.pipeline_trigger),
-    re_path(rf"^{PIPE}/(?:trigger-async|triggerAsync)$", views.pipeline_trigger_async),
-    re_path(rf"^{REL}/(?:trigger-async|triggerAsync)$", views.pipeline_trigger_async),
+    # Latest or a release: release_id is absent (None in the view) for the former.
+    re_path(rf"^{PIPE}{TARGET}/trigger$", views.pipeline_trigger),
+    re_path(rf"^{PIPE}{TARGET}/(?:trigger-async|triggerAsync)$", views.pipeline_trigger_async),
     re_path(r"^operations/(?P<operation_id>[^/:]+)(?::cancel|/cancel)$", views.OperationCancelApi.as_view()),
     re_path(r"^operations/(?P<operation_id>[^/:]+)$", views.OperationApi.as_view()),
     re_path(rf"^{PIPE}/validate$", views.PipelineValidateApi.as_view()),
