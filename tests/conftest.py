@@ -144,7 +144,7 @@ def slow_server():
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             if self.path.startswith("/sleep/"):
-                time.sleep(float(self.path.split("/")[2]))
+                time.sleep(float(self.path.split("?")[0].split("/")[2]))
             body = json.dumps({"path": self.path}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
