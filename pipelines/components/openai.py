@@ -212,7 +212,8 @@ def _image_url(value: Any, where: str) -> str:
             raise ComponentError(f"{where} is not a valid data URI or base64 image.") from None
     if not file.mime_type.startswith("image/"):
         raise ComponentError(f"{where} must be an image, got {file.mime_type}.")
-    # Without File.data_uri's filename parameter: OpenAI rejects data URIs with one.
+    # The plain form OpenAI documents; File.data_uri adds a filename parameter that
+    # compatible servers need not understand.
     return f"data:{file.mime_type};base64,{file.base64()}"
 
 
