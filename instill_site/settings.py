@@ -225,3 +225,7 @@ PIPELINE_RUN_FILE_INLINE_BYTES = env_int("PIPELINE_RUN_FILE_INLINE_BYTES", 64 * 
 PIPELINE_RUN_FILE_RETENTION_DAYS = env_int("PIPELINE_RUN_FILE_RETENTION_DAYS", 7)
 # Comment line sent on an idle server-sent-events stream, so proxies keep it open.
 PIPELINE_SSE_HEARTBEAT_SECONDS = float(os.environ.get("PIPELINE_SSE_HEARTBEAT_SECONDS", "15"))
+# The Trigger Snippet's address for this server ("https://pipeline.example.com"); empty:
+# the scheme and host the browser used. Its gRPC snippets use that host and this port.
+PIPELINE_PUBLIC_URL = os.environ.get("PIPELINE_PUBLIC_URL", "")
+PIPELINE_GRPC_PORT = env_int("PIPELINE_GRPC_PORT", 8081)
