@@ -1,4 +1,4 @@
-"""The Trigger Snippet renderer (pipelines/snippets.py).
+"""The Trigger Snippet renderer (pipelines/snippets.py) and its template partial.
 
 The renderer is pure, so most of this runs without HTTP or a database: each snippet's
 request is read back the way bash, Python and Node read it, and compared with the
@@ -10,10 +10,13 @@ from __future__ import annotations
 import ast
 import io
 import json
+import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from django.template.loader import render_to_string
 from django.test import RequestFactory
 from PIL import Image
 
@@ -25,12 +28,15 @@ from pipelines.snippets import (
     LANGUAGES,
     MODES,
     SAMPLE_FILES,
+    TOKEN_EXPORT,
+    build_context,
     example_row,
     grpc_target,
     render_snippets,
     snippet_context,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 BASE = "http://127.0.0.1:8080"
 TARGET = "127.0.0.1:8081"
 TRICKY = "It's \"done\" — ünïcødé ✓ $HOME `date` !x \\n\nsecond line\t;type=text/plain @photo.png"
@@ -64,6 +70,8 @@ variable:
 output:
   note: {value: "${variable.note}"}
 """ % json.dumps(TRICKY)
+
+NO_PLACEHOLDERS = ("your value here", "your_value", "placeholder", "todo", "lorem", "<value>", "xxx", "changeme")
 
 
 def parse(text: str):
@@ -143,6 +151,51 @@ def javascript_requests(code: str, tmp_path: Path) -> list[dict]:
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stderr.strip().splitlines()[-1])
+
+
+class _Page(HTMLParser):
+    """Collects the text of every ``<code id>`` (what a Copy button copies), the
+    attributes of every element, and the text outside of ``<code>``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.codes: dict[str, str] = {}
+        self.elements: list[tuple[str, dict[str, str]]] = []
+        self.outside: list[str] = []
+        self._code: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attributes = {k: v or "" for k, v in attrs}
+        self.elements.append((tag, attributes))
+        if tag == "code" and "id" in attributes:
+            self._code = attributes["id"]
+            self.codes[self._code] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "code":
+            self._code = None
+
+    def handle_data(self, data):
+        if self._code is not None:
+            self.codes[self._code] += data
+        else:
+            self.outside.append(data)
+
+
+def read_page(html: str) -> _Page:
+    page = _Page()
+    page.feed(html)
+    return page
+
+
+def page_snippets(html: str) -> dict[str, str]:
+    """``{code id: text}``: each snippet exactly as the page's Copy button copies it."""
+    return read_page(html).codes
+
+
+def render_page(snippets, versions=("latest",), *, dom_id: str = "trigger-snippet-admin-hello") -> str:
+    context = build_context(dom_id=dom_id, snippets=snippets, versions=list(versions), base_url=BASE, grpc_target=TARGET)
+    return render_to_string("pipelines/partials/trigger_snippet.html", {"snippet": context})
 
 
 # --- every language × mode × version ---------------------------------------------------
@@ -385,6 +438,64 @@ def test_context_offers_latest_then_releases_newest_first(alice, make_pipeline, 
     assert len(curl) == 9
     assert [s["version"] for s in curl if s["selected"]] == ["v1.1.0"]
     assert all(f"/releases/{s['version']}/trigger" in s["code"] for s in curl if s["version"] != "latest")
+
+
+# --- the partial ----------------------------------------------------------------------
+
+
+def test_partial_renders_tabs_selectors_and_copy_buttons():
+    """Tabs with roles and aria, a labelled version select and mode radios, one Copy
+    button per snippet (plus the export line), the token line first, a token link."""
+    snippets = [*snippets_of().values(), *snippets_of(release_id="v1.0.0").values()]
+    html = render_page(snippets, versions=("latest", "v1.0.0"))
+    page = read_page(html)
+    tabs = [a for tag, a in page.elements if a.get("role") == "tab"]
+    panels = {a["id"]: a for tag, a in page.elements if a.get("role") == "tabpanel"}
+    assert [t["aria-selected"] for t in tabs] == ["true", "false", "false"]
+    assert [t["tabindex"] for t in tabs] == ["0", "-1", "-1"]
+    assert all(t["aria-controls"] in panels and panels[t["aria-controls"]]["aria-labelledby"] == t["id"] for t in tabs)
+    assert [a for tag, a in page.elements if a.get("role") == "tablist"][0]["aria-label"] == "Language"
+    assert [a["value"] for tag, a in page.elements if "data-snippet-mode" in a] == ["sync", "async", "stream"]
+    assert [a["value"] for tag, a in page.elements if tag == "option"] == ["latest", "v1.0.0"]
+    buttons = [a for tag, a in page.elements if tag == "button" and "data-snippet-copy" in a]
+    with_code = [s for s in snippets if s.code]
+    assert len(buttons) == len(with_code) + 1 == 18
+    assert all(b["data-snippet-copy"] in page.codes and b["aria-label"].startswith("Copy") for b in buttons)
+    assert all(b["type"] == "button" for b in buttons)
+    assert html.index(TOKEN_EXPORT) < html.index('role="tablist"')
+    assert page.codes["trigger-snippet-admin-hello-export"] == TOKEN_EXPORT
+    assert any(tag == "a" and a.get("href") == "/settings/tokens" for tag, a in page.elements)
+    shown = [a for tag, a in page.elements if "data-snippet-item" in a and "hidden" not in a]
+    assert [(a["data-version"], a["data-mode"]) for a in shown] == [("latest", "sync")] * 3
+    assert 'src="/static/pipelines/snippets.js"' in html and "/static/pipelines/snippets.css" in html
+
+
+def test_copied_text_is_exactly_the_snippet():
+    """HTML escaping is undone by the browser: a Copy copies the snippet unchanged."""
+    snippets = list(snippets_of(TRICKY_RECIPE).values())
+    codes = page_snippets(render_page(snippets))
+    for snippet in snippets:
+        if snippet.code:
+            assert codes[f"trigger-snippet-admin-hello-{snippet.language}-{snippet.version}-{snippet.mode}"] == snippet.code
+
+
+def test_page_has_no_placeholder_text():
+    snippets = [*snippets_of(EVERY_TYPE).values(), *snippets_of(EVERY_TYPE, release_id="v2.0.0").values()]
+    text = render_page(snippets, versions=("latest", "v2.0.0")).lower()
+    for phrase in NO_PLACEHOLDERS:
+        assert phrase not in text, phrase
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_script_is_a_valid_module(tmp_path):
+    """snippets.js parses as an ES module and exports its initialisers."""
+    module = tmp_path / "snippets.mjs"
+    module.write_text((ROOT / "static/pipelines/snippets.js").read_text())
+    result = subprocess.run(["node", "--check", str(module)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    source = module.read_text()
+    assert "export function initSnippets" in source and "export function initSnippet(" in source
+    assert "navigator.clipboard" in source and 'execCommand("copy")' in source
 
 
 def test_sample_files_are_real():
