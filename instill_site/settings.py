@@ -240,3 +240,8 @@ if PIPELINE_DEMO_OPENAI_BASE_URL:
         _llm_host = f"[{_llm.hostname}]" if ":" in _llm.hostname else _llm.hostname
         _llm_port = _llm.port or (443 if _llm.scheme == "https" else 80)
         PIPELINE_HTTP_ALLOWED_HOSTS = [*PIPELINE_HTTP_ALLOWED_HOSTS, f"{_llm_host}:{_llm_port}"]
+
+# The Trigger Snippet's address for this server ("https://pipeline.example.com"); empty:
+# the scheme and host the browser used. Its gRPC snippets use that host and this port.
+PIPELINE_PUBLIC_URL = os.environ.get("PIPELINE_PUBLIC_URL", "")
+PIPELINE_GRPC_PORT = env_int("PIPELINE_GRPC_PORT", 8081)
