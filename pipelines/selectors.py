@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
 from pipelines.errors import NotFound
@@ -156,3 +157,13 @@ def run_get(*, run_uid: str, user) -> tuple[PipelineRun, bool]:
     if not (is_owner or run.requester_id == user.pk):
         raise NotFound(f'pipeline run "{run_uid}" not found')
     return run, True
+
+
+def database_ready() -> bool:
+    """Whether the database answers: the readiness of the REST and gRPC APIs."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - readiness reports any failure as not serving
+        return False

@@ -37,12 +37,21 @@ def credentials(header: str) -> tuple[str, str, str] | None:
     raise Unauthenticated('unsupported Authorization header: use "Bearer instill_sk_..." or Basic credentials')
 
 
+AUTHENTICATION_REQUIRED = "authentication required: send Authorization: Bearer <API token>"
+
+
 def authenticate_header(request) -> object | None:
     """The user named by the request's Authorization header, None when there is none.
 
     Raises :class:`Unauthenticated` for credentials that are present but wrong.
     """
-    found = credentials(request.META.get("HTTP_AUTHORIZATION", ""))
+    return authenticate_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
+
+
+def authenticate_authorization(header: str) -> object | None:
+    """The user named by an Authorization value (an HTTP header or gRPC ``authorization``
+    metadata), None when it is empty; :class:`Unauthenticated` when it is wrong."""
+    found = credentials(header)
     if found is None:
         return None
     kind, first, second = found
