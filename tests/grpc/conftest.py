@@ -4,14 +4,23 @@ stubs generated from our protos."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
 
 from pipelines.grpc.gen.core.mgmt.v1beta import mgmt_public_service_pb2_grpc
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_public_service_pb2_grpc
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # benchmarks/_server.py is shared with the e2e tests and `make bench`
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks._server import Server  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -75,3 +84,11 @@ def mgmt_stub(channel) -> mgmt_public_service_pb2_grpc.MgmtPublicServiceStub:
 def alice_md(alice_token) -> list[tuple[str, str]]:
     """Call metadata with Alice's token, as the Instill SDK sends it."""
     return [("authorization", f"Bearer {alice_token}")]
+
+
+@pytest.fixture(scope="session")
+def serve_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real ``manage.py serve`` (HTTP and gRPC on daphne's loop) on free ports."""
+    log = Path(os.environ.get("PIPELINE_TEST_OUTPUT", ROOT / "test-output")) / "grpc-serve.log"
+    with Server(data_dir=tmp_path_factory.mktemp("grpc-serve-data"), admin_password="grpc-admin", log_path=log) as server:
+        yield server
