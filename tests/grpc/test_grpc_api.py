@@ -207,6 +207,30 @@ def test_stream_hang_up_does_not_stop_the_run(pipeline_stub, alice_md, alice, ma
     assert PipelineRun.objects.get().outputs == [{"status": 200}]
 
 
+def test_run_over_its_time_limit_is_deadline_exceeded_sync_and_mid_stream(pipeline_stub, alice_md, alice, make_pipeline, slow_server, settings, api):
+    settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
+    make_pipeline(alice, "slow", raw_recipe=SLOW_RECIPE)
+    assert api.patch("/v1beta/namespaces/alice/pipelines/slow", {"maxRunSeconds": 1}).status_code == 200
+    data = rows({"url": f"{slow_server}/sleep/3"})
+    for method in ("TriggerNamespacePipeline", "TriggerNamespacePipelineWithStream"):
+        with pytest.raises(grpc.RpcError) as excinfo:
+            call(pipeline_stub, method, alice_md, namespace_id="alice", pipeline_id="slow", data=data)
+        assert_status(excinfo, grpc.StatusCode.DEADLINE_EXCEEDED, word="maximum run time of 1 s")
+    assert PipelineRun.objects.filter(status=PipelineRun.Status.FAILED).count() == 2
+
+
+def test_idempotency_key_metadata(pipeline_stub, alice_md, hello):
+    metadata = [*alice_md, ("idempotency-key", "k1")]
+    fields = {"namespace_id": "alice", "pipeline_id": "hello"}
+    first = call(pipeline_stub, "TriggerAsyncNamespacePipeline", metadata, **fields, data=rows({"prompt": "once"}))
+    again = call(pipeline_stub, "TriggerAsyncNamespacePipeline", metadata, **fields, data=rows({"prompt": "once"}))
+    assert first.operation.name == again.operation.name
+    with pytest.raises(grpc.RpcError) as excinfo:
+        call(pipeline_stub, "TriggerAsyncNamespacePipeline", metadata, **fields, data=rows({"prompt": "other"}))
+    assert_status(excinfo, grpc.StatusCode.ALREADY_EXISTS, word="Idempotency-Key")
+    wait_done(pipeline_stub, alice_md, first.operation.name)
+
+
 # --- errors: the contract's table, as REST answers it --------------------------------
 
 
