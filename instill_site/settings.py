@@ -193,6 +193,8 @@ PIPELINE_ADMIN_USER = os.environ.get("PIPELINE_ADMIN_USER", "admin")
 PIPELINE_ADMIN_PASSWORD = os.environ.get("PIPELINE_ADMIN_PASSWORD", "password")
 PIPELINE_MAX_REQUEST_BYTES = env_int("PIPELINE_MAX_REQUEST_BYTES", 32 * 1024 * 1024)
 PIPELINE_MAX_BATCH_SIZE = 32
+# Largest gRPC message, in and out (RESOURCE_EXHAUSTED over it); the SDK sends up to 32 MB.
+PIPELINE_GRPC_MAX_MESSAGE_BYTES = env_int("PIPELINE_GRPC_MAX_MESSAGE_BYTES", 64 * 1024 * 1024)
 # request.body refuses more than this too (413), whatever the Content-Length said.
 DATA_UPLOAD_MAX_MEMORY_SIZE = PIPELINE_MAX_REQUEST_BYTES
 PIPELINE_EXECUTOR = os.environ.get("PIPELINE_EXECUTOR", "inprocess")
