@@ -4,8 +4,6 @@ JavaScript in Node, Python with the Instill SDK once the gRPC server is there.""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import io
 import json
 import os
@@ -47,9 +45,9 @@ GREETING = "Hello Summarise the benefits of solar power in two sentences."
 class Page:
     """The snippets of one pipeline, as the rendered partial shows them."""
 
-    def __init__(self, base_url: str, pipeline_id: str, recipe: str, versions: list[str | None]) -> None:
+    def __init__(self, base_url: str, grpc_port: int, pipeline_id: str, recipe: str, versions: list[str | None]) -> None:
         parsed = parse_recipe(recipe, registry=default_registry())
-        target = grpc_target(base_url, int(os.environ.get("PIPELINE_GRPC_PORT", "8081")))
+        target = grpc_target(base_url, grpc_port)
         snippets = [
             snippet
             for version in versions
@@ -70,7 +68,7 @@ class Page:
 
 
 @pytest.fixture(scope="module")
-def pipelines(base_url, api_token) -> dict[str, Page]:
+def pipelines(e2e_server, base_url, api_token) -> dict[str, Page]:
     """``snippet-hello`` (the demo recipe, with release v1.0.0) and ``snippet-photo``
     (an image, a document and a tricky default), created through the API."""
     import httpx
@@ -83,8 +81,8 @@ def pipelines(base_url, api_token) -> dict[str, Page]:
         response = api.post("/v1beta/namespaces/admin/pipelines/snippet-hello/releases", json={"id": "v1.0.0"})
         assert response.status_code == 201, response.text
     return {
-        "hello": Page(base_url, "snippet-hello", HELLO, [None, "v1.0.0"]),
-        "photo": Page(base_url, "snippet-photo", PHOTO_RECIPE, [None]),
+        "hello": Page(base_url, e2e_server.grpc_port, "snippet-hello", HELLO, [None, "v1.0.0"]),
+        "photo": Page(base_url, e2e_server.grpc_port, "snippet-photo", PHOTO_RECIPE, [None]),
     }
 
 
@@ -183,17 +181,25 @@ def test_snippet_with_a_wrong_token_prints_the_error(pipelines, workdir):
     assert json.loads(stdout)["code"] == 16
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("pipelines.grpc") is None,
-    reason="the gRPC server (pipelines.grpc) is not on this branch; the Python snippet needs it",
-)
+@pytest.fixture(scope="module")
+def sdk_python() -> Path:
+    """The cached virtualenv with the real ``instill-sdk`` 0.18 (tests/grpc/sdk_venv.py)."""
+    from tests.grpc.sdk_venv import PyPIUnreachable, sdk_python
+
+    try:
+        return sdk_python()
+    except PyPIUnreachable as exc:
+        pytest.skip(str(exc))
+
+
 @pytest.mark.parametrize("version", ["latest", "v1.0.0"])
 @pytest.mark.parametrize("mode", ["sync", "async", "stream"])
-def test_python_snippets_run(pipelines, api_token, workdir, e2e_server, mode, version):
-    """The Python tab runs with the Instill SDK against our gRPC server."""
-    pytest.importorskip("instill.clients", reason="instill-sdk is not installed")
+def test_python_snippets_run(pipelines, api_token, workdir, sdk_python, mode, version):
+    """The Python tab runs as copied, with the Instill SDK, against our gRPC server (in
+    its own virtualenv, from a directory outside the repository: the SDK imports
+    top-level packages named ``pipeline`` and ``core``)."""
     code = pipelines["hello"].code("python", mode, version) if (mode, version) != ("stream", "v1.0.0") else None
     if code is None:
         pytest.skip("the SDK cannot stream a release; the page says so instead")
-    stdout = run([sys.executable, "-"], stdin=code, token=api_token, cwd=workdir)
+    stdout = run([str(sdk_python), "-I", "-"], stdin=code, token=api_token, cwd=workdir)
     assert "Hello Summarise the benefits of solar power" in stdout
