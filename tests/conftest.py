@@ -182,3 +182,15 @@ def fake_openai(_fake_openai_server):
     fake = _fake_openai_server.fake
     fake.reset()
     return fake
+
+
+@pytest.fixture(scope="session")
+def instill_sdk_python():
+    """The python of a cached virtualenv with the real ``instill-sdk`` 0.18 (made on first
+    use, see tests/grpc/sdk_venv.py); the test is skipped only when PyPI is unreachable."""
+    from tests.grpc.sdk_venv import PyPIUnreachable, sdk_python
+
+    try:
+        return sdk_python()
+    except PyPIUnreachable as exc:
+        pytest.skip(str(exc))

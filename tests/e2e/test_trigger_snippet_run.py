@@ -181,25 +181,14 @@ def test_snippet_with_a_wrong_token_prints_the_error(pipelines, workdir):
     assert json.loads(stdout)["code"] == 16
 
 
-@pytest.fixture(scope="module")
-def sdk_python() -> Path:
-    """The cached virtualenv with the real ``instill-sdk`` 0.18 (tests/grpc/sdk_venv.py)."""
-    from tests.grpc.sdk_venv import PyPIUnreachable, sdk_python
-
-    try:
-        return sdk_python()
-    except PyPIUnreachable as exc:
-        pytest.skip(str(exc))
-
-
 @pytest.mark.parametrize("version", ["latest", "v1.0.0"])
 @pytest.mark.parametrize("mode", ["sync", "async", "stream"])
-def test_python_snippets_run(pipelines, api_token, workdir, sdk_python, mode, version):
+def test_python_snippets_run(pipelines, api_token, workdir, instill_sdk_python, mode, version):
     """The Python tab runs as copied, with the Instill SDK, against our gRPC server (in
     its own virtualenv, from a directory outside the repository: the SDK imports
     top-level packages named ``pipeline`` and ``core``)."""
     code = pipelines["hello"].code("python", mode, version) if (mode, version) != ("stream", "v1.0.0") else None
     if code is None:
         pytest.skip("the SDK cannot stream a release; the page says so instead")
-    stdout = run([str(sdk_python), "-I", "-"], stdin=code, token=api_token, cwd=workdir)
+    stdout = run([str(instill_sdk_python), "-I", "-"], stdin=code, token=api_token, cwd=workdir)
     assert "Hello Summarise the benefits of solar power" in stdout

@@ -14,20 +14,11 @@ import httpx
 import pytest
 
 from benchmarks._server import Server
-from tests.grpc.sdk_venv import PyPIUnreachable, sdk_python
 
 pytestmark = pytest.mark.e2e
 
 CLIENT = Path(__file__).with_name("sdk_client.py")
 SDK_TIMEOUT = 180  # the SDK sets no deadlines: a hang must fail the test, not the suite
-
-
-@pytest.fixture(scope="module")
-def sdk() -> Path:
-    try:
-        return sdk_python()
-    except PyPIUnreachable as exc:
-        pytest.skip(str(exc))
 
 
 def run_sdk(sdk: Path, server: Server, token: str, tmp_path: Path) -> dict:
@@ -54,7 +45,7 @@ def run_sdk(sdk: Path, server: Server, token: str, tmp_path: Path) -> dict:
     return json.loads(result.read_text())
 
 
-def test_instill_sdk_against_serve(sdk, serve_process, tmp_path):
+def test_instill_sdk_against_serve(instill_sdk_python, serve_process, tmp_path):
     server = serve_process
     token = server.create_token("sdk")
     release = httpx.post(
@@ -63,7 +54,7 @@ def test_instill_sdk_against_serve(sdk, serve_process, tmp_path):
     )
     assert release.status_code == 201, release.text
 
-    got = run_sdk(sdk, server, token, tmp_path)
+    got = run_sdk(instill_sdk_python, server, token, tmp_path)
 
     assert got["trigger"]["outputs"] == [{"answer": "Hello hello world"}]
     assert got["trigger"]["metadata"]["traces"]["greet"]["statuses"] == ["STATUS_COMPLETED"]
