@@ -193,12 +193,15 @@ class PipelineServicer:
     async def TriggerNamespacePipelineWithStream(self, request, context):
         """One response per update of the outputs (each row's outputs so far, unresolved
         ones null), then the complete answer with its traces. Hanging up stops the
-        stream, not the run: it finishes and is recorded."""
+        stream, not the run: it finishes and is recorded. Like an SSE stream, the run is
+        stored first (live): its events can be followed at /pipeline-runs/{uid}/events."""
         trigger = await _accept(request, context)
         run_services.bind_rows(trigger.target, trigger.rows)  # bad input is INVALID_ARGUMENT, not a broken stream
         events: asyncio.Queue = asyncio.Queue()
         task = detached(
-            run_services.run_trigger(**trigger.run_args(), return_traces=trigger.return_traces, on_event=events.put_nowait)
+            run_services.run_trigger(
+                **trigger.run_args(), return_traces=trigger.return_traces, on_event=events.put_nowait, live=True
+            )
         )
         # Every event is queued before the run's task ends, so this marker comes last.
         task.add_done_callback(lambda _: events.put_nowait(None))
