@@ -1,0 +1,34 @@
+"""Error answers: JSON in the API's shape under ``/v1beta/``, friendly pages elsewhere."""
+
+from __future__ import annotations
+
+from pipelines.api.views import api_not_found, api_server_error
+from pipelines.api.errors import error_json
+from pipelines.views.common import ERROR_PAGES, error_page
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/v1beta/")
+
+
+def not_found(request, exception=None):
+    return api_not_found(request, exception) if _is_api(request) else error_page(request, 404)
+
+
+def permission_denied(request, exception=None):
+    return error_json(403, "permission denied") if _is_api(request) else error_page(request, 403)
+
+
+def server_error(request):
+    if _is_api(request):
+        return api_server_error(request)
+    # No request context: a broken context processor or middleware may be why we are here.
+    from django.template.loader import render_to_string
+    from django.http import HttpResponseServerError
+
+    title, message = ERROR_PAGES[500]
+    return HttpResponseServerError(render_to_string("pipelines/error.html", {"status": 500, "title": title, "message": message, "bare": True}))
+
+
+def csrf_failure(request, reason: str = ""):
+    return error_page(request, 403, "Your form expired or came from another site. Reload the page and try again.")
