@@ -140,9 +140,11 @@ CSRF_FAILURE_VIEW = "pipelines.views.errors.csrf_failure"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    # A follower slower than a token stream loses messages past capacity; it re-reads
+    # them from the run event log (pipelines.realtime), so the cap only bounds memory.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000}}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "pipelines.realtime.LoopSafeInMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -231,3 +233,16 @@ PIPELINE_RUN_FILE_INLINE_BYTES = env_int("PIPELINE_RUN_FILE_INLINE_BYTES", 64 * 
 PIPELINE_RUN_FILE_RETENTION_DAYS = env_int("PIPELINE_RUN_FILE_RETENTION_DAYS", 7)
 # Comment line sent on an idle server-sent-events stream, so proxies keep it open.
 PIPELINE_SSE_HEARTBEAT_SECONDS = float(os.environ.get("PIPELINE_SSE_HEARTBEAT_SECONDS", "15"))
+# The chat demo's model server (pipelines/demo.py): OpenAI-compatible, a local Ollama
+# by default; empty installs no chat demo. Its host:port (that port only) passes the
+# outbound guard, because a model server on this machine or the LAN is the point.
+PIPELINE_DEMO_OPENAI_BASE_URL = os.environ.get("PIPELINE_DEMO_OPENAI_BASE_URL", "http://localhost:11434/v1").strip()
+PIPELINE_DEMO_OPENAI_MODEL = os.environ.get("PIPELINE_DEMO_OPENAI_MODEL", "llama3.2")
+if PIPELINE_DEMO_OPENAI_BASE_URL:
+    from urllib.parse import urlsplit as _urlsplit
+
+    _llm = _urlsplit(PIPELINE_DEMO_OPENAI_BASE_URL)
+    if _llm.hostname:
+        _llm_host = f"[{_llm.hostname}]" if ":" in _llm.hostname else _llm.hostname
+        _llm_port = _llm.port or (443 if _llm.scheme == "https" else 80)
+        PIPELINE_HTTP_ALLOWED_HOSTS = [*PIPELINE_HTTP_ALLOWED_HOSTS, f"{_llm_host}:{_llm_port}"]

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
 from asgiref.sync import AsyncToSync, sync_to_async
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -38,6 +39,25 @@ def _pool() -> ThreadPoolExecutor:
 
         _executor = ThreadPoolExecutor(max_workers=settings.PIPELINE_DB_THREADS, thread_name_prefix="pipeline-db")
     return _executor
+
+
+def pool_close() -> None:
+    """Close every pooled thread's database connection and stop the pool (tests drop
+    their database afterwards; a connection left open would block that)."""
+    global _executor
+    executor, _executor = _executor, None
+    if executor is None:
+        return
+    workers = executor._max_workers
+    barrier = threading.Barrier(workers)
+
+    def close_mine() -> None:
+        barrier.wait(timeout=10)  # one task per thread: each closes its own connection
+        connections.close_all()
+
+    for future in [executor.submit(close_mine) for _ in range(workers)]:
+        future.result()
+    executor.shutdown(wait=True)
 
 
 def db(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:

@@ -1,7 +1,9 @@
-"""Django's ASGI handler without a new thread per request."""
+"""Django's ASGI handler without a new thread per request, and the websocket origin check."""
 
 from __future__ import annotations
 
+from channels.security.websocket import OriginValidator
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 
 
@@ -20,3 +22,19 @@ class PipelineASGIHandler(ASGIHandler):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         await self.handle(scope, receive, send)
+
+
+class BrowserOriginValidator(OriginValidator):
+    """Websockets from browsers must come from one of ``ALLOWED_HOSTS`` (a page of
+    another site must not ride on our session cookie); a client that sends no
+    ``Origin`` is not a browser — a script or an SDK, with its own credentials — and is
+    let through, where Channels' ``AllowedHostsOriginValidator`` would refuse it."""
+
+    def __init__(self, application):
+        allowed = list(settings.ALLOWED_HOSTS)
+        if settings.DEBUG and not allowed:
+            allowed = ["localhost", "127.0.0.1", "[::1]"]
+        super().__init__(application, allowed)
+
+    def valid_origin(self, parsed_origin) -> bool:
+        return parsed_origin is None or super().valid_origin(parsed_origin)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.db import transaction
 
 from pipelines.models import Namespace, Pipeline
@@ -92,6 +97,74 @@ output:
     value: ${total.output.results[0]}
 """
 
+CHAT = """\
+version: v1beta
+# Chat with a language model on any OpenAI-compatible server (Ollama, OpenAI, vLLM,
+# llama.cpp). Trigger it with "Accept: text/event-stream" to see the answer token by token.
+variable:
+  prompt:
+    title: Prompt
+    description: What to ask.
+    type: string
+    required: true
+    instill-ui-order: 0
+  system-message:
+    title: System message
+    description: How the assistant should behave (not sent when there is a chat history).
+    type: string
+    default: You are a helpful assistant.
+    instill-ui-order: 1
+  chat-history:
+    title: Chat history
+    description: 'Earlier messages: [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}].'
+    type: json
+    default: []
+    instill-ui-order: 2
+component:
+  llm:
+    type: openai
+    task: TASK_TEXT_GENERATION
+    input:
+      model: __MODEL__
+      prompt: ${variable.prompt}
+      system-message: ${variable.system-message}
+      chat-history: ${variable.chat-history}
+    setup:
+      base-url: __BASE_URL__
+__API_KEY__output:
+  answer:
+    title: Answer
+    value: ${llm.output.texts[0]}
+  usage:
+    title: Usage
+    value: ${llm.output.usage}
+"""
+CHAT_API_KEY_SECRET = "openai-api-key"
+
+
+def _needs_key(base_url: str) -> bool:
+    """Servers on this machine or a private network (Ollama, llama.cpp) take no key;
+    anything else (OpenAI and other hosted APIs) gets ``${secret.openai-api-key}``."""
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return not (address.is_private or address.is_loopback or address.is_link_local)
+
+
+def chat_recipe(*, base_url: str, model: str) -> str:
+    """The ``chat`` demo for one server and model (JSON strings are YAML strings)."""
+    api_key = f'      api-key: "${{secret.{CHAT_API_KEY_SECRET}}}"\n' if _needs_key(base_url) else ""
+    return (
+        CHAT.replace("__MODEL__", json.dumps(model))
+        .replace("__BASE_URL__", json.dumps(base_url))
+        .replace("__API_KEY__", api_key)
+    )
+
+
 DEMOS = {
     "hello": ("Says hello to whoever you name: the pipeline of the README's tour.", HELLO),
     "chunk-and-jq": ("Chunks a text, counts words per chunk in an iterator, and sums them under a condition.", CHUNK_AND_JQ),
@@ -100,11 +173,23 @@ DEMOS = {
 PUBLIC = {"users": {"*/*": {"enabled": True, "role": "ROLE_EXECUTOR"}}}
 
 
+def _demos() -> dict[str, tuple[str, str]]:
+    demos = dict(DEMOS)
+    base_url = settings.PIPELINE_DEMO_OPENAI_BASE_URL
+    if base_url:  # empty: no chat demo
+        model = settings.PIPELINE_DEMO_OPENAI_MODEL
+        demos["chat"] = (
+            f"Chats with {model} at {base_url}, streaming the answer token by token.",
+            chat_recipe(base_url=base_url, model=model),
+        )
+    return demos
+
+
 @transaction.atomic
 def demo_ensure(*, namespace: Namespace) -> list[str]:
     """Create the demo pipelines that are missing (never overwrites edits); returns the ids created."""
     created = []
-    for pipeline_id, (description, raw) in DEMOS.items():
+    for pipeline_id, (description, raw) in _demos().items():
         if Pipeline.objects.filter(namespace=namespace, slug=pipeline_id).exists():
             continue
         pipeline_create(namespace=namespace, pipeline_id=pipeline_id, description=description, raw_recipe=raw, sharing=PUBLIC)

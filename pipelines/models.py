@@ -235,3 +235,21 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+
+
+class RunEvent(models.Model):
+    """One event of a run, as streamed: the run history behind replay and resume.
+
+    ``payload`` is the event's JSON text exactly as sent (Files larger than the inline
+    limit are ``{"@file": ...}`` markers into the run's stored files, written once per
+    run, not copied into every event). Kept as text: replay writes it out unparsed.
+    """
+
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    name = models.CharField(max_length=40)
+    payload = models.TextField()
+    time = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="run_event_unique_seq")]

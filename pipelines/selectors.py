@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Max, Q, QuerySet
 
 from pipelines.errors import NotFound
-from pipelines.models import Namespace, Pipeline, PipelineRelease, PipelineRun
+from pipelines.models import Namespace, Pipeline, PipelineRelease, PipelineRun, RunEvent
 
 
 @dataclass(frozen=True)
@@ -164,3 +164,19 @@ def run_get(*, run_uid: str, user) -> tuple[PipelineRun, bool]:
     if not (is_owner or run.requester_id == user.pk):
         raise NotFound(f'pipeline run "{run_uid}" not found')
     return run, True
+
+
+def run_state(run_uid) -> tuple[bool, str, str] | None:
+    """``(ended, status, error)`` of a run, or None when it does not exist."""
+    row = PipelineRun.objects.filter(uid=run_uid).values_list("status", "error").first()
+    if row is None:
+        return None
+    return row[0] in PipelineRun.TERMINAL, row[0], row[1]
+
+
+def run_events_after(run_uid, after: int = 0, before: int | None = None) -> list[tuple[int, str, str]]:
+    """A run's stored events with ``after < seq < before``, in order: ``(seq, name, payload)``."""
+    events = RunEvent.objects.filter(run__uid=run_uid, seq__gt=after)
+    if before is not None:
+        events = events.filter(seq__lt=before)
+    return list(events.order_by("seq").values_list("seq", "name", "payload"))

@@ -144,7 +144,7 @@ def slow_server():
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             if self.path.startswith("/sleep/"):
-                time.sleep(float(self.path.split("/")[2]))
+                time.sleep(float(self.path.split("?")[0].split("/")[2]))
             body = json.dumps({"path": self.path}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -164,3 +164,21 @@ def slow_server():
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def _fake_openai_server():
+    from tests.fake_openai import RunningFake
+
+    running = RunningFake()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def fake_openai(_fake_openai_server):
+    """A fake OpenAI-compatible server on a free loopback port (tests/fake_openai.py),
+    reset for each test; ``fake_openai.base_url`` ends in ``/v1``."""
+    fake = _fake_openai_server.fake
+    fake.reset()
+    return fake

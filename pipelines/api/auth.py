@@ -42,7 +42,13 @@ def authenticate_header(request) -> object | None:
 
     Raises :class:`Unauthenticated` for credentials that are present but wrong.
     """
-    found = credentials(request.META.get("HTTP_AUTHORIZATION", ""))
+    return authenticate_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
+
+
+def authenticate_authorization(header: str) -> object | None:
+    """The user an Authorization header value names (token or Basic), None for none;
+    also for websockets, whose handshake headers are not a Django request."""
+    found = credentials(header)
     if found is None:
         return None
     kind, first, second = found

@@ -1,10 +1,13 @@
-"""Server-sent events for the sync trigger paths (``Accept: text/event-stream``).
+"""Server-sent events: the sync trigger paths (``Accept: text/event-stream``) and
+``GET /v1beta/pipeline-runs/{uid}/events`` (replay and follow a run).
 
-The run executes in its own task and the response streams the engine's events as
+A streamed trigger is stored before it starts (its uid is in the ``Pipeline-Run-Uid``
+header) and executes in its own task; the response streams the engine's events as
 Instill names and shapes them, each with an ``id:`` sequence number, plus a comment
 heartbeat while nothing happens. A client that goes away stops the stream, not the
-run: the run finishes and is recorded. Errors before the run starts (auth, not found,
-bad input) are ordinary error responses — the caller checks them before streaming.
+run: the run finishes and is recorded, and ``/pipeline-runs/{uid}/events`` with
+``Last-Event-ID`` picks up where the stream broke. Errors before the run starts (auth,
+not found, bad input) are ordinary error responses — the caller checks them first.
 """
 
 from __future__ import annotations
@@ -15,37 +18,61 @@ from collections.abc import AsyncIterator
 import orjson
 from django.conf import settings
 from django.http import StreamingHttpResponse
-from django.utils import timezone
 
 from pipelines.aio import detached
-from pipelines.engine import PipelineErrorUpdated, PipelineStatusUpdated
-from pipelines.errors import ServiceError
+from pipelines.realtime import run_follow
 from pipelines.services import runs as run_services
+from pipelines.services.run_files import MARKER, as_data_uris
+
+RUN_UID_HEADER = "Pipeline-Run-Uid"
+
 
 def wants_stream(request) -> bool:
     accept = request.META.get("HTTP_ACCEPT", "")
     return "text/event-stream" in accept or request.META.get("HTTP_INSTILL_USE_SSE", "").lower() == "true"
 
 
+def frame(seq: int, name: str, data: bytes) -> bytes:
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, name.encode(), data)
+
+
 def sse_frame(event) -> bytes:
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event.seq, event.name.encode(), orjson.dumps(event.payload()))
+    return frame(event.seq, event.name, orjson.dumps(event.payload()))
 
 
-def stream_trigger(*, target, rows, requester, source: str) -> StreamingHttpResponse:
-    """Start the run now and answer with its event stream."""
-    queue: asyncio.Queue = asyncio.Queue()
-    task = detached(
-        run_services.run_trigger(target=target, rows=rows, requester=requester, source=source, on_event=queue.put_nowait)
-    )
-    response = StreamingHttpResponse(_events(task, queue, len(rows)), content_type="text/event-stream")
+HEARTBEAT = b": heartbeat\n\n"
+
+
+def event_stream(body: AsyncIterator[bytes]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(body, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
 
 
-async def _events(task: asyncio.Task, queue: asyncio.Queue, row_count: int) -> AsyncIterator[bytes]:
+async def stream_trigger(*, target, rows, requester, source: str) -> StreamingHttpResponse:
+    """Store the run, start it, and answer with its event stream."""
+    queue: asyncio.Queue = asyncio.Queue()
+    started: asyncio.Future = asyncio.get_running_loop().create_future()
+    task = detached(
+        run_services.run_trigger(
+            target=target, rows=rows, requester=requester, source=source, on_event=queue.put_nowait,
+            on_start=started.set_result, live=True,
+        )
+    )
+    # Headers wait for the stored run, so the uid they carry can be followed at once.
+    await asyncio.wait({started, task}, return_when=asyncio.FIRST_COMPLETED)
+    if not started.done():
+        task.result()  # the run could not even be stored: raise that error as a response
+    response = event_stream(_events(task, queue))
+    response[RUN_UID_HEADER] = str(started.result().uid)
+    return response
+
+
+async def _events(task: asyncio.Task, queue: asyncio.Queue) -> AsyncIterator[bytes]:
+    """The run's events as they come, until the run has ended and all are sent (the
+    service emits the error events of a run stopped outside its components)."""
     heartbeat = settings.PIPELINE_SSE_HEARTBEAT_SECONDS
-    last_seq = 0
     getter: asyncio.Task | None = None
     try:
         while not (task.done() and queue.empty()):
@@ -55,22 +82,26 @@ async def _events(task: asyncio.Task, queue: asyncio.Queue, row_count: int) -> A
             done, _ = await asyncio.wait({getter, task}, timeout=heartbeat, return_when=asyncio.FIRST_COMPLETED)
             if getter in done:
                 event, getter = getter.result(), None
-                last_seq = max(last_seq, event.seq)
                 yield sse_frame(event)
             elif not done:
-                yield b": heartbeat\n\n"
+                yield HEARTBEAT
     finally:
         if getter is not None:
             getter.cancel()
-    error = task.exception()
-    if error is not None:
-        # The run ended outside its components (time limit, internal error): say so per row.
-        message = error.message if isinstance(error, ServiceError) else "internal error"
-        for row in range(row_count):
-            last_seq += 1
-            now = timezone.now()
-            yield sse_frame(PipelineErrorUpdated(batch_index=row, seq=last_seq, update_time=now, message=message))
-            last_seq += 1
-            yield sse_frame(
-                PipelineStatusUpdated(batch_index=row, seq=last_seq, update_time=now, errored=True, completed=True)
-            )
+
+
+def follow_run(*, run_uid, after: int) -> StreamingHttpResponse:
+    """The stored events of a run after ``after``, then its live ones until it ends."""
+    return event_stream(_followed(run_uid, after))
+
+
+async def _followed(run_uid, after: int) -> AsyncIterator[bytes]:
+    idle = settings.PIPELINE_SSE_HEARTBEAT_SECONDS
+    async for item in run_follow(run_uid=run_uid, after=after, idle_seconds=idle):
+        if item.kind == "event":
+            payload = item.payload
+            if MARKER in payload:  # a stored large File: the stream carries the file itself
+                payload = orjson.dumps(as_data_uris(orjson.loads(payload), run_uid=run_uid)).decode()
+            yield frame(item.seq, item.name, payload.encode())
+        elif item.kind == "idle":
+            yield HEARTBEAT

@@ -22,6 +22,7 @@ urlpatterns = [
     path("tokens/<str:token_id>", views.TokenDetailApi.as_view()),
     path("pipeline-runs/<uuid:run_uid>/component-runs", views.ComponentRunListApi.as_view()),
     path("pipeline-runs/<uuid:run_uid>/files/<str:name>", views.RunFileApi.as_view()),
+    path("pipeline-runs/<uuid:run_uid>/events", views.run_events),
     re_path(rf"^{NS}/pipelines$", views.NamespacePipelineListCreateApi.as_view()),
     re_path(rf"^{NS}/secrets$", views.SecretListCreateApi.as_view()),
     re_path(rf"^{NS}/secrets/(?P<secret_id>[^/]+)$", views.SecretDetailApi.as_view()),

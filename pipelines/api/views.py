@@ -32,7 +32,7 @@ from pipelines.api.auth import authenticate_request
 from pipelines.api.errors import error_json, service_error_json, too_big_message
 from pipelines.api.pagination import numbered_page, token_page
 from pipelines.api.parsers import parse_multipart
-from pipelines.api.streaming import stream_trigger, wants_stream
+from pipelines.api.streaming import follow_run, stream_trigger, wants_stream
 from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated
 from pipelines.models import ApiToken, ComponentRun, PipelineRelease, PipelineRun, Secret
 from pipelines.selectors import (
@@ -159,7 +159,7 @@ async def pipeline_trigger(request, user, target, rows, options):
     outputs, or stream the run's events (``Accept: text/event-stream``)."""
     if wants_stream(request):
         run_services.bind_rows(target, rows)  # bad input is a 400, not an event
-        return stream_trigger(target=target, rows=rows, requester=user, source=options["source"])
+        return await stream_trigger(target=target, rows=rows, requester=user, source=options["source"])
     # Shielded: a client that hangs up does not stop the run; it finishes and is recorded.
     response = await asyncio.shield(
         detached(
@@ -190,6 +190,38 @@ async def pipeline_trigger_async(request, user, target, rows, options):
     """``POST .../trigger-async``: validate now, run later; answers an operation at once."""
     run = await _enqueue_in_thread(user, target, rows, options)
     return json_response({"operation": operation_services.operation_json(run)})
+
+
+def _run_for_events(request, run_uid: str):
+    user, _ = authenticate_request(request)
+    if not user.is_authenticated:
+        raise Unauthenticated("authentication required: send Authorization: Bearer <API token>")
+    run, _ = run_get(run_uid=run_uid, user=user)
+    return run
+
+
+_run_for_events_in_thread = db(_run_for_events)
+
+
+async def run_events(request, run_uid):
+    """``GET /v1beta/pipeline-runs/{uid}/events``: the run's events as server-sent events,
+    the stored ones then the live ones until the run ends. ``Last-Event-ID`` (or
+    ``?after=N``) skips the events a client already has."""
+    if request.method != "GET":
+        return error_json(405, f"{request.method} is not allowed here; use GET")
+    raw_after = request.META.get("HTTP_LAST_EVENT_ID") or request.GET.get("after") or "0"
+    try:
+        after = int(raw_after)
+        if after < 0:
+            raise ValueError
+    except ValueError:
+        field = "Last-Event-ID" if request.META.get("HTTP_LAST_EVENT_ID") else "after"
+        return error_json(400, f"{field} must be a non-negative event sequence number, got {raw_after!r}")
+    try:
+        run = await _run_for_events_in_thread(request, str(run_uid))
+    except ServiceError as exc:
+        return service_error_json(exc)
+    return follow_run(run_uid=run.uid, after=after)
 
 
 class OperationApi(APIView):

@@ -12,17 +12,20 @@ sneak past. TLS SNI and the ``Host`` header keep the original hostname because
 httpcore still sees the URL's host. Redirects are followed by hand (at most
 :data:`MAX_REDIRECTS`) and each hop goes through the same backend.
 
-Hosts listed in ``allowed_hosts`` (exact hostname or IP, or ``*`` for all) bypass
-the guard; deployments fill it from ``PIPELINE_HTTP_ALLOWED_HOSTS``.
+Hosts listed in ``allowed_hosts`` bypass the guard: an exact hostname or IP (any
+port), ``host:port`` (that port only, e.g. ``localhost:11434`` for a local model
+server; IPv6 as ``[::1]:11434``), or ``*`` for all. Deployments fill it from
+``PIPELINE_HTTP_ALLOWED_HOSTS``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -45,9 +48,15 @@ class OutboundRefused(ComponentError):
     """The guard refused a destination; the message says which and why."""
 
 
+class OutboundUnavailable(ComponentError):
+    """The destination could not be reached or did not answer in time: transient,
+    so a caller with a retry policy may try again."""
+
+
 @dataclass(frozen=True)
 class OutboundPolicy:
-    """Which destinations bypass the guard. ``*`` in ``allowed_hosts`` allows all."""
+    """Which destinations bypass the guard: hosts (any port), ``host:port`` entries
+    (normalised to ``host:port``, IPv6 in brackets), or ``*`` for all."""
 
     allowed_hosts: frozenset[str] = frozenset()
 
@@ -57,14 +66,34 @@ class OutboundPolicy:
             return cls()
         if isinstance(hosts, str):
             hosts = hosts.split(",")
-        return cls(frozenset(_normalise_host(h) for h in hosts if h and h.strip()))
+        return cls(frozenset(_normalise_entry(h) for h in hosts if h and h.strip()))
 
     @property
     def allow_all(self) -> bool:
         return "*" in self.allowed_hosts
 
-    def allows(self, host: str) -> bool:
-        return self.allow_all or _normalise_host(host) in self.allowed_hosts
+    def allows(self, host: str, port: int | None = None) -> bool:
+        if self.allow_all:
+            return True
+        host = _normalise_host(host)
+        return host in self.allowed_hosts or (port is not None and _host_port(host, port) in self.allowed_hosts)
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _normalise_entry(entry: str) -> str:
+    entry = entry.strip()
+    host, port = entry, ""
+    if entry.startswith("["):  # [v6] or [v6]:port
+        host, _, rest = entry[1:].partition("]")
+        port = rest.removeprefix(":")
+    elif entry.count(":") == 1:  # a bare IPv6 address has more than one colon
+        host, port = entry.split(":")
+    if port.isdigit():
+        return _host_port(_normalise_host(host), int(port))
+    return _normalise_host(host)
 
 
 def _normalise_host(host: str) -> str:
@@ -133,7 +162,7 @@ def check_url(url: str, *, policy: OutboundPolicy | None = None) -> httpx.URL:
     host = parsed.host
     if not host:
         raise OutboundRefused(f"invalid URL {url!r}: it has no host")
-    if policy.allows(host):
+    if policy.allows(host, parsed.port or (443 if parsed.scheme == "https" else 80)):
         return parsed
     try:
         ip = ipaddress.ip_address(host)
@@ -166,7 +195,7 @@ async def resolve_checked(host: str, port: int, *, policy: OutboundPolicy) -> li
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if not addresses:
             raise ComponentError(f"could not resolve host {host!r}")
-    if policy.allows(host):
+    if policy.allows(host, port):
         return addresses
     for address in addresses:
         problem = address_problem(address)
@@ -280,15 +309,7 @@ async def guarded_request(
     request_headers = httpx.Headers(headers or {})
     body = content
     try:
-        async with (
-            asyncio.timeout(timeout),
-            httpx.AsyncClient(
-                transport=_GuardedTransport(policy),
-                timeout=httpx.Timeout(timeout),
-                follow_redirects=False,
-                trust_env=False,
-            ) as client,
-        ):
+        async with asyncio.timeout(timeout), _client(policy, timeout) as client:
             for hop in range(max_redirects + 1):
                 request = client.build_request(
                     method,
@@ -312,7 +333,7 @@ async def guarded_request(
                             request_headers = _without_body_headers(request_headers)
                         current = target
                         continue
-                    data = await _read_capped(response, max_response_bytes)
+                    data = await read_capped(response, max_response_bytes)
                     return OutboundResponse(
                         status_code=response.status_code,
                         headers=response.headers,
@@ -322,12 +343,55 @@ async def guarded_request(
                 finally:
                     await response.aclose()
             raise ComponentError(f"request to {url} exceeded {max_redirects} redirects")
-    except TimeoutError:
-        raise ComponentError(f"request to {current} timed out after {timeout:g} s") from None
-    except httpx.TimeoutException:
-        raise ComponentError(f"request to {current} timed out after {timeout:g} s") from None
+    except (TimeoutError, httpx.HTTPError) as exc:
+        raise _failure(exc, current, timeout) from None
+
+
+@contextlib.asynccontextmanager
+async def guarded_stream(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    content: bytes | None = None,
+    allowed_hosts: Iterable[str] | str | None = (),
+    timeout: float = DEFAULT_TIMEOUT,
+) -> AsyncIterator[httpx.Response]:
+    """Send one request through the outbound guard and yield the response unread.
+
+    For answers that arrive over time (server-sent events): ``timeout`` bounds the
+    connect and each wait for more bytes, not the whole answer. Redirects are not
+    followed — a 3xx is handed back like any other status. Refusals raise
+    :class:`OutboundRefused`; network failures and timeouts, also while the caller
+    reads the body, raise :class:`OutboundUnavailable`.
+    """
+    policy = OutboundPolicy.from_hosts(allowed_hosts)
+    target = check_url(url, policy=policy)
+    try:
+        async with (
+            _client(policy, timeout) as client,
+            client.stream(method.upper(), target, headers=headers, content=content) as response,
+        ):
+            yield response
     except httpx.HTTPError as exc:
-        raise ComponentError(f"request to {current} failed: {_describe(exc)}") from None
+        raise _failure(exc, target, timeout) from None
+
+
+def _client(policy: OutboundPolicy, timeout: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=_GuardedTransport(policy),
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+def _failure(exc: Exception, url: httpx.URL, timeout: float) -> ComponentError:
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        return OutboundUnavailable(f"request to {url} timed out after {timeout:g} s")
+    if isinstance(exc, httpx.TransportError):
+        return OutboundUnavailable(f"request to {url} failed: {_describe(exc)}")
+    return ComponentError(f"request to {url} failed: {_describe(exc)}")
 
 
 def _without_credentials(headers: httpx.Headers) -> httpx.Headers:
@@ -348,7 +412,8 @@ def _without_body_headers(headers: httpx.Headers) -> httpx.Headers:
     return out
 
 
-async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+async def read_capped(response: httpx.Response, limit: int) -> bytes:
+    """The body of a streamed response; :class:`ComponentError` past ``limit`` bytes."""
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ComponentError(f"response body is larger than the {limit}-byte limit")

@@ -12,12 +12,14 @@ URIs only when someone asks for the JSON.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from .values import to_json
+from .values import File, to_json
+
+FileRenderer = Callable[[File], Any]
 
 __all__ = [
     "ComponentErrorUpdated",
@@ -52,8 +54,9 @@ class Event(ABC):
         return {"updateTime": format_time(self.update_time), "batchIndex": self.batch_index}
 
     @abstractmethod
-    def payload(self) -> dict[str, Any]:
-        """The event's JSON, exactly as Instill sends it."""
+    def payload(self, render_file: FileRenderer | None = None) -> dict[str, Any]:
+        """The event's JSON, exactly as Instill sends it; Files as data URIs, or as
+        ``render_file`` makes them (the run history stores each file once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,7 @@ class PipelineStatusUpdated(Event):
     errored: bool = False
     completed: bool = False
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self, render_file: FileRenderer | None = None) -> dict[str, Any]:
         data = self._base()
         data["status"] = {"started": self.started, "errored": self.errored, "completed": self.completed}
         return data
@@ -88,10 +91,10 @@ class PipelineOutputUpdated(Event):
     errored: bool = False
     completed: bool = False
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self, render_file: FileRenderer | None = None) -> dict[str, Any]:
         data = self._base()
         data["status"] = {"started": self.started, "errored": self.errored, "completed": self.completed}
-        data["output"] = to_json(dict(self.output or {}))
+        data["output"] = to_json(dict(self.output or {}), render_file)
         return data
 
 
@@ -103,7 +106,7 @@ class PipelineErrorUpdated(Event):
 
     message: str = ""
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self, render_file: FileRenderer | None = None) -> dict[str, Any]:
         data = self._base()
         data["error"] = {"message": self.message}
         return data
@@ -130,7 +133,7 @@ class ComponentStatusUpdated(ComponentEvent):
     errored: bool = False
     completed: bool = False
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self, render_file: FileRenderer | None = None) -> dict[str, Any]:
         return {
             **self._base(),
             "status": {
@@ -150,10 +153,10 @@ class ComponentInputUpdated(ComponentEvent):
 
     input: Mapping[str, Any] | None = None
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self, render_file: FileRenderer | None = None) -> dict[str, Any]:
         return {
             **self._base(),
-            "input": to_json(dict(self.input or {})),
+            "input": to_json(dict(self.input or {}), render_file),
         }
 
 
@@ -165,10 +168,10 @@ class ComponentOutputUpdated(ComponentEvent):
 
     output: Mapping[str, Any] | None = None
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self, render_file: FileRenderer | None = None) -> dict[str, Any]:
         return {
             **self._base(),
-            "output": to_json(dict(self.output or {})),
+            "output": to_json(dict(self.output or {}), render_file),
         }
 
 
@@ -180,7 +183,7 @@ class ComponentErrorUpdated(ComponentEvent):
 
     message: str = ""
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self, render_file: FileRenderer | None = None) -> dict[str, Any]:
         return {
             **self._base(),
             "error": {"message": self.message},

@@ -31,7 +31,7 @@ from pipelines.components import default_registry
 from pipelines.errors import AlreadyExists, Cancelled, InvalidArgument, NotFound, ServiceError
 from pipelines.models import IdempotencyKey, PipelineRun
 from pipelines.services import runs as runs_service
-from pipelines.services.runs import TriggerRow, TriggerTarget, bind_rows
+from pipelines.services.runs import TriggerRow, TriggerTarget, bind_rows, worker_id
 from pipelines.services.run_files import FileStore, as_data_uris, as_files
 from pipelines.services.secrets import decrypt, encrypt, secrets_for_namespace
 
@@ -40,14 +40,6 @@ logger = logging.getLogger("pipelines.runs")
 
 
 
-def worker_id() -> str:
-    """``host:pid`` of the calling process, read at call time: a module-level constant
-    would be the pid of whichever process imported this module first, e.g. the Celery
-    main process, and so wrong in every forked pool process."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-WORKER_ID = worker_id()  # kept for compatibility; prefer worker_id()
 RESPONSE_TYPE = "type.googleapis.com/pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse"
 INTERRUPTED = "interrupted by a restart: the process executing this run stopped before it finished"
 
@@ -242,18 +234,6 @@ def _cancel_if_requested(run_uid) -> None:
             runs_service.run_record_failure(run=run, error=Cancelled("the run was cancelled"), insert=False)
 
 
-def _heartbeat(run_uid, worker: str, beat: bool) -> bool:
-    """Refresh the heartbeat when ``beat``; True when a cancel was requested."""
-    if beat:
-        PipelineRun.objects.filter(uid=run_uid, worker=worker, status=PipelineRun.Status.PROCESSING).update(
-            heartbeat_time=timezone.now()
-        )
-    return PipelineRun.objects.filter(uid=run_uid, cancel_requested=True).exists()
-
-
-_local_cancels: dict[str, asyncio.Event] = {}
-
-
 async def run_execute(*, run_uid, worker: str | None = None, take_over_stale: bool = False) -> PipelineRun | None:
     """Execute a queued run to its end and record it. Returns None when it was not ours."""
     worker = worker or worker_id()
@@ -261,38 +241,13 @@ async def run_execute(*, run_uid, worker: str | None = None, take_over_stale: bo
     if claimed is None:
         return None
     run, target = claimed.run, claimed.target
-    cancel = asyncio.Event()
-    _local_cancels[str(run.uid)] = cancel
-
-    async def watch() -> None:
-        # Cancel requests are read twice a second; the heartbeat is written less often.
-        beat_every = max(1, round(settings.PIPELINE_RUN_HEARTBEAT_SECONDS / 0.5))
-        tick = 0
-        while True:
-            await asyncio.sleep(0.5)
-            tick += 1
-            if await db(_heartbeat)(run.uid, worker, tick % beat_every == 0):
-                cancel.set()
-                return
-
-    watcher = asyncio.create_task(watch())
+    bound = bind_rows(target, claimed.rows)
+    secrets = [{**target.namespace_secrets, **row.secret} for row in claimed.rows]
     try:
-        bound = bind_rows(target, claimed.rows)
-        secrets = [{**target.namespace_secrets, **row.secret} for row in claimed.rows]
-        result = await runs_service._execute(
-            recipe=target.recipe, bound=bound, secrets=secrets, on_event=None, cancel=cancel,
-            timeout=runs_service.max_run_seconds(target.pipeline),
-        )
-    except ServiceError as exc:
-        return await db(runs_service.run_record_failure)(run=run, error=exc, insert=False)
-    except Exception as exc:  # noqa: BLE001 - a bug must still end the run, not leave it PROCESSING
-        logger.exception("run %s failed outside its components", run.uid)
-        error = ServiceError(f"internal error while executing the run: {type(exc).__name__}")
-        return await db(runs_service.run_record_failure)(run=run, error=error, insert=False)
-    finally:
-        watcher.cancel()
-        _local_cancels.pop(str(run.uid), None)
-    return await db(runs_service.run_record)(run=run, result=result)
+        await runs_service.run_stored(run=run, target=target, bound=bound, secrets=secrets)
+    except ServiceError:
+        pass  # recorded on the run: the operation reports it
+    return run
 
 
 # --- cancel, recovery, polling --------------------------------------------------------
@@ -308,7 +263,7 @@ def run_cancel(*, run: PipelineRun) -> PipelineRun:
         locked.save(update_fields=["cancel_requested"])
         if locked.status == PipelineRun.Status.QUEUED:
             runs_service.run_record_failure(run=locked, error=Cancelled("the run was cancelled"), insert=False)
-    event = _local_cancels.get(str(run.uid))
+    event = runs_service.local_cancels.get(str(run.uid))
     if event is not None:
         event.set()
     return PipelineRun.objects.select_related("pipeline__namespace", "requester").get(pk=run.pk)

@@ -8,6 +8,9 @@ run history are the same whoever asks.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from pipelines import realtime
 from pipelines.aio import db
 from pipelines.components import default_registry
 from pipelines.components._outbound import guarded_request
@@ -28,8 +32,11 @@ from pipelines.errors import Cancelled, DeadlineExceeded, InvalidArgument, Permi
 from pipelines.models import ComponentRun, Pipeline, PipelineRelease, PipelineRun
 from pipelines.selectors import Permission, pipeline_get_for_trigger, release_get
 from pipelines.services.pipelines import pipeline_recipe, recipe_for
+from pipelines.services.run_events import RunEventBuffer, RunEventLog, failure_events, file_store
 from pipelines.services.run_files import FileStore
 from pipelines.services.secrets import secrets_for_namespace
+
+logger = logging.getLogger("pipelines.runs")
 
 EventCallback = Callable[[Any], "None | Awaitable[None]"]
 
@@ -231,6 +238,13 @@ async def _execute(
         raise Cancelled("the run was cancelled") from exc
 
 
+def worker_id() -> str:
+    """``host:pid`` of the calling process, read at call time: a module-level constant
+    would be the pid of whichever process imported this module first, e.g. the Celery
+    main process, and so wrong in every forked pool process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 async def run_trigger(
     *,
     target: TriggerTarget,
@@ -239,8 +253,17 @@ async def run_trigger(
     source: str = PipelineRun.Source.API,
     return_traces: bool = False,
     on_event: EventCallback | None = None,
+    on_start: Callable[[PipelineRun], None] | None = None,
+    live: bool = False,
 ) -> TriggerOutcome:
-    """Run a trigger to completion in this process and record it; the sync and stream paths."""
+    """Run a trigger to completion in this process and record it; the sync and stream paths.
+
+    A plain sync trigger (``live=False``) writes its run, component runs and events in
+    one transaction when it ends. A ``live`` run (a streamed trigger) is stored first and
+    executes like an async run: its events are stored and broadcast as they come, so
+    it can be followed and resumed by uid, and cancelled; ``on_start`` gets the stored
+    run before the first event.
+    """
     bound = bind_rows(target, rows)
     secrets = [{**target.namespace_secrets, **row.secret} for row in rows]
     run = PipelineRun(
@@ -255,17 +278,117 @@ async def run_trigger(
     )
     run.bound_inputs = bound  # rendered for storage with the outputs, off the event loop
     run.create_time = run.start_time = timezone.now()
-    try:
-        result = await _execute(
-            recipe=target.recipe, bound=bound, secrets=secrets, on_event=on_event, cancel=None,
-            timeout=max_run_seconds(target.pipeline),
-        )
-    except ServiceError as exc:
-        await db(run_record_failure)(run=run, error=exc, insert=True)
-        raise
-    await _recorder.record(run, result)
+    if live:
+        run.worker, run.heartbeat_time = worker_id(), run.start_time
+        await db(_insert_started)(run)
+        if on_start is not None:
+            on_start(run)
+        result = await run_stored(run=run, target=target, bound=bound, secrets=secrets, on_event=on_event)
+    else:
+        buffer = RunEventBuffer(run)
+        emit = _emitter(buffer, on_event)
+        try:
+            result = await _execute(
+                recipe=target.recipe, bound=bound, secrets=secrets, on_event=emit, cancel=None,
+                timeout=max_run_seconds(target.pipeline),
+            )
+        except ServiceError as exc:
+            _emit_failure(emit, buffer.last_seq, exc, len(bound))
+            await db(run_record_failure)(run=run, error=exc, insert=True, events=buffer)
+            raise
+        run.event_buffer = buffer
+        await _recorder.record(run, result)
     response = {"outputs": result.outputs_json(), "metadata": {"traces": result.traces(full=return_traces)}}
     return TriggerOutcome(run_uid=run.uid, result=result, response=response)
+
+
+def _insert_started(run: PipelineRun) -> None:
+    store = file_store(run)
+    run.inputs = [to_json(row, store) for row in run.bound_inputs]
+    run.save(force_insert=True)
+
+
+def _emitter(log: RunEventLog | RunEventBuffer, on_event: EventCallback | None) -> Callable[[Any], None]:
+    if on_event is None:
+        return log.append
+
+    def emit(event) -> None:
+        log.append(event)
+        on_event(event)
+
+    return emit
+
+
+def _emit_failure(emit: Callable[[Any], None], last_seq: int, error: Exception, rows: int) -> None:
+    message = error.message if isinstance(error, ServiceError) else "internal error"
+    for event in failure_events(message=message, rows=rows, last_seq=last_seq, now=timezone.now()):
+        emit(event)
+
+
+# Cancel events of the runs executing in this process, by run uid: a cancel request
+# that reaches this process stops its run at once instead of at the next poll.
+local_cancels: dict[str, asyncio.Event] = {}
+
+
+def _heartbeat(run_uid, worker: str, beat: bool) -> bool:
+    """Refresh the heartbeat when ``beat``; True when a cancel was requested."""
+    if beat:
+        PipelineRun.objects.filter(uid=run_uid, worker=worker, status=PipelineRun.Status.PROCESSING).update(
+            heartbeat_time=timezone.now()
+        )
+    return PipelineRun.objects.filter(uid=run_uid, cancel_requested=True).exists()
+
+
+_heartbeat_in_thread = db(_heartbeat)
+
+
+async def _watch(run: PipelineRun, cancel: asyncio.Event) -> None:
+    # Cancel requests are read twice a second; the heartbeat is written less often.
+    beat_every = max(1, round(settings.PIPELINE_RUN_HEARTBEAT_SECONDS / 0.5))
+    tick = 0
+    while True:
+        await asyncio.sleep(0.5)
+        tick += 1
+        if await _heartbeat_in_thread(run.uid, run.worker, tick % beat_every == 0):
+            cancel.set()
+            return
+
+
+async def run_stored(
+    *, run: PipelineRun, target: TriggerTarget, bound: list[dict], secrets: list[dict], on_event: EventCallback | None = None
+) -> RunResult:
+    """Execute a run whose row is stored and PROCESSING for this worker, to its end.
+
+    Events are stored and broadcast as they come; a heartbeat says the run is alive and
+    a cancel request stops it. The end is recorded (outputs, or the failure), then
+    broadcast. Raises the :class:`ServiceError` of a run stopped outside its components.
+    """
+    log = RunEventLog(run)
+    emit = _emitter(log, on_event)
+    cancel = asyncio.Event()
+    local_cancels[str(run.uid)] = cancel
+    watcher = asyncio.create_task(_watch(run, cancel))
+    try:
+        result = await _execute(
+            recipe=target.recipe, bound=bound, secrets=secrets, on_event=emit, cancel=cancel,
+            timeout=max_run_seconds(target.pipeline),
+        )
+    except Exception as exc:
+        if not isinstance(exc, ServiceError):
+            logger.exception("run %s failed outside its components", run.uid)
+            exc = ServiceError(f"internal error while executing the run: {type(exc).__name__}")
+        _emit_failure(emit, log.last_seq, exc, len(bound))
+        await log.close()
+        await db(run_record_failure)(run=run, error=exc, insert=False)
+        await realtime.end_broadcast(run_uid=run.uid, status=run.status, error=run.error)
+        raise exc
+    finally:
+        watcher.cancel()
+        local_cancels.pop(str(run.uid), None)
+    await log.close()
+    await db(run_record)(run=run, result=result)
+    await realtime.end_broadcast(run_uid=run.uid, status=run.status, error=run.error)
+    return result
 
 
 def _user_or_none(user):
@@ -298,9 +421,9 @@ def run_record(*, run: PipelineRun, result: RunResult) -> PipelineRun:
 
 def _finish_from_result(run: PipelineRun, result: RunResult) -> list[ComponentRun]:
     """Set a run's end from the engine's result; files go inline or to disk (run_files)."""
-    store = FileStore(run.uid)
+    store = file_store(run)
     bound = getattr(run, "bound_inputs", None)
-    if bound is not None:
+    if bound is not None and run.pk is None:
         run.inputs = [to_json(row, store) for row in bound]
     run.outputs = result.outputs_json(store)
     run.traces = result.traces(full=True, render_file=store)
@@ -323,6 +446,10 @@ def runs_insert(items: list[tuple[PipelineRun, RunResult]]) -> None:
         for component_run in component_runs:
             component_run.run_id = component_run.run.pk
         ComponentRun.objects.bulk_create(component_runs)
+        for run in runs:
+            buffer = getattr(run, "event_buffer", None)
+            if buffer is not None:
+                buffer.store()
 
 
 _runs_insert_in_thread = db(runs_insert)
@@ -365,17 +492,22 @@ class RunRecorder:
 _recorder = RunRecorder()
 
 
-def run_record_failure(*, run: PipelineRun, error: ServiceError, insert: bool) -> PipelineRun:
+def run_record_failure(
+    *, run: PipelineRun, error: ServiceError, insert: bool, events: RunEventBuffer | None = None
+) -> PipelineRun:
     """A run that ended outside its components: cancelled, timed out, interrupted."""
     status = PipelineRun.Status.CANCELLED if isinstance(error, Cancelled) else PipelineRun.Status.FAILED
     previous = run.status
     bound = getattr(run, "bound_inputs", None)
-    if bound is not None:
-        store = FileStore(run.uid)
+    if bound is not None and insert:
+        store = file_store(run)
         run.inputs = [to_json(row, store) for row in bound]
     run.finish(status=status, complete_time=timezone.now(), error=error.message, error_code=error.code)
     if insert:
-        run.save(force_insert=True)
+        with transaction.atomic():
+            run.save(force_insert=True)
+            if events is not None:
+                events.store()
     else:
         _save_finished(run, previous_status=previous)
     return run

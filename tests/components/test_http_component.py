@@ -263,6 +263,18 @@ def test_policy_from_comma_separated_string():
     assert not policy.allows("other.com")
 
 
+async def test_host_port_entries_allow_that_port_only(run, http_server):
+    """``host:port`` (``[v6]:port`` for IPv6) allows one port of an internal host, not the others."""
+    policy = _outbound.OutboundPolicy.from_hosts("LocalHost:11434, [::1]:8000, 10.0.0.5")
+    assert policy.allows("localhost", 11434) and policy.allows("::1", 8000) and policy.allows("10.0.0.5", 1)
+    assert not policy.allows("localhost", 80) and not policy.allows("localhost") and not policy.allows("::1", 8001)
+    url = http_server.url("/json")
+    out = await run(COMPONENT, "TASK_GET", {"endpoint-url": url}, http_allowed_hosts=[f"127.0.0.1:{http_server.port}"])
+    assert out["status-code"] == 200
+    with pytest.raises(_outbound.OutboundRefused):
+        await run(COMPONENT, "TASK_GET", {"endpoint-url": url}, http_allowed_hosts=[f"127.0.0.1:{http_server.port + 1}"])
+
+
 async def test_allowed_hostname_connects_to_a_resolved_address(run, http_server):
     """An allowed hostname is resolved and connected by address (trying each, since localhost may be ::1 first)."""
     out = await run(

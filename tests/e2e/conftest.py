@@ -32,6 +32,9 @@ def e2e_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         data_dir=tmp_path_factory.mktemp("e2e-data"),
         admin_password=ADMIN_PASSWORD,
         log_path=output_dir / "e2e-server.log",
+        # Loopback allowed: the slow_server fixture stands in for a slow API. A short
+        # SSE heartbeat, so the streaming tests see heartbeats without waiting 15 s.
+        env={"PIPELINE_HTTP_ALLOWED_HOSTS": "127.0.0.1", "PIPELINE_SSE_HEARTBEAT_SECONDS": "0.5"},
     )
     server.start(timeout=60)
     try:

@@ -81,7 +81,21 @@ def test_disconnect_does_not_stop_the_run(base_url, api_token):
     with httpx.stream("POST", base_url + HELLO, json={"data": [{"variable": {"prompt": "gone"}}]}, headers=headers) as r:
         next(r.iter_lines())  # read one line, then hang up
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and httpx.get(runs_url, headers=plain).json()["totalSize"] == before:
+    while time.monotonic() < deadline:
+        listed = httpx.get(runs_url, headers=plain).json()
+        if listed["totalSize"] > before and listed["pipelineRuns"][0]["status"] != "RUN_STATUS_PROCESSING":
+            break
         time.sleep(0.1)
     newest = httpx.get(runs_url, headers=plain).json()["pipelineRuns"][0]
     assert newest["inputs"] == [{"prompt": "gone"}] and newest["status"] == "RUN_STATUS_COMPLETED"
+
+
+def test_multipart_request_streams_too(base_url, api_token):
+    """``variables[0].prompt`` as a form field, answered as a stream."""
+    headers = {"Authorization": f"Bearer {api_token}", "Accept": "text/event-stream"}
+    form = {"variables[0].prompt": "form", "variables[1].prompt": "again"}
+    with httpx.stream("POST", base_url + HELLO, data=form, files={"unused": ("x.txt", b"x")}, headers=headers) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        events = read_events(r)
+    outputs = {e["data"]["batchIndex"]: e["data"]["output"] for e in events if e["event"] == "PIPELINE_OUTPUT_UPDATED"}
+    assert outputs == {0: {"answer": "Hello form"}, 1: {"answer": "Hello again"}}

@@ -69,6 +69,17 @@ def celery_workers(django_db_setup, django_db_blocker, tmp_path_factory):
     logs = tmp_path_factory.mktemp("celery")
     workers = [start_celery_worker(worker_env(), concurrency=WORKER_CONCURRENCY, log=logs / "w1.log", name="w1")]
     yield workers
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    from pipelines.aio import pool_close
+
+    # The test process's own connections in other threads (async tests' followers and
+    # consumers) must close too, or PostgreSQL refuses to drop the test database.
+    pool_close()
+    asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
     for worker in workers:
         stop_celery_worker(worker)
     failures = [w for w in workers if b"Traceback" in Path(w.log_path).read_bytes()]

@@ -21,6 +21,10 @@ from tests.api.test_async import (  # noqa: F401 - re-collected here
     test_release_async_records_version,
     test_run_time_limit,
 )
+from tests.api.test_run_events import (  # noqa: F401 - events from a Celery worker, over Redis
+    test_async_run_stores_its_events,
+    test_websocket_follows_a_running_async_run_live,
+)
 from tests.api.test_releases import (  # noqa: F401
     test_only_owner_creates_or_deletes_releases,
     test_release_freezes_recipe_and_triggers_it,

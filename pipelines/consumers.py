@@ -1,0 +1,80 @@
+"""Websocket consumers: thin adapters over :mod:`pipelines.realtime` and the selectors."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import parse_qs
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from pipelines.api.auth import authenticate_authorization
+from pipelines.errors import NotFound, Unauthenticated
+from pipelines.realtime import run_follow
+from pipelines.selectors import run_get
+from pipelines.services.run_files import MARKER, as_urls
+
+# Close codes (4000-4999 are the application's): a browser sees them in CloseEvent.code.
+CLOSE_ENDED = 1000
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
+CLOSE_BAD_REQUEST = 4400
+
+
+class RunEventsConsumer(AsyncJsonWebsocketConsumer):
+    """``/ws/runs/<uid>/``: a run's events, for its requester or the pipeline's owner
+    (the access rules of operations), by browser session or ``Authorization`` header.
+
+    On connect it sends the events so far (after ``?after=N``), then live ones, each
+    ``{"type": "event", "seq", "event", "data"}`` — ``data`` is the Instill payload, with
+    large stored Files as download URLs; when the run ends, ``{"type": "end", "status",
+    "error"}`` and close code 1000. Denied: 4401 (not signed in), 4404 (no such run,
+    or not yours). The socket is accepted first, so the browser sees the code.
+    """
+
+    follower: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        try:
+            after = int(parse_qs(self.scope.get("query_string", b"").decode()).get("after", ["0"])[0])
+        except ValueError:
+            await self.close(code=CLOSE_BAD_REQUEST)
+            return
+        try:
+            run = await database_sync_to_async(self._run)()
+        except Unauthenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        except NotFound:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.follower = asyncio.create_task(self._follow(run.uid, after))
+
+    def _run(self):
+        user = self.scope.get("user")
+        header = dict(self.scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
+        if header:
+            user = authenticate_authorization(header)
+        if user is None or not user.is_authenticated:
+            raise Unauthenticated("sign in or send Authorization: Bearer <API token>")
+        run, _ = run_get(run_uid=str(self.scope["url_route"]["kwargs"]["run_uid"]), user=user)
+        return run
+
+    async def _follow(self, run_uid, after: int) -> None:
+        async for item in run_follow(run_uid=run_uid, after=after):
+            if item.kind == "event":
+                payload = item.payload
+                if MARKER in payload:
+                    payload = orjson.dumps(as_urls(orjson.loads(payload), run_uid=run_uid)).decode()
+                # The stored payload is already JSON: spliced in, not parsed and re-encoded.
+                await self.send(text_data='{"type":"event","seq":%d,"event":"%s","data":%s}' % (item.seq, item.name, payload))
+            elif item.kind == "end":
+                await self.send_json({"type": "end", "status": item.status, "error": item.error})
+                await self.close(code=CLOSE_ENDED)
+                return
+
+    async def disconnect(self, code: int) -> None:
+        if self.follower is not None:
+            self.follower.cancel()
