@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponseNotAllowed
@@ -15,7 +16,7 @@ from django.urls import reverse
 
 from pipelines.aio import db, detached
 from pipelines.components import default_registry
-from pipelines.demo import CHUNK_AND_JQ, HELLO
+from pipelines.demo import CHUNK_AND_JQ, HELLO, chat_recipe
 from pipelines.errors import InvalidArgument, ServiceError
 from pipelines.forms import PipelineCreateForm, RunForm, add_service_error
 from pipelines.models import PipelineRun
@@ -39,41 +40,18 @@ output:
     value: ${variable.text}
 """
 
-CHAT = """\
-version: v1beta
-# Chat with an OpenAI-compatible model. Create a secret named openai-key first
-# (Settings → Secrets); point base-url at another server (e.g. Ollama) if you like.
-variable:
-  prompt:
-    title: Prompt
-    type: string
-    required: true
-    instill-ui-order: 0
-component:
-  llm:
-    type: openai
-    task: TASK_TEXT_GENERATION
-    input:
-      prompt: ${variable.prompt}
-    setup:
-      api-key: ${secret.openai-key}
-output:
-  answer:
-    title: Answer
-    value: ${llm.output.texts[0]}
-"""
-
-
 def recipe_templates() -> dict[str, tuple[str, str]]:
-    """Starting recipes for a new pipeline: key → (label, YAML). ``chat`` needs the
-    openai component and is offered only where it is installed."""
+    """Starting recipes for a new pipeline: key → (label, YAML). ``chat`` is the chat
+    demo for the configured server (``PIPELINE_DEMO_OPENAI_*``, Ollama by default)."""
     templates = {
         "blank": ("Blank — one text variable echoed back", BLANK),
         "hello": ("Hello — greet whoever you name", HELLO),
         "chunk-and-jq": ("Chunk and jq — split a text, count words per chunk", CHUNK_AND_JQ),
     }
     if "openai" in default_registry():
-        templates["chat"] = ("Chat — ask an LLM (needs an openai-key secret)", CHAT)
+        base_url = settings.PIPELINE_DEMO_OPENAI_BASE_URL or "https://api.openai.com/v1"
+        model = settings.PIPELINE_DEMO_OPENAI_MODEL or "gpt-4o-mini"
+        templates["chat"] = (f"Chat — ask {model} at {base_url}, answer streamed", chat_recipe(base_url=base_url, model=model))
     return templates
 
 
