@@ -45,7 +45,7 @@ def render_value(value: Any, *, depth: int = 0) -> SafeString:
     """One output (or input) value as HTML, by what it is: text, Markdown, a number,
     an image inline, a file as a download link, objects and arrays as a JSON tree."""
     if value is None:
-        return format_html('<span class="muted">null</span>')
+        return mark_safe('<span class="muted">null</span>')
     if isinstance(value, bool):
         return format_html('<code class="json-bool">{}</code>', "true" if value else "false")
     if isinstance(value, (int, float)):
@@ -54,7 +54,7 @@ def render_value(value: Any, *, depth: int = 0) -> SafeString:
         return _render_string(value, depth=depth)
     if isinstance(value, list):
         if not value:
-            return format_html('<code class="muted">[]</code>')
+            return mark_safe('<code class="muted">[]</code>')
         items = format_html_join("", "<li>{}</li>", ((render_value(v, depth=depth + 1),) for v in value))
         return format_html(
             '<details class="json-tree" {}><summary>Array <span class="muted">({} items)</span></summary><ol start="0">{}</ol></details>',
@@ -64,7 +64,7 @@ def render_value(value: Any, *, depth: int = 0) -> SafeString:
         )
     if isinstance(value, dict):
         if not value:
-            return format_html('<code class="muted">{{}}</code>')
+            return mark_safe('<code class="muted">{}</code>')
         rows = format_html_join(
             "", '<div class="json-row"><span class="json-key">{}</span>{}</div>', ((k, render_value(v, depth=depth + 1)) for k, v in value.items())
         )
