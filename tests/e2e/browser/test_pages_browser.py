@@ -205,3 +205,30 @@ def test_browse_runs_and_open_a_run_detail(signed_in):
     expect(page.get_by_role("heading", name="Components")).to_be_visible()
     expect(page.locator("table")).to_contain_text("greet")
     expect(page.locator("[data-output=answer]")).to_contain_text("Hello")
+
+
+def test_an_llm_answer_grows_token_by_token_in_the_editor(signed_in, make_pipeline, fake_openai):
+    """The editor shows each PIPELINE_OUTPUT_UPDATED as it arrives: the answer of a
+    (fake, slow) OpenAI-compatible model is seen growing, not only finished."""
+    from pipelines.demo import chat_recipe
+    from tests.fake_openai import tokens_of
+
+    fake_openai.chunk_delay = 0.15
+    page = signed_in
+    page.goto(make_pipeline("chatty", chat_recipe(base_url=fake_openai.base_url, model="fake-llama")) + "editor")
+    page.evaluate(
+        """() => { window.answers = [];
+        new MutationObserver(() => {
+          const text = document.querySelector('#live-outputs [data-output=answer] dd')?.textContent;
+          if (text && text !== window.answers[window.answers.length - 1]) window.answers.push(text);
+        }).observe(document.getElementById('live-outputs'), {subtree: true, childList: true, characterData: true}); }"""
+    )
+    page.get_by_label("Prompt").fill("tell me more")
+    page.get_by_role("button", name="Run").click()
+    answer = "You said: tell me more"
+    expect(page.locator("#live-outputs [data-output=answer]")).to_contain_text(answer, timeout=20_000)
+    expect(page.locator("#live-status")).to_have_text("Completed")
+    seen = page.evaluate("window.answers")
+    tokens = tokens_of(answer)
+    assert len(seen) >= len(tokens) - 1, seen  # one rendering per token (the first may coalesce)
+    assert all(answer.startswith(text) for text in seen) and seen[-1] == answer
