@@ -24,12 +24,20 @@ OUTPUT = Path(os.environ.get("PIPELINE_TEST_OUTPUT", ROOT / "test-output"))
 pytestmark = pytest.mark.e2e
 
 
+def _is_browser_test(item) -> bool:
+    return Path(str(item.fspath)).is_relative_to(Path(__file__).parent)
+
+
 def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the
+    main thread for as long as the (session) browser lives, and every async test after
+    it would fail with "asyncio.run() cannot be called from a running event loop"."""
+    items.sort(key=_is_browser_test)
     if Path(CHROMIUM).exists() or shutil.which("chromium"):
         return
     skip = pytest.mark.skip(reason=f"no chromium at {CHROMIUM}: `make test` installs Debian's chromium")
     for item in items:
-        if "tests/e2e/browser" in str(item.fspath):
+        if _is_browser_test(item):
             item.add_marker(skip)
 
 
