@@ -47,6 +47,7 @@ class Server:
         admin_password: str,
         log_path: Path,
         port: int | None = None,
+        grpc_port: int | None = None,
         env: dict[str, str] | None = None,
         python: str = sys.executable,
     ) -> None:
@@ -55,6 +56,8 @@ class Server:
         self.log_path = Path(log_path)
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self.grpc_port = grpc_port or free_port()
+        self.grpc_target = f"127.0.0.1:{self.grpc_port}"
         self.python = python
         self.extra_env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
@@ -72,7 +75,10 @@ class Server:
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
-        command = [self.python, str(ROOT / "manage.py"), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        command = [
+            self.python, str(ROOT / "manage.py"), "serve",
+            "--host", "127.0.0.1", "--port", str(self.port), "--grpc-port", str(self.grpc_port),
+        ]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT

@@ -199,6 +199,8 @@ PIPELINE_ADMIN_PASSWORD = os.environ.get("PIPELINE_ADMIN_PASSWORD", "password")
 PIPELINE_SIGNUP_ENABLED = env_bool("PIPELINE_SIGNUP_ENABLED", True)
 PIPELINE_MAX_REQUEST_BYTES = env_int("PIPELINE_MAX_REQUEST_BYTES", 32 * 1024 * 1024)
 PIPELINE_MAX_BATCH_SIZE = 32
+# Largest gRPC message, in and out (RESOURCE_EXHAUSTED over it); the SDK sends up to 32 MB.
+PIPELINE_GRPC_MAX_MESSAGE_BYTES = env_int("PIPELINE_GRPC_MAX_MESSAGE_BYTES", 64 * 1024 * 1024)
 # request.body refuses more than this too (413), whatever the Content-Length said.
 DATA_UPLOAD_MAX_MEMORY_SIZE = PIPELINE_MAX_REQUEST_BYTES
 PIPELINE_EXECUTOR = os.environ.get("PIPELINE_EXECUTOR", "inprocess")
@@ -246,3 +248,8 @@ if PIPELINE_DEMO_OPENAI_BASE_URL:
         _llm_host = f"[{_llm.hostname}]" if ":" in _llm.hostname else _llm.hostname
         _llm_port = _llm.port or (443 if _llm.scheme == "https" else 80)
         PIPELINE_HTTP_ALLOWED_HOSTS = [*PIPELINE_HTTP_ALLOWED_HOSTS, f"{_llm_host}:{_llm_port}"]
+
+# The Trigger Snippet's address for this server ("https://pipeline.example.com"); empty:
+# the scheme and host the browser used. Its gRPC snippets use that host and this port.
+PIPELINE_PUBLIC_URL = os.environ.get("PIPELINE_PUBLIC_URL", "")
+PIPELINE_GRPC_PORT = env_int("PIPELINE_GRPC_PORT", 8081)

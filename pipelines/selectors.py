@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
 from pipelines.errors import NotFound
@@ -180,3 +181,12 @@ def run_events_after(run_uid, after: int = 0, before: int | None = None) -> list
     if before is not None:
         events = events.filter(seq__lt=before)
     return list(events.order_by("seq").values_list("seq", "name", "payload"))
+
+def database_ready() -> bool:
+    """Whether the database answers: the readiness of the REST and gRPC APIs."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - readiness reports any failure as not serving
+        return False

@@ -37,6 +37,9 @@ def credentials(header: str) -> tuple[str, str, str] | None:
     raise Unauthenticated('unsupported Authorization header: use "Bearer instill_sk_..." or Basic credentials')
 
 
+AUTHENTICATION_REQUIRED = "authentication required: send Authorization: Bearer <API token>"
+
+
 def authenticate_header(request) -> object | None:
     """The user named by the request's Authorization header, None when there is none.
 
@@ -46,8 +49,8 @@ def authenticate_header(request) -> object | None:
 
 
 def authenticate_authorization(header: str) -> object | None:
-    """The user an Authorization header value names (token or Basic), None for none;
-    also for websockets, whose handshake headers are not a Django request."""
+    """The user named by an Authorization value (an HTTP header or gRPC ``authorization``
+    metadata, a websocket handshake), None when it is empty; :class:`Unauthenticated` when it is wrong."""
     found = credentials(header)
     if found is None:
         return None

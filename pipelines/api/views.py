@@ -14,7 +14,6 @@ import json
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.db import connection
 from django.db.models import Q
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -28,7 +27,7 @@ from rest_framework.views import APIView
 
 from pipelines.aio import db, detached
 from pipelines.api import serializers as s
-from pipelines.api.auth import authenticate_request
+from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_request
 from pipelines.api.errors import error_json, service_error_json, too_big_message
 from pipelines.api.pagination import numbered_page, token_page
 from pipelines.api.parsers import parse_multipart
@@ -36,6 +35,7 @@ from pipelines.api.streaming import follow_run, stream_trigger, wants_stream
 from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated
 from pipelines.models import ApiToken, ComponentRun, PipelineRelease, PipelineRun, Secret
 from pipelines.selectors import (
+    database_ready,
     namespace_get,
     pipeline_permission,
     pipeline_get,
@@ -103,7 +103,7 @@ def _prepare_trigger(request, namespace_id: str, pipeline_id: str, release_id: s
     """Auth, CSRF for browser sessions, and the target — one thread hop for all reads."""
     user, how = authenticate_request(request)
     if not user.is_authenticated:
-        raise Unauthenticated("authentication required: send Authorization: Bearer <API token>")
+        raise Unauthenticated(AUTHENTICATION_REQUIRED)
     if how == "session":
         rejected = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
         if rejected is not None:
@@ -246,17 +246,8 @@ async def liveness(request):
     return JsonResponse({"healthCheckResponse": {"status": "SERVING_STATUS_SERVING"}})
 
 
-def _database_ok() -> bool:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:  # noqa: BLE001 - readiness reports any failure as not serving
-        return False
-
-
 async def readiness(request):
-    ok = await db(_database_ok)()
+    ok = await db(database_ready)()
     status_name = "SERVING_STATUS_SERVING" if ok else "SERVING_STATUS_NOT_SERVING"
     return JsonResponse({"healthCheckResponse": {"status": status_name}}, status=200 if ok else 503)
 

@@ -93,9 +93,23 @@ def test_disconnect_does_not_stop_the_run(base_url, api_token):
 def test_multipart_request_streams_too(base_url, api_token):
     """``variables[0].prompt`` as a form field, answered as a stream."""
     headers = {"Authorization": f"Bearer {api_token}", "Accept": "text/event-stream"}
-    form = {"variables[0].prompt": "form", "variables[1].prompt": "again"}
-    with httpx.stream("POST", base_url + HELLO, data=form, files={"unused": ("x.txt", b"x")}, headers=headers) as r:
+    form = {"variables[0].prompt": (None, "form"), "variables[1].prompt": (None, "again")}  # multipart fields
+    with httpx.stream("POST", base_url + HELLO, files=form, headers=headers) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         events = read_events(r)
     outputs = {e["data"]["batchIndex"]: e["data"]["output"] for e in events if e["event"] == "PIPELINE_OUTPUT_UPDATED"}
     assert outputs == {0: {"answer": "Hello form"}, 1: {"answer": "Hello again"}}
+
+
+def test_release_trigger_streams(base_url, api_token):
+    """``/releases/{v}/trigger`` streams the frozen recipe's run like the latest one."""
+    auth = {"Authorization": f"Bearer {api_token}"}
+    release = httpx.post(base_url + "/v1beta/namespaces/admin/pipelines/hello/releases", json={"id": "v0.9.0"}, headers=auth)
+    assert release.status_code in (201, 409), release.text
+    url = base_url + "/v1beta/namespaces/admin/pipelines/hello/releases/v0.9.0/trigger"
+    with httpx.stream("POST", url, json={"data": [{"variable": {"prompt": "frozen"}}]}, headers={**auth, "Accept": "text/event-stream"}) as r:
+        run_uid = r.headers["Pipeline-Run-Uid"]
+        events = read_events(r)
+    assert [e for e in events if e["event"] == "PIPELINE_OUTPUT_UPDATED"][-1]["data"]["output"] == {"answer": "Hello frozen"}
+    runs = httpx.get(base_url + "/v1beta/namespaces/admin/pipelines/hello/runs", headers=auth).json()["pipelineRuns"]
+    assert next(r for r in runs if r["pipelineRunUid"] == run_uid)["pipelineVersion"] == "v0.9.0"

@@ -1,5 +1,5 @@
 """``manage.py serve``: migrate, make sure the admin and the demos exist, then serve
-HTTP and websockets with daphne."""
+HTTP and websockets with daphne, and the gRPC API beside them on the same event loop."""
 
 from __future__ import annotations
 
@@ -74,9 +74,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
         parser.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
+        parser.add_argument("--grpc-port", type=int, default=8081, help="gRPC port (default 8081; 0: no gRPC server)")
         parser.add_argument("--no-demo", action="store_true", help="do not install the demo pipelines")
 
-    def handle(self, *args, host: str, port: int, no_demo: bool, **options):
+    def handle(self, *args, host: str, port: int, grpc_port: int, no_demo: bool, **options):
         settings.PIPELINE_DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         username = settings.PIPELINE_ADMIN_USER
@@ -94,7 +95,7 @@ class Command(BaseCommand):
             for pipeline_id in demo_ensure(namespace=user_namespace(user)):
                 self.stdout.write(f"Installed demo pipeline {username}/{pipeline_id}.")
         self._recover()
-        self._serve(host, port)
+        self._serve(host, port, grpc_port)
 
     def _recover(self) -> None:
         """Runs left PROCESSING by a dead process are failed; queued ones resume here."""
@@ -111,7 +112,7 @@ class Command(BaseCommand):
         if resumed:
             self.stdout.write(f"Resumed {resumed} queued run(s).")
 
-    def _serve(self, host: str, port: int) -> None:
+    def _serve(self, host: str, port: int, grpc_port: int) -> None:
         from daphne import http_protocol
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
@@ -122,6 +123,10 @@ class Command(BaseCommand):
 
         shown = "localhost" if host in ("0.0.0.0", "::") else host
         self.stdout.write(f"Pipeline is serving on http://{shown}:{port}/ (API under /v1beta/, docs at /v1beta/docs)")
+        if grpc_port:
+            from pipelines.grpc.server import serve_beside_daphne
+
+            self.stdout.write(f"gRPC API (Instill SDK) on {shown}:{serve_beside_daphne(host=host, port=grpc_port)}")
         self.stdout.flush()
         Server(
             application=application,

@@ -1,0 +1,61 @@
+"""Protobuf messages to and from the JSON shapes the services speak.
+
+The services take and give the REST API's JSON (``{"data": [{"variable", "secret"}]}``,
+``{"outputs", "metadata": {"traces"}}``, operations); gRPC is the same contract in
+protobuf, so each side is one ``json_format`` conversion.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from google.longrunning import operations_pb2
+from google.protobuf import json_format, struct_pb2
+from google.rpc import status_pb2
+
+from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pb
+
+M = TypeVar("M")
+
+# Whole numbers beyond this are not exact in a double: leave them as they came.
+_EXACT = 2**53
+
+
+def _plain(value: Any) -> Any:
+    """A Struct's number is always a double: a whole one becomes the int a JSON client sends."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= _EXACT:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def struct_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return _plain(json_format.MessageToDict(struct))
+
+
+def trigger_payload(request) -> dict[str, Any]:
+    """A trigger request as the REST body that :func:`trigger_rows` validates."""
+    if request.inputs:
+        return {"inputs": [struct_dict(item) for item in request.inputs]}
+    return {"data": [{"variable": struct_dict(row.variable), "secret": dict(row.secret)} for row in request.data]}
+
+
+def trigger_response(message_class: type[M], response: dict[str, Any]) -> M:
+    """``{"outputs", "metadata"}`` as a Trigger*Response (or a stream update) message."""
+    return json_format.ParseDict(response, message_class())
+
+
+def operation(operation_json: dict[str, Any]) -> operations_pb2.Operation:
+    """An operation as :func:`operation_json` shapes it, as ``google.longrunning.Operation``."""
+    message = operations_pb2.Operation(name=operation_json["name"], done=operation_json["done"])
+    error = operation_json.get("error")
+    if error is not None:
+        message.error.CopyFrom(status_pb2.Status(code=error["code"], message=error["message"]))
+    response = operation_json.get("response")
+    if response is not None:
+        body = {key: value for key, value in response.items() if key != "@type"}
+        message.response.Pack(trigger_response(pb.TriggerNamespacePipelineResponse, body))
+    return message
