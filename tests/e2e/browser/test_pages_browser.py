@@ -232,3 +232,22 @@ def test_an_llm_answer_grows_token_by_token_in_the_editor(signed_in, make_pipeli
     tokens = tokens_of(answer)
     assert len(seen) >= len(tokens) - 1, seen  # one rendering per token (the first may coalesce)
     assert all(answer.startswith(text) for text in seen) and seen[-1] == answer
+
+
+def test_copy_the_curl_trigger_snippet_from_the_overview_and_run_it(signed_in, api_token):
+    """The API section's Trigger Snippet (cURL, latest, sync) copied with its button runs as is."""
+    page = signed_in
+    page.goto("/admin/pipelines/hello/")
+    api = page.locator("#api")
+    api.get_by_role("tab", name="cURL").click()
+    item = api.locator("[data-snippet-item][data-version=latest][data-mode=sync]:visible")
+    item.get_by_role("button", name=re.compile("Copy the cURL snippet")).click()
+    command = page.evaluate("navigator.clipboard.readText()")
+    assert command.startswith("curl") and "/v1beta/namespaces/admin/pipelines/hello/trigger" in command
+    done = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, timeout=30,
+        env={**os.environ, "INSTILL_API_TOKEN": api_token},
+    )
+    assert done.returncode == 0, done.stderr
+    [output] = json.loads(done.stdout)["outputs"]
+    assert output["answer"].startswith("Hello ")
