@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "pipelines.context_processors.ui",
             ],
         },
     },
@@ -134,6 +135,8 @@ STATIC_ROOT = PIPELINE_DATA_DIR / "static"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+# The web UI's 403 page for a failed CSRF check, instead of Django's bare one.
+CSRF_FAILURE_VIEW = "pipelines.views.errors.csrf_failure"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -191,6 +194,9 @@ LOGGING = {
 # --- Pipeline ---------------------------------------------------------------------
 PIPELINE_ADMIN_USER = os.environ.get("PIPELINE_ADMIN_USER", "admin")
 PIPELINE_ADMIN_PASSWORD = os.environ.get("PIPELINE_ADMIN_PASSWORD", "password")
+# Whether anyone may create an account from the sign-up page (the admin can always
+# create users with `manage.py create_user`).
+PIPELINE_SIGNUP_ENABLED = env_bool("PIPELINE_SIGNUP_ENABLED", True)
 PIPELINE_MAX_REQUEST_BYTES = env_int("PIPELINE_MAX_REQUEST_BYTES", 32 * 1024 * 1024)
 PIPELINE_MAX_BATCH_SIZE = 32
 # Largest gRPC message, in and out (RESOURCE_EXHAUSTED over it); the SDK sends up to 32 MB.

@@ -2,7 +2,10 @@ from django.urls import include, path
 
 urlpatterns = [
     path("v1beta/", include("pipelines.api.urls")),
+    path("", include("pipelines.urls")),
 ]
 
-handler404 = "pipelines.api.views.api_not_found"
-handler500 = "pipelines.api.views.api_server_error"
+# JSON under /v1beta/, HTML pages elsewhere.
+handler403 = "pipelines.views.errors.permission_denied"
+handler404 = "pipelines.views.errors.not_found"
+handler500 = "pipelines.views.errors.server_error"

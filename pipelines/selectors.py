@@ -58,6 +58,14 @@ def readable_pipelines(*, user) -> QuerySet[Pipeline]:
     return qs.filter(_public_q())
 
 
+def pipeline_search(*, user, query: str = "") -> QuerySet[Pipeline]:
+    """Readable pipelines whose id or description contains ``query``, recently changed first."""
+    qs = readable_pipelines(user=user)
+    if query:
+        qs = qs.filter(Q(slug__icontains=query) | Q(description__icontains=query))
+    return qs.order_by("-update_time", "-id")
+
+
 def _public_q() -> Q:
     return Q(is_public=True)
 

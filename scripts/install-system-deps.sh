@@ -11,6 +11,7 @@ PACKAGES=(
     curl:curl  # tests/e2e runs the README's tour, which uses curl
     redis-server:redis-server  # tests/scale: Celery broker and channel layer
     postgresql:pg_ctlcluster   # tests/scale: the scale-out database
+    chromium:chromium          # tests/e2e/browser: Playwright drives /usr/bin/chromium
 )
 
 # Extra packages may be asked for on the command line, same format

@@ -61,6 +61,17 @@ def recipe_validate(*, raw_recipe: str) -> list[dict]:
     return [p.as_dict() for p in validate_recipe(raw_recipe, registry=default_registry())]
 
 
+def recipe_check(*, raw_recipe: str) -> tuple[Recipe | None, list[dict]]:
+    """The parsed recipe and no problems, or None and its problems (the editor's
+    as-you-type check, which also draws the graph of a valid recipe)."""
+    if not raw_recipe.strip():
+        return None, []
+    try:
+        return parse_recipe(raw_recipe, registry=default_registry()), []
+    except RecipeInvalid as exc:
+        return None, [p.as_dict() for p in exc.problems]
+
+
 def recipe_for(*, key: tuple, raw_recipe: str) -> Recipe:
     """The parsed recipe, cached by ``key`` (an identity that changes whenever the text does)."""
     cached = _recipe_cache.get(key)

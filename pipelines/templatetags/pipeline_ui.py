@@ -1,0 +1,144 @@
+"""Filters of the web pages: Markdown (sanitised), values rendered by type, statuses."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import markdown as markdown_lib
+import nh3
+from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+_MARKDOWN_HINTS = re.compile(r"(^#{1,6}\s|^\s*[-*+]\s|^\s*\d+\.\s|```|\*\*[^*]+\*\*|\[[^\]]+\]\([^)]+\)|^>\s|^\|.+\|$)", re.M)
+_RUN_FILE = re.compile(r"^/v1beta/pipeline-runs/[0-9a-f-]{36}/files/[A-Za-z0-9._-]+$")
+
+
+@register.filter
+def markdown(text: str | None) -> SafeString:
+    """Markdown to HTML, sanitised with nh3: no scripts, styles or event handlers survive."""
+    if not text:
+        return mark_safe("")
+    html = markdown_lib.markdown(text, extensions=["fenced_code", "tables", "sane_lists"])
+    return mark_safe(nh3.clean(html, link_rel="noopener noreferrer nofollow"))
+
+
+def looks_like_markdown(text: str) -> bool:
+    return bool(_MARKDOWN_HINTS.search(text))
+
+
+def _file_link(href: str, label: str, mime: str = "") -> SafeString:
+    return format_html(
+        '<a class="file-link" href="{}" download="{}"><span aria-hidden="true">⭳</span> {}</a>{}',
+        href,
+        label,
+        label,
+        format_html(' <span class="muted">{}</span>', mime) if mime else "",
+    )
+
+
+def render_value(value: Any, *, depth: int = 0) -> SafeString:
+    """One output (or input) value as HTML, by what it is: text, Markdown, a number,
+    an image inline, a file as a download link, objects and arrays as a JSON tree."""
+    if value is None:
+        return mark_safe('<span class="muted">null</span>')
+    if isinstance(value, bool):
+        return format_html('<code class="json-bool">{}</code>', "true" if value else "false")
+    if isinstance(value, (int, float)):
+        return format_html('<code class="json-number">{}</code>', value)
+    if isinstance(value, str):
+        return _render_string(value, depth=depth)
+    if isinstance(value, list):
+        if not value:
+            return mark_safe('<code class="muted">[]</code>')
+        items = format_html_join("", "<li>{}</li>", ((render_value(v, depth=depth + 1),) for v in value))
+        return format_html(
+            '<details class="json-tree" {}><summary>Array <span class="muted">({} items)</span></summary><ol start="0">{}</ol></details>',
+            "open" if depth < 2 else "",
+            len(value),
+            items,
+        )
+    if isinstance(value, dict):
+        if not value:
+            return mark_safe('<code class="muted">{}</code>')
+        rows = format_html_join(
+            "", '<div class="json-row"><span class="json-key">{}</span>{}</div>', ((k, render_value(v, depth=depth + 1)) for k, v in value.items())
+        )
+        return format_html(
+            '<details class="json-tree" {}><summary>Object <span class="muted">({} keys)</span></summary>{}</details>',
+            "open" if depth < 2 else "",
+            len(value),
+            rows,
+        )
+    return format_html("<code>{}</code>", json.dumps(value, default=str))
+
+
+def _render_string(value: str, *, depth: int) -> SafeString:
+    if value.startswith("data:"):
+        mime = value[5:].split(";", 1)[0].split(",", 1)[0]
+        if mime.startswith("image/"):
+            return format_html('<img class="output-image" src="{}" alt="image output ({})">', value, mime)
+        extension = mime.rsplit("/", 1)[-1] or "bin"
+        return _file_link(value, f"file.{extension}", mime)
+    if _RUN_FILE.match(value):
+        return _file_link(value, value.rsplit("/", 1)[-1].split("-", 1)[-1])
+    if "\n" in value or len(value) > 80:
+        if looks_like_markdown(value):
+            return format_html(
+                '<div class="markdown-output">{}</div><details class="raw-toggle"><summary>Raw text</summary><pre class="text-output">{}</pre></details>',
+                markdown(value),
+                value,
+            )
+        return format_html('<pre class="text-output">{}</pre>', value)
+    if depth == 0:
+        return format_html('<p class="text-output">{}</p>', value)
+    return format_html('<span class="json-string">"{}"</span>', value)
+
+
+@register.filter
+def rendered(value: Any) -> SafeString:
+    return render_value(value)
+
+
+@register.filter
+def duration(ms: int | None) -> str:
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    return f"{ms // 60_000} min {ms % 60_000 // 1000} s"
+
+
+STATUS_LABELS = {
+    "RUN_STATUS_QUEUED": ("Queued", "pending"),
+    "RUN_STATUS_PROCESSING": ("Running", "running"),
+    "RUN_STATUS_COMPLETED": ("Completed", "completed"),
+    "RUN_STATUS_FAILED": ("Failed", "errored"),
+    "RUN_STATUS_CANCELLED": ("Cancelled", "skipped"),
+    "RUN_STATUS_SKIPPED": ("Skipped", "skipped"),
+    "STATUS_COMPLETED": ("Completed", "completed"),
+    "STATUS_ERROR": ("Errored", "errored"),
+    "STATUS_SKIPPED": ("Skipped", "skipped"),
+}
+
+
+@register.filter
+def status_badge(status: str) -> SafeString:
+    label, tone = STATUS_LABELS.get(status, (status.replace("RUN_STATUS_", "").title(), "pending"))
+    return format_html('<span class="badge badge-{}">{}</span>', tone, label)
+
+
+@register.filter
+def source_label(source: str) -> str:
+    return "Web" if source == "RUN_SOURCE_CONSOLE" else "API"
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)

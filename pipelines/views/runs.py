@@ -1,0 +1,102 @@
+"""Run history and run detail."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import yaml
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.urls import reverse
+from urllib.parse import urlencode
+
+from pipelines.errors import NotFound
+from pipelines.models import ComponentRun, PipelineRun
+from pipelines.selectors import pipeline_get, run_get, runs_visible
+from pipelines.services.run_files import as_data_uris, as_urls
+from pipelines.views.common import is_htmx, page
+
+PAGE_SIZE = 20
+
+
+@page
+def run_list(request, namespace_id: str, pipeline_id: str):
+    pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
+    runs = runs_visible(pipeline=pipeline, user=request.user, permission=permission)
+    filters = {
+        "status": request.GET.get("status", "") if request.GET.get("status") in PipelineRun.Status.values else "",
+        "source": request.GET.get("source", "") if request.GET.get("source") in PipelineRun.Source.values else "",
+        "version": request.GET.get("version", "").strip(),
+    }
+    if filters["status"]:
+        runs = runs.filter(status=filters["status"])
+    if filters["source"]:
+        runs = runs.filter(source=filters["source"])
+    if filters["version"]:
+        runs = runs.filter(pipeline_version=filters["version"])
+    page_obj = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "pipeline": pipeline,
+        "permission": permission,
+        "page_obj": page_obj,
+        "filters": filters,
+        "filter_query": urlencode({k: v for k, v in filters.items() if v}),
+        "statuses": PipelineRun.Status.choices,
+        "versions": ["latest", *pipeline.releases.order_by("-create_time").values_list("slug", flat=True)],
+    }
+    template = "pipelines/pipelinerun_list.html"
+    if is_htmx(request) and request.headers.get("HX-Target") == "run-table":
+        template += "#run-table"
+    return render(request, template, context)
+
+
+def curl_command(request, run: PipelineRun) -> str:
+    """A cURL command that triggers the same pipeline version with the same inputs.
+
+    Files come back as data URIs (small ones are stored inline; large ones are read
+    from the run's stored files while they are kept)."""
+    pipeline = run.pipeline
+    path = f"/v1beta/namespaces/{pipeline.namespace.slug}/pipelines/{pipeline.slug}"
+    if run.pipeline_version != "latest":
+        path += f"/releases/{run.pipeline_version}"
+    body = json.dumps({"data": [{"variable": row or {}} for row in as_data_uris(run.inputs, run_uid=run.uid)]})
+    return (
+        f"curl -X POST {shlex.quote(request.build_absolute_uri(path + '/trigger'))} \\\n"
+        "  --header \"Content-Type: application/json\" \\\n"
+        "  --header \"Authorization: Bearer $INSTILL_API_TOKEN\" \\\n"
+        f"  --data {shlex.quote(body)}"
+    )
+
+
+@page
+def run_detail(request, namespace_id: str, pipeline_id: str, run_uid):
+    run, _ = run_get(run_uid=str(run_uid), user=request.user)
+    pipeline = run.pipeline
+    if pipeline.slug != pipeline_id or pipeline.namespace.slug != namespace_id:
+        raise NotFound(f'pipeline run "{run_uid}" not found')
+    _, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
+    component_runs = list(ComponentRun.objects.filter(run=run).order_by("start_time", "id"))
+    editor_url = None
+    if permission.can_edit:
+        editor_url = reverse("pipeline-editor", kwargs={"namespace_id": namespace_id, "pipeline_id": pipeline_id})
+        editor_url += "?" + urlencode({"inputs": str(run.uid)})
+    context = {
+        "pipeline": pipeline,
+        "permission": permission,
+        "run": run,
+        "inputs": as_urls(run.inputs, run_uid=run.uid),
+        "outputs": as_urls(run.outputs, run_uid=run.uid),
+        "component_runs": [
+            {
+                "run": c,
+                "inputs": as_urls(c.inputs, run_uid=run.uid),
+                "outputs": as_urls(c.outputs, run_uid=run.uid),
+            }
+            for c in component_runs
+        ],
+        "recipe_yaml": yaml.safe_dump(run.recipe_snapshot, sort_keys=False, allow_unicode=True) if run.recipe_snapshot else "",
+        "curl": curl_command(request, run),
+        "editor_url": editor_url,
+    }
+    return render(request, "pipelines/pipelinerun_detail.html", context)
