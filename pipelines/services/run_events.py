@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import orjson
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from pipelines import realtime
 from pipelines.aio import db
@@ -55,6 +55,7 @@ def events_insert(run_pk: int, rows: Sequence[StoredEvent], times: Sequence[date
     """One ``executemany`` for a batch: the ORM's per-object cost would double a small
     trigger's write."""
     global _INSERT
+    connection = connections[DEFAULT_DB_ALIAS]
     if _INSERT is None:
         table = connection.ops.quote_name(RunEvent._meta.db_table)
         _INSERT = f"INSERT INTO {table} (run_id, seq, name, payload, time) VALUES (%s, %s, %s, %s, %s)"

@@ -32,6 +32,7 @@ from pipelines.errors import Cancelled, DeadlineExceeded, InvalidArgument, Permi
 from pipelines.models import ComponentRun, Pipeline, PipelineRelease, PipelineRun
 from pipelines.selectors import Permission, pipeline_get_for_trigger, release_get
 from pipelines.services.pipelines import pipeline_recipe, recipe_for
+from pipelines.services.bulk import rows_insert
 from pipelines.services.run_events import RunEventBuffer, RunEventLog, failure_events, file_store
 from pipelines.services.run_files import FileStore
 from pipelines.services.secrets import secrets_for_namespace
@@ -442,10 +443,10 @@ def runs_insert(items: list[tuple[PipelineRun, RunResult]]) -> None:
         component_runs += _finish_from_result(run, result)
         runs.append(run)
     with transaction.atomic():
-        PipelineRun.objects.bulk_create(runs)
+        rows_insert(runs)
         for component_run in component_runs:
             component_run.run_id = component_run.run.pk
-        ComponentRun.objects.bulk_create(component_runs)
+        rows_insert(component_runs)
         for run in runs:
             buffer = getattr(run, "event_buffer", None)
             if buffer is not None:
