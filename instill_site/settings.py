@@ -237,7 +237,10 @@ PIPELINE_RUN_FILE_RETENTION_DAYS = env_int("PIPELINE_RUN_FILE_RETENTION_DAYS", 7
 PIPELINE_SSE_HEARTBEAT_SECONDS = float(os.environ.get("PIPELINE_SSE_HEARTBEAT_SECONDS", "15"))
 # The chat demo's model server (pipelines/demo.py): OpenAI-compatible, a local Ollama
 # by default; empty installs no chat demo. Its host:port (that port only) passes the
-# outbound guard, because a model server on this machine or the LAN is the point.
+# outbound guard for the `openai` component only (PIPELINE_LLM_ALLOWED_HOSTS), because
+# a model server on this machine or the LAN is the point — the `http` component, which
+# could call any path of it (Ollama's model management, say), stays refused there.
+PIPELINE_LLM_ALLOWED_HOSTS = env_list("PIPELINE_LLM_ALLOWED_HOSTS", [])
 PIPELINE_DEMO_OPENAI_BASE_URL = os.environ.get("PIPELINE_DEMO_OPENAI_BASE_URL", "http://localhost:11434/v1").strip()
 PIPELINE_DEMO_OPENAI_MODEL = os.environ.get("PIPELINE_DEMO_OPENAI_MODEL", "llama3.2")
 if PIPELINE_DEMO_OPENAI_BASE_URL:
@@ -247,7 +250,7 @@ if PIPELINE_DEMO_OPENAI_BASE_URL:
     if _llm.hostname:
         _llm_host = f"[{_llm.hostname}]" if ":" in _llm.hostname else _llm.hostname
         _llm_port = _llm.port or (443 if _llm.scheme == "https" else 80)
-        PIPELINE_HTTP_ALLOWED_HOSTS = [*PIPELINE_HTTP_ALLOWED_HOSTS, f"{_llm_host}:{_llm_port}"]
+        PIPELINE_LLM_ALLOWED_HOSTS = [*PIPELINE_LLM_ALLOWED_HOSTS, f"{_llm_host}:{_llm_port}"]
 
 # The Trigger Snippet's address for this server ("https://pipeline.example.com"); empty:
 # the scheme and host the browser used. Its gRPC snippets use that host and this port.

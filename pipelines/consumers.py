@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from urllib.parse import parse_qs
 
-import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from pipelines.api.auth import authenticate_authorization
+from pipelines.engine import json_bytes
 from pipelines.errors import NotFound, Unauthenticated
 from pipelines.realtime import run_follow
 from pipelines.selectors import run_get
@@ -20,6 +22,9 @@ CLOSE_ENDED = 1000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
+CLOSE_INTERNAL_ERROR = 1011
+
+logger = logging.getLogger("pipelines.realtime")
 
 
 class RunEventsConsumer(AsyncJsonWebsocketConsumer):
@@ -30,7 +35,8 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
     ``{"type": "event", "seq", "event", "data"}`` — ``data`` is the Instill payload, with
     large stored Files as download URLs; when the run ends, ``{"type": "end", "status",
     "error"}`` and close code 1000. Denied: 4401 (not signed in), 4404 (no such run,
-    or not yours). The socket is accepted first, so the browser sees the code.
+    or not yours), 1011 when following fails on our side (the client may poll the
+    operation instead). The socket is accepted first, so the browser sees the code.
     """
 
     follower: asyncio.Task | None = None
@@ -63,17 +69,23 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
         return run
 
     async def _follow(self, run_uid, after: int) -> None:
-        async for item in run_follow(run_uid=run_uid, after=after):
-            if item.kind == "event":
-                payload = item.payload
-                if MARKER in payload:
-                    payload = orjson.dumps(as_urls(orjson.loads(payload), run_uid=run_uid)).decode()
-                # The stored payload is already JSON: spliced in, not parsed and re-encoded.
-                await self.send(text_data='{"type":"event","seq":%d,"event":"%s","data":%s}' % (item.seq, item.name, payload))
-            elif item.kind == "end":
-                await self.send_json({"type": "end", "status": item.status, "error": item.error})
-                await self.close(code=CLOSE_ENDED)
-                return
+        try:
+            async for item in run_follow(run_uid=run_uid, after=after):
+                if item.kind == "event":
+                    payload = item.payload
+                    if MARKER in payload:
+                        payload = json_bytes(as_urls(json.loads(payload), run_uid=run_uid)).decode()
+                    # The stored payload is already JSON: spliced in, not parsed and re-encoded.
+                    await self.send(text_data='{"type":"event","seq":%d,"event":"%s","data":%s}' % (item.seq, item.name, payload))
+                elif item.kind == "end":
+                    await self.send_json({"type": "end", "status": item.status, "error": item.error})
+                    await self.close(code=CLOSE_ENDED)
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - say so to the client (it can poll), do not hang open
+            logger.exception("following run %s over a websocket failed", run_uid)
+            await self.close(code=CLOSE_INTERNAL_ERROR)
 
     async def disconnect(self, code: int) -> None:
         if self.follower is not None:

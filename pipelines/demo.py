@@ -173,14 +173,17 @@ DEMOS = {
 PUBLIC = {"users": {"*/*": {"enabled": True, "role": "ROLE_EXECUTOR"}}}
 
 
-def _demos() -> dict[str, tuple[str, str]]:
-    demos = dict(DEMOS)
+def _demos() -> dict[str, tuple[str, str, dict | None]]:
+    """id → (description, recipe, sharing). Public, except a chat demo that spends the
+    owner's API key: everyone could run it (sign-up is open by default) on their bill."""
+    demos = {pipeline_id: (description, raw, PUBLIC) for pipeline_id, (description, raw) in DEMOS.items()}
     base_url = settings.PIPELINE_DEMO_OPENAI_BASE_URL
     if base_url:  # empty: no chat demo
         model = settings.PIPELINE_DEMO_OPENAI_MODEL
         demos["chat"] = (
             f"Chats with {model} at {base_url}, streaming the answer token by token.",
             chat_recipe(base_url=base_url, model=model),
+            None if _needs_key(base_url) else PUBLIC,
         )
     return demos
 
@@ -189,9 +192,9 @@ def _demos() -> dict[str, tuple[str, str]]:
 def demo_ensure(*, namespace: Namespace) -> list[str]:
     """Create the demo pipelines that are missing (never overwrites edits); returns the ids created."""
     created = []
-    for pipeline_id, (description, raw) in _demos().items():
+    for pipeline_id, (description, raw, sharing) in _demos().items():
         if Pipeline.objects.filter(namespace=namespace, slug=pipeline_id).exists():
             continue
-        pipeline_create(namespace=namespace, pipeline_id=pipeline_id, description=description, raw_recipe=raw, sharing=PUBLIC)
+        pipeline_create(namespace=namespace, pipeline_id=pipeline_id, description=description, raw_recipe=raw, sharing=sharing)
         created.append(pipeline_id)
     return created

@@ -123,7 +123,7 @@ def _fail_unqueued(run_uid, exc: Exception) -> None:
     run = PipelineRun.objects.filter(uid=run_uid, status=PipelineRun.Status.QUEUED).first()
     if run is not None:
         error = ServiceError(f"the run could not be queued: the task broker is unreachable ({type(exc).__name__})")
-        runs_service.run_record_failure(run=run, error=error, insert=False)
+        runs_service.run_record_failure(run=run, error=error, insert=False, announce=True)
 
 
 @cache

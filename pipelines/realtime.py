@@ -30,25 +30,22 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from pipelines.aio import db
 from pipelines.selectors import run_events_after, run_state
 
+
 class LoopSafeInMemoryChannelLayer(InMemoryChannelLayer):
     """Channels' in-memory layer, safe across the event loops of one process.
 
     The parent assumes a single event loop, but async runs execute on the in-process
     executor's own loop while followers wait on the server's: a message put into a
     channel's queue from another thread would not wake its receiver. Here each channel
-    belongs to the loop that created or joined it, and a message for it is put into its
+    belongs to the loop that joined it to a group, and a message for it is put into its
     queue on that loop (``call_soon_threadsafe``); group membership is guarded by a lock.
+    A channel's loop is forgotten when it leaves its last group.
     """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._lock = threading.Lock()
         self._loops: dict[str, asyncio.AbstractEventLoop] = {}
-
-    async def new_channel(self, prefix: str = "specific.") -> str:
-        channel = await super().new_channel(prefix)
-        self._loops[channel] = asyncio.get_running_loop()
-        return channel
 
     async def send(self, channel: str, message: dict) -> None:
         loop = self._loops.get(channel)
@@ -66,6 +63,9 @@ class LoopSafeInMemoryChannelLayer(InMemoryChannelLayer):
             pass  # as group_send does with ChannelFull: the follower refills from the log
 
     async def group_add(self, group: str, channel: str) -> None:
+        # A channel belongs to the loop that joins it to a group (the follower's): only
+        # group members receive from other loops, and only they are remembered here.
+        self._loops[channel] = asyncio.get_running_loop()
         with self._lock:
             await super().group_add(group, channel)
 

@@ -13,13 +13,14 @@ not found, bad input) are ordinary error responses — the caller checks them fi
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
-import orjson
 from django.conf import settings
 from django.http import StreamingHttpResponse
 
 from pipelines.aio import detached
+from pipelines.engine import json_bytes
 from pipelines.realtime import run_follow
 from pipelines.services import runs as run_services
 from pipelines.services.run_files import MARKER, as_data_uris
@@ -37,7 +38,7 @@ def frame(seq: int, name: str, data: bytes) -> bytes:
 
 
 def sse_frame(event) -> bytes:
-    return frame(event.seq, event.name, orjson.dumps(event.payload()))
+    return frame(event.seq, event.name, json_bytes(event.payload()))
 
 
 HEARTBEAT = b": heartbeat\n\n"
@@ -97,11 +98,18 @@ def follow_run(*, run_uid, after: int) -> StreamingHttpResponse:
 
 async def _followed(run_uid, after: int) -> AsyncIterator[bytes]:
     idle = settings.PIPELINE_SSE_HEARTBEAT_SECONDS
+    data_uris: dict[str, str | None] = {}
     async for item in run_follow(run_uid=run_uid, after=after, idle_seconds=idle):
         if item.kind == "event":
-            payload = item.payload
-            if MARKER in payload:  # a stored large File: the stream carries the file itself
-                payload = orjson.dumps(as_data_uris(orjson.loads(payload), run_uid=run_uid)).decode()
-            yield frame(item.seq, item.name, payload.encode())
+            data = item.payload.encode()
+            if MARKER in item.payload:
+                # A stored large File: the stream carries the file itself, read (once per
+                # file and stream) in a thread, not on the loop every other stream shares.
+                data = await asyncio.to_thread(_inline_files, item.payload, run_uid, data_uris)
+            yield frame(item.seq, item.name, data)
         elif item.kind == "idle":
             yield HEARTBEAT
+
+
+def _inline_files(payload: str, run_uid, cache: dict[str, str | None]) -> bytes:
+    return json_bytes(as_data_uris(json.loads(payload), run_uid=run_uid, cache=cache))

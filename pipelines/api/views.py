@@ -19,7 +19,6 @@ from django.http import FileResponse, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-import orjson
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -52,6 +51,7 @@ from pipelines.services import releases as release_services
 from pipelines.services import runs as run_services
 from pipelines.services import secrets as secret_services
 from pipelines.services import tokens as token_services
+from pipelines.engine import json_bytes
 from pipelines.services.run_files import stored_file
 
 # --- triggers -----------------------------------------------------------------------
@@ -71,9 +71,9 @@ def _parse_json_body(request) -> dict:
 
 
 def json_response(payload: dict, status: int = 200) -> HttpResponse:
-    """JSON straight to bytes with orjson: trigger answers carry files as data URIs, and
+    """JSON straight to bytes (orjson): trigger answers carry files as data URIs, and
     the stdlib's str-then-encode would hold two more copies of them."""
-    return HttpResponse(orjson.dumps(payload), status=status, content_type="application/json")
+    return HttpResponse(json_bytes(payload), status=status, content_type="application/json")
 
 
 class _TooBig(Exception):

@@ -403,7 +403,7 @@ def _request(ctx: TaskContext, url: str, body: Mapping[str, Any], accept: str) -
         url,
         headers=_headers(ctx.setup, accept),
         content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        allowed_hosts=ctx.config.get("http_allowed_hosts", ()),
+        allowed_hosts=ctx.config.get("llm_allowed_hosts", ctx.config.get("http_allowed_hosts", ())),
         timeout=float(ctx.config.get("http_timeout", _outbound.DEFAULT_TIMEOUT)),
     )
 

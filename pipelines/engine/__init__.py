@@ -9,6 +9,7 @@ from .components import ComponentDefinition, ComponentError, Registry, Task, Tas
 from .conditions import Condition, ConditionError, ConditionSyntaxError, parse_condition
 from .events import (
     ComponentErrorUpdated,
+    ComponentEvent,
     ComponentInputUpdated,
     ComponentOutputUpdated,
     ComponentStatusUpdated,
@@ -32,7 +33,7 @@ from .recipe import (
 )
 from .references import Reference, ReferenceSyntaxError, ReferenceUnresolved, parse_reference
 from .results import ComponentResult, RowResult, RunResult
-from .values import ATTRIBUTES, File, register_attribute, to_json
+from .values import ATTRIBUTES, File, json_bytes, register_attribute, to_json
 
 __all__ = [
     "ATTRIBUTES",
@@ -40,6 +41,7 @@ __all__ = [
     "ComponentDefinition",
     "ComponentError",
     "ComponentErrorUpdated",
+    "ComponentEvent",
     "ComponentInputUpdated",
     "ComponentOutputUpdated",
     "ComponentResult",
@@ -75,5 +77,6 @@ __all__ = [
     "parse_reference",
     "register_attribute",
     "to_json",
+    "json_bytes",
     "validate_recipe",
 ]

@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
+
 __all__ = [
     "ATTRIBUTES",
     "File",
     "FileDecodeError",
+    "json_bytes",
     "register_attribute",
     "sniff_mime_type",
     "to_json",
@@ -301,3 +305,14 @@ register_attribute("data-uri", lambda value: _as_file(value).data_uri())
 register_attribute("base64", lambda value: _as_file(value).base64())
 register_attribute("binary", lambda value: _as_file(value).read())
 register_attribute("length", _length)
+
+
+def json_bytes(value: Any) -> bytes:
+    """Plain JSON ``value`` (see :func:`to_json`) encoded to bytes: orjson, which writes
+    bytes at once (a 30 MB data URI is not copied through a str), and the standard
+    library for what orjson refuses — integers beyond 64 bits, which a recipe can
+    produce (jq, an HTTP answer) and must not turn into an error for anyone else."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()

@@ -32,6 +32,7 @@ from pipelines.errors import AlreadyExists, Cancelled, InvalidArgument, NotFound
 from pipelines.models import IdempotencyKey, PipelineRun
 from pipelines.services import runs as runs_service
 from pipelines.services.runs import TriggerRow, TriggerTarget, bind_rows, worker_id
+from pipelines.services.run_events import run_end_announce
 from pipelines.services.run_files import FileStore, as_data_uris, as_files
 from pipelines.services.secrets import decrypt, encrypt, secrets_for_namespace
 
@@ -231,7 +232,7 @@ def _cancel_if_requested(run_uid) -> None:
     with transaction.atomic():
         run = PipelineRun.objects.select_for_update().filter(uid=run_uid).first()
         if run is not None and run.status == PipelineRun.Status.QUEUED and run.cancel_requested:
-            runs_service.run_record_failure(run=run, error=Cancelled("the run was cancelled"), insert=False)
+            runs_service.run_record_failure(run=run, error=Cancelled("the run was cancelled"), insert=False, announce=True)
 
 
 async def run_execute(*, run_uid, worker: str | None = None, take_over_stale: bool = False) -> PipelineRun | None:
@@ -262,7 +263,7 @@ def run_cancel(*, run: PipelineRun) -> PipelineRun:
         locked.cancel_requested = True
         locked.save(update_fields=["cancel_requested"])
         if locked.status == PipelineRun.Status.QUEUED:
-            runs_service.run_record_failure(run=locked, error=Cancelled("the run was cancelled"), insert=False)
+            runs_service.run_record_failure(run=locked, error=Cancelled("the run was cancelled"), insert=False, announce=True)
     event = runs_service.local_cancels.get(str(run.uid))
     if event is not None:
         event.set()
@@ -303,10 +304,15 @@ def runs_recover(*, dead_processes: bool = True) -> int:
     count = 0
     for run in gone:
         duration = round((now - run.start_time).total_seconds() * 1000) if run.start_time else None
-        count += PipelineRun.objects.filter(pk=run.pk, status=PipelineRun.Status.PROCESSING, worker=run.worker).update(
-            status=PipelineRun.Status.FAILED, complete_time=now, error=INTERRUPTED, error_code=10,
-            pending_secrets="", total_duration_ms=duration,
-        )
+        with transaction.atomic():
+            updated = PipelineRun.objects.filter(pk=run.pk, status=PipelineRun.Status.PROCESSING, worker=run.worker).update(
+                status=PipelineRun.Status.FAILED, complete_time=now, error=INTERRUPTED, error_code=10,
+                pending_secrets="", total_duration_ms=duration,
+            )
+            if updated:
+                run.status, run.error = PipelineRun.Status.FAILED, INTERRUPTED
+                run_end_announce(run, message=INTERRUPTED)
+        count += updated
     if count:
         logger.warning("marked %d interrupted run(s) as failed", count)
     return count

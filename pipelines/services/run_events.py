@@ -22,13 +22,24 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-import orjson
-from django.db import DEFAULT_DB_ALIAS, connections
+from asgiref.sync import async_to_sync
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db.models import Max
+from django.utils import timezone
 
 from pipelines import realtime
 from pipelines.aio import db
-from pipelines.engine import Event, PipelineErrorUpdated, PipelineStatusUpdated
+from pipelines.engine import (
+    ComponentEvent,
+    ComponentOutputUpdated,
+    Event,
+    PipelineErrorUpdated,
+    PipelineOutputUpdated,
+    PipelineStatusUpdated,
+    json_bytes,
+)
 from pipelines.models import PipelineRun, RunEvent
+from pipelines.selectors import run_state
 from pipelines.services.run_files import FileStore
 
 logger = logging.getLogger("pipelines.runs")
@@ -44,14 +55,45 @@ def file_store(run: PipelineRun) -> FileStore:
     return store
 
 
-def events_render(events: Sequence[Event], store: FileStore) -> list[StoredEvent]:
-    return [(e.seq, e.name, orjson.dumps(e.payload(store)).decode()) for e in events]
+# Rendered for storage: (seq, name, payload JSON text) with the event's time.
+Rendered = tuple[StoredEvent, datetime]
+
+
+def coalesce(events: Sequence[Event]) -> list[Event]:
+    """``events`` without the cumulative outputs that a later one in the same batch
+    supersedes: a component's ``COMPONENT_OUTPUT_UPDATED`` followed by another for the
+    same component and row with only output events between (a streaming LLM's
+    tokens), and likewise a row's ``PIPELINE_OUTPUT_UPDATED``. Each carries everything
+    so far, so storing every one would grow with the square of an answer's length;
+    the last of each burst is kept, and the sequence numbers show the gap."""
+    keep = [True] * len(events)
+    component_pending: dict[tuple[str, int], int] = {}
+    pipeline_pending: dict[int, int] = {}
+    for index, event in enumerate(events):
+        if event.name == ComponentOutputUpdated.name:
+            key = (event.component_id, event.batch_index)
+            if (earlier := component_pending.get(key)) is not None:
+                keep[earlier] = False
+            component_pending[key] = index
+        elif event.name == PipelineOutputUpdated.name:
+            if (earlier := pipeline_pending.get(event.batch_index)) is not None:
+                keep[earlier] = False
+            pipeline_pending[event.batch_index] = index
+        else:  # anything else about a component or row ends its burst
+            if isinstance(event, ComponentEvent):
+                component_pending.pop((event.component_id, event.batch_index), None)
+            pipeline_pending.pop(event.batch_index, None)
+    return [event for event, kept in zip(events, keep) if kept]
+
+
+def events_render(events: Sequence[Event], store: FileStore) -> list[Rendered]:
+    return [((e.seq, e.name, json_bytes(e.payload(store)).decode()), e.update_time) for e in coalesce(events)]
 
 
 _INSERT = None
 
 
-def events_insert(run_pk: int, rows: Sequence[StoredEvent], times: Sequence[datetime]) -> None:
+def events_insert(run_pk: int, rendered: Sequence[Rendered]) -> None:
     """One ``executemany`` for a batch: the ORM's per-object cost would double a small
     trigger's write."""
     global _INSERT
@@ -61,7 +103,7 @@ def events_insert(run_pk: int, rows: Sequence[StoredEvent], times: Sequence[date
         _INSERT = f"INSERT INTO {table} (run_id, seq, name, payload, time) VALUES (%s, %s, %s, %s, %s)"
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
-        cursor.executemany(_INSERT, [(run_pk, seq, name, payload, adapt(t)) for (seq, name, payload), t in zip(rows, times)])
+        cursor.executemany(_INSERT, [(run_pk, seq, name, payload, adapt(t)) for (seq, name, payload), t in rendered])
 
 
 def failure_events(*, message: str, rows: int, last_seq: int, now: datetime) -> list[Event]:
@@ -83,24 +125,34 @@ class RunEventBuffer:
         self.run = run
         self.events: list[Event] = []
         self.last_seq = 0
+        self._rendered: list[Rendered] = []
 
     def append(self, event: Event) -> None:
         self.events.append(event)
         self.last_seq = event.seq
 
+    def render(self) -> None:
+        """Render the events for storage — before the transaction the run shares with
+        others, so that one run's unusual values cannot fail everyone's write."""
+        try:
+            self._rendered = events_render(self.events, file_store(self.run))
+        except Exception:  # noqa: BLE001 - the run is still recorded, without its events
+            logger.exception("could not render the events of run %s", self.run.uid)
+            self._rendered = []
+
     def store(self) -> None:
-        """Write the buffered events (inside the caller's transaction, after the run row)."""
-        if self.events:
-            events_insert(self.run.pk, events_render(self.events, file_store(self.run)), [e.update_time for e in self.events])
+        """Write the rendered events (inside the caller's transaction, after the run row)."""
+        if self._rendered:
+            events_insert(self.run.pk, self._rendered)
 
     async def close(self) -> None:
         return None
 
 
 def _log_write(run: PipelineRun, events: list[Event]) -> list[StoredEvent]:
-    rows = events_render(events, file_store(run))
-    events_insert(run.pk, rows, [e.update_time for e in events])
-    return rows
+    rendered = events_render(events, file_store(run))
+    events_insert(run.pk, rendered)
+    return [row for row, _ in rendered]
 
 
 _log_write_in_thread = db(_log_write)
@@ -140,3 +192,36 @@ class RunEventLog:
             await asyncio.shield(self._writing)
         if self._pending:
             await self._drain()
+
+
+_state_in_thread = db(run_state)
+
+
+async def run_end_broadcast(run_uid) -> None:
+    """Tell followers how the run ended, as stored: an executor whose result was not
+    written (the run was failed elsewhere meanwhile) must not announce its own."""
+    state = await _state_in_thread(run_uid)
+    if state is not None and state[0]:
+        await realtime.end_broadcast(run_uid=run_uid, status=state[1], error=state[2])
+
+
+async def _announce(run_uid, rows: list[StoredEvent], status: str, error: str) -> None:
+    await realtime.events_broadcast(run_uid=run_uid, events=rows)
+    await realtime.end_broadcast(run_uid=run_uid, status=status, error=error)
+
+
+def run_end_announce(run: PipelineRun, *, message: str) -> None:
+    """A run that ended away from its executor (cancelled while queued, its worker
+    gone): store each row's failure events after what the log has, and tell the
+    followers after commit. Call after the run's end is saved, in its transaction."""
+    last = RunEvent.objects.filter(run_id=run.pk).aggregate(last=Max("seq"))["last"] or 0
+    events = failure_events(message=message, rows=max(1, len(run.inputs or [])), last_seq=last, now=timezone.now())
+    rendered = events_render(events, file_store(run))
+    try:
+        with transaction.atomic():  # a savepoint: a late event of a live executor may hold these seqs
+            events_insert(run.pk, rendered)
+    except IntegrityError:
+        rendered = []
+    rows = [row for row, _ in rendered]
+    uid, status, error = run.uid, run.status, run.error
+    transaction.on_commit(lambda: async_to_sync(_announce)(uid, rows, status, error))

@@ -86,14 +86,22 @@ def as_files(value: Any, *, run_uid: uuid.UUID | str) -> Any:
     return _walk(value, restore)
 
 
-def as_data_uris(value: Any, *, run_uid: uuid.UUID | str) -> Any:
-    """Stored markers as data URIs (where the API returns files themselves)."""
+def as_data_uris(value: Any, *, run_uid: uuid.UUID | str, cache: dict[str, str | None] | None = None) -> Any:
+    """Stored markers as data URIs (where the API returns files themselves). Reads
+    files: call it off the event loop. ``cache`` keeps each file's data URI for the
+    next call (a replayed stream carries the same file in event after event)."""
+    cache = {} if cache is None else cache
 
     def inline(meta: dict) -> Any:
-        path = run_dir(run_uid) / meta["name"]
-        if not path.exists():
-            return None
-        return File(path=path, mime_type=meta.get("mimeType"), filename=meta.get("filename")).data_uri()
+        name = meta["name"]
+        if name not in cache:
+            path = run_dir(run_uid) / name
+            cache[name] = (
+                File(path=path, mime_type=meta.get("mimeType"), filename=meta.get("filename")).data_uri()
+                if path.exists()
+                else None
+            )
+        return cache[name]
 
     return _walk(value, inline)
 

@@ -33,7 +33,14 @@ from pipelines.models import ComponentRun, Pipeline, PipelineRelease, PipelineRu
 from pipelines.selectors import Permission, pipeline_get_for_trigger, release_get
 from pipelines.services.pipelines import pipeline_recipe, recipe_for
 from pipelines.services.bulk import rows_insert
-from pipelines.services.run_events import RunEventBuffer, RunEventLog, failure_events, file_store
+from pipelines.services.run_events import (
+    RunEventBuffer,
+    RunEventLog,
+    failure_events,
+    file_store,
+    run_end_announce,
+    run_end_broadcast,
+)
 from pipelines.services.run_files import FileStore
 from pipelines.services.secrets import secrets_for_namespace
 
@@ -209,6 +216,8 @@ async def _fetch_file(variable: str, kind: str, url: str) -> File:
 def engine_config() -> dict[str, Any]:
     return {
         "http_allowed_hosts": tuple(settings.PIPELINE_HTTP_ALLOWED_HOSTS),
+        # Model servers (the openai component) may also be where only it may go.
+        "llm_allowed_hosts": (*settings.PIPELINE_HTTP_ALLOWED_HOSTS, *settings.PIPELINE_LLM_ALLOWED_HOSTS),
         "http_timeout": settings.PIPELINE_HTTP_TIMEOUT,
     }
 
@@ -381,14 +390,14 @@ async def run_stored(
         _emit_failure(emit, log.last_seq, exc, len(bound))
         await log.close()
         await db(run_record_failure)(run=run, error=exc, insert=False)
-        await realtime.end_broadcast(run_uid=run.uid, status=run.status, error=run.error)
+        await run_end_broadcast(run.uid)
         raise exc
     finally:
         watcher.cancel()
         local_cancels.pop(str(run.uid), None)
     await log.close()
     await db(run_record)(run=run, result=result)
-    await realtime.end_broadcast(run_uid=run.uid, status=run.status, error=run.error)
+    await run_end_broadcast(run.uid)
     return result
 
 
@@ -442,6 +451,9 @@ def runs_insert(items: list[tuple[PipelineRun, RunResult]]) -> None:
     for run, result in items:
         component_runs += _finish_from_result(run, result)
         runs.append(run)
+        buffer = getattr(run, "event_buffer", None)
+        if buffer is not None:
+            buffer.render()
     with transaction.atomic():
         rows_insert(runs)
         for component_run in component_runs:
@@ -494,9 +506,11 @@ _recorder = RunRecorder()
 
 
 def run_record_failure(
-    *, run: PipelineRun, error: ServiceError, insert: bool, events: RunEventBuffer | None = None
+    *, run: PipelineRun, error: ServiceError, insert: bool, events: RunEventBuffer | None = None, announce: bool = False
 ) -> PipelineRun:
-    """A run that ended outside its components: cancelled, timed out, interrupted."""
+    """A run that ended outside its components: cancelled, timed out, interrupted.
+    With ``announce`` (a run ended away from its executor, e.g. cancelled while queued),
+    its failure events are stored and its followers told, after commit."""
     status = PipelineRun.Status.CANCELLED if isinstance(error, Cancelled) else PipelineRun.Status.FAILED
     previous = run.status
     bound = getattr(run, "bound_inputs", None)
@@ -505,12 +519,16 @@ def run_record_failure(
         run.inputs = [to_json(row, store) for row in bound]
     run.finish(status=status, complete_time=timezone.now(), error=error.message, error_code=error.code)
     if insert:
+        if events is not None:
+            events.render()
         with transaction.atomic():
             run.save(force_insert=True)
             if events is not None:
                 events.store()
     else:
-        _save_finished(run, previous_status=previous)
+        with transaction.atomic():
+            if _save_finished(run, previous_status=previous) and announce:
+                run_end_announce(run, message=error.message)
     return run
 
 

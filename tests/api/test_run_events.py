@@ -146,3 +146,113 @@ async def test_websocket_follows_a_running_async_run_live(api, alice, alice_toke
     names = [m["event"] for m in messages if m["type"] == "event"]
     assert names == INSTILL_ORDER
     assert messages[-1]["status"] == "RUN_STATUS_COMPLETED"
+
+
+# --- review fixes: one run's values, long streams, cancelled-while-queued, leaks ------------
+
+BIG_INT_RECIPE = """\
+variable:
+  text: {type: string}
+component:
+  parse: {type: json, task: TASK_UNMARSHAL, input: {string: "${variable.text}"}}
+output:
+  value: {value: "${parse.output.json}"}
+"""
+
+
+async def test_a_huge_integer_fails_nobody(api, alice, alice_token, hello, make_pipeline):
+    """A run whose output holds an integer beyond 64 bits answers 200 with the exact
+    number and is recorded with its events — and the triggers written in the same
+    group commit are not hurt."""
+    from django.test import AsyncClient
+
+    await database_sync_to_async(make_pipeline)(alice, "big", raw_recipe=BIG_INT_RECIPE)
+    client = AsyncClient()
+    auth = {"Authorization": f"Bearer {alice_token}"}
+    big = '{"id": 123456789012345678901234567890}'
+
+    async def trigger(pipeline: str, variable: dict):
+        return await client.post(f"{BASE}/{pipeline}/trigger", {"data": [{"variable": variable}]}, content_type="application/json", headers=auth)
+
+    answers = await asyncio.gather(trigger("big", {"text": big}), *(trigger("hello", {"prompt": str(i)}) for i in range(20)))
+    assert [a.status_code for a in answers] == [200] * 21
+    assert json.loads(answers[0].content)["outputs"] == [{"value": {"id": 123456789012345678901234567890}}]
+    runs = await database_sync_to_async(lambda: list(PipelineRun.objects.all()))()
+    assert len(runs) == 21
+    big_run = next(r for r in runs if r.outputs == [{"value": {"id": 123456789012345678901234567890}}])
+    payloads = await database_sync_to_async(lambda: [e.payload for e in RunEvent.objects.filter(run=big_run)])()
+    assert any("123456789012345678901234567890" in p for p in payloads)
+
+
+def test_superseded_streamed_outputs_are_coalesced():
+    """Cumulative output events that a later one in the same batch supersedes are not
+    stored; statuses, inputs and each burst's last output are."""
+    from datetime import UTC, datetime
+
+    from pipelines.engine import ComponentOutputUpdated, ComponentStatusUpdated, PipelineOutputUpdated
+    from pipelines.services.run_events import coalesce
+
+    now = datetime.now(UTC)
+    events, seq = [], 0
+
+    def add(cls, **data):
+        nonlocal seq
+        seq += 1
+        events.append(cls(batch_index=0, seq=seq, update_time=now, **data))
+
+    add(ComponentStatusUpdated, component_id="llm", started=True)
+    for text in ("The", "The sky", "The sky is blue"):
+        add(ComponentOutputUpdated, component_id="llm", output={"texts": [text]})
+        add(PipelineOutputUpdated, output={"answer": text})
+    add(ComponentStatusUpdated, component_id="llm", started=True, completed=True)
+    add(PipelineOutputUpdated, output={"answer": "The sky is blue"})
+    kept = coalesce(events)
+    assert [(e.seq, e.name) for e in kept] == [
+        (1, "COMPONENT_STATUS_UPDATED"),
+        (6, "COMPONENT_OUTPUT_UPDATED"),
+        (7, "PIPELINE_OUTPUT_UPDATED"),
+        (8, "COMPONENT_STATUS_UPDATED"),
+        (9, "PIPELINE_OUTPUT_UPDATED"),
+    ]
+    assert kept[1].output == {"texts": ["The sky is blue"]}
+
+
+async def test_cancelled_while_queued_tells_its_followers(api, alice, alice_token, make_pipeline, slow_server, settings):
+    """A follower of a queued run that is cancelled hears the end at once, after the
+    failure events (no wait for a periodic check)."""
+    settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.PIPELINE_SSE_HEARTBEAT_SECONDS = 30  # the periodic re-check must not be what ends it
+    from pipelines.executors import get_executor
+
+    await database_sync_to_async(make_pipeline)(alice, "slow", raw_recipe=SLOW_RECIPE)
+    body = {"data": [{"variable": {"url": f"{slow_server}/sleep/3"}}]}
+    post = database_sync_to_async(api.post)
+    names = [(await post(f"{BASE}/slow/trigger-async", body)).json()["operation"]["name"] for _ in range(get_executor().concurrency + 1)]
+    queued = names[-1].split("/")[1]
+    communicator = ws(queued, alice_token)
+    await communicator.connect()
+    await asyncio.sleep(0.2)
+    started = time.monotonic()
+    await post(f"/v1beta/operations/{queued}:cancel")
+    messages, code = await receive_all(communicator, timeout=5)
+    assert time.monotonic() - started < 3 and code == 1000
+    assert [m.get("event") for m in messages[:-1]] == ["PIPELINE_ERROR_UPDATED", "PIPELINE_STATUS_UPDATED"]
+    assert messages[-1] == {"type": "end", "status": "RUN_STATUS_CANCELLED", "error": "the run was cancelled"}
+    for name in names[:-1]:
+        await post(f"/v1beta/{name}:cancel")
+
+
+async def test_websocket_connections_leave_nothing_behind(api, alice_token, hello):
+    """The in-memory layer forgets a follower's channel when it disconnects."""
+    from channels.layers import get_channel_layer
+
+    await database_sync_to_async(api.post)(f"{BASE}/hello/trigger", {"data": [{"variable": {"prompt": "x"}}]})
+    uid = await last_run_uid()
+    layer = get_channel_layer()
+    before = (len(layer._loops), len(layer.groups))
+    for _ in range(5):
+        communicator = ws(uid, alice_token)
+        await communicator.connect()
+        await receive_all(communicator)
+        await communicator.disconnect()
+    assert (len(layer._loops), len(layer.groups)) == before

@@ -66,3 +66,23 @@ def test_chat_demo_streams_tokens_as_they_come(chat_server, fake_openai):
     [request] = fake_openai.chat_requests
     assert request.body["model"] == "fake-llama" and request.body["stream"] is True
     assert "authorization" not in request.headers
+
+
+def test_the_http_component_may_not_reach_the_demo_model_server(chat_server, fake_openai):
+    """The demo's model server is open to the openai component only: an http component
+    calling it (any path, e.g. a model server's admin API) is refused."""
+    token = chat_server.create_token("http-guard")
+    headers = {"Authorization": f"Bearer {token}"}
+    recipe = (
+        "variable:\n  url: {type: string}\n"
+        "component:\n  call: {type: http, task: TASK_GET, input: {endpoint-url: '${variable.url}'}}\n"
+        "output:\n  status: {value: '${call.output.status-code}'}\n"
+    )
+    created = httpx.post(chat_server.base_url + "/v1beta/namespaces/admin/pipelines", json={"id": "poke", "rawRecipe": recipe}, headers=headers)
+    assert created.status_code == 201, created.text
+    answer = httpx.post(
+        chat_server.base_url + "/v1beta/namespaces/admin/pipelines/poke/trigger",
+        json={"data": [{"variable": {"url": fake_openai.base_url + "/models"}}]}, headers=headers, timeout=30,
+    ).json()
+    trace = answer["metadata"]["traces"]["call"]
+    assert trace["statuses"] == ["STATUS_ERROR"] and "refused" in trace["error"]["message"]
