@@ -8,7 +8,7 @@ const config = JSON.parse(document.getElementById("editor-config").textContent);
 const csrf = document.querySelector("[name=csrfmiddlewaretoken]").value;
 const $ = (id) => document.getElementById(id);
 const saveState = $("save-state");
-const LABELS = { pending: "Pending", running: "Running", completed: "Completed", skipped: "Skipped", errored: "Errored" };
+const LABELS = { pending: "Pending", running: "Running", completed: "Completed", skipped: "Skipped", errored: "Errored", cancelled: "Cancelled" };
 
 let dirty = false;
 let saving = null;
@@ -137,7 +137,10 @@ document.addEventListener("htmx:confirm", (event) => {
 
 const runForm = $("run-form");
 const runButton = $("run-button");
+const cancelButton = $("cancel-button");
 let following = null;
+let runUid = null;
+let cancelling = false;
 
 function setComponent(id, state) {
   let item = document.querySelector(`#live-components [data-component="${CSS.escape(id)}"]`);
@@ -190,7 +193,34 @@ function showError(message) {
   box.textContent = message || "";
 }
 
+function showCancel(visible) {
+  cancelling = false;
+  cancelButton.hidden = !visible;
+  cancelButton.disabled = false;
+  cancelButton.textContent = "Cancel run";
+}
+
+// The run's end comes over the websocket (or the polled operation) as for any run.
+cancelButton.addEventListener("click", async () => {
+  if (!runUid || cancelling) return;
+  cancelling = true;
+  cancelButton.disabled = true;
+  cancelButton.textContent = "Cancelling…";
+  showRunStatus("pending", "Cancelling…");
+  try {
+    const answer = await post(`${config.urls.operations}${runUid}:cancel`);
+    if (!answer.ok) {
+      const body = await answer.json().catch(() => ({}));
+      throw new Error(body.message || `HTTP ${answer.status}`);
+    }
+  } catch (error) {
+    showError(`Not cancelled: ${error.message}`);
+    showCancel(true);
+  }
+});
+
 function onEvent(name, data) {
+  if (cancelling && name === "PIPELINE_STATUS_UPDATED") return; // keep showing "Cancelling…"
   if (name === "PIPELINE_STATUS_UPDATED" && data.status?.started && !data.status.completed) showRunStatus("running", "Running");
   else if (name === "COMPONENT_STATUS_UPDATED") setComponent(data.componentID, componentState(data.status));
   else if (name === "COMPONENT_OUTPUT_UPDATED") {
@@ -216,9 +246,13 @@ function onEnd(status, error, response) {
     const failed = Object.values(response.metadata?.traces || {}).some((t) => t.statuses?.includes("STATUS_ERROR"));
     status = failed ? "RUN_STATUS_FAILED" : "RUN_STATUS_COMPLETED";
   }
-  const states = { RUN_STATUS_COMPLETED: ["completed", "Completed"], RUN_STATUS_FAILED: ["errored", "Failed"], RUN_STATUS_CANCELLED: ["skipped", "Cancelled"] };
+  const states = { RUN_STATUS_COMPLETED: ["completed", "Completed"], RUN_STATUS_FAILED: ["errored", "Failed"], RUN_STATUS_CANCELLED: ["cancelled", "Cancelled"] };
   const [state, text] = states[status] || ["errored", status || "Ended"];
+  showCancel(false);
   showRunStatus(state, text);
+  // The run is over: a component that had not finished never will.
+  const unfinished = status === "RUN_STATUS_CANCELLED" ? "cancelled" : "skipped";
+  document.querySelectorAll("#live-components [data-status=pending], #live-components [data-status=running]").forEach((item) => setComponent(item.dataset.component, unfinished));
   if (error) showError(error);
   runButton.disabled = false;
   runButton.classList.remove("busy");
@@ -240,6 +274,7 @@ runForm.addEventListener("submit", async (event) => {
   runButton.disabled = true;
   runButton.classList.add("busy");
   const done = (message) => {
+    showCancel(false);
     runButton.disabled = false;
     runButton.classList.remove("busy");
     if (message) { $("live-run").hidden = false; showRunStatus("errored", "Not started"); showError(message); }
@@ -257,5 +292,7 @@ runForm.addEventListener("submit", async (event) => {
   $("live-components").replaceChildren();
   document.querySelectorAll("#graph [data-component]").forEach((node) => setComponent(node.dataset.component, "pending"));
   $("live-run-link").href = `${config.urls.runs}${body.runUid}/`;
+  runUid = body.runUid;
+  showCancel(true);
   following = followRun(body.runUid, { websocket: config.urls.websocket, operations: config.urls.operations, onEvent, onEnd, onError: (m) => { showError(m); done(); } });
 });

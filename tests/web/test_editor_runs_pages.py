@@ -40,6 +40,7 @@ def test_editor_page_has_the_recipe_graph_run_form_and_toolkit(alice_client, hel
     assert 'data-component="greet"' in page and "graph-svg" in page
     assert 'name="v-prompt"' in page and "Trigger Snippet" in page
     assert "codemirror-5.65.21/codemirror.js" in page
+    assert '<button id="cancel-button" class="btn btn-sm" type="button" hidden>Cancel run</button>' in page
 
 
 def test_validate_reports_problems_with_their_lines_and_draws_a_valid_recipe(alice_client, hello):

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import SLOW_RECIPE
 from tests.e2e.conftest import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -147,6 +148,34 @@ def test_run_from_the_editor_shows_component_statuses_live(signed_in):
     seen = page.evaluate("window.seen")
     # Streamed over the websocket, not polled: each status was shown as it happened.
     assert seen["split"][:2] == ["pending", "running"] and seen["split"][-1] == "completed", seen
+
+
+def test_cancel_a_run_from_the_editor(signed_in, make_pipeline, slow_server, api):
+    """Cancel (reached with the keyboard) stops a run waiting on a slow server: the
+    button says "Cancelling…", then the run and its unfinished component show as
+    Cancelled, and the API agrees."""
+    page = signed_in
+    page.goto(make_pipeline("slow-cancel", SLOW_RECIPE) + "editor")
+    page.evaluate(
+        """() => { window.cancelTexts = [];
+        new MutationObserver(() => window.cancelTexts.push(document.getElementById('cancel-button').textContent))
+          .observe(document.getElementById('cancel-button'), {childList: true, characterData: true, subtree: true}); }"""
+    )
+    page.locator("#id_v-url").fill(f"{slow_server}/sleep/30")
+    page.get_by_role("button", name="Run").click()
+    cancel = page.get_by_role("button", name="Cancel run")
+    expect(cancel).to_be_visible()
+    expect(page.locator("#live-components [data-component=wait]")).to_have_attribute("data-status", "running")
+    cancel.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#live-status")).to_have_text("Cancelled", timeout=5_000)
+    expect(page.locator("#live-components [data-component=wait]")).to_have_attribute("data-status", "cancelled")
+    expect(page.locator("#live-components [data-component=wait] .badge")).to_have_text("Cancelled")
+    expect(cancel).to_be_hidden()
+    assert "Cancelling…" in page.evaluate("window.cancelTexts")
+    run_uid = page.locator("#live-run-link").get_attribute("href").rstrip("/").rsplit("/", 1)[-1]
+    runs = api.get("/v1beta/namespaces/admin/pipelines/slow-cancel/runs").json()["pipelineRuns"]
+    assert [r["status"] for r in runs if r["pipelineRunUid"] == run_uid] == ["RUN_STATUS_CANCELLED"]
 
 
 def test_copy_a_run_as_curl_and_run_it(signed_in, api_token):
