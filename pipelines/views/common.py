@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import functools
+import logging
 
 from asgiref.sync import iscoroutinefunction
-from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 
 from pipelines.errors import NotFound, PermissionDenied, ServiceError
 from pipelines.selectors import pipeline_get
+
+logger = logging.getLogger("pipelines.web")
 
 ERROR_PAGES = {
     403: ("You can't do that here", "This page belongs to someone else, or needs other permissions than yours."),
@@ -17,9 +21,32 @@ ERROR_PAGES = {
 }
 
 
-def error_page(request, status: int, message: str | None = None):
+class ErrorPage(TemplateResponse):
+    """An error page with the signed-in user in the header, rendered where Django
+    renders deferred responses: in a thread for an async request, where the session
+    and the user can be loaded (a CSRF failure is reported from the event loop).
+
+    If rendering with the request's context fails (the session or the database may be
+    what broke), the page is rendered without it, with no account in the header: an
+    error page never raises."""
+
+    @property
+    def rendered_content(self) -> str:
+        try:
+            return super().rendered_content
+        except Exception:  # noqa: BLE001 - the page must still be shown
+            logger.exception("error page %s failed with the request's context; rendered without it", self.status_code)
+        try:
+            return render_to_string(self.template_name, {**self.context_data, "bare": True})
+        except Exception:  # noqa: BLE001 - and even without a template
+            logger.exception("error page %s failed without the request's context", self.status_code)
+            return f"{self.status_code} {self.context_data['title']}"
+
+
+def error_page(request, status: int, message: str | None = None) -> ErrorPage:
     title, default = ERROR_PAGES.get(status, ("Something went wrong", ""))
-    return render(request, "pipelines/error.html", {"status": status, "title": title, "message": message or default}, status=status)
+    context = {"status": status, "title": title, "message": message or default}
+    return ErrorPage(request, "pipelines/error.html", context, status=status)
 
 
 def _as_page(request, exc: ServiceError):

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
+from django.contrib.auth.models import AnonymousUser
+from django.test import AsyncClient, Client
+from django.urls import path
+from django.utils.functional import SimpleLazyObject
+
+from instill_site import urls as site_urls
 
 from pipelines.models import ApiToken, Secret
 from pipelines.services.secrets import secrets_for_namespace
@@ -113,11 +118,33 @@ def test_unknown_pages_get_a_friendly_404_and_api_paths_json(client):
     assert api.status_code == 404 and api.json()["code"] == 5
 
 
+def header(response) -> str:
+    return response.content.decode().split("<header", 1)[1].split("</header>", 1)[0]
+
+
+def signed_in_as(response, username: str) -> bool:
+    shown = header(response)
+    return f"Signed in as {username}" in shown and "Sign out" in shown and "Sign in" not in shown
+
+
 def test_a_failed_csrf_check_gets_a_friendly_403(alice):
+    """The page still knows who is signed in."""
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
     response = client.post("/settings/tokens", {"id": "x", "expiry": "7"})
     assert response.status_code == 403 and "Reload the page" in response.content.decode()
+    assert signed_in_as(response, "alice")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_failed_csrf_check_served_asynchronously_knows_the_user(alice):
+    """Under ASGI the CSRF check fails in the event loop: the page is rendered in a
+    thread, where the user can be loaded."""
+    client = AsyncClient(enforce_csrf_checks=True)
+    await client.aforce_login(alice)
+    response = await client.post("/settings/tokens", {"id": "x", "expiry": "7"})
+    assert response.status_code == 403 and "Reload the page" in response.content.decode()
+    assert signed_in_as(response, "alice")
 
 
 def test_server_errors_are_a_page_outside_the_api_and_json_inside(rf):
@@ -127,3 +154,42 @@ def test_server_errors_are_a_page_outside_the_api_and_json_inside(rf):
     assert page.status_code == 500 and b"Something went wrong" in page.content
     api = server_error(rf.get("/v1beta/x"))
     assert api.status_code == 500 and b'"code"' in api.content
+
+
+def test_the_500_page_shows_who_is_signed_in_and_never_raises(rf, alice):
+    """Anonymous: Sign in. Signed in: their name. A user that cannot be loaded (the
+    database is what broke): the page without an account in the header."""
+    from pipelines.views.errors import server_error
+
+    def broken():
+        raise RuntimeError("database gone")
+
+    users = {"anonymous": AnonymousUser(), "alice": alice, "broken": SimpleLazyObject(broken)}
+    pages = {}
+    for who, user in users.items():
+        request = rf.get("/x")
+        request.user = user
+        pages[who] = server_error(request)
+        assert pages[who].status_code == 500 and b"Something went wrong" in pages[who].content
+    assert "Sign in" in header(pages["anonymous"]) and "Sign out" not in header(pages["anonymous"])
+    assert signed_in_as(pages["alice"], "alice")
+    assert "Sign in" not in header(pages["broken"]) and "Sign out" not in header(pages["broken"])
+
+
+def _raises(request):
+    raise RuntimeError("a bug")
+
+
+# A test URL conf: the site's URLs and one view that fails.
+urlpatterns = [path("boom/", _raises), *site_urls.urlpatterns]
+handler500 = site_urls.handler500
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_failing_view_answers_the_500_page_with_the_user(alice, settings):
+    settings.ROOT_URLCONF = __name__
+    client = AsyncClient(raise_request_exception=False)
+    await client.aforce_login(alice)
+    response = await client.get("/boom/")
+    assert response.status_code == 500 and "Something went wrong" in response.content.decode()
+    assert signed_in_as(response, "alice")
