@@ -7,6 +7,7 @@ so its existence is not revealed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
@@ -181,6 +182,13 @@ def run_events_after(run_uid, after: int = 0, before: int | None = None) -> list
     if before is not None:
         events = events.filter(seq__lt=before)
     return list(events.order_by("seq").values_list("seq", "name", "payload"))
+
+
+def run_event_log(*, run: PipelineRun, limit: int) -> tuple[list[tuple[int, str, str, datetime]], int]:
+    """The first ``limit`` stored events of a run, in order, as ``(seq, name, payload,
+    time)``, and how many it has in all (the run detail page's event log)."""
+    events = RunEvent.objects.filter(run=run).order_by("seq")
+    return list(events.values_list("seq", "name", "payload", "time")[:limit]), events.count()
 
 def database_ready() -> bool:
     """Whether the database answers: the readiness of the REST and gRPC APIs."""

@@ -105,6 +105,13 @@ def rendered(value: Any) -> SafeString:
 
 
 @register.filter
+def rendered_closed(value: Any) -> SafeString:
+    """As ``rendered``, but objects and arrays start closed (rendered as if nested):
+    for pages that list many values, such as a run's event log."""
+    return render_value(value, depth=2)
+
+
+@register.filter
 def duration(ms: int | None) -> str:
     if ms is None:
         return "—"

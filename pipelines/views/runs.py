@@ -13,11 +13,12 @@ from urllib.parse import urlencode
 
 from pipelines.errors import NotFound
 from pipelines.models import ComponentRun, PipelineRun
-from pipelines.selectors import pipeline_get, run_get, runs_visible
+from pipelines.selectors import pipeline_get, run_event_log, run_get, runs_visible
 from pipelines.services.run_files import as_data_uris, as_urls
 from pipelines.views.common import is_htmx, page
 
 PAGE_SIZE = 20
+EVENT_LOG_LIMIT = 500
 
 
 @page
@@ -69,6 +70,19 @@ def curl_command(request, run: PipelineRun) -> str:
     )
 
 
+def event_log(run: PipelineRun) -> dict:
+    """The run's stored events for its page: each with its component (if it is about
+    one), its time since the run was created, and its payload (stored files as URLs)."""
+    events, total = run_event_log(run=run, limit=EVENT_LOG_LIMIT)
+    rows = []
+    for seq, name, payload, time in events:
+        data = as_urls(json.loads(payload), run_uid=run.uid)
+        component = data.get("componentID", "") if isinstance(data, dict) else ""
+        offset_ms = round((time - run.create_time).total_seconds() * 1000)
+        rows.append({"seq": seq, "name": name, "component": component, "time": time, "offset_ms": offset_ms, "data": data})
+    return {"rows": rows, "total": total, "truncated": total > len(rows)}
+
+
 @page
 def run_detail(request, namespace_id: str, pipeline_id: str, run_uid):
     run, _ = run_get(run_uid=str(run_uid), user=request.user)
@@ -98,5 +112,6 @@ def run_detail(request, namespace_id: str, pipeline_id: str, run_uid):
         "recipe_yaml": yaml.safe_dump(run.recipe_snapshot, sort_keys=False, allow_unicode=True) if run.recipe_snapshot else "",
         "curl": curl_command(request, run),
         "editor_url": editor_url,
+        "events": event_log(run),
     }
     return render(request, "pipelines/pipelinerun_detail.html", context)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipelines.models import PipelineRelease, PipelineRun
+from pipelines.models import PipelineRelease, PipelineRun, RunEvent
 from pipelines.services.releases import release_create
 
 pytestmark = pytest.mark.django_db
@@ -167,6 +167,42 @@ def test_run_detail_shows_inputs_outputs_components_recipe_and_curl(alice_client
     assert "Copy as cURL" in page and "/v1beta/namespaces/alice/pipelines/hello/trigger" in page
     assert json.dumps({"data": [{"variable": {"prompt": "detail"}}]}).replace('"', "&quot;") in page
     assert f"/alice/pipelines/hello/editor?inputs={run.uid}" in page
+
+
+def test_run_detail_shows_the_event_log(alice_client, hello):
+    """Each stored event: seq, name, component, time since the run began, and its
+    payload as a closed JSON tree, with values escaped."""
+    _run(alice_client, prompt="<b>bold</b>")
+    run = PipelineRun.objects.get()
+    events = list(RunEvent.objects.filter(run=run).order_by("seq"))
+    assert events
+    page = alice_client.get(f"/alice/pipelines/hello/runs/{run.uid}/").content.decode()
+    log = page.split('id="event-log"', 1)[1].split("</section>", 1)[0]
+    assert f"{len(events)} events" in log
+    for event in events:
+        assert f'<tr data-seq="{event.seq}">' in log and f"<code>{event.name}</code>" in log
+    assert "<code>greet</code>" in log and '<details class="json-tree" >' in log and "json-key" in log
+    assert "Hello &lt;b&gt;bold&lt;/b&gt;" in log and "<b>bold</b>" not in log
+    assert f'datetime="{events[0].time.isoformat()}' in log and "+" in log
+
+
+def test_a_long_event_log_shows_its_start_and_says_where_the_rest_is(alice_client, hello, monkeypatch):
+    monkeypatch.setattr("pipelines.views.runs.EVENT_LOG_LIMIT", 2)
+    _run(alice_client)
+    run = PipelineRun.objects.get()
+    total = RunEvent.objects.filter(run=run).count()
+    assert total > 2
+    log = alice_client.get(f"/alice/pipelines/hello/runs/{run.uid}/").content.decode().split('id="event-log"', 1)[1]
+    assert log.count("<tr data-seq=") == 2 and f"The first 2 of {total} events" in log
+    assert f"/v1beta/pipeline-runs/{run.uid}/events" in log
+
+
+def test_the_requester_of_a_run_on_a_public_pipeline_sees_its_event_log(bob_client, alice, make_pipeline):
+    make_pipeline(alice, "hello", public="ROLE_EXECUTOR")
+    _run(bob_client)
+    run = PipelineRun.objects.get()
+    page = bob_client.get(f"/alice/pipelines/hello/runs/{run.uid}/").content.decode()
+    assert 'id="event-log"' in page and "COMPONENT_STATUS_UPDATED" in page
 
 
 def test_curl_of_a_release_run_targets_the_release(alice_client, hello, rf):

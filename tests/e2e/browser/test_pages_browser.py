@@ -232,8 +232,19 @@ def test_browse_runs_and_open_a_run_detail(signed_in):
     expect(table.locator("tbody tr").first).to_contain_text("Web")
     table.locator("tbody tr a").first.click()
     expect(page.get_by_role("heading", name="Components")).to_be_visible()
-    expect(page.locator("table")).to_contain_text("greet")
+    expect(page.locator("table").first).to_contain_text("greet")
     expect(page.locator("[data-output=answer]")).to_contain_text("Hello")
+    # The event log: closed until asked for, then each event with its payload on demand.
+    log = page.locator("#event-log")
+    first = log.locator("tbody tr").first
+    expect(first).to_be_hidden()
+    log.get_by_role("heading", name="Event log").click()
+    expect(first).to_be_visible()
+    expect(log.locator("tbody tr", has_text="COMPONENT_STATUS_UPDATED").first).to_contain_text("greet")
+    payload = log.locator("tbody tr", has_text="PIPELINE_OUTPUT_UPDATED").locator(".json-tree").first
+    expect(payload.locator(".json-row").first).to_be_hidden()
+    payload.locator("summary").first.click()
+    expect(payload).to_contain_text("Hello history")
 
 
 def test_an_llm_answer_grows_token_by_token_in_the_editor(signed_in, make_pipeline, fake_openai):
