@@ -12,7 +12,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
-from pipelines.errors import NotFound
+from pipelines.errors import NotFound, PermissionDenied
 from pipelines.models import Namespace, Pipeline, PipelineRelease, PipelineRun, RunEvent
 
 
@@ -152,6 +152,15 @@ def runs_visible(*, pipeline: Pipeline, user, permission: Permission) -> QuerySe
         return qs.none()
     return qs.filter(requester_id=user.pk)
 
+
+
+def pipeline_get_editable(*, namespace_id: str, pipeline_id: str, user) -> tuple[Pipeline, Permission]:
+    """A pipeline ``user`` may edit: NotFound when they may not read it (it stays
+    hidden), PermissionDenied when they may only read it. For the API and the pages."""
+    pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
+    if not permission.can_edit:
+        raise PermissionDenied(f'you may view pipeline "{pipeline_id}", but only the owner can change it')
+    return pipeline, permission
 
 def run_get(*, run_uid: str, user) -> tuple[PipelineRun, bool]:
     """A run visible to ``user`` and whether it may see its data (the requester or the owner)."""

@@ -38,6 +38,7 @@ from pipelines.selectors import (
     namespace_get,
     pipeline_permission,
     pipeline_get,
+    pipeline_get_editable,
     pipeline_stats,
     readable_pipelines,
     release_get,
@@ -278,10 +279,7 @@ def _owned_namespace(request, namespace_id: str):
 
 
 def _editable(request, namespace_id: str, pipeline_id: str):
-    pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
-    if not permission.can_edit:
-        raise PermissionDenied(f'you may view pipeline "{pipeline_id}" but not change it')
-    return pipeline, permission
+    return pipeline_get_editable(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
 
 
 def _pipeline_list(queryset, request) -> Response:

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 
 from pipelines.errors import NotFound, PermissionDenied, ServiceError
-from pipelines.selectors import pipeline_get
+from pipelines.selectors import pipeline_get_editable
 
 logger = logging.getLogger("pipelines.web")
 
@@ -79,10 +79,7 @@ def page(view):
 
 def editable_pipeline(request, namespace_id: str, pipeline_id: str):
     """The pipeline if the user may edit it: 404 when it may not read it, 403 when only read."""
-    pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
-    if not permission.can_edit:
-        raise PermissionDenied(f'only the owner of "{pipeline_id}" can edit it')
-    return pipeline, permission
+    return pipeline_get_editable(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
 
 
 def is_htmx(request) -> bool:
