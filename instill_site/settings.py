@@ -213,6 +213,12 @@ PIPELINE_SECRETS_KEY = os.environ.get("PIPELINE_SECRETS_KEY", "")
 # Threads for the async paths' database work (pipelines/aio.py): more than the cores
 # only adds GIL hand-offs, and SQLite has one writer anyway.
 PIPELINE_DB_THREADS = env_int("PIPELINE_DB_THREADS", 2)
+# Processes `serve` starts to execute plain sync triggers beside the web server
+# (pipelines/run_worker.py); 0 runs them in the web process.
+PIPELINE_RUN_WORKERS = env_int("PIPELINE_RUN_WORKERS", 1)
+# With SQLite, the trigger hot path reads and writes on the event loop itself when that
+# can never wait (pipelines/loop_sqlite.py); off: always through those threads.
+PIPELINE_LOOP_SQLITE = env_bool("PIPELINE_LOOP_SQLITE", True)
 # A run longer than this is stopped and fails (per-pipeline override: Pipeline.max_run_seconds).
 PIPELINE_MAX_RUN_SECONDS = env_int("PIPELINE_MAX_RUN_SECONDS", 3600)
 # A PROCESSING run whose executor has not written a heartbeat for this long is taken

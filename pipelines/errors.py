@@ -18,6 +18,18 @@ class ServiceError(Exception):
         self.field = field
         self.details: list[dict] = []
 
+    def __reduce__(self):
+        # Pickled as they are (run workers send them back to serve): subclasses such as
+        # RecipeInvalidError take other arguments than the message pickle would pass.
+        return _restore, (type(self), self.args, dict(self.__dict__))
+
+
+def _restore(cls: type, args: tuple, state: dict) -> ServiceError:
+    error = Exception.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidArgument(ServiceError):
     code, http_status, grpc_name = 3, 400, "INVALID_ARGUMENT"
@@ -45,6 +57,10 @@ class DeadlineExceeded(ServiceError):
 
 class Cancelled(ServiceError):
     code, http_status, grpc_name = 1, 499, "CANCELLED"
+
+
+class Unavailable(ServiceError):
+    code, http_status, grpc_name = 14, 503, "UNAVAILABLE"
 
 
 class Unauthenticated(ServiceError):

@@ -11,7 +11,7 @@ from rest_framework import authentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from pipelines.errors import Unauthenticated
-from pipelines.services.tokens import PREFIX, token_authenticate
+from pipelines.services.tokens import PREFIX, token_authenticate, token_identity_cached
 
 
 def credentials(header: str) -> tuple[str, str, str] | None:
@@ -61,6 +61,19 @@ def authenticate_authorization(header: str) -> object | None:
     if user is None or not user.is_active:
         raise Unauthenticated("wrong username or password")
     return user
+
+
+def credentials_cached(header: str):
+    """The token identity of an Authorization value from the token cache alone (see
+    :func:`token_identity_cached`); ``None`` for anything that needs more: no or other
+    credentials, malformed ones (:func:`authenticate_authorization` says what is wrong)."""
+    try:
+        found = credentials(header)
+    except Unauthenticated:
+        return None
+    if found is None or found[0] != "token":
+        return None
+    return token_identity_cached(found[1])
 
 
 def authenticate_request(request):

@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from pipelines.aio import db, detached
 from pipelines.api import serializers as s
-from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_request
+from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached
 from pipelines.api.errors import error_json, service_error_json, too_big_message
 from pipelines.api.pagination import numbered_page, token_page
 from pipelines.api.parsers import parse_multipart
@@ -126,11 +126,26 @@ def _trigger_options(request) -> dict:
 _prepare_trigger_in_thread = db(_prepare_trigger)
 
 
+def _prepare_trigger_on_loop(request, namespace_id: str, pipeline_id: str, release_id: str | None):
+    """:func:`_prepare_trigger` for the common case that needs no database but one read
+    on the loop (pipelines/loop_sqlite.py): a cached API token and a cached, current
+    pipeline, its latest version, without secrets. ``None``: take the thread path."""
+    if release_id is not None:
+        return None
+    identity = credentials_cached(request.META.get("HTTP_AUTHORIZATION", ""))
+    if identity is None:
+        return None
+    return run_services.trigger_target_on_loop(namespace_id=namespace_id, pipeline_id=pipeline_id, user=identity.user)
+
+
 async def _accept_trigger(request, namespace_id: str, pipeline_id: str, release_id: str | None):
     """What every trigger path does first: body, auth, target, file URLs fetched."""
     payload = await _trigger_payload(request)
     rows = run_services.trigger_rows(payload)
-    user, target = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)
+    prepared = _prepare_trigger_on_loop(request, namespace_id, pipeline_id, release_id)
+    if prepared is None:
+        prepared = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)
+    user, target = prepared
     rows = await run_services.rows_with_fetched_files(target, rows)
     return user, target, rows, _trigger_options(request)
 

@@ -90,7 +90,16 @@ def recipe_for(*, key: tuple, raw_recipe: str) -> Recipe:
 
 
 def pipeline_recipe(pipeline: Pipeline) -> Recipe:
-    return recipe_for(key=("p", pipeline.uid, pipeline.update_time), raw_recipe=pipeline.raw_recipe)
+    return recipe_for(key=_recipe_key(pipeline), raw_recipe=pipeline.raw_recipe)
+
+
+def pipeline_recipe_cached(pipeline: Pipeline) -> Recipe | None:
+    """The parsed recipe if it is cached (no parsing: the caller is on the event loop)."""
+    return _recipe_cache.get(_recipe_key(pipeline))
+
+
+def _recipe_key(pipeline: Pipeline) -> tuple:
+    return ("p", pipeline.uid, pipeline.update_time)
 
 
 def sharing_normalize(sharing: Any) -> dict:

@@ -40,7 +40,7 @@ from pipelines.engine import (
 )
 from pipelines.models import PipelineRun, RunEvent
 from pipelines.selectors import run_state
-from pipelines.services.run_files import FileStore
+from pipelines.services.run_files import FileStore, NeedsDisk
 
 logger = logging.getLogger("pipelines.runs")
 
@@ -106,6 +106,17 @@ def events_insert(run_pk: int, rendered: Sequence[Rendered]) -> None:
         cursor.executemany(_INSERT, [(run_pk, seq, name, payload, adapt(t)) for (seq, name, payload), t in rendered])
 
 
+def events_insert_sqlite(cursor, run_pk: int, rendered: Sequence[Rendered]) -> None:
+    """:func:`events_insert` through a plain ``sqlite3`` cursor (pipelines/loop_sqlite.py)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    table = connection.ops.quote_name(RunEvent._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    cursor.executemany(
+        f"INSERT INTO {table} (run_id, seq, name, payload, time) VALUES (?, ?, ?, ?, ?)",
+        [(run_pk, seq, name, payload, adapt(t)) for (seq, name, payload), t in rendered],
+    )
+
+
 def failure_events(*, message: str, rows: int, last_seq: int, now: datetime) -> list[Event]:
     """A run stopped outside its components (time limit, cancel, internal error): each
     row gets ``PIPELINE_ERROR_UPDATED`` then a final errored ``PIPELINE_STATUS_UPDATED``."""
@@ -136,6 +147,8 @@ class RunEventBuffer:
         others, so that one run's unusual values cannot fail everyone's write."""
         try:
             self._rendered = events_render(self.events, file_store(self.run))
+        except NeedsDisk:
+            raise
         except Exception:  # noqa: BLE001 - the run is still recorded, without its events
             logger.exception("could not render the events of run %s", self.run.uid)
             self._rendered = []
@@ -144,6 +157,11 @@ class RunEventBuffer:
         """Write the rendered events (inside the caller's transaction, after the run row)."""
         if self._rendered:
             events_insert(self.run.pk, self._rendered)
+
+    def store_sqlite(self, cursor) -> None:
+        """:meth:`store` through a plain ``sqlite3`` cursor (pipelines/loop_sqlite.py)."""
+        if self._rendered:
+            events_insert_sqlite(cursor, self.run.pk, self._rendered)
 
     async def close(self) -> None:
         return None

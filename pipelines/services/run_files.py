@@ -59,6 +59,21 @@ class FileStore:
         return {MARKER: {"name": name, "mimeType": file.mime_type, "filename": file.filename, "size": file.size}}
 
 
+class NeedsDisk(Exception):
+    """An :class:`InlineFileStore` met a File too large to store inline."""
+
+
+class InlineFileStore(FileStore):
+    """A FileStore that writes nothing to disk: for rendering on the event loop, where
+    a large file's copy must not block. Raises :class:`NeedsDisk` instead; the caller
+    then renders in a thread with a :class:`FileStore`."""
+
+    def _store(self, file: File) -> Any:
+        if file.size > settings.PIPELINE_RUN_FILE_INLINE_BYTES or file.path:
+            raise NeedsDisk(file.filename or "file")
+        return file.data_uri()
+
+
 def _walk(value: Any, render) -> Any:
     if isinstance(value, dict):
         if set(value) == {MARKER} and isinstance(value[MARKER], dict):

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from pipelines import realtime
+from pipelines import loop_sqlite, realtime, run_worker
 from pipelines.aio import db
 from pipelines.components import default_registry
 from pipelines.components._outbound import guarded_request
@@ -30,9 +30,9 @@ from pipelines.engine.inputs import media_type_fits
 from pipelines.engine.types import FILE_TYPES, item_type
 from pipelines.errors import Cancelled, DeadlineExceeded, InvalidArgument, PermissionDenied, ServiceError
 from pipelines.models import ComponentRun, Pipeline, PipelineRelease, PipelineRun
-from pipelines.selectors import Permission, pipeline_get_for_trigger, release_get
-from pipelines.services.pipelines import pipeline_recipe, recipe_for
-from pipelines.services.bulk import rows_insert
+from pipelines.selectors import Permission, pipeline_get_for_trigger, pipeline_get_for_trigger_on_loop, release_get
+from pipelines.services.pipelines import pipeline_recipe, pipeline_recipe_cached, recipe_for
+from pipelines.services.bulk import rows_insert, rows_insert_sqlite
 from pipelines.services.run_events import (
     RunEventBuffer,
     RunEventLog,
@@ -41,7 +41,7 @@ from pipelines.services.run_events import (
     run_end_announce,
     run_end_broadcast,
 )
-from pipelines.services.run_files import FileStore
+from pipelines.services.run_files import FileStore, InlineFileStore, NeedsDisk
 from pipelines.services.secrets import secrets_for_namespace
 
 logger = logging.getLogger("pipelines.runs")
@@ -81,8 +81,9 @@ class TriggerTarget:
 @dataclass
 class TriggerOutcome:
     run_uid: uuid.UUID
-    result: RunResult
+    result: RunResult | None  # None when a run worker ran it (pipelines/run_worker.py)
     response: dict
+    failed: bool = False
 
 
 def trigger_rows(payload: Any) -> list[TriggerRow]:
@@ -145,6 +146,23 @@ def trigger_target(*, namespace_id: str, pipeline_id: str, user, release_id: str
     # Secrets are decrypted only for recipes that can reference them.
     secrets = secrets_for_namespace(namespace_id=pipeline.namespace_id) if "secret" in raw else {}
     return TriggerTarget(pipeline=pipeline, release=release, recipe=recipe, permission=permission, namespace_secrets=secrets)
+
+
+def trigger_target_on_loop(*, namespace_id: str, pipeline_id: str, user) -> tuple[Any, TriggerTarget] | None:
+    """:func:`trigger_target` for the latest version without leaving the event loop:
+    ``(user, target)`` when the cached pipeline is current and may be triggered and its
+    recipe needs no secrets; ``None`` whenever :func:`trigger_target` has more to do
+    (or an error to raise)."""
+    found = pipeline_get_for_trigger_on_loop(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
+    if found is None:
+        return None
+    pipeline, permission = found
+    if not permission.can_trigger or "secret" in pipeline.raw_recipe:
+        return None
+    recipe = pipeline_recipe_cached(pipeline)
+    if recipe is None:
+        return None
+    return user, TriggerTarget(pipeline=pipeline, release=None, recipe=recipe, permission=permission, namespace_secrets={})
 
 
 def bind_rows(target: TriggerTarget, rows: list[TriggerRow]) -> list[dict]:
@@ -266,14 +284,43 @@ async def run_trigger(
     on_start: Callable[[PipelineRun], None] | None = None,
     live: bool = False,
 ) -> TriggerOutcome:
-    """Run a trigger to completion in this process and record it; the sync and stream paths.
+    """Run a trigger to completion and record it; the sync and stream paths.
 
-    A plain sync trigger (``live=False``) writes its run, component runs and events in
+    A plain sync trigger may be handed to a run worker process when this one is busy
+    (pipelines/run_worker.py); it runs there exactly as here. A plain sync trigger (``live=False``) writes its run, component runs and events in
     one transaction when it ends. A ``live`` run (a streamed trigger) is stored first and
     executes like an async run: its events are stored and broadcast as they come, so
     it can be followed and resumed by uid, and cancelled; ``on_start`` gets the stored
     run before the first event.
     """
+    if not live and on_event is None:
+        with run_worker.placement() as elsewhere:
+            if elsewhere:
+                remote = await run_worker.run_trigger(
+                    target=target, rows=rows, requester=requester, source=source, return_traces=return_traces
+                )
+                if remote is not None:
+                    return remote
+            return await _run_trigger_here(
+                target=target, rows=rows, requester=requester, source=source, return_traces=return_traces
+            )
+    return await _run_trigger_here(
+        target=target, rows=rows, requester=requester, source=source, return_traces=return_traces,
+        on_event=on_event, on_start=on_start, live=live,
+    )
+
+
+async def _run_trigger_here(
+    *,
+    target: TriggerTarget,
+    rows: list[TriggerRow],
+    requester,
+    source: str,
+    return_traces: bool,
+    on_event: EventCallback | None = None,
+    on_start: Callable[[PipelineRun], None] | None = None,
+    live: bool = False,
+) -> TriggerOutcome:
     bound = bind_rows(target, rows)
     secrets = [{**target.namespace_secrets, **row.secret} for row in rows]
     run = PipelineRun(
@@ -288,8 +335,9 @@ async def run_trigger(
     )
     run.bound_inputs = bound  # rendered for storage with the outputs, off the event loop
     run.create_time = run.start_time = timezone.now()
+    run.worker = worker_id()  # which process ran it (serve or a run worker)
     if live:
-        run.worker, run.heartbeat_time = worker_id(), run.start_time
+        run.heartbeat_time = run.start_time
         await db(_insert_started)(run)
         if on_start is not None:
             on_start(run)
@@ -309,7 +357,7 @@ async def run_trigger(
         run.event_buffer = buffer
         await _recorder.record(run, result)
     response = {"outputs": result.outputs_json(), "metadata": {"traces": result.traces(full=return_traces)}}
-    return TriggerOutcome(run_uid=run.uid, result=result, response=response)
+    return TriggerOutcome(run_uid=run.uid, result=result, response=response, failed=result.failed)
 
 
 def _insert_started(run: PipelineRun) -> None:
@@ -445,8 +493,8 @@ def _finish_from_result(run: PipelineRun, result: RunResult) -> list[ComponentRu
     return [component_run_from_result(run, component_id, result, store) for component_id in _component_ids(result)]
 
 
-def runs_insert(items: list[tuple[PipelineRun, RunResult]]) -> None:
-    """Insert finished runs and their component runs: two bulk statements, one transaction."""
+def _rendered(items: list[tuple[PipelineRun, RunResult]]) -> tuple[list[PipelineRun], list[ComponentRun]]:
+    """The runs finished from their results (events rendered) and their component runs."""
     runs, component_runs = [], []
     for run, result in items:
         component_runs += _finish_from_result(run, result)
@@ -454,18 +502,62 @@ def runs_insert(items: list[tuple[PipelineRun, RunResult]]) -> None:
         buffer = getattr(run, "event_buffer", None)
         if buffer is not None:
             buffer.render()
+    return runs, component_runs
+
+
+def _insert(runs, component_runs, insert_rows: Callable, insert_events: Callable) -> None:
+    """Runs, then their component runs and events (which need the runs' ids)."""
+    insert_rows(runs)
+    for component_run in component_runs:
+        component_run.run_id = component_run.run.pk
+    insert_rows(component_runs)
+    for run in runs:
+        buffer = getattr(run, "event_buffer", None)
+        if buffer is not None:
+            insert_events(buffer)
+
+
+def runs_insert(items: list[tuple[PipelineRun, RunResult]]) -> None:
+    """Insert finished runs and their component runs: two bulk statements, one transaction."""
+    runs, component_runs = _rendered(items)
     with transaction.atomic():
-        rows_insert(runs)
-        for component_run in component_runs:
-            component_run.run_id = component_run.run.pk
-        rows_insert(component_runs)
-        for run in runs:
-            buffer = getattr(run, "event_buffer", None)
-            if buffer is not None:
-                buffer.store()
+        _insert(runs, component_runs, rows_insert, RunEventBuffer.store)
 
 
 _runs_insert_in_thread = db(runs_insert)
+
+
+def runs_insert_on_loop(items: list[tuple[PipelineRun, RunResult]]) -> bool:
+    """:func:`runs_insert` on the event loop through :mod:`pipelines.loop_sqlite`; True
+    when written. False, with nothing written and the runs as they were, when it has to
+    be done in a thread: not SQLite, the database busy, or a file too large to store
+    inline (writing it to disk would block the loop)."""
+    if loop_sqlite.unavailable():
+        return False
+    before = [(run, run.status) for run, _ in items]
+
+    def undo() -> bool:
+        for run, status in before:  # the thread path renders and inserts them afresh
+            run.status, run.pk, run._file_store = status, None, None
+            run._state.adding = True
+        return False
+
+    for run, _ in items:
+        run._file_store = InlineFileStore(run.uid)
+    try:
+        runs, component_runs = _rendered(items)
+    except NeedsDisk:
+        return undo()
+
+    def write(cursor) -> None:
+        _insert(
+            runs,
+            component_runs,
+            lambda objs: rows_insert_sqlite(cursor, objs),
+            lambda buffer: buffer.store_sqlite(cursor),
+        )
+
+    return loop_sqlite.write(write) or undo()
 
 
 class RunRecorder:
@@ -489,7 +581,9 @@ class RunRecorder:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await _runs_insert_in_thread([(run, result) for run, result, _ in batch])
+                items = [(run, result) for run, result, _ in batch]
+                if not runs_insert_on_loop(items):
+                    await _runs_insert_in_thread(items)
             except BaseException as exc:  # noqa: BLE001 - every waiter learns of the failure
                 for *_, future in batch:
                     if not future.done():

@@ -115,6 +115,27 @@ def token_identity(raw: str) -> TokenIdentity:
     return identity
 
 
+def token_identity_cached(raw: str) -> TokenIdentity | None:
+    """The identity of ``raw`` from the cache alone, for callers that must not touch the
+    database (the event loop). ``None`` whenever :func:`token_identity` has something to
+    do there: an unknown or stale entry, an expired token (it raises the error), or a
+    ``lastUseTime`` due to be written."""
+    if not TOKEN_PATTERN.match(raw):
+        return None
+    key = hash_token(raw)
+    hit = _cache.get(key)
+    if hit is None or hit[0] <= time.monotonic():
+        return None
+    identity = hit[1]
+    now = timezone.now()
+    if identity.expire_time is not None and identity.expire_time <= now:
+        return None
+    last = _last_use_written.get(key)
+    if last is None or now - last >= LAST_USE_RESOLUTION:
+        return None
+    return identity
+
+
 def _touch(token_pk: int, key: str, now: datetime) -> None:
     """Record ``lastUseTime`` at most once a minute per token, to keep triggers write-light."""
     last = _last_use_written.get(key)

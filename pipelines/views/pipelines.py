@@ -153,7 +153,7 @@ def run_result(target: run_services.TriggerTarget, outcome: run_services.Trigger
         ),
         "outputs": [{"id": o.id, "title": o.title or o.id, "value": outputs.get(o.id)} for o in ordered],
         "components": components,
-        "failed": outcome.result.failed,
+        "failed": outcome.failed,
     }
 
 

@@ -76,8 +76,14 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
         parser.add_argument("--grpc-port", type=int, default=8081, help="gRPC port (default 8081; 0: no gRPC server)")
         parser.add_argument("--no-demo", action="store_true", help="do not install the demo pipelines")
+        parser.add_argument(
+            "--run-workers",
+            type=int,
+            default=None,
+            help="processes that execute sync triggers beside the server (default: PIPELINE_RUN_WORKERS, 1; 0: none)",
+        )
 
-    def handle(self, *args, host: str, port: int, grpc_port: int, no_demo: bool, **options):
+    def handle(self, *args, host: str, port: int, grpc_port: int, no_demo: bool, run_workers: int | None, **options):
         settings.PIPELINE_DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         username = settings.PIPELINE_ADMIN_USER
@@ -95,7 +101,7 @@ class Command(BaseCommand):
             for pipeline_id in demo_ensure(namespace=user_namespace(user)):
                 self.stdout.write(f"Installed demo pipeline {username}/{pipeline_id}.")
         self._recover()
-        self._serve(host, port, grpc_port)
+        self._serve(host, port, grpc_port, settings.PIPELINE_RUN_WORKERS if run_workers is None else run_workers)
 
     def _recover(self) -> None:
         """Runs left PROCESSING by a dead process are failed; queued ones resume here."""
@@ -112,7 +118,7 @@ class Command(BaseCommand):
         if resumed:
             self.stdout.write(f"Resumed {resumed} queued run(s).")
 
-    def _serve(self, host: str, port: int, grpc_port: int) -> None:
+    def _serve(self, host: str, port: int, grpc_port: int, run_workers: int) -> None:
         from daphne import http_protocol
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
@@ -127,13 +133,23 @@ class Command(BaseCommand):
             from pipelines.grpc.server import serve_beside_daphne
 
             self.stdout.write(f"gRPC API (Instill SDK) on {shown}:{serve_beside_daphne(host=host, port=grpc_port)}")
+        from twisted.internet import reactor
+
+        from pipelines import run_worker
+
+        # daphne runs its asyncio loop inside Twisted's reactor; workers are fed from it.
+        if run_worker.start(run_workers, reactor._asyncioEventloop):
+            self.stdout.write(f"Sync triggers run in {run_workers} worker process(es) beside the server.")
         self.stdout.flush()
-        Server(
-            application=application,
-            endpoints=build_endpoint_description_strings(host=host, port=port),
-            http_timeout=None,
-            websocket_handshake_timeout=10,
-            application_close_timeout=10,
-            server_name="pipeline",
-            verbosity=0,
-        ).run()
+        try:
+            Server(
+                application=application,
+                endpoints=build_endpoint_description_strings(host=host, port=port),
+                http_timeout=None,
+                websocket_handshake_timeout=10,
+                application_close_timeout=10,
+                server_name="pipeline",
+                verbosity=0,
+            ).run()
+        finally:
+            run_worker.stop()

@@ -1,0 +1,23 @@
+"""``manage.py run_worker --fd N``: a run worker, started by ``serve`` (never by hand).
+
+It executes the plain sync triggers ``serve`` hands it over the inherited socket ``N``
+and exits when ``serve`` closes that socket; see pipelines/run_worker.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Execute sync triggers for serve (started by manage.py serve; not for direct use)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--fd", type=int, required=True, help="the socket inherited from serve")
+
+    def handle(self, *args, fd: int, **options):
+        from pipelines.run_worker import worker_main
+
+        asyncio.run(worker_main(fd))

@@ -1,0 +1,425 @@
+"""Run workers: processes beside ``serve`` that execute its plain sync triggers.
+
+One Python process runs one thread of Python at a time (the GIL). Serving a trigger
+over HTTP (daphne, Django, authentication) and executing it (the engine, the run
+history) each cost about as much CPU, so a single ``serve`` process left every core
+but one idle and triggered at about half the rate it answers a bare request. ``serve``
+therefore starts ``PIPELINE_RUN_WORKERS`` worker processes (``manage.py run_worker``,
+started and restarted by ``serve`` itself, never by hand). A lone trigger still runs
+in ``serve``, where it is answered soonest; while ``serve`` is answering another sync
+trigger, the next plain one — JSON inputs, answered when done — goes to the least
+busy worker, which runs it exactly as ``serve`` would
+(:func:`pipelines.services.runs.run_trigger`: same engine, same run history, same
+errors) and sends back the answer. Everything else stays in ``serve``:
+authentication and permissions (checked before anything is handed over), streamed
+and async triggers (their events go to the channel layer of ``serve``), triggers
+with uploaded files, gRPC (its own event loop), and every trigger while no worker is
+ready.
+
+Each worker is connected by a ``socketpair`` inherited at start: it has no name
+anyone else could connect to, so the two ends exchange pickles (length-prefixed). A
+trigger's secrets travel over it in memory, as they would inside one process. When
+a worker dies, the triggers it was running fail with 503 (``UNAVAILABLE``: the run
+may not have been recorded) and ``serve`` starts another; meanwhile triggers run
+in ``serve``. When ``serve`` stops, workers finish what they are running and exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import pickle
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import ServiceError, Unavailable
+
+logger = logging.getLogger("pipelines.run_worker")
+
+_HEADER = struct.Struct("!I")
+READY = "ready"
+
+
+def _frame(message: Any) -> bytes:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(data)) + data
+
+
+class Frames(asyncio.Protocol):
+    """Length-prefixed pickles over a stream socket, in both directions."""
+
+    def __init__(self, on_message: Callable[[Any], None], on_lost: Callable[[Exception | None], None]) -> None:
+        self._buffer = bytearray()
+        self._on_message = on_message
+        self._on_lost = on_lost
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def send(self, message: Any) -> bool:
+        if self.transport is None or self.transport.is_closing():
+            return False
+        self.transport.write(_frame(message))
+        return True
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        while len(buffer) >= 4:
+            (size,) = _HEADER.unpack_from(buffer)
+            if len(buffer) < 4 + size:
+                break
+            message = pickle.loads(memoryview(buffer)[4 : 4 + size])
+            del buffer[: 4 + size]
+            self._on_message(message)
+
+    def connection_lost(self, exc) -> None:
+        self.transport = None
+        self._on_lost(exc)
+
+
+# --- serve's side ------------------------------------------------------------------------
+
+
+class _Worker:
+    """One worker process and its connection, as ``serve`` sees it."""
+
+    def __init__(self, index: int, process: subprocess.Popen, sock: socket.socket) -> None:
+        self.index = index
+        self.process = process
+        self.raw = sock  # kept to shut down even when the event loop no longer runs
+        self.sock: socket.socket | None = sock
+        self.protocol: Frames | None = None
+        self.ready = False
+        self.pending: dict[int, asyncio.Future] = {}
+
+    def connect(self, loop: asyncio.AbstractEventLoop, on_lost: Callable[[_Worker], None]) -> None:
+        """Attach the socket to ``loop``; the worker is ready when it says so."""
+        sock, self.sock = self.sock, None
+        if sock is None:
+            return
+        protocol = Frames(self._answered, lambda exc: on_lost(self))
+        self.protocol = protocol
+        loop.create_task(loop.create_unix_connection(lambda: protocol, sock=sock))
+
+    def _answered(self, message) -> None:
+        if message[0] == READY:
+            self.ready = True
+            logger.info("run worker %d ready (pid %d)", self.index, message[1])
+            return
+        request_id, ok, value = message
+        future = self.pending.pop(request_id, None)
+        if future is not None and not future.done():
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+
+class RunWorkers:
+    """``serve``'s worker processes: started, fed, restarted, stopped."""
+
+    RESTART_DELAYS = (0.5, 1, 2, 5, 10, 30)
+
+    def __init__(self, count: int, loop: asyncio.AbstractEventLoop, *, command: list[str] | None = None) -> None:
+        self.count = count
+        self.loop = loop  # serve's (daphne's) event loop: the one place workers are fed from
+        self.in_flight = 0  # sync triggers being answered by serve, here or in a worker
+        self.command = command or [sys.executable, str(Path(__file__).resolve().parent.parent / "manage.py"), "run_worker"]
+        self.workers: list[_Worker | None] = [None] * count
+        self._ids = itertools.count(1)
+        self._restarts = [0] * count
+        self._started_at = [0.0] * count
+        self._stopping = False
+
+    def start(self) -> None:
+        for index in range(self.count):
+            worker = self.workers[index] = self._spawn(index)
+            worker.connect(self.loop, self._lost)
+
+    def _spawn(self, index: int) -> _Worker:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            process = subprocess.Popen(
+                [*self.command, "--fd", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                # Out of serve's process group, so a Ctrl-C meant for serve does not kill
+                # runs mid-way: serve alone tells workers to stop (by closing the socket).
+                start_new_session=True,
+            )
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._started_at[index] = time.monotonic()
+        return _Worker(index, process, ours)
+
+    def pick(self) -> _Worker | None:
+        """The ready worker with the fewest triggers in flight."""
+        best = None
+        for worker in self.workers:
+            if worker is None or not worker.ready:
+                continue
+            if best is None or len(worker.pending) < len(best.pending):
+                best = worker
+        return best
+
+    async def call(self, worker: _Worker, request: dict) -> Any:
+        request_id = next(self._ids)
+        future = asyncio.get_running_loop().create_future()
+        worker.pending[request_id] = future
+        if not worker.protocol or not worker.protocol.send((request_id, request)):
+            worker.pending.pop(request_id, None)
+            raise Unavailable("the run worker is not connected; try again")
+        return await future
+
+    def _lost(self, worker: _Worker) -> None:
+        worker.ready = False
+        code = worker.process.poll()
+        for future in worker.pending.values():
+            if not future.done():
+                future.set_exception(
+                    Unavailable(
+                        "the process running this trigger stopped"
+                        + (f" (exit code {code})" if code is not None else "")
+                        + "; the run may not have been recorded. Try again."
+                    )
+                )
+        worker.pending.clear()
+        if self._stopping:
+            return
+        index = worker.index
+        self.workers[index] = None
+        quick = time.monotonic() - self._started_at[index] < 60
+        self._restarts[index] = self._restarts[index] + 1 if quick else 0
+        delay = self.RESTART_DELAYS[min(self._restarts[index], len(self.RESTART_DELAYS) - 1)]
+        logger.warning("run worker %d stopped (exit code %s); starting another in %gs", index, code, delay)
+        loop = asyncio.get_running_loop()
+        loop.call_later(delay, lambda: loop.create_task(self._restart(index, worker.process)))
+
+    async def _restart(self, index: int, dead: subprocess.Popen) -> None:
+        if self._stopping:
+            return
+        await asyncio.to_thread(_reap, dead)
+        try:
+            worker = await asyncio.to_thread(self._spawn, index)
+        except OSError:
+            logger.exception("could not start run worker %d", index)
+            return
+        if self._stopping:
+            _stop_process(worker.process)
+            return
+        self.workers[index] = worker
+        worker.connect(self.loop, self._lost)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close every connection (workers finish what they run, then exit), then wait."""
+        self._stopping = True
+        workers = [w for w in self.workers if w is not None]
+        for worker in workers:
+            # serve's event loop has stopped by now: transports would close only on its
+            # next turn, so the socket is shut down directly; the worker reads EOF.
+            try:
+                worker.raw.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            _stop_process(worker.process, max(0.1, deadline - time.monotonic()))
+
+
+def _reap(process: subprocess.Popen) -> None:
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+_workers: RunWorkers | None = None
+
+
+def start(count: int, loop: asyncio.AbstractEventLoop) -> RunWorkers | None:
+    """Start ``count`` workers fed from ``loop`` (serve's, before it runs); none for 0."""
+    global _workers
+    if count <= 0:
+        return None
+    _workers = RunWorkers(count, loop)
+    _workers.start()
+    return _workers
+
+
+def stop() -> None:
+    global _workers
+    workers, _workers = _workers, None
+    if workers is not None:
+        workers.stop()
+
+
+def _plain(value: Any) -> bool:
+    """JSON values only (a File stays in serve: it may be a spooled upload)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+@contextlib.contextmanager
+def placement():
+    """Whether the sync trigger about to run should go to a worker (``as`` value), held
+    while it runs. Only when serve is answering another sync trigger at the same time:
+    a lone trigger runs here, where it is answered sooner (no hand-over, no second
+    process to wake); under load, serve keeps to HTTP and the workers execute."""
+    workers = _workers
+    if workers is None or asyncio.get_running_loop() is not workers.loop:
+        yield False  # gRPC has its own event loop: its triggers run where they arrive
+        return
+    workers.in_flight += 1
+    try:
+        yield workers.in_flight > 1
+    finally:
+        workers.in_flight -= 1
+
+
+async def run_trigger(*, target, rows, requester, source: str, return_traces: bool):
+    """Run a plain sync trigger in a worker; ``None`` when it is to run here instead
+    (no worker ready, or inputs that are not plain JSON)."""
+    workers = _workers
+    worker = workers.pick() if workers is not None else None
+    if worker is None or not all(_plain(row.variable) for row in rows):
+        return None
+    from pipelines.services.runs import TriggerOutcome
+
+    run_uid, response, failed = await workers.call(
+        worker,
+        {
+            "pipeline": (target.pipeline.pk, target.pipeline.update_time),
+            "release": target.release.pk if target.release is not None else None,
+            "secrets": target.namespace_secrets,
+            "rows": [(row.variable, row.secret) for row in rows],  # tuples pickle faster than dataclasses
+            "requester": getattr(requester, "pk", None) if getattr(requester, "is_authenticated", False) else None,
+            "source": source,
+            "return_traces": return_traces,
+        },
+    )
+    return TriggerOutcome(run_uid=run_uid, result=None, response=response, failed=failed)
+
+
+# --- the worker's side -------------------------------------------------------------------
+
+_targets: dict[tuple, tuple] = {}
+
+
+def _load(pipeline_pk: int, release_pk: int | None):
+    from pipelines.models import Pipeline, PipelineRelease
+
+    pipeline = Pipeline.objects.select_related("namespace").get(pk=pipeline_pk)
+    release = PipelineRelease.objects.get(pk=release_pk) if release_pk is not None else None
+    return pipeline, release
+
+
+async def _target(request: dict):
+    """The trigger's target, as serve resolved it: the pipeline as of the update time
+    serve saw (cached here by it), or the pipeline as it is now if it changed since."""
+    from pipelines.aio import db
+    from pipelines.errors import NotFound
+    from pipelines.models import Pipeline, PipelineRelease
+    from pipelines.services.pipelines import pipeline_recipe, recipe_for
+    from pipelines.services.runs import TriggerTarget
+
+    key = (*request["pipeline"], request["release"])
+    found = _targets.get(key)
+    if found is None:
+        try:
+            found = await db(_load)(request["pipeline"][0], request["release"])
+        except (Pipeline.DoesNotExist, PipelineRelease.DoesNotExist) as exc:
+            raise NotFound("the pipeline or release was deleted while the trigger started") from exc
+        if len(_targets) > 4096:
+            _targets.clear()
+        _targets[key] = found
+    pipeline, release = found
+    if release is not None:
+        recipe = recipe_for(key=("r", release.uid), raw_recipe=release.raw_recipe)
+    else:
+        recipe = pipeline_recipe(pipeline)
+    return TriggerTarget(pipeline=pipeline, release=release, recipe=recipe, permission=None, namespace_secrets=request["secrets"])
+
+
+async def _execute(request: dict) -> tuple:
+    from django.contrib.auth import get_user_model
+
+    from pipelines.services.runs import TriggerRow, run_trigger
+
+    requester = get_user_model()(pk=request["requester"]) if request["requester"] is not None else None
+    outcome = await run_trigger(
+        target=await _target(request),
+        rows=[TriggerRow(variable=variable, secret=secret) for variable, secret in request["rows"]],
+        requester=requester,
+        source=request["source"],
+        return_traces=request["return_traces"],
+    )
+    return outcome.run_uid, outcome.response, outcome.failed
+
+
+async def _answer(protocol: Frames, request_id: int, request: dict) -> None:
+    try:
+        message = (request_id, True, await _execute(request))
+    except ServiceError as exc:
+        message = (request_id, False, exc)
+    except Exception:  # noqa: BLE001 - serve answers 500, as for its own failures
+        logger.exception("a trigger failed in the run worker")
+        message = (request_id, False, ServiceError("internal error while running the trigger"))
+    protocol.send(message)
+
+
+async def worker_main(fd: int) -> None:
+    """The worker: answer serve's requests until serve closes the connection (or
+    SIGTERM), then finish the runs in flight — they are recorded either way."""
+    loop = asyncio.get_running_loop()
+    closed = loop.create_future()
+    running: set[asyncio.Task] = set()
+    protocol: Frames
+
+    def on_message(message) -> None:
+        request_id, request = message
+        task = loop.create_task(_answer(protocol, request_id, request))
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    def on_lost(exc) -> None:
+        if not closed.done():
+            closed.set_result(None)
+
+    protocol = Frames(on_message, on_lost)
+    sock = socket.socket(fileno=fd)
+    await loop.create_unix_connection(lambda: protocol, sock=sock)
+    loop.add_signal_handler(signal.SIGTERM, lambda: protocol.transport and protocol.transport.close())
+    protocol.send((READY, os.getpid()))
+    await closed
+    if running:
+        await asyncio.wait(running)

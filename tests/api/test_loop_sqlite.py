@@ -1,0 +1,156 @@
+"""The trigger hot path on SQLite: its read and its write on the event loop.
+
+These tests commit (``transaction=True``): the loop's own SQLite connection sees only
+committed data, as in production. Whatever the loop path does must be what the ORM
+path in a thread would have done: same answers, same stored rows, changes and
+revocations seen at once, and nothing lost when the database is busy.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from pipelines import loop_sqlite
+from pipelines.models import ComponentRun, PipelineRun, RunEvent
+from pipelines.services.bulk import sqlite_adapters
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+URL = "/v1beta/namespaces/alice/pipelines/hello/trigger"
+
+
+def trigger(client, prompt: str = "user"):
+    return client.post(URL, {"data": [{"variable": {"prompt": prompt}}]})
+
+
+def runs(client) -> list[dict]:
+    response = client.get("/v1beta/namespaces/alice/pipelines/hello/runs?view=VIEW_FULL")
+    assert response.status_code == 200, response.content
+    return response.json()["pipelineRuns"]
+
+
+def test_cached_triggers_read_and_write_on_the_loop(api, hello):
+    assert trigger(api, "warm").status_code == 200  # the thread path fills the caches
+    before = dict(loop_sqlite.counters)
+    for name in ("ann", "bob"):
+        response = trigger(api, name)
+        assert response.status_code == 200
+        assert response.json()["outputs"] == [{"answer": f"Hello {name}"}]
+    assert loop_sqlite.counters["reads"] >= before.get("reads", 0) + 2
+    assert loop_sqlite.counters["writes"] >= before.get("writes", 0) + 2
+    assert [run["inputs"] for run in runs(api)[:3]] == [[{"prompt": "bob"}], [{"prompt": "ann"}], [{"prompt": "warm"}]]
+
+
+def test_loop_and_orm_paths_store_the_same_run(api, hello, settings):
+    trigger(api, "warm")
+    assert trigger(api, "loop").status_code == 200
+    settings.PIPELINE_LOOP_SQLITE = False
+    assert trigger(api, "orm").status_code == 200
+    by_prompt = {run["inputs"][0]["prompt"]: run for run in runs(api)}
+    varying = {"id", "pipelineRunUid", "createTime", "updateTime", "startTime", "completeTime", "totalDuration", "inputs", "outputs"}
+
+    def same(run: dict) -> dict:
+        return {key: value for key, value in run.items() if key not in varying}
+
+    loop_run, orm_run = by_prompt["loop"], by_prompt["orm"]
+    assert same(loop_run) == same(orm_run)
+    assert loop_run["outputs"] == [{"answer": "Hello loop"}] and orm_run["outputs"] == [{"answer": "Hello orm"}]
+    # Component runs and events too, as rows.
+    stored = {run.inputs[0]["prompt"]: run for run in PipelineRun.objects.filter(pipeline=hello)}
+    for prompt in ("loop", "orm"):
+        run = stored[prompt]
+        assert run.worker and run.complete_time > run.start_time
+        assert ComponentRun.objects.get(run=run).outputs == [{"results": [f"Hello {prompt}"]}]
+    names = [
+        [event.name for event in RunEvent.objects.filter(run=stored[prompt]).order_by("seq")] for prompt in ("loop", "orm")
+    ]
+    assert names[0] == names[1] and names[0][-1] == "PIPELINE_STATUS_UPDATED"
+
+
+def test_a_recipe_change_is_seen_by_the_next_trigger(api, hello):
+    assert trigger(api, "x").json()["outputs"] == [{"answer": "Hello x"}]
+    recipe = hello.raw_recipe.replace('"Hello \\(', '"Hi \\(')
+    assert recipe != hello.raw_recipe
+    patched = api.patch("/v1beta/namespaces/alice/pipelines/hello", {"rawRecipe": recipe})
+    assert patched.status_code == 200, patched.content
+    assert trigger(api, "x").json()["outputs"] == [{"answer": "Hi x"}]
+
+
+def test_a_deleted_token_is_refused_at_once(api, hello):
+    assert trigger(api).status_code == 200
+    assert trigger(api).status_code == 200  # now from the caches
+    assert api.delete("/v1beta/tokens/test").status_code == 204
+    refused = trigger(api)
+    assert refused.status_code == 401 and refused.json()["code"] == 16
+
+
+def test_a_private_pipeline_stays_hidden_from_others(api, bob_api, hello):
+    assert trigger(api).status_code == 200  # cached for alice
+    assert trigger(bob_api).status_code == 404
+
+
+def test_a_busy_database_delays_the_write_and_loses_nothing(api, hello):
+    trigger(api, "warm")
+    before = loop_sqlite.counters["fallbacks"]
+    other = sqlite3.connect(django_settings.DATABASES["default"]["NAME"], isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the database
+    releaser = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    releaser.start()
+    try:
+        response = trigger(api, "busy")
+    finally:
+        releaser.join()
+        other.close()
+    assert response.status_code == 200 and response.json()["outputs"] == [{"answer": "Hello busy"}]
+    assert loop_sqlite.counters["fallbacks"] > before  # the loop did not wait: a thread did
+    assert runs(api)[0]["inputs"] == [{"prompt": "busy"}]
+
+
+def test_a_file_too_large_to_inline_is_stored_from_a_thread(api, alice, make_pipeline, settings):
+    settings.PIPELINE_RUN_FILE_INLINE_BYTES = 16
+    recipe = (
+        "variable:\n  doc: {type: file}\n"
+        "component:\n  size:\n    type: json\n    task: TASK_JQ\n"
+        '    input: {json-value: "${variable.doc:file-size}", jq-filter: "."}\n'
+        'output:\n  doc: {value: "${variable.doc}"}\n'
+    )
+    make_pipeline(alice, "files", raw_recipe=recipe)
+    payload = "data:text/plain;base64," + "QUJD" * 64  # 192 bytes: over the inline limit
+    url = "/v1beta/namespaces/alice/pipelines/files/trigger"
+    for _ in range(2):  # the second one from the caches, on the loop
+        assert api.post(url, {"data": [{"variable": {"doc": payload}}]}).status_code == 200
+    run = PipelineRun.objects.filter(pipeline__slug="files").order_by("-create_time").first()
+    marker = run.outputs[0]["doc"]["@file"]
+    assert marker["size"] == 192
+    assert (django_settings.PIPELINE_DATA_DIR / "run-files" / str(run.uid) / marker["name"]).read_bytes() == b"ABC" * 64
+
+
+@pytest.mark.parametrize("model", [PipelineRun, ComponentRun])
+def test_fast_adapters_store_what_the_orm_stores(model, hello, alice):
+    now = datetime(2026, 11, 27, 7, 9, 27, 123456, tzinfo=UTC)
+    run = PipelineRun(
+        uid=uuid.uuid4(), pipeline=hello, requester=alice, pipeline_version="latest", status=PipelineRun.Status.COMPLETED,
+        inputs=[{"prompt": "ü", "n": 1.5, "deep": {"list": [None, True]}}], outputs=[{"answer": "x"}], traces={"a": {}},
+        error="", recipe_snapshot={"version": "v1beta"}, create_time=now, start_time=now, complete_time=now,
+        total_duration_ms=12, error_code=None, worker="host:1", heartbeat_time=None,
+    )
+    obj = run if model is PipelineRun else ComponentRun(
+        run=run, component_id="greet", status=ComponentRun.Status.FAILED, inputs=[None], outputs=[{"x": [1, 2]}],
+        error="boom", start_time=now, complete_time=None, total_duration_ms=None,
+    )
+    if model is ComponentRun:
+        run.save()
+        obj.run_id = run.pk
+    adapters = dict(sqlite_adapters(model, connection))
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        value = getattr(obj, field.attname)
+        assert adapters[field.attname](value) == field.get_db_prep_save(value, connection), field.name
