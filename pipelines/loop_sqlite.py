@@ -127,9 +127,12 @@ def write(fn: Callable[[sqlite3.Cursor], None]) -> bool:
                 connection.execute("ROLLBACK")
         except sqlite3.Error:
             close()
-        if not isinstance(exc, sqlite3.Error):
+        if not isinstance(exc, Exception):
             raise
-        logger.debug("loop write failed, falling back to a thread: %s", exc)
+        if isinstance(exc, sqlite3.Error):
+            logger.debug("loop write failed, falling back to a thread: %s", exc)
+        else:  # a value the fast adapters did not expect: the ORM path will say what
+            logger.warning("loop write failed, falling back to a thread", exc_info=True)
         counters["fallbacks"] += 1
         return False
     counters["writes"] += 1

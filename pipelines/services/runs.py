@@ -287,8 +287,9 @@ async def run_trigger(
     """Run a trigger to completion and record it; the sync and stream paths.
 
     A plain sync trigger may be handed to a run worker process when this one is busy
-    (pipelines/run_worker.py); it runs there exactly as here. A plain sync trigger (``live=False``) writes its run, component runs and events in
-    one transaction when it ends. A ``live`` run (a streamed trigger) is stored first and
+    (pipelines/run_worker.py); it runs there exactly as here. A plain sync trigger
+    (``live=False``) writes its run, component runs and events in one transaction
+    when it ends. A ``live`` run (a streamed trigger) is stored first and
     executes like an async run: its events are stored and broadcast as they come, so
     it can be followed and resumed by uid, and cancelled; ``on_start`` gets the stored
     run before the first event.
@@ -333,7 +334,7 @@ async def _run_trigger_here(
         requester=_user_or_none(requester),
         recipe_snapshot=target.recipe.raw,
     )
-    run.bound_inputs = bound  # rendered for storage with the outputs, off the event loop
+    run.bound_inputs = bound  # rendered for storage with the outputs, when the run is written
     run.create_time = run.start_time = timezone.now()
     run.worker = worker_id()  # which process ran it (serve or a run worker)
     if live:
