@@ -48,6 +48,7 @@ logger = logging.getLogger("pipelines.run_worker")
 
 _HEADER = struct.Struct("!I")
 READY = "ready"
+MANAGE_PY = Path(__file__).resolve().parent.parent / "manage.py"
 
 
 def _frame(message: Any) -> bytes:
@@ -98,20 +99,15 @@ class _Worker:
     def __init__(self, index: int, process: subprocess.Popen, sock: socket.socket) -> None:
         self.index = index
         self.process = process
-        self.raw = sock  # kept to shut down even when the event loop no longer runs
-        self.sock: socket.socket | None = sock
+        self.sock = sock
         self.protocol: Frames | None = None
         self.ready = False
         self.pending: dict[int, asyncio.Future] = {}
 
     def connect(self, loop: asyncio.AbstractEventLoop, on_lost: Callable[[_Worker], None]) -> None:
         """Attach the socket to ``loop``; the worker is ready when it says so."""
-        sock, self.sock = self.sock, None
-        if sock is None:
-            return
-        protocol = Frames(self._answered, lambda exc: on_lost(self))
-        self.protocol = protocol
-        loop.create_task(loop.create_unix_connection(lambda: protocol, sock=sock))
+        protocol = self.protocol = Frames(self._answered, lambda exc: on_lost(self))
+        loop.create_task(loop.create_unix_connection(lambda: protocol, sock=self.sock))
 
     def _answered(self, message) -> None:
         if message[0] == READY:
@@ -132,11 +128,10 @@ class RunWorkers:
 
     RESTART_DELAYS = (0.5, 1, 2, 5, 10, 30)
 
-    def __init__(self, count: int, loop: asyncio.AbstractEventLoop, *, command: list[str] | None = None) -> None:
+    def __init__(self, count: int, loop: asyncio.AbstractEventLoop) -> None:
         self.count = count
         self.loop = loop  # serve's (daphne's) event loop: the one place workers are fed from
         self.in_flight = 0  # sync triggers being answered by serve, here or in a worker
-        self.command = command or [sys.executable, str(Path(__file__).resolve().parent.parent / "manage.py"), "run_worker"]
         self.workers: list[_Worker | None] = [None] * count
         self._ids = itertools.count(1)
         self._restarts = [0] * count
@@ -152,7 +147,7 @@ class RunWorkers:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             process = subprocess.Popen(
-                [*self.command, "--fd", str(theirs.fileno())],
+                [sys.executable, str(MANAGE_PY), "run_worker", "--fd", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 # Out of serve's process group, so a Ctrl-C meant for serve does not kill
                 # runs mid-way: serve alone tells workers to stop (by closing the socket).
@@ -210,7 +205,7 @@ class RunWorkers:
     async def _restart(self, index: int, dead: subprocess.Popen) -> None:
         if self._stopping:
             return
-        await asyncio.to_thread(_reap, dead)
+        await asyncio.to_thread(_stop_process, dead)  # long dead: reaped at once
         try:
             worker = await asyncio.to_thread(self._spawn, index)
         except OSError:
@@ -230,20 +225,12 @@ class RunWorkers:
             # serve's event loop has stopped by now: transports would close only on its
             # next turn, so the socket is shut down directly; the worker reads EOF.
             try:
-                worker.raw.shutdown(socket.SHUT_RDWR)
+                worker.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
         deadline = time.monotonic() + timeout
         for worker in workers:
             _stop_process(worker.process, max(0.1, deadline - time.monotonic()))
-
-
-def _reap(process: subprocess.Popen) -> None:
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:

@@ -3,8 +3,10 @@
 A sync trigger writes a run, its component runs and its events. ``bulk_create``
 compiles its ``INSERT`` anew every time (field lists, placeholders, returning clause):
 profiling put that at a fifth of a small trigger's CPU. Here each model's statement
-is built once per process and connection vendor; values still go through each
-field's ``get_db_prep_save``, so what is stored is what the ORM would store.
+is built once per process and connection vendor. Values go through each field's
+``get_db_prep_save`` (:func:`rows_insert`), or, on the event loop's own SQLite
+connection, through the same conversions done directly (:func:`rows_insert_sqlite`):
+either way what is stored is what the ORM would store.
 """
 
 from __future__ import annotations

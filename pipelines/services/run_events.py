@@ -90,31 +90,25 @@ def events_render(events: Sequence[Event], store: FileStore) -> list[Rendered]:
     return [((e.seq, e.name, json_bytes(e.payload(store)).decode()), e.update_time) for e in coalesce(events)]
 
 
-_INSERT = None
+def _events_statement(run_pk: int, rendered: Sequence[Rendered], placeholder: str) -> tuple[str, list[tuple]]:
+    connection = connections[DEFAULT_DB_ALIAS]  # its operations only: quoting, datetimes
+    table = connection.ops.quote_name(RunEvent._meta.db_table)
+    marks = ", ".join([placeholder] * 5)
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [(run_pk, seq, name, payload, adapt(t)) for (seq, name, payload), t in rendered]
+    return f"INSERT INTO {table} (run_id, seq, name, payload, time) VALUES ({marks})", rows
 
 
 def events_insert(run_pk: int, rendered: Sequence[Rendered]) -> None:
     """One ``executemany`` for a batch: the ORM's per-object cost would double a small
     trigger's write."""
-    global _INSERT
-    connection = connections[DEFAULT_DB_ALIAS]
-    if _INSERT is None:
-        table = connection.ops.quote_name(RunEvent._meta.db_table)
-        _INSERT = f"INSERT INTO {table} (run_id, seq, name, payload, time) VALUES (%s, %s, %s, %s, %s)"
-    adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.executemany(_INSERT, [(run_pk, seq, name, payload, adapt(t)) for (seq, name, payload), t in rendered])
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.executemany(*_events_statement(run_pk, rendered, "%s"))
 
 
 def events_insert_sqlite(cursor, run_pk: int, rendered: Sequence[Rendered]) -> None:
     """:func:`events_insert` through a plain ``sqlite3`` cursor (pipelines/loop_sqlite.py)."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    table = connection.ops.quote_name(RunEvent._meta.db_table)
-    adapt = connection.ops.adapt_datetimefield_value
-    cursor.executemany(
-        f"INSERT INTO {table} (run_id, seq, name, payload, time) VALUES (?, ?, ?, ?, ?)",
-        [(run_pk, seq, name, payload, adapt(t)) for (seq, name, payload), t in rendered],
-    )
+    cursor.executemany(*_events_statement(run_pk, rendered, "?"))
 
 
 def failure_events(*, message: str, rows: int, last_seq: int, now: datetime) -> list[Event]:

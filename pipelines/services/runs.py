@@ -294,21 +294,16 @@ async def run_trigger(
     it can be followed and resumed by uid, and cancelled; ``on_start`` gets the stored
     run before the first event.
     """
-    if not live and on_event is None:
-        with run_worker.placement() as elsewhere:
-            if elsewhere:
-                remote = await run_worker.run_trigger(
-                    target=target, rows=rows, requester=requester, source=source, return_traces=return_traces
-                )
-                if remote is not None:
-                    return remote
-            return await _run_trigger_here(
-                target=target, rows=rows, requester=requester, source=source, return_traces=return_traces
-            )
-    return await _run_trigger_here(
-        target=target, rows=rows, requester=requester, source=source, return_traces=return_traces,
-        on_event=on_event, on_start=on_start, live=live,
-    )
+    if live or on_event is not None:
+        return await _run_trigger_here(
+            target=target, rows=rows, requester=requester, source=source, return_traces=return_traces,
+            on_event=on_event, on_start=on_start, live=live,
+        )
+    plain = {"target": target, "rows": rows, "requester": requester, "source": source, "return_traces": return_traces}
+    with run_worker.placement() as elsewhere:
+        if elsewhere and (outcome := await run_worker.run_trigger(**plain)) is not None:
+            return outcome
+        return await _run_trigger_here(**plain)
 
 
 async def _run_trigger_here(
