@@ -219,6 +219,9 @@ PIPELINE_RUN_WORKERS = env_int("PIPELINE_RUN_WORKERS", 1)
 # With SQLite, the trigger hot path reads and writes on the event loop itself when that
 # can never wait (pipelines/loop_sqlite.py); off: always through those threads.
 PIPELINE_LOOP_SQLITE = env_bool("PIPELINE_LOOP_SQLITE", True)
+# Token-authenticated JSON triggers skip the browser-session middleware and Django's
+# per-request thread hops (pipelines/asgi.py, TriggerLane); off: the full request cycle.
+PIPELINE_TRIGGER_LANE = env_bool("PIPELINE_TRIGGER_LANE", True)
 # A run longer than this is stopped and fails (per-pipeline override: Pipeline.max_run_seconds).
 PIPELINE_MAX_RUN_SECONDS = env_int("PIPELINE_MAX_RUN_SECONDS", 3600)
 # A PROCESSING run whose executor has not written a heartbeat for this long is taken

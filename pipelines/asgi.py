@@ -1,10 +1,28 @@
-"""Django's ASGI handler without a new thread per request, and the websocket origin check."""
+"""Django's ASGI handler without a new thread per request, a lane for API triggers,
+and the websocket origin check."""
 
 from __future__ import annotations
 
+import io
+import logging
+from collections import Counter
+
 from channels.security.websocket import OriginValidator
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import ImproperlyConfigured
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.core.handlers.exception import convert_exception_to_response
+from django.urls import Resolver404, get_resolver, set_script_prefix
+from django.utils.module_loading import import_string
+
+from pipelines.errors import Unauthenticated
+
+logger = logging.getLogger("pipelines.asgi")
+
+# Requests served by the trigger lane, and those it looked at and passed on: for tests
+# and diagnosis.
+lane_counters: Counter[str] = Counter()
 
 
 class PipelineASGIHandler(ASGIHandler):
@@ -16,12 +34,167 @@ class PipelineASGIHandler(ASGIHandler):
     code runs on asgiref's one long-lived thread with a persistent connection. The cost:
     sync views of one process run one at a time — they are short database reads and
     writes here; everything that waits (triggers, streams) is async and not affected.
+
+    Token-authenticated JSON triggers go through :class:`TriggerLane`
+    (``PIPELINE_TRIGGER_LANE``).
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lane = TriggerLane() if settings.PIPELINE_TRIGGER_LANE else None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        if self.lane is not None and self.lane.admits(scope):
+            await self.lane.serve(scope, receive, send, passed_on=self.handle)
+            return
         await self.handle(scope, receive, send)
+
+
+# Middleware that only concern browser sessions: a request that carries its own
+# credentials in the Authorization header never reaches the session, the CSRF token
+# (trigger views are CSRF-exempt; CSRF is checked for session-authenticated triggers
+# only), the lazy ``request.user`` or the message store.
+SESSION_MIDDLEWARE = frozenset(
+    {
+        "pipelines.middleware.SessionMiddleware",
+        "pipelines.middleware.CsrfViewMiddleware",
+        "pipelines.middleware.AuthenticationMiddleware",
+        "pipelines.middleware.MessageMiddleware",
+    }
+)
+
+TRIGGER_VERBS = frozenset({"trigger", "trigger-async", "triggerAsync"})
+
+
+class TriggerLane(ASGIHandler):
+    """Django's request cycle for API triggers, without what only browsers need.
+
+    The trigger is the request this product exists to serve, and profiling showed
+    Django's per-request machinery at about half of its cost in the web process: two
+    thread hops for the ``request_started``/``request_finished`` signals, a task that
+    listens for a disconnect, and middleware for sessions, CSRF, users and messages
+    that a token-authenticated call never touches. A ``POST`` to a trigger view with
+    ``Authorization`` credentials and a JSON body of known length therefore goes
+    through this handler instead:
+
+    * the same URL resolution, view, error handling and error logging (Django's
+      ``get_response_async``), behind ``settings.MIDDLEWARE`` minus
+      :data:`SESSION_MIDDLEWARE` — so the body limit, host validation and security
+      headers are those of every other request;
+    * ``request_started`` and ``request_finished`` sent inline on the event loop: their
+      receivers (Django's: close stale database connections and cache clients of the
+      calling context) have nothing to do there, since the event loop's context holds
+      no database connection — the thread pool of :mod:`pipelines.aio` refreshes its
+      own connections on each call;
+    * no disconnect listener: a sync trigger is not cancelled by a client hanging up
+      anyway (it finishes and is recorded), so the view simply answers into the void.
+
+    Anything else — session auth, multipart uploads, event streams, large or chunked
+    bodies, a path that turns out not to be a trigger view — takes the full cycle, with
+    the body already read replayed to it.
+    """
+
+    def __init__(self) -> None:  # noqa: D107 - not super().__init__(): its middleware is all of settings.MIDDLEWARE
+        self._view_middleware: list = []
+        self._template_response_middleware: list = []
+        self._exception_middleware: list = []
+        handler = convert_exception_to_response(self._get_response_async)
+        for path in reversed([m for m in settings.MIDDLEWARE if m not in SESSION_MIDDLEWARE]):
+            middleware = import_string(path)
+            if not getattr(middleware, "async_capable", False):
+                raise ImproperlyConfigured(f"{path} must be async-capable to serve the trigger lane")
+            instance = middleware(handler)
+            for hook in ("process_view", "process_template_response", "process_exception"):
+                if hasattr(instance, hook):
+                    raise ImproperlyConfigured(f"{path}.{hook} is not supported by the trigger lane")
+            handler = convert_exception_to_response(instance)
+        self._middleware_chain = handler
+
+    def admits(self, scope) -> bool:
+        """Whether a request may take the lane, from its method, path and headers alone."""
+        if scope.get("method") != "POST" or scope["path"].rpartition("/")[2] not in TRIGGER_VERBS:
+            return False
+        authorization = content_type = accept = length = None
+        for name, value in scope.get("headers") or ():
+            if name == b"authorization":
+                authorization = value
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"accept":
+                accept = value
+            elif name == b"content-length":
+                length = value
+            elif name == b"instill-use-sse" and value.lower() == b"true":
+                return False  # a stream (pipelines/api/streaming.py): the view follows the client
+        if authorization is None or length is None or (content_type or b"").lower().startswith(b"multipart/"):
+            return False
+        if accept is not None and b"text/event-stream" in accept.lower():
+            return False  # a stream, as above
+        try:
+            if not 0 <= int(length) <= settings.FILE_UPLOAD_MAX_MEMORY_SIZE:
+                return False  # Django spools larger bodies to disk, and judges oversize ones
+        except ValueError:
+            return False
+        from pipelines.api.auth import credentials
+
+        try:  # header credentials the view can judge by themselves (never the session)
+            return credentials(authorization.decode("latin-1")) is not None
+        except Unauthenticated:
+            return False
+
+    async def serve(self, scope, receive, send, *, passed_on) -> None:
+        """Answer an admitted request, or hand it to ``passed_on`` (the full cycle)."""
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # gone before it was complete, as in Django's handler
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        request, error = self.create_request(scope, io.BytesIO(body))
+        match = None
+        if request is not None:
+            try:
+                match = get_resolver().resolve(request.path_info)
+            except Resolver404:
+                pass
+        if match is None or not getattr(match.func, "trigger_lane", False):
+            lane_counters["passed_on"] += 1
+            await passed_on(scope, _replay(body, receive), send)
+            return
+        lane_counters["served"] += 1
+        request.lane_match = match
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        response = await self.get_response_async(request)
+        response._handler_class = self.__class__
+        try:
+            await self.send_response(response, send)
+        finally:
+            response.close()  # sends request_finished
+
+    def resolve_request(self, request):
+        """The match :meth:`serve` found (Django's handler would resolve the path again)."""
+        request.resolver_match = request.lane_match
+        return request.lane_match
+
+
+def _replay(body: bytes, receive):
+    """``receive`` for the full cycle: the body the lane read, then the connection's own."""
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 class BrowserOriginValidator(OriginValidator):
