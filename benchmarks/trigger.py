@@ -205,11 +205,11 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], Series]) -> 
         )
     print()
     print(f"Throughput at concurrency {args.concurrency} ({args.throughput_requests} requests):")
-    print(f"  {'endpoint':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'client CPU':>12}")
+    print(f"  {'endpoint':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}{'client CPU':>12}")
     for series, label in ((bare_tp, f"GET {BARE_PATH}"), (trig_tp, "POST .../hello/trigger")):
         cpu = "n/a" if series.client_cpu != series.client_cpu else f"{100 * series.client_cpu / series.wall:.0f}%"
         print(
-            f"  {label:<34}{series.throughput:>10.1f}{series.pct(50):>9.2f}{series.pct(99):>9.2f}"
+            f"  {label:<34}{series.throughput:>10.1f}{series.pct(50):>9.2f}{series.pct(99):>9.2f}{series.pct(100):>9.2f}"
             f"{series.errors:>8}{cpu:>12}"
         )
 

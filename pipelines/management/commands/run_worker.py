@@ -18,6 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--fd", type=int, required=True, help="the socket inherited from serve")
 
     def handle(self, *args, fd: int, **options):
+        from pipelines.aio import freeze_startup_heap
+        from pipelines.components import default_registry
         from pipelines.run_worker import worker_main
+        from pipelines.services import runs  # noqa: F401 - what every trigger needs, loaded before the freeze
 
+        default_registry()
+        freeze_startup_heap()
         asyncio.run(worker_main(fd))

@@ -141,6 +141,9 @@ class Command(BaseCommand):
         if run_worker.start(run_workers, reactor._asyncioEventloop):
             self.stdout.write(f"Sync triggers run in {run_workers} worker process(es) beside the server.")
         self.stdout.flush()
+        from pipelines.aio import freeze_startup_heap
+
+        freeze_startup_heap()
         try:
             Server(
                 application=application,
