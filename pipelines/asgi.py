@@ -4,21 +4,19 @@ and the websocket origin check."""
 from __future__ import annotations
 
 import io
-import logging
 from collections import Counter
 
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.core import signals
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
 from django.urls import Resolver404, get_resolver, set_script_prefix
 from django.utils.module_loading import import_string
 
+from pipelines.api.auth import credentials
 from pipelines.errors import Unauthenticated
-
-logger = logging.getLogger("pipelines.asgi")
 
 # Requests served by the trigger lane, and those it looked at and passed on: for tests
 # and diagnosis.
@@ -105,7 +103,10 @@ class TriggerLane(ASGIHandler):
             middleware = import_string(path)
             if not getattr(middleware, "async_capable", False):
                 raise ImproperlyConfigured(f"{path} must be async-capable to serve the trigger lane")
-            instance = middleware(handler)
+            try:
+                instance = middleware(handler)
+            except MiddlewareNotUsed:
+                continue
             for hook in ("process_view", "process_template_response", "process_exception"):
                 if hasattr(instance, hook):
                     raise ImproperlyConfigured(f"{path}.{hook} is not supported by the trigger lane")
@@ -137,8 +138,6 @@ class TriggerLane(ASGIHandler):
                 return False  # Django spools larger bodies to disk, and judges oversize ones
         except ValueError:
             return False
-        from pipelines.api.auth import credentials
-
         try:  # header credentials the view can judge by themselves (never the session)
             return credentials(authorization.decode("latin-1")) is not None
         except Unauthenticated:
@@ -155,7 +154,7 @@ class TriggerLane(ASGIHandler):
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        request, error = self.create_request(scope, io.BytesIO(body))
+        request, _ = self.create_request(scope, io.BytesIO(body))  # on error, the full cycle answers
         match = None
         if request is not None:
             try:
