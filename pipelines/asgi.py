@@ -4,6 +4,7 @@ and the websocket origin check."""
 from __future__ import annotations
 
 import io
+import logging
 from collections import Counter
 
 from channels.security.websocket import OriginValidator
@@ -17,6 +18,8 @@ from django.utils.module_loading import import_string
 
 from pipelines.api.auth import credentials
 from pipelines.errors import Unauthenticated
+
+logger = logging.getLogger("pipelines.asgi")
 
 # Requests served by the trigger lane, and those it looked at and passed on: for tests
 # and diagnosis.
@@ -39,7 +42,12 @@ class PipelineASGIHandler(ASGIHandler):
 
     def __init__(self) -> None:
         super().__init__()
-        self.lane = TriggerLane() if settings.PIPELINE_TRIGGER_LANE else None
+        self.lane = None
+        if settings.PIPELINE_TRIGGER_LANE:
+            try:
+                self.lane = TriggerLane()
+            except ImproperlyConfigured as exc:  # a middleware it cannot run: every request takes the full cycle
+                logger.warning("trigger lane off: %s (set PIPELINE_TRIGGER_LANE=false to silence this)", exc)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

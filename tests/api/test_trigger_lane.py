@@ -226,3 +226,28 @@ def test_the_lane_keeps_djangos_request_signals_and_error_log(handlers, alice_to
     assert status == 404
     assert seen == ["started", "finished"]
     assert any("/v1beta/namespaces/alice/pipelines/nope/trigger" in r.getMessage() for r in caplog.records)
+
+
+class SyncOnlyMiddleware:
+    """A deployer's middleware that can only run synchronously."""
+
+    sync_capable, async_capable = True, False
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response["X-Sync-Only"] = "yes"
+        return response
+
+
+def test_a_middleware_the_lane_cannot_run_turns_it_off_with_a_warning(settings, alice_token, hello, caplog):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.SyncOnlyMiddleware"]
+    with caplog.at_level(logging.WARNING, logger="pipelines.asgi"):
+        handler = PipelineASGIHandler()
+    assert handler.lane is None
+    assert "must be async-capable" in caplog.text
+    headers = {"authorization": f"Bearer {alice_token}", "content-type": "application/json"}
+    status, answer_headers, _ = call(handler, "POST", f"{BASE}/trigger", BODY, headers)
+    assert status == 200 and (b"X-Sync-Only", b"yes") in answer_headers  # the deployer's middleware ran
