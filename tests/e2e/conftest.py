@@ -17,6 +17,22 @@ if str(ROOT) not in sys.path:  # benchmarks/_server.py is shared with `make benc
 from benchmarks._server import Server  # noqa: E402
 
 ADMIN_PASSWORD = "e2e-admin-password"
+# Server logs, screenshots and JUnit files of the run.
+OUTPUT = Path(os.environ.get("PIPELINE_TEST_OUTPUT", ROOT / "test-output"))
+
+
+def start_server(data_dir: Path, name: str, *, admin_password: str = ADMIN_PASSWORD, **env: str) -> Server:
+    """A started server of a test's own, logging to ``OUTPUT/<name>.log``. Loopback is
+    allowed to its http component (the slow_server fixture stands in for a slow API)
+    unless ``env`` says otherwise; stop it with ``server.stop()``."""
+    server = Server(
+        data_dir=data_dir,
+        admin_password=admin_password,
+        log_path=OUTPUT / f"{name}.log",
+        env={"PIPELINE_HTTP_ALLOWED_HOSTS": "127.0.0.1", **env},
+    )
+    server.start(timeout=60)
+    return server
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,16 +43,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def e2e_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A running server with a fresh data dir, admin password ``ADMIN_PASSWORD`` and a
     fresh SECRET_KEY; stopped (SIGTERM, then kill) at the end of the session."""
-    output_dir = Path(os.environ.get("PIPELINE_TEST_OUTPUT", ROOT / "test-output"))
-    server = Server(
-        data_dir=tmp_path_factory.mktemp("e2e-data"),
-        admin_password=ADMIN_PASSWORD,
-        log_path=output_dir / "e2e-server.log",
-        # Loopback allowed: the slow_server fixture stands in for a slow API. A short
-        # SSE heartbeat, so the streaming tests see heartbeats without waiting 15 s.
-        env={"PIPELINE_HTTP_ALLOWED_HOSTS": "127.0.0.1", "PIPELINE_SSE_HEARTBEAT_SECONDS": "0.5"},
-    )
-    server.start(timeout=60)
+    # A short SSE heartbeat, so the streaming tests see heartbeats without waiting 15 s.
+    server = start_server(tmp_path_factory.mktemp("e2e-data"), "e2e-server", PIPELINE_SSE_HEARTBEAT_SECONDS="0.5")
     try:
         yield server
     finally:

@@ -4,15 +4,14 @@ PIPELINE_DEMO_OPENAI_BASE_URL streams the answer over SSE as the server produces
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from benchmarks._server import Server
+from tests.e2e.conftest import start_server
 from tests.fake_openai import tokens_of
 
 pytestmark = pytest.mark.e2e
@@ -24,16 +23,13 @@ CHAT = "/v1beta/namespaces/admin/pipelines/chat/trigger"
 def chat_server(tmp_path_factory: pytest.TempPathFactory, _fake_openai_server) -> Iterator[Server]:
     """A server whose chat demo talks to the fake model server on loopback — allowed
     only because it is the configured demo server (PIPELINE_HTTP_ALLOWED_HOSTS is not set)."""
-    output_dir = Path(os.environ.get("PIPELINE_TEST_OUTPUT", "test-output"))
-    env = {
-        "PIPELINE_DEMO_OPENAI_BASE_URL": _fake_openai_server.fake.base_url,
-        "PIPELINE_DEMO_OPENAI_MODEL": "fake-llama",
-        "PIPELINE_HTTP_ALLOWED_HOSTS": "",
-    }
-    server = Server(
-        data_dir=tmp_path_factory.mktemp("chat-data"), admin_password="chat-admin", log_path=output_dir / "e2e-chat-server.log", env=env
+    server = start_server(
+        tmp_path_factory.mktemp("chat-data"),
+        "e2e-chat-server",
+        PIPELINE_DEMO_OPENAI_BASE_URL=_fake_openai_server.fake.base_url,
+        PIPELINE_DEMO_OPENAI_MODEL="fake-llama",
+        PIPELINE_HTTP_ALLOWED_HOSTS="",
     )
-    server.start(timeout=60)
     try:
         yield server
     finally:

@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from benchmarks._server import Server
 from tests.conftest import SLOW_RECIPE
+from tests.e2e.conftest import OUTPUT, start_server
 
 pytestmark = pytest.mark.e2e
 
 
-OUTPUT = Path(os.environ.get("PIPELINE_TEST_OUTPUT", "test-output"))
-
-
 def _start(tmp_path, name: str, **env) -> Server:
-    server = Server(
-        data_dir=tmp_path / "data",
-        admin_password="live-runs-password",
-        log_path=OUTPUT / f"{name}.log",
-        env={"SECRET_KEY": "live-runs-fixed-key-" + "x" * 40, "PIPELINE_HTTP_ALLOWED_HOSTS": "127.0.0.1", **env},
-    )
-    server.start(timeout=60)
-    return server
+    # A fixed SECRET_KEY: the restart test starts a second server on the same data.
+    return start_server(tmp_path / "data", name, SECRET_KEY="live-runs-fixed-key-" + "x" * 40, **env)
 
 
 def test_slow_component_does_not_stall_other_triggers(tmp_path, slow_server):

@@ -21,21 +21,14 @@ import pytest
 
 from benchmarks._server import Server
 from tests.conftest import SLOW_RECIPE
+from tests.e2e.conftest import start_server
 
 pytestmark = pytest.mark.e2e
 
-OUTPUT = Path(os.environ.get("PIPELINE_TEST_OUTPUT", "test-output"))
 
 
 def _start(tmp_path, name: str, **env) -> Server:
-    server = Server(
-        data_dir=tmp_path / "data",
-        admin_password="run-workers-password",
-        log_path=OUTPUT / f"{name}.log",
-        env={"PIPELINE_HTTP_ALLOWED_HOSTS": "127.0.0.1", **env},
-    )
-    server.start(timeout=60)
-    return server
+    return start_server(tmp_path / "data", name, **env)
 
 
 def _workers(server: Server) -> list[int]:
