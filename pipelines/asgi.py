@@ -17,6 +17,8 @@ from django.urls import Resolver404, get_resolver, set_script_prefix
 from django.utils.module_loading import import_string
 
 from pipelines.api.auth import credentials
+from pipelines.api.parsers import is_multipart
+from pipelines.api.streaming import wants_stream
 from pipelines.errors import Unauthenticated
 
 logger = logging.getLogger("pipelines.asgi")
@@ -122,25 +124,18 @@ class TriggerLane(ASGIHandler):
         self._middleware_chain = handler
 
     def admits(self, scope) -> bool:
-        """Whether a request may take the lane, from its method, path and headers alone."""
+        """Whether a request may take the lane, from its method, path and headers alone
+        (:meth:`serve` looks at the request itself before answering)."""
         if scope.get("method") != "POST" or scope["path"].rpartition("/")[2] not in TRIGGER_VERBS:
             return False
-        authorization = content_type = accept = length = None
+        authorization = length = None
         for name, value in scope.get("headers") or ():
             if name == b"authorization":
                 authorization = value
-            elif name == b"content-type":
-                content_type = value
-            elif name == b"accept":
-                accept = value
             elif name == b"content-length":
                 length = value
-            elif name == b"instill-use-sse" and value.lower() == b"true":
-                return False  # a stream (pipelines/api/streaming.py): the view follows the client
-        if authorization is None or length is None or (content_type or b"").lower().startswith(b"multipart/"):
+        if authorization is None or length is None:
             return False
-        if accept is not None and b"text/event-stream" in accept.lower():
-            return False  # a stream, as above
         try:
             if not 0 <= int(length) <= settings.FILE_UPLOAD_MAX_MEMORY_SIZE:
                 return False  # Django spools larger bodies to disk, and judges oversize ones
@@ -169,7 +164,7 @@ class TriggerLane(ASGIHandler):
                 match = get_resolver().resolve(request.path_info)
             except Resolver404:
                 pass
-        if match is None or not getattr(match.func, "trigger_lane", False):
+        if match is None or not _servable(request, match):
             lane_counters["passed_on"] += 1
             await passed_on(scope, _replay(body, receive), send)
             return
@@ -188,6 +183,16 @@ class TriggerLane(ASGIHandler):
         """The match :meth:`serve` found (Django's handler would resolve the path again)."""
         request.resolver_match = request.lane_match
         return request.lane_match
+
+
+def _servable(request, match) -> bool:
+    """A trigger view answering with JSON: not an upload (spooled files) or a stream
+    (the view follows the client) — decided by the view's own tests."""
+    return (
+        getattr(match.func, "trigger_lane", False)
+        and not is_multipart(request)
+        and not wants_stream(request)
+    )
 
 
 def _replay(body: bytes, receive):

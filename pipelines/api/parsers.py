@@ -129,6 +129,11 @@ def _length_of_chunked_body(request) -> None:
     request.META["CONTENT_LENGTH"] = str(size)
 
 
+def is_multipart(request) -> bool:
+    """A trigger sent as ``multipart/form-data`` (uploads) rather than JSON."""
+    return request.content_type == "multipart/form-data"
+
+
 def parse_multipart(request, *, max_rows: int) -> dict:
     """Parse the request's form (blocking file I/O: call it from a thread)."""
     _length_of_chunked_body(request)

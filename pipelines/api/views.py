@@ -29,7 +29,7 @@ from pipelines.api import serializers as s
 from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached
 from pipelines.api.errors import error_json, service_error_json, too_big_message
 from pipelines.api.pagination import numbered_page, token_page
-from pipelines.api.parsers import parse_multipart
+from pipelines.api.parsers import is_multipart, parse_multipart
 from pipelines.api.streaming import follow_run, stream_trigger, wants_stream
 from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated
 from pipelines.models import ApiToken, ComponentRun, PipelineRelease, PipelineRun, Secret
@@ -83,7 +83,7 @@ class _TooBig(Exception):
 
 async def _trigger_payload(request) -> dict:
     """The trigger body as the JSON shape, from JSON or ``multipart/form-data``."""
-    if request.content_type == "multipart/form-data":
+    if is_multipart(request):
         try:
             # Parsing writes spooled uploads to disk: keep that off the event loop.
             return await asyncio.to_thread(parse_multipart, request, max_rows=settings.PIPELINE_MAX_BATCH_SIZE)
