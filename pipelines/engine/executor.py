@@ -9,7 +9,12 @@ Hot-path choices (a one-component trigger must cost well under 0.2 ms):
   only thing left to do is awaited directly: no ``asyncio.Task`` per component
   unless there is real concurrency to exploit;
 - nothing is copied: rendered inputs, outputs and files are shared by reference;
-- events are only built when someone listens (``on_event``).
+- events are only built when someone listens (``on_event``);
+- secret values are masked (:mod:`.masking`) only in rows that have secrets.
+
+Everything handed out — events, component results, row outputs — has the row's
+secret values masked; the scope that later components render from keeps the real
+values, so a component still receives the real key.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from .events import (
     PipelineStatusUpdated,
 )
 from .inputs import describe
+from .masking import Masker, masker_for
 from .recipe import Component, Graph, Recipe
 from .references import ReferenceUnresolved
 from .results import COMPLETED, ERROR, SKIPPED, ComponentResult, RowResult, RunResult
@@ -142,11 +148,15 @@ class _Run:
         self.semaphore = asyncio.Semaphore(self.max_concurrency)
         self.thread_pool = thread_pool
         self.seq = 0
+        self.maskers: list[Masker | None] = []  # per row; None where the row has no secrets
 
     # events -------------------------------------------------------------------
 
     async def emit(self, cls: type[Event], batch_index: int, **data: Any) -> None:
         assert self.on_event is not None
+        masker = self.maskers[batch_index]
+        if masker is not None:
+            data = {key: masker(value) if key in _MASKED_FIELDS else value for key, value in data.items()}
         self.seq += 1
         result = self.on_event(cls(batch_index=batch_index, seq=self.seq, update_time=_now(), **data))
         if result is not None and inspect.isawaitable(result):
@@ -158,6 +168,7 @@ class _Run:
     # rows ---------------------------------------------------------------------
 
     async def run_rows(self, rows: Sequence[Mapping[str, Any]], secrets: Sequence[Mapping[str, str]]) -> list[RowResult]:
+        self.maskers = _row_maskers(secrets)
         if len(rows) == 1:
             return [await self.run_row(0, rows[0], secrets[0])]
         return list(await asyncio.gather(*(self.run_row(i, row, secrets[i]) for i, row in enumerate(rows))))
@@ -173,6 +184,9 @@ class _Run:
         components = {cid: results.get(cid) or ComponentResult(cid, SKIPPED) for cid in graph.components}
         errored = any(result.status == ERROR for result in components.values())
         outputs = self.render_outputs(scope)
+        masker = self.maskers[index]
+        if masker is not None:
+            outputs = masker(outputs)
         if events:
             await self.emit(PipelineOutputUpdated, index, output=outputs)
             await self.emit(PipelineStatusUpdated, index, started=True, errored=errored, completed=True)
@@ -281,6 +295,9 @@ class _Run:
             if self.recipe.graph.components.get(cid) is component:
                 await self.emit(PipelineOutputUpdated, index, output=self.render_outputs(scope))
             await self.emit(ComponentStatusUpdated, index, component_id=cid, started=True, completed=True)
+        masker = self.maskers[index]
+        if masker is not None:  # after the scope took the real values
+            inputs, output = masker(inputs), masker(output)
         return ComponentResult(cid, COMPLETED, inputs, output, None, started_at, _now(), seconds)
 
     async def call_task(
@@ -359,6 +376,9 @@ class _Run:
                 await self.emit(ComponentStatusUpdated, index, component_id=cid, started=True)
             await self.emit(ComponentErrorUpdated, index, component_id=cid, message=message)
             await self.emit(ComponentStatusUpdated, index, component_id=cid, started=True, errored=True)
+        masker = self.maskers[index]
+        if masker is not None:  # after the scope took the real values
+            inputs, message = masker(inputs), masker.text(message)
         return ComponentResult(cid, ERROR, inputs, None, message, started_at, _now(), seconds)
 
     # iterators ------------------------------------------------------------------
@@ -421,6 +441,22 @@ class _Run:
 
         output = {name: [row[i] if row is not None else None for row in collected] for i, name in enumerate(names)}
         return trace_input, output
+
+
+# Event fields that carry run values (the rest are ids, flags and counters).
+_MASKED_FIELDS = frozenset({"input", "output", "message"})
+
+
+def _row_maskers(secrets: Sequence[Mapping[str, str]]) -> list[Masker | None]:
+    """One masker per row; rows sharing one secrets mapping share its masker."""
+    built: dict[int, Masker | None] = {}
+    maskers: list[Masker | None] = []
+    for mapping in secrets:
+        key = id(mapping)
+        if key not in built:
+            built[key] = masker_for(mapping)
+        maskers.append(built[key])
+    return maskers
 
 
 class _ElementFailed(ComponentError):

@@ -167,10 +167,17 @@ async def test_unresolved_input_reference_fails_the_component(registry: Registry
 
 
 async def test_setup_is_rendered_with_secrets(registry: Registry) -> None:
-    """setup references resolve against the secrets (per row when a list is given)."""
-    recipe = {"component": {"e": comp("echo", "TASK_ECHO", setup={"api-key": "${secret.k}", "base": "u"})}}
-    result = await run(registry, recipe, [{}, {}], secrets=[{"k": "one"}, {"k": "two"}])
-    assert [row.components["e"].outputs["setup"] for row in result.rows] == [{"api-key": "one", "base": "u"}, {"api-key": "two", "base": "u"}]
+    """setup references resolve against the secrets (per row when a list is given): the
+    task gets the real value (a later component sees it), results show it masked."""
+    recipe = {
+        "component": {
+            "e": comp("echo", "TASK_ECHO", setup={"api-key": "${secret.k}", "base": "u"}),
+            "check": comp("text", "TASK_UPPER", input={"text": "ok"}, condition='${e.output.setup.api-key} == "key-one"'),
+        }
+    }
+    result = await run(registry, recipe, [{}, {}], secrets=[{"k": "key-one"}, {"k": "key-two"}])
+    assert [row.components["e"].outputs["setup"] for row in result.rows] == [{"api-key": "***", "base": "u"}, {"api-key": "***", "base": "u"}]
+    assert [row.components["check"].status for row in result.rows] == ["COMPLETED", "SKIPPED"]
     missing = await run(registry, recipe)
     assert missing.rows[0].components["e"].error == "Couldn't resolve reference ${secret.k}."
 
