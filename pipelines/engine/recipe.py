@@ -25,7 +25,7 @@ import yaml
 from .components import ComponentDefinition, Registry, Task
 from .conditions import Condition, ConditionSyntaxError, parse_condition
 from .inputs import check_value
-from .references import Const, IndexVariable, Node, Ref, Reference, compile_value_collecting
+from .references import Const, DictNode, IndexVariable, ListNode, Node, Ref, Reference, compile_value_collecting
 from .types import BASE_TYPES, FILE_TYPES, json_schema_for, normalize_type
 
 __all__ = [
@@ -438,7 +438,7 @@ class _RecipeParser:
             components={cid: _output_fields(c) for cid, c in components.items()},
             siblings=frozenset(components),
         )
-        outputs = self.parse_outputs(sections["output"], top_scope)
+        outputs = self.parse_outputs(sections["output"], top_scope, components)
 
         if self.problems:
             return None, self.problems
@@ -801,7 +801,9 @@ class _RecipeParser:
 
     # outputs ------------------------------------------------------------------
 
-    def parse_outputs(self, section: Mapping[str, Any], scope: _Scope) -> dict[str, Output]:
+    def parse_outputs(
+        self, section: Mapping[str, Any], scope: _Scope, components: Mapping[str, Component]
+    ) -> dict[str, Output]:
         outputs: dict[str, Output] = {}
         for oid, spec in section.items():
             where = f"output.{oid}"
@@ -814,6 +816,7 @@ class _RecipeParser:
                 self.problem(f"{where}.value", "missing value")
                 continue
             node = self.compile(spec["value"], f"{where}.value", scope, [])
+            self.check_output_secrets(spec["value"], node, f"{where}.value", components)
             ui_order = spec.get("instill-ui-order")
             title = spec.get("title") or ""
             description = spec.get("description") or ""
@@ -825,6 +828,17 @@ class _RecipeParser:
                 ui_order=ui_order if type(ui_order) is int else None,
             )
         return outputs
+
+    def check_output_secrets(self, value: Any, node: Node, where: str, components: Mapping[str, Component]) -> None:
+        """An output must not return a secret: not ``${secret.x}``, nor a component's
+        input or setup whose value is (or embeds) one. Run values are masked anyway;
+        this says so at save time, where the recipe can still be fixed."""
+        for location, reference in _located_references(value, node, where):
+            origin = _secret_origin(reference, components, frozenset())
+            if origin is None:
+                continue
+            via = "" if origin is reference else f" (it carries {origin})"
+            self.problem(location, f"{reference} would return a secret value{via}: outputs cannot expose secrets")
 
     # references ----------------------------------------------------------------
 
@@ -901,6 +915,50 @@ def _located_references(value: Any, node: Node, where: str) -> Iterator[tuple[st
             return
         for i, (item, child) in enumerate(zip(value, items, strict=False)):
             yield from _located_references(item, child, f"{where}[{i}]")
+
+
+def _secret_origin(
+    reference: Reference, components: Mapping[str, Component], seen: frozenset[tuple[str, str]]
+) -> Reference | None:
+    """The ``${secret.*}`` reference whose value ``reference`` renders, directly or
+    through components' inputs, setups and iterator output elements; else None."""
+    if reference.root == "secret":
+        return reference
+    component = components.get(reference.root)
+    field = reference.field
+    if component is None or (reference.root, str(field)) in seen:
+        return None
+    seen = seen | {(reference.root, str(field))}
+    if field in ("input", "setup"):
+        if component.iterator is not None:
+            source: Node | None = component.input  # its trace input is the whole array
+        else:
+            source = _sub_node(component.setup if field == "setup" else component.input, reference.path[1:])
+        nested = components
+    elif field == "output" and component.iterator is not None and len(reference.path) >= 2:
+        source = dict(component.iterator.output_elements).get(str(reference.path[1]))
+        nested = {**components, **component.iterator.graph.components}
+    else:
+        return None
+    if source is None:
+        return None
+    for inner in source.references():
+        if (origin := _secret_origin(inner, nested, seen)) is not None:
+            return origin
+    return None
+
+
+def _sub_node(node: Node | None, path: Sequence[Any]) -> Node | None:
+    """The part of a compiled value at ``path``: where the path enters a reference or a
+    template, that whole node (whatever it renders may be what is read)."""
+    for segment in path:
+        if isinstance(node, DictNode) and type(segment) is str:
+            node = dict(node.items).get(segment)
+        elif isinstance(node, ListNode) and type(segment) is int:
+            node = node.items[segment] if segment < len(node.items) else None
+        else:
+            break
+    return node
 
 
 def _is_secret_reference(value: str) -> bool:

@@ -182,22 +182,24 @@ def test_console_source_header(api, hello):
 
 
 def test_secrets_resolve_from_owner_namespace_and_row_override(api, alice, make_pipeline, bob_api):
+    """The owner's secret (or the row's override) reaches the component; the answer only
+    shows what the component made of it (here its length), never the value."""
     raw = """\
 component:
   show:
     type: json
     task: TASK_JQ
-    input: {json-value: "${secret.greeting}", jq-filter: "."}
+    input: {json-value: "${secret.greeting}", jq-filter: "length"}
 output:
   value: {value: "${show.output.results[0]}"}
 """
     make_pipeline(alice, "secretive", raw_recipe=raw, public="ROLE_EXECUTOR")
     assert api.post("/v1beta/namespaces/alice/secrets", {"id": "greeting", "value": "from-alice"}).status_code == 201
-    assert api.post(URL.format("secretive"), {"data": [{"variable": {}}]}).json()["outputs"] == [{"value": "from-alice"}]
+    assert api.post(URL.format("secretive"), {"data": [{"variable": {}}]}).json()["outputs"] == [{"value": 10}]
     # another user triggering a public pipeline still uses the owner's secret
-    assert bob_api.post(URL.format("secretive"), {"data": [{"variable": {}}]}).json()["outputs"] == [{"value": "from-alice"}]
+    assert bob_api.post(URL.format("secretive"), {"data": [{"variable": {}}]}).json()["outputs"] == [{"value": 10}]
     override = {"data": [{"variable": {}, "secret": {"greeting": "per-row"}}]}
-    assert api.post(URL.format("secretive"), override).json()["outputs"] == [{"value": "per-row"}]
+    assert api.post(URL.format("secretive"), override).json()["outputs"] == [{"value": 7}]
 
 
 def test_missing_secret_fails_component(api, alice, make_pipeline):

@@ -325,3 +325,53 @@ def test_valid_iterator_dependencies(registry: Registry) -> None:
         {**recipe.raw, "output": {"o": {"value": "${loop.output.nope}"}}}, registry=registry
     )
     assert [p.location for p in problems] == ["output.o.value"]
+
+
+def test_outputs_cannot_return_secrets(registry: Registry) -> None:
+    """``${secret.*}`` in an output, or an output reading a component's input or setup
+    that holds one (directly, embedded, through another component or an iterator), is a
+    recipe error at the output's place."""
+    recipe = {
+        "variable": {"v": {"type": "string"}, "xs": {"type": "array:string"}},
+        "component": {
+            "call": {
+                "type": "echo",
+                "task": "TASK_ECHO",
+                "input": {"value": {"headers": {"Authorization": "Bearer ${secret.api-key}"}, "url": "${variable.v}"}},
+                "setup": {"api-key": "${secret.api-key}"},
+            },
+            "copy": {"type": "echo", "task": "TASK_ECHO", "input": {"value": "${call.input.value.headers}"}},
+            "loop": {
+                "type": "iterator",
+                "input": "${variable.xs}",
+                "component": {"inner": {"type": "echo", "task": "TASK_ECHO", "input": {"value": "${secret.k} ${loop.element}"}}},
+                "output-elements": {"leak": "${inner.input.value}", "fine": "${inner.output.value}"},
+            },
+        },
+        "output": {
+            "direct": {"value": "${secret.api-key}"},
+            "embedded": {"value": {"nested": ["token: ${secret.api-key}"]}},
+            "headers": {"value": "${call.input.value.headers}"},
+            "whole": {"value": "${call.input}"},
+            "setup": {"value": "${call.setup.api-key}"},
+            "chained": {"value": "${copy.input.value}"},
+            "iterated": {"value": "${loop.output.leak}"},
+            "url": {"value": "${call.input.value.url}"},
+            "result": {"value": "${call.output.value}"},
+            "fine": {"value": "${loop.output.fine}"},
+        },
+    }
+    problems = locations(validate_recipe(recipe, registry=registry))
+    assert set(problems) == {
+        "output.direct.value",
+        "output.embedded.value.nested[0]",
+        "output.headers.value",
+        "output.whole.value",
+        "output.setup.value",
+        "output.chained.value",
+        "output.iterated.value",
+    }
+    assert all("outputs cannot expose secrets" in error for error in problems.values())
+    assert "${secret.api-key}" in problems["output.chained.value"]
+    with pytest.raises(RecipeInvalid, match="output.direct.value"):
+        parse_recipe(recipe, registry=registry)

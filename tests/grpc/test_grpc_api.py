@@ -131,12 +131,12 @@ def test_trigger_release_runs_the_release_and_records_its_version(pipeline_stub,
 
 
 def test_secrets_per_row(pipeline_stub, alice_md, alice, make_pipeline):
-    recipe = "component:\n  c: {type: json, task: TASK_JQ, input: {json-value: '${secret.word}', jq-filter: '.'}}\noutput:\n  w: {value: '${c.output.results[0]}'}\n"
+    recipe = "component:\n  c: {type: json, task: TASK_JQ, input: {json-value: '${secret.word}', jq-filter: length}}\noutput:\n  w: {value: '${c.output.results[0]}'}\n"
     make_pipeline(alice, "secretive", raw_recipe=recipe)
     data = rows({})
     data[0].secret["word"] = "per-row"
     answer = call(pipeline_stub, "TriggerNamespacePipeline", alice_md, namespace_id="alice", pipeline_id="secretive", data=data)
-    assert as_dict(answer)["outputs"] == [{"w": "per-row"}]
+    assert as_dict(answer)["outputs"] == [{"w": 7}]  # the value reached the component, not the answer
 
 
 # --- async triggers and operations ----------------------------------------------------
