@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -49,12 +50,16 @@ INTERRUPTED = "interrupted by a restart: the process executing this run stopped 
 
 
 def request_fingerprint(*, target: TriggerTarget, rows: list[TriggerRow], mode: str) -> str:
+    """What an Idempotency-Key is compared against: the request, per-row secret overrides
+    included. Keyed with SECRET_KEY (HMAC), so a stored fingerprint cannot confirm a
+    guess of an override offline."""
     body = json.dumps(
         {"p": str(target.pipeline.uid), "v": target.version, "m": mode, "rows": [[r.variable, r.secret] for r in rows]},
         sort_keys=True,
         default=str,
     )
-    return hashlib.sha256(body.encode()).hexdigest()
+    key = hashlib.sha256(b"pipeline-idempotency:" + settings.SECRET_KEY.encode()).digest()
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
 def idempotent_run(*, user, key: str, fingerprint: str) -> PipelineRun | None:

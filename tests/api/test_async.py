@@ -149,3 +149,31 @@ def test_recovery_fails_runs_of_dead_processes(hello, alice):
         r.refresh_from_db()
         assert r.status == PipelineRun.Status.FAILED and "interrupted by a restart" in r.error
         assert operation_json(r)["error"]["code"] == 10
+
+
+def test_idempotency_fingerprint_cannot_confirm_a_secret_override(api, hello):
+    """A row's secret override is part of what an Idempotency-Key compares, but the stored
+    fingerprint is keyed by the server: someone holding the database cannot confirm a
+    guessed override by hashing the request themselves."""
+    import hashlib
+    import json
+
+    from pipelines.models import IdempotencyKey
+
+    guess = "short-pin-1234"
+    row = {"variable": {"prompt": "once"}, "secret": {"pin": guess}}
+    first = api.post(f"{BASE}/hello/trigger-async", {"data": [row]}, HTTP_IDEMPOTENCY_KEY="s1").json()["operation"]
+    again = api.post(f"{BASE}/hello/trigger-async", {"data": [row]}, HTTP_IDEMPOTENCY_KEY="s1").json()["operation"]
+    assert first["name"] == again["name"]
+    other = {"variable": {"prompt": "once"}, "secret": {"pin": "another-pin"}}
+    assert api.post(f"{BASE}/hello/trigger-async", {"data": [other]}, HTTP_IDEMPOTENCY_KEY="s1").status_code == 409
+    poll(api, first["name"])
+    stored = IdempotencyKey.objects.get(key="s1").request_hash
+    run = PipelineRun.objects.get()
+    body = json.dumps(
+        {"p": str(hello.uid), "v": run.pipeline_version, "m": "async", "rows": [[row["variable"], row["secret"]]]},
+        sort_keys=True,
+        default=str,
+    )
+    assert stored != hashlib.sha256(body.encode()).hexdigest()
+    assert guess not in stored and guess not in str(run.pending_secrets)
