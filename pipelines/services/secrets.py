@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
+from dataclasses import dataclass
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -12,8 +14,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pipelines.engine import json_bytes
+from pipelines.engine.masking import Masker, masker_for
 from pipelines.errors import AlreadyExists, InvalidArgument, NotFound
-from pipelines.models import RESOURCE_ID_PATTERN, Namespace, Secret
+from pipelines.models import RESOURCE_ID_PATTERN, ComponentRun, Namespace, PipelineRun, RunEvent, Secret
 
 
 @cache
@@ -87,3 +91,67 @@ def secrets_for_namespace(*, namespace_id: int, only: set[str] | None = None) ->
     if only is not None:
         rows = rows.filter(slug__in=only)
     return {slug: decrypt(value) for slug, value in rows.values_list("slug", "encrypted_value")}
+
+
+@dataclass(frozen=True)
+class ScrubReport:
+    """What :func:`runs_scrub_secrets` changed (or would change, in a dry run)."""
+
+    runs: int = 0
+    component_runs: int = 0
+    events: int = 0
+
+
+def runs_scrub_secrets(*, dry_run: bool = False) -> ScrubReport:
+    """Mask the current secret values of each namespace in the run history of its
+    pipelines: run outputs, traces and errors, component-run inputs, outputs and errors,
+    and stored event payloads — as the engine masks new runs (``***``).
+
+    Runs recorded before masking existed may hold values in plain text; this rewrites
+    only rows that contain one. Values a secret had before it was changed, and per-row
+    overrides of past triggers, are not known any more and cannot be found. Stored run
+    files (bytes) are left as they are, as the engine leaves them.
+    """
+    runs = component_runs = events = 0
+    namespaces = Secret.objects.values_list("namespace_id", flat=True).distinct()
+    for namespace_id in list(namespaces):
+        masker = masker_for(secrets_for_namespace(namespace_id=namespace_id))
+        if masker is None:
+            continue
+        run_ids = PipelineRun.objects.filter(pipeline__namespace_id=namespace_id).values_list("pk", flat=True)
+        for run in PipelineRun.objects.filter(pk__in=run_ids).only("outputs", "traces", "error").iterator(chunk_size=200):
+            changed = _masked_fields(masker, run, ("outputs", "traces", "error"))
+            if changed:
+                runs += 1
+                if not dry_run:
+                    PipelineRun.objects.filter(pk=run.pk).update(**changed)
+        component_rows = ComponentRun.objects.filter(run_id__in=run_ids).only("inputs", "outputs", "error")
+        for component in component_rows.iterator(chunk_size=200):
+            changed = _masked_fields(masker, component, ("inputs", "outputs", "error"))
+            if changed:
+                component_runs += 1
+                if not dry_run:
+                    ComponentRun.objects.filter(pk=component.pk).update(**changed)
+        for pk, payload in RunEvent.objects.filter(run_id__in=run_ids).values_list("pk", "payload").iterator(chunk_size=500):
+            try:
+                data = json.loads(payload)
+            except ValueError:
+                masked_text = masker.text(payload)  # not JSON: mask the text as it is
+            else:
+                masked = masker(data)
+                masked_text = payload if masked is data else json_bytes(masked).decode()
+            if masked_text is not payload:
+                events += 1
+                if not dry_run:
+                    RunEvent.objects.filter(pk=pk).update(payload=masked_text)
+    return ScrubReport(runs=runs, component_runs=component_runs, events=events)
+
+
+def _masked_fields(masker: Masker, row, names: tuple[str, ...]) -> dict[str, object]:
+    changed = {}
+    for name in names:
+        value = getattr(row, name)
+        masked = masker(value)
+        if masked is not value:
+            changed[name] = masked
+    return changed

@@ -105,7 +105,9 @@ def echo_server() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    started = start_server(tmp_path_factory.mktemp("secrets-data"), "e2e-secrets", PIPELINE_SIGNUP_ENABLED="true")
+    started = start_server(
+        tmp_path_factory.mktemp("secrets-data"), "e2e-secrets", PIPELINE_SIGNUP_ENABLED="true", LOG_LEVEL="DEBUG"
+    )
     try:
         yield started
     finally:
