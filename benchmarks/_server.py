@@ -171,13 +171,15 @@ class Server:
                     )
                 time.sleep(0.1)
 
-    def stop(self, *, grace: float = 10.0) -> None:
+    def stop(self, *, grace: float = 10.0) -> list[str]:
         """SIGTERM, then SIGKILL if it is still there after ``grace`` seconds; then
         SIGKILL whatever it started that outlived it (a run worker stuck in C code
-        never reads that serve closed its socket, and is in a session of its own)."""
+        never reads that serve closed its socket, and is in a session of its own).
+        Returns what had to be killed ("serve 123", "child 456"), usually nothing."""
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
-            return
+            return []
+        killed = []
         descendants = [(pid, _started(pid)) for pid in process_tree(process.pid)[1:]]
         process.send_signal(signal.SIGTERM)
         try:
@@ -185,6 +187,7 @@ class Server:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=grace)
+            killed.append(f"serve {process.pid}")
         deadline = time.monotonic() + 2.0
         for pid, started in descendants:
             while _started(pid) == started and time.monotonic() < deadline:
@@ -192,8 +195,10 @@ class Server:
             if _started(pid) == started:
                 try:
                     os.kill(pid, signal.SIGKILL)
+                    killed.append(f"child {pid}")
                 except ProcessLookupError:
                     pass
+        return killed
 
     def processes(self) -> list[int]:
         """The pids of serve and of every process it started that is still running."""
@@ -238,7 +243,8 @@ def bench_server(prefix: str, *, keep_log: bool = False, grace: float = 10.0) ->
         server.start(timeout=60)
         yield server
     finally:
-        server.stop(grace=grace)
+        if killed := server.stop(grace=grace):
+            print(f"  not stopped {grace:g} s after SIGTERM, killed: {', '.join(killed)}", flush=True)
         if keep_log:
             print(f"Server log: {server.log_path}")
         else:

@@ -158,6 +158,8 @@ def _role(pid: int) -> str:
     for role in ("serve", "run_worker"):
         if role in words:
             return role
+    if any("multiprocessing" in word for word in words):
+        return "pool"  # a multiprocessing child: a process pool's worker or its forkserver
     return " ".join(words[:3])[:30]
 
 
