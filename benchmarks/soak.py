@@ -154,13 +154,13 @@ def _role(pid: int) -> str:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (FileNotFoundError, ProcessLookupError):
         return "gone"
-    words = [Path(a.decode(errors="replace")).name for a in argv if a]
+    words = [a.decode(errors="replace") for a in argv if a]
     for role in ("serve", "run_worker"):
-        if role in words:
+        if role in (Path(word).name for word in words):
             return role
-    if any("multiprocessing" in word for word in words):
-        return "pool"  # a multiprocessing child: a process pool's worker or its forkserver
-    return " ".join(words[:3])[:30]
+    if "-c" in words[1:2] and len(words) > 2:  # python -c "...; main()": its last statement names it
+        return f"python -c {words[2].split(';')[-1].strip()}"[:30]
+    return " ".join(Path(word).name for word in words[:3])[:30]
 
 
 def memory(server: Server) -> dict[int, tuple[str, int]]:
@@ -277,13 +277,13 @@ def report(args: argparse.Namespace, tally: Tally, before: dict, after: dict, id
 
     print()
     print("Resident memory (VmRSS), MB:")
-    print(f"  {'process':<22}{'before':>9}{'after':>9}{'drained':>9}")
+    print(f"  {'process':<38}{'before':>9}{'after':>9}{'drained':>9}")
     for pid in sorted(set(before) | set(after) | set(idle)):
         role = (before.get(pid) or after.get(pid) or idle.get(pid))[0]
         cells = "".join(f"{sample[pid][1] / 1024:>9.1f}" if pid in sample else f"{'-':>9}" for sample in (before, after, idle))
-        print(f"  {f'{role} {pid}':<22}{cells}")
+        print(f"  {f'{role} {pid}':<38}{cells}")
     growth = (total_mb(after) - total_mb(before)) / total_mb(before) if before else float("nan")
-    print(f"  {'total':<22}{total_mb(before):>9.1f}{total_mb(after):>9.1f}{total_mb(idle):>9.1f}"
+    print(f"  {'total':<38}{total_mb(before):>9.1f}{total_mb(after):>9.1f}{total_mb(idle):>9.1f}"
           f"   growth under load {100 * growth:+.1f} %")
     if set(before) != set(after):
         print("  (processes changed between before and after: a run worker was restarted)")
