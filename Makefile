@@ -13,7 +13,7 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3.12; do \
 	for p in $$(ls -d $$root/versions/3.* 2>/dev/null | sort -t. -k2,2n -r); do \
 	  [ -x $$p/bin/python3 ] && $$p/bin/python3 -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p/bin/python3; exit 0; }; done)
 
-.PHONY: run test install install-test bench bench-async venv clean protos
+.PHONY: run test install install-test bench bench-async bench-safety venv clean protos
 
 $(VENV)/bin/python:
 	@if [ -z "$(PYTHON)" ]; then echo "Pipeline needs Python 3.12 or newer (Django 6.1). Install one (e.g. 'pyenv install 3.13' or 'apt-get install python3.13') or pass PYTHON=/path/to/python3.12." >&2; exit 1; fi
@@ -44,6 +44,13 @@ bench: install-test
 bench-async: install-test
 	@bash scripts/install-system-deps.sh
 	$(PY) benchmarks/async_trigger.py
+
+# Safety under load (issue 13): liveness while runaway recipes run (about a minute), then
+# a mixed soak, SOAK_MINUTES long after a one-minute warm-up (default 10: ~12 minutes in all).
+SOAK_MINUTES ?= 10
+bench-safety: install-test
+	$(PY) benchmarks/liveness.py
+	$(PY) benchmarks/soak.py --minutes $(SOAK_MINUTES)
 
 # Regenerate pipelines/grpc/gen from pipelines/grpc/protos (the generated code is committed).
 protos: install-test

@@ -1,25 +1,93 @@
 """Start ``manage.py serve`` as a real subprocess on a free loopback port.
 
-Shared by the end-to-end tests (``tests/e2e/conftest.py``) and the benchmark
-(``benchmarks/trigger.py``) so that both measure and test the server exactly as a
-user runs it. Standard library and httpx only: no Django in this process.
+Shared by the end-to-end tests (``tests/e2e/conftest.py``) and the benchmarks
+(``benchmarks/*.py``) so that both measure and test the server exactly as a user runs
+it, with the few measuring helpers the benchmarks share (process tree, resident
+memory, percentiles). Standard library and httpx only: no Django in this process.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 LIVENESS = "/v1beta/__liveness"
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile of ``values`` (nearest rank); NaN when there are none."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+def print_verdicts(verdicts: list[tuple[str, str, bool]]) -> bool:
+    """Print one line per (measured, target, met) with PASS or MISS; True when all are met."""
+    width = max(len(text) for text, _, _ in verdicts) + 2
+    target_width = max(len(target) for _, target, _ in verdicts) + 2
+    for text, target, ok in verdicts:
+        print(f"  {text:<{width}}target {target:<{target_width}}{'PASS' if ok else 'MISS'}")
+    return all(ok for _, _, ok in verdicts)
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory (VmRSS) of a live process, in kB; 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+def _started(pid: int) -> int | None:
+    """The process's start time in clock ticks (tells a pid from its reuse); None when
+    it is gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    fields = stat.rpartition(")")[2].split()
+    return None if fields[0] == "Z" else int(fields[19])
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its live descendants (serve's run workers and whatever they start),
+    parents first; empty when ``pid`` is gone. Read from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    if _started(pid) is None:
+        return []
+    tree, pending = [], [pid]
+    while pending:
+        current = pending.pop(0)
+        tree.append(current)
+        pending.extend(sorted(children.get(current, ())))
+    return tree
 
 
 def free_port() -> int:
@@ -103,17 +171,38 @@ class Server:
                     )
                 time.sleep(0.1)
 
-    def stop(self, *, grace: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL if it is still there after ``grace`` seconds."""
+    def stop(self, *, grace: float = 10.0) -> list[str]:
+        """SIGTERM, then SIGKILL if it is still there after ``grace`` seconds; then
+        SIGKILL whatever it started that outlived it (a run worker stuck in C code
+        never reads that serve closed its socket, and is in a session of its own).
+        Returns what had to be killed ("serve 123", "child 456"), usually nothing."""
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
-            return
+            return []
+        killed = []
+        descendants = [(pid, _started(pid)) for pid in process_tree(process.pid)[1:]]
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=grace)
+            killed.append(f"serve {process.pid}")
+        deadline = time.monotonic() + 2.0
+        for pid, started in descendants:
+            while _started(pid) == started and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _started(pid) == started:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(f"child {pid}")
+                except ProcessLookupError:
+                    pass
+        return killed
+
+    def processes(self) -> list[int]:
+        """The pids of serve and of every process it started that is still running."""
+        return process_tree(self.process.pid) if self.process is not None else []
 
     def output(self) -> str:
         try:
@@ -139,3 +228,24 @@ class Server:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+@contextmanager
+def bench_server(prefix: str, *, keep_log: bool = False, grace: float = 10.0) -> Iterator[Server]:
+    """A started server for a benchmark: its own temporary data dir, log at WARNING,
+    DEBUG off. On exit it is stopped (with whatever it started) and its data dir
+    removed, or, with ``keep_log``, kept and the log's path printed."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    server = Server(data_dir=workdir / "data", admin_password="bench-admin-password", log_path=workdir / "server.log",
+                    env={"LOG_LEVEL": "WARNING", "DEBUG": "false"})
+    print(f"Starting manage.py serve on {server.base_url} (data in {workdir}) ...", flush=True)
+    try:
+        server.start(timeout=60)
+        yield server
+    finally:
+        if killed := server.stop(grace=grace):
+            print(f"  not stopped {grace:g} s after SIGTERM, killed: {', '.join(killed)}", flush=True)
+        if keep_log:
+            print(f"Server log: {server.log_path}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)

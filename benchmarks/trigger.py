@@ -26,7 +26,6 @@ import asyncio
 import csv
 import io
 import json
-import math
 import os
 import shutil
 import statistics
@@ -39,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import Server  # noqa: E402
+from _server import Server, percentile  # noqa: E402
 
 HELLO_PATH = "/v1beta/namespaces/admin/pipelines/hello/trigger"
 HELLO_BODY = json.dumps({"data": [{"variable": {"prompt": "user"}}]}).encode()
@@ -80,9 +79,7 @@ class Series:
 
     def pct(self, p: float) -> float:
         """The p-th percentile latency in milliseconds (nearest rank)."""
-        ordered = sorted(self.latencies)
-        rank = max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))
-        return ordered[rank] * 1000
+        return percentile(self.latencies, p) * 1000
 
     @property
     def throughput(self) -> float:

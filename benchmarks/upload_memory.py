@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._server import Server  # noqa: E402
+from benchmarks._server import Server, rss_kb  # noqa: E402
 
 MB = 1024 * 1024
 TARGET = 4.0
@@ -37,13 +37,6 @@ output:
   doc: {value: "${variable.doc}"}
   size: {value: "${variable.doc:file-size}"}
 """
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 
 class Sampler(threading.Thread):
