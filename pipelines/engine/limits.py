@@ -25,6 +25,7 @@ __all__ = [
     "InputLimitError",
     "deeper_than",
     "heal",
+    "has_surrogate_escape",
     "heal_text",
     "lone_surrogate_path",
     "loads_json",
@@ -133,13 +134,17 @@ def _healed(value: Any) -> Any:
     return value
 
 
+def has_surrogate_escape(text: str) -> bool:
+    """Whether JSON text holds a ``\\udXXX`` escape (a surrogate, paired or lone)."""
+    return "\\ud" in text or "\\uD" in text
+
+
 def loads_stored(text: str | bytes) -> Any:
     """Decode JSON this product stored itself, replacing lone surrogates that older
     versions let in (as ``\\ud800`` escapes) with U+FFFD. Only text that has an
     escape of that range pays for the check."""
     value = _loads_any(text)
-    probe = text if isinstance(text, str) else text.decode("latin-1")
-    if "\\ud" in probe or "\\uD" in probe:
+    if has_surrogate_escape(text if isinstance(text, str) else text.decode("latin-1")):
         return heal(value)
     return value
 

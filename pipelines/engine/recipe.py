@@ -743,6 +743,9 @@ class _RecipeParser:
             if isinstance(raw_setup, Mapping):
                 self.check_credentials(definition, raw_setup, f"{where}.setup")
                 self.problems.extend(_schema_problems(definition.setup_schema, raw_setup, f"{where}.setup"))
+                if definition.check_setup is not None:
+                    for name, error in definition.check_setup(raw_setup):
+                        self.problem(f"{where}.setup.{name}", error)
             elif not (isinstance(raw_setup, str) and "${" in raw_setup):
                 self.problem(f"{where}.setup", "setup must be a map or a reference")
 
