@@ -12,6 +12,7 @@ from django.test.client import MULTIPART_CONTENT
 
 from pipelines.models import ComponentRun, Pipeline, PipelineRun, RunEvent
 from tests.api.test_trigger_lane import call, handlers  # noqa: F401 - the fixture, both ASGI handlers
+from tests.api.test_run_events import receive_all, ws
 from tests.engine.test_input_limits import alias_bomb
 
 BASE = "/v1beta/namespaces/alice/pipelines"
@@ -234,3 +235,16 @@ async def test_event_replay_survives_a_stored_lone_surrogate(alice_token, poison
     events = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
     assert len(events) == 8
     assert {"answer": "Hello a\ufffdb"} in [e.get("output") for e in events]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_websocket_replay_survives_a_stored_lone_surrogate(alice_token, poisoned_run):
+    """The websocket feed replays the poisoned run to its end, U+FFFD in place."""
+    communicator = ws(str(poisoned_run.uid), alice_token)
+    connected, _ = await communicator.connect()
+    assert connected
+    messages, code = await receive_all(communicator)
+    assert code == 1000
+    events = [m for m in messages if m["type"] == "event"]
+    assert len(events) == 8
+    assert {"answer": "Hello a\ufffdb"} in [m["data"].get("output") for m in events]
