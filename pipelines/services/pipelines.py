@@ -60,6 +60,12 @@ def recipe_source(*, raw_recipe: Any = None, recipe: Any = None) -> tuple[str, d
     return raw, parsed.raw
 
 
+def recipe_copied(pipeline: Pipeline) -> tuple[str, dict]:
+    """The pipeline's recipe checked again before a clone or release copies it: one
+    saved before the limits existed (a YAML alias bomb, say) is not multiplied."""
+    return recipe_source(raw_recipe=pipeline.raw_recipe) if pipeline.raw_recipe.strip() else ("", pipeline.recipe)
+
+
 def recipe_validate(*, raw_recipe: str) -> list[dict]:
     """Problems of a recipe (empty when valid), for ``/validate`` and the editor."""
     if not raw_recipe.strip():
@@ -233,13 +239,14 @@ def pipeline_clone(
         raise AlreadyExists(
             f'pipeline "{target_id}" already exists in namespace "{target_namespace.slug}"', field="targetPipelineId"
         )
+    raw, recipe_json = recipe_copied(pipeline)
     clone = Pipeline(
         namespace=target_namespace,
         slug=target_id,
         description=pipeline.description if description is None else _text(description, "description"),
         readme=pipeline.readme,
-        raw_recipe=pipeline.raw_recipe,
-        recipe=pipeline.recipe,
+        raw_recipe=raw,
+        recipe=recipe_json,
     )
     _apply_sharing(clone, sharing_normalize(sharing))
     clone.save()

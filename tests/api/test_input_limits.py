@@ -163,6 +163,20 @@ def test_yaml_alias_bomb_is_400_and_not_stored(api, alice, hello):
     assert answer.status_code == 200 and "PIPELINE_MAX_RECIPE_BYTES" in answer.json()["errors"][0]["error"]
 
 
+def test_a_bomb_stored_before_the_limit_is_not_copied_or_run(api, hello):
+    """A recipe saved before the limit existed (written to the row here) cannot be
+    cloned, released or triggered: each answers 400 naming the limit."""
+    Pipeline.objects.filter(slug="hello").update(raw_recipe=alias_bomb(9))
+    answers = [
+        api.post(f"{BASE}/hello/clone", {"targetNamespaceId": "alice", "targetPipelineId": "copy"}),
+        api.post(f"{BASE}/hello/releases", {"id": "v1.0.0"}),
+        api.post(TRIGGER, {"data": [{"variable": {"prompt": "x"}}]}),
+    ]
+    for answer in answers:
+        assert "PIPELINE_MAX_RECIPE_BYTES" in error_of(answer, 400)["message"]
+    assert list(Pipeline.objects.values_list("slug", flat=True)) == ["hello"]
+
+
 def test_recipe_size_limit_is_a_setting(api, alice, settings):
     """PIPELINE_MAX_RECIPE_BYTES bounds the recipe text as sent."""
     settings.PIPELINE_MAX_RECIPE_BYTES = 2000
