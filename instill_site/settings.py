@@ -155,7 +155,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["pipelines.api.parsers.LimitedJSONParser"],
     "EXCEPTION_HANDLER": "pipelines.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -229,6 +229,13 @@ PIPELINE_MAX_RUN_SECONDS = env_int("PIPELINE_MAX_RUN_SECONDS", 3600)
 PIPELINE_RUN_HEARTBEAT_SECONDS = env_int("PIPELINE_RUN_HEARTBEAT_SECONDS", 5)
 PIPELINE_RUN_STALE_SECONDS = env_int("PIPELINE_RUN_STALE_SECONDS", 30)
 PIPELINE_IDEMPOTENCY_SECONDS = env_int("PIPELINE_IDEMPOTENCY_SECONDS", 24 * 3600)
+
+# --- Input limits: what every request meets at the door (docs/input-limits.md) --------
+# Levels of nested lists/objects in a JSON body (trigger, API, multipart JSON fields,
+# run forms) and in a recipe; deeper answers 400. JSON bodies stop at 1024 whatever this says.
+PIPELINE_MAX_JSON_DEPTH = env_int("PIPELINE_MAX_JSON_DEPTH", 100)
+# Largest recipe in bytes, as sent and again once YAML aliases are expanded (400 over it).
+PIPELINE_MAX_RECIPE_BYTES = env_int("PIPELINE_MAX_RECIPE_BYTES", 1024 * 1024)
 
 # --- Celery (PIPELINE_EXECUTOR=celery) ------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "redis://localhost:6379/0"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from urllib.parse import parse_qs
 
@@ -12,6 +11,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from pipelines.api.auth import authenticate_authorization
 from pipelines.engine import json_bytes
+from pipelines.engine.limits import has_surrogate_escape, loads_stored
 from pipelines.errors import NotFound, Unauthenticated
 from pipelines.realtime import run_follow
 from pipelines.selectors import run_get
@@ -73,8 +73,8 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
             async for item in run_follow(run_uid=run_uid, after=after):
                 if item.kind == "event":
                     payload = item.payload
-                    if MARKER in payload:
-                        payload = json_bytes(as_urls(json.loads(payload), run_uid=run_uid)).decode()
+                    if MARKER in payload or has_surrogate_escape(payload):
+                        payload = json_bytes(as_urls(loads_stored(payload), run_uid=run_uid)).decode()
                     # The stored payload is already JSON: spliced in, not parsed and re-encoded.
                     await self.send(text_data='{"type":"event","seq":%d,"event":"%s","data":%s}' % (item.seq, item.name, payload))
                 elif item.kind == "end":

@@ -35,6 +35,12 @@ class InvalidArgument(ServiceError):
     code, http_status, grpc_name = 3, 400, "INVALID_ARGUMENT"
 
 
+class UnsupportedMediaType(ServiceError):
+    """A body of a Content-Type the endpoint does not read (415)."""
+
+    code, http_status, grpc_name = 3, 415, "INVALID_ARGUMENT"
+
+
 class NotFound(ServiceError):
     code, http_status, grpc_name = 5, 404, "NOT_FOUND"
 

@@ -8,9 +8,11 @@ import json
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 
 from pipelines.api.parsers import file_value
+from pipelines.engine.limits import InputLimitError, loads_json
 from pipelines.engine.recipe import Variable
 from pipelines.engine.types import FILE_TYPES, item_type
 from pipelines.errors import ServiceError
@@ -129,9 +131,11 @@ class JsonField(forms.CharField):
         if not text.strip():
             return None
         try:
-            return json.loads(text)
+            return loads_json(text, max_depth=settings.PIPELINE_MAX_JSON_DEPTH, what="this value")
+        except InputLimitError as exc:
+            raise forms.ValidationError(exc.message) from None
         except ValueError as exc:
-            raise forms.ValidationError(f"This is not valid JSON: {exc}") from exc
+            raise forms.ValidationError(f"This is not valid JSON: {exc}") from None
 
 
 class ListField(forms.Field):

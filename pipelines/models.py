@@ -13,8 +13,27 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from pipelines.engine.limits import has_surrogate_escape, heal
+
 RESOURCE_ID_PATTERN = r"^[a-z_][-a-z_0-9]{0,31}$"
 resource_id_validator = RegexValidator(RESOURCE_ID_PATTERN, "ids match ^[a-z_][-a-z_0-9]{0,31}$")
+
+
+class JSONField(models.JSONField):
+    """Django's JSONField, reading rows stored before lone surrogates were refused at
+    the door (``"\\ud800"`` escapes) with U+FFFD in their place, so no encoder —
+    API, pages, events — fails on them. Only text holding such an escape pays for
+    the check. Migrations see Django's own field: nothing about the column changes."""
+
+    def from_db_value(self, value, expression, connection):
+        result = super().from_db_value(value, expression, connection)
+        if isinstance(value, str) and has_surrogate_escape(value):
+            return heal(result)
+        return result
+
+    def deconstruct(self):
+        name, _, args, kwargs = super().deconstruct()
+        return name, "django.db.models.JSONField", args, kwargs
 
 
 class Namespace(models.Model):
@@ -46,8 +65,8 @@ class Pipeline(models.Model):
     description = models.TextField(blank=True, default="")
     readme = models.TextField(blank=True, default="")
     raw_recipe = models.TextField(blank=True, default="")
-    recipe = models.JSONField(default=dict, blank=True)
-    sharing = models.JSONField(default=dict, blank=True)
+    recipe = JSONField(default=dict, blank=True)
+    sharing = JSONField(default=dict, blank=True)
     # Mirrors sharing["users"]["*/*"]["enabled"] so lists can filter on it in SQL
     # (SQLite has no JSON containment lookup); only pipeline services write either.
     is_public = models.BooleanField(default=False, db_index=True)
@@ -81,7 +100,7 @@ class PipelineRelease(models.Model):
     description = models.TextField(blank=True, default="")
     readme = models.TextField(blank=True, default="")
     raw_recipe = models.TextField(blank=True, default="")
-    recipe = models.JSONField(default=dict, blank=True)
+    recipe = JSONField(default=dict, blank=True)
     create_time = models.DateTimeField(default=timezone.now)
     update_time = models.DateTimeField(default=timezone.now)
 
@@ -122,11 +141,11 @@ class PipelineRun(models.Model):
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="pipeline_runs"
     )
-    inputs = models.JSONField(default=list, blank=True)
-    outputs = models.JSONField(default=list, blank=True)
-    traces = models.JSONField(default=dict, blank=True)
+    inputs = JSONField(default=list, blank=True)
+    outputs = JSONField(default=list, blank=True)
+    traces = JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
-    recipe_snapshot = models.JSONField(default=dict, blank=True)
+    recipe_snapshot = JSONField(default=dict, blank=True)
     create_time = models.DateTimeField(default=timezone.now)
     start_time = models.DateTimeField(null=True, blank=True)
     complete_time = models.DateTimeField(null=True, blank=True)
@@ -177,8 +196,8 @@ class ComponentRun(models.Model):
     run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="component_runs")
     component_id = models.CharField(max_length=64)
     status = models.CharField(max_length=32, choices=Status.choices)
-    inputs = models.JSONField(default=list, blank=True)
-    outputs = models.JSONField(default=list, blank=True)
+    inputs = JSONField(default=list, blank=True)
+    outputs = JSONField(default=list, blank=True)
     error = models.TextField(blank=True, default="")
     start_time = models.DateTimeField(null=True, blank=True)
     complete_time = models.DateTimeField(null=True, blank=True)

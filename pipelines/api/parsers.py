@@ -1,4 +1,12 @@
-"""``multipart/form-data`` trigger bodies: ``variables[N].name`` fields and file parts.
+"""Request bodies: JSON (triggers and the DRF API, with the input limits) and
+``multipart/form-data`` trigger bodies.
+
+JSON goes through :func:`pipelines.engine.limits.loads_json`: nesting deeper than
+``PIPELINE_MAX_JSON_DEPTH``, numbers beyond a double, invalid UTF-8 and lone
+surrogates answer 400 naming the field or the limit. A body declared as anything but
+JSON (or multipart where uploads are accepted) answers 415.
+
+Multipart trigger bodies: ``variables[N].name`` fields and file parts.
 
 Field names follow Instill: ``variables[N].name`` (or legacy ``inputs[N].name``) sets
 ``data[N].variable.name``; ``variables[N].name[i]`` sets item ``i`` of an array. A text
@@ -11,24 +19,71 @@ and the File points at the spooled file instead of copying it.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
 from django.http.multipartparser import MultiPartParserError
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 
 from pipelines.engine import File
-from pipelines.errors import InvalidArgument
+from pipelines.engine.limits import InputLimitError, loads_json
+from pipelines.errors import InvalidArgument, UnsupportedMediaType
 
 FIELD = re.compile(r"^(?P<root>variables|inputs)\[(?P<row>\d+)\]\.(?P<name>[A-Za-z0-9_][-A-Za-z0-9_]*)(?:\[(?P<item>\d+)\])?$")
 GENERIC_TYPES = {"", "application/octet-stream"}
 
 
-def text_value(text: str) -> Any:
+def is_json_type(content_type: str) -> bool:
+    """``application/json`` and its ``+json`` relatives (parameters already stripped)."""
+    return content_type == "application/json" or (content_type.startswith("application/") and content_type.endswith("+json"))
+
+
+def check_trigger_type(request) -> None:
+    """415 unless the body is declared JSON or multipart. A body with no Content-Type
+    at all is read as JSON (scripts that send raw bytes); a declared form body is not
+    (``curl -d`` without ``--header "Content-Type: application/json"`` sends one)."""
+    content_type = request.content_type or ""
+    if not content_type or is_json_type(content_type) or content_type == "multipart/form-data":
+        return
+    raise UnsupportedMediaType(
+        f'Content-Type "{content_type}" is not accepted here: send JSON with "Content-Type: application/json" '
+        '(curl: --header "Content-Type: application/json"), or files as multipart/form-data',
+        field="Content-Type",
+    )
+
+
+def json_body(body: bytes, *, what: str = "the request body") -> Any:
+    """A JSON request body within the input limits; :class:`InvalidArgument` otherwise."""
     try:
-        return json.loads(text)
+        return loads_json(body, max_depth=settings.PIPELINE_MAX_JSON_DEPTH, what=what)
+    except InputLimitError as exc:
+        raise InvalidArgument(exc.message, field=exc.field) from None
+    except ValueError as exc:
+        raise InvalidArgument(str(exc), field="body") from None
+
+
+class LimitedJSONParser(JSONParser):
+    """DRF's JSON parser with the input limits of every other body (400 naming the
+    field or limit, never a RecursionError or an int-conversion ValueError)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = stream.read() if stream is not None else b""
+        if not data.strip():
+            raise ParseError("the request body is empty")
+        return json_body(data)
+
+
+def text_value(text: str, *, field: str) -> Any:
+    """A form text field: JSON when it is JSON, the plain string otherwise; JSON over
+    the input limits (depth, numbers, lone surrogates) is a 400 naming ``field``."""
+    try:
+        return loads_json(text, max_depth=settings.PIPELINE_MAX_JSON_DEPTH, what=f'form field "{field}"', root=field)
+    except InputLimitError as exc:
+        raise InvalidArgument(exc.message, field=field if exc.field == "body" else exc.field) from None
     except ValueError:
         return text
 
@@ -80,7 +135,7 @@ def multipart_payload(post: QueryDict, files, *, max_rows: int) -> dict:
 
     for field, values in post.lists():
         for text in values:
-            place(field, text_value(text))
+            place(field, text_value(text, field=field))
     for field, uploads in files.lists():
         for upload in uploads:
             place(field, file_value(upload))

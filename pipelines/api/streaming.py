@@ -13,7 +13,6 @@ not found, bad input) are ordinary error responses — the caller checks them fi
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 
 from django.conf import settings
@@ -21,6 +20,7 @@ from django.http import StreamingHttpResponse
 
 from pipelines.aio import detached
 from pipelines.engine import json_bytes
+from pipelines.engine.limits import has_surrogate_escape, loads_stored
 from pipelines.realtime import run_follow
 from pipelines.services import runs as run_services
 from pipelines.services.run_files import MARKER, as_data_uris
@@ -102,9 +102,10 @@ async def _followed(run_uid, after: int) -> AsyncIterator[bytes]:
     async for item in run_follow(run_uid=run_uid, after=after, idle_seconds=idle):
         if item.kind == "event":
             data = item.payload.encode()
-            if MARKER in item.payload:
+            if MARKER in item.payload or has_surrogate_escape(item.payload):
                 # A stored large File: the stream carries the file itself, read (once per
                 # file and stream) in a thread, not on the loop every other stream shares.
+                # A surrogate escape: a lone one, stored by an older version, is healed.
                 data = await asyncio.to_thread(_inline_files, item.payload, run_uid, data_uris)
             yield frame(item.seq, item.name, data)
         elif item.kind == "idle":
@@ -112,4 +113,4 @@ async def _followed(run_uid, after: int) -> AsyncIterator[bytes]:
 
 
 def _inline_files(payload: str, run_uid, cache: dict[str, str | None]) -> bytes:
-    return json_bytes(as_data_uris(json.loads(payload), run_uid=run_uid, cache=cache))
+    return json_bytes(as_data_uris(loads_stored(payload), run_uid=run_uid, cache=cache))

@@ -10,7 +10,6 @@ DRF views, and do their database work in two short hops to a thread (``pipelines
 from __future__ import annotations
 
 import asyncio
-import json
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
@@ -29,7 +28,7 @@ from pipelines.api import serializers as s
 from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached
 from pipelines.api.errors import error_json, service_error_json, too_big_message
 from pipelines.api.pagination import numbered_page, token_page
-from pipelines.api.parsers import is_multipart, parse_multipart
+from pipelines.api.parsers import check_trigger_type, is_multipart, json_body, parse_multipart
 from pipelines.api.streaming import follow_run, stream_trigger, wants_stream
 from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated
 from pipelines.models import ApiToken, ComponentRun, PipelineRelease, PipelineRun, Secret
@@ -65,10 +64,7 @@ def _parse_json_body(request) -> dict:
         raise _TooBig() from exc
     if not body.strip():
         raise InvalidArgument('the request body is empty: send {"data": [{"variable": {...}}]}', field="data")
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidArgument(f"malformed JSON in the request body: {exc}", field="body") from exc
+    return json_body(body)
 
 
 def json_response(payload: dict, status: int = 200) -> HttpResponse:
@@ -83,6 +79,7 @@ class _TooBig(Exception):
 
 async def _trigger_payload(request) -> dict:
     """The trigger body as the JSON shape, from JSON or ``multipart/form-data``."""
+    check_trigger_type(request)
     if is_multipart(request):
         try:
             # Parsing writes spooled uploads to disk: keep that off the event loop.

@@ -15,7 +15,10 @@ httpcore still sees the URL's host. Redirects are followed by hand (at most
 Hosts listed in ``allowed_hosts`` bypass the guard: an exact hostname or IP (any
 port), ``host:port`` (that port only, e.g. ``localhost:11434`` for a local model
 server; IPv6 as ``[::1]:11434``), or ``*`` for all. Deployments fill it from
-``PIPELINE_HTTP_ALLOWED_HOSTS``.
+``PIPELINE_HTTP_ALLOWED_HOSTS``. A caller that names ``allowed_paths`` (the openai
+component: its own API paths) narrows the bypass to URLs whose path ends in one of
+them, with no query, fragment or percent-encoding — an allowed model server is not
+an open door to the rest of its API (``/api/pull``).
 """
 
 from __future__ import annotations
@@ -59,14 +62,27 @@ class OutboundPolicy:
     (normalised to ``host:port``, IPv6 in brackets), or ``*`` for all."""
 
     allowed_hosts: frozenset[str] = frozenset()
+    #: Path endings a request to an allowed host must have (empty: any path).
+    allowed_paths: tuple[str, ...] = ()
 
     @classmethod
-    def from_hosts(cls, hosts: Iterable[str] | str | None) -> OutboundPolicy:
+    def from_hosts(cls, hosts: Iterable[str] | str | None, paths: Iterable[str] = ()) -> OutboundPolicy:
         if hosts is None:
-            return cls()
+            return cls(allowed_paths=tuple(paths))
         if isinstance(hosts, str):
             hosts = hosts.split(",")
-        return cls(frozenset(_normalise_entry(h) for h in hosts if h and h.strip()))
+        return cls(frozenset(_normalise_entry(h) for h in hosts if h and h.strip()), tuple(paths))
+
+    def path_problem(self, url: httpx.URL) -> str | None:
+        """Why ``url`` may not be requested from an allowed host (``None``: it may)."""
+        if not self.allowed_paths:
+            return None
+        raw_path = url.raw_path.decode("ascii", "replace")
+        if url.userinfo or url.query or url.fragment or "?" in raw_path or "%" in raw_path:
+            return "a URL with credentials, a query, a fragment or percent-encoding"
+        if not url.path.endswith(self.allowed_paths) or "/../" in url.path or "/./" in url.path:
+            return f"a path other than {' or '.join(self.allowed_paths)}"
+        return None
 
     @property
     def allow_all(self) -> bool:
@@ -163,6 +179,9 @@ def check_url(url: str, *, policy: OutboundPolicy | None = None) -> httpx.URL:
     if not host:
         raise OutboundRefused(f"invalid URL {url!r}: it has no host")
     if policy.allows(host, parsed.port or (443 if parsed.scheme == "https" else 80)):
+        problem = policy.path_problem(parsed)
+        if problem:
+            raise OutboundRefused(f"request to {host} refused: {problem} is not allowed on an allowed host here")
         return parsed
     try:
         ip = ipaddress.ip_address(host)
@@ -355,6 +374,7 @@ async def guarded_stream(
     headers: Mapping[str, str] | None = None,
     content: bytes | None = None,
     allowed_hosts: Iterable[str] | str | None = (),
+    allowed_paths: Iterable[str] = (),
     timeout: float = DEFAULT_TIMEOUT,
 ) -> AsyncIterator[httpx.Response]:
     """Send one request through the outbound guard and yield the response unread.
@@ -363,9 +383,10 @@ async def guarded_stream(
     connect and each wait for more bytes, not the whole answer. Redirects are not
     followed — a 3xx is handed back like any other status. Refusals raise
     :class:`OutboundRefused`; network failures and timeouts, also while the caller
-    reads the body, raise :class:`OutboundUnavailable`.
+    reads the body, raise :class:`OutboundUnavailable`. ``allowed_paths``: see
+    :class:`OutboundPolicy`.
     """
-    policy = OutboundPolicy.from_hosts(allowed_hosts)
+    policy = OutboundPolicy.from_hosts(allowed_hosts, allowed_paths)
     target = check_url(url, policy=policy)
     try:
         async with (

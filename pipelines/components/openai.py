@@ -38,6 +38,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -311,10 +312,50 @@ class _Transient(ComponentError):
         self.retry_after = retry_after
 
 
+#: The paths this component calls under ``base-url``: all an allowed model host admits.
+API_PATHS = ("/chat/completions", "/embeddings")
+
+
+def base_url_problem(base: str) -> str | None:
+    """Why ``base`` cannot be an API root (``None`` when it can).
+
+    The endpoint is ``base`` + ``/chat/completions``; anything in ``base`` that would
+    make the server see another path — a fragment or query that swallows the suffix
+    (``http://host/api/pull#``), dot segments, percent-encoded characters (``%2f``,
+    ``%2e``), a backslash — or that carries credentials is refused.
+    """
+    parts = urlsplit(base)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL with a host, such as http://localhost:11434/v1"
+    if "@" in parts.netloc:
+        return "must not hold credentials (user@host): put the key in setup.api-key"
+    if "?" in base or "#" in base:
+        return "must not have a query (?) or fragment (#)"
+    if "%" in base or "\\" in base or any(c.isspace() or ord(c) < 32 for c in base):
+        return "must not hold percent-encoded characters, backslashes or spaces"
+    if any(segment in (".", "..") for segment in parts.path.split("/")):
+        return "must not hold . or .. path segments"
+    return None
+
+
+def check_setup(setup: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Problems of a literal ``setup`` at recipe validation (references are checked
+    when the run resolves them)."""
+    base = setup.get("base-url")
+    if isinstance(base, str) and base and "${" not in base:
+        problem = base_url_problem(base)
+        if problem:
+            return [("base-url", f"base-url {problem}")]
+    return []
+
+
 def _endpoint(setup: Mapping[str, Any], path: str) -> str:
     base = setup.get("base-url") or DEFAULT_BASE_URL
     if not isinstance(base, str):
         raise ComponentError("setup.base-url must be a string.")
+    problem = base_url_problem(base)
+    if problem:
+        raise ComponentError(f"setup.base-url {problem}.")
     return base.rstrip("/") + "/" + path
 
 
@@ -404,6 +445,7 @@ def _request(ctx: TaskContext, url: str, body: Mapping[str, Any], accept: str) -
         headers=_headers(ctx.setup, accept),
         content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
         allowed_hosts=ctx.config.get("llm_allowed_hosts", ctx.config.get("http_allowed_hosts", ())),
+        allowed_paths=API_PATHS,
         timeout=float(ctx.config.get("http_timeout", _outbound.DEFAULT_TIMEOUT)),
     )
 
@@ -537,6 +579,7 @@ COMPONENT = ComponentDefinition(
     description="Text generation (streamed) and embeddings with OpenAI or any OpenAI-compatible server (Ollama, vLLM, llama.cpp).",
     setup_schema=SETUP_SCHEMA,
     credential_fields=frozenset({"api-key"}),
+    check_setup=check_setup,
     tasks={
         "TASK_TEXT_GENERATION": Task(
             name="TASK_TEXT_GENERATION",

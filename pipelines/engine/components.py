@@ -51,7 +51,10 @@ class ComponentDefinition:
     ``setup_schema`` describes the ``setup`` block (connection settings);
     ``credential_fields`` are setup keys (dotted paths for nested keys, e.g.
     ``authentication.token``) whose values must be ``${secret.*}`` references —
-    a plaintext value there is a recipe error at save time.
+    a plaintext value there is a recipe error at save time. ``check_setup``, when
+    given, returns ``(field, message)`` problems of a literal setup map beyond what
+    its schema says (values holding references are the component's to check at run
+    time); the recipe parser reports them at ``component.<id>.setup.<field>``.
     """
 
     type: str
@@ -60,6 +63,7 @@ class ComponentDefinition:
     description: str = ""
     setup_schema: Mapping[str, Any] = field(default_factory=dict)
     credential_fields: frozenset[str] = frozenset()
+    check_setup: Callable[[Mapping[str, Any]], list[tuple[str, str]]] | None = None
 
 
 @dataclass

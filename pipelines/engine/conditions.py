@@ -153,7 +153,10 @@ def _read_string(text: str, start: int) -> tuple[str, int]:
 
 
 class _Expr(ABC):
+    """A node; ``depth`` is the height of its subtree (evaluation recurses that deep)."""
+
     __slots__ = ()
+    depth: int
 
     @abstractmethod
     def eval(self, scope: Mapping[str, Any]) -> Any:
@@ -164,20 +167,22 @@ class _Expr(ABC):
 
 
 class _Literal(_Expr):
-    __slots__ = ("value",)
+    __slots__ = ("depth", "value")
 
     def __init__(self, value: Any) -> None:
         self.value = value
+        self.depth = 1
 
     def eval(self, scope: Mapping[str, Any]) -> Any:
         return self.value
 
 
 class _RefExpr(_Expr):
-    __slots__ = ("reference",)
+    __slots__ = ("depth", "reference")
 
     def __init__(self, reference: Reference) -> None:
         self.reference = reference
+        self.depth = 1
 
     def eval(self, scope: Mapping[str, Any]) -> Any:
         value = self.reference.resolve(scope)
@@ -188,11 +193,12 @@ class _RefExpr(_Expr):
 
 
 class _Unary(_Expr):
-    __slots__ = ("op", "operand")
+    __slots__ = ("depth", "op", "operand")
 
     def __init__(self, op: str, operand: _Expr) -> None:
         self.op = op
         self.operand = operand
+        self.depth = operand.depth + 1
 
     def eval(self, scope: Mapping[str, Any]) -> Any:
         value = self.operand.eval(scope)
@@ -207,12 +213,13 @@ class _Unary(_Expr):
 
 
 class _Logical(_Expr):
-    __slots__ = ("left", "op", "right")
+    __slots__ = ("depth", "left", "op", "right")
 
     def __init__(self, op: str, left: _Expr, right: _Expr) -> None:
         self.op = op
         self.left = left
         self.right = right
+        self.depth = max(left.depth, right.depth) + 1
 
     def eval(self, scope: Mapping[str, Any]) -> Any:
         left = _truth(self.left.eval(scope))
@@ -226,13 +233,14 @@ class _Logical(_Expr):
 
 
 class _Binary(_Expr):
-    __slots__ = ("function", "left", "op", "right")
+    __slots__ = ("depth", "function", "left", "op", "right")
 
     def __init__(self, op: str, left: _Expr, right: _Expr) -> None:
         self.op = op
         self.left = left
         self.right = right
         self.function = _BINARY[op]
+        self.depth = max(left.depth, right.depth) + 1
 
     def eval(self, scope: Mapping[str, Any]) -> Any:
         return self.function(self.left.eval(scope), self.right.eval(scope))
@@ -243,11 +251,12 @@ class _Binary(_Expr):
 
 
 class _Call(_Expr):
-    __slots__ = ("args", "function")
+    __slots__ = ("args", "depth", "function")
 
     def __init__(self, function: Callable[..., Any], args: tuple[_Expr, ...]) -> None:
         self.function = function
         self.args = args
+        self.depth = max((arg.depth for arg in args), default=0) + 1
 
     def eval(self, scope: Mapping[str, Any]) -> Any:
         return self.function(*(arg.eval(scope) for arg in self.args))
@@ -365,6 +374,18 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "concat": lambda *args: "".join(stringify(arg) for arg in args),
 }
 
+#: Conditions are short expressions; these bounds are far above any real one.
+MAX_CONDITION_LENGTH = 10_000
+MAX_CONDITION_DEPTH = 100
+
+
+def _too_deep(token: _Token) -> ConditionSyntaxError:
+    return ConditionSyntaxError(
+        f"the condition nests deeper than {MAX_CONDITION_DEPTH} levels of parentheses and operators "
+        f"(at column {token.pos + 1})"
+    )
+
+
 # Binding powers, Go's precedence table.
 _INFIX: dict[str, int] = {
     "||": 1,
@@ -384,6 +405,13 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.pos = 0
+        self.level = 0  # nesting of expression() calls: parentheses, unary operators, arguments
+
+    def bounded(self, expr: _Expr, token: _Token) -> _Expr:
+        """``expr``, unless evaluating it would recurse deeper than the limit."""
+        if expr.depth > MAX_CONDITION_DEPTH:
+            raise _too_deep(token)
+        return expr
 
     def peek(self) -> _Token:
         return self.tokens[self.pos]
@@ -409,18 +437,24 @@ class _Parser:
         return expr
 
     def expression(self, min_power: int) -> _Expr:
-        left = self.prefix()
-        while True:
-            token = self.peek()
-            power = _INFIX.get(token.value) if token.kind == "op" else None
-            if power is None or power <= min_power:
-                return left
-            self.next()
-            right = self.expression(power)  # left-associative
-            if token.value in ("&&", "||"):
-                left = _Logical(token.value, left, right)
-            else:
-                left = _Binary(token.value, left, right)
+        self.level += 1
+        if self.level > MAX_CONDITION_DEPTH:
+            raise _too_deep(self.peek())
+        try:
+            left = self.prefix()
+            while True:
+                token = self.peek()
+                power = _INFIX.get(token.value) if token.kind == "op" else None
+                if power is None or power <= min_power:
+                    return left
+                self.next()
+                right = self.expression(power)  # left-associative
+                if token.value in ("&&", "||"):
+                    left = self.bounded(_Logical(token.value, left, right), token)
+                else:
+                    left = self.bounded(_Binary(token.value, left, right), token)
+        finally:
+            self.level -= 1
 
     def prefix(self) -> _Expr:
         token = self.next()
@@ -442,14 +476,14 @@ class _Parser:
                     self.next()
                     args.append(self.expression(0))
             self.expect(")")
-            return _Call(function, tuple(args))
+            return self.bounded(_Call(function, tuple(args)), token)
         if token.kind == "op":
             if token.value == "(":
                 inner = self.expression(0)
                 self.expect(")")
                 return inner
             if token.value in ("!", "-"):
-                return _Unary(token.value, self.expression(_PREFIX_POWER))
+                return self.bounded(_Unary(token.value, self.expression(_PREFIX_POWER)), token)
             if token.value == "+":
                 return self.expression(_PREFIX_POWER)
         raise ConditionSyntaxError(f"unexpected {self._show(token)} at column {token.pos + 1}")
@@ -475,9 +509,17 @@ class Condition:
 
 
 def parse_condition(text: str | bool) -> Condition:
-    """Compile a condition. YAML ``condition: true`` (a bool) is accepted as a constant."""
+    """Compile a condition. YAML ``condition: true`` (a bool) is accepted as a constant.
+
+    A condition longer than :data:`MAX_CONDITION_LENGTH` characters, or nesting
+    parentheses, operators and function calls deeper than :data:`MAX_CONDITION_DEPTH`
+    levels, is a :class:`ConditionSyntaxError`: the parser and the evaluator recurse
+    per level, and a bound here is what keeps both clear of Python's recursion limit.
+    """
     if isinstance(text, bool):
         return Condition(stringify(text), _Literal(text))
     if not text.strip():
         raise ConditionSyntaxError("the condition is empty")
+    if len(text) > MAX_CONDITION_LENGTH:
+        raise ConditionSyntaxError(f"the condition is {len(text)} characters long, over the limit of {MAX_CONDITION_LENGTH}")
     return Condition(text, _Parser(text).parse())

@@ -25,8 +25,10 @@ import yaml
 from .components import ComponentDefinition, Registry, Task
 from .conditions import Condition, ConditionSyntaxError, parse_condition
 from .inputs import check_value
+from .limits import DEFAULT_MAX_JSON_DEPTH, deeper_than, lone_surrogate_path
 from .references import Const, DictNode, IndexVariable, ListNode, Node, Ref, Reference, compile_value_collecting
 from .types import BASE_TYPES, FILE_TYPES, json_schema_for, normalize_type
+from .values import json_bytes
 
 __all__ = [
     "Component",
@@ -36,6 +38,7 @@ __all__ = [
     "Problem",
     "Recipe",
     "RecipeInvalid",
+    "RecipeLimits",
     "Variable",
     "parse_recipe",
     "validate_recipe",
@@ -236,20 +239,38 @@ class Recipe:
         }
 
 
-def parse_recipe(source: str | Mapping[str, Any], *, registry: Registry) -> Recipe:
+@dataclass(frozen=True, slots=True)
+class RecipeLimits:
+    """How big a recipe may be (the caller fills these from its settings).
+
+    ``max_bytes`` bounds the text as sent *and* the recipe once YAML aliases are
+    expanded (measured as JSON), so 300 bytes of nested aliases cannot become
+    gigabytes; ``max_depth`` bounds the nesting of maps and lists.
+    """
+
+    max_bytes: int = 1024 * 1024
+    max_depth: int = DEFAULT_MAX_JSON_DEPTH
+
+
+def parse_recipe(
+    source: str | Mapping[str, Any], *, registry: Registry, limits: RecipeLimits | None = None
+) -> Recipe:
     """Parse YAML text (or an already-decoded mapping) into a :class:`Recipe`.
 
-    Raises :class:`RecipeInvalid` listing every problem found.
+    Raises :class:`RecipeInvalid` listing every problem found (a recipe over
+    ``limits`` is one problem, found before anything is expanded).
     """
-    recipe, problems = _RecipeParser(registry).parse(source)
+    recipe, problems = _RecipeParser(registry, limits or RecipeLimits()).parse(source)
     if problems or recipe is None:
         raise RecipeInvalid(problems)
     return recipe
 
 
-def validate_recipe(source: str | Mapping[str, Any], *, registry: Registry) -> list[Problem]:
+def validate_recipe(
+    source: str | Mapping[str, Any], *, registry: Registry, limits: RecipeLimits | None = None
+) -> list[Problem]:
     """All problems of a recipe; empty when it is valid."""
-    return _RecipeParser(registry).parse(source)[1]
+    return _RecipeParser(registry, limits or RecipeLimits()).parse(source)[1]
 
 
 # --- YAML -----------------------------------------------------------------------
@@ -280,6 +301,89 @@ _YamlLoader.add_implicit_resolver(
     re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
     list("tTfF"),
 )
+
+
+class _RecipeRefused(Exception):
+    """The recipe is over a :class:`RecipeLimits` bound or not valid Unicode; the
+    message says which, ``location`` where."""
+
+    def __init__(self, message: str, location: str = "recipe") -> None:
+        super().__init__(message)
+        self.location = location
+
+
+def _load_yaml(text: str, limits: RecipeLimits) -> Any:
+    """Decode YAML text within ``limits``.
+
+    Aliases make the composed node graph a DAG (or, with an alias inside its own
+    anchor, a cycle), so the text's size says nothing about the value's. The node
+    graph is measured first — each node once, by its expanded JSON size and depth
+    — and only a graph within the limits is turned into Python values.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.max_bytes:
+        raise _RecipeRefused(f"the recipe is {size} bytes, over the {limits.max_bytes}-byte limit (PIPELINE_MAX_RECIPE_BYTES)")
+    loader = _YamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node, limits)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_nodes(root: yaml.Node, limits: RecipeLimits) -> None:
+    """Refuse a node graph whose expansion is over ``limits`` or cyclic, without
+    expanding it: sizes and depths are memoised per node, in one iterative walk."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.ScalarNode):
+            size[key], depth[key] = len(node.value) + 2, 0
+            continue
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else list(node.value)
+        if children_done:
+            on_path.discard(key)
+            size[key] = 2 + sum(size[id(c)] + 1 for c in children)
+            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            if size[key] > limits.max_bytes:
+                raise _RecipeRefused(
+                    f"the recipe expands to more than {limits.max_bytes} bytes once its YAML aliases are expanded "
+                    "(PIPELINE_MAX_RECIPE_BYTES)"
+                )
+            if depth[key] > limits.max_depth:
+                raise _RecipeRefused(f"the recipe nests deeper than {limits.max_depth} levels (PIPELINE_MAX_JSON_DEPTH)")
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise _RecipeRefused("the recipe contains itself through a YAML alias (an alias inside its own anchor)")
+        on_path.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                raise _RecipeRefused("the recipe contains itself through a YAML alias (an alias inside its own anchor)")
+            if id(child) not in size:
+                stack.append((child, False))
+
+
+def _check_value(data: Mapping[str, Any], limits: RecipeLimits) -> None:
+    """The limits for a recipe given as JSON (already decoded: no aliases, but it may
+    be as deep or as large as its body allowed)."""
+    if deeper_than(data, limits.max_depth):
+        raise _RecipeRefused(f"the recipe nests deeper than {limits.max_depth} levels (PIPELINE_MAX_JSON_DEPTH)")
+    unreadable = lone_surrogate_path(data)
+    if unreadable is not None:
+        raise _RecipeRefused("not valid Unicode: it holds a lone surrogate (such as \\ud800)", unreadable or "recipe")
+    size = len(json_bytes(data))
+    if size > limits.max_bytes:
+        raise _RecipeRefused(f"the recipe is {size} bytes as JSON, over the {limits.max_bytes}-byte limit (PIPELINE_MAX_RECIPE_BYTES)")
 
 
 def _plain(value: Any) -> Any:
@@ -386,24 +490,33 @@ class _Scope:
 
 
 class _RecipeParser:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, limits: RecipeLimits) -> None:
         self.registry = registry
+        self.limits = limits
         self.problems: list[Problem] = []
 
     def problem(self, location: str, error: str) -> None:
         self.problems.append(Problem(location, error))
 
     def parse(self, source: str | Mapping[str, Any]) -> tuple[Recipe | None, list[Problem]]:
-        if isinstance(source, (str, bytes)):
-            try:
-                data = yaml.load(source, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                what = getattr(exc, "problem", None) or str(exc)
-                where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-                return None, [Problem("recipe", f"invalid YAML{where}: {what}")]
-        else:
-            data = source
+        if isinstance(source, bytes):
+            source = source.decode("utf-8", "replace")
+        try:
+            if isinstance(source, str):
+                data = _load_yaml(source, self.limits)
+            else:
+                _check_value(source, self.limits)
+                data = source
+        except _RecipeRefused as exc:
+            return None, [Problem(exc.location, str(exc))]
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            what = getattr(exc, "problem", None) or str(exc)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            return None, [Problem("recipe", f"invalid YAML{where}: {what}")]
+        except UnicodeEncodeError as exc:  # a lone surrogate in the text itself
+            line = source[: exc.start].count("\n") + 1 if isinstance(source, str) else 0
+            return None, [Problem("recipe", f"the recipe is not valid Unicode: line {line} holds a lone surrogate")]
         if data is None:
             data = {}
         if not isinstance(data, Mapping):
@@ -630,6 +743,9 @@ class _RecipeParser:
             if isinstance(raw_setup, Mapping):
                 self.check_credentials(definition, raw_setup, f"{where}.setup")
                 self.problems.extend(_schema_problems(definition.setup_schema, raw_setup, f"{where}.setup"))
+                if definition.check_setup is not None:
+                    for name, error in definition.check_setup(raw_setup):
+                        self.problem(f"{where}.setup.{name}", error)
             elif not (isinstance(raw_setup, str) and "${" in raw_setup):
                 self.problem(f"{where}.setup", "setup must be a map or a reference")
 

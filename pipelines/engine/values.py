@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from .limits import heal_text
+
 __all__ = [
     "ATTRIBUTES",
     "File",
@@ -311,8 +313,10 @@ def json_bytes(value: Any) -> bytes:
     """Plain JSON ``value`` (see :func:`to_json`) encoded to bytes: orjson, which writes
     bytes at once (a 30 MB data URI is not copied through a str), and the standard
     library for what orjson refuses — integers beyond 64 bits, which a recipe can
-    produce (jq, an HTTP answer) and must not turn into an error for anyone else."""
+    produce (jq, an HTTP answer) and must not turn into an error for anyone else —
+    and lone surrogates (from rows stored before they were refused at the door), which
+    become U+FFFD rather than an encoding error."""
     try:
         return orjson.dumps(value)
     except TypeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+        return heal_text(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)).encode()

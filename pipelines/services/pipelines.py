@@ -8,11 +8,12 @@ from collections import OrderedDict
 from typing import Any
 
 import yaml
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from pipelines.components import default_registry
-from pipelines.engine import Recipe, RecipeInvalid, parse_recipe, validate_recipe
+from pipelines.engine import Recipe, RecipeInvalid, RecipeLimits, parse_recipe, validate_recipe
 from pipelines.errors import AlreadyExists, InvalidArgument, NotFound, RecipeInvalidError
 from pipelines.models import RESOURCE_ID_PATTERN, Namespace, Pipeline
 
@@ -32,6 +33,11 @@ def check_id(value: Any, *, field: str = "id", what: str = "pipeline") -> str:
     return value
 
 
+def recipe_limits() -> RecipeLimits:
+    """The recipe limits of the settings (``PIPELINE_MAX_RECIPE_BYTES``, ``PIPELINE_MAX_JSON_DEPTH``)."""
+    return RecipeLimits(max_bytes=settings.PIPELINE_MAX_RECIPE_BYTES, max_depth=settings.PIPELINE_MAX_JSON_DEPTH)
+
+
 def recipe_source(*, raw_recipe: Any = None, recipe: Any = None) -> tuple[str, dict]:
     """Validate a recipe given as YAML text or JSON object; returns (yaml text, recipe JSON)."""
     if raw_recipe is not None:
@@ -47,18 +53,24 @@ def recipe_source(*, raw_recipe: Any = None, recipe: Any = None) -> tuple[str, d
     if isinstance(source, str) and not source.strip():
         return "", {}
     try:
-        parsed = parse_recipe(source, registry=default_registry())
+        parsed = parse_recipe(source, registry=default_registry(), limits=recipe_limits())
     except RecipeInvalid as exc:
         raise RecipeInvalidError([p.as_dict() for p in exc.problems]) from exc
     raw = source if isinstance(source, str) else yaml.safe_dump(source, sort_keys=False, allow_unicode=True)
     return raw, parsed.raw
 
 
+def recipe_copied(pipeline: Pipeline) -> tuple[str, dict]:
+    """The pipeline's recipe checked again before a clone or release copies it: one
+    saved before the limits existed (a YAML alias bomb, say) is not multiplied."""
+    return recipe_source(raw_recipe=pipeline.raw_recipe) if pipeline.raw_recipe.strip() else ("", pipeline.recipe)
+
+
 def recipe_validate(*, raw_recipe: str) -> list[dict]:
     """Problems of a recipe (empty when valid), for ``/validate`` and the editor."""
     if not raw_recipe.strip():
         return []
-    return [p.as_dict() for p in validate_recipe(raw_recipe, registry=default_registry())]
+    return [p.as_dict() for p in validate_recipe(raw_recipe, registry=default_registry(), limits=recipe_limits())]
 
 
 def recipe_check(*, raw_recipe: str) -> tuple[Recipe | None, list[dict]]:
@@ -67,7 +79,7 @@ def recipe_check(*, raw_recipe: str) -> tuple[Recipe | None, list[dict]]:
     if not raw_recipe.strip():
         return None, []
     try:
-        return parse_recipe(raw_recipe, registry=default_registry()), []
+        return parse_recipe(raw_recipe, registry=default_registry(), limits=recipe_limits()), []
     except RecipeInvalid as exc:
         return None, [p.as_dict() for p in exc.problems]
 
@@ -78,7 +90,7 @@ def recipe_for(*, key: tuple, raw_recipe: str) -> Recipe:
     if cached is not None:
         return cached
     try:
-        parsed = parse_recipe(raw_recipe or "{}", registry=default_registry())
+        parsed = parse_recipe(raw_recipe or "{}", registry=default_registry(), limits=recipe_limits())
     except RecipeInvalid as exc:
         # Stored recipes were valid when saved; a component removed since is the usual cause.
         raise RecipeInvalidError([p.as_dict() for p in exc.problems]) from exc
@@ -227,13 +239,14 @@ def pipeline_clone(
         raise AlreadyExists(
             f'pipeline "{target_id}" already exists in namespace "{target_namespace.slug}"', field="targetPipelineId"
         )
+    raw, recipe_json = recipe_copied(pipeline)
     clone = Pipeline(
         namespace=target_namespace,
         slug=target_id,
         description=pipeline.description if description is None else _text(description, "description"),
         readme=pipeline.readme,
-        raw_recipe=pipeline.raw_recipe,
-        recipe=pipeline.recipe,
+        raw_recipe=raw,
+        recipe=recipe_json,
     )
     _apply_sharing(clone, sharing_normalize(sharing))
     clone.save()

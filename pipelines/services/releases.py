@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from pipelines.errors import AlreadyExists, InvalidArgument
 from pipelines.models import Pipeline, PipelineRelease
+from pipelines.services.pipelines import recipe_copied
 
 # vMAJOR.MINOR.PATCH with an optional pre-release, as semver.org defines it.
 SEMVER = re.compile(
@@ -32,6 +33,7 @@ def release_create(*, pipeline: Pipeline, release_id, description: str = "", rea
     check_version(release_id)
     if PipelineRelease.objects.filter(pipeline=pipeline, slug=release_id).exists():
         raise AlreadyExists(f'release "{release_id}" already exists for pipeline "{pipeline.slug}"', field="id")
+    raw, recipe_json = recipe_copied(pipeline)
     try:
         with transaction.atomic():
             return PipelineRelease.objects.create(
@@ -39,8 +41,8 @@ def release_create(*, pipeline: Pipeline, release_id, description: str = "", rea
                 slug=release_id,
                 description=description or "",
                 readme=readme or "",
-                raw_recipe=pipeline.raw_recipe,
-                recipe=pipeline.recipe,
+                raw_recipe=raw,
+                recipe=recipe_json,
             )
     except IntegrityError as exc:
         raise AlreadyExists(f'release "{release_id}" already exists for pipeline "{pipeline.slug}"', field="id") from exc

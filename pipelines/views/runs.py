@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from pipelines.errors import NotFound
 from pipelines.models import ComponentRun, PipelineRun
+from pipelines.engine.limits import loads_stored
 from pipelines.selectors import pipeline_get, run_event_log, run_get, runs_visible
 from pipelines.services.run_files import as_data_uris, as_urls
 from pipelines.views.common import is_htmx, page
@@ -76,7 +77,7 @@ def event_log(run: PipelineRun) -> dict:
     events, total = run_event_log(run=run, limit=EVENT_LOG_LIMIT)
     rows = []
     for seq, name, payload, time in events:
-        data = as_urls(json.loads(payload), run_uid=run.uid)
+        data = as_urls(loads_stored(payload), run_uid=run.uid)
         component = data.get("componentID", "") if isinstance(data, dict) else ""
         offset_ms = round((time - run.create_time).total_seconds() * 1000)
         rows.append({"seq": seq, "name": name, "component": component, "time": time, "offset_ms": offset_ms, "data": data})
