@@ -194,3 +194,12 @@ def instill_sdk_python():
         return sdk_python()
     except PyPIUnreachable as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_counters():
+    """Every test starts with no failed sign-ins or API calls counted: the counters live
+    in process memory (pipelines/ratelimits.py), which all tests of a run share."""
+    from django.core.cache import caches
+
+    caches["limits"].clear()

@@ -2,7 +2,7 @@
 ``namespace`` (as Instill's user docs write it), ``users`` or ``organizations``."""
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from pipelines.api import views
 
@@ -16,7 +16,7 @@ urlpatterns = [
     path("__readiness", views.readiness),
     path("health/pipeline", views.liveness),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="api-docs"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi-schema"), name="api-docs"),
     path("pipelines", views.PipelineListAllApi.as_view()),
     path("tokens", views.TokenListCreateApi.as_view()),
     path("tokens/<str:token_id>", views.TokenDetailApi.as_view()),

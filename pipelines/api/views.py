@@ -26,7 +26,8 @@ from rest_framework.views import APIView
 
 from pipelines.aio import db, detached
 from pipelines.api import serializers as s
-from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached
+from pipelines import ratelimits
+from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached, rate_subject
 from pipelines.api.errors import error_json, service_error_json, too_big_message
 from pipelines.api.pagination import numbered_page, token_page
 from pipelines.api.parsers import is_multipart, parse_multipart
@@ -146,6 +147,9 @@ async def _accept_trigger(request, namespace_id: str, pipeline_id: str, release_
     if prepared is None:
         prepared = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)
     user, target = prepared
+    if ratelimits.triggers_limited():
+        subject = rate_subject(request.META.get("HTTP_AUTHORIZATION", ""), user)
+        await ratelimits.acall(ratelimits.trigger_check, subject=subject, pipeline_key=str(target.pipeline.pk))
     rows = await run_services.rows_with_fetched_files(target, rows)
     return user, target, rows, _trigger_options(request)
 
