@@ -4,9 +4,10 @@ per token (per user for Basic and sessions) and per pipeline.
 Counters are fixed windows in the ``limits`` cache (settings.CACHES): process memory
 for one ``serve`` — authentication only ever happens there, never in its run workers —
 or Redis with ``REDIS_URL``, shared by every process of a scaled-out deployment. A
-window is ``floor(now / length)``, so every counter of one length turns over at the
-same moment and ``Retry-After`` is the time left in the current window; a client may
-therefore send up to twice the limit across a window boundary, never more.
+counter's window opens with its first event and lasts the limit's period; the count
+and the window's end are two cache keys that expire with it, and ``Retry-After`` is
+the time left. A client may send up to twice the limit across the end of one window
+and the start of the next, never more.
 
 Everything here is off until a setting turns it on, except the sign-in throttle,
 which costs only on sign-ins and Basic-auth calls. Limits are read from settings at
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import math
 import re
 import time
 from collections.abc import Callable
@@ -57,28 +59,28 @@ def _cache():
     return caches["limits"]
 
 
-def _window(key: str, seconds: int, now: float) -> tuple[str, int]:
-    """The key of ``key``'s current window and the whole seconds until it ends."""
-    index = int(now // seconds)
-    return f"{key}:{seconds}:{index}", max(1, int((index + 1) * seconds - now + 0.999))
-
-
 def _count(key: str, seconds: int, now: float) -> tuple[int, int]:
-    """Count one event; (events in the current window, seconds until it ends)."""
+    """Count one event; (events in ``key``'s current window, whole seconds until it ends).
+    A window opens with its first event and lasts ``seconds``."""
     cache = _cache()
-    window, reset = _window(key, seconds, now)
-    if cache.add(window, 1, timeout=seconds + 1):
-        return 1, reset
-    try:
-        return cache.incr(window), reset
-    except ValueError:  # expired between add and incr
-        cache.set(window, 1, timeout=seconds + 1)
-        return 1, reset
+    if not cache.add(key, 1, timeout=seconds):
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the window closed between add and incr
+            count = 0
+        if count:
+            end = cache.get(f"{key}:end") or now + seconds
+            return count, max(1, math.ceil(end - now))
+        cache.set(key, 1, timeout=seconds)
+    cache.set(f"{key}:end", now + seconds, timeout=seconds)
+    return 1, seconds
 
 
-def _peek(key: str, seconds: int, now: float) -> tuple[int, int]:
-    window, reset = _window(key, seconds, now)
-    return _cache().get(window, 0), reset
+def _peek(key: str, now: float) -> tuple[int, int]:
+    """(events in ``key``'s current window, whole seconds until it ends) without counting."""
+    found = _cache().get_many([key, f"{key}:end"])
+    count = found.get(key, 0)
+    return count, max(1, math.ceil(found.get(f"{key}:end", now) - now))
 
 
 # --- sign-in throttle ------------------------------------------------------------------
@@ -105,7 +107,7 @@ def signin_check(*, username: str, address: str) -> None:
     ):
         if limit <= 0:
             continue
-        failures, reset = _peek(key, seconds, now)
+        failures, reset = _peek(key, now)
         if failures >= limit:
             raise RateLimited(
                 f"too many failed sign-ins for {what} ({limit} per {seconds} s): try again in {reset} s",
@@ -124,8 +126,8 @@ def signin_failed(*, username: str, address: str) -> None:
 def signin_succeeded(*, username: str) -> None:
     """A correct password clears the user's failures (the address keeps its count: one
     account's success says nothing about the other names tried from there)."""
-    window, _ = _window(_user_key(username), settings.PIPELINE_LOGIN_FAILURE_WINDOW_SECONDS, time.time())
-    _cache().delete(window)
+    key = _user_key(username)
+    _cache().delete_many([key, f"{key}:end"])
 
 
 # --- API rate limits -----------------------------------------------------------------
