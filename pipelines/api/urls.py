@@ -39,5 +39,6 @@ urlpatterns = [
     re_path(rf"^{PIPE}/clone$", views.PipelineCloneApi.as_view()),
     re_path(rf"^{PIPE}/runs$", views.PipelineRunListApi.as_view()),
     re_path(rf"^{PIPE}/runs/(?P<run_uid>[0-9a-fA-F-]{{36}})/component-runs$", views.ComponentRunListApi.as_view()),
+    re_path(rf"^{PIPE}/runs/(?P<run_uid>[0-9a-fA-F-]{{36}})$", views.PipelineRunDetailApi.as_view()),
     re_path(r"^.*$", views.api_not_found),
 ]
