@@ -291,16 +291,17 @@ PIPELINE_RATE_LIMIT_API = os.environ.get("PIPELINE_RATE_LIMIT_API", "").strip()
 # with a marker naming the run's URL for the whole value.
 PIPELINE_LIST_VALUE_CHARS = env_int("PIPELINE_LIST_VALUE_CHARS", 1024)
 # HTTPS deployments: cookies only over HTTPS, and Strict-Transport-Security for this
-# many seconds (subdomains included). Behind a proxy that terminates TLS, set
-# PIPELINE_TRUST_X_FORWARDED_PROTO so Django knows a request came over HTTPS (HSTS is
-# only sent then); the proxy must set that header itself, overwriting the client's.
+# many seconds (subdomains included).
 PIPELINE_SECURE_COOKIES = env_bool("PIPELINE_SECURE_COOKIES", False)
 PIPELINE_HSTS_SECONDS = env_int("PIPELINE_HSTS_SECONDS", 0)
-PIPELINE_TRUST_X_FORWARDED_PROTO = env_bool("PIPELINE_TRUST_X_FORWARDED_PROTO", False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PIPELINE_SECURE_COOKIES
 SECURE_HSTS_SECONDS = PIPELINE_HSTS_SECONDS
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-if PIPELINE_TRUST_X_FORWARDED_PROTO:
+# Behind a reverse proxy: take the client's address from X-Forwarded-For (the sign-in
+# throttle counts per address) and HTTPS from X-Forwarded-Proto (HSTS is only sent on
+# HTTPS requests). Only when the proxy overwrites both headers: a client sets them too.
+PIPELINE_TRUST_PROXY_HEADERS = env_bool("PIPELINE_TRUST_PROXY_HEADERS", False)
+if PIPELINE_TRUST_PROXY_HEADERS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Pages load scripts and styles from this server only: no inline script or style, no
 # eval (htmx's is off in base.html). Files are shown from data:/blob: URLs. Sent with

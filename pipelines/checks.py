@@ -53,7 +53,7 @@ def check_https_deployment(app_configs=None, **kwargs) -> list[Warning]:
             Warning(
                 "Browsers are not told to use HTTPS only (no Strict-Transport-Security header).",
                 hint="Set PIPELINE_HSTS_SECONDS (e.g. 31536000) once HTTPS works; behind a TLS proxy also "
-                "PIPELINE_TRUST_X_FORWARDED_PROTO=true.",
+                "PIPELINE_TRUST_PROXY_HEADERS=true.",
                 id="pipelines.W003",
             )
         )

@@ -17,20 +17,46 @@ def test_first_start_never_prints_a_password_the_operator_chose(e2e_server):
     assert ADMIN_PASSWORD not in output
 
 
-def test_trigger_rate_limit_on_a_live_server(tmp_path):
-    """Token triggers on a real serve (the trigger lane's path) stop at
-    PIPELINE_RATE_LIMIT_TRIGGERS with 429, Retry-After and RateLimit-* headers."""
-    server = start_server(tmp_path, "rate-limited-server", PIPELINE_RATE_LIMIT_TRIGGERS="3/minute")
+@pytest.fixture(scope="module")
+def hardened(tmp_path_factory):
+    """A serve of its own with trigger rate limits, a small per-address sign-in limit,
+    and proxy headers trusted."""
+    server = start_server(
+        tmp_path_factory.mktemp("hardened-data"),
+        "hardened-server",
+        PIPELINE_RATE_LIMIT_TRIGGERS="3/hour",
+        PIPELINE_LOGIN_FAILURES_PER_ADDRESS="2",
+        PIPELINE_TRUST_PROXY_HEADERS="true",
+    )
     try:
-        token = server.create_token("limited")
-        url = f"{server.base_url}/v1beta/namespaces/admin/pipelines/hello/trigger"
-        headers = {"Authorization": f"Bearer {token}"}
-        body = {"data": [{"variable": {"prompt": "x"}}]}
-        answers = [httpx.post(url, headers=headers, json=body, timeout=30) for _ in range(4)]
+        yield server
     finally:
         server.stop()
+
+
+def test_trigger_rate_limit_on_a_live_server(hardened):
+    """Token triggers on a real serve (the trigger lane's path) stop at
+    PIPELINE_RATE_LIMIT_TRIGGERS with 429, Retry-After and RateLimit-* headers."""
+    token = hardened.create_token("limited")
+    url = f"{hardened.base_url}/v1beta/namespaces/admin/pipelines/hello/trigger"
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"data": [{"variable": {"prompt": "x"}}]}
+    answers = [httpx.post(url, headers=headers, json=body, timeout=30) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     refused = answers[-1]
     assert refused.json()["code"] == 8 and "PIPELINE_RATE_LIMIT_TRIGGERS" in refused.json()["message"]
     assert refused.headers["RateLimit-Limit"] == "3" and refused.headers["RateLimit-Remaining"] == "0"
     assert refused.headers["Retry-After"] == refused.headers["RateLimit-Reset"]
+
+
+def test_sign_in_throttle_counts_the_address_the_proxy_names(hardened):
+    """With PIPELINE_TRUST_PROXY_HEADERS, failures count against X-Forwarded-For's client,
+    not the proxy: one client is throttled, another behind the same proxy is not."""
+    url = f"{hardened.base_url}/v1beta/tokens"
+
+    def attempt(client: str, user: str, password: str) -> int:
+        return httpx.get(url, auth=(user, password), headers={"X-Forwarded-For": client}, timeout=30).status_code
+
+    assert [attempt("203.0.113.7", name, "guess") for name in ("u1", "u2")] == [401, 401]
+    assert attempt("203.0.113.7", "admin", hardened.admin_password) == 429
+    assert attempt("203.0.113.8", "admin", hardened.admin_password) == 200

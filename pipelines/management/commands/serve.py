@@ -13,6 +13,14 @@ from pipelines.services.users import admin_ensure, user_namespace
 DEFAULT_ADMIN_PASSWORD = "password"  # settings.PIPELINE_ADMIN_PASSWORD's default
 
 
+def _proxy_headers() -> dict[str, str]:
+    """daphne's options to take the client's address and scheme from the proxy's
+    X-Forwarded-* headers (``PIPELINE_TRUST_PROXY_HEADERS``)."""
+    if not settings.PIPELINE_TRUST_PROXY_HEADERS:
+        return {}
+    return {"proxy_forwarded_address_header": "X-Forwarded-For", "proxy_forwarded_proto_header": "X-Forwarded-Proto"}
+
+
 def _request_class():
     import json
 
@@ -159,6 +167,7 @@ class Command(BaseCommand):
                 application_close_timeout=10,
                 server_name="pipeline",
                 verbosity=0,
+                **_proxy_headers(),
             ).run()
         finally:
             run_worker.stop()
