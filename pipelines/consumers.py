@@ -36,7 +36,8 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
     ``{"type": "event", "seq", "event", "data"}`` — ``data`` is the Instill payload, with
     large stored Files as download URLs; when the run ends, ``{"type": "end", "status",
     "error"}`` and close code 1000. Denied: 4401 (not signed in), 4404 (no such run,
-    or not yours), 4429 (Basic credentials of a user with too many failed sign-ins), 1011 when following fails on our side (the client may poll the
+    or not yours), 4429 (Basic credentials of a user or address with too many failed
+    sign-ins), 1011 when following fails on our side (the client may poll the
     operation instead). The socket is accepted first, so the browser sees the code.
     """
 
