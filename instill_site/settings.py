@@ -272,3 +272,68 @@ if PIPELINE_DEMO_OPENAI_BASE_URL:
 # the scheme and host the browser used. Its gRPC snippets use that host and this port.
 PIPELINE_PUBLIC_URL = os.environ.get("PIPELINE_PUBLIC_URL", "")
 PIPELINE_GRPC_PORT = env_int("PIPELINE_GRPC_PORT", 8081)
+
+# --- Hardening: throttles, rate limits, security headers (docs/hardening.md) -----------
+# Counters of failed sign-ins and of API calls. Without Redis they live in this
+# process's memory: auth happens in `serve` (its run workers never see a request), so
+# one `serve` counts exactly; scaled out, REDIS_URL makes every process share them.
+CACHES["limits"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "pipeline-limits"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pipeline-limits", "OPTIONS": {"MAX_ENTRIES": 100_000}}
+)
+# Failed sign-ins (login page, Basic auth on REST and gRPC) allowed per window, per
+# username and per client address; over it: 429 with Retry-After until the window ends.
+PIPELINE_LOGIN_FAILURES_PER_USER = env_int("PIPELINE_LOGIN_FAILURES_PER_USER", 10)
+PIPELINE_LOGIN_FAILURES_PER_ADDRESS = env_int("PIPELINE_LOGIN_FAILURES_PER_ADDRESS", 50)
+PIPELINE_LOGIN_FAILURE_WINDOW_SECONDS = env_int("PIPELINE_LOGIN_FAILURE_WINDOW_SECONDS", 300)
+# Requests per API token (per user for Basic and browser sessions) as "N/second|minute|
+# hour|day"; empty: no limit and no cost. Triggers on every transport count against
+# PIPELINE_RATE_LIMIT_TRIGGERS (and per pipeline, whoever calls, against
+# PIPELINE_RATE_LIMIT_PIPELINE_TRIGGERS); the other API calls against PIPELINE_RATE_LIMIT_API.
+PIPELINE_RATE_LIMIT_TRIGGERS = os.environ.get("PIPELINE_RATE_LIMIT_TRIGGERS", "").strip()
+PIPELINE_RATE_LIMIT_PIPELINE_TRIGGERS = os.environ.get("PIPELINE_RATE_LIMIT_PIPELINE_TRIGGERS", "").strip()
+PIPELINE_RATE_LIMIT_API = os.environ.get("PIPELINE_RATE_LIMIT_API", "").strip()
+# Strings longer than this in run lists (REST runs and component-runs lists) are cut,
+# with a marker naming the run's URL for the whole value.
+PIPELINE_LIST_VALUE_CHARS = env_int("PIPELINE_LIST_VALUE_CHARS", 1024)
+# HTTPS deployments: cookies only over HTTPS, and Strict-Transport-Security for this
+# many seconds (subdomains included).
+PIPELINE_SECURE_COOKIES = env_bool("PIPELINE_SECURE_COOKIES", False)
+PIPELINE_HSTS_SECONDS = env_int("PIPELINE_HSTS_SECONDS", 0)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PIPELINE_SECURE_COOKIES
+SECURE_HSTS_SECONDS = PIPELINE_HSTS_SECONDS
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# Behind a reverse proxy: take the client's address from X-Forwarded-For (the sign-in
+# throttle counts per address) and HTTPS from X-Forwarded-Proto (HSTS is only sent on
+# HTTPS requests). Only when the proxy overwrites both headers: a client sets them too.
+PIPELINE_TRUST_PROXY_HEADERS = env_bool("PIPELINE_TRUST_PROXY_HEADERS", False)
+if PIPELINE_TRUST_PROXY_HEADERS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Pages load scripts and styles from this server only: no inline script or style, no
+# eval (htmx's is off in base.html). Files are shown from data:/blob: URLs. Sent with
+# HTML answers (pipelines.middleware.ContentSecurityPolicyMiddleware).
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "media-src": ["'self'", "data:", "blob:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+MIDDLEWARE.insert(MIDDLEWARE.index("pipelines.middleware.SecurityMiddleware") + 1, "pipelines.middleware.ContentSecurityPolicyMiddleware")
+SILENCED_SYSTEM_CHECKS = [
+    # Django looks for its own middleware paths; ours are subclasses of them
+    # (pipelines/middleware.py), which pipelines/checks.py verifies instead, along with
+    # the HTTPS settings those checks would have asked for.
+    "security.W001", "security.W002", "security.W003",
+]
+# The schema is generated and checked by its own tests; the deploy check would build it
+# again on every `check --deploy` and report its style notes as deployment warnings.
+SPECTACULAR_SETTINGS["ENABLE_DJANGO_DEPLOY_CHECK"] = False
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["pipelines.api.throttles.ApiRateThrottle"]

@@ -12,7 +12,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from pipelines.api.auth import authenticate_authorization
 from pipelines.engine import json_bytes
 from pipelines.engine.limits import has_surrogate_escape, loads_stored
-from pipelines.errors import NotFound, Unauthenticated
+from pipelines.errors import NotFound, RateLimited, Unauthenticated
 from pipelines.realtime import run_follow
 from pipelines.selectors import run_get
 from pipelines.services.run_files import MARKER, as_urls
@@ -22,6 +22,7 @@ CLOSE_ENDED = 1000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
+CLOSE_TOO_MANY = 4429
 CLOSE_INTERNAL_ERROR = 1011
 
 logger = logging.getLogger("pipelines.realtime")
@@ -35,7 +36,8 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
     ``{"type": "event", "seq", "event", "data"}`` — ``data`` is the Instill payload, with
     large stored Files as download URLs; when the run ends, ``{"type": "end", "status",
     "error"}`` and close code 1000. Denied: 4401 (not signed in), 4404 (no such run,
-    or not yours), 1011 when following fails on our side (the client may poll the
+    or not yours), 4429 (Basic credentials of a user or address with too many failed
+    sign-ins), 1011 when following fails on our side (the client may poll the
     operation instead). The socket is accepted first, so the browser sees the code.
     """
 
@@ -53,6 +55,9 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
         except Unauthenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        except RateLimited:
+            await self.close(code=CLOSE_TOO_MANY)
+            return
         except NotFound:
             await self.close(code=CLOSE_NOT_FOUND)
             return
@@ -62,7 +67,8 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         header = dict(self.scope.get("headers", [])).get(b"authorization", b"").decode("latin-1")
         if header:
-            user = authenticate_authorization(header)
+            client = self.scope.get("client") or ("", 0)
+            user = authenticate_authorization(header, address=client[0])
         if user is None or not user.is_authenticated:
             raise Unauthenticated("sign in or send Authorization: Bearer <API token>")
         run, _ = run_get(run_uid=str(self.scope["url_route"]["kwargs"]["run_uid"]), user=user)

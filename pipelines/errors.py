@@ -11,6 +11,8 @@ class ServiceError(Exception):
     code: int = 13  # INTERNAL
     http_status: int = 500
     grpc_name: str = "INTERNAL"
+    # HTTP headers the answer carries (RateLimited's Retry-After); never mutated here.
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -86,3 +88,15 @@ class RecipeInvalidError(InvalidArgument):
             {"@type": "type.googleapis.com/google.rpc.BadRequest",
              "fieldViolations": [{"field": p["location"], "description": p["error"]} for p in problems]}
         ]
+
+
+class RateLimited(ServiceError):
+    """Too many requests or failed sign-ins: 429 with ``Retry-After`` (and the
+    ``RateLimit-*`` headers for API rate limits); RESOURCE_EXHAUSTED over gRPC."""
+
+    code, http_status, grpc_name = 8, 429, "RESOURCE_EXHAUSTED"
+
+    def __init__(self, message: str, *, retry_after: int, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after), **(headers or {})}

@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
-from django.middleware import clickjacking, common, csrf, security
+from django.middleware import clickjacking, common, csp, csrf, security
 
 
 class _InlineHooks:
@@ -71,3 +71,14 @@ class MessageMiddleware(_InlineHooks, messages.MessageMiddleware):
 
 class XFrameOptionsMiddleware(_InlineHooks, clickjacking.XFrameOptionsMiddleware):
     pass
+
+
+class ContentSecurityPolicyMiddleware(_InlineHooks, csp.ContentSecurityPolicyMiddleware):
+    """``SECURE_CSP`` on HTML answers only: a policy governs what a document may load,
+    and JSON, files and event streams load nothing — so API calls (triggers above all)
+    skip building the header."""
+
+    def process_response(self, request, response):
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return response
+        return super().process_response(request, response)

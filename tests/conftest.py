@@ -194,3 +194,19 @@ def instill_sdk_python():
         return sdk_python()
     except PyPIUnreachable as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_counters():
+    """Every test starts with no failed sign-ins or API calls counted: the counters live
+    in process memory (pipelines/ratelimits.py), which all tests of a run share."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    cache = caches["limits"]
+    if isinstance(cache, LocMemCache):
+        cache.clear()
+    else:  # Redis (the scale-out run): clear() would flush the whole database, broker queues included
+        client = cache._cache.get_client(write=True)
+        for key in client.scan_iter(match=f"*{cache.key_prefix}*"):
+            client.delete(key)

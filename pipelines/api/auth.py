@@ -10,8 +10,9 @@ from django.contrib.auth import authenticate as django_authenticate
 from rest_framework import authentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from pipelines import ratelimits
 from pipelines.errors import Unauthenticated
-from pipelines.services.tokens import PREFIX, token_authenticate, token_identity_cached
+from pipelines.services.tokens import PREFIX, hash_token, token_authenticate, token_identity_cached
 
 
 def credentials(header: str) -> tuple[str, str, str] | None:
@@ -45,22 +46,39 @@ def authenticate_header(request) -> object | None:
 
     Raises :class:`Unauthenticated` for credentials that are present but wrong.
     """
-    return authenticate_authorization(request.META.get("HTTP_AUTHORIZATION", ""))
+    return authenticate_authorization(request.META.get("HTTP_AUTHORIZATION", ""), address=request.META.get("REMOTE_ADDR", ""))
 
 
-def authenticate_authorization(header: str) -> object | None:
+def authenticate_authorization(header: str, *, address: str) -> object | None:
     """The user named by an Authorization value (an HTTP header or gRPC ``authorization``
-    metadata, a websocket handshake), None when it is empty; :class:`Unauthenticated` when it is wrong."""
+    metadata, a websocket handshake) sent from client ``address``, None when it is empty;
+    :class:`Unauthenticated` when it is wrong. Basic credentials go through the sign-in
+    throttle (:class:`RateLimited` once a user or address has failed too often)."""
     found = credentials(header)
     if found is None:
         return None
     kind, first, second = found
     if kind == "token":
         return token_authenticate(first)
+    ratelimits.signin_check(username=first, address=address)
     user = django_authenticate(request=None, username=first, password=second)
     if user is None or not user.is_active:
+        ratelimits.signin_failed(username=first, address=address)
         raise Unauthenticated("wrong username or password")
+    ratelimits.signin_succeeded(username=first)
     return user
+
+
+def rate_subject(header: str, user) -> str:
+    """Whom API rate limits count against: the API token in ``header``, else the user
+    (Basic credentials, a browser session)."""
+    try:
+        found = credentials(header)
+    except Unauthenticated:
+        found = None
+    if found is not None and found[0] == "token":
+        return "t:" + hash_token(found[1])[:32]
+    return f"u:{user.pk}"
 
 
 def credentials_cached(header: str):

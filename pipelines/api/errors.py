@@ -29,7 +29,10 @@ def error_json(status: int, message: str, *, code: int | None = None, details: l
 
 
 def service_error_json(exc: ServiceError) -> JsonResponse:
-    return error_json(exc.http_status, exc.message, code=exc.code, details=exc.details)
+    response = error_json(exc.http_status, exc.message, code=exc.code, details=exc.details)
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
 
 
 def too_big_message(limit: int) -> str:
@@ -43,7 +46,8 @@ def too_big_message(limit: int) -> str:
 def exception_handler(exc, context) -> Response | None:
     """DRF's exception handler: every error in the contract's shape and status."""
     if isinstance(exc, ServiceError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.http_status, headers=_auth_headers(exc.http_status))
+        headers = {**_auth_headers(exc.http_status), **exc.headers}
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.http_status, headers=headers)
     if isinstance(exc, RequestDataTooBig):
         from django.conf import settings
 

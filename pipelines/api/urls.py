@@ -2,7 +2,7 @@
 ``namespace`` (as Instill's user docs write it), ``users`` or ``organizations``."""
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from pipelines.api import views
 
@@ -16,7 +16,7 @@ urlpatterns = [
     path("__readiness", views.readiness),
     path("health/pipeline", views.liveness),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="api-docs"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi-schema"), name="api-docs"),
     path("pipelines", views.PipelineListAllApi.as_view()),
     path("tokens", views.TokenListCreateApi.as_view()),
     path("tokens/<str:token_id>", views.TokenDetailApi.as_view()),
@@ -39,5 +39,6 @@ urlpatterns = [
     re_path(rf"^{PIPE}/clone$", views.PipelineCloneApi.as_view()),
     re_path(rf"^{PIPE}/runs$", views.PipelineRunListApi.as_view()),
     re_path(rf"^{PIPE}/runs/(?P<run_uid>[0-9a-fA-F-]{{36}})/component-runs$", views.ComponentRunListApi.as_view()),
+    re_path(rf"^{PIPE}/runs/(?P<run_uid>[0-9a-fA-F-]{{36}})$", views.PipelineRunDetailApi.as_view()),
     re_path(r"^.*$", views.api_not_found),
 ]

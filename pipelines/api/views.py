@@ -25,11 +25,13 @@ from rest_framework.views import APIView
 
 from pipelines.aio import db, detached
 from pipelines.api import serializers as s
-from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached
+from pipelines import ratelimits
+from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached, rate_subject
 from pipelines.api.errors import error_json, service_error_json, too_big_message
 from pipelines.api.pagination import numbered_page, token_page
 from pipelines.api.parsers import check_trigger_type, is_multipart, json_body, parse_multipart
 from pipelines.api.streaming import follow_run, stream_trigger, wants_stream
+from pipelines.api.truncation import FULL_VIEW, full_view, truncated
 from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated
 from pipelines.models import ApiToken, ComponentRun, PipelineRelease, PipelineRun, Secret
 from pipelines.selectors import (
@@ -143,6 +145,9 @@ async def _accept_trigger(request, namespace_id: str, pipeline_id: str, release_
     if prepared is None:
         prepared = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)
     user, target = prepared
+    if ratelimits.triggers_limited():
+        subject = rate_subject(request.META.get("HTTP_AUTHORIZATION", ""), user)
+        await ratelimits.acall(ratelimits.trigger_check, subject=subject, pipeline_key=str(target.pipeline.pk))
     rows = await run_services.rows_with_fetched_files(target, rows)
     return user, target, rows, _trigger_options(request)
 
@@ -494,14 +499,22 @@ class PipelineRunListApi(APIView):
         queryset = _filter_runs(queryset, request.query_params)
         items, total, page, size = numbered_page(queryset, request.query_params)
         uid = request.user.pk
-        return Response(
-            {
-                "pipelineRuns": [s.run_json(r, show_data=permission.can_edit or r.requester_id == uid) for r in items],
-                "totalSize": total,
-                "page": page,
-                "pageSize": size,
-            }
-        )
+        runs = [s.run_json(r, show_data=permission.can_edit or r.requester_id == uid) for r in items]
+        if not full_view(request.query_params):
+            path = request.path.rstrip("/")
+            for run in runs:
+                url = f"{path}/{run['pipelineRunUid']}"
+                run["inputs"], run["outputs"] = truncated(run["inputs"], url=url), truncated(run["outputs"], url=url)
+        return Response({"pipelineRuns": runs, "totalSize": total, "page": page, "pageSize": size})
+
+
+class PipelineRunDetailApi(APIView):
+    @extend_schema(summary="Get one run of a pipeline, with its whole inputs and outputs")
+    def get(self, request, kind, namespace_id, pipeline_id, run_uid):
+        run, show_data = run_get(run_uid=str(run_uid), user=request.user)
+        if run.pipeline.slug != pipeline_id or run.pipeline.namespace.slug != namespace_id:
+            raise NotFound(f'pipeline run "{run_uid}" not found')
+        return Response({"pipelineRun": s.run_json(run, show_data=show_data)})
 
 
 def _filter_runs(queryset, params):
@@ -526,9 +539,15 @@ class ComponentRunListApi(APIView):
             raise NotFound(f'pipeline run "{run_uid}" not found')
         queryset = ComponentRun.objects.filter(run=run).select_related("run").order_by("id")
         items, total, page, size = numbered_page(queryset, request.query_params)
-        return Response(
-            {"componentRuns": [s.component_run_json(c, show_data=show_data) for c in items], "totalSize": total, "page": page, "pageSize": size}
-        )
+        component_runs = [s.component_run_json(c, show_data=show_data) for c in items]
+        if not full_view(request.query_params):
+            params = request.query_params.copy()
+            params["view"] = FULL_VIEW
+            url = f"{request.path}?{params.urlencode()}"
+            for component_run in component_runs:
+                for key in ("inputs", "outputs"):
+                    component_run[key] = truncated(component_run[key], url=url)
+        return Response({"componentRuns": component_runs, "totalSize": total, "page": page, "pageSize": size})
 
 
 class RunFileApi(APIView):

@@ -18,7 +18,8 @@ from typing import Any
 import grpc
 
 from pipelines.aio import db, detached
-from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_authorization
+from pipelines import ratelimits
+from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_authorization, rate_subject
 from pipelines.engine import PipelineOutputUpdated
 from pipelines.errors import ServiceError, Unauthenticated
 from pipelines.grpc import messages
@@ -40,17 +41,28 @@ def _metadata(context) -> dict[str, str]:
     return {key: value for key, value in context.invocation_metadata() or () if isinstance(value, str)}
 
 
-def _user(authorization: str):
-    user = authenticate_authorization(authorization)
+def _peer_address(context) -> str:
+    """The client's IP address from gRPC's peer string (``ipv4:1.2.3.4:5678``,
+    ``ipv6:[::1]:5678``), for the sign-in throttle."""
+    peer = context.peer() or ""
+    _, _, rest = peer.partition(":")
+    host, _, _ = rest.rpartition(":")
+    return host.strip("[]") or peer
+
+
+def _user(authorization: str, address: str):
+    user = authenticate_authorization(authorization, address=address)
     if user is None:
         raise Unauthenticated(AUTHENTICATION_REQUIRED)
     return user
 
 
-def _prepare(authorization: str, namespace_id: str, pipeline_id: str, release_id: str | None):
-    """Auth and the target: one thread hop for all reads, as for REST."""
-    user = _user(authorization)
+def _prepare(authorization: str, address: str, namespace_id: str, pipeline_id: str, release_id: str | None):
+    """Auth, rate limits and the target: one thread hop for all reads, as for REST."""
+    user = _user(authorization, address)
     target = run_services.trigger_target(namespace_id=namespace_id, pipeline_id=pipeline_id, release_id=release_id, user=user)
+    if ratelimits.triggers_limited():
+        ratelimits.trigger_check(subject=rate_subject(authorization, user), pipeline_key=str(target.pipeline.pk))
     return user, target
 
 
@@ -58,8 +70,9 @@ _prepare_in_thread = db(_prepare)
 _enqueue_in_thread = db(operation_services.run_enqueue)
 
 
-def _operation(authorization: str, operation_id: str) -> dict[str, Any]:
-    user = _user(authorization)
+def _operation(authorization: str, address: str, operation_id: str) -> dict[str, Any]:
+    user = _user(authorization, address)
+    ratelimits.api_check(subject=rate_subject(authorization, user))
     run = operation_services.operation_get(operation_id=operation_id.removeprefix("operations/"), user=user)
     return operation_services.operation_json(run)
 
@@ -86,7 +99,7 @@ async def _accept(request, context, *, release_id: str | None = None) -> Trigger
     metadata = _metadata(context)
     rows = run_services.trigger_rows(messages.trigger_payload(request))
     user, target = await _prepare_in_thread(
-        metadata.get("authorization", ""), request.namespace_id, request.pipeline_id, release_id
+        metadata.get("authorization", ""), _peer_address(context), request.namespace_id, request.pipeline_id, release_id
     )
     rows = await run_services.rows_with_fetched_files(target, rows)
     console = metadata.get("instill-user-agent", "").upper() == PipelineRun.Source.CONSOLE
@@ -102,7 +115,9 @@ async def _accept(request, context, *, release_id: str | None = None) -> Trigger
 
 async def _abort(context, exc: BaseException):
     if isinstance(exc, ServiceError):
-        await context.abort(grpc.StatusCode[exc.grpc_name], exc.message)
+        # Retry-After and RateLimit-* as trailing metadata, lower-case as gRPC wants keys.
+        trailers = tuple((name.lower(), value) for name, value in exc.headers.items())
+        await context.abort(grpc.StatusCode[exc.grpc_name], exc.message, trailing_metadata=trailers)
     request_id = uuid.uuid4().hex
     logger.error("unhandled error in a gRPC call (request id %s)", request_id, exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})")
@@ -214,7 +229,7 @@ class PipelineServicer:
 
     @_unary
     async def GetOperation(self, request, context):
-        operation = await _operation_in_thread(_metadata(context).get("authorization", ""), request.operation_id)
+        operation = await _operation_in_thread(_metadata(context).get("authorization", ""), _peer_address(context), request.operation_id)
         return pb.GetOperationResponse(operation=messages.operation(operation))
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
@@ -11,6 +13,40 @@ from pipelines.errors import AlreadyExists, InvalidArgument
 from pipelines.models import RESOURCE_ID_PATTERN, Namespace
 
 User = get_user_model()
+
+# First path segments that are not in the root URL conf but still mean something to
+# this server or to a browser: websockets (mounted in the ASGI app), static files, and
+# the API's own resource words, so that /<namespace>/ never reads like another route.
+RESERVED_USERNAMES = frozenset(
+    {
+        "ws", "static", "media", "api", "v1", "v1alpha", "v1beta", "v1beta1", "v2",
+        "namespaces", "namespace", "users", "organizations", "operations", "pipeline-runs", "pipelines",
+        "health", "login", "logout", "signup", "favicon", "robots", "well-known", "_",
+    }
+)
+
+
+@functools.cache
+def reserved_usernames() -> frozenset[str]:
+    """Names a user may not take: every literal first path segment of the URL conf (so a
+    new route is reserved without anyone remembering to), ``STATIC_URL``'s, and
+    :data:`RESERVED_USERNAMES`. ``admin`` stays allowed: it is the default user."""
+    from django.urls import URLResolver, get_resolver
+
+    found = set(RESERVED_USERNAMES)
+    found.add(settings.STATIC_URL.strip("/").split("/")[0])
+
+    def visit(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern).lstrip("^")
+            segment = re.split(r"[/<(?$\\]", route, maxsplit=1)[0]
+            if segment:
+                found.add(segment)
+            elif isinstance(pattern, URLResolver):  # include("") : its routes are first segments too
+                visit(pattern.url_patterns, route)
+
+    visit(get_resolver().url_patterns, "")
+    return frozenset(name.lower() for name in found)
 
 
 @transaction.atomic
@@ -22,6 +58,8 @@ def user_create(*, username: str, password: str | None, is_staff: bool = False) 
             "starting with a letter or _",
             field="username",
         )
+    if username in reserved_usernames():
+        raise InvalidArgument(f'username "{username}" is reserved: it is a path of this server; choose another', field="username")
     if User.objects.filter(username=username).exists() or Namespace.objects.filter(slug=username).exists():
         raise AlreadyExists(f'namespace "{username}" already exists', field="username")
     try:

@@ -11,7 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from pipelines.errors import ServiceError
+from pipelines import ratelimits
+from pipelines.errors import RateLimited, ServiceError
 from pipelines.forms import SecretCreateForm, SecretUpdateForm, SignupForm, TokenCreateForm, add_service_error
 from pipelines.models import ApiToken, Secret
 from pipelines.services import secrets as secret_services
@@ -19,7 +20,39 @@ from pipelines.services import tokens as token_services
 from pipelines.services.users import user_create, user_namespace
 from pipelines.views.common import error_page, is_htmx, page
 
-login = auth_views.LoginView.as_view(template_name="pipelines/user_login.html", redirect_authenticated_user=True)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's sign-in page behind the sign-in throttle (pipelines/ratelimits.py): once a
+    username or client address has failed too often, the page answers 429 with
+    ``Retry-After`` and says when to try again, without checking the password; a
+    correct password clears the username's failures."""
+
+    template_name = "pipelines/user_login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        try:
+            ratelimits.signin_check(username=request.POST.get("username", ""), address=request.META.get("REMOTE_ADDR", ""))
+        except RateLimited as exc:
+            # Unbound: validating it would check the password, which is what is refused.
+            form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
+            throttled = exc.message[:1].upper() + exc.message[1:] + "."
+            response = self.render_to_response(self.get_context_data(form=form, throttled=throttled), status=429)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        ratelimits.signin_succeeded(username=form.get_user().get_username())
+        return super().form_valid(form)
+
+    def form_invalid(self, form):
+        ratelimits.signin_failed(username=self.request.POST.get("username", ""), address=self.request.META.get("REMOTE_ADDR", ""))
+        return super().form_invalid(form)
+
+
+login = LoginView.as_view()
 logout = auth_views.LogoutView.as_view()
 
 

@@ -25,7 +25,10 @@ EVENT_LOG_LIMIT = 500
 @page
 def run_list(request, namespace_id: str, pipeline_id: str):
     pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
-    runs = runs_visible(pipeline=pipeline, user=request.user, permission=permission)
+    # The table shows no values: large inputs and outputs stay in the database.
+    runs = runs_visible(pipeline=pipeline, user=request.user, permission=permission).defer(
+        "inputs", "outputs", "traces", "recipe_snapshot"
+    )
     filters = {
         "status": request.GET.get("status", "") if request.GET.get("status") in PipelineRun.Status.values else "",
         "source": request.GET.get("source", "") if request.GET.get("source") in PipelineRun.Source.values else "",

@@ -10,6 +10,16 @@ from django.core.management.base import BaseCommand
 from pipelines.demo import demo_ensure
 from pipelines.services.users import admin_ensure, user_namespace
 
+DEFAULT_ADMIN_PASSWORD = "password"  # settings.PIPELINE_ADMIN_PASSWORD's default
+
+
+def _proxy_headers() -> dict[str, str]:
+    """daphne's options to take the client's address and scheme from the proxy's
+    X-Forwarded-* headers (``PIPELINE_TRUST_PROXY_HEADERS``)."""
+    if not settings.PIPELINE_TRUST_PROXY_HEADERS:
+        return {}
+    return {"proxy_forwarded_address_header": "X-Forwarded-For", "proxy_forwarded_proto_header": "X-Forwarded-Proto"}
+
 
 def _request_class():
     import json
@@ -89,14 +99,18 @@ class Command(BaseCommand):
         username = settings.PIPELINE_ADMIN_USER
         user, created = admin_ensure(username=username, password=settings.PIPELINE_ADMIN_PASSWORD)
         if created:
-            self.stdout.write(f"Created the admin user {username!r} with password {settings.PIPELINE_ADMIN_PASSWORD!r}.")
-            if settings.PIPELINE_ADMIN_PASSWORD == "password":
+            # The default password is public anyway (and must be changed); one the operator
+            # chose is a secret and never goes to a log.
+            if settings.PIPELINE_ADMIN_PASSWORD == DEFAULT_ADMIN_PASSWORD:
+                self.stdout.write(f"Created the admin user {username!r} with password {DEFAULT_ADMIN_PASSWORD!r}.")
                 self.stderr.write(
                     self.style.WARNING(
                         "WARNING: the admin password is the default 'password'. Change it (manage.py changepassword "
                         f"{username}) or set PIPELINE_ADMIN_PASSWORD before the first start."
                     )
                 )
+            else:
+                self.stdout.write(f"Created the admin user {username!r} with the password set in PIPELINE_ADMIN_PASSWORD.")
         if not no_demo:
             for pipeline_id in demo_ensure(namespace=user_namespace(user)):
                 self.stdout.write(f"Installed demo pipeline {username}/{pipeline_id}.")
@@ -153,6 +167,7 @@ class Command(BaseCommand):
                 application_close_timeout=10,
                 server_name="pipeline",
                 verbosity=0,
+                **_proxy_headers(),
             ).run()
         finally:
             run_worker.stop()
