@@ -265,3 +265,11 @@ if PIPELINE_DEMO_OPENAI_BASE_URL:
 # the scheme and host the browser used. Its gRPC snippets use that host and this port.
 PIPELINE_PUBLIC_URL = os.environ.get("PIPELINE_PUBLIC_URL", "")
 PIPELINE_GRPC_PORT = env_int("PIPELINE_GRPC_PORT", 8081)
+
+# --- Runaway work (docs/execution.md) ---------------------------------------------------
+# Processes per server process (serve, each run worker, each Celery worker process) that
+# run CPU-bound component tasks (jq, documents, images, chunking), killed and replaced
+# when a run is cancelled or over its time limit; started on the first such task.
+PIPELINE_TASK_PROCESSES = env_int("PIPELINE_TASK_PROCESSES", 2)
+# Most elements one iterator may have; a longer one fails its component before it starts.
+PIPELINE_MAX_ITERATIONS = env_int("PIPELINE_MAX_ITERATIONS", 10_000)
