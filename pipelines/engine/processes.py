@@ -50,6 +50,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -62,6 +63,11 @@ _HEADER = struct.Struct("!Q")
 _CONTROL = struct.Struct("!cq")  # zygote request: operation, pid
 _ANSWER = struct.Struct("!q")
 _RUNNING = 1 << 40  # a status answer: the process has not ended (yet)
+# A task waiting while every process has been on one task this long may start an
+# extra process (up to twice the pool's size): long tasks do not starve short ones.
+_LONG_TASK_SECONDS = 1.0
+_OVERFLOW = 2
+_OOM_SCORE_ADJ = 800  # of -1000 (never) .. 1000 (first): task processes go first
 _CHUNK = 1 << 16
 _PR_SET_PDEATHSIG = 1
 
@@ -79,12 +85,13 @@ def _frame(message: Any) -> bytes:
 class _Worker:
     """One task process and this side of its socket."""
 
-    __slots__ = ("pid", "sock", "zygote")
+    __slots__ = ("busy_since", "pid", "sock", "zygote")
 
     def __init__(self, pid: int, sock: socket.socket, zygote: _Zygote) -> None:
         self.pid = pid
         self.sock = sock
         self.zygote = zygote
+        self.busy_since = 0.0
 
 
 class _Zygote:
@@ -215,8 +222,10 @@ class TaskProcesses:
             self._discard(worker)
             raise
         if reply is None:
-            message = await _death(worker)
-            self._discard(worker)
+            try:
+                message = await _death(worker)
+            finally:
+                self._discard(worker)
             raise ComponentError(f"the task's worker process {message}; only this task failed")
         self._release(worker)
         try:
@@ -236,24 +245,54 @@ class TaskProcesses:
                 if self._closed:
                     raise ComponentError("task processes are shut down (the server is stopping)")
                 if self._idle:
-                    return self._idle.pop()
-                if len(self._workers) + self._starting < self.size:
+                    worker = self._idle.pop()
+                    worker.busy_since = time.monotonic()
+                    return worker
+                if self._room_locked():
                     self._starting += 1
                     waiter = None
                 else:
                     waiter = loop.create_future()
                     self._waiters.append((loop, waiter))
             if waiter is None:
-                return await self._start_here(loop)
+                worker = await self._start_here(loop)
+            else:
+                found = await self._wait(waiter)
+                if found is None:
+                    continue  # a replacement could not start: try starting one here
+                worker = found
+            worker.busy_since = time.monotonic()
+            return worker
+
+    def _room_locked(self) -> bool:
+        """Whether a task that finds no idle process may start one."""
+        count = len(self._workers) + self._starting
+        if count < self.size:
+            return True
+        if count >= self.size * _OVERFLOW or self._starting:
+            return False
+        long_ago = time.monotonic() - _LONG_TASK_SECONDS
+        return all(worker.busy_since <= long_ago for worker in self._workers)
+
+    async def _wait(self, waiter: asyncio.Future[_Worker | None]) -> _Worker | None:
+        """A process handed over by ``_release``; or, when every process stays busy on
+        long tasks, a new one (see ``_LONG_TASK_SECONDS``)."""
+        while True:
             try:
-                worker = await waiter
+                await asyncio.wait((waiter,), timeout=_LONG_TASK_SECONDS)
             except asyncio.CancelledError:
                 if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
                     self._release(waiter.result())  # type: ignore[arg-type]
+                waiter.cancel()
                 raise
-            if worker is not None:
-                return worker
-            # None: a replacement could not start; try starting one ourselves.
+            if waiter.done():
+                return waiter.result()
+            with self._lock:
+                if not self._room_locked():
+                    continue
+                waiter.cancel()  # a hand-over already on its way goes back to the pool
+                self._starting += 1
+            return await self._start_here(asyncio.get_running_loop())
 
     async def _start_here(self, loop: asyncio.AbstractEventLoop) -> _Worker:
         """Start a process (in a thread: forking is a blocking exchange with the
@@ -318,8 +357,14 @@ class TaskProcesses:
         with self._lock:
             if worker not in self._workers:
                 return
-            if not self._wake_locked(worker):
+            if self._wake_locked(worker):
+                return
+            if len(self._workers) <= self.size:
                 self._idle.append(worker)
+                return
+            self._workers.discard(worker)  # an extra process, no longer needed
+        worker.sock.close()
+        threading.Thread(target=worker.zygote.kill, args=(worker.pid,), name="pipeline-task-retire", daemon=True).start()
 
     def _wake(self, worker: _Worker | None) -> None:
         with self._lock:
@@ -446,6 +491,10 @@ def _zygote_main() -> None:
         except Exception:  # noqa: BLE001 - a task process imports it again, and reports why
             pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # When memory runs out, the kernel's OOM killer should pick a runaway task (it fails
+    # alone, and is replaced) rather than the server. Its workers inherit this.
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as adjust:
+        adjust.write(str(_OOM_SCORE_ADJ))
     children: dict[int, int | None] = {}  # pid -> how it ended, once reaped
 
     def reap(pid: int = -1, flags: int = os.WNOHANG) -> None:

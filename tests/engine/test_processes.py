@@ -140,6 +140,31 @@ async def test_tasks_beyond_the_pool_size_wait_for_a_free_process(pool: TaskProc
     assert len({o["pid"] for o in outs}) <= 2
 
 
+async def test_a_long_task_does_not_starve_short_ones() -> None:
+    """When every process has been busy on one task for a while, a waiting task starts
+    an extra process instead of waiting for the runaway's time limit; the extra
+    process goes away once idle."""
+    pool = TaskProcesses(1)
+    try:
+        runaway = asyncio.ensure_future(pool.run(process_tasks.spin, {}, context()))
+        (first,) = await started(pool)
+        out = await pool.run(process_tasks.where, {"value": "short"}, context())
+        assert out["value"] == "short" and out["pid"] != first and not runaway.done()
+        assert pool.pids == [first]
+        runaway.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await runaway
+    finally:
+        pool.shutdown()
+
+
+@pytest.mark.skipif(not Path("/proc/self/oom_score_adj").exists(), reason="Linux only")
+async def test_task_processes_are_what_the_oom_killer_takes_first(pool: TaskProcesses) -> None:
+    """Out of memory, the kernel kills a task process (which fails only its task), not the server."""
+    out = await pool.run(process_tasks.where, {}, context())
+    assert int(Path(f"/proc/{out['pid']}/oom_score_adj").read_text()) > int(Path("/proc/self/oom_score_adj").read_text())
+
+
 async def test_shutdown_leaves_no_process_behind(pool: TaskProcesses) -> None:
     """shutdown() kills every task process, even one stuck in a task."""
     runaway = asyncio.ensure_future(pool.run(process_tasks.spin, {}, context()))
