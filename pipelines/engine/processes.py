@@ -91,7 +91,7 @@ class _Worker:
         self.pid = pid
         self.sock = sock
         self.zygote = zygote
-        self.busy_since = 0.0
+        self.busy_since = time.monotonic()  # taken by whoever started it
 
 
 class _Zygote:
@@ -164,11 +164,11 @@ class _Zygote:
 
 
 class TaskProcesses:
-    """At most ``size`` task processes, started on demand; see the module docstring.
+    """``size`` task processes (twice that while long tasks hold them all), started on
+    demand; see the module docstring.
 
-    ``preload``: modules the forkserver imports once, so that every worker starts with
-    them loaded (the component modules). Only the first pool of a process sets it: the
-    forkserver is one per process.
+    ``preload``: modules the pool's zygote imports once, so that every task process
+    starts with them loaded (the component modules).
     """
 
     def __init__(self, size: int = 2, *, preload: Sequence[str] = ()) -> None:
@@ -296,7 +296,7 @@ class TaskProcesses:
 
     async def _start_here(self, loop: asyncio.AbstractEventLoop) -> _Worker:
         """Start a process (in a thread: forking is a blocking exchange with the
-        forkserver); if the caller is cancelled meanwhile, the process joins the pool."""
+        zygote); if the caller is cancelled meanwhile, the process joins the pool."""
         starting = asyncio.ensure_future(loop.run_in_executor(None, self._start))
         try:
             return await asyncio.shield(starting)
@@ -357,6 +357,7 @@ class TaskProcesses:
         with self._lock:
             if worker not in self._workers:
                 return
+            worker.busy_since = time.monotonic()  # if a waiter takes it
             if self._wake_locked(worker):
                 return
             if len(self._workers) <= self.size:
