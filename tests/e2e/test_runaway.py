@@ -16,20 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import RUNAWAY_RECIPE
 from tests.e2e.conftest import start_server
 
 pytestmark = pytest.mark.e2e
-
-RUNAWAY_RECIPE = """\
-component:
-  forever:
-    type: json
-    task: TASK_JQ
-    input: {json-value: 1, jq-filter: "def f: f; f"}
-output:
-  results: {value: "${forever.output.results}"}
-"""
-
 
 def _descendants(pid: int) -> set[int]:
     children: dict[int, list[int]] = {}
