@@ -57,7 +57,7 @@ from typing import Any
 
 from .components import ComponentError, TaskContext
 
-__all__ = ["TaskFailed", "TaskProcesses", "shared"]
+__all__ = ["TaskFailed", "TaskProcesses", "shared", "shutdown_shared"]
 
 _HEADER = struct.Struct("!Q")
 _CONTROL = struct.Struct("!cq")  # zygote request: operation, pid
@@ -641,3 +641,13 @@ def shared(size: int = 2, preload: Sequence[str] = ()) -> TaskProcesses:
         if _shared is None:
             _shared = TaskProcesses(size, preload=preload)
         return _shared
+
+
+def shutdown_shared() -> None:
+    """Stop this process's pool, if it has one (a server process on its way out; the
+    pool's ``atexit`` hook would do it too, later)."""
+    global _shared
+    with _shared_lock:
+        pool, _shared = _shared, None
+    if pool is not None:
+        pool.shutdown()
