@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -176,3 +178,33 @@ async def test_shutdown_leaves_no_process_behind(pool: TaskProcesses) -> None:
         await runaway
     with pytest.raises(ComponentError, match="shut down"):
         await pool.run(process_tasks.where, {}, context())
+
+
+def test_a_killed_server_leaves_no_task_process_behind(tmp_path: Path) -> None:
+    """kill -9 of the process owning the pool, mid-task: its zygote sees the control
+    socket close and kills the task processes, even one spinning in a task."""
+    script = tmp_path / "owner.py"
+    script.write_text(
+        "import asyncio, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+        "from pipelines.engine import TaskContext\n"
+        "from pipelines.engine.processes import TaskProcesses\n"
+        "from tests import process_tasks\n"
+        "async def main():\n"
+        "    pool = TaskProcesses(1)\n"
+        "    spinning = asyncio.ensure_future(pool.run(process_tasks.spin, {}, TaskContext(component_id='c', task='t')))\n"
+        "    while not pool.pids:\n"
+        "        await asyncio.sleep(0.01)\n"
+        "    print(pool.zygote_pid, *pool.pids, flush=True)\n"
+        "    await spinning\n"
+        "asyncio.run(main())\n"
+    )
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        pids = [int(pid) for pid in owner.stdout.readline().split()]
+        assert len(pids) == 2 and all(alive(pid) for pid in pids)
+    finally:
+        owner.kill()
+        owner.wait()
+    assert all(wait_gone(pid) for pid in pids)
