@@ -337,3 +337,11 @@ SILENCED_SYSTEM_CHECKS = [
 # again on every `check --deploy` and report its style notes as deployment warnings.
 SPECTACULAR_SETTINGS["ENABLE_DJANGO_DEPLOY_CHECK"] = False
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["pipelines.api.throttles.ApiRateThrottle"]
+
+# --- Runaway work (docs/execution.md) ---------------------------------------------------
+# Processes per server process (serve, each run worker, each Celery worker process) that
+# run CPU-bound component tasks (jq, documents, images, chunking), killed and replaced
+# when a run is cancelled or over its time limit; started on the first such task.
+PIPELINE_TASK_PROCESSES = env_int("PIPELINE_TASK_PROCESSES", 2)
+# Most elements one iterator may have; a longer one fails its component before it starts.
+PIPELINE_MAX_ITERATIONS = env_int("PIPELINE_MAX_ITERATIONS", 10_000)

@@ -29,6 +29,17 @@ output:
   status: {value: "${wait.output.status-code}"}
 """
 
+# A jq filter that never ends (and libjq cannot be interrupted): stopped only by killing.
+RUNAWAY_RECIPE = """\
+component:
+  forever:
+    type: json
+    task: TASK_JQ
+    input: {json-value: 1, jq-filter: "def f: f; f"}
+output:
+  results: {value: "${forever.output.results}"}
+"""
+
 PASSWORD = "correct-horse-battery"
 
 

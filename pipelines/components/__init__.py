@@ -6,6 +6,7 @@ Adding a component is adding a module here; :func:`default_registry` discovers i
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from functools import cache
 
@@ -24,3 +25,19 @@ def default_registry() -> Registry:
         if isinstance(definition, ComponentDefinition):
             definitions.append(definition)
     return Registry(definitions)
+
+
+@cache
+def task_process_modules() -> tuple[str, ...]:
+    """The modules of the tasks that run in task processes (``blocking=True``), which
+    the task processes' forkserver imports once for all of them."""
+    return tuple(
+        sorted(
+            {
+                task.run.__module__
+                for definition in default_registry()
+                for task in definition.tasks.values()
+                if task.blocking and not inspect.iscoroutinefunction(task.run)
+            }
+        )
+    )

@@ -293,8 +293,8 @@ COMPONENT = ComponentDefinition(
             run=unmarshal,
             blocking=False,
         ),
-        # Measured: a cached filter on a small document runs in 5-60 µs, so the
-        # thread-pool hop would cost more than the work.
+        # A filter may never end (`def f: f; f`) and libjq cannot be interrupted, so
+        # jq always runs in a killable task process, however cheap it usually is.
         "TASK_JQ": Task(
             name="TASK_JQ",
             title="jq",
@@ -302,7 +302,7 @@ COMPONENT = ComponentDefinition(
             input_schema=JQ_INPUT,
             output_schema=JQ_OUTPUT,
             run=run_jq,
-            blocking=False,
+            blocking=True,
         ),
         "TASK_RENAME_FIELDS": Task(
             name="TASK_RENAME_FIELDS",

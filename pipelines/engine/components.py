@@ -7,10 +7,13 @@ resolved input and a :class:`TaskContext` and returns the output mapping.
 
 ``run`` may be
 - an ``async def`` (I/O components: http, openai): awaited on the event loop;
-- a plain function with ``blocking=True`` (Pillow, pypdf, big jq programs): run in
-  the engine's thread pool so the loop stays free;
-- a plain function with ``blocking=False`` (cheap pure work): called inline, which
-  saves a thread hop on the hot path.
+- a plain function with ``blocking=True`` (CPU-bound or possibly endless work:
+  jq, Pillow, pypdf, text chunking): run in a task process
+  (:mod:`~pipelines.engine.processes`), off the loop and killed when its run is
+  cancelled or over its time limit. It must be a module-level function, and its
+  input, setup and output must pickle; it gets no ``emit_output`` nor ``cancelled``;
+- a plain function with ``blocking=False`` (cheap work, linear in its input, which
+  the request size bounds): called inline, which saves the hand-over on the hot path.
 
 Failures are reported by raising :class:`ComponentError` (its message becomes the
 component's error as the user sees it); any other exception is also caught by the

@@ -15,18 +15,21 @@ Hot-path choices (a one-component trigger must cost well under 0.2 ms):
 Everything handed out — events, component results, row outputs — has the row's
 secret values masked; the scope that later components render from keeps the real
 values, so a component still receives the real key.
+
+Safety: tasks that may run away (``blocking=True``: jq, documents, images, chunking)
+run in killable task processes (:mod:`.processes`), never on the loop; an iterator
+is bounded (``max_iterations``) and yields to the loop as it goes, so a long one does
+not stall everything else the loop serves.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -43,11 +46,18 @@ from .events import (
 )
 from .inputs import describe
 from .masking import Masker, masker_for
+from .processes import TaskProcesses, shared
 from .recipe import Component, Graph, Recipe
 from .references import ReferenceUnresolved
 from .results import COMPLETED, ERROR, SKIPPED, ComponentResult, RowResult, RunResult
 
-__all__ = ["EventHandler", "RunCancelled", "execute"]
+__all__ = ["DEFAULT_MAX_ITERATIONS", "EventHandler", "RunCancelled", "execute"]
+
+#: Elements an iterator may have unless ``execute(max_iterations=...)`` says otherwise.
+DEFAULT_MAX_ITERATIONS = 10_000
+# How long an iterator runs elements before it lets the rest of the event loop run:
+# elements made of inline components never suspend by themselves.
+_ITERATOR_SLICE_SECONDS = 0.005
 
 EventHandler = Callable[[Event], "None | Awaitable[None]"]
 
@@ -81,7 +91,8 @@ async def execute(
     config: Mapping[str, Any] | None = None,
     cancel: asyncio.Event | None = None,
     max_concurrency: int = 16,
-    thread_pool: concurrent.futures.Executor | None = None,
+    processes: TaskProcesses | None = None,
+    max_iterations: int = DEFAULT_MAX_ITERATIONS,
 ) -> RunResult:
     """Run ``recipe`` once per row of bound variables (see ``Recipe.bind_rows``).
 
@@ -90,9 +101,13 @@ async def execute(
       :mod:`~pipelines.engine.events` event, in order, ``seq`` from 1;
     - ``config``: deployment options handed to tasks as ``TaskContext.config``;
     - ``cancel``: when set, running tasks are cancelled and :class:`RunCancelled`
-      is raised (thread-pool work finishes in the background; its result is dropped);
+      is raised; a task running in a task process is killed with its process (as
+      when the caller cancels ``execute()`` itself, e.g. at a time limit);
     - ``max_concurrency``: components (and iterator elements) running at once;
-    - ``thread_pool``: where blocking tasks run (default: the loop's executor).
+    - ``processes``: where blocking tasks run (default: this process's shared pool,
+      :func:`.processes.shared`);
+    - ``max_iterations``: the most elements an iterator may have; a longer one fails
+      its component (named after the server's ``PIPELINE_MAX_ITERATIONS`` setting).
 
     Component failures do not raise: they are in the result (``RunResult.failed``).
     ``registry`` is accepted for symmetry with ``parse_recipe``; the recipe already
@@ -105,7 +120,7 @@ async def execute(
         if len(secrets) != len(rows):
             raise ValueError("secrets must be one mapping, or one mapping per row")
         row_secrets = secrets
-    run = _Run(recipe, on_event, config or _EMPTY, cancel, max_concurrency, thread_pool)
+    run = _Run(recipe, on_event, config or _EMPTY, cancel, max_concurrency, processes, max_iterations)
 
     if cancel is None:
         return RunResult(await run.run_rows(rows, row_secrets))
@@ -138,7 +153,8 @@ class _Run:
         config: Mapping[str, Any],
         cancel: asyncio.Event | None,
         max_concurrency: int,
-        thread_pool: concurrent.futures.Executor | None,
+        processes: TaskProcesses | None,
+        max_iterations: int,
     ) -> None:
         self.recipe = recipe
         self.on_event = on_event
@@ -146,7 +162,8 @@ class _Run:
         self.cancel = cancel
         self.max_concurrency = max(1, max_concurrency)
         self.semaphore = asyncio.Semaphore(self.max_concurrency)
-        self.thread_pool = thread_pool
+        self.processes = processes
+        self.max_iterations = max_iterations
         self.seq = 0
         self.maskers: list[Masker | None] = []  # per row; None where the row has no secrets
 
@@ -340,10 +357,7 @@ class _Run:
                 if mode == "async":
                     result = await task.run(inputs, context)  # type: ignore[misc]
                 else:
-                    loop = asyncio.get_running_loop()
-                    result = await loop.run_in_executor(self.thread_pool, partial(task.run, inputs, context))
-                    if inspect.isawaitable(result):
-                        result = await result
+                    result = await (self.processes or shared()).run(task.run, inputs, context)
         if not isinstance(result, Mapping):
             raise ComponentError(f"the task returned {describe(result)} instead of an object")
         return result if isinstance(result, dict) else dict(result)
@@ -393,6 +407,7 @@ class _Run:
             items = spec.source.render(scope, True)
             if not isinstance(items, (list, tuple)):
                 raise ComponentError(f"iterator input must be an array, got {describe(items)}")
+            self.check_iterations(len(items))
             elements: Sequence[Any] = items
             indexes: Sequence[int] = range(len(items))
             trace_input: dict[str, Any] = {"input": list(items)}
@@ -402,6 +417,10 @@ class _Run:
             if bounds[2] == 0:
                 raise ComponentError("iterator range step cannot be 0")
             elements = indexes = range(*bounds)
+            try:
+                self.check_iterations(len(elements))
+            except OverflowError:  # more elements than sys.maxsize
+                self.check_iterations(None)
             trace_input = {"range": bounds}
 
         names = [name for name, _ in spec.output_elements]
@@ -423,10 +442,19 @@ class _Run:
             await run_element(0)
         elif elements:
             positions = iter(range(len(elements)))
+            clock = asyncio.get_running_loop().time
+            slice_end = clock() + _ITERATOR_SLICE_SECONDS
 
             async def worker() -> None:
+                nonlocal slice_end
                 for position in positions:  # workers share one iterator: a work queue
                     await run_element(position)
+                    if clock() >= slice_end:
+                        # Every worker that sees the slice over yields in this pass of
+                        # the loop; the first to resume opens the next slice.
+                        await asyncio.sleep(0)
+                        if clock() >= slice_end:
+                            slice_end = clock() + _ITERATOR_SLICE_SECONDS
 
             workers = [asyncio.ensure_future(worker()) for _ in range(min(self.max_concurrency, len(elements)))]
             try:
@@ -441,6 +469,16 @@ class _Run:
 
         output = {name: [row[i] if row is not None else None for row in collected] for i, name in enumerate(names)}
         return trace_input, output
+
+    def check_iterations(self, count: int | None) -> None:
+        """Refuse an iterator longer than ``max_iterations`` before it starts
+        (``None``: too many to count)."""
+        if count is None or count > self.max_iterations:
+            many = f"{count:,}" if count is not None else "too many"
+            raise ComponentError(
+                f"the iterator has {many} elements, more than the limit of {self.max_iterations:,} "
+                "(PIPELINE_MAX_ITERATIONS)"
+            )
 
 
 # Event fields that carry run values (the rest are ids, flags and counters).

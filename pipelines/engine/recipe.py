@@ -134,8 +134,9 @@ class Component:
     soft_deps: frozenset[str]
     iterator: IteratorSpec | None = None
     description: str = ""
-    #: How the executor calls the task: "async" (awaited), "thread" (blocking, thread
-    #: pool) or "inline" (cheap sync work, called on the loop). "iterator" for loops.
+    #: How the executor calls the task: "async" (awaited), "process" (blocking: in a
+    #: killable task process) or "inline" (cheap sync work, called on the loop).
+    #: "iterator" for loops.
     mode: str = "inline"
 
 
@@ -1087,7 +1088,7 @@ def _run_mode(task: Task) -> str:
     run = task.run
     if inspect.iscoroutinefunction(run) or inspect.iscoroutinefunction(getattr(run, "__call__", None)):
         return "async"
-    return "thread" if task.blocking else "inline"
+    return "process" if task.blocking else "inline"
 
 
 def _output_fields(component: Component) -> frozenset[str] | None:

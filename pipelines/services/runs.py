@@ -23,9 +23,10 @@ from django.utils import timezone
 
 from pipelines import loop_sqlite, realtime, run_worker
 from pipelines.aio import db
-from pipelines.components import default_registry
+from pipelines.components import default_registry, task_process_modules
 from pipelines.components._outbound import guarded_request
 from pipelines.engine import ComponentError, File, InputInvalid, Recipe, RunCancelled, RunResult, execute, to_json
+from pipelines.engine import processes
 from pipelines.engine.inputs import media_type_fits
 from pipelines.engine.types import FILE_TYPES, item_type
 from pipelines.errors import Cancelled, DeadlineExceeded, InvalidArgument, PermissionDenied, ServiceError
@@ -240,14 +241,26 @@ def engine_config() -> dict[str, Any]:
     }
 
 
-def max_run_seconds(pipeline: Pipeline) -> int:
-    return pipeline.max_run_seconds or settings.PIPELINE_MAX_RUN_SECONDS
+def run_time_limit(pipeline: Pipeline) -> tuple[int, str]:
+    """The run time limit in seconds, and the name of what set it (for the message)."""
+    if pipeline.max_run_seconds:
+        return pipeline.max_run_seconds, "maxRunSeconds"
+    return settings.PIPELINE_MAX_RUN_SECONDS, "PIPELINE_MAX_RUN_SECONDS"
+
+
+def task_processes() -> processes.TaskProcesses:
+    """This process's task processes (serve, a run worker, a Celery worker process):
+    where CPU-bound component tasks run and are killed at the run time limit."""
+    return processes.shared(settings.PIPELINE_TASK_PROCESSES, task_process_modules())
 
 
 async def _execute(
-    *, recipe: Recipe, bound: list[dict], secrets: list[dict], on_event: EventCallback | None, cancel: asyncio.Event | None, timeout: float
+    *, recipe: Recipe, bound: list[dict], secrets: list[dict], on_event: EventCallback | None, cancel: asyncio.Event | None,
+    limit: tuple[int, str],
 ) -> RunResult:
-    """The engine, bounded by the run time limit; raises DeadlineExceeded / Cancelled."""
+    """The engine, bounded by the run time limit; raises DeadlineExceeded / Cancelled.
+    At the limit every task still running stops: a task in a task process is killed."""
+    timeout, limit_name = limit
     try:
         async with asyncio.timeout(timeout):
             return await execute(
@@ -259,9 +272,13 @@ async def _execute(
                 config=engine_config(),
                 cancel=cancel,
                 max_concurrency=settings.PIPELINE_ENGINE_CONCURRENCY,
+                processes=task_processes(),
+                max_iterations=settings.PIPELINE_MAX_ITERATIONS,
             )
     except TimeoutError as exc:
-        raise DeadlineExceeded(f"the run was stopped after the maximum run time of {timeout:g} s") from exc
+        raise DeadlineExceeded(
+            f"the run was stopped after the maximum run time of {timeout:g} s ({limit_name})"
+        ) from exc
     except RunCancelled as exc:
         raise Cancelled("the run was cancelled") from exc
 
@@ -344,7 +361,7 @@ async def _run_trigger_here(
         try:
             result = await _execute(
                 recipe=target.recipe, bound=bound, secrets=secrets, on_event=emit, cancel=None,
-                timeout=max_run_seconds(target.pipeline),
+                limit=run_time_limit(target.pipeline),
             )
         except ServiceError as exc:
             _emit_failure(emit, buffer.last_seq, exc, len(bound))
@@ -425,7 +442,7 @@ async def run_stored(
     try:
         result = await _execute(
             recipe=target.recipe, bound=bound, secrets=secrets, on_event=emit, cancel=cancel,
-            timeout=max_run_seconds(target.pipeline),
+            limit=run_time_limit(target.pipeline),
         )
     except Exception as exc:
         if not isinstance(exc, ServiceError):

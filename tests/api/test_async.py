@@ -7,7 +7,7 @@ import time
 import pytest
 
 from pipelines.models import PipelineRun
-from tests.conftest import SLOW_RECIPE
+from tests.conftest import RUNAWAY_RECIPE, SLOW_RECIPE
 
 BASE = "/v1beta/namespaces/alice/pipelines"
 
@@ -115,6 +115,32 @@ def test_run_time_limit(api, alice, make_pipeline, slow_server, settings):
     sync = api.post(f"{BASE}/slow/trigger", body)
     assert sync.status_code == 504 and sync.json()["code"] == 4
     assert PipelineRun.objects.filter(status=PipelineRun.Status.FAILED).count() == 2
+
+
+def test_a_runaway_jq_run_is_stopped_at_its_time_limit(api, alice, make_pipeline):
+    """An async run stuck in a jq filter that never ends fails at maxRunSeconds with a
+    message naming the limit (the task's process is killed), wherever it executes."""
+    make_pipeline(alice, "runaway", raw_recipe=RUNAWAY_RECIPE)
+    assert api.patch(f"{BASE}/runaway", {"maxRunSeconds": 1}).status_code == 200
+    operation = api.post(f"{BASE}/runaway/trigger-async", {"data": [{"variable": {}}]}).json()["operation"]
+    done = poll(api, operation["name"])
+    assert done["error"]["code"] == 4
+    assert "maximum run time of 1 s (maxRunSeconds)" in done["error"]["message"]
+    assert PipelineRun.objects.get().status == PipelineRun.Status.FAILED
+
+
+def test_a_runaway_jq_run_can_be_cancelled(api, alice, make_pipeline):
+    """Cancelling a run stuck in a jq filter stops it at once (its task process is killed)."""
+    make_pipeline(alice, "runaway", raw_recipe=RUNAWAY_RECIPE)
+    operation = api.post(f"{BASE}/runaway/trigger-async", {"data": [{"variable": {}}]}).json()["operation"]
+    uid = operation["name"].split("/")[1]
+    deadline = time.monotonic() + 10
+    while PipelineRun.objects.get(uid=uid).status != PipelineRun.Status.PROCESSING and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert api.post(f"/v1beta/operations/{uid}:cancel").status_code == 200
+    done = poll(api, operation["name"])
+    assert done["error"]["code"] == 1 and "cancel" in done["error"]["message"]
+    assert PipelineRun.objects.get(uid=uid).status == PipelineRun.Status.CANCELLED
 
 
 def test_idempotency_key(api, hello):

@@ -234,3 +234,36 @@ def test_iterator_condition_demo(api, alice):
     skipped = api.post(URL.format("chunky"), {"data": [{"variable": {"text": text, "mode": "full"}}]}).json()
     assert skipped["outputs"][0]["summary"] is None
     assert skipped["metadata"]["traces"]["total"]["statuses"] == ["STATUS_SKIPPED"]
+
+
+LONG_LOOP = """\
+variable:
+  n: {type: integer}
+component:
+  loop:
+    type: iterator
+    range: [0, "${variable.n}"]
+    component:
+      up: {type: json, task: TASK_MARSHAL, input: {json: "${loop.element}"}}
+    output-elements:
+      s: "${up.output.string}"
+output:
+  s: {value: "${loop.output.s}"}
+"""
+
+
+def test_an_iterator_over_more_than_max_iterations_fails_at_once(api, alice, make_pipeline, settings):
+    """A million-element iterator is refused before it starts (STATUS_ERROR naming
+    PIPELINE_MAX_ITERATIONS) instead of stalling the server; within the limit it runs."""
+    settings.PIPELINE_MAX_ITERATIONS = 100
+    make_pipeline(alice, "loop", raw_recipe=LONG_LOOP)
+    response = api.post(URL.format("loop"), {"data": [{"variable": {"n": 1_000_000}}]})
+    assert response.status_code == 200
+    trace = response.json()["metadata"]["traces"]["loop"]
+    assert trace["statuses"] == ["STATUS_ERROR"]
+    assert trace["error"]["message"] == (
+        "the iterator has 1,000,000 elements, more than the limit of 100 (PIPELINE_MAX_ITERATIONS)"
+    )
+    assert PipelineRun.objects.get().status == PipelineRun.Status.FAILED
+    within = api.post(URL.format("loop"), {"data": [{"variable": {"n": 3}}]})
+    assert within.json()["outputs"] == [{"s": ["0", "1", "2"]}]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
 
 import jsonschema
 import pytest
@@ -92,19 +92,36 @@ async def test_jq_runtime_error_carries_jq_message(run):
         await run(COMPONENT, "TASK_JQ", {"json-value": 5, "jq-filter": 'error("boom")'})
 
 
-def test_jq_is_cheap_enough_to_run_inline(run):
-    """A cached jq filter on a small document runs far below 1 ms, so TASK_JQ is non-blocking."""
-    task = COMPONENT.tasks["TASK_JQ"]
-    assert task.blocking is False
-    from pipelines.engine.components import TaskContext
+async def test_a_jq_filter_that_never_ends_stops_at_the_run_time_limit() -> None:
+    """`def f: f; f` never returns and libjq cannot be interrupted: TASK_JQ runs in a task
+    process, so the event loop keeps running meanwhile and a time limit around the run
+    kills it; the next jq runs normally."""
+    from pipelines.components import default_registry
+    from pipelines.engine import execute, parse_recipe
+    from pipelines.engine.processes import TaskProcesses
 
-    ctx = TaskContext(component_id="j", task="TASK_JQ")
-    document = {"items": [{"id": i, "name": f"n{i}"} for i in range(20)]}
-    task.run({"json-value": document, "jq-filter": "[.items[] | .id]"}, ctx)
-    started = time.perf_counter()
-    for _ in range(200):
-        task.run({"json-value": document, "jq-filter": "[.items[] | .id]"}, ctx)
-    assert (time.perf_counter() - started) / 200 < 0.001
+    assert COMPONENT.tasks["TASK_JQ"].blocking is True
+    registry = default_registry()
+
+    def recipe(jq_filter: str):
+        return parse_recipe(
+            {"component": {"j": {"type": "json", "task": "TASK_JQ", "input": {"json-value": {"a": 1}, "jq-filter": jq_filter}}}},
+            registry=registry,
+        )
+
+    from tests.process_tasks import LoopTicks
+
+    pool = TaskProcesses(1)
+    try:
+        async with LoopTicks() as ticks:
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    await execute(recipe("def f: f; f"), [{}], processes=pool)
+        assert ticks.count > 5
+        done = await execute(recipe(".a"), [{}], processes=pool)
+        assert done.rows[0].components["j"].outputs == {"results": [1]}
+    finally:
+        pool.shutdown()
 
 
 async def test_rename_fields_overwrites_by_default(run):

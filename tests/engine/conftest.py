@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pipelines.engine import ComponentDefinition, ComponentError, Registry, Task, TaskContext
+from tests import process_tasks
 
 TEXT_IN = {
     "type": "object",
@@ -46,11 +47,6 @@ async def _stream(inp: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
         text += word
         await ctx.publish({"text": text})
     return {"text": text}
-
-
-def _block(inp: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
-    time.sleep(inp.get("seconds", 0.1))
-    return {"value": inp.get("value"), "thread": threading.current_thread().name}
 
 
 def make_registry() -> Registry:
@@ -139,10 +135,11 @@ def make_registry() -> Registry:
                     "TASK_BLOCK": Task(
                         "TASK_BLOCK",
                         {"type": "object"},
-                        {"type": "object", "properties": {"value": {}, "thread": {}}},
-                        _block,
+                        {"type": "object", "properties": {"value": {}, "thread": {}, "pid": {}}},
+                        process_tasks.block,
                         blocking=True,
-                    )
+                    ),
+                    "TASK_SPIN": Task("TASK_SPIN", {"type": "object"}, {"type": "object"}, process_tasks.spin, blocking=True),
                 },
             ),
         ]

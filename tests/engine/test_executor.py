@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import os
 import time
 from typing import Any
 
 import pytest
 
 from pipelines.engine import File, Registry, RunCancelled, RunResult, execute, parse_recipe
+from pipelines.engine.processes import TaskProcesses
+from tests.process_tasks import LoopTicks
 
 
 async def run(registry: Registry, recipe: dict[str, Any], rows: list[dict[str, Any]] | None = None, **kwargs: Any) -> RunResult:
@@ -79,18 +81,40 @@ async def test_component_waits_for_what_it_references_only(registry: Registry) -
     assert out["after"]["value"] == 1
 
 
-async def test_blocking_tasks_run_in_the_thread_pool(registry: Registry) -> None:
-    """blocking=True tasks run off the loop, in the given pool, concurrently."""
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="engine-test")
+async def test_blocking_tasks_run_in_task_processes(registry: Registry) -> None:
+    """blocking=True tasks run off the loop, in the given pool's processes."""
+    pool = TaskProcesses(2)
     try:
-        start = time.perf_counter()
         result = await run(
             registry,
-            {"component": {"a": comp("block", "TASK_BLOCK", input={"seconds": 0.2}), "b": comp("block", "TASK_BLOCK", input={"seconds": 0.2})}},
-            thread_pool=pool,
+            {"component": {"a": comp("block", "TASK_BLOCK", input={"seconds": 0.01}), "b": comp("block", "TASK_BLOCK", input={"seconds": 0.01})}},
+            processes=pool,
         )
-        assert time.perf_counter() - start < 0.35
-        assert result.rows[0].components["a"].outputs["thread"].startswith("engine-test")
+        pids = {c.outputs["pid"] for c in result.rows[0].components.values()}
+        assert os.getpid() not in pids and pids <= set(pool.pids)
+    finally:
+        pool.shutdown()
+
+
+async def test_a_runaway_task_is_killed_when_the_run_is_cancelled(registry: Registry) -> None:
+    """A blocking task that never ends stops with its run: the cancel event (or a time
+    limit around execute) kills its process, and the next run works."""
+    pool = TaskProcesses(1)
+    cancel = asyncio.Event()
+    recipe = {"component": {"forever": comp("block", "TASK_SPIN")}}
+    try:
+        running = asyncio.ensure_future(run(registry, recipe, cancel=cancel, processes=pool))
+        while not pool.pids:
+            await asyncio.sleep(0.01)
+        (pid,) = pool.pids
+        cancel.set()
+        with pytest.raises(RunCancelled):
+            await running
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await run(registry, recipe, processes=pool)
+        after = await run(registry, {"component": {"a": comp("block", "TASK_BLOCK", input={"seconds": 0})}}, processes=pool)
+        assert after.rows[0].components["a"].outputs["pid"] != pid
     finally:
         pool.shutdown()
 
@@ -296,6 +320,37 @@ async def test_iterator_element_failure_fails_the_iterator(registry: Registry) -
     assert row.components["loop"].status == "ERROR"
     assert row.components["loop"].error == 'component "f" failed at element 1: bad b'
     assert row.components["after"].status == "SKIPPED"
+
+
+async def test_an_iterator_longer_than_max_iterations_fails_before_it_starts(registry: Registry) -> None:
+    """An iterator over more elements than the limit (a list, a range, even a range too
+    long to count) fails its component with a message naming PIPELINE_MAX_ITERATIONS;
+    no element runs."""
+    loop = {"component": {"e": comp("echo", "TASK_ECHO", input={"value": "${loop.element}"})}, "output-elements": {"v": "${e.output.value}"}}
+    for source, count in (({"input": "${variable.xs}"}, "4"), ({"range": [0, 1_000_000]}, "1,000,000"), ({"range": [0, 10**30]}, "too many")):
+        result = await run(
+            registry,
+            {"variable": {"xs": {"type": "array:number"}}, "component": {"loop": {"type": "iterator", **source, **loop}}},
+            [{"xs": [1, 2, 3, 4]}],
+            max_iterations=3,
+        )
+        component = result.rows[0].components["loop"]
+        assert component.status == "ERROR"
+        assert component.error == f"the iterator has {count} elements, more than the limit of 3 (PIPELINE_MAX_ITERATIONS)"
+    within = await run(registry, {"component": {"loop": {"type": "iterator", "range": [0, 3], **loop}}}, max_iterations=3)
+    assert within.rows[0].outputs == {} and within.rows[0].components["loop"].outputs == {"v": [0, 1, 2]}
+
+
+async def test_a_long_iterator_yields_to_the_event_loop(registry: Registry) -> None:
+    """Elements made of inline components never suspend by themselves; the iterator
+    lets the loop run other work as it goes instead of holding it to the end."""
+    async with LoopTicks(0) as ticks:
+        result = await run(
+            registry,
+            {"component": {"loop": {"type": "iterator", "range": [0, 5000], "component": {"e": comp("echo", "TASK_ECHO")}, "output-elements": {"v": "${e.output.value}"}}}},
+        )
+    assert result.rows[0].components["loop"].status == "COMPLETED"
+    assert ticks.count > 3
 
 
 async def test_iterator_input_must_be_an_array(registry: Registry) -> None:

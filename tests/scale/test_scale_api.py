@@ -18,6 +18,8 @@ from tests.api.test_async import (  # noqa: F401 - re-collected here
     test_idempotency_key,
     test_operation_access,
     test_recovery_fails_runs_of_dead_processes,
+    test_a_runaway_jq_run_can_be_cancelled,
+    test_a_runaway_jq_run_is_stopped_at_its_time_limit,
     test_release_async_records_version,
     test_run_time_limit,
 )

@@ -10,6 +10,8 @@ import asyncio
 
 from django.core.management.base import BaseCommand
 
+from pipelines.engine import processes
+
 
 class Command(BaseCommand):
     help = "Execute sync triggers for serve (started by manage.py serve; not for direct use)."
@@ -25,4 +27,7 @@ class Command(BaseCommand):
 
         default_registry()
         freeze_startup_heap()
-        asyncio.run(worker_main(fd))
+        try:
+            asyncio.run(worker_main(fd))
+        finally:
+            processes.shutdown_shared()

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from pipelines.demo import demo_ensure
+from pipelines.engine import processes
 from pipelines.services.users import admin_ensure, user_namespace
 
 DEFAULT_ADMIN_PASSWORD = "password"  # settings.PIPELINE_ADMIN_PASSWORD's default
@@ -171,3 +172,4 @@ class Command(BaseCommand):
             ).run()
         finally:
             run_worker.stop()
+            processes.shutdown_shared()
