@@ -26,8 +26,6 @@ from functools import cache
 from itertools import accumulate
 from typing import Any
 
-import bpe_openai
-
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 
 DEFAULT_CHUNK_SIZE = 512
@@ -241,15 +239,23 @@ class Piece:
 # --- tokenizer -----------------------------------------------------------------------
 
 
+def _bpe() -> Any:
+    # Imported on first use: its vocabularies take ~65 MB, which a server process that
+    # never chunks by token (and every task process forked before it does) need not hold.
+    import bpe_openai
+
+    return bpe_openai
+
+
 @cache
 def _encoding(name: str) -> Any:
-    return bpe_openai.get_encoding(name)
+    return _bpe().get_encoding(name)
 
 
 def encoding_for_model(model: str) -> Any:
     """The BPE encoding for ``model`` (loaded once; loading takes ~100 ms)."""
     try:
-        name = bpe_openai.encoding_name_for_model(model)
+        name = _bpe().encoding_name_for_model(model)
     except (KeyError, ValueError):
         raise ComponentError(f"Unknown model-name {model!r} for tokenization.") from None
     if name not in _BUNDLED_ENCODINGS:
