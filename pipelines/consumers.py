@@ -11,8 +11,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from pipelines.api.auth import authenticate_authorization
+from pipelines.api.pagination import whole_number
 from pipelines.engine import json_bytes
-from pipelines.errors import NotFound, Unauthenticated
+from pipelines.errors import InvalidArgument, NotFound, Unauthenticated
 from pipelines.realtime import run_follow
 from pipelines.selectors import run_get
 from pipelines.services.run_files import MARKER, as_urls
@@ -44,8 +45,8 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         await self.accept()
         try:
-            after = int(parse_qs(self.scope.get("query_string", b"").decode()).get("after", ["0"])[0])
-        except ValueError:
+            after = whole_number(parse_qs(self.scope.get("query_string", b"").decode()).get("after", ["0"])[0], name="after")
+        except InvalidArgument:
             await self.close(code=CLOSE_BAD_REQUEST)
             return
         try:

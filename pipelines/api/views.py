@@ -28,10 +28,10 @@ from pipelines.aio import db, detached
 from pipelines.api import serializers as s
 from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached
 from pipelines.api.errors import error_json, service_error_json, too_big_message
-from pipelines.api.pagination import numbered_page, token_page
+from pipelines.api.pagination import numbered_page, token_page, whole_number
 from pipelines.api.parsers import is_multipart, parse_multipart
 from pipelines.api.streaming import follow_run, stream_trigger, wants_stream
-from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated
+from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated, quoted
 from pipelines.models import ApiToken, ComponentRun, PipelineRelease, PipelineRun, Secret
 from pipelines.selectors import (
     database_ready,
@@ -119,7 +119,7 @@ def _trigger_options(request) -> dict:
     return {
         "source": _source(request),
         "return_traces": request.META.get("HTTP_INSTILL_RETURN_TRACES", "").lower() == "true",
-        "idempotency_key": request.META.get("HTTP_IDEMPOTENCY_KEY") or None,
+        "idempotency_key": operation_services.idempotency_key_checked(request.META.get("HTTP_IDEMPOTENCY_KEY")),
     }
 
 
@@ -226,15 +226,10 @@ async def run_events(request, run_uid):
     ``?after=N``) skips the events a client already has."""
     if request.method != "GET":
         return error_json(405, f"{request.method} is not allowed here; use GET")
+    field = "Last-Event-ID" if request.META.get("HTTP_LAST_EVENT_ID") else "after"
     raw_after = request.META.get("HTTP_LAST_EVENT_ID") or request.GET.get("after") or "0"
     try:
-        after = int(raw_after)
-        if after < 0:
-            raise ValueError
-    except ValueError:
-        field = "Last-Event-ID" if request.META.get("HTTP_LAST_EVENT_ID") else "after"
-        return error_json(400, f"{field} must be a non-negative event sequence number, got {raw_after!r}")
-    try:
+        after = whole_number(raw_after, name=field, hint=" (an event sequence number)")
         run = await _run_for_events_in_thread(request, str(run_uid))
     except ServiceError as exc:
         return service_error_json(exc)
@@ -540,7 +535,7 @@ class RunFileApi(APIView):
         run, _ = run_get(run_uid=str(run_uid), user=request.user)
         path = stored_file(run_uid=run.uid, name=name)
         if path is None:
-            raise NotFound(f'file "{name}" not found in run "{run_uid}" (run files are kept {settings.PIPELINE_RUN_FILE_RETENTION_DAYS} days)')
+            raise NotFound(f'file {quoted(name)} not found in run "{run_uid}" (run files are kept {settings.PIPELINE_RUN_FILE_RETENTION_DAYS} days)')
         meta = _file_meta(run, name)
         return FileResponse(
             open(path, "rb"),
