@@ -397,7 +397,7 @@ class PipelineRenameApi(APIView):
 
 
 class PipelineCloneApi(APIView):
-    @extend_schema(summary="Clone a pipeline into a namespace you own", request=s.PipelineCloneInput)
+    @extend_schema(summary="Clone a pipeline into a namespace you own", request=s.PipelineCloneInput, responses={201: OpenApiResponse(description="The clone")})
     def post(self, request, kind, namespace_id, pipeline_id):
         pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
         data = _validated(s.PipelineCloneInput, request.data)
@@ -436,7 +436,7 @@ class ReleaseListCreateApi(APIView):
             {"releases": [s.release_json(r, recipe_spec=_release_spec(r)) for r in items], "nextPageToken": next_token, "totalSize": total}
         )
 
-    @extend_schema(summary="Release the pipeline's current recipe under a semantic version", request=s.ReleaseCreateInput)
+    @extend_schema(summary="Release the pipeline's current recipe under a semantic version", request=s.ReleaseCreateInput, responses={201: OpenApiResponse(description="The release")})
     def post(self, request, kind, namespace_id, pipeline_id):
         pipeline, _ = _editable(request, namespace_id, pipeline_id)
         data = _validated(s.ReleaseCreateInput, request.data)
@@ -572,7 +572,7 @@ class TokenListCreateApi(APIView):
         items, next_token, total = token_page(ApiToken.objects.filter(user=request.user).order_by("-create_time", "-id"), request.query_params)
         return Response({"tokens": [s.token_json(t) for t in items], "nextPageToken": next_token, "totalSize": total})
 
-    @extend_schema(summary="Create an API token; the token is shown only in this answer", request=s.TokenCreateInput)
+    @extend_schema(summary="Create an API token; the token is shown only in this answer", request=s.TokenCreateInput, responses={201: OpenApiResponse(description="The token, with accessToken")})
     def post(self, request):
         data = _validated(s.TokenCreateInput, request.data)
         token, raw = token_services.token_create(
@@ -605,7 +605,7 @@ class SecretListCreateApi(APIView):
         items, next_token, total = token_page(Secret.objects.filter(namespace=namespace).select_related("namespace").order_by("slug"), request.query_params)
         return Response({"secrets": [s.secret_json(x) for x in items], "nextPageToken": next_token, "totalSize": total})
 
-    @extend_schema(summary="Create a secret", request=s.SecretCreateInput)
+    @extend_schema(summary="Create a secret", request=s.SecretCreateInput, responses={201: OpenApiResponse(description="The secret, without its value")})
     def post(self, request, kind, namespace_id):
         namespace = _owned_namespace(request, namespace_id)
         data = _validated(s.SecretCreateInput, request.data)
