@@ -7,7 +7,8 @@ repeatable and CI stays fast), twice: once with ids as generated (mostly unknown
 which exercise the refusal paths) and once with ids pinned to real resources — the
 admin's ``hello`` pipeline, a release, a run, a secret, a token — so that validation
 and the successful paths are fuzzed too. Before a case that deletes or renames, the
-pinned resources are put back.
+pinned resources are put back. Then a few stateful scenarios follow the links between
+operations that schemathesis infers from the response bodies.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ pytestmark = pytest.mark.e2e
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance, response_headers_conformance]
 # Per operation and pass; PIPELINE_FUZZ_EXAMPLES=200 fuzzes deeper by hand.
 EXAMPLES = int(os.environ.get("PIPELINE_FUZZ_EXAMPLES", "8"))
+# Scenarios of linked calls, each of a few steps.
+SCENARIOS = int(os.environ.get("PIPELINE_FUZZ_SCENARIOS", "15"))
+ADMIN_TOKEN = "fuzz-admin"
 PINNED = {
     "kind": "namespaces",
     "namespace_id": "admin",
@@ -51,7 +55,7 @@ class Fixture:
 
     def __init__(self, data_dir: Path) -> None:
         self.server = start_server(data_dir, "openapi-fuzz")
-        self.token = self.server.create_token("fuzz-admin")
+        self.token = self.server.create_token(ADMIN_TOKEN)
         self.headers = {"Authorization": f"Bearer {self.token}"}
         self.client = httpx.Client(base_url=self.server.base_url, headers=self.headers, timeout=30)
         self.restore()
@@ -100,7 +104,7 @@ def openapi() -> dict:
 
 
 schema = schemathesis.openapi.from_dict(openapi())
-schema.config.generation.update(max_examples=EXAMPLES, deterministic=True, database="none")
+schema.config.generation.update(max_examples=EXAMPLES, deterministic=True, database="none", with_security_parameters=False)
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 
@@ -131,3 +135,32 @@ def test_real_ids(case, fuzz: Fixture) -> None:
     if destructive(case):
         fuzz.restore()
     case.call_and_validate(base_url=fuzz.server.base_url, headers=fuzz.headers, checks=CHECKS)
+
+
+def test_stateful_workflows(fuzz: Fixture) -> None:
+    """Chains of calls the schema's responses link to one another: create a pipeline,
+    then read, change, release, trigger, rename or delete it; create a token or a
+    secret, then read or delete it. Each answer as documented, none a 5xx."""
+
+    class Workflow(schema.as_state_machine()):
+        def before_call(self, case) -> None:
+            # In the admin's own namespace, so that creating succeeds and the links are followed.
+            for name in ("kind", "namespace_id"):
+                if name in (case.path_parameters or {}):
+                    case.path_parameters[name] = PINNED[name]
+            # The token list links to deleting each token: not the one the test signs in with.
+            if case.method == "DELETE" and (case.path_parameters or {}).get("token_id") == ADMIN_TOKEN:
+                case.path_parameters["token_id"] = PINNED["token_id"]
+
+        def get_call_kwargs(self, case) -> dict:
+            return {"base_url": fuzz.server.base_url, "headers": fuzz.headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=SCENARIOS, stateful_step_count=6, derandomize=True, deadline=None, database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
