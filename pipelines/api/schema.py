@@ -31,6 +31,14 @@ TRIGGER_REQUEST = {
     "required": ["data"],
     "example": {"data": [{"variable": {"prompt": "hello world"}}]},
 }
+TRIGGER_FORM = {
+    "type": "object",
+    "description": "Fields variables[N].name (or inputs[N].name) set data[N].variable.name; variables[N].name[i] "
+                   "sets array items. Text is read as JSON when it parses, else as a string; a file part becomes "
+                   "a file value.",
+    "additionalProperties": {"type": "string"},
+    "example": {"variables[0].prompt": "hello world"},
+}
 TRIGGER_RESPONSE = {
     "type": "object",
     "properties": {
@@ -191,7 +199,8 @@ def _op(operation_id: str, summary: str, params: list[str], response: dict) -> d
             "summary": summary,
             "tags": ["trigger"],
             "parameters": _params(*params),
-            "requestBody": {"required": True, "content": {"application/json": {"schema": TRIGGER_REQUEST}}},
+            "requestBody": {"required": True, "content": {"application/json": {"schema": TRIGGER_REQUEST},
+                                                          "multipart/form-data": {"schema": TRIGGER_FORM}}},
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": response}}}},
         }
     }

@@ -14,6 +14,8 @@ operations that schemathesis infers from the response bodies.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +42,8 @@ EXAMPLES = int(os.environ.get("PIPELINE_FUZZ_EXAMPLES", "8"))
 # Scenarios of linked calls, each of a few steps.
 SCENARIOS = int(os.environ.get("PIPELINE_FUZZ_SCENARIOS", "15"))
 ADMIN_TOKEN = "fuzz-admin"
+STATEFUL_TOKEN = "fuzzer-token"
+ROOT = Path(__file__).resolve().parents[2]
 PINNED = {
     "kind": "namespaces",
     "namespace_id": "admin",
@@ -58,7 +62,9 @@ class Fixture:
         self.token = self.server.create_token(ADMIN_TOKEN)
         self.headers = {"Authorization": f"Bearer {self.token}"}
         self.client = httpx.Client(base_url=self.server.base_url, headers=self.headers, timeout=30)
+        self._only_private_hello()
         self.restore()
+        self.stateful = self._user("fuzzer")
         answer = self.client.post("/v1beta/namespaces/admin/pipelines/hello/trigger-async", json={"data": [{"variable": {"prompt": "fuzz"}}]})
         self.run_uid = answer.json()["operation"]["name"].removeprefix("operations/")
 
@@ -73,6 +79,28 @@ class Fixture:
         ):
             status = self.client.post(path, json=body).status_code
             assert status in (201, 409), (path, status)
+
+    def _only_private_hello(self) -> None:
+        """The demos go and ``hello`` is private: no pipeline is the stateful user's to
+        trigger or list but its own (see test_stateful_workflows)."""
+        listed = self.client.get("/v1beta/namespaces/admin/pipelines", params={"pageSize": 100}).json()["pipelines"]
+        for pipeline in listed:
+            if pipeline["id"] != "hello":
+                assert self.client.delete(f"/v1beta/{pipeline['name']}").status_code == 204
+        private = {"sharing": {"users": {"*/*": {"enabled": False, "role": "ROLE_VIEWER"}}}}
+        assert self.client.patch("/v1beta/namespaces/admin/pipelines/hello", json=private).status_code == 200
+
+    def _user(self, username: str) -> dict[str, str]:
+        """A second user (``manage.py create_user``) and its token: the headers to send."""
+        password = "fuzz-" + username + "-password"
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "create_user", username, "--password-stdin"],
+            input=password + "\n", text=True, check=True, capture_output=True,
+            env={**os.environ, "PIPELINE_DATA_DIR": str(self.server.data_dir)},
+        )
+        answer = httpx.post(self.server.base_url + "/v1beta/tokens", json={"id": STATEFUL_TOKEN, "ttl": -1}, auth=(username, password))
+        assert answer.status_code == 201, answer.text
+        return {"Authorization": f"Bearer {answer.json()['token']['accessToken']}"}
 
     def pin(self, case) -> None:
         ids = {**PINNED, "run_uid": self.run_uid, "operation_id": self.run_uid}
@@ -138,29 +166,46 @@ def test_real_ids(case, fuzz: Fixture) -> None:
 
 
 def test_stateful_workflows(fuzz: Fixture) -> None:
-    """Chains of calls the schema's responses link to one another: create a pipeline,
-    then read, change, release, trigger, rename or delete it; create a token or a
-    secret, then read or delete it. Each answer as documented, none a 5xx."""
+    """Chains of calls linked by the schema's responses: create a pipeline, then read,
+    change, release, trigger, rename or delete it; list tokens or secrets, then read or
+    delete one. Each answer as documented, none a 5xx.
+
+    The scenarios run as a user of their own, in its namespace, and each ends by
+    deleting all the user has made (runs go with their pipelines). So every scenario
+    starts from the same state: Hypothesis rejects generation that a changed server
+    state would make unrepeatable."""
+    client = httpx.Client(base_url=fuzz.server.base_url, headers=fuzz.stateful, timeout=30)
+
+    def reset() -> None:
+        for path, key in (("/v1beta/namespaces/fuzzer/pipelines", "pipelines"), ("/v1beta/namespaces/fuzzer/secrets", "secrets")):
+            for item in client.get(path, params={"pageSize": 100}).json()[key]:
+                client.delete(f"/v1beta/{item['name']}")
+        for token in client.get("/v1beta/tokens", params={"pageSize": 100}).json()["tokens"]:
+            if token["id"] != STATEFUL_TOKEN:
+                client.delete(f"/v1beta/tokens/{token['id']}")
 
     class Workflow(schema.as_state_machine()):
         def before_call(self, case) -> None:
-            # In the admin's own namespace, so that creating succeeds and the links are followed.
-            for name in ("kind", "namespace_id"):
-                if name in (case.path_parameters or {}):
-                    case.path_parameters[name] = PINNED[name]
-            # The token list links to deleting each token: not the one the test signs in with.
-            if case.method == "DELETE" and (case.path_parameters or {}).get("token_id") == ADMIN_TOKEN:
-                case.path_parameters["token_id"] = PINNED["token_id"]
+            parameters = case.path_parameters or {}
+            for name, value in (("kind", "namespaces"), ("namespace_id", "fuzzer")):
+                if name in parameters:
+                    parameters[name] = value
+            if case.method == "DELETE" and parameters.get("token_id") == STATEFUL_TOKEN:
+                parameters["token_id"] = "not-this-one"  # never sign the scenarios out
+
+        def teardown(self) -> None:
+            reset()
 
         def get_call_kwargs(self, case) -> dict:
-            return {"base_url": fuzz.server.base_url, "headers": fuzz.headers}
+            return {"base_url": fuzz.server.base_url, "headers": fuzz.stateful}
 
         def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
 
-    Workflow.run(
-        settings=settings(
-            max_examples=SCENARIOS, stateful_step_count=6, derandomize=True, deadline=None, database=None,
-            suppress_health_check=list(HealthCheck),
+    with client:
+        Workflow.run(
+            settings=settings(
+                max_examples=SCENARIOS, stateful_step_count=6, derandomize=True, deadline=None, database=None,
+                suppress_health_check=list(HealthCheck),
+            )
         )
-    )
