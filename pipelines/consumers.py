@@ -28,6 +28,15 @@ CLOSE_INTERNAL_ERROR = 1011
 logger = logging.getLogger("pipelines.realtime")
 
 
+class NoSuchPathConsumer(AsyncJsonWebsocketConsumer):
+    """Any other path under the websocket router: accepted, then closed 4404, as for a
+    run that does not exist."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=CLOSE_NOT_FOUND)
+
+
 class RunEventsConsumer(AsyncJsonWebsocketConsumer):
     """``/ws/runs/<uid>/``: a run's events, for its requester or the pipeline's owner
     (the access rules of operations), by browser session or ``Authorization`` header.

@@ -142,3 +142,14 @@ def test_idempotency_key_over_255_characters_is_400(api, hello, path):
     assert_error(api.post(path, ROW, HTTP_IDEMPOTENCY_KEY="k" * 10_000), 400, "Idempotency-Key", "255")
     assert not PipelineRun.objects.exists() and not IdempotencyKey.objects.exists()
     assert api.post(path, ROW, HTTP_IDEMPOTENCY_KEY="k" * 255).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", [f"/ws/runs/{NOT_A_UUID}/", f"/ws/runs/{'x' * 5000}/", "/ws/no-such-thing/", "/elsewhere"])
+async def test_websocket_paths_that_name_no_run_close_as_not_found(alice_token, path):
+    """A websocket to a run id that is not a UUID, or to no route at all, is accepted and
+    closed 4404 like an unknown run (it was an exception in the router: a 500 handshake)."""
+    communicator = WebsocketCommunicator(application, path, headers=[(b"authorization", f"Bearer {alice_token}".encode())])
+    connected, _ = await communicator.connect()
+    assert connected
+    assert await communicator.receive_output(10) == {"type": "websocket.close", "code": 4404}
