@@ -10,9 +10,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from pipelines.api.auth import authenticate_authorization
+from pipelines.api.pagination import whole_number
 from pipelines.engine import json_bytes
 from pipelines.engine.limits import has_surrogate_escape, loads_stored
-from pipelines.errors import NotFound, RateLimited, Unauthenticated
+from pipelines.errors import InvalidArgument, NotFound, RateLimited, Unauthenticated
 from pipelines.realtime import run_follow
 from pipelines.selectors import run_get
 from pipelines.services.run_files import MARKER, as_urls
@@ -26,6 +27,15 @@ CLOSE_TOO_MANY = 4429
 CLOSE_INTERNAL_ERROR = 1011
 
 logger = logging.getLogger("pipelines.realtime")
+
+
+class NoSuchPathConsumer(AsyncJsonWebsocketConsumer):
+    """Any other path under the websocket router: accepted, then closed 4404, as for a
+    run that does not exist."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=CLOSE_NOT_FOUND)
 
 
 class RunEventsConsumer(AsyncJsonWebsocketConsumer):
@@ -46,8 +56,8 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         await self.accept()
         try:
-            after = int(parse_qs(self.scope.get("query_string", b"").decode()).get("after", ["0"])[0])
-        except ValueError:
+            after = whole_number(parse_qs(self.scope.get("query_string", b"").decode()).get("after", ["0"])[0], name="after")
+        except InvalidArgument:
             await self.close(code=CLOSE_BAD_REQUEST)
             return
         try:

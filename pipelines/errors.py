@@ -6,6 +6,19 @@ and a message meant for the user (it names the field at fault).
 
 from __future__ import annotations
 
+# Error messages name what the client sent, but never echo more than this of it: a
+# message is not a mirror for megabytes of input, and a gRPC status message longer
+# than the peer's metadata limit reaches it as RESOURCE_EXHAUSTED instead.
+ECHO_LIMIT = 100
+
+
+def quoted(value: object, limit: int = ECHO_LIMIT) -> str:
+    """``value`` in double quotes for a message, cut to ``limit`` characters with its length."""
+    text = str(value)
+    if len(text) <= limit:
+        return f'"{text}"'
+    return f'"{text[:limit]}…" ({len(text)} characters)'
+
 
 class ServiceError(Exception):
     code: int = 13  # INTERNAL

@@ -1,9 +1,12 @@
 """Websocket routes, mounted under /ws/ by instill_site.asgi."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from pipelines.consumers import RunEventsConsumer
+from pipelines.consumers import NoSuchPathConsumer, RunEventsConsumer
 
 websocket_urlpatterns = [
-    path("ws/runs/<uuid:run_uid>/", RunEventsConsumer.as_asgi()),
+    # Any run id reaches the consumer, which closes 4404 for one that is not a run: a
+    # path that matches no route is an exception in Channels, a 500 to the client.
+    path("ws/runs/<str:run_uid>/", RunEventsConsumer.as_asgi()),
+    re_path(r"^", NoSuchPathConsumer.as_asgi()),
 ]

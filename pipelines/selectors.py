@@ -6,13 +6,14 @@ so its existence is not revealed.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
-from pipelines.errors import NotFound, PermissionDenied
+from pipelines.errors import NotFound, PermissionDenied, quoted
 from pipelines.models import Namespace, Pipeline, PipelineRelease, PipelineRun, RunEvent
 
 
@@ -194,10 +195,17 @@ def pipeline_get_editable(*, namespace_id: str, pipeline_id: str, user) -> tuple
     return pipeline, permission
 
 def run_get(*, run_uid: str, user) -> tuple[PipelineRun, bool]:
-    """A run visible to ``user`` and whether it may see its data (the requester or the owner)."""
+    """A run visible to ``user`` and whether it may see its data (the requester or the owner).
+
+    ``run_uid`` is whatever the client sent: anything that is not a UUID is a run that
+    does not exist (NotFound), never a database error."""
+    try:
+        uid = uuid.UUID(str(run_uid))
+    except ValueError as exc:
+        raise NotFound(f"pipeline run {quoted(run_uid)} not found: run ids are UUIDs") from exc
     run = (
         PipelineRun.objects.select_related("pipeline__namespace", "requester")
-        .filter(uid=run_uid)
+        .filter(uid=uid)
         .first()
     )
     if run is None or user is None or not user.is_authenticated:

@@ -1,33 +1,54 @@
-"""``pageSize``/``pageToken`` (and ``page``) pagination as the contract has it."""
+"""``pageSize``/``pageToken`` (and ``page``) pagination as the contract has it.
+
+Numbers in query parameters are whole numbers from 0 to 2,147,483,647: Instill's
+fields are int32, and its gateway refuses what does not fit the same way (400). A
+``pageSize`` over 100 is clamped to 100, as Instill does.
+"""
 
 from __future__ import annotations
 
 import base64
+import binascii
 
 from pipelines.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
+INT32_MAX = 2**31 - 1
+
+
+def whole_number(raw: str, *, name: str, hint: str = "") -> int:
+    """``raw`` as an int in ``0..INT32_MAX``; otherwise 400 naming the parameter ``name``."""
+    try:
+        value = int(raw)
+    except ValueError as exc:  # also a number of more than 4,300 digits
+        raise InvalidArgument(f"{name} must be a whole number{hint}", field=name) from exc
+    if value < 0:
+        raise InvalidArgument(f"{name} must not be negative{hint}", field=name)
+    if value > INT32_MAX:
+        raise InvalidArgument(f"{name} must be at most {INT32_MAX}{hint}", field=name)
+    return value
 
 
 def page_size(params) -> int:
     raw = params.get("pageSize") or params.get("page_size")
     if raw in (None, ""):
         return DEFAULT_PAGE_SIZE
-    try:
-        size = int(raw)
-    except ValueError as exc:
-        raise InvalidArgument("pageSize must be a whole number", field="pageSize") from exc
-    if size < 0:
-        raise InvalidArgument("pageSize must not be negative", field="pageSize")
+    size = whole_number(raw, name="pageSize", hint=f" (at most {MAX_PAGE_SIZE} items are returned)")
     return min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
 def _decode(token: str) -> int:
     try:
-        return int(base64.urlsafe_b64decode(token.encode() + b"==").decode().removeprefix("offset:"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = base64.urlsafe_b64decode(token.encode() + b"==").decode()
+        if not text.startswith("offset:"):
+            raise ValueError(text)
+        offset = int(text.removeprefix("offset:"))
+    except (ValueError, UnicodeError, binascii.Error) as exc:
         raise InvalidArgument("pageToken is not a token this server gave out", field="pageToken") from exc
+    if not 0 <= offset <= INT32_MAX:
+        raise InvalidArgument("pageToken is not a token this server gave out", field="pageToken")
+    return offset
 
 
 def _encode(offset: int) -> str:
@@ -48,12 +69,6 @@ def token_page(queryset, params) -> tuple[list, str, int]:
 def numbered_page(queryset, params) -> tuple[list, int, int, int]:
     """(items, totalSize, page, pageSize) for ``page``/``pageSize`` lists (runs)."""
     size = page_size(params)
-    raw = params.get("page") or "0"
-    try:
-        page = int(raw)
-    except ValueError as exc:
-        raise InvalidArgument("page must be a whole number (0 is the first page)", field="page") from exc
-    if page < 0:
-        raise InvalidArgument("page must not be negative", field="page")
+    page = whole_number(params.get("page") or "0", name="page", hint=" (0 is the first page)")
     total = queryset.count()
     return list(queryset[page * size : (page + 1) * size]), total, page, size

@@ -28,11 +28,11 @@ from pipelines.api import serializers as s
 from pipelines import ratelimits
 from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached, rate_subject
 from pipelines.api.errors import error_json, service_error_json, too_big_message
-from pipelines.api.pagination import numbered_page, token_page
+from pipelines.api.pagination import numbered_page, token_page, whole_number
 from pipelines.api.parsers import check_trigger_type, is_multipart, json_body, parse_multipart
 from pipelines.api.streaming import follow_run, stream_trigger, wants_stream
 from pipelines.api.truncation import FULL_VIEW, full_view, truncated
-from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated
+from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated, quoted
 from pipelines.models import ApiToken, ComponentRun, PipelineRelease, PipelineRun, Secret
 from pipelines.selectors import (
     database_ready,
@@ -118,7 +118,7 @@ def _trigger_options(request) -> dict:
     return {
         "source": _source(request),
         "return_traces": request.META.get("HTTP_INSTILL_RETURN_TRACES", "").lower() == "true",
-        "idempotency_key": request.META.get("HTTP_IDEMPOTENCY_KEY") or None,
+        "idempotency_key": operation_services.idempotency_key_checked(request.META.get("HTTP_IDEMPOTENCY_KEY")),
     }
 
 
@@ -228,15 +228,10 @@ async def run_events(request, run_uid):
     ``?after=N``) skips the events a client already has."""
     if request.method != "GET":
         return error_json(405, f"{request.method} is not allowed here; use GET")
+    field = "Last-Event-ID" if request.META.get("HTTP_LAST_EVENT_ID") else "after"
     raw_after = request.META.get("HTTP_LAST_EVENT_ID") or request.GET.get("after") or "0"
     try:
-        after = int(raw_after)
-        if after < 0:
-            raise ValueError
-    except ValueError:
-        field = "Last-Event-ID" if request.META.get("HTTP_LAST_EVENT_ID") else "after"
-        return error_json(400, f"{field} must be a non-negative event sequence number, got {raw_after!r}")
-    try:
+        after = whole_number(raw_after, name=field, hint=" (an event sequence number)")
         run = await _run_for_events_in_thread(request, str(run_uid))
     except ServiceError as exc:
         return service_error_json(exc)
@@ -404,7 +399,7 @@ class PipelineRenameApi(APIView):
 
 
 class PipelineCloneApi(APIView):
-    @extend_schema(summary="Clone a pipeline into a namespace you own", request=s.PipelineCloneInput)
+    @extend_schema(summary="Clone a pipeline into a namespace you own", request=s.PipelineCloneInput, responses={201: OpenApiResponse(description="The clone")})
     def post(self, request, kind, namespace_id, pipeline_id):
         pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
         data = _validated(s.PipelineCloneInput, request.data)
@@ -443,7 +438,7 @@ class ReleaseListCreateApi(APIView):
             {"releases": [s.release_json(r, recipe_spec=_release_spec(r)) for r in items], "nextPageToken": next_token, "totalSize": total}
         )
 
-    @extend_schema(summary="Release the pipeline's current recipe under a semantic version", request=s.ReleaseCreateInput)
+    @extend_schema(summary="Release the pipeline's current recipe under a semantic version", request=s.ReleaseCreateInput, responses={201: OpenApiResponse(description="The release")})
     def post(self, request, kind, namespace_id, pipeline_id):
         pipeline, _ = _editable(request, namespace_id, pipeline_id)
         data = _validated(s.ReleaseCreateInput, request.data)
@@ -556,7 +551,7 @@ class RunFileApi(APIView):
         run, _ = run_get(run_uid=str(run_uid), user=request.user)
         path = stored_file(run_uid=run.uid, name=name)
         if path is None:
-            raise NotFound(f'file "{name}" not found in run "{run_uid}" (run files are kept {settings.PIPELINE_RUN_FILE_RETENTION_DAYS} days)')
+            raise NotFound(f'file {quoted(name)} not found in run "{run_uid}" (run files are kept {settings.PIPELINE_RUN_FILE_RETENTION_DAYS} days)')
         meta = _file_meta(run, name)
         return FileResponse(
             open(path, "rb"),
@@ -593,7 +588,7 @@ class TokenListCreateApi(APIView):
         items, next_token, total = token_page(ApiToken.objects.filter(user=request.user).order_by("-create_time", "-id"), request.query_params)
         return Response({"tokens": [s.token_json(t) for t in items], "nextPageToken": next_token, "totalSize": total})
 
-    @extend_schema(summary="Create an API token; the token is shown only in this answer", request=s.TokenCreateInput)
+    @extend_schema(summary="Create an API token; the token is shown only in this answer", request=s.TokenCreateInput, responses={201: OpenApiResponse(description="The token, with accessToken")})
     def post(self, request):
         data = _validated(s.TokenCreateInput, request.data)
         token, raw = token_services.token_create(
@@ -626,7 +621,7 @@ class SecretListCreateApi(APIView):
         items, next_token, total = token_page(Secret.objects.filter(namespace=namespace).select_related("namespace").order_by("slug"), request.query_params)
         return Response({"secrets": [s.secret_json(x) for x in items], "nextPageToken": next_token, "totalSize": total})
 
-    @extend_schema(summary="Create a secret", request=s.SecretCreateInput)
+    @extend_schema(summary="Create a secret", request=s.SecretCreateInput, responses={201: OpenApiResponse(description="The secret, without its value")})
     def post(self, request, kind, namespace_id):
         namespace = _owned_namespace(request, namespace_id)
         data = _validated(s.SecretCreateInput, request.data)

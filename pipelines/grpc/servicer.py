@@ -109,15 +109,28 @@ async def _accept(request, context, *, release_id: str | None = None) -> Trigger
         rows=rows,
         source=PipelineRun.Source.CONSOLE if console else PipelineRun.Source.API,
         return_traces=metadata.get("instill-return-traces", "").lower() == "true",
-        idempotency_key=metadata.get("idempotency-key") or None,
+        idempotency_key=operation_services.idempotency_key_checked(metadata.get("idempotency-key")),
     )
+
+
+# The status message travels percent-encoded in a trailer: past the peer's metadata
+# limit (8 KB by default) the call fails as RESOURCE_EXHAUSTED and the real status is
+# lost. 1,000 bytes of UTF-8 are at most 3,000 bytes there.
+MAX_STATUS_MESSAGE_BYTES = 1000
+
+
+def _status_message(message: str) -> str:
+    raw = message.encode()
+    if len(raw) <= MAX_STATUS_MESSAGE_BYTES:
+        return message
+    return raw[: MAX_STATUS_MESSAGE_BYTES - 3].decode(errors="ignore") + "..."
 
 
 async def _abort(context, exc: BaseException):
     if isinstance(exc, ServiceError):
         # Retry-After and RateLimit-* as trailing metadata, lower-case as gRPC wants keys.
         trailers = tuple((name.lower(), value) for name, value in exc.headers.items())
-        await context.abort(grpc.StatusCode[exc.grpc_name], exc.message, trailing_metadata=trailers)
+        await context.abort(grpc.StatusCode[exc.grpc_name], _status_message(exc.message), trailing_metadata=trailers)
     request_id = uuid.uuid4().hex
     logger.error("unhandled error in a gRPC call (request id %s)", request_id, exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})")

@@ -62,10 +62,23 @@ def request_fingerprint(*, target: TriggerTarget, rows: list[TriggerRow], mode: 
     return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
+MAX_IDEMPOTENCY_KEY_LENGTH = 255  # IdempotencyKey.key's column
+
+
+def idempotency_key_checked(key: str | None) -> str | None:
+    """A trigger's ``Idempotency-Key`` as sent (None for none or an empty one); 400 naming
+    the header when it is longer than the keys we keep."""
+    if key and len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise InvalidArgument(
+            f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters (this one has {len(key)})",
+            field="Idempotency-Key",
+        )
+    return key or None
+
+
 def idempotent_run(*, user, key: str, fingerprint: str) -> PipelineRun | None:
     """The run an earlier request with this key made, or None; 409 when the body differs."""
-    if len(key) > 255:
-        raise InvalidArgument("Idempotency-Key must be at most 255 characters", field="Idempotency-Key")
+    idempotency_key_checked(key)
     since = timezone.now() - timedelta(seconds=settings.PIPELINE_IDEMPOTENCY_SECONDS)
     IdempotencyKey.objects.filter(user=user, key=key, create_time__lt=since).delete()
     row = IdempotencyKey.objects.filter(user=user, key=key).select_related("run").first()
@@ -336,7 +349,8 @@ def operation_get(*, operation_id: str, user) -> PipelineRun:
     try:
         uuid.UUID(operation_id)
     except ValueError as exc:
-        raise NotFound(f'operation "{operation_id}" not found') from exc
+        # Not echoed: the id can be anything a client sent (10,000 characters over gRPC).
+        raise NotFound("operation not found: operation ids are the UUIDs that async triggers answer") from exc
     try:
         run, _ = run_get(run_uid=operation_id, user=user)
     except NotFound as exc:

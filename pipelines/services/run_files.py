@@ -121,11 +121,17 @@ def as_data_uris(value: Any, *, run_uid: uuid.UUID | str, cache: dict[str, str |
     return _walk(value, inline)
 
 
+# Stored names are a 12-digit prefix and at most 80 characters of the file's name; a
+# longer one was never stored (and the file system would refuse to look it up).
+MAX_NAME_LENGTH = 255
+
+
 def stored_file(*, run_uid: uuid.UUID | str, name: str) -> Path | None:
-    path = run_dir(run_uid) / name
-    if SAFE.sub("_", name) != name or not path.is_file():
+    """The path of a run's stored file ``name``, or None: for any name a client sends."""
+    if len(name) > MAX_NAME_LENGTH or SAFE.sub("_", name) != name:
         return None
-    return path
+    path = run_dir(run_uid) / name
+    return path if path.is_file() else None
 
 
 def cleanup_run_files(*, older_than_days: int | None = None) -> int:

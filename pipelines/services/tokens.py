@@ -27,6 +27,9 @@ PREFIX = "instill_sk_"
 ALPHABET = string.ascii_letters + string.digits
 TOKEN_PATTERN = re.compile(r"^instill_sk_[A-Za-z0-9]{32}$")
 CACHE_SECONDS = 5.0
+# Instill's ttl is an int32 of seconds (about 68 years): the same bound here keeps the
+# expiry time within what dates can hold.
+MAX_TTL = 2**31 - 1
 LAST_USE_RESOLUTION = timedelta(seconds=60)
 
 
@@ -55,8 +58,11 @@ def token_create(*, user, token_id: str, ttl: int | None = None, expire_time: da
     if ttl is None and expire_time is None:
         ttl = -1
     if ttl is not None:
-        if ttl < -1 or ttl == 0:
-            raise InvalidArgument("ttl must be a positive number of seconds, or -1 for a token that never expires", field="ttl")
+        if ttl < -1 or ttl == 0 or ttl > MAX_TTL:
+            raise InvalidArgument(
+                f"ttl must be a number of seconds from 1 to {MAX_TTL} (about 68 years), or -1 for a token that never expires",
+                field="ttl",
+            )
         expire_time = None if ttl == -1 else timezone.now() + timedelta(seconds=ttl)
     elif expire_time <= timezone.now():
         raise InvalidArgument("expireTime must be in the future", field="expireTime")

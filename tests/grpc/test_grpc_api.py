@@ -323,3 +323,32 @@ def test_get_operation_errors(pipeline_stub, alice_md, hello, bob_token):
         assert excinfo.value.code() == code
     # As the REST trigger paths say it (REST's DRF views word it their own way).
     assert excinfo.value.details() == AUTHENTICATION_REQUIRED
+
+
+def test_get_operation_with_a_10000_character_id_is_not_found(pipeline_stub, alice_md):
+    """A huge operation id is NOT_FOUND, not echoed (echoed, it overflowed the status
+    trailer and the client saw RESOURCE_EXHAUSTED)."""
+    long_id = "x" * 10_000
+    with pytest.raises(grpc.RpcError) as excinfo:
+        pipeline_stub.GetOperation(pb.GetOperationRequest(operation_id=long_id), metadata=alice_md, timeout=30)
+    assert excinfo.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "x" * 100 not in excinfo.value.details()
+
+
+@pytest.mark.parametrize("field", ["namespace_id", "pipeline_id"])
+def test_a_10000_character_pipeline_name_is_not_found(pipeline_stub, alice_md, hello, field):
+    """Whatever a message would echo, the status arrives: NOT_FOUND with a bounded message."""
+    fields = {"namespace_id": "alice", "pipeline_id": "hello", field: "p" * 10_000}
+    with pytest.raises(grpc.RpcError) as excinfo:
+        call(pipeline_stub, "TriggerNamespacePipeline", alice_md, data=rows({"prompt": "x"}), **fields)
+    assert excinfo.value.code() == grpc.StatusCode.NOT_FOUND
+    assert len(excinfo.value.details().encode()) <= 1000
+
+
+def test_an_idempotency_key_over_255_characters_is_invalid(pipeline_stub, alice_md, hello):
+    """As over REST: the key's documented maximum is 255 characters, and nothing runs."""
+    metadata = [*alice_md, ("idempotency-key", "k" * 1000)]
+    with pytest.raises(grpc.RpcError) as excinfo:
+        call(pipeline_stub, "TriggerAsyncNamespacePipeline", metadata, namespace_id="alice", pipeline_id="hello", data=rows({"prompt": "x"}))
+    assert_status(excinfo, grpc.StatusCode.INVALID_ARGUMENT, word="Idempotency-Key")
+    assert not PipelineRun.objects.exists()

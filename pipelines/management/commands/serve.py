@@ -79,6 +79,92 @@ def _request_class():
     return PipelineRequest
 
 
+def _channel_protocol():
+    """The protocol factory for daphne's HTTP factory: Twisted's, with
+    :class:`PipelineChannel` as the channel.
+
+    Twisted refuses a request line or header line over 16,384 bytes by closing the
+    connection without a word, and a request whose headers pass 16,384 bytes in all (or
+    500 headers, or that it cannot parse) with a bare ``400 Bad Request``. The channel
+    answers those with a 400 in the API's error shape that names the header (or the
+    request line) and the limit, so a client that sends, say, a 100 KB Idempotency-Key
+    learns what to fix.
+    """
+    import json
+    import re
+
+    from twisted.internet import reactor
+    from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
+
+    from pipelines.api.errors import error_body
+
+    header_name = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}):")
+    # After the answer the connection lingers this long, reading and dropping what the
+    # client is still sending: closing with unread data makes the kernel send a reset,
+    # and a reset can destroy the answer before the client has read it.
+    linger_seconds = 2.0
+    linger_bytes = 1024 * 1024
+
+    class PipelineChannel(HTTPChannel):
+        _line = b""
+        _refused = False
+        _dropped = 0
+
+        def lineReceived(self, line):
+            if self._refused:
+                return
+            self._line = line
+            super().lineReceived(line)
+
+        def lineLengthExceeded(self, line):
+            self._refuse(f"{self._what(line)} is longer than {self.MAX_LENGTH} bytes, the server's limit for one line")
+
+        def _respondToBadRequestAndDisconnect(self):
+            if self._receivedHeaderSize > self.totalHeadersSize:
+                message = (
+                    f"the request's headers are larger than {self.totalHeadersSize} bytes in all, the server's limit "
+                    f"(passed at {self._what(self._line)})"
+                )
+            elif self._receivedHeaderCount > self.maxHeaders:
+                message = f"the request has more than {self.maxHeaders} headers, the server's limit"
+            else:
+                message = "malformed HTTP request: the request line or a header could not be parsed"
+            self._refuse(message)
+
+        def _what(self, line: bytes) -> str:
+            # A request line starts with a method and a space, never with "name:".
+            found = header_name.match(line)
+            return f"the {found.group(1).decode()} header" if found else "the request line (method and URL)"
+
+        def _refuse(self, message: str):
+            """Answer 400 and stop reading requests from this connection."""
+            if self._refused:
+                return
+            self._refused = True
+            self._buffer = b""  # LineReceiver stops at once: no more lines of this request
+            body = json.dumps(error_body(3, message)).encode()
+            self.transport.write(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+            )
+            self.setTimeout(None)
+            self.transport.loseWriteConnection()
+            reactor.callLater(linger_seconds, self.transport.abortConnection)
+
+        def dataReceived(self, data):
+            if self._refused:
+                self._dropped += len(data)
+                if self._dropped > linger_bytes:
+                    self.transport.abortConnection()
+                return
+            super().dataReceived(data)
+
+    def protocol(factory):
+        return _GenericHTTPChannelProtocol(PipelineChannel())
+
+    return protocol
+
+
 class Command(BaseCommand):
     help = "Run Pipeline: migrations, admin user, demo pipelines, then the HTTP/websocket server."
 
@@ -139,6 +225,7 @@ class Command(BaseCommand):
         from daphne.server import Server
 
         http_protocol.WebRequest = _request_class()
+        http_protocol.HTTPFactory.protocol = _channel_protocol()
 
         from instill_site.asgi import application
 
