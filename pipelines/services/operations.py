@@ -10,7 +10,6 @@ re-queued when the executor redelivers (Celery with late acknowledgement).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json

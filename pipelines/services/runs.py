@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from pipelines import loop_sqlite, realtime, run_worker
+from pipelines import loop_sqlite, run_worker
 from pipelines.aio import db
 from pipelines.components import default_registry, task_process_modules
 from pipelines.components._outbound import guarded_request
