@@ -159,7 +159,7 @@ def tour_blocks() -> list[str]:
 
 def test_readme_hello_example_is_what_we_test() -> None:
     """The README's hello curl uses the path, headers and body these tests send."""
-    hello = [block for block in tour_blocks() if "/pipelines/hello/trigger" in block]
+    hello = [block for block in tour_blocks() if "/pipelines/hello/trigger" in block and "event-stream" not in block]
     assert len(hello) == 1, hello
     words = shlex.split(hello[0].replace("\\\n", " "), comments=True)
     assert words[:3] == ["curl", "-X", "POST"]
@@ -169,37 +169,90 @@ def test_readme_hello_example_is_what_we_test() -> None:
     assert headers == ["Content-Type: application/json", "Authorization: Bearer $INSTILL_API_TOKEN"]
 
 
+def test_readme_is_short_and_links_only_files_in_the_repository() -> None:
+    """The README stays under 300 lines, and every relative link of the README, of
+    docs/ and of benchmarks/README.md names a file of this repository (an anchor into a
+    Markdown file names one of its headings)."""
+    assert len((ROOT / "README.md").read_text().splitlines()) < 300
+    pages = [ROOT / "README.md", ROOT / "benchmarks" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue  # http(s), mailto: not files
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            assert linked.is_relative_to(ROOT) and linked.exists(), f"{page.name} links {target}: no such file"
+            if anchor:
+                headings = re.findall(r"^#+ (.+)$", linked.read_text(), re.M)
+                slugs = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+                assert anchor in slugs, f"{page.name} links {target}: no such heading"
+
+
+TOUR_MARK = "@@ end of a README tour block @@"
+
+
+def sse_events(text: str) -> list[dict]:
+    """The events of a server-sent-event stream: ``{"id", "event", "data"}`` each."""
+    events = []
+    for frame in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in frame.splitlines() if line and not line.startswith(":"))
+        if fields:
+            events.append({"id": int(fields["id"]), "event": fields["event"], "data": json.loads(fields["data"])})
+    return events
+
+
 @pytest.mark.skipif(not shutil.which("curl"), reason="the README's tour uses curl")
 def test_readme_tour_runs_verbatim(e2e_server, tmp_path: Path) -> None:
-    """Every command of the README's tour works against a real server, as written
-    (only the port and the admin password differ)."""
-    env = {k: v for k, v in os.environ.items() if k != "INSTILL_API_TOKEN"}
-    outputs = []
-    for block in tour_blocks():
-        if block.strip().startswith("export INSTILL_API_TOKEN="):
-            continue  # the reader pastes the token; we take it from the first command's answer
-        script = block.replace("http://localhost:8080", e2e_server.base_url).replace(
-            "-u admin:password", f"-u admin:{e2e_server.admin_password}"
-        )
-        result = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", script],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, f"{block}\nexit {result.returncode}\n{result.stdout}\n{result.stderr}"
-        body = json.loads(result.stdout)
-        assert not {"code", "message"} <= set(body), f"{block}\nanswered an error: {body}"
-        outputs.append(body)
-        if "accessToken" in result.stdout:
-            env["INSTILL_API_TOKEN"] = body["token"]["accessToken"]
+    """Every command of the README's tour works against a real server, as written and
+    in order in one shell, as a reader pastes them into one terminal (only the port
+    and the admin password differ): the token lands in ``$INSTILL_API_TOKEN``, the
+    streamed trigger's run uid in ``$RUN``, and the upload sends a PNG the tour makes."""
+    env = {k: v for k, v in os.environ.items() if k not in ("INSTILL_API_TOKEN", "RUN")}
+    blocks = tour_blocks()
+    script = "".join(f"{block}\nprintf '\\n%s\\n' '{TOUR_MARK}'\n" for block in blocks)
+    script = script.replace("http://localhost:8080", e2e_server.base_url).replace(
+        "-u admin:password", f"-u admin:{e2e_server.admin_password}"
+    )
+    script += 'printf \'%s\' "$RUN"\n'  # what the reader's shell now holds
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    *outputs, run_uid = result.stdout.split(f"\n{TOUR_MARK}\n")
+    failed = blocks[len(outputs)] if len(outputs) < len(blocks) else "(after the last block)"
+    assert result.returncode == 0, f"{failed}\nexit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert len(outputs) == len(blocks)
 
-    token, hello, created, word_count, runs = outputs
-    assert token["token"]["id"] == "tour"
-    assert hello["outputs"] == [{"answer": "Hello user"}]
-    assert created["pipeline"]["id"] == "word-count"
-    assert word_count["outputs"] == [{"words": 4, "upper": "THE QUICK BROWN FOX"}]
-    assert runs["pipelineRuns"][0]["status"] == "RUN_STATUS_COMPLETED"
-    assert runs["pipelineRuns"][0]["inputs"] == [{"prompt": "user"}]
+    names = ["token", "hello", "created", "word_count", "runs", "stream", "replay", "photo_created", "photo"]
+    assert len(blocks) == len(names), "the tour's blocks changed: update this test"
+    out = dict(zip(names, outputs, strict=True))
+    assert out["token"] == "", "the token command prints nothing: the token goes to $INSTILL_API_TOKEN"
+    answers = {}
+    for name, block in zip(names, blocks, strict=True):
+        if name in ("token", "stream", "replay"):
+            continue
+        answers[name] = json.loads(out[name])
+        assert not {"code", "message"} <= set(answers[name]), f"{block}\nanswered an error: {answers[name]}"
+    assert answers["hello"]["outputs"] == [{"answer": "Hello user"}]
+    assert answers["created"]["pipeline"]["id"] == "word-count"
+    assert answers["word_count"]["outputs"] == [{"words": 4, "upper": "THE QUICK BROWN FOX"}]
+    assert answers["runs"]["pipelineRuns"][0]["status"] == "RUN_STATUS_COMPLETED"
+    assert answers["runs"]["pipelineRuns"][0]["inputs"] == [{"prompt": "user"}]
+
+    streamed = sse_events(out["stream"])
+    assert [event["id"] for event in streamed] == list(range(1, len(streamed) + 1))
+    assert streamed[-1]["event"] == "PIPELINE_STATUS_UPDATED" and streamed[-1]["data"]["status"]["completed"]
+    assert {"answer": "Hello stream"} in [event["data"].get("output") for event in streamed]
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", run_uid), run_uid
+    # The replay of $RUN is that stream's run, from event 5 on, to its end.
+    replayed = sse_events(out["replay"])
+    by_id = {event["id"]: event for event in streamed}
+    assert replayed and all(event["id"] > 4 and event == by_id[event["id"]] for event in replayed), replayed
+    assert replayed[-1] == streamed[-1]
+
+    assert answers["photo_created"]["pipeline"]["id"] == "photo-size"
+    assert answers["photo"]["outputs"] == [{"width": 4, "height": 3}]
