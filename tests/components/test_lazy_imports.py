@@ -17,19 +17,28 @@ ROOT = Path(__file__).resolve().parents[2]
 # serve's gRPC server needs: never a run worker nor a task process).
 HEAVY = ("PIL", "pypdf", "pypdfium2", "docx", "lxml", "bs4", "markdownify", "bpe_openai", "grpc")
 
-# What serve loads before it listens (its ASGI application: every view, consumer and
-# service) and what a run worker loads before its first trigger.
-SERVER = """
+DJANGO = """
 import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "instill_site.settings")
 import django
 django.setup()
+"""
+# What serve loads before it listens: its ASGI application (every view, consumer and
+# service) and the component registry.
+SERVE = DJANGO + """
 from instill_site.asgi import application
+from pipelines.components import default_registry
+default_registry()
+"""
+# What a run worker loads before its first trigger (manage.py run_worker).
+RUN_WORKER = DJANGO + """
 from pipelines.components import default_registry
 default_registry()
 from pipelines.run_worker import worker_main
 from pipelines.services import runs
 """
+# The HTTP server's libraries: serve imports them, a run worker has no use for them.
+HTTP_SERVER = ("daphne", "twisted", "autobahn", "OpenSSL")
 
 # What the task processes' zygote imports (no Django) before it forks a worker.
 ZYGOTE = """
@@ -49,12 +58,20 @@ def imported(code: str) -> set[str]:
     return set(json.loads(result.stdout.splitlines()[-1]))
 
 
-def test_serve_and_run_workers_start_without_the_heavy_libraries():
-    """Django, the ASGI application, the component registry and the run worker's code
-    import none of the image, document, tokenizer or gRPC libraries."""
-    packages = imported(SERVER)
-    assert {"django", "pipelines", "jsonschema"} <= packages  # it did load the server
+def test_serve_starts_without_the_heavy_libraries():
+    """Django, the ASGI application and the component registry import none of the
+    image, document, tokenizer or gRPC libraries."""
+    packages = imported(SERVE)
+    assert {"django", "channels", "pipelines", "jsonschema"} <= packages  # it did load the server
     assert not packages & set(HEAVY), sorted(packages & set(HEAVY))
+
+
+def test_a_run_worker_starts_without_the_heavy_libraries_nor_the_http_server():
+    """A run worker's code imports neither the heavy libraries nor daphne and Twisted
+    (no Django app imports them on setup)."""
+    packages = imported(RUN_WORKER)
+    assert {"django", "pipelines", "jsonschema"} <= packages
+    assert not packages & {*HEAVY, *HTTP_SERVER}, sorted(packages & {*HEAVY, *HTTP_SERVER})
 
 
 def test_the_task_zygote_preloads_component_modules_not_their_libraries():
