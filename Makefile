@@ -5,6 +5,11 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8080
+# serve and the Trigger Snippet read the gRPC port from PIPELINE_GRPC_PORT.
+GRPC_PORT ?= $(or $(PIPELINE_GRPC_PORT),8081)
+# pip runs only when pyproject.toml is newer than the stamp of the extras installed.
+# The stamps live in .venv: a new venv (a fresh clone, `make clean`) has none.
+STAMP := $(VENV)/.installed
 
 # Newest Python >= 3.12: PYTHON=... wins, then PATH, then pyenv's versions folder.
 PYTHON ?= $(shell for c in python3.14 python3.13 python3.12; do \
@@ -22,15 +27,22 @@ $(VENV)/bin/python:
 
 venv: $(VENV)/bin/python
 
-install: venv
+$(STAMP)-scale: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[scale]'
+	@touch $@
 
-install-test: venv
+$(STAMP)-scale-test: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[scale,test]'
+	@touch $@
+
+install: $(STAMP)-scale
+
+# install-system-deps.sh checks each package first and is quick when all are there.
+install-test: $(STAMP)-scale-test
 	@bash scripts/install-system-deps.sh
 
 run: install
-	$(PY) manage.py serve --port $(PORT)
+	PIPELINE_GRPC_PORT=$(GRPC_PORT) $(PY) manage.py serve --port $(PORT)
 
 test: install-test
 	@bash scripts/test.sh

@@ -55,8 +55,10 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# No "daphne" app: it only replaces runserver, and it imports daphne's server (Twisted,
+# autobahn, pyOpenSSL: ~16 MB) into every process that sets Django up, run workers
+# included. `manage.py serve` imports daphne itself, before anything touches the reactor.
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

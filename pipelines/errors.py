@@ -6,6 +6,8 @@ and a message meant for the user (it names the field at fault).
 
 from __future__ import annotations
 
+from pipelines.engine.recipe import more_problems
+
 # Error messages name what the client sent, but never echo more than this of it: a
 # message is not a mirror for megabytes of input, and a gRPC status message longer
 # than the peer's metadata limit reaches it as RESOURCE_EXHAUSTED instead.
@@ -93,9 +95,8 @@ class RecipeInvalidError(InvalidArgument):
 
     def __init__(self, problems: list[dict]) -> None:
         first = problems[0] if problems else {"location": "recipe", "error": "invalid recipe"}
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         where = f"{first['location']}: " if first.get("location") else ""
-        super().__init__(f"invalid recipe: {where}{first['error']}{more}", field="recipe")
+        super().__init__(f"invalid recipe: {where}{first['error']}{more_problems(len(problems) - 1)}", field="recipe")
         self.problems = problems
         self.details = [
             {"@type": "type.googleapis.com/google.rpc.BadRequest",

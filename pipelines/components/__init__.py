@@ -30,7 +30,12 @@ def default_registry() -> Registry:
 @cache
 def task_process_modules() -> tuple[str, ...]:
     """The modules of the tasks that run in task processes (``blocking=True``), which
-    the task processes' forkserver imports once for all of them."""
+    the task processes' zygote imports once for all of them.
+
+    Not the libraries those tasks import on first use (Pillow, pypdfium2, the
+    tokenizer): preloaded, every pool's zygote would hold all of them (~90 MB) on a
+    server whose recipes may use none; imported by the task, a worker pays the import
+    once, on its first such task, and workers live until killed."""
     return tuple(
         sorted(
             {

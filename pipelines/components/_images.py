@@ -1,18 +1,22 @@
 """Image values for components: decoding ``File``/data-URI/base64 inputs with
 Pillow, encoding results back to :class:`File`, and the ``:width``/``:height``
-reference attributes."""
+reference attributes.
+
+Pillow is imported by the functions that use it, not with this module: the server
+registers components at start-up and most never decode an image."""
 
 from __future__ import annotations
 
 import io
 import os
 import warnings
-from typing import Any
-
-from PIL import Image, UnidentifiedImageError
+from typing import TYPE_CHECKING, Any
 
 from pipelines.engine.components import ComponentError
 from pipelines.engine.values import File, FileDecodeError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # Larger outputs are refused rather than risking the worker's memory (≈ 400 MB RGBA).
 MAX_PIXELS = 100_000_000
@@ -35,6 +39,8 @@ def as_file(value: Any, *, what: str = "image") -> File:
 
 
 def _open(file: File, *, strict: bool = True) -> Image.Image:
+    from PIL import Image
+
     # Pillow reads only the header here; pixels are decoded on first access.
     source: Any = file.path if file.path is not None else io.BytesIO(file.read())
     with warnings.catch_warnings():
@@ -45,6 +51,8 @@ def _open(file: File, *, strict: bool = True) -> Image.Image:
 
 def load_image(value: Any, *, what: str = "image") -> tuple[Image.Image, File]:
     """Decode an image input fully; returns the Pillow image and its source file."""
+    from PIL import Image, UnidentifiedImageError
+
     file = as_file(value, what=what)
     try:
         image = _open(file)
@@ -97,6 +105,8 @@ def image_file(image: Image.Image, *, source: File | None, suffix: str, keep_jpe
 
 def image_size(value: Any) -> tuple[int, int]:
     """``(width, height)`` from the header only. Raises ValueError when not an image."""
+    from PIL import Image, UnidentifiedImageError
+
     if isinstance(value, File):
         file = value
     elif isinstance(value, str) and value.startswith("data:"):

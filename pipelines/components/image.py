@@ -4,7 +4,8 @@
 Images arrive as :class:`~pipelines.engine.values.File` values (data URIs and
 raw base64 strings are accepted too) and leave as ``File`` values: PNG, or JPEG
 when the input was JPEG and the result needs no transparency. All Pillow work
-is ``blocking`` so it runs in the engine's thread pool.
+is ``blocking`` so it runs in the task processes. Pillow is imported by the tasks
+that use it, on their first call: registering the component imports schemas only.
 
 Also registers the ``:width`` and ``:height`` reference attributes for images
 (``${variable.photo:width}``); they read only the image header.
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 import math
 from functools import cache
-from typing import Any
-
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING, Any
 
 from pipelines.components._images import check_size, image_file, image_size, load_image
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import register_attribute
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageFont
 
 # --- schemas ----------------------------------------------------------------------
 
@@ -200,6 +202,8 @@ def _workable(image: Image.Image) -> Image.Image:
 
 @cache
 def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont
+
     return ImageFont.load_default(size=20)
 
 
@@ -228,6 +232,8 @@ def resize(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
         new = (w, h)
     check_size(*new)
     if new != (w, h):
+        from PIL import Image
+
         image = _workable(image).resize(new, Image.Resampling.LANCZOS)
     return {"image": image_file(image, source=source, suffix="resized")}
 
@@ -247,6 +253,8 @@ def crop(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     cropped = _workable(image).crop((x1, y1, x2, y2))
     if circle <= 0 and corner <= 0:
         return {"image": image_file(cropped, source=source, suffix="cropped")}
+    from PIL import Image, ImageDraw
+
     cw, ch = cropped.size
     mask = Image.new("L", cropped.size, 0)
     draw = ImageDraw.Draw(mask)
@@ -282,6 +290,8 @@ def concat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     cell_w, cell_h = loaded[0][0].size
     out_w, out_h = columns * cell_w + (columns - 1) * padding, rows * cell_h + (rows - 1) * padding
     check_size(out_w, out_h)
+    from PIL import Image
+
     canvas = Image.new("RGBA", (out_w, out_h), (0, 0, 0, 0))
     for i, (image, _) in enumerate(loaded):
         row, column = divmod(i, columns)
@@ -295,6 +305,8 @@ class _Canvas:
     """An image with a transparent overlay: labels blend, boxes stay opaque."""
 
     def __init__(self, image: Image.Image) -> None:
+        from PIL import Image, ImageDraw
+
         self.had_alpha = "A" in image.getbands() or "transparency" in image.info
         self.base = image.convert("RGBA")
         self.overlay = Image.new("RGBA", self.base.size, (0, 0, 0, 0))
@@ -322,6 +334,8 @@ class _Canvas:
         self.draw.text((x + 2 * PADDING - tl, y + PADDING - tt), text, font=font, fill=TEXT_COLOUR)
 
     def result(self) -> Image.Image:
+        from PIL import Image
+
         combined = Image.alpha_composite(self.base, self.overlay)
         return combined if self.had_alpha else combined.convert("RGB")
 

@@ -83,9 +83,18 @@ class RecipeInvalid(ValueError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems: list[Problem] = list(problems)
         summary = "; ".join(f"{p.location}: {p.error}" if p.location else p.error for p in self.problems[:5])
-        if len(self.problems) > 5:
-            summary += f"; and {len(self.problems) - 5} more"
-        super().__init__(f"invalid recipe: {summary}")
+        super().__init__(f"invalid recipe: {summary}{more_problems(len(self.problems) - 5)}")
+
+
+def more_problems(count: int) -> str:
+    """" (and 2 more problems)" for a message that shows only some problems; "" for none.
+
+    Says "problems": a message often ends with a list ("known types: ..."), after which
+    a bare "and 1 more" would read as one more item of that list.
+    """
+    if count <= 0:
+        return ""
+    return f" (and {count} more problem{'s' if count > 1 else ''})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,12 +553,12 @@ class _RecipeParser:
             components={},
             siblings=frozenset(),
         )
-        components, external = self.parse_components(sections["component"], "component", scope)
+        components, broken, external = self.parse_components(sections["component"], "component", scope)
         for reference, location in external:  # impossible at top level; keep the check honest
             self.problem(location, f"unknown component in reference {reference}")
         top_scope = _Scope(
             variables=scope.variables,
-            components={cid: _output_fields(c) for cid, c in components.items()},
+            components={**dict.fromkeys(broken), **{cid: _output_fields(c) for cid, c in components.items()}},
             siblings=frozenset(components),
         )
         outputs = self.parse_outputs(sections["output"], top_scope, components)
@@ -633,11 +642,13 @@ class _RecipeParser:
 
     def parse_components(
         self, section: Mapping[str, Any], prefix: str, outer: _Scope
-    ) -> tuple[dict[str, Component], list[tuple[Reference, str]]]:
+    ) -> tuple[dict[str, Component], frozenset[str], list[tuple[Reference, str]]]:
         """Parse one level of components.
 
-        Returns the components (declaration order) and the references that name
-        components of enclosing levels (they become the enclosing iterator's
+        Returns the components (declaration order); the ids of those that could not be
+        parsed (no map, or an unknown type or task: a problem of their own, so
+        references to them are not reported again as unknown); and the references that
+        name components of enclosing levels (they become the enclosing iterator's
         dependencies).
         """
         # Pass 1: ids, types, tasks and output fields, so that references in
@@ -645,6 +656,7 @@ class _RecipeParser:
         heads: dict[str, tuple[Mapping[str, Any], ComponentDefinition | None, Task | None]] = {}
         fields: dict[str, frozenset[str] | None] = {}
         for cid, spec in section.items():
+            fields[cid] = None  # until its type and task say which outputs it has
             where = f"{prefix}.{cid}"
             if not isinstance(cid, str) or not _COMPONENT_ID.match(cid):
                 self.problem(where, f'invalid component id "{cid}": use letters, digits, "_" and "-", starting with a letter or "_" (at most 63)')
@@ -681,6 +693,7 @@ class _RecipeParser:
             heads[cid] = (spec, definition, task)
             props = task.output_schema.get("properties")
             fields[cid] = frozenset(props) if isinstance(props, Mapping) else None
+        broken = frozenset(fields) - frozenset(heads)
 
         scope = _Scope(
             variables=outer.variables,
@@ -716,7 +729,7 @@ class _RecipeParser:
             if refers_to_itself:
                 self.problem(where, f'component "{cid}" references itself, which would be a cycle')
         self.check_cycles(components, prefix)
-        return {c.id: c for c in components}, external
+        return {c.id: c for c in components}, broken, external
 
     def parse_task_component(
         self,
@@ -805,10 +818,11 @@ class _RecipeParser:
         )
         nested = spec.get("component")
         inner: dict[str, Component] = {}
+        broken: frozenset[str] = frozenset()
         if not isinstance(nested, Mapping) or not nested:
             self.problem(f"{where}.component", "an iterator needs a component map to run per element")
         else:
-            inner, external = self.parse_components(nested, f"{where}.component", inner_scope)
+            inner, broken, external = self.parse_components(nested, f"{where}.component", inner_scope)
             refs.extend(external)
 
         elements: list[tuple[str, Node]] = []
@@ -818,7 +832,7 @@ class _RecipeParser:
             raw_elements = {}
         element_scope = _Scope(
             variables=scope.variables,
-            components={**scope.components, **{k: _output_fields(c) for k, c in inner.items()}},
+            components={**scope.components, **dict.fromkeys(broken), **{k: _output_fields(c) for k, c in inner.items()}},
             siblings=frozenset(inner),
             iterators=inner_scope.iterators,
             indexes=inner_scope.indexes,
@@ -826,7 +840,7 @@ class _RecipeParser:
         for name, value in raw_elements.items():
             element_refs: list[tuple[Reference, str]] = []
             node = self.compile(value, f"{where}.output-elements.{name}", element_scope, element_refs)
-            refs.extend((r, loc) for r, loc in element_refs if r.root not in inner)
+            refs.extend((r, loc) for r, loc in element_refs if r.root not in inner and r.root not in broken)
             elements.append((str(name), node))
 
         component = Component(

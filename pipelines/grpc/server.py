@@ -43,12 +43,15 @@ def build_server(*, host: str, port: int) -> tuple[grpc.aio.Server, int]:
     """A server with every service added and bound to ``host:port`` (0: any free port).
 
     Returns the server, not started, and the port it bound. Call from the event loop
-    that will run it.
+    that will run it. Raises ``OSError`` naming the port when it cannot be bound (taken
+    by another process: ports are never shared).
     """
     limit = settings.PIPELINE_GRPC_MAX_MESSAGE_BYTES
-    server = grpc.aio.server(
-        options=[("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)]
-    )
+    # gRPC sets SO_REUSEPORT by default: a second server on the same port would bind
+    # without a word and the kernel would hand it half of the connections (calls that
+    # then fail with the other server's "invalid API token"). Off, a taken port fails.
+    options = [("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit), ("grpc.so_reuseport", 0)]
+    server = grpc.aio.server(options=options)
     pipeline_handlers = method_handlers(PIPELINE_SERVICE, PipelineServicer())
     server.add_generic_rpc_handlers(
         (
@@ -61,7 +64,7 @@ def build_server(*, host: str, port: int) -> tuple[grpc.aio.Server, int]:
     try:
         bound = server.add_insecure_port(address)
     except RuntimeError as exc:  # grpc's word for "address in use" and the like
-        raise OSError(f"could not listen for gRPC on {address}: {exc}") from exc
+        raise OSError(f"could not listen for gRPC on {address}: is another server using port {port}?") from exc
     return server, bound
 
 

@@ -8,8 +8,8 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -19,9 +19,15 @@ from pipelines.engine.masking import Masker, masker_for
 from pipelines.errors import AlreadyExists, InvalidArgument, NotFound
 from pipelines.models import RESOURCE_ID_PATTERN, ComponentRun, Namespace, PipelineRun, RunEvent, Secret
 
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
+
 
 @cache
 def _fernet(key_material: str) -> Fernet:
+    # Imported on first use (~6 MB): a run worker whose recipes use no secret never needs it.
+    from cryptography.fernet import Fernet
+
     if key_material.startswith("fernet:"):
         return Fernet(key_material.removeprefix("fernet:").encode())
     # Derive a stable 32-byte key so a fresh install needs no extra setting.
@@ -38,6 +44,8 @@ def encrypt(value: str) -> str:
 
 
 def decrypt(token: str) -> str:
+    from cryptography.fernet import InvalidToken
+
     try:
         return _cipher().decrypt(token.encode()).decode()
     except InvalidToken as exc:  # key rotated without re-encrypting

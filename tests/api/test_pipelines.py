@@ -61,6 +61,11 @@ component:
     violations = response.json()["details"][0]["fieldViolations"]
     fields = {v["field"] for v in violations}
     assert any(f.startswith("component.a") for f in fields) and any(f.startswith("component.b") for f in fields)
+    # The message shows the first problem and counts the others as problems: "(and 1
+    # more)" after "known tasks: ..." would read as one more task.
+    message = response.json()["message"]
+    assert message.startswith('invalid recipe: component.a.task: unknown task "TASK_NOPE"'), message
+    assert message.endswith("(and 1 more problem)"), message
 
 
 def test_plaintext_credential_refused(api):

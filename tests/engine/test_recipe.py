@@ -185,6 +185,51 @@ def test_all_problems_are_collected(registry: Registry) -> None:
     assert "must be a boolean" in problems["variable.flag.default"]
 
 
+
+def test_a_broken_component_is_one_problem_not_one_per_reference(registry: Registry) -> None:
+    """A component with an unknown type or task is reported once, at its type or task;
+    references to it (from siblings, an iterator's inside, the outputs) are not reported
+    again as "unknown component"."""
+    recipe = {
+        "variable": {"text": {"type": "string"}},
+        "component": {
+            "typo": {"type": "text", "task": "TASK_UPPERCASE", "input": {"text": "${variable.text}"}},
+            "alien": {"type": "teleport", "task": "TASK_BEAM"},
+            "notask": {"type": "text"},
+            "after": {"type": "text", "task": "TASK_UPPER", "input": {"text": "${typo.output.text} ${alien.output.x} ${notask.output.y}"}},
+            "each": {
+                "type": "iterator",
+                "input": "${typo.output.texts}",
+                "component": {
+                    "inner": {"type": "text", "task": "TASK_SHOUT", "input": {"text": "${each.element}"}},
+                    "inner2": {"type": "text", "task": "TASK_UPPER", "input": {"text": "${inner.output.text}"}},
+                },
+                "output-elements": {"r": "${inner.output.text}"},
+            },
+        },
+        "output": {"o": {"value": "${typo.output.text}"}, "p": {"value": "${each.output.r} ${alien.output.x}"}},
+    }
+    problems = validate_recipe(recipe, registry=registry)
+    assert [p.location for p in problems] == [
+        "component.typo.task", "component.alien.type", "component.notask.task", "component.each.component.inner.task",
+    ], problems
+    assert problems[0].error.startswith('unknown task "TASK_UPPERCASE" for component type "text"; known tasks: ')
+
+
+def test_the_summary_counts_the_problems_left_out(registry: Registry) -> None:
+    """RecipeInvalid's message shows five problems and says how many more *problems*
+    there are: after a list of known types, "and 1 more" would read as one more type."""
+    recipe = {"component": {f"c{i}": {"type": "teleport"} for i in range(6)}}
+    with pytest.raises(RecipeInvalid) as info:
+        parse_recipe(recipe, registry=registry)
+    message = str(info.value)
+    assert message.count("known types: ") == 5
+    assert message.endswith("(and 1 more problem)"), message
+    recipe["component"]["c6"] = {"type": "teleport"}
+    with pytest.raises(RecipeInvalid) as info:
+        parse_recipe(recipe, registry=registry)
+    assert str(info.value).endswith("(and 2 more problems)")
+
 def test_references_are_accepted_for_any_schema_type(registry: Registry) -> None:
     """A `${...}` string fits wherever the schema wants an integer, enum, object..."""
     recipe = {

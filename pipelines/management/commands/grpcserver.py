@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import signal
 
+from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -14,16 +15,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
-        parser.add_argument("--port", type=int, default=8081, help="gRPC port (default 8081)")
+        parser.add_argument("--port", type=int, default=None, help="gRPC port (default PIPELINE_GRPC_PORT, 8081)")
 
-    def handle(self, *args, host: str, port: int, **options):
+    def handle(self, *args, host: str, port: int | None, **options):
         call_command("migrate", interactive=False, verbosity=0)
-        asyncio.run(self._serve(host, port))
+        asyncio.run(self._serve(host, settings.PIPELINE_GRPC_PORT if port is None else port))
 
     async def _serve(self, host: str, port: int) -> None:
         from pipelines.grpc.server import start_server
 
-        server, bound = await start_server(host=host, port=port)
+        try:
+            server, bound = await start_server(host=host, port=port)
+        except OSError as exc:  # the port is taken: build_server's message names it
+            raise CommandError(f"{exc} Choose another with --port (default PIPELINE_GRPC_PORT).") from exc
         shown = "localhost" if host in ("0.0.0.0", "::") else host
         self.stdout.write(f"gRPC API (Instill SDK) on {shown}:{bound}")
         self.stdout.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from pipelines.demo import demo_ensure
 from pipelines.engine import processes
@@ -20,6 +20,27 @@ def _proxy_headers() -> dict[str, str]:
     if not settings.PIPELINE_TRUST_PROXY_HEADERS:
         return {}
     return {"proxy_forwarded_address_header": "X-Forwarded-For", "proxy_forwarded_proto_header": "X-Forwarded-Proto"}
+
+
+def _http_port_check(host: str, port: int) -> None:
+    """Fail with a message naming the port when ``host:port`` is taken.
+
+    daphne only logs a failed listen and returns; checked first, ``serve`` stops before
+    migrating or printing that it serves. Same socket options as Twisted's listen
+    (``SO_REUSEADDR``: a port left in TIME_WAIT by a stopped server is free).
+    """
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise CommandError(
+                f"could not listen for HTTP on {host}:{port}: {exc.strerror}. Is another server using port {port}? "
+                "Choose another with --port (`make run PORT=...`)."
+            ) from exc
 
 
 def _request_class():
@@ -171,7 +192,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
         parser.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
-        parser.add_argument("--grpc-port", type=int, default=8081, help="gRPC port (default 8081; 0: no gRPC server)")
+        parser.add_argument(
+            "--grpc-port", type=int, default=None, help="gRPC port (default PIPELINE_GRPC_PORT, 8081; 0: no gRPC server)"
+        )
         parser.add_argument("--no-demo", action="store_true", help="do not install the demo pipelines")
         parser.add_argument(
             "--run-workers",
@@ -180,7 +203,8 @@ class Command(BaseCommand):
             help="processes that execute sync triggers beside the server (default: PIPELINE_RUN_WORKERS, 1; 0: none)",
         )
 
-    def handle(self, *args, host: str, port: int, grpc_port: int, no_demo: bool, run_workers: int | None, **options):
+    def handle(self, *args, host: str, port: int, grpc_port: int | None, no_demo: bool, run_workers: int | None, **options):
+        _http_port_check(host, port)
         settings.PIPELINE_DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         username = settings.PIPELINE_ADMIN_USER
@@ -202,7 +226,12 @@ class Command(BaseCommand):
             for pipeline_id in demo_ensure(namespace=user_namespace(user)):
                 self.stdout.write(f"Installed demo pipeline {username}/{pipeline_id}.")
         self._recover()
-        self._serve(host, port, grpc_port, settings.PIPELINE_RUN_WORKERS if run_workers is None else run_workers)
+        self._serve(
+            host,
+            port,
+            settings.PIPELINE_GRPC_PORT if grpc_port is None else grpc_port,
+            settings.PIPELINE_RUN_WORKERS if run_workers is None else run_workers,
+        )
 
     def _recover(self) -> None:
         """Runs left PROCESSING by a dead process are failed; queued ones resume here."""
@@ -230,11 +259,19 @@ class Command(BaseCommand):
         from instill_site.asgi import application
 
         shown = "localhost" if host in ("0.0.0.0", "::") else host
-        self.stdout.write(f"Pipeline is serving on http://{shown}:{port}/ (API under /v1beta/, docs at /v1beta/docs)")
         if grpc_port:
             from pipelines.grpc.server import serve_beside_daphne
 
-            self.stdout.write(f"gRPC API (Instill SDK) on {shown}:{serve_beside_daphne(host=host, port=grpc_port)}")
+            try:
+                grpc_port = serve_beside_daphne(host=host, port=grpc_port)
+            except OSError as exc:
+                raise CommandError(
+                    f"{exc} Choose another with --grpc-port (default PIPELINE_GRPC_PORT; `make run GRPC_PORT=...`), "
+                    "or 0 for no gRPC."
+                ) from exc
+        self.stdout.write(f"Pipeline is serving on http://{shown}:{port}/ (API under /v1beta/, docs at /v1beta/docs)")
+        if grpc_port:
+            self.stdout.write(f"gRPC API (Instill SDK) on {shown}:{grpc_port}")
         from twisted.internet import reactor
 
         from pipelines import run_worker
@@ -247,7 +284,7 @@ class Command(BaseCommand):
 
         freeze_startup_heap()
         try:
-            Server(
+            server = Server(
                 application=application,
                 endpoints=build_endpoint_description_strings(host=host, port=port),
                 http_timeout=None,
@@ -256,7 +293,10 @@ class Command(BaseCommand):
                 server_name="pipeline",
                 verbosity=0,
                 **_proxy_headers(),
-            ).run()
+            )
+            server.run()
+            if not server.listening_addresses:  # taken since _http_port_check: daphne logged why
+                raise CommandError(f"could not listen for HTTP on {host}:{port}")
         finally:
             run_worker.stop()
             processes.shutdown_shared()

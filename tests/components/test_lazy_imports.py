@@ -1,0 +1,84 @@
+"""Components keep their heavy libraries out of start-up: registering them imports
+schemas, and a library is imported by the task that uses it, on its first call.
+
+Each check runs in a fresh interpreter, since this test process has imported
+everything already."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Image and document libraries, the text chunker's tokenizer, and gRPC (which only
+# serve's gRPC server needs: never a run worker nor a task process).
+HEAVY = ("PIL", "pypdf", "pypdfium2", "docx", "lxml", "bs4", "markdownify", "bpe_openai", "grpc")
+
+DJANGO = """
+import os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "instill_site.settings")
+import django
+django.setup()
+"""
+# What serve loads before it listens: its ASGI application (every view, consumer and
+# service) and the component registry.
+SERVE = DJANGO + """
+from instill_site.asgi import application
+from pipelines.components import default_registry
+default_registry()
+"""
+# What a run worker loads before its first trigger (manage.py run_worker).
+RUN_WORKER = DJANGO + """
+from pipelines.components import default_registry
+default_registry()
+from pipelines.run_worker import worker_main
+from pipelines.services import runs
+"""
+# The HTTP server's libraries: serve imports them, a run worker has no use for them.
+HTTP_SERVER = ("daphne", "twisted", "autobahn", "OpenSSL")
+
+# What the task processes' zygote imports (no Django) before it forks a worker.
+ZYGOTE = """
+import importlib
+from pipelines.components import task_process_modules
+for name in task_process_modules():
+    importlib.import_module(name)
+"""
+
+REPORT = "\nimport json, sys\nprint(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))\n"
+
+
+def imported(code: str) -> set[str]:
+    """The top-level packages a fresh interpreter holds after running ``code``."""
+    result = subprocess.run([sys.executable, "-c", code + REPORT], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+def test_serve_starts_without_the_heavy_libraries():
+    """Django, the ASGI application and the component registry import none of the
+    image, document, tokenizer or gRPC libraries."""
+    packages = imported(SERVE)
+    assert {"django", "channels", "pipelines", "jsonschema"} <= packages  # it did load the server
+    assert not packages & set(HEAVY), sorted(packages & set(HEAVY))
+
+
+def test_a_run_worker_starts_without_the_heavy_libraries_nor_the_http_server():
+    """A run worker's code imports neither the heavy libraries nor daphne and Twisted
+    (no Django app imports them on setup), nor the secrets' cipher before a secret is
+    decrypted."""
+    packages = imported(RUN_WORKER)
+    assert {"django", "pipelines", "jsonschema"} <= packages
+    unwanted = packages & {*HEAVY, *HTTP_SERVER, "cryptography"}
+    assert not unwanted, sorted(unwanted)
+
+
+def test_the_task_zygote_preloads_component_modules_not_their_libraries():
+    """The zygote imports every module with a task-process task, and none of the heavy
+    libraries: a forked task process imports one on the first task that needs it."""
+    packages = imported(ZYGOTE)
+    assert "pipelines" in packages and "django" not in packages
+    assert not packages & set(HEAVY), sorted(packages & set(HEAVY))
