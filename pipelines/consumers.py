@@ -9,8 +9,8 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from pipelines.api.auth import authenticate_authorization
-from pipelines.api.pagination import whole_number
+from pipelines.auth import authenticate_authorization
+from pipelines.errors import whole_number
 from pipelines.engine import json_bytes
 from pipelines.engine.limits import has_surrogate_escape, loads_stored
 from pipelines.errors import InvalidArgument, NotFound, RateLimited, Unauthenticated

@@ -20,6 +20,23 @@ def quoted(value: object, limit: int = ECHO_LIMIT) -> str:
     return f'"{text[:limit]}…" ({len(text)} characters)'
 
 
+# Numbers clients send (page numbers, event sequence numbers) are int32 in the contract.
+INT32_MAX = 2**31 - 1
+
+
+def whole_number(raw: str, *, name: str, hint: str = "") -> int:
+    """``raw`` as an int in ``0..INT32_MAX``; otherwise 400 naming the parameter ``name``."""
+    try:
+        value = int(raw)
+    except ValueError as exc:  # also a number of more than 4,300 digits
+        raise InvalidArgument(f"{name} must be a whole number{hint}", field=name) from exc
+    if value < 0:
+        raise InvalidArgument(f"{name} must not be negative{hint}", field=name)
+    if value > INT32_MAX:
+        raise InvalidArgument(f"{name} must be at most {INT32_MAX}{hint}", field=name)
+    return value
+
+
 class ServiceError(Exception):
     code: int = 13  # INTERNAL
     http_status: int = 500

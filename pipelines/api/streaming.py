@@ -28,11 +28,6 @@ from pipelines.services.run_files import MARKER, as_data_uris
 RUN_UID_HEADER = "Pipeline-Run-Uid"
 
 
-def wants_stream(request) -> bool:
-    accept = request.META.get("HTTP_ACCEPT", "")
-    return "text/event-stream" in accept or request.META.get("HTTP_INSTILL_USE_SSE", "").lower() == "true"
-
-
 def frame(seq: int, name: str, data: bytes) -> bytes:
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, name.encode(), data)
 

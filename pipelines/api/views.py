@@ -26,13 +26,13 @@ from rest_framework.views import APIView
 from pipelines.aio import db, detached
 from pipelines.api import serializers as s
 from pipelines import ratelimits
-from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached, rate_subject
+from pipelines.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached, rate_subject
 from pipelines.api.errors import error_json, service_error_json, too_big_message
-from pipelines.api.pagination import numbered_page, token_page, whole_number
+from pipelines.api.pagination import numbered_page, token_page
 from pipelines.api.parsers import check_trigger_type, is_multipart, json_body, parse_multipart
-from pipelines.api.streaming import follow_run, stream_trigger, wants_stream
+from pipelines.api.streaming import follow_run, stream_trigger
 from pipelines.api.truncation import FULL_VIEW, full_view, truncated
-from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated, quoted
+from pipelines.errors import InvalidArgument, NotFound, PermissionDenied, ServiceError, Unauthenticated, quoted, whole_number
 from pipelines.models import ApiToken, ComponentRun, PipelineRelease, PipelineRun, Secret
 from pipelines.selectors import (
     database_ready,
@@ -55,6 +55,7 @@ from pipelines.services import secrets as secret_services
 from pipelines.services import tokens as token_services
 from pipelines.engine import json_bytes
 from pipelines.services.run_files import stored_file
+from pipelines.services.triggers import wants_stream
 
 # --- triggers -----------------------------------------------------------------------
 
@@ -176,7 +177,7 @@ def _trigger_view(handle):
 async def pipeline_trigger(request, user, target, rows, options):
     """``POST .../pipelines/{id}/trigger`` and ``.../releases/{v}/trigger``: run and answer with
     outputs, or stream the run's events (``Accept: text/event-stream``)."""
-    if wants_stream(request):
+    if wants_stream(request.headers):
         run_services.bind_rows(target, rows)  # bad input is a 400, not an event
         return await stream_trigger(target=target, rows=rows, requester=user, source=options["source"])
     # Shielded: a client that hangs up does not stop the run; it finishes and is recorded.

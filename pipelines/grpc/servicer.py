@@ -19,7 +19,7 @@ import grpc
 
 from pipelines.aio import db, detached
 from pipelines import ratelimits
-from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_authorization, rate_subject
+from pipelines.auth import AUTHENTICATION_REQUIRED, authenticate_authorization, rate_subject
 from pipelines.engine import PipelineOutputUpdated
 from pipelines.errors import ServiceError, Unauthenticated
 from pipelines.grpc import messages
