@@ -11,7 +11,7 @@ import binascii
 from django.contrib.auth import authenticate as django_authenticate
 
 from pipelines import ratelimits
-from pipelines.errors import Unauthenticated
+from pipelines.errors import AUTHENTICATION_REQUIRED, Unauthenticated  # noqa: F401 - AUTHENTICATION_REQUIRED: the adapters' message
 from pipelines.services.tokens import PREFIX, hash_token, token_authenticate, token_identity_cached
 
 
@@ -36,9 +36,6 @@ def credentials(header: str) -> tuple[str, str, str] | None:
     if header.startswith(PREFIX):
         return ("token", header, "")
     raise Unauthenticated('unsupported Authorization header: use "Bearer instill_sk_..." or Basic credentials')
-
-
-AUTHENTICATION_REQUIRED = "authentication required: send Authorization: Bearer <API token>"
 
 
 def authenticate_header(request) -> object | None:

@@ -105,6 +105,9 @@ class Unauthenticated(ServiceError):
     code, http_status, grpc_name = 16, 401, "UNAUTHENTICATED"
 
 
+AUTHENTICATION_REQUIRED = "authentication required: send Authorization: Bearer <API token>"
+
+
 class RecipeInvalidError(InvalidArgument):
     """The recipe does not validate; ``details`` lists ``{location, error}`` items."""
 

@@ -336,7 +336,7 @@ async def _target(request: dict):
     from pipelines.aio import db
     from pipelines.errors import NotFound
     from pipelines.models import Pipeline, PipelineRelease
-    from pipelines.services.pipelines import pipeline_recipe, recipe_for
+    from pipelines.services.pipelines import version_recipe
     from pipelines.services.runs import TriggerTarget
 
     key = (*request["pipeline"], request["release"])
@@ -350,10 +350,7 @@ async def _target(request: dict):
             _targets.clear()
         _targets[key] = found
     pipeline, release = found
-    if release is not None:
-        recipe = recipe_for(key=("r", release.uid), raw_recipe=release.raw_recipe)
-    else:
-        recipe = pipeline_recipe(pipeline)
+    recipe = version_recipe(pipeline, release)
     return TriggerTarget(pipeline=pipeline, release=release, recipe=recipe, permission=None, namespace_secrets=request["secrets"])
 
 

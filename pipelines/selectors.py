@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
-from pipelines.errors import NotFound, PermissionDenied, quoted
+from pipelines.errors import AUTHENTICATION_REQUIRED, NotFound, PermissionDenied, Unauthenticated, quoted
 from pipelines.models import Namespace, Pipeline, PipelineRelease, PipelineRun, RunEvent
 
 
@@ -214,6 +214,17 @@ def run_get(*, run_uid: str, user) -> tuple[PipelineRun, bool]:
     if not (is_owner or run.requester_id == user.pk):
         raise NotFound(f'pipeline run "{run_uid}" not found')
     return run, True
+
+
+def run_for_follower(*, requester, run_uid: str) -> PipelineRun:
+    """The run whose events or operation ``requester`` may follow: one they requested,
+    or any run of a pipeline in a namespace they own. :class:`Unauthenticated` when
+    there is no requester (``None`` or anonymous); NotFound for every other run, never
+    telling "not yours" from "no such run"."""
+    if requester is None or not requester.is_authenticated:
+        raise Unauthenticated(AUTHENTICATION_REQUIRED)
+    run, _ = run_get(run_uid=run_uid, user=requester)
+    return run
 
 
 def run_state(run_uid) -> tuple[bool, str, str] | None:

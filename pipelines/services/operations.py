@@ -343,7 +343,7 @@ def queued_run_uids(limit: int = 1000) -> list[uuid.UUID]:
 
 def operation_get(*, operation_id: str, user) -> PipelineRun:
     """The run behind an operation, for its requester or the pipeline's owner; else NotFound."""
-    from pipelines.selectors import run_get
+    from pipelines.selectors import run_for_follower
 
     try:
         uuid.UUID(operation_id)
@@ -351,10 +351,9 @@ def operation_get(*, operation_id: str, user) -> PipelineRun:
         # Not echoed: the id can be anything a client sent (10,000 characters over gRPC).
         raise NotFound("operation not found: operation ids are the UUIDs that async triggers answer") from exc
     try:
-        run, _ = run_get(run_uid=operation_id, user=user)
+        return run_for_follower(requester=user, run_uid=operation_id)
     except NotFound as exc:
         raise NotFound(f'operation "{operation_id}" not found') from exc
-    return run
 
 
 def operation_json(run: PipelineRun) -> dict[str, Any]:

@@ -6,16 +6,13 @@ from pipelines.aio import db
 from pipelines.auth import authenticate_request
 from pipelines.api.errors import error_json, service_error_json
 from pipelines.api.streaming import follow_run
-from pipelines.errors import ServiceError, Unauthenticated, whole_number
-from pipelines.selectors import run_get
+from pipelines.errors import ServiceError, whole_number
+from pipelines.selectors import run_for_follower
 
 
 def _run_for_events(request, run_uid: str):
     user, _ = authenticate_request(request)
-    if not user.is_authenticated:
-        raise Unauthenticated("authentication required: send Authorization: Bearer <API token>")
-    run, _ = run_get(run_uid=run_uid, user=user)
-    return run
+    return run_for_follower(requester=user, run_uid=run_uid)
 
 
 _run_for_events_in_thread = db(_run_for_events)

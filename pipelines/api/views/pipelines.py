@@ -25,7 +25,7 @@ from pipelines.api.views.common import editable, owned_namespace, validated
 
 def _spec(pipeline) -> dict | None:
     try:
-        return pipeline_services.pipeline_recipe(pipeline).data_specification()
+        return pipeline_services.version_recipe(pipeline).data_specification()
     except ServiceError:
         return None
 

@@ -19,7 +19,7 @@ from pipelines.api.views.common import editable, validated, validated_raw
 
 def _release_spec(release) -> dict | None:
     try:
-        return pipeline_services.recipe_for(key=("r", release.uid), raw_recipe=release.raw_recipe).data_specification()
+        return pipeline_services.version_recipe(release.pipeline, release).data_specification()
     except ServiceError:
         return None
 

@@ -16,17 +16,15 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
-from pipelines.aio import db, detached
-from pipelines import ratelimits
-from pipelines.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached, rate_subject
+from pipelines.aio import db
+from pipelines.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached
 from pipelines.api.errors import error_json, service_error_json, too_big_message
 from pipelines.api.parsers import check_trigger_type, is_multipart, json_body, parse_multipart
-from pipelines.api.streaming import stream_trigger
+from pipelines.api.streaming import sse_response
 from pipelines.errors import InvalidArgument, PermissionDenied, ServiceError, Unauthenticated
-from pipelines.models import PipelineRun
 from pipelines.services import operations as operation_services
 from pipelines.services import runs as run_services
-from pipelines.services.triggers import wants_stream
+from pipelines.services.triggers import Trigger, trigger_accept, trigger_answer, trigger_enqueue, trigger_stream
 from pipelines.api.views.common import json_response
 
 
@@ -58,12 +56,6 @@ async def _trigger_payload(request) -> dict:
     return _parse_json_body(request)
 
 
-def _source(request) -> str:
-    if request.META.get("HTTP_INSTILL_USER_AGENT", "").upper() == PipelineRun.Source.CONSOLE:
-        return PipelineRun.Source.CONSOLE
-    return PipelineRun.Source.API
-
-
 def _prepare_trigger(request, namespace_id: str, pipeline_id: str, release_id: str | None):
     """Auth, CSRF for browser sessions, and the target — one thread hop for all reads."""
     user, how = authenticate_request(request)
@@ -77,14 +69,6 @@ def _prepare_trigger(request, namespace_id: str, pipeline_id: str, release_id: s
         namespace_id=namespace_id, pipeline_id=pipeline_id, release_id=release_id, user=user
     )
     return user, target
-
-
-def _trigger_options(request) -> dict:
-    return {
-        "source": _source(request),
-        "return_traces": request.META.get("HTTP_INSTILL_RETURN_TRACES", "").lower() == "true",
-        "idempotency_key": operation_services.idempotency_key_checked(request.META.get("HTTP_IDEMPOTENCY_KEY")),
-    }
 
 
 _prepare_trigger_in_thread = db(_prepare_trigger)
@@ -102,19 +86,17 @@ def _prepare_trigger_on_loop(request, namespace_id: str, pipeline_id: str, relea
     return run_services.trigger_target_on_loop(namespace_id=namespace_id, pipeline_id=pipeline_id, user=identity.user)
 
 
-async def _accept_trigger(request, namespace_id: str, pipeline_id: str, release_id: str | None):
-    """What every trigger path does first: body, auth, target, file URLs fetched."""
-    payload = await _trigger_payload(request)
-    rows = run_services.trigger_rows(payload)
+async def _accept_trigger(request, namespace_id: str, pipeline_id: str, release_id: str | None) -> Trigger:
+    """The request as a trigger: body, auth, target, then the service's checks."""
+    rows = run_services.trigger_rows(await _trigger_payload(request))
     prepared = _prepare_trigger_on_loop(request, namespace_id, pipeline_id, release_id)
     if prepared is None:
         prepared = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)
     user, target = prepared
-    if ratelimits.triggers_limited():
-        subject = rate_subject(request.META.get("HTTP_AUTHORIZATION", ""), user)
-        await ratelimits.acall(ratelimits.trigger_check, subject=subject, pipeline_key=str(target.pipeline.pk))
-    rows = await run_services.rows_with_fetched_files(target, rows)
-    return user, target, rows, _trigger_options(request)
+    return await trigger_accept(
+        requester=user, target=target, rows=rows,
+        authorization=request.META.get("HTTP_AUTHORIZATION", ""), headers=request.headers,
+    )
 
 
 def _trigger_view(handle):
@@ -125,7 +107,7 @@ def _trigger_view(handle):
         if request.method != "POST":
             return error_json(405, f"{request.method} is not allowed here; use POST")
         try:
-            return await handle(request, *await _accept_trigger(request, namespace_id, pipeline_id, release_id))
+            return await handle(await _accept_trigger(request, namespace_id, pipeline_id, release_id))
         except ServiceError as exc:
             return service_error_json(exc)
         except _TooBig:
@@ -138,39 +120,16 @@ def _trigger_view(handle):
 
 
 @_trigger_view
-async def pipeline_trigger(request, user, target, rows, options):
+async def pipeline_trigger(trigger: Trigger):
     """``POST .../pipelines/{id}/trigger`` and ``.../releases/{v}/trigger``: run and answer with
     outputs, or stream the run's events (``Accept: text/event-stream``)."""
-    if wants_stream(request.headers):
-        run_services.bind_rows(target, rows)  # bad input is a 400, not an event
-        return await stream_trigger(target=target, rows=rows, requester=user, source=options["source"])
-    # Shielded: a client that hangs up does not stop the run; it finishes and is recorded.
-    response = await asyncio.shield(
-        detached(
-            operation_services.run_trigger_once(
-                target=target,
-                rows=rows,
-                requester=user,
-                source=options["source"],
-                return_traces=options["return_traces"],
-                idempotency_key=options["idempotency_key"],
-            )
-        )
-    )
-    return json_response(response)
-
-
-def _enqueue(user, target, rows, options):
-    return operation_services.run_enqueue(
-        target=target, rows=rows, requester=user, source=options["source"], idempotency_key=options["idempotency_key"]
-    )
-
-
-_enqueue_in_thread = db(_enqueue)
+    if trigger.options.stream:
+        return sse_response(await trigger_stream(trigger))
+    return json_response(await trigger_answer(trigger))
 
 
 @_trigger_view
-async def pipeline_trigger_async(request, user, target, rows, options):
+async def pipeline_trigger_async(trigger: Trigger):
     """``POST .../trigger-async``: validate now, run later; answers an operation at once."""
-    run = await _enqueue_in_thread(user, target, rows, options)
+    run = await trigger_enqueue(trigger)
     return json_response({"operation": operation_services.operation_json(run)})
