@@ -37,8 +37,14 @@ def whole_number(raw: str, *, name: str, hint: str = "") -> int:
     return value
 
 
+# google.rpc.Code numbers that runs record without a ServiceError of their own: a run
+# interrupted by a restart (ABORTED) and one that failed on our side (INTERNAL).
+ABORTED = 10
+INTERNAL = 13
+
+
 class ServiceError(Exception):
-    code: int = 13  # INTERNAL
+    code: int = INTERNAL
     http_status: int = 500
     grpc_name: str = "INTERNAL"
     # HTTP headers the answer carries (RateLimited's Retry-After); never mutated here.

@@ -3,8 +3,8 @@
 Each method parses its message, authenticates the ``authorization`` metadata
 (:mod:`pipelines.auth`, as every adapter), calls the same trigger service as REST
 (:mod:`pipelines.services.triggers`: same validation, same runs recorded) and shapes
-the answer. Domain errors become the gRPC status
-named by the error (``ServiceError.grpc_name``) with the REST API's message.
+the answer. Domain errors become the gRPC status named by the error
+(``ServiceError.grpc_name``) with the REST API's message.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from typing import Any
 
 import grpc
 
@@ -66,11 +65,11 @@ def _prepare(authorization: str, address: str, namespace_id: str, pipeline_id: s
 _prepare_in_thread = db(_prepare)
 
 
-def _operation(authorization: str, address: str, operation_id: str) -> dict[str, Any]:
+def _operation(authorization: str, address: str, operation_id: str) -> operation_services.OperationState:
     user = _user(authorization, address)
     ratelimits.api_check(subject=rate_subject(authorization, user))
     run = operation_services.operation_get(operation_id=operation_id.removeprefix("operations/"), user=user)
-    return operation_services.operation_json(run)
+    return operation_services.operation_state(run)
 
 
 _operation_in_thread = db(_operation)
@@ -163,7 +162,7 @@ class PipelineServicer:
     async def _trigger_async(self, request, context, response_class, *, release_id: str | None = None):
         trigger = await _accept(request, context, release_id=release_id)
         run = await trigger_enqueue(trigger)
-        return response_class(operation=messages.operation(operation_services.operation_json(run)))
+        return response_class(operation=messages.operation(operation_services.operation_state(run)))
 
     @_unary
     async def TriggerNamespacePipeline(self, request, context):

@@ -18,9 +18,12 @@ from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from django.core.files.uploadedfile import UploadedFile
+
 from pipelines import ratelimits
 from pipelines.aio import db, detached
 from pipelines.auth import rate_subject
+from pipelines.engine import File
 from pipelines.engine.events import Event
 from pipelines.models import PipelineRun
 from pipelines.services import operations as operation_services
@@ -37,6 +40,21 @@ def wants_stream(headers: Mapping[str, str]) -> bool:
     return "text/event-stream" in headers.get("accept", "") or headers.get("instill-use-sse", "").lower() == "true"
 
 
+GENERIC_TYPES = {"", "application/octet-stream"}
+
+
+def file_value(upload: UploadedFile) -> File:
+    """An upload (a multipart trigger, the run form) as a trigger value: a File over the
+    spooled temp file when Django wrote one, else over its bytes."""
+    mime = (upload.content_type or "").split(";")[0].strip().lower()
+    mime = None if mime in GENERIC_TYPES else mime  # sniffed from the bytes instead
+    path = upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else None
+    if path:
+        return File(path=path, mime_type=mime, filename=upload.name)
+    upload.seek(0)
+    return File(upload.read(), mime_type=mime, filename=upload.name)
+
+
 @dataclass(frozen=True)
 class TriggerOptions:
     """How the caller wants a trigger run and answered, whatever the wire."""
@@ -45,6 +63,10 @@ class TriggerOptions:
     return_traces: bool = False
     idempotency_key: str | None = None
     stream: bool = False
+
+
+# Our own pages' runs: recorded with source CONSOLE, answered without traces.
+CONSOLE_OPTIONS = TriggerOptions(source=PipelineRun.Source.CONSOLE)
 
 
 def trigger_options(headers: Mapping[str, str]) -> TriggerOptions:

@@ -19,11 +19,10 @@ from pipelines.components import default_registry
 from pipelines.demo import CHUNK_AND_JQ, HELLO, chat_recipe
 from pipelines.errors import InvalidArgument, ServiceError
 from pipelines.forms import PipelineCreateForm, RunForm, add_service_error
-from pipelines.models import PipelineRun
-from pipelines.selectors import pipeline_get, pipeline_search, pipeline_stats, release_get, runs_visible
+from pipelines.selectors import pipeline_get, pipeline_search, pipeline_stats, release_get, releases_of, runs_visible
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services import runs as run_services
-from pipelines.services.triggers import Trigger, TriggerOptions, trigger_outcome
+from pipelines.services.triggers import CONSOLE_OPTIONS, Trigger, trigger_outcome
 from pipelines.services.users import user_namespace
 from pipelines.snippets import snippet_context
 from pipelines.views.common import is_htmx, page
@@ -111,7 +110,7 @@ def overview_context(request, pipeline, permission, release, *, form=None, resul
         "permission": permission,
         "release": release,
         "version": release.slug if release else "latest",
-        "releases": list(pipeline.releases.order_by("-create_time", "-id")),
+        "releases": list(releases_of(pipeline=pipeline)),
         "readme": (release.readme if release and release.readme else pipeline.readme),
         "recipe_error": recipe_error,
         "form": form,
@@ -161,7 +160,6 @@ def _read_form(request):
 
 
 _target_in_thread = db(run_services.trigger_target)
-CONSOLE = TriggerOptions(source=PipelineRun.Source.CONSOLE)
 _overview_context_in_thread = db(overview_context)
 _pipeline_get_in_thread = db(pipeline_get)
 
@@ -227,7 +225,7 @@ async def pipeline_run(request, namespace_id: str, pipeline_id: str):
     if run.rows is not None:
         try:
             # As every trigger: leaving the page does not stop the run.
-            trigger = Trigger(requester=user, target=run.target, rows=run.rows, options=CONSOLE)
+            trigger = Trigger(requester=user, target=run.target, rows=run.rows, options=CONSOLE_OPTIONS)
             outcome = await trigger_outcome(trigger)
             result = run_result(run.target, outcome)
         except ServiceError as exc:

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from pipelines.api import serializers as s
 from pipelines.services import operations as operation_services
 
 
@@ -13,7 +14,7 @@ class OperationApi(APIView):
     @extend_schema(summary="Poll an async trigger's operation")
     def get(self, request, operation_id):
         run = operation_services.operation_get(operation_id=operation_id, user=request.user)
-        return Response({"operation": operation_services.operation_json(run)})
+        return Response({"operation": s.operation_json(run)})
 
 
 class OperationCancelApi(APIView):
@@ -21,4 +22,4 @@ class OperationCancelApi(APIView):
     def post(self, request, operation_id):
         run = operation_services.operation_get(operation_id=operation_id, user=request.user)
         run = operation_services.run_cancel(run=run)
-        return Response({"operation": operation_services.operation_json(run)})
+        return Response({"operation": s.operation_json(run)})

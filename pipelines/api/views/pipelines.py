@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -12,13 +11,7 @@ from rest_framework.views import APIView
 from pipelines.api import serializers as s
 from pipelines.api.pagination import token_page
 from pipelines.errors import ServiceError
-from pipelines.selectors import (
-    namespace_get,
-    pipeline_permission,
-    pipeline_get,
-    pipeline_stats,
-    readable_pipelines,
-)
+from pipelines.selectors import namespace_get, pipeline_get, pipeline_permission, pipeline_search, pipeline_stats
 from pipelines.services import pipelines as pipeline_services
 from pipelines.api.views.common import editable, owned_namespace, validated
 
@@ -38,12 +31,11 @@ def _pipeline_response(pipeline, permission, *, status_code: int = 200) -> Respo
     )
 
 
-def _pipeline_list(queryset, request) -> Response:
+def _pipeline_list(request, namespace=None) -> Response:
     query = request.query_params.get("filter") or request.query_params.get("q") or ""
-    if query:
-        term = query.split("=", 1)[-1].strip().strip('"') if "=" in query else query
-        queryset = queryset.filter(Q(slug__icontains=term) | Q(description__icontains=term))
-    items, next_token, total = token_page(queryset.order_by("-update_time", "-id"), request.query_params)
+    term = query.split("=", 1)[-1].strip().strip('"') if "=" in query else query
+    queryset = pipeline_search(user=request.user, query=term, namespace=namespace)
+    items, next_token, total = token_page(queryset, request.query_params)
     stats = pipeline_stats(pipelines=items)
     return Response(
         {
@@ -62,7 +54,7 @@ class PipelineListAllApi(APIView):
 
     @extend_schema(summary="List the pipelines you can read (yours and public ones)")
     def get(self, request):
-        return _pipeline_list(readable_pipelines(user=request.user), request)
+        return _pipeline_list(request)
 
 
 class NamespacePipelineListCreateApi(APIView):
@@ -72,7 +64,7 @@ class NamespacePipelineListCreateApi(APIView):
     @extend_schema(summary="List a namespace's pipelines")
     def get(self, request, kind, namespace_id):
         namespace = namespace_get(namespace_id=namespace_id)
-        return _pipeline_list(readable_pipelines(user=request.user).filter(namespace=namespace), request)
+        return _pipeline_list(request, namespace)
 
     @extend_schema(summary="Create a pipeline", request=s.PipelineCreateInput, responses={201: OpenApiResponse(description="The pipeline")})
     def post(self, request, kind, namespace_id):

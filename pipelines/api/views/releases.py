@@ -10,8 +10,7 @@ from rest_framework.views import APIView
 from pipelines.api import serializers as s
 from pipelines.api.pagination import token_page
 from pipelines.errors import ServiceError
-from pipelines.models import PipelineRelease
-from pipelines.selectors import pipeline_get, release_get
+from pipelines.selectors import pipeline_get, release_get, releases_of
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services import releases as release_services
 from pipelines.api.views.common import editable, validated, validated_raw
@@ -31,7 +30,7 @@ class ReleaseListCreateApi(APIView):
     @extend_schema(summary="List a pipeline's releases, newest first")
     def get(self, request, kind, namespace_id, pipeline_id):
         pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
-        queryset = PipelineRelease.objects.filter(pipeline=pipeline).select_related("pipeline__namespace").order_by("-create_time", "-id")
+        queryset = releases_of(pipeline=pipeline)
         items, next_token, total = token_page(queryset, request.query_params)
         return Response(
             {"releases": [s.release_json(r, recipe_spec=_release_spec(r)) for r in items], "nextPageToken": next_token, "totalSize": total}

@@ -11,9 +11,8 @@ from rest_framework.views import APIView
 from pipelines.api import serializers as s
 from pipelines.api.pagination import numbered_page
 from pipelines.api.truncation import FULL_VIEW, full_view, truncated
-from pipelines.errors import InvalidArgument, NotFound, quoted
-from pipelines.models import ComponentRun, PipelineRun
-from pipelines.selectors import pipeline_get, run_get, runs_visible
+from pipelines.errors import NotFound, quoted
+from pipelines.selectors import RunFilters, component_runs_of, pipeline_get, run_get, runs_filter, runs_visible
 from pipelines.services.run_files import stored_file
 
 
@@ -22,7 +21,8 @@ class PipelineRunListApi(APIView):
     def get(self, request, kind, namespace_id, pipeline_id):
         pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
         queryset = runs_visible(pipeline=pipeline, user=request.user, permission=permission)
-        queryset = _filter_runs(queryset, request.query_params)
+        filters = RunFilters.checked(status=request.query_params.get("status") or "", source=request.query_params.get("source") or "")
+        queryset = runs_filter(queryset, filters)
         items, total, page, size = numbered_page(queryset, request.query_params)
         uid = request.user.pk
         runs = [s.run_json(r, show_data=permission.can_edit or r.requester_id == uid) for r in items]
@@ -43,27 +43,13 @@ class PipelineRunDetailApi(APIView):
         return Response({"pipelineRun": s.run_json(run, show_data=show_data)})
 
 
-def _filter_runs(queryset, params):
-    wanted = params.get("status")
-    if wanted:
-        if wanted not in PipelineRun.Status.values:
-            raise InvalidArgument(f"status must be one of {', '.join(PipelineRun.Status.values)}", field="status")
-        queryset = queryset.filter(status=wanted)
-    source = params.get("source")
-    if source:
-        if source not in PipelineRun.Source.values:
-            raise InvalidArgument(f"source must be one of {', '.join(PipelineRun.Source.values)}", field="source")
-        queryset = queryset.filter(source=source)
-    return queryset
-
-
 class ComponentRunListApi(APIView):
     @extend_schema(summary="List the component runs of a pipeline run")
     def get(self, request, run_uid, kind=None, namespace_id=None, pipeline_id=None):
         run, show_data = run_get(run_uid=str(run_uid), user=request.user)
         if pipeline_id is not None and (run.pipeline.slug != pipeline_id or run.pipeline.namespace.slug != namespace_id):
             raise NotFound(f'pipeline run "{run_uid}" not found')
-        queryset = ComponentRun.objects.filter(run=run).select_related("run").order_by("id")
+        queryset = component_runs_of(run=run)
         items, total, page, size = numbered_page(queryset, request.query_params)
         component_runs = [s.component_run_json(c, show_data=show_data) for c in items]
         if not full_view(request.query_params):

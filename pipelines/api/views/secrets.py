@@ -8,8 +8,7 @@ from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
 from pipelines.api.pagination import token_page
-from pipelines.errors import NotFound
-from pipelines.models import Secret
+from pipelines.selectors import secret_get, secrets_of
 from pipelines.services import secrets as secret_services
 from pipelines.api.views.common import owned_namespace, validated
 
@@ -18,7 +17,7 @@ class SecretListCreateApi(APIView):
     @extend_schema(summary="List a namespace's secrets (values are never returned)")
     def get(self, request, kind, namespace_id):
         namespace = owned_namespace(request, namespace_id)
-        items, next_token, total = token_page(Secret.objects.filter(namespace=namespace).select_related("namespace").order_by("slug"), request.query_params)
+        items, next_token, total = token_page(secrets_of(namespace=namespace), request.query_params)
         return Response({"secrets": [s.secret_json(x) for x in items], "nextPageToken": next_token, "totalSize": total})
 
     @extend_schema(summary="Create a secret", request=s.SecretCreateInput, responses={201: OpenApiResponse(description="The secret, without its value")})
@@ -35,9 +34,7 @@ class SecretDetailApi(APIView):
     @extend_schema(summary="Get a secret (without its value)")
     def get(self, request, kind, namespace_id, secret_id):
         namespace = owned_namespace(request, namespace_id)
-        secret = Secret.objects.filter(namespace=namespace, slug=secret_id).select_related("namespace").first()
-        if secret is None:
-            raise NotFound(f'secret "{secret_id}" not found')
+        secret = secret_get(namespace=namespace, secret_id=secret_id)
         return Response({"secret": s.secret_json(secret)})
 
     @extend_schema(summary="Update a secret's value or description", request=s.SecretUpdateInput)

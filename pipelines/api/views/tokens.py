@@ -8,8 +8,7 @@ from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
 from pipelines.api.pagination import token_page
-from pipelines.errors import NotFound
-from pipelines.models import ApiToken
+from pipelines.selectors import token_get, tokens_of
 from pipelines.services import tokens as token_services
 from pipelines.api.views.common import validated
 
@@ -17,7 +16,7 @@ from pipelines.api.views.common import validated
 class TokenListCreateApi(APIView):
     @extend_schema(summary="List your API tokens (masked)")
     def get(self, request):
-        items, next_token, total = token_page(ApiToken.objects.filter(user=request.user).order_by("-create_time", "-id"), request.query_params)
+        items, next_token, total = token_page(tokens_of(user=request.user), request.query_params)
         return Response({"tokens": [s.token_json(t) for t in items], "nextPageToken": next_token, "totalSize": total})
 
     @extend_schema(summary="Create an API token; the token is shown only in this answer", request=s.TokenCreateInput, responses={201: OpenApiResponse(description="The token, with accessToken")})
@@ -32,9 +31,7 @@ class TokenListCreateApi(APIView):
 class TokenDetailApi(APIView):
     @extend_schema(summary="Get an API token (masked)")
     def get(self, request, token_id):
-        token = ApiToken.objects.filter(user=request.user, slug=token_id).first()
-        if token is None:
-            raise NotFound(f'token "{token_id}" not found')
+        token = token_get(user=request.user, token_id=token_id)
         return Response({"token": s.token_json(token)})
 
     @extend_schema(summary="Delete (revoke) an API token", responses={204: None})

@@ -18,11 +18,11 @@ from django.views.decorators.csrf import csrf_exempt
 
 from pipelines.aio import db
 from pipelines.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached
+from pipelines.api import serializers as s
 from pipelines.api.errors import error_json, service_error_json, too_big_message
 from pipelines.api.parsers import check_trigger_type, is_multipart, json_body, parse_multipart
 from pipelines.api.streaming import sse_response
 from pipelines.errors import InvalidArgument, PermissionDenied, ServiceError, Unauthenticated
-from pipelines.services import operations as operation_services
 from pipelines.services import runs as run_services
 from pipelines.services.triggers import Trigger, trigger_accept, trigger_answer, trigger_enqueue, trigger_stream
 from pipelines.api.views.common import json_response
@@ -132,4 +132,4 @@ async def pipeline_trigger(trigger: Trigger):
 async def pipeline_trigger_async(trigger: Trigger):
     """``POST .../trigger-async``: validate now, run later; answers an operation at once."""
     run = await trigger_enqueue(trigger)
-    return json_response({"operation": operation_services.operation_json(run)})
+    return json_response({"operation": s.operation_json(run)})
