@@ -16,10 +16,9 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.urls import Resolver404, get_resolver, set_script_prefix
 from django.utils.module_loading import import_string
 
-from pipelines.api.auth import credentials
-from pipelines.api.parsers import is_multipart
-from pipelines.api.streaming import wants_stream
+from pipelines.auth import credentials
 from pipelines.errors import Unauthenticated
+from pipelines.services.triggers import wants_stream
 
 logger = logging.getLogger("pipelines.asgi")
 
@@ -190,8 +189,8 @@ def _servable(request, match) -> bool:
     (the view follows the client) — decided by the view's own tests."""
     return (
         getattr(match.func, "trigger_lane", False)
-        and not is_multipart(request)
-        and not wants_stream(request)
+        and request.content_type != "multipart/form-data"
+        and not wants_stream(request.headers)
     )
 
 

@@ -9,13 +9,13 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from pipelines.api.auth import authenticate_authorization
-from pipelines.api.pagination import whole_number
+from pipelines.auth import authenticate_authorization
+from pipelines.errors import whole_number
 from pipelines.engine import json_bytes
 from pipelines.engine.limits import has_surrogate_escape, loads_stored
 from pipelines.errors import InvalidArgument, NotFound, RateLimited, Unauthenticated
 from pipelines.realtime import run_follow
-from pipelines.selectors import run_get
+from pipelines.selectors import run_for_follower
 from pipelines.services.run_files import MARKER, as_urls
 
 # Close codes (4000-4999 are the application's): a browser sees them in CloseEvent.code.
@@ -79,10 +79,7 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
         if header:
             client = self.scope.get("client") or ("", 0)
             user = authenticate_authorization(header, address=client[0])
-        if user is None or not user.is_authenticated:
-            raise Unauthenticated("sign in or send Authorization: Bearer <API token>")
-        run, _ = run_get(run_uid=str(self.scope["url_route"]["kwargs"]["run_uid"]), user=user)
-        return run
+        return run_for_follower(requester=user, run_uid=str(self.scope["url_route"]["kwargs"]["run_uid"]))
 
     async def _follow(self, run_uid, after: int) -> None:
         try:

@@ -22,8 +22,31 @@ def quoted(value: object, limit: int = ECHO_LIMIT) -> str:
     return f'"{text[:limit]}…" ({len(text)} characters)'
 
 
+# Numbers clients send (page numbers, event sequence numbers) are int32 in the contract.
+INT32_MAX = 2**31 - 1
+
+
+def whole_number(raw: str, *, name: str, hint: str = "") -> int:
+    """``raw`` as an int in ``0..INT32_MAX``; otherwise 400 naming the parameter ``name``."""
+    try:
+        value = int(raw)
+    except ValueError as exc:  # also a number of more than 4,300 digits
+        raise InvalidArgument(f"{name} must be a whole number{hint}", field=name) from exc
+    if value < 0:
+        raise InvalidArgument(f"{name} must not be negative{hint}", field=name)
+    if value > INT32_MAX:
+        raise InvalidArgument(f"{name} must be at most {INT32_MAX}{hint}", field=name)
+    return value
+
+
+# google.rpc.Code numbers that runs record without a ServiceError of their own: a run
+# interrupted by a restart (ABORTED) and one that failed on our side (INTERNAL).
+ABORTED = 10
+INTERNAL = 13
+
+
 class ServiceError(Exception):
-    code: int = 13  # INTERNAL
+    code: int = INTERNAL
     http_status: int = 500
     grpc_name: str = "INTERNAL"
     # HTTP headers the answer carries (RateLimited's Retry-After); never mutated here.
@@ -88,6 +111,9 @@ class Unavailable(ServiceError):
 
 class Unauthenticated(ServiceError):
     code, http_status, grpc_name = 16, 401, "UNAUTHENTICATED"
+
+
+AUTHENTICATION_REQUIRED = "authentication required: send Authorization: Bearer <API token>"
 
 
 class RecipeInvalidError(InvalidArgument):

@@ -11,11 +11,11 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 
-from pipelines.api.parsers import file_value
 from pipelines.engine.limits import InputLimitError, loads_json
 from pipelines.engine.recipe import Variable
 from pipelines.engine.types import FILE_TYPES, item_type
 from pipelines.errors import ServiceError
+from pipelines.services.triggers import file_value
 
 # What a file picker offers for each file type (the server checks the real type).
 ACCEPT = {

@@ -151,7 +151,7 @@ class PipelineRun(models.Model):
     complete_time = models.DateTimeField(null=True, blank=True)
     total_duration_ms = models.PositiveIntegerField(null=True, blank=True)
     # google.rpc.Code of a run that failed outside its components (cancelled 1,
-    # deadline 4, internal 13); the operation's error.code.
+    # deadline 4, aborted 10, internal 13: pipelines.errors); the operation's error.code.
     error_code = models.PositiveSmallIntegerField(null=True, blank=True)
     # Async execution bookkeeping: who runs it, when it last said so, and whether
     # someone asked it to stop. Per-row secret overrides wait here, encrypted, until

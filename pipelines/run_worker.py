@@ -322,38 +322,23 @@ async def run_trigger(*, target, rows, requester, source: str, return_traces: bo
 _targets: dict[tuple, tuple] = {}
 
 
-def _load(pipeline_pk: int, release_pk: int | None):
-    from pipelines.models import Pipeline, PipelineRelease
-
-    pipeline = Pipeline.objects.select_related("namespace").get(pk=pipeline_pk)
-    release = PipelineRelease.objects.get(pk=release_pk) if release_pk is not None else None
-    return pipeline, release
-
-
 async def _target(request: dict):
     """The trigger's target, as serve resolved it: the pipeline as of the update time
     serve saw (cached here by it), or the pipeline as it is now if it changed since."""
     from pipelines.aio import db
-    from pipelines.errors import NotFound
-    from pipelines.models import Pipeline, PipelineRelease
-    from pipelines.services.pipelines import pipeline_recipe, recipe_for
+    from pipelines.selectors import trigger_version_get
+    from pipelines.services.pipelines import version_recipe
     from pipelines.services.runs import TriggerTarget
 
     key = (*request["pipeline"], request["release"])
     found = _targets.get(key)
     if found is None:
-        try:
-            found = await db(_load)(request["pipeline"][0], request["release"])
-        except (Pipeline.DoesNotExist, PipelineRelease.DoesNotExist) as exc:
-            raise NotFound("the pipeline or release was deleted while the trigger started") from exc
+        found = await db(trigger_version_get)(pipeline_pk=request["pipeline"][0], release_pk=request["release"])
         if len(_targets) > 4096:
             _targets.clear()
         _targets[key] = found
     pipeline, release = found
-    if release is not None:
-        recipe = recipe_for(key=("r", release.uid), raw_recipe=release.raw_recipe)
-    else:
-        recipe = pipeline_recipe(pipeline)
+    recipe = version_recipe(pipeline, release)
     return TriggerTarget(pipeline=pipeline, release=release, recipe=recipe, permission=None, namespace_secrets=request["secrets"])
 
 

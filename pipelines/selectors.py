@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
-from pipelines.errors import NotFound, PermissionDenied, quoted
-from pipelines.models import Namespace, Pipeline, PipelineRelease, PipelineRun, RunEvent
+from pipelines.errors import AUTHENTICATION_REQUIRED, InvalidArgument, NotFound, PermissionDenied, Unauthenticated, quoted
+from pipelines.models import ApiToken, ComponentRun, Namespace, Pipeline, PipelineRelease, PipelineRun, RunEvent, Secret
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,12 @@ def readable_pipelines(*, user) -> QuerySet[Pipeline]:
     return qs.filter(_public_q())
 
 
-def pipeline_search(*, user, query: str = "") -> QuerySet[Pipeline]:
-    """Readable pipelines whose id or description contains ``query``, recently changed first."""
+def pipeline_search(*, user, query: str = "", namespace: Namespace | None = None) -> QuerySet[Pipeline]:
+    """Readable pipelines (of ``namespace``, when given) whose id or description contains
+    ``query``, recently changed first."""
     qs = readable_pipelines(user=user)
+    if namespace is not None:
+        qs = qs.filter(namespace=namespace)
     if query:
         qs = qs.filter(Q(slug__icontains=query) | Q(description__icontains=query))
     return qs.order_by("-update_time", "-id")
@@ -175,15 +178,95 @@ def release_get(*, pipeline: Pipeline, release_id: str) -> PipelineRelease:
     return release
 
 
-def runs_visible(*, pipeline: Pipeline, user, permission: Permission) -> QuerySet[PipelineRun]:
-    """Runs of a pipeline the user may list: all for the owner, their own otherwise."""
+def releases_of(*, pipeline: Pipeline) -> QuerySet[PipelineRelease]:
+    """A pipeline's releases, newest first."""
+    return PipelineRelease.objects.filter(pipeline=pipeline).select_related("pipeline__namespace").order_by("-create_time", "-id")
+
+
+def release_ids(*, pipeline: Pipeline) -> list[str]:
+    """The ids of a pipeline's releases, newest first."""
+    return list(PipelineRelease.objects.filter(pipeline=pipeline).order_by("-create_time", "-id").values_list("slug", flat=True))
+
+
+def runs_visible(*, pipeline: Pipeline, user, permission: Permission, values: bool = True) -> QuerySet[PipelineRun]:
+    """Runs of a pipeline the user may list: all for the owner, their own otherwise,
+    newest first. ``values=False`` leaves inputs, outputs, traces and the recipe in the
+    database (a table that shows none of them)."""
     qs = PipelineRun.objects.filter(pipeline=pipeline).select_related("requester").order_by("-create_time", "-id")
+    if not values:
+        qs = qs.defer("inputs", "outputs", "traces", "recipe_snapshot")
     if permission.can_edit:
         return qs
     if user is None or not user.is_authenticated:
         return qs.none()
     return qs.filter(requester_id=user.pk)
 
+
+RUN_STATUS_CHOICES = PipelineRun.Status.choices
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    """Which runs a listing shows: by status, source and version ("" for any)."""
+
+    status: str = ""
+    source: str = ""
+    version: str = ""
+
+    @classmethod
+    def checked(cls, *, status: str = "", source: str = "", version: str = "", strict: bool = True) -> RunFilters:
+        """Filters from what a caller sent: an unknown status or source is
+        :class:`InvalidArgument` naming the parameter (``strict``, the API) or dropped (a
+        page's stale link)."""
+        wanted = {"status": (status, PipelineRun.Status.values), "source": (source, PipelineRun.Source.values)}
+        kept = {}
+        for name, (value, known) in wanted.items():
+            if value and value not in known:
+                if strict:
+                    raise InvalidArgument(f"{name} must be one of {', '.join(known)}", field=name)
+                value = ""
+            kept[name] = value
+        return cls(version=version, **kept)
+
+
+def runs_filter(runs: QuerySet[PipelineRun], filters: RunFilters) -> QuerySet[PipelineRun]:
+    """``runs`` narrowed to ``filters``."""
+    if filters.status:
+        runs = runs.filter(status=filters.status)
+    if filters.source:
+        runs = runs.filter(source=filters.source)
+    if filters.version:
+        runs = runs.filter(pipeline_version=filters.version)
+    return runs
+
+
+def component_runs_of(*, run: PipelineRun, by_start: bool = False) -> QuerySet[ComponentRun]:
+    """A run's component runs, in the order they were recorded (``by_start``: started)."""
+    return ComponentRun.objects.filter(run=run).select_related("run").order_by(*(("start_time", "id") if by_start else ("id",)))
+
+
+def tokens_of(*, user) -> QuerySet[ApiToken]:
+    """A user's API tokens, newest first."""
+    return ApiToken.objects.filter(user=user).order_by("-create_time", "-id")
+
+
+def token_get(*, user, token_id: str) -> ApiToken:
+    token = ApiToken.objects.filter(user=user, slug=token_id).first()
+    if token is None:
+        raise NotFound(f'token "{token_id}" not found')
+    return token
+
+
+def secrets_of(*, namespace: Namespace) -> QuerySet[Secret]:
+    """A namespace's secrets by id (the rows; values stay encrypted)."""
+    return Secret.objects.filter(namespace=namespace).select_related("namespace").order_by("slug")
+
+
+def secret_get(*, namespace: Namespace, secret_id: str) -> Secret:
+    secret = Secret.objects.filter(namespace=namespace, slug=secret_id).select_related("namespace").first()
+    if secret is None:
+        raise NotFound(f'secret "{secret_id}" not found')
+    return secret
 
 
 def pipeline_get_editable(*, namespace_id: str, pipeline_id: str, user) -> tuple[Pipeline, Permission]:
@@ -214,6 +297,33 @@ def run_get(*, run_uid: str, user) -> tuple[PipelineRun, bool]:
     if not (is_owner or run.requester_id == user.pk):
         raise NotFound(f'pipeline run "{run_uid}" not found')
     return run, True
+
+
+def run_for_follower(*, requester, run_uid: str) -> PipelineRun:
+    """The run whose events or operation ``requester`` may follow: one they requested,
+    or any run of a pipeline in a namespace they own. :class:`Unauthenticated` when
+    there is no requester (``None`` or anonymous); NotFound for every other run, never
+    telling "not yours" from "no such run"."""
+    if requester is None or not requester.is_authenticated:
+        raise Unauthenticated(AUTHENTICATION_REQUIRED)
+    run, _ = run_get(run_uid=run_uid, user=requester)
+    return run
+
+
+def run_processing(run_uid) -> bool:
+    """Whether an executor holds the run (its status is PROCESSING)."""
+    return PipelineRun.objects.filter(uid=run_uid, status=PipelineRun.Status.PROCESSING).exists()
+
+
+def trigger_version_get(*, pipeline_pk: int, release_pk: int | None) -> tuple[Pipeline, PipelineRelease | None]:
+    """A trigger's pipeline and release by primary key (a run worker's side of a
+    hand-over); NotFound when either was deleted since the trigger started."""
+    try:
+        pipeline = Pipeline.objects.select_related("namespace").get(pk=pipeline_pk)
+        release = PipelineRelease.objects.get(pk=release_pk) if release_pk is not None else None
+    except (Pipeline.DoesNotExist, PipelineRelease.DoesNotExist) as exc:
+        raise NotFound("the pipeline or release was deleted while the trigger started") from exc
+    return pipeline, release
 
 
 def run_state(run_uid) -> tuple[bool, str, str] | None:

@@ -534,16 +534,14 @@ def snippet_context(*, request: Any, pipeline: Any, release: Any = None) -> dict
     from django.conf import settings
 
     from pipelines.errors import RecipeInvalidError
-    from pipelines.services.pipelines import pipeline_recipe, recipe_for
+    from pipelines.services.pipelines import version_recipe
 
     base_url = public_base_url(request, getattr(settings, "PIPELINE_PUBLIC_URL", ""))
     target = grpc_target(base_url, int(getattr(settings, "PIPELINE_GRPC_PORT", 8081)))
 
     def parsed(version: Any) -> Recipe | None:
         try:
-            if version is None:
-                return pipeline_recipe(pipeline)
-            return recipe_for(key=("r", version.uid), raw_recipe=version.raw_recipe)
+            return version_recipe(pipeline, version)
         except RecipeInvalidError:  # stored while valid; a component was removed since
             return None
 

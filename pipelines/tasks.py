@@ -16,12 +16,6 @@ async def _execute(run_uid: str):
     return await run_execute(run_uid=run_uid, take_over_stale=True)
 
 
-def _still_processing(run_uid: str) -> bool:
-    from pipelines.models import PipelineRun
-
-    return PipelineRun.objects.filter(uid=run_uid, status=PipelineRun.Status.PROCESSING).exists()
-
-
 @shared_task(bind=True, name="pipelines.execute_run", acks_late=True, reject_on_worker_lost=True, max_retries=20)
 def execute_run(self, run_uid: str) -> str:
     """Execute one queued run. Late ack: if this worker dies, the broker redelivers the
@@ -30,7 +24,9 @@ def execute_run(self, run_uid: str) -> str:
     run = asyncio.run(_execute(run_uid))
     if run is not None:
         return run.status
-    if _still_processing(run_uid):
+    from pipelines.selectors import run_processing
+
+    if run_processing(run_uid):
         # Another executor holds the run: alive (a duplicate delivery; we look again
         # later, cheaply) or dead on another host (its heartbeat goes stale, then we
         # take over). Workers' reapers fail it anyway if nobody does.

@@ -10,7 +10,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from pipelines.errors import ServiceError
+from pipelines.errors import INTERNAL, ServiceError
 
 logger = logging.getLogger("pipelines.api")
 
@@ -22,7 +22,7 @@ def error_body(code: int, message: str, details: list | None = None) -> dict:
 
 
 def error_json(status: int, message: str, *, code: int | None = None, details: list | None = None) -> JsonResponse:
-    response = JsonResponse(error_body(code if code is not None else HTTP_TO_CODE.get(status, 13), message, details), status=status)
+    response = JsonResponse(error_body(code if code is not None else HTTP_TO_CODE.get(status, INTERNAL), message, details), status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="pipeline"'
     return response
@@ -62,10 +62,10 @@ def exception_handler(exc, context) -> Response | None:
         return Response(error_body(16, str(exc.detail)), status=401, headers=_auth_headers(401))
     if isinstance(exc, drf.APIException):
         status = exc.status_code
-        return Response(error_body(HTTP_TO_CODE.get(status, 13), str(exc.detail)), status=status)
+        return Response(error_body(HTTP_TO_CODE.get(status, INTERNAL), str(exc.detail)), status=status)
     request_id = uuid.uuid4().hex
     logger.exception("unhandled error (request id %s)", request_id)
-    return Response(error_body(13, f"internal error (request id {request_id})"), status=500)
+    return Response(error_body(INTERNAL, f"internal error (request id {request_id})"), status=500)
 
 
 def _auth_headers(status: int) -> dict:

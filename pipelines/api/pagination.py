@@ -10,26 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 
-from pipelines.errors import InvalidArgument
+from pipelines.errors import INT32_MAX, InvalidArgument, whole_number
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
-INT32_MAX = 2**31 - 1
-
-
-def whole_number(raw: str, *, name: str, hint: str = "") -> int:
-    """``raw`` as an int in ``0..INT32_MAX``; otherwise 400 naming the parameter ``name``."""
-    try:
-        value = int(raw)
-    except ValueError as exc:  # also a number of more than 4,300 digits
-        raise InvalidArgument(f"{name} must be a whole number{hint}", field=name) from exc
-    if value < 0:
-        raise InvalidArgument(f"{name} must not be negative{hint}", field=name)
-    if value > INT32_MAX:
-        raise InvalidArgument(f"{name} must be at most {INT32_MAX}{hint}", field=name)
-    return value
-
-
 def page_size(params) -> int:
     raw = params.get("pageSize") or params.get("page_size")
     if raw in (None, ""):

@@ -23,18 +23,16 @@ import re
 from typing import Any
 
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
 from django.http.multipartparser import MultiPartParserError
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from pipelines.engine import File
 from pipelines.engine.limits import InputLimitError, loads_json
 from pipelines.errors import InvalidArgument, UnsupportedMediaType
+from pipelines.services.triggers import file_value
 
 FIELD = re.compile(r"^(?P<root>variables|inputs)\[(?P<row>\d+)\]\.(?P<name>[A-Za-z0-9_][-A-Za-z0-9_]*)(?:\[(?P<item>\d+)\])?$")
-GENERIC_TYPES = {"", "application/octet-stream"}
 
 
 def is_json_type(content_type: str) -> bool:
@@ -86,17 +84,6 @@ def text_value(text: str, *, field: str) -> Any:
         raise InvalidArgument(exc.message, field=field if exc.field == "body" else exc.field) from None
     except ValueError:
         return text
-
-
-def file_value(upload: UploadedFile) -> File:
-    """A File over the upload: the spooled temp file when Django wrote one, else its bytes."""
-    mime = (upload.content_type or "").split(";")[0].strip().lower()
-    mime = None if mime in GENERIC_TYPES else mime  # sniffed from the bytes instead
-    path = upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else None
-    if path:
-        return File(path=path, mime_type=mime, filename=upload.name)
-    upload.seek(0)
-    return File(upload.read(), mime_type=mime, filename=upload.name)
 
 
 def multipart_payload(post: QueryDict, files, *, max_rows: int) -> dict:

@@ -1,5 +1,5 @@
 """OpenAPI completions that drf-spectacular's DRF introspection cannot make: the trigger
-endpoints (plain async views, see views.py), the error answers every operation may give,
+endpoints (plain async views, see views/triggers.py), the error answers every operation may give,
 Bearer authentication, and paths its URL-pattern reading gets wrong."""
 
 from __future__ import annotations

@@ -12,8 +12,26 @@ from rest_framework import serializers
 
 from pipelines.models import ApiToken, ComponentRun, Pipeline, PipelineRelease, PipelineRun, Secret
 from pipelines.selectors import Permission
+from pipelines.services.operations import operation_state
 from pipelines.services.run_files import as_urls
 from pipelines.services.tokens import token_state
+
+
+# The operation's response, typed as protobuf's Any names it (the contract's JSON).
+RESPONSE_TYPE = "type.googleapis.com/pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse"
+
+
+def operation_json(run: PipelineRun) -> dict[str, Any]:
+    """An async trigger's operation in the API's JSON (``google.longrunning.Operation``)."""
+    state = operation_state(run)
+    operation: dict[str, Any] = {"name": state.name, "metadata": None, "done": state.done}
+    if not state.done:
+        return operation
+    if state.error_code is not None:
+        operation["error"] = {"code": state.error_code, "message": state.error, "details": []}
+    else:
+        operation["response"] = {"@type": RESPONSE_TYPE, "outputs": state.outputs, "metadata": {"traces": state.traces}}
+    return operation
 
 
 def ts(value: datetime | None) -> str | None:

@@ -18,19 +18,13 @@ from collections.abc import AsyncIterator
 from django.conf import settings
 from django.http import StreamingHttpResponse
 
-from pipelines.aio import detached
 from pipelines.engine import json_bytes
 from pipelines.engine.limits import has_surrogate_escape, loads_stored
 from pipelines.realtime import run_follow
-from pipelines.services import runs as run_services
 from pipelines.services.run_files import MARKER, as_data_uris
+from pipelines.services.triggers import RunStream, live_events
 
 RUN_UID_HEADER = "Pipeline-Run-Uid"
-
-
-def wants_stream(request) -> bool:
-    accept = request.META.get("HTTP_ACCEPT", "")
-    return "text/event-stream" in accept or request.META.get("HTTP_INSTILL_USE_SSE", "").lower() == "true"
 
 
 def frame(seq: int, name: str, data: bytes) -> bytes:
@@ -51,44 +45,17 @@ def event_stream(body: AsyncIterator[bytes]) -> StreamingHttpResponse:
     return response
 
 
-async def stream_trigger(*, target, rows, requester, source: str) -> StreamingHttpResponse:
-    """Store the run, start it, and answer with its event stream."""
-    queue: asyncio.Queue = asyncio.Queue()
-    started: asyncio.Future = asyncio.get_running_loop().create_future()
-    task = detached(
-        run_services.run_trigger(
-            target=target, rows=rows, requester=requester, source=source, on_event=queue.put_nowait,
-            on_start=started.set_result, live=True,
-        )
-    )
-    # Headers wait for the stored run, so the uid they carry can be followed at once.
-    await asyncio.wait({started, task}, return_when=asyncio.FIRST_COMPLETED)
-    if not started.done():
-        task.result()  # the run could not even be stored: raise that error as a response
-    response = event_stream(_events(task, queue))
-    response[RUN_UID_HEADER] = str(started.result().uid)
+def sse_response(stream: RunStream) -> StreamingHttpResponse:
+    """A streamed trigger's answer: its run's uid in a header, its events as SSE."""
+    response = event_stream(_events(stream.task, stream.queue))
+    response[RUN_UID_HEADER] = str(stream.run_uid)
     return response
 
 
 async def _events(task: asyncio.Task, queue: asyncio.Queue) -> AsyncIterator[bytes]:
-    """The run's events as they come, until the run has ended and all are sent (the
-    service emits the error events of a run stopped outside its components)."""
-    heartbeat = settings.PIPELINE_SSE_HEARTBEAT_SECONDS
-    getter: asyncio.Task | None = None
-    try:
-        while not (task.done() and queue.empty()):
-            if getter is None:
-                getter = asyncio.ensure_future(queue.get())
-            # Wake for the next event or for the end of the run, whichever comes first.
-            done, _ = await asyncio.wait({getter, task}, timeout=heartbeat, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                event, getter = getter.result(), None
-                yield sse_frame(event)
-            elif not done:
-                yield HEARTBEAT
-    finally:
-        if getter is not None:
-            getter.cancel()
+    """The run's events as SSE frames, a comment heartbeat while nothing happens."""
+    async for event in live_events(task, queue, heartbeat=settings.PIPELINE_SSE_HEARTBEAT_SECONDS):
+        yield HEARTBEAT if event is None else sse_frame(event)
 
 
 def follow_run(*, run_uid, after: int) -> StreamingHttpResponse:

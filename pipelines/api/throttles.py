@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework.throttling import BaseThrottle
 
 from pipelines import ratelimits
-from pipelines.api.auth import rate_subject
+from pipelines.auth import rate_subject
 
 
 class ApiRateThrottle(BaseThrottle):

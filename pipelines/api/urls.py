@@ -4,7 +4,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
-from pipelines.api import views
+from pipelines.api.views import common, events, health, operations, pipelines, releases, runs, secrets, tokens, triggers
 
 NS = r"(?P<kind>namespaces|namespace|users|organizations)/(?P<namespace_id>[^/]+)"
 PIPE = NS + r"/pipelines/(?P<pipeline_id>[^/]+)"
@@ -12,33 +12,33 @@ REL = PIPE + r"/releases/(?P<release_id>[^/]+)"
 TARGET = r"(?:/releases/(?P<release_id>[^/]+))?"
 
 urlpatterns = [
-    path("__liveness", views.liveness),
-    path("__readiness", views.readiness),
-    path("health/pipeline", views.liveness),
+    path("__liveness", health.liveness),
+    path("__readiness", health.readiness),
+    path("health/pipeline", health.liveness),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi-schema"), name="api-docs"),
-    path("pipelines", views.PipelineListAllApi.as_view()),
-    path("tokens", views.TokenListCreateApi.as_view()),
-    path("tokens/<str:token_id>", views.TokenDetailApi.as_view()),
-    path("pipeline-runs/<uuid:run_uid>/component-runs", views.ComponentRunListApi.as_view()),
-    path("pipeline-runs/<uuid:run_uid>/files/<str:name>", views.RunFileApi.as_view()),
-    path("pipeline-runs/<uuid:run_uid>/events", views.run_events),
-    re_path(rf"^{NS}/pipelines$", views.NamespacePipelineListCreateApi.as_view()),
-    re_path(rf"^{NS}/secrets$", views.SecretListCreateApi.as_view()),
-    re_path(rf"^{NS}/secrets/(?P<secret_id>[^/]+)$", views.SecretDetailApi.as_view()),
-    re_path(rf"^{PIPE}$", views.PipelineDetailApi.as_view()),
-    re_path(rf"^{PIPE}/releases$", views.ReleaseListCreateApi.as_view()),
-    re_path(rf"^{REL}$", views.ReleaseDetailApi.as_view()),
+    path("pipelines", pipelines.PipelineListAllApi.as_view()),
+    path("tokens", tokens.TokenListCreateApi.as_view()),
+    path("tokens/<str:token_id>", tokens.TokenDetailApi.as_view()),
+    path("pipeline-runs/<uuid:run_uid>/component-runs", runs.ComponentRunListApi.as_view()),
+    path("pipeline-runs/<uuid:run_uid>/files/<str:name>", runs.RunFileApi.as_view()),
+    path("pipeline-runs/<uuid:run_uid>/events", events.run_events),
+    re_path(rf"^{NS}/pipelines$", pipelines.NamespacePipelineListCreateApi.as_view()),
+    re_path(rf"^{NS}/secrets$", secrets.SecretListCreateApi.as_view()),
+    re_path(rf"^{NS}/secrets/(?P<secret_id>[^/]+)$", secrets.SecretDetailApi.as_view()),
+    re_path(rf"^{PIPE}$", pipelines.PipelineDetailApi.as_view()),
+    re_path(rf"^{PIPE}/releases$", releases.ReleaseListCreateApi.as_view()),
+    re_path(rf"^{REL}$", releases.ReleaseDetailApi.as_view()),
     # Latest or a release: release_id is absent (None in the view) for the former.
-    re_path(rf"^{PIPE}{TARGET}/trigger$", views.pipeline_trigger),
-    re_path(rf"^{PIPE}{TARGET}/(?:trigger-async|triggerAsync)$", views.pipeline_trigger_async),
-    re_path(r"^operations/(?P<operation_id>[^/:]+)(?::cancel|/cancel)$", views.OperationCancelApi.as_view()),
-    re_path(r"^operations/(?P<operation_id>[^/:]+)$", views.OperationApi.as_view()),
-    re_path(rf"^{PIPE}/validate$", views.PipelineValidateApi.as_view()),
-    re_path(rf"^{PIPE}/rename$", views.PipelineRenameApi.as_view()),
-    re_path(rf"^{PIPE}/clone$", views.PipelineCloneApi.as_view()),
-    re_path(rf"^{PIPE}/runs$", views.PipelineRunListApi.as_view()),
-    re_path(rf"^{PIPE}/runs/(?P<run_uid>[0-9a-fA-F-]{{36}})/component-runs$", views.ComponentRunListApi.as_view()),
-    re_path(rf"^{PIPE}/runs/(?P<run_uid>[0-9a-fA-F-]{{36}})$", views.PipelineRunDetailApi.as_view()),
-    re_path(r"^.*$", views.api_not_found),
+    re_path(rf"^{PIPE}{TARGET}/trigger$", triggers.pipeline_trigger),
+    re_path(rf"^{PIPE}{TARGET}/(?:trigger-async|triggerAsync)$", triggers.pipeline_trigger_async),
+    re_path(r"^operations/(?P<operation_id>[^/:]+)(?::cancel|/cancel)$", operations.OperationCancelApi.as_view()),
+    re_path(r"^operations/(?P<operation_id>[^/:]+)$", operations.OperationApi.as_view()),
+    re_path(rf"^{PIPE}/validate$", pipelines.PipelineValidateApi.as_view()),
+    re_path(rf"^{PIPE}/rename$", pipelines.PipelineRenameApi.as_view()),
+    re_path(rf"^{PIPE}/clone$", pipelines.PipelineCloneApi.as_view()),
+    re_path(rf"^{PIPE}/runs$", runs.PipelineRunListApi.as_view()),
+    re_path(rf"^{PIPE}/runs/(?P<run_uid>[0-9a-fA-F-]{{36}})/component-runs$", runs.ComponentRunListApi.as_view()),
+    re_path(rf"^{PIPE}/runs/(?P<run_uid>[0-9a-fA-F-]{{36}})$", runs.PipelineRunDetailApi.as_view()),
+    re_path(r"^.*$", common.api_not_found),
 ]

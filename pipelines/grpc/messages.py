@@ -1,8 +1,9 @@
 """Protobuf messages to and from the JSON shapes the services speak.
 
 The services take and give the REST API's JSON (``{"data": [{"variable", "secret"}]}``,
-``{"outputs", "metadata": {"traces"}}``, operations); gRPC is the same contract in
-protobuf, so each side is one ``json_format`` conversion.
+``{"outputs", "metadata": {"traces"}}``); gRPC is the same contract in protobuf, so
+each side is one ``json_format`` conversion. An operation comes as the service's
+:class:`OperationState` and is shaped here, as the REST serializers shape it there.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from google.protobuf import json_format, struct_pb2
 from google.rpc import status_pb2
 
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pb
+from pipelines.services.operations import OperationState
 
 M = TypeVar("M")
 
@@ -48,14 +50,13 @@ def trigger_response(message_class: type[M], response: dict[str, Any]) -> M:
     return json_format.ParseDict(response, message_class())
 
 
-def operation(operation_json: dict[str, Any]) -> operations_pb2.Operation:
-    """An operation as :func:`operation_json` shapes it, as ``google.longrunning.Operation``."""
-    message = operations_pb2.Operation(name=operation_json["name"], done=operation_json["done"])
-    error = operation_json.get("error")
-    if error is not None:
-        message.error.CopyFrom(status_pb2.Status(code=error["code"], message=error["message"]))
-    response = operation_json.get("response")
-    if response is not None:
-        body = {key: value for key, value in response.items() if key != "@type"}
+def operation(state: OperationState) -> operations_pb2.Operation:
+    """An async trigger's operation as ``google.longrunning.Operation``: its error as a
+    ``google.rpc.Status``, or its answer packed as a TriggerNamespacePipelineResponse."""
+    message = operations_pb2.Operation(name=state.name, done=state.done)
+    if state.error_code is not None:
+        message.error.CopyFrom(status_pb2.Status(code=state.error_code, message=state.error))
+    elif state.done:
+        body = {"outputs": state.outputs, "metadata": {"traces": state.traces}}
         message.response.Pack(trigger_response(pb.TriggerNamespacePipelineResponse, body))
     return message

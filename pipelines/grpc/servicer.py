@@ -1,35 +1,33 @@
 """The gRPC API: thin adapters over the services the REST trigger views call.
 
-Each method parses its message, authenticates the ``authorization`` metadata with the
-REST API's token authentication, calls the same services (same validation, same runs
-recorded, source API) and shapes the answer. Domain errors become the gRPC status
-named by the error (``ServiceError.grpc_name``) with the REST API's message.
+Each method parses its message, authenticates the ``authorization`` metadata
+(:mod:`pipelines.auth`, as every adapter), calls the same trigger service as REST
+(:mod:`pipelines.services.triggers`: same validation, same runs recorded) and shapes
+the answer. Domain errors become the gRPC status named by the error
+(``ServiceError.grpc_name``) with the REST API's message.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import uuid
-from dataclasses import dataclass
-from typing import Any
 
 import grpc
 
-from pipelines.aio import db, detached
+from pipelines.aio import db
 from pipelines import ratelimits
-from pipelines.api.auth import AUTHENTICATION_REQUIRED, authenticate_authorization, rate_subject
+from pipelines.auth import AUTHENTICATION_REQUIRED, authenticate_authorization, rate_subject
 from pipelines.engine import PipelineOutputUpdated
 from pipelines.errors import ServiceError, Unauthenticated
 from pipelines.grpc import messages
 from pipelines.grpc.gen.common.healthcheck.v1beta import healthcheck_pb2
 from pipelines.grpc.gen.core.mgmt.v1beta import mgmt_pb2
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pb
-from pipelines.models import PipelineRun
 from pipelines.selectors import database_ready
 from pipelines.services import operations as operation_services
 from pipelines.services import runs as run_services
+from pipelines.services.triggers import Trigger, trigger_accept, trigger_answer, trigger_enqueue, trigger_stream
 
 logger = logging.getLogger("pipelines.grpc")
 
@@ -58,59 +56,34 @@ def _user(authorization: str, address: str):
 
 
 def _prepare(authorization: str, address: str, namespace_id: str, pipeline_id: str, release_id: str | None):
-    """Auth, rate limits and the target: one thread hop for all reads, as for REST."""
+    """Auth and the target: one thread hop for all reads, as for REST."""
     user = _user(authorization, address)
     target = run_services.trigger_target(namespace_id=namespace_id, pipeline_id=pipeline_id, release_id=release_id, user=user)
-    if ratelimits.triggers_limited():
-        ratelimits.trigger_check(subject=rate_subject(authorization, user), pipeline_key=str(target.pipeline.pk))
     return user, target
 
 
 _prepare_in_thread = db(_prepare)
-_enqueue_in_thread = db(operation_services.run_enqueue)
 
 
-def _operation(authorization: str, address: str, operation_id: str) -> dict[str, Any]:
+def _operation(authorization: str, address: str, operation_id: str) -> operation_services.OperationState:
     user = _user(authorization, address)
     ratelimits.api_check(subject=rate_subject(authorization, user))
     run = operation_services.operation_get(operation_id=operation_id.removeprefix("operations/"), user=user)
-    return operation_services.operation_json(run)
+    return operation_services.operation_state(run)
 
 
 _operation_in_thread = db(_operation)
 
 
-@dataclass
-class Trigger:
-    user: Any
-    target: run_services.TriggerTarget
-    rows: list[run_services.TriggerRow]
-    source: str
-    return_traces: bool
-    idempotency_key: str | None
-
-    def run_args(self) -> dict[str, Any]:
-        """What every run service takes: what to run, with which rows, for whom, from where."""
-        return {"target": self.target, "rows": self.rows, "requester": self.user, "source": self.source}
-
-
 async def _accept(request, context, *, release_id: str | None = None) -> Trigger:
-    """What every trigger method does first: rows, auth, target, file URLs fetched."""
+    """The call as a trigger: rows, auth, target, then the service's checks."""
     metadata = _metadata(context)
     rows = run_services.trigger_rows(messages.trigger_payload(request))
+    authorization = metadata.get("authorization", "")
     user, target = await _prepare_in_thread(
-        metadata.get("authorization", ""), _peer_address(context), request.namespace_id, request.pipeline_id, release_id
+        authorization, _peer_address(context), request.namespace_id, request.pipeline_id, release_id
     )
-    rows = await run_services.rows_with_fetched_files(target, rows)
-    console = metadata.get("instill-user-agent", "").upper() == PipelineRun.Source.CONSOLE
-    return Trigger(
-        user=user,
-        target=target,
-        rows=rows,
-        source=PipelineRun.Source.CONSOLE if console else PipelineRun.Source.API,
-        return_traces=metadata.get("instill-return-traces", "").lower() == "true",
-        idempotency_key=operation_services.idempotency_key_checked(metadata.get("idempotency-key")),
-    )
+    return await trigger_accept(requester=user, target=target, rows=rows, authorization=authorization, headers=metadata)
 
 
 # The status message travels percent-encoded in a trailer: past the peer's metadata
@@ -184,20 +157,12 @@ class PipelineServicer:
 
     async def _trigger(self, request, context, response_class, *, release_id: str | None = None):
         trigger = await _accept(request, context, release_id=release_id)
-        # Shielded: a client that hangs up does not stop the run; it finishes and is recorded.
-        response = await asyncio.shield(
-            detached(
-                operation_services.run_trigger_once(
-                    **trigger.run_args(), return_traces=trigger.return_traces, idempotency_key=trigger.idempotency_key
-                )
-            )
-        )
-        return messages.trigger_response(response_class, response)
+        return messages.trigger_response(response_class, await trigger_answer(trigger))
 
     async def _trigger_async(self, request, context, response_class, *, release_id: str | None = None):
         trigger = await _accept(request, context, release_id=release_id)
-        run = await _enqueue_in_thread(**trigger.run_args(), idempotency_key=trigger.idempotency_key)
-        return response_class(operation=messages.operation(operation_services.operation_json(run)))
+        run = await trigger_enqueue(trigger)
+        return response_class(operation=messages.operation(operation_services.operation_state(run)))
 
     @_unary
     async def TriggerNamespacePipeline(self, request, context):
@@ -224,21 +189,13 @@ class PipelineServicer:
         stream, not the run: it finishes and is recorded. Like an SSE stream, the run is
         stored first (live): its events can be followed at /pipeline-runs/{uid}/events."""
         trigger = await _accept(request, context)
-        run_services.bind_rows(trigger.target, trigger.rows)  # bad input is INVALID_ARGUMENT, not a broken stream
-        events: asyncio.Queue = asyncio.Queue()
-        task = detached(
-            run_services.run_trigger(
-                **trigger.run_args(), return_traces=trigger.return_traces, on_event=events.put_nowait, live=True
-            )
-        )
-        # Every event is queued before the run's task ends, so this marker comes last.
-        task.add_done_callback(lambda _: events.put_nowait(None))
+        stream = await trigger_stream(trigger)  # bad input is INVALID_ARGUMENT, not a broken stream
         outputs: list[dict] = [{} for _ in trigger.rows]
-        while (event := await events.get()) is not None:
+        async for event in stream.events():
             if event.name == PipelineOutputUpdated.name:
                 outputs[event.batch_index] = event.payload()["output"]
                 yield messages.trigger_response(pb.TriggerNamespacePipelineWithStreamResponse, {"outputs": outputs})
-        yield messages.trigger_response(pb.TriggerNamespacePipelineWithStreamResponse, task.result().response)
+        yield messages.trigger_response(pb.TriggerNamespacePipelineWithStreamResponse, stream.outcome().response)
 
     @_unary
     async def GetOperation(self, request, context):

@@ -28,7 +28,7 @@ from django.utils import timezone
 from pipelines.aio import db
 from pipelines.engine import parse_recipe, to_json
 from pipelines.components import default_registry
-from pipelines.errors import AlreadyExists, Cancelled, InvalidArgument, NotFound, ServiceError
+from pipelines.errors import ABORTED, INTERNAL, AlreadyExists, Cancelled, InvalidArgument, NotFound, ServiceError
 from pipelines.models import IdempotencyKey, PipelineRun
 from pipelines.services import runs as runs_service
 from pipelines.services.runs import TriggerRow, TriggerTarget, bind_rows, worker_id
@@ -41,7 +41,6 @@ logger = logging.getLogger("pipelines.runs")
 
 
 
-RESPONSE_TYPE = "type.googleapis.com/pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse"
 INTERRUPTED = "interrupted by a restart: the process executing this run stopped before it finished"
 
 
@@ -323,7 +322,7 @@ def runs_recover(*, dead_processes: bool = True) -> int:
         duration = round((now - run.start_time).total_seconds() * 1000) if run.start_time else None
         with transaction.atomic():
             updated = PipelineRun.objects.filter(pk=run.pk, status=PipelineRun.Status.PROCESSING, worker=run.worker).update(
-                status=PipelineRun.Status.FAILED, complete_time=now, error=INTERRUPTED, error_code=10,
+                status=PipelineRun.Status.FAILED, complete_time=now, error=INTERRUPTED, error_code=ABORTED,
                 pending_secrets="", total_duration_ms=duration,
             )
             if updated:
@@ -343,7 +342,7 @@ def queued_run_uids(limit: int = 1000) -> list[uuid.UUID]:
 
 def operation_get(*, operation_id: str, user) -> PipelineRun:
     """The run behind an operation, for its requester or the pipeline's owner; else NotFound."""
-    from pipelines.selectors import run_get
+    from pipelines.selectors import run_for_follower
 
     try:
         uuid.UUID(operation_id)
@@ -351,22 +350,37 @@ def operation_get(*, operation_id: str, user) -> PipelineRun:
         # Not echoed: the id can be anything a client sent (10,000 characters over gRPC).
         raise NotFound("operation not found: operation ids are the UUIDs that async triggers answer") from exc
     try:
-        run, _ = run_get(run_uid=operation_id, user=user)
+        return run_for_follower(requester=user, run_uid=operation_id)
     except NotFound as exc:
         raise NotFound(f'operation "{operation_id}" not found') from exc
-    return run
 
 
-def operation_json(run: PipelineRun) -> dict[str, Any]:
-    operation: dict[str, Any] = {"name": f"operations/{run.uid}", "metadata": None, "done": run.is_terminal}
+@dataclass(frozen=True)
+class OperationState:
+    """An async trigger's run as an operation, before any wire shapes it: done or not,
+    then failed (a google.rpc code and message) or answered (outputs and traces, files
+    as data URIs)."""
+
+    run_uid: uuid.UUID
+    done: bool
+    error_code: int | None = None
+    error: str = ""
+    outputs: Any = None
+    traces: Any = None
+
+    @property
+    def name(self) -> str:
+        return f"operations/{self.run_uid}"
+
+
+def operation_state(run: PipelineRun) -> OperationState:
     if not run.is_terminal:
-        return operation
+        return OperationState(run_uid=run.uid, done=False)
     if run.status == PipelineRun.Status.CANCELLED or (run.status == PipelineRun.Status.FAILED and run.error_code):
-        operation["error"] = {"code": run.error_code or 13, "message": run.error, "details": []}
-    else:
-        operation["response"] = {
-            "@type": RESPONSE_TYPE,
-            "outputs": as_data_uris(run.outputs, run_uid=run.uid),
-            "metadata": {"traces": as_data_uris(run.traces, run_uid=run.uid)},
-        }
-    return operation
+        return OperationState(run_uid=run.uid, done=True, error_code=run.error_code or INTERNAL, error=run.error)
+    return OperationState(
+        run_uid=run.uid,
+        done=True,
+        outputs=as_data_uris(run.outputs, run_uid=run.uid),
+        traces=as_data_uris(run.traces, run_uid=run.uid),
+    )

@@ -15,7 +15,7 @@ from django.utils import timezone
 from pipelines.components import default_registry
 from pipelines.engine import Recipe, RecipeInvalid, RecipeLimits, parse_recipe, validate_recipe
 from pipelines.errors import AlreadyExists, InvalidArgument, NotFound, RecipeInvalidError
-from pipelines.models import RESOURCE_ID_PATTERN, Namespace, Pipeline
+from pipelines.models import RESOURCE_ID_PATTERN, Namespace, Pipeline, PipelineRelease
 
 ROLES = ("ROLE_VIEWER", "ROLE_EXECUTOR")
 
@@ -103,6 +103,15 @@ def recipe_for(*, key: tuple, raw_recipe: str) -> Recipe:
 
 def pipeline_recipe(pipeline: Pipeline) -> Recipe:
     return recipe_for(key=_recipe_key(pipeline), raw_recipe=pipeline.raw_recipe)
+
+
+def version_recipe(pipeline: Pipeline, release: PipelineRelease | None = None) -> Recipe:
+    """The parsed recipe of a pipeline's latest version (``release`` None) or of one of
+    its releases, cached; :class:`RecipeInvalidError` for a stored recipe that no
+    longer parses (a component removed since it was saved)."""
+    if release is None:
+        return pipeline_recipe(pipeline)
+    return recipe_for(key=("r", release.uid), raw_recipe=release.raw_recipe)
 
 
 def pipeline_recipe_cached(pipeline: Pipeline) -> Recipe | None:

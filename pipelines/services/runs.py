@@ -32,7 +32,7 @@ from pipelines.engine.types import FILE_TYPES, item_type
 from pipelines.errors import Cancelled, DeadlineExceeded, InvalidArgument, PermissionDenied, ServiceError
 from pipelines.models import ComponentRun, Pipeline, PipelineRelease, PipelineRun
 from pipelines.selectors import Permission, pipeline_get_for_trigger, pipeline_get_for_trigger_on_loop, release_get
-from pipelines.services.pipelines import pipeline_recipe, pipeline_recipe_cached, recipe_for
+from pipelines.services.pipelines import pipeline_recipe_cached, version_recipe
 from pipelines.services.bulk import rows_insert, rows_insert_sqlite
 from pipelines.services.run_events import (
     RunEventBuffer,
@@ -136,14 +136,9 @@ def trigger_target(*, namespace_id: str, pipeline_id: str, user, release_id: str
     pipeline, permission = pipeline_get_for_trigger(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
     if not permission.can_trigger:
         raise PermissionDenied(f'you may view pipeline "{pipeline_id}" but not trigger it')
-    if release_id is not None:
-        release = release_get(pipeline=pipeline, release_id=release_id)
-        recipe = recipe_for(key=("r", release.uid), raw_recipe=release.raw_recipe)
-        raw = release.raw_recipe
-    else:
-        release = None
-        recipe = pipeline_recipe(pipeline)
-        raw = pipeline.raw_recipe
+    release = release_get(pipeline=pipeline, release_id=release_id) if release_id is not None else None
+    recipe = version_recipe(pipeline, release)
+    raw = release.raw_recipe if release is not None else pipeline.raw_recipe
     # Secrets are decrypted only for recipes that can reference them.
     secrets = secrets_for_namespace(namespace_id=pipeline.namespace_id) if "secret" in raw else {}
     return TriggerTarget(pipeline=pipeline, release=release, recipe=recipe, permission=permission, namespace_secrets=secrets)

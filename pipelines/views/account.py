@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from pipelines import ratelimits
 from pipelines.errors import RateLimited, ServiceError
 from pipelines.forms import SecretCreateForm, SecretUpdateForm, SignupForm, TokenCreateForm, add_service_error
-from pipelines.models import ApiToken, Secret
+from pipelines.selectors import secrets_of, tokens_of
 from pipelines.services import secrets as secret_services
 from pipelines.services import tokens as token_services
 from pipelines.services.users import user_create, user_namespace
@@ -84,7 +84,7 @@ def _settings_page(request, template: str, panel: str, context: dict, status: in
 
 
 def _token_page(request, *, form, created=None, status=200):
-    tokens = ApiToken.objects.filter(user=request.user).order_by("-create_time", "-id")
+    tokens = tokens_of(user=request.user)
     context = {"form": form, "tokens": tokens, "created": created}
     return _settings_page(request, "pipelines/apitoken_list.html", "token-panel", context, status)
 
@@ -123,7 +123,7 @@ def _secret_page(request, *, form, status=200, update_errors=None):
     namespace = user_namespace(request.user)
     context = {
         "form": form,
-        "secrets": Secret.objects.filter(namespace=namespace).order_by("slug"),
+        "secrets": secrets_of(namespace=namespace),
         "update_errors": update_errors or {},
     }
     return _settings_page(request, "pipelines/secret_list.html", "secret-panel", context, status)

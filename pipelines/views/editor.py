@@ -11,14 +11,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from pipelines.aio import db
 from pipelines.errors import InvalidArgument, NotFound, RecipeInvalidError, ServiceError
 from pipelines.forms import ReleaseForm, RunForm, add_service_error
-from pipelines.models import PipelineRun
-from pipelines.selectors import run_get
-from pipelines.services import operations as operation_services
+from pipelines.selectors import releases_of, run_get
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services import releases as release_services
+from pipelines.services.triggers import CONSOLE_OPTIONS, Trigger, trigger_enqueue
 from pipelines.snippets import snippet_context
 from pipelines.views.common import editable_pipeline, page
 from pipelines.views.outline import problem_line, recipe_graph
@@ -73,7 +71,7 @@ def pipeline_editor(request, namespace_id: str, pipeline_id: str):
         "graph_html": state["graph"],
         "problems": state["problems"],
         "release_form": ReleaseForm(),
-        "releases": list(pipeline.releases.order_by("-create_time", "-id")),
+        "releases": list(releases_of(pipeline=pipeline)),
         "editor_config": {"urls": _urls(pipeline), "problems": state["problems"]},
         "snippet": snippet_context(request=request, pipeline=pipeline, release=None),
     }
@@ -127,13 +125,10 @@ def pipeline_release(request, namespace_id: str, pipeline_id: str):
     context = {
         "pipeline": pipeline,
         "release_form": form,
-        "releases": list(pipeline.releases.order_by("-create_time", "-id")),
+        "releases": list(releases_of(pipeline=pipeline)),
         "created": created,
     }
     return render(request, "pipelines/pipeline_editor.html#release-panel", context, status=400 if form.errors else 200)
-
-
-_enqueue_in_thread = db(operation_services.run_enqueue)
 
 
 @page
@@ -146,9 +141,7 @@ async def pipeline_run_start(request, namespace_id: str, pipeline_id: str):
     run = await run_request(request, user, namespace_id, pipeline_id, release_id=None)
     if run.rows is not None:
         try:
-            queued = await _enqueue_in_thread(
-                target=run.target, rows=run.rows, requester=user, source=PipelineRun.Source.CONSOLE
-            )
+            queued = await trigger_enqueue(Trigger(requester=user, target=run.target, rows=run.rows, options=CONSOLE_OPTIONS))
             return JsonResponse({"runUid": str(queued.uid)})
         except ServiceError as exc:
             run.fail(exc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.api.views import api_not_found, api_server_error
+from pipelines.api.views.common import api_not_found, api_server_error
 from pipelines.api.errors import error_json
 from pipelines.views.common import error_page
 

@@ -14,15 +14,15 @@ from django.template.loader import render_to_string
 from django.http import HttpResponse
 from django.urls import reverse
 
-from pipelines.aio import db, detached
+from pipelines.aio import db
 from pipelines.components import default_registry
 from pipelines.demo import CHUNK_AND_JQ, HELLO, chat_recipe
 from pipelines.errors import InvalidArgument, ServiceError
 from pipelines.forms import PipelineCreateForm, RunForm, add_service_error
-from pipelines.models import PipelineRun
-from pipelines.selectors import pipeline_get, pipeline_search, pipeline_stats, release_get, runs_visible
+from pipelines.selectors import pipeline_get, pipeline_search, pipeline_stats, release_get, releases_of, runs_visible
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services import runs as run_services
+from pipelines.services.triggers import CONSOLE_OPTIONS, Trigger, trigger_outcome
 from pipelines.services.users import user_namespace
 from pipelines.snippets import snippet_context
 from pipelines.views.common import is_htmx, page
@@ -95,9 +95,7 @@ def pipeline_new(request):
 def _recipe(pipeline, release):
     """The parsed recipe of latest or a release; None (with the problem) if it no longer parses."""
     try:
-        if release is not None:
-            return pipeline_services.recipe_for(key=("r", release.uid), raw_recipe=release.raw_recipe), ""
-        return pipeline_services.pipeline_recipe(pipeline), ""
+        return pipeline_services.version_recipe(pipeline, release), ""
     except ServiceError as exc:
         return None, exc.message
 
@@ -112,7 +110,7 @@ def overview_context(request, pipeline, permission, release, *, form=None, resul
         "permission": permission,
         "release": release,
         "version": release.slug if release else "latest",
-        "releases": list(pipeline.releases.order_by("-create_time", "-id")),
+        "releases": list(releases_of(pipeline=pipeline)),
         "readme": (release.readme if release and release.readme else pipeline.readme),
         "recipe_error": recipe_error,
         "form": form,
@@ -226,14 +224,9 @@ async def pipeline_run(request, namespace_id: str, pipeline_id: str):
     result = None
     if run.rows is not None:
         try:
-            # Shielded, as the REST trigger: leaving the page does not stop the run.
-            outcome = await asyncio.shield(
-                detached(
-                    run_services.run_trigger(
-                        target=run.target, rows=run.rows, requester=user, source=PipelineRun.Source.CONSOLE
-                    )
-                )
-            )
+            # As every trigger: leaving the page does not stop the run.
+            trigger = Trigger(requester=user, target=run.target, rows=run.rows, options=CONSOLE_OPTIONS)
+            outcome = await trigger_outcome(trigger)
             result = run_result(run.target, outcome)
         except ServiceError as exc:
             run.fail(exc)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import yaml
 from django.core.paginator import Paginator
@@ -12,11 +14,23 @@ from django.urls import reverse
 from urllib.parse import urlencode
 
 from pipelines.errors import NotFound
-from pipelines.models import ComponentRun, PipelineRun
 from pipelines.engine.limits import loads_stored
-from pipelines.selectors import pipeline_get, run_event_log, run_get, runs_visible
+from pipelines.selectors import (
+    RUN_STATUS_CHOICES,
+    RunFilters,
+    component_runs_of,
+    pipeline_get,
+    release_ids,
+    run_event_log,
+    run_get,
+    runs_filter,
+    runs_visible,
+)
 from pipelines.services.run_files import as_data_uris, as_urls
 from pipelines.views.common import is_htmx, page
+
+if TYPE_CHECKING:
+    from pipelines.models import PipelineRun
 
 PAGE_SIZE = 20
 EVENT_LOG_LIMIT = 500
@@ -26,20 +40,13 @@ EVENT_LOG_LIMIT = 500
 def run_list(request, namespace_id: str, pipeline_id: str):
     pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
     # The table shows no values: large inputs and outputs stay in the database.
-    runs = runs_visible(pipeline=pipeline, user=request.user, permission=permission).defer(
-        "inputs", "outputs", "traces", "recipe_snapshot"
+    runs = runs_visible(pipeline=pipeline, user=request.user, permission=permission, values=False)
+    checked = RunFilters.checked(
+        status=request.GET.get("status", ""), source=request.GET.get("source", ""),
+        version=request.GET.get("version", "").strip(), strict=False,
     )
-    filters = {
-        "status": request.GET.get("status", "") if request.GET.get("status") in PipelineRun.Status.values else "",
-        "source": request.GET.get("source", "") if request.GET.get("source") in PipelineRun.Source.values else "",
-        "version": request.GET.get("version", "").strip(),
-    }
-    if filters["status"]:
-        runs = runs.filter(status=filters["status"])
-    if filters["source"]:
-        runs = runs.filter(source=filters["source"])
-    if filters["version"]:
-        runs = runs.filter(pipeline_version=filters["version"])
+    runs = runs_filter(runs, checked)
+    filters = asdict(checked)
     page_obj = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "pipeline": pipeline,
@@ -47,8 +54,8 @@ def run_list(request, namespace_id: str, pipeline_id: str):
         "page_obj": page_obj,
         "filters": filters,
         "filter_query": urlencode({k: v for k, v in filters.items() if v}),
-        "statuses": PipelineRun.Status.choices,
-        "versions": ["latest", *pipeline.releases.order_by("-create_time").values_list("slug", flat=True)],
+        "statuses": RUN_STATUS_CHOICES,
+        "versions": ["latest", *release_ids(pipeline=pipeline)],
     }
     template = "pipelines/pipelinerun_list.html"
     if is_htmx(request) and request.headers.get("HX-Target") == "run-table":
@@ -94,7 +101,7 @@ def run_detail(request, namespace_id: str, pipeline_id: str, run_uid):
     if pipeline.slug != pipeline_id or pipeline.namespace.slug != namespace_id:
         raise NotFound(f'pipeline run "{run_uid}" not found')
     _, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
-    component_runs = list(ComponentRun.objects.filter(run=run).order_by("start_time", "id"))
+    component_runs = list(component_runs_of(run=run, by_start=True))
     editor_url = None
     if permission.can_edit:
         editor_url = reverse("pipeline-editor", kwargs={"namespace_id": namespace_id, "pipeline_id": pipeline_id})

@@ -158,7 +158,8 @@ def test_idempotency_key(api, hello):
 
 
 def test_recovery_fails_runs_of_dead_processes(hello, alice):
-    from pipelines.services.operations import operation_json, runs_recover
+    from pipelines.api.serializers import operation_json
+    from pipelines.services.operations import runs_recover
 
     run = PipelineRun.objects.create(pipeline=hello, status=PipelineRun.Status.PROCESSING, worker="ghost-host-not-here:1")
     from django.utils import timezone

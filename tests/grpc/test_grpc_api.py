@@ -10,7 +10,7 @@ import grpc
 import pytest
 from google.protobuf import json_format
 
-from pipelines.api.auth import AUTHENTICATION_REQUIRED
+from pipelines.auth import AUTHENTICATION_REQUIRED
 from pipelines.grpc.gen.common.healthcheck.v1beta import healthcheck_pb2
 from pipelines.grpc.gen.core.mgmt.v1beta import mgmt_pb2
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pb

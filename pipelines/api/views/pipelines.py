@@ -1,0 +1,142 @@
+"""Pipelines: list, create, read, update, delete, validate, rename, clone."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pipelines.api import serializers as s
+from pipelines.api.pagination import token_page
+from pipelines.errors import ServiceError
+from pipelines.selectors import namespace_get, pipeline_get, pipeline_permission, pipeline_search, pipeline_stats
+from pipelines.services import pipelines as pipeline_services
+from pipelines.api.views.common import editable, owned_namespace, validated
+
+
+def _spec(pipeline) -> dict | None:
+    try:
+        return pipeline_services.version_recipe(pipeline).data_specification()
+    except ServiceError:
+        return None
+
+
+def _pipeline_response(pipeline, permission, *, status_code: int = 200) -> Response:
+    stats = pipeline_stats(pipelines=[pipeline]).get(pipeline.pk)
+    return Response(
+        {"pipeline": s.pipeline_json(pipeline, permission=permission, stats=stats, recipe_spec=_spec(pipeline))},
+        status=status_code,
+    )
+
+
+def _pipeline_list(request, namespace=None) -> Response:
+    query = request.query_params.get("filter") or request.query_params.get("q") or ""
+    term = query.split("=", 1)[-1].strip().strip('"') if "=" in query else query
+    queryset = pipeline_search(user=request.user, query=term, namespace=namespace)
+    items, next_token, total = token_page(queryset, request.query_params)
+    stats = pipeline_stats(pipelines=items)
+    return Response(
+        {
+            "pipelines": [
+                s.pipeline_json(p, permission=pipeline_permission(pipeline=p, user=request.user), stats=stats.get(p.pk), recipe_spec=_spec(p))
+                for p in items
+            ],
+            "nextPageToken": next_token,
+            "totalSize": total,
+        }
+    )
+
+
+class PipelineListAllApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="List the pipelines you can read (yours and public ones)")
+    def get(self, request):
+        return _pipeline_list(request)
+
+
+class NamespacePipelineListCreateApi(APIView):
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
+
+    @extend_schema(summary="List a namespace's pipelines")
+    def get(self, request, kind, namespace_id):
+        namespace = namespace_get(namespace_id=namespace_id)
+        return _pipeline_list(request, namespace)
+
+    @extend_schema(summary="Create a pipeline", request=s.PipelineCreateInput, responses={201: OpenApiResponse(description="The pipeline")})
+    def post(self, request, kind, namespace_id):
+        namespace = owned_namespace(request, namespace_id)
+        data = validated(s.PipelineCreateInput, request.data)
+        pipeline = pipeline_services.pipeline_create(
+            namespace=namespace,
+            pipeline_id=data["id"],
+            description=data.get("description", ""),
+            readme=data.get("readme", ""),
+            raw_recipe=data.get("rawRecipe"),
+            recipe=data.get("recipe"),
+            sharing=data.get("sharing"),
+            visibility=data.get("visibility"),
+        )
+        return _pipeline_response(pipeline, pipeline_permission(pipeline=pipeline, user=request.user), status_code=201)
+
+
+class PipelineDetailApi(APIView):
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
+
+    @extend_schema(summary="Get a pipeline")
+    def get(self, request, kind, namespace_id, pipeline_id):
+        pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
+        return _pipeline_response(pipeline, permission)
+
+    @extend_schema(summary="Update a pipeline", request=s.PipelineUpdateInput)
+    def patch(self, request, kind, namespace_id, pipeline_id):
+        pipeline, permission = editable(request, namespace_id, pipeline_id)
+        validated(s.PipelineUpdateInput, request.data)
+        pipeline = pipeline_services.pipeline_update(pipeline=pipeline, changes=dict(request.data))
+        return _pipeline_response(pipeline, permission)
+
+    @extend_schema(summary="Delete a pipeline", responses={204: None})
+    def delete(self, request, kind, namespace_id, pipeline_id):
+        pipeline, _ = editable(request, namespace_id, pipeline_id)
+        pipeline_services.pipeline_delete(pipeline=pipeline)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PipelineValidateApi(APIView):
+    @extend_schema(summary="Validate a pipeline's recipe (or a draft sent as rawRecipe)", request=s.PipelineValidateInput)
+    def post(self, request, kind, namespace_id, pipeline_id):
+        pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
+        data = validated(s.PipelineValidateInput, request.data or {})
+        raw = data.get("rawRecipe", pipeline.raw_recipe)
+        problems = pipeline_services.recipe_validate(raw_recipe=raw)
+        return Response({"success": not problems, "errors": problems})
+
+
+class PipelineRenameApi(APIView):
+    @extend_schema(summary="Rename a pipeline", request=s.PipelineRenameInput)
+    def post(self, request, kind, namespace_id, pipeline_id):
+        pipeline, permission = editable(request, namespace_id, pipeline_id)
+        data = validated(s.PipelineRenameInput, request.data)
+        pipeline = pipeline_services.pipeline_rename(pipeline=pipeline, new_id=data["newPipelineId"])
+        return _pipeline_response(pipeline, permission)
+
+
+class PipelineCloneApi(APIView):
+    @extend_schema(summary="Clone a pipeline into a namespace you own", request=s.PipelineCloneInput, responses={201: OpenApiResponse(description="The clone")})
+    def post(self, request, kind, namespace_id, pipeline_id):
+        pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
+        data = validated(s.PipelineCloneInput, request.data)
+        target_ns = data.get("targetNamespaceId") or request.user.username
+        namespace = owned_namespace(request, target_ns)
+        clone = pipeline_services.pipeline_clone(
+            pipeline=pipeline,
+            target_namespace=namespace,
+            target_id=data["targetPipelineId"],
+            description=data.get("description"),
+            sharing=data.get("sharing"),
+        )
+        return _pipeline_response(clone, pipeline_permission(pipeline=clone, user=request.user), status_code=201)

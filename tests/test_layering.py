@@ -1,0 +1,127 @@
+"""The layers stay apart: adapters translate wire formats and call services.
+
+An adapter (the REST API, gRPC, the pages, the websocket consumers, the ASGI trigger
+lane) never imports another adapter's modules, and the views, servicers and consumers
+never touch the ORM: queries live in :mod:`pipelines.selectors` and the services.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pipelines
+
+ROOT = Path(pipelines.__file__).parent
+
+# Adapter → the modules (files or packages, relative to pipelines/) that make it up.
+ADAPTERS: dict[str, tuple[str, ...]] = {
+    "rest": ("api",),
+    "grpc": ("grpc",),
+    "pages": ("views", "forms.py", "urls.py"),
+    "websocket": ("consumers.py", "routing.py"),
+    "lane": ("asgi.py",),
+}
+
+# The one module that knows two adapters: the site's 403/404/500 handlers answer in
+# the API's error shape under /v1beta/ and with a page elsewhere.
+CROSSINGS_ALLOWED = {("views/errors.py", "rest")}
+
+# Modules that answer requests: what they need from the database, they get from a
+# selector or a service.
+REQUEST_HANDLERS = ("api/views", "views", "grpc/servicer.py", "consumers.py")
+ORM_ATTRIBUTES = {"objects", "filter", "exclude", "order_by", "select_related", "prefetch_related", "values_list", "annotate"}
+ORM_MODULES = ("pipelines.models", "django.db")
+
+
+def _modules(entry: str) -> list[Path]:
+    path = ROOT / entry
+    if path.is_file():
+        return [path]
+    return [p for p in sorted(path.rglob("*.py")) if "gen" not in p.relative_to(ROOT).parts]
+
+
+def _adapter_of(module: str) -> str | None:
+    """The adapter a dotted ``pipelines.…`` module belongs to, None for shared layers."""
+    parts = module.split(".")
+    if parts[0] != "pipelines" or len(parts) < 2:
+        return None
+    for adapter, entries in ADAPTERS.items():
+        for entry in entries:
+            name = entry.removesuffix(".py").split("/")
+            if parts[1 : 1 + len(name)] == name:
+                return adapter
+    return None
+
+
+def _type_checking_only(tree: ast.Module) -> set[ast.AST]:
+    """The nodes under ``if TYPE_CHECKING:``: names for annotations, never run."""
+    return {
+        inner
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for statement in node.body
+        for inner in ast.walk(statement)
+    }
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports at run time, at the top or inside a function, made
+    absolute (imports for annotations only do not count)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = ["pipelines", *path.relative_to(ROOT).parent.parts]
+    annotations_only = _type_checking_only(tree)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if node in annotations_only:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_no_adapter_imports_another_adapter() -> None:
+    """pipelines/api, pipelines/grpc, the pages, the consumers and the ASGI lane import
+    only services, selectors and shared modules — never each other."""
+    offenders = []
+    for adapter, entries in ADAPTERS.items():
+        for entry in entries:
+            for path in _modules(entry):
+                relative = str(path.relative_to(ROOT))
+                crossed = {_adapter_of(m) for m in _imports(path)} - {None, adapter}
+                offenders += [f"{relative} imports the {other} adapter" for other in crossed if (relative, other) not in CROSSINGS_ALLOWED]
+    assert not offenders, sorted(offenders)
+
+
+def test_views_servicers_and_consumers_do_not_touch_the_orm() -> None:
+    """No view, servicer or consumer imports the models or django.db, or calls a
+    queryset method (``.objects``, ``.filter``, ``.order_by``...)."""
+    offenders = []
+    for entry in REQUEST_HANDLERS:
+        for path in _modules(entry):
+            relative = str(path.relative_to(ROOT))
+            for module in _imports(path):
+                if module.startswith(ORM_MODULES):
+                    offenders.append(f"{relative} imports {module}")
+            tree = ast.parse(path.read_text(), filename=str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Attribute) and node.attr in ORM_ATTRIBUTES:
+                    offenders.append(f"{relative}:{node.lineno} uses .{node.attr}")
+    assert not offenders, sorted(offenders)
+
+
+def test_the_checks_see_the_adapters() -> None:
+    """The lists above name modules that exist (a renamed package would pass silently)."""
+    for entries in ADAPTERS.values():
+        for entry in entries:
+            assert _modules(entry), entry
+    for entry in REQUEST_HANDLERS:
+        assert _modules(entry), entry
+    assert _adapter_of("pipelines.api.views.triggers") == "rest"
+    assert _adapter_of("pipelines.views.errors") == "pages"
+    assert _adapter_of("pipelines.services.triggers") is None
