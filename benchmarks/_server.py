@@ -144,8 +144,15 @@ class Server:
             **self.extra_env,
         }
         command = [
-            self.python, str(ROOT / "manage.py"), "serve",
-            "--host", "127.0.0.1", "--port", str(self.port), "--grpc-port", str(self.grpc_port),
+            self.python,
+            str(ROOT / "manage.py"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--grpc-port",
+            str(self.grpc_port),
         ]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -236,8 +243,12 @@ def bench_server(prefix: str, *, keep_log: bool = False, grace: float = 10.0) ->
     DEBUG off. On exit it is stopped (with whatever it started) and its data dir
     removed, or, with ``keep_log``, kept and the log's path printed."""
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
-    server = Server(data_dir=workdir / "data", admin_password="bench-admin-password", log_path=workdir / "server.log",
-                    env={"LOG_LEVEL": "WARNING", "DEBUG": "false"})
+    server = Server(
+        data_dir=workdir / "data",
+        admin_password="bench-admin-password",
+        log_path=workdir / "server.log",
+        env={"LOG_LEVEL": "WARNING", "DEBUG": "false"},
+    )
     print(f"Starting manage.py serve on {server.base_url} (data in {workdir}) ...", flush=True)
     try:
         server.start(timeout=60)

@@ -141,13 +141,24 @@ def measure(name: str, server: Server, count, runs: int, concurrency: int, timeo
 
 def run_inprocess(runs: int, concurrency: int, timeout: float, workdir: Path) -> Result:
     data = workdir / "inprocess"
-    server = Server(data_dir=data, admin_password="bench-password", log_path=workdir / "inprocess-serve.log",
-                    env={"PIPELINE_EXECUTOR": "inprocess", "LOG_LEVEL": "WARNING"})
+    server = Server(
+        data_dir=data,
+        admin_password="bench-password",
+        log_path=workdir / "inprocess-serve.log",
+        env={"PIPELINE_EXECUTOR": "inprocess", "LOG_LEVEL": "WARNING"},
+    )
     with server:
         db = sqlite3.connect(f"file:{data / 'pipeline.sqlite3'}?mode=ro", uri=True, timeout=20)
         try:
-            return measure("inprocess", server, lambda: db.execute(COUNT_SQL).fetchone()[0], runs, concurrency, timeout,
-                           "SQLite, 1 serve process, in-process pool")
+            return measure(
+                "inprocess",
+                server,
+                lambda: db.execute(COUNT_SQL).fetchone()[0],
+                runs,
+                concurrency,
+                timeout,
+                "SQLite, 1 serve process, in-process pool",
+            )
         finally:
             db.close()
 
@@ -168,14 +179,26 @@ def run_celery(runs: int, concurrency: int, timeout: float, workdir: Path, worke
             "SECRET_KEY": "bench-" + "k" * 40,
         }
         note = f"PostgreSQL + Redis, 1 serve process, {workers} Celery worker processes"
-        server = Server(data_dir=workdir / "celery", admin_password="bench-password", log_path=workdir / "celery-serve.log", env=env)
+        server = Server(
+            data_dir=workdir / "celery", admin_password="bench-password", log_path=workdir / "celery-serve.log", env=env
+        )
         with server:  # serve migrates the database: start the workers after it
-            worker_env = {**os.environ, **env, "PIPELINE_DATA_DIR": str(workdir / "celery"), "DJANGO_SETTINGS_MODULE": "instill_site.settings"}
-            worker = start_celery_worker(worker_env, concurrency=workers, log=workdir / "celery-worker.log", name="bench")
+            worker_env = {
+                **os.environ,
+                **env,
+                "PIPELINE_DATA_DIR": str(workdir / "celery"),
+                "DJANGO_SETTINGS_MODULE": "instill_site.settings",
+            }
+            worker = start_celery_worker(
+                worker_env, concurrency=workers, log=workdir / "celery-worker.log", name="bench"
+            )
             with psycopg.connect(postgres.url(), autocommit=True) as db:
-                result = measure("celery", server, lambda: db.execute(COUNT_SQL).fetchone()[0], runs, concurrency, timeout,
-                                 note)
-                open_connections = db.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'").fetchone()[0]
+                result = measure(
+                    "celery", server, lambda: db.execute(COUNT_SQL).fetchone()[0], runs, concurrency, timeout, note
+                )
+                open_connections = db.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                ).fetchone()[0]
                 result.note += f"; {open_connections} PostgreSQL connections open at the end"
                 return result
     finally:
@@ -216,11 +239,15 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
     print(f"\n{args.runs} async triggers of admin/hello, {args.concurrency} client connections\n")
-    header = f"{'executor':<10} {'enqueue s':>9} {'enqueue/s':>9} {'all done s':>10} {'triggers/s':>10} {'ok':>6}  setup"
+    header = (
+        f"{'executor':<10} {'enqueue s':>9} {'enqueue/s':>9} {'all done s':>10} {'triggers/s':>10} {'ok':>6}  setup"
+    )
     print(header)
     print("-" * len(header) + "-" * 40)
     for r in results:
-        print(f"{r.name:<10} {r.enqueue_s:>9.2f} {r.enqueue_rate:>9.0f} {r.done_s:>10.2f} {r.rate:>10.0f} {r.completed:>6}  {r.note}")
+        print(
+            f"{r.name:<10} {r.enqueue_s:>9.2f} {r.enqueue_rate:>9.0f} {r.done_s:>10.2f} {r.rate:>10.0f} {r.completed:>6}  {r.note}"
+        )
     if args.json:
         print(json.dumps([{**r.__dict__, "triggers_per_s": r.rate, "enqueue_per_s": r.enqueue_rate} for r in results]))
     return 0 if all(r.completed == r.runs for r in results) else 1

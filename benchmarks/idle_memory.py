@@ -124,7 +124,9 @@ def main() -> int:
     idle_mb = core_rss_kb(idle) / 1024
     growth_mb = (core_rss_kb(after) - core_rss_kb(first)) / 1024
     print(f"  serve + run worker grew {growth_mb:+.1f} MB RSS over the {args.triggers:,} triggers")
-    met = print_verdicts([(f"idle serve + run worker RSS {idle_mb:.0f} MB", f"< {IDLE_TARGET_MB} MB", idle_mb < IDLE_TARGET_MB)])
+    met = print_verdicts(
+        [(f"idle serve + run worker RSS {idle_mb:.0f} MB", f"< {IDLE_TARGET_MB} MB", idle_mb < IDLE_TARGET_MB)]
+    )
     return 0 if met else 1
 
 

@@ -235,12 +235,18 @@ async def runaway_one(client: httpx.AsyncClient, kind: str, mode: str, max_run: 
                     outcome = f"operation not done after {max_run + grace:.0f} s"
                     break
                 await asyncio.sleep(0.25)
-                operation = (await client.get(f"/v1beta/{name}", timeout=max(0.1, deadline - time.monotonic()))).json()["operation"]
+                operation = (await client.get(f"/v1beta/{name}", timeout=max(0.1, deadline - time.monotonic()))).json()[
+                    "operation"
+                ]
                 if operation["done"]:
                     if "error" in operation:
-                        outcome = f"operation error {operation['error'].get('code')}: {operation['error'].get('message')}"
+                        outcome = (
+                            f"operation error {operation['error'].get('code')}: {operation['error'].get('message')}"
+                        )
                     else:
-                        outcome = "operation done: " + _error_of(httpx.Response(200, json=operation.get("response", {})))
+                        outcome = "operation done: " + _error_of(
+                            httpx.Response(200, json=operation.get("response", {}))
+                        )
                     break
     except httpx.TimeoutException:
         outcome = f"no answer within {max_run + grace:.0f} s"
@@ -294,8 +300,12 @@ async def under_load(
     async with httpx.AsyncClient(base_url=server.base_url, headers=headers) as client:
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))
         # The runaway in flight at the end may outlast the hello load by up to its timeout.
-        launcher = asyncio.create_task(runaway_loop(client, kinds, end_at, args.max_run_seconds, args.timeout, runaways))
-        await asyncio.gather(*(hello_worker(host, port, request, end_at, args.timeout, load) for _ in range(args.concurrency)))
+        launcher = asyncio.create_task(
+            runaway_loop(client, kinds, end_at, args.max_run_seconds, args.timeout, runaways)
+        )
+        await asyncio.gather(
+            *(hello_worker(host, port, request, end_at, args.timeout, load) for _ in range(args.concurrency))
+        )
         await launcher
     return await probes, load, runaways
 
@@ -326,8 +336,15 @@ async def after(server: Server, token: str, kinds: list[str], wait: float) -> tu
         return alive, (await recorded_runs(client, kinds) if alive else "the server did not answer")
 
 
-def report(args: argparse.Namespace, idle: Probes, busy: tuple[Probes, Load], runaway: tuple[Probes, Load],
-           runaways: list[Runaway], alive: bool, runs: dict[str, Counter] | str) -> bool:
+def report(
+    args: argparse.Namespace,
+    idle: Probes,
+    busy: tuple[Probes, Load],
+    runaway: tuple[Probes, Load],
+    runaways: list[Runaway],
+    alive: bool,
+    runs: dict[str, Counter] | str,
+) -> bool:
     """Print the figures; returns whether every target is met."""
     loaded, load = runaway
     phases = (
@@ -339,17 +356,23 @@ def report(args: argparse.Namespace, idle: Probes, busy: tuple[Probes, Load], ru
     print(f"Liveness, GET {LIVENESS} every {args.interval * 1000:.0f} ms (timeout {args.probe_timeout:g} s), ms:")
     print(f"  {'phase':<38}{'probes':>7}{'no answer':>10}{'p50':>9}{'p99':>9}{'max':>9}{'longest gap':>13}")
     for label, series, _, _ in phases:
-        print(f"  {label:<38}{len(series.latencies):>7}{series.unanswered:>10}{series.ms(50):>9.1f}"
-              f"{series.ms(99):>9.1f}{series.ms(100):>9.1f}{series.longest_gap * 1000:>13.0f}")
+        print(
+            f"  {label:<38}{len(series.latencies):>7}{series.unanswered:>10}{series.ms(50):>9.1f}"
+            f"{series.ms(99):>9.1f}{series.ms(100):>9.1f}{series.longest_gap * 1000:>13.0f}"
+        )
     if any(series.unanswered for _, series, _, _ in phases):
-        print(f"  (a probe without an answer counts as its timeout, {args.probe_timeout:g} s: those figures are lower bounds)")
+        print(
+            f"  (a probe without an answer counts as its timeout, {args.probe_timeout:g} s: those figures are lower bounds)"
+        )
     print()
     print(f"hello triggers, {args.concurrency} connections (timeout {args.timeout:g} s):")
     print(f"  {'phase':<38}{'answered':>9}{'per s':>7}{'p50 ms':>9}{'p99 ms':>9}{'no answer':>10}{'failed':>8}")
     for label, _, hello, seconds in phases[1:]:
-        print(f"  {label:<38}{len(hello.latencies):>9}{len(hello.latencies) / seconds:>7.0f}"
-              f"{percentile(hello.latencies, 50) * 1000:>9.1f}{percentile(hello.latencies, 99) * 1000:>9.1f}"
-              f"{hello.timeouts:>10}{hello.errors:>8}")
+        print(
+            f"  {label:<38}{len(hello.latencies):>9}{len(hello.latencies) / seconds:>7.0f}"
+            f"{percentile(hello.latencies, 50) * 1000:>9.1f}{percentile(hello.latencies, 99) * 1000:>9.1f}"
+            f"{hello.timeouts:>10}{hello.errors:>8}"
+        )
     answered = len(load.latencies)
     print()
     print(f"Runaway triggers (maxRunSeconds {args.max_run_seconds}), as answered:")
@@ -368,12 +391,16 @@ def report(args: argparse.Namespace, idle: Probes, busy: tuple[Probes, Load], ru
     hello_ok = answered > 0 and load.timeouts == 0
     recorded = sum(runs.values(), Counter()) if isinstance(runs, dict) else Counter()
     ended_ok = bool(recorded) and all(
-        status == "RUN_STATUS_FAILED" and ("maximum" in error.lower() or "limit" in error.lower()) for status, error in recorded
+        status == "RUN_STATUS_FAILED" and ("maximum" in error.lower() or "limit" in error.lower())
+        for status, error in recorded
     )
     verdicts = [
-        (f"liveness p99 with runaways {'>= ' if loaded.unanswered else ''}{loaded.ms(99):.1f} ms "
-         f"(idle {idle.ms(99):.1f}, without runaways {busy[0].ms(99):.1f})",
-         f"< {TARGET_P99_MS:.0f} ms", p99_ok),
+        (
+            f"liveness p99 with runaways {'>= ' if loaded.unanswered else ''}{loaded.ms(99):.1f} ms "
+            f"(idle {idle.ms(99):.1f}, without runaways {busy[0].ms(99):.1f})",
+            f"< {TARGET_P99_MS:.0f} ms",
+            p99_ok,
+        ),
         (f"hello triggers complete: {answered} answered, {load.timeouts} unanswered", "none unanswered", hello_ok),
         (f"runaway runs ended FAILED naming the limit: {sum(recorded.values())} recorded", "all", ended_ok),
         ("server answers liveness after the load", "yes", alive),
@@ -385,15 +412,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=40.0, help="seconds under load (40)")
     parser.add_argument("--baseline", type=float, default=10.0, help="seconds probing the idle server first (10)")
-    parser.add_argument("--load-baseline", type=float, default=15.0,
-                        help="seconds of hello triggers without runaways, second baseline (15)")
+    parser.add_argument(
+        "--load-baseline",
+        type=float,
+        default=15.0,
+        help="seconds of hello triggers without runaways, second baseline (15)",
+    )
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent hello trigger connections (16)")
     parser.add_argument("--interval", type=float, default=0.02, help="seconds between liveness probes (0.02)")
     parser.add_argument("--max-run-seconds", type=int, default=2, help="the runaway pipelines' maxRunSeconds (2)")
-    parser.add_argument("--runaway", default="jq,iterator", help="runaway pipelines to trigger, comma-separated (jq,iterator)")
-    parser.add_argument("--timeout", type=float, default=10.0,
-                        help="seconds a trigger may go unanswered (a runaway: on top of maxRunSeconds) (10)")
-    parser.add_argument("--probe-timeout", type=float, default=2.0, help="seconds a liveness probe may go unanswered (2)")
+    parser.add_argument(
+        "--runaway", default="jq,iterator", help="runaway pipelines to trigger, comma-separated (jq,iterator)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds a trigger may go unanswered (a runaway: on top of maxRunSeconds) (10)",
+    )
+    parser.add_argument(
+        "--probe-timeout", type=float, default=2.0, help="seconds a liveness probe may go unanswered (2)"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--keep-log", action="store_true", help="print the server's log path and keep it")
     args = parser.parse_args()
@@ -411,12 +450,19 @@ def main() -> int:
             asyncio.run(setup(server, token, args.runaway, args.max_run_seconds))
             print(f"  idle baseline: liveness alone for {args.baseline:g} s ...", flush=True)
             now = time.monotonic()
-            idle = pool.submit(probe, "127.0.0.1", server.port, now, now + args.baseline, args.interval,
-                               args.probe_timeout).result()
-            print(f"  hello load baseline: {args.concurrency} hello connections for {args.load_baseline:g} s ...", flush=True)
+            idle = pool.submit(
+                probe, "127.0.0.1", server.port, now, now + args.baseline, args.interval, args.probe_timeout
+            ).result()
+            print(
+                f"  hello load baseline: {args.concurrency} hello connections for {args.load_baseline:g} s ...",
+                flush=True,
+            )
             busy, busy_load, _ = asyncio.run(under_load(args, server, token, pool, args.load_baseline, []))
-            print(f"  under load: {args.concurrency} hello connections + runaway triggers ({', '.join(args.runaway)}) "
-                  f"for {args.duration:g} s ...", flush=True)
+            print(
+                f"  under load: {args.concurrency} hello connections + runaway triggers ({', '.join(args.runaway)}) "
+                f"for {args.duration:g} s ...",
+                flush=True,
+            )
             loaded, load, runaways = asyncio.run(under_load(args, server, token, pool, args.duration, args.runaway))
             print("  after: waiting for liveness and listing the runaway runs ...", flush=True)
             alive, runs = asyncio.run(after(server, token, args.runaway, wait=args.max_run_seconds + 5))

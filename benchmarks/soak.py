@@ -91,7 +91,9 @@ async def trigger_multipart(client: httpx.AsyncClient, prompt: str, timeout: flo
 
 
 async def trigger_async(client: httpx.AsyncClient, prompt: str, timeout: float) -> None:
-    operation = _ok(await client.post(TRIGGER + "-async", json={"data": [{"variable": {"prompt": prompt}}]}))["operation"]
+    operation = _ok(await client.post(TRIGGER + "-async", json={"data": [{"variable": {"prompt": prompt}}]}))[
+        "operation"
+    ]
     deadline = time.monotonic() + timeout
     while not operation["done"]:
         if time.monotonic() > deadline:
@@ -125,8 +127,9 @@ async def trigger_stream(client: httpx.AsyncClient, prompt: str, timeout: float)
 TRIGGERS = {"sync": trigger_sync, "async": trigger_async, "stream": trigger_stream, "multipart": trigger_multipart}
 
 
-async def worker(client: httpx.AsyncClient, index: int, end_at: float, numbers: itertools.count, tally: Tally,
-                 timeout: float) -> None:
+async def worker(
+    client: httpx.AsyncClient, index: int, end_at: float, numbers: itertools.count, tally: Tally, timeout: float
+) -> None:
     """Cycle through the kinds (each worker starting at another) until ``end_at``."""
     kinds = itertools.islice(itertools.cycle(KINDS), index % len(KINDS), None)
     for kind in kinds:
@@ -172,7 +175,9 @@ def total_mb(sample: dict[int, tuple[str, int]]) -> float:
     return sum(kb for _, kb in sample.values()) / 1024
 
 
-async def sample_memory(server: Server, until: float, every: float, samples: list[tuple[float, float]], t0: float) -> None:
+async def sample_memory(
+    server: Server, until: float, every: float, samples: list[tuple[float, float]], t0: float
+) -> None:
     while time.monotonic() < until:
         samples.append((time.monotonic() - t0, total_mb(memory(server))))
         await asyncio.sleep(min(every, max(0.0, until - time.monotonic())))
@@ -203,14 +208,20 @@ async def load(args: argparse.Namespace, server: Server, token: str, tally: Tall
     end_at = measured_at + args.minutes * 60
     numbers = itertools.count()
     samples: list[tuple[float, float]] = []
-    async with httpx.AsyncClient(base_url=server.base_url, headers=headers, limits=limits,
-                                 timeout=args.timeout) as client:
-        workers = asyncio.gather(*(worker(client, i, end_at, numbers, tally, args.timeout) for i in range(args.concurrency)))
+    async with httpx.AsyncClient(
+        base_url=server.base_url, headers=headers, limits=limits, timeout=args.timeout
+    ) as client:
+        workers = asyncio.gather(
+            *(worker(client, i, end_at, numbers, tally, args.timeout) for i in range(args.concurrency))
+        )
         await asyncio.sleep(args.warmup)
         before = memory(server)
         answered = sum(len(p) for p in tally.answered.values())
-        print(f"  before: {total_mb(before):.1f} MB in {len(before)} process(es), after {answered} warm-up triggers; "
-              f"measuring for {args.minutes:g} min ...", flush=True)
+        print(
+            f"  before: {total_mb(before):.1f} MB in {len(before)} process(es), after {answered} warm-up triggers; "
+            f"measuring for {args.minutes:g} min ...",
+            flush=True,
+        )
         sampler = asyncio.create_task(sample_memory(server, end_at, 10.0, samples, measured_at))
         await asyncio.sleep(max(0.0, end_at - time.monotonic()))
         after = memory(server)
@@ -252,16 +263,28 @@ def runs_recorded(server: Server, token: str, drain: float) -> Runs:
     finally:
         db.close()
     try:
-        response = httpx.get(f"{server.base_url}/v1beta/namespaces/admin/pipelines/hello/runs", params={"pageSize": 1},
-                             headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        response = httpx.get(
+            f"{server.base_url}/v1beta/namespaces/admin/pipelines/hello/runs",
+            params={"pageSize": 1},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
         api_total = response.json()["totalSize"]
     except (httpx.HTTPError, KeyError, ValueError):
         api_total = None
     return Runs(by_prompt, unfinished, api_total)
 
 
-def report(args: argparse.Namespace, tally: Tally, before: dict, after: dict, idle: dict, samples: list, runs: Runs,
-           log_problems: Counter) -> bool:
+def report(
+    args: argparse.Namespace,
+    tally: Tally,
+    before: dict,
+    after: dict,
+    idle: dict,
+    samples: list,
+    runs: Runs,
+    log_problems: Counter,
+) -> bool:
     """Print the figures; returns whether every target is met."""
     seconds = args.warmup + args.minutes * 60
     print()
@@ -270,8 +293,10 @@ def report(args: argparse.Namespace, tally: Tally, before: dict, after: dict, id
     for kind in KINDS:
         answered, lat = len(tally.answered[kind]), tally.latencies[kind]
         failed = sum(n for (k, _), n in tally.failed.items() if k == kind)
-        print(f"  {kind:<10}{answered:>9}{answered / seconds:>7.1f}{failed:>8}{percentile(lat, 50) * 1000:>9.1f}"
-              f"{percentile(lat, 99) * 1000:>9.1f}{percentile(lat, 100) * 1000:>9.1f}")
+        print(
+            f"  {kind:<10}{answered:>9}{answered / seconds:>7.1f}{failed:>8}{percentile(lat, 50) * 1000:>9.1f}"
+            f"{percentile(lat, 99) * 1000:>9.1f}{percentile(lat, 100) * 1000:>9.1f}"
+        )
     for (kind, reason), count in tally.failed.most_common(8):
         print(f"    {count} x {kind}: {reason}")
 
@@ -280,42 +305,66 @@ def report(args: argparse.Namespace, tally: Tally, before: dict, after: dict, id
     print(f"  {'process':<38}{'before':>9}{'after':>9}{'drained':>9}")
     for pid in sorted(set(before) | set(after) | set(idle)):
         role = (before.get(pid) or after.get(pid) or idle.get(pid))[0]
-        cells = "".join(f"{sample[pid][1] / 1024:>9.1f}" if pid in sample else f"{'-':>9}" for sample in (before, after, idle))
+        cells = "".join(
+            f"{sample[pid][1] / 1024:>9.1f}" if pid in sample else f"{'-':>9}" for sample in (before, after, idle)
+        )
         print(f"  {f'{role} {pid}':<38}{cells}")
     growth = (total_mb(after) - total_mb(before)) / total_mb(before) if before else float("nan")
-    print(f"  {'total':<38}{total_mb(before):>9.1f}{total_mb(after):>9.1f}{total_mb(idle):>9.1f}"
-          f"   growth under load {100 * growth:+.1f} %")
+    print(
+        f"  {'total':<38}{total_mb(before):>9.1f}{total_mb(after):>9.1f}{total_mb(idle):>9.1f}"
+        f"   growth under load {100 * growth:+.1f} %"
+    )
     if set(before) != set(after):
         print("  (processes changed between before and after: a run worker was restarted)")
     minutes = {}
     for t, mb in samples:
         minutes.setdefault(int(t // 60), mb)
-    print("  total at each minute of the measured load: " + ", ".join(f"{m}: {mb:.1f}" for m, mb in sorted(minutes.items())))
+    print(
+        "  total at each minute of the measured load: "
+        + ", ".join(f"{m}: {mb:.1f}" for m, mb in sorted(minutes.items()))
+    )
 
     answered = [prompt for prompts in tally.answered.values() for prompt in prompts]
     lost = [p for p in answered if not runs.by_prompt.get(p)]
     doubled = [p for p in answered if len(runs.by_prompt.get(p, ())) > 1]
-    not_completed = [p for p in answered if runs.by_prompt.get(p) and set(runs.by_prompt[p]) != {"RUN_STATUS_COMPLETED"}]
+    not_completed = [
+        p for p in answered if runs.by_prompt.get(p) and set(runs.by_prompt[p]) != {"RUN_STATUS_COMPLETED"}
+    ]
     recorded = sum(len(statuses) for statuses in runs.by_prompt.values())
     unanswered = recorded - sum(len(runs.by_prompt.get(p, ())) for p in set(answered))
     print()
-    print(f"Runs: {len(answered)} triggers answered, {recorded} hello runs recorded (database; API totalSize "
-          f"{runs.api_total if runs.api_total is not None else 'unknown'}):")
+    print(
+        f"Runs: {len(answered)} triggers answered, {recorded} hello runs recorded (database; API totalSize "
+        f"{runs.api_total if runs.api_total is not None else 'unknown'}):"
+    )
     print(f"  answered without a run: {len(lost)}{' e.g. ' + ', '.join(lost[:5]) if lost else ''}")
     print(f"  answered with more than one run: {len(doubled)}{' e.g. ' + ', '.join(doubled[:5]) if doubled else ''}")
-    print(f"  answered but the run is not COMPLETED: {len(not_completed)}"
-          + (" e.g. " + ", ".join(f"{p} {runs.by_prompt[p]}" for p in not_completed[:5]) if not_completed else ""))
+    print(
+        f"  answered but the run is not COMPLETED: {len(not_completed)}"
+        + (" e.g. " + ", ".join(f"{p} {runs.by_prompt[p]}" for p in not_completed[:5]) if not_completed else "")
+    )
     print(f"  recorded for a trigger that got no answer (a failure above): {unanswered}")
-    print(f"  left QUEUED/PROCESSING {args.drain:g} s after the load: "
-          + (", ".join(f"{n} {slug} {status}" for (slug, status), n in runs.unfinished.items()) or "none"))
-    print("  server log: " + (", ".join(f"{n} x {what}" for what, n in log_problems.most_common()) or "no warning, error or traceback"))
+    print(
+        f"  left QUEUED/PROCESSING {args.drain:g} s after the load: "
+        + (", ".join(f"{n} {slug} {status}" for (slug, status), n in runs.unfinished.items()) or "none")
+    )
+    print(
+        "  server log: "
+        + (", ".join(f"{n} x {what}" for what, n in log_problems.most_common()) or "no warning, error or traceback")
+    )
 
     print()
     verdicts = [
-        (f"RSS growth under load over {args.minutes:g} min: {100 * growth:+.1f} %", f"< {100 * RSS_TARGET:.0f} %",
-         growth < RSS_TARGET),
-        (f"answered triggers without exactly one COMPLETED run: {len(set(lost + doubled + not_completed))}", "0",
-         not (lost or doubled or not_completed)),
+        (
+            f"RSS growth under load over {args.minutes:g} min: {100 * growth:+.1f} %",
+            f"< {100 * RSS_TARGET:.0f} %",
+            growth < RSS_TARGET,
+        ),
+        (
+            f"answered triggers without exactly one COMPLETED run: {len(set(lost + doubled + not_completed))}",
+            "0",
+            not (lost or doubled or not_completed),
+        ),
         (f"runs left QUEUED/PROCESSING: {sum(runs.unfinished.values())}", "0", not runs.unfinished),
         (f"triggers answered: {len(answered)}, failed: {sum(tally.failed.values())}", "none failed", not tally.failed),
     ]

@@ -195,7 +195,10 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], Series]) -> 
     print()
     print(f"Latency at concurrency 1 ({args.requests} requests after {args.warmup} warm-up), ms:")
     print(f"  {'endpoint':<34}{'p50':>8}{'p90':>8}{'p99':>8}{'mean':>8}{'errors':>8}")
-    for name, series, label in (("bare", bare_lat, f"GET {BARE_PATH}"), ("trigger", trig_lat, "POST .../hello/trigger")):
+    for name, series, label in (
+        ("bare", bare_lat, f"GET {BARE_PATH}"),
+        ("trigger", trig_lat, "POST .../hello/trigger"),
+    ):
         mean = statistics.fmean(series.latencies) * 1000
         print(
             f"  {label:<34}{series.pct(50):>8.2f}{series.pct(90):>8.2f}{series.pct(99):>8.2f}{mean:>8.2f}{series.errors:>8}"

@@ -113,7 +113,9 @@ def main() -> int:
             headers = {"Authorization": f"Bearer {token}"}
             created = httpx.post(
                 f"{server.base_url}/v1beta/namespaces/admin/pipelines",
-                json={"id": "upload", "rawRecipe": RECIPE}, headers=headers, timeout=10,
+                json={"id": "upload", "rawRecipe": RECIPE},
+                headers=headers,
+                timeout=10,
             )
             if created.status_code != 201:
                 raise SystemExit(f"creating the pipeline answered {created.status_code}: {created.text}")
@@ -125,7 +127,9 @@ def main() -> int:
             server.stop()
 
     print(f"upload: {size / MB:.1f} MB multipart, passed through and answered as a data URI")
-    print(f"{'run':>3} {'idle MB':>8} {'peak MB':>8} {'+peak MB':>9} {'x file':>7} {'after MB':>9} {'resp MB':>8} {'s':>6}  ok")
+    print(
+        f"{'run':>3} {'idle MB':>8} {'peak MB':>8} {'+peak MB':>9} {'x file':>7} {'after MB':>9} {'resp MB':>8} {'s':>6}  ok"
+    )
     for i, r in enumerate(results, 1):
         print(
             f"{i:>3} {r['idle_mb']:>8.1f} {r['peak_mb']:>8.1f} {r['growth_mb']:>9.1f} {r['ratio']:>7.2f} "

@@ -144,9 +144,16 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     # A follower slower than a token stream loses messages past capacity; it re-reads
     # them from the run event log (pipelines.realtime), so the cap only bounds memory.
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000}}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000},
+        }
+    }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "pipelines.realtime.LoopSafeInMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "pipelines.realtime.LoopSafeInMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -282,7 +289,11 @@ PIPELINE_GRPC_PORT = env_int("PIPELINE_GRPC_PORT", 8081)
 CACHES["limits"] = (
     {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "pipeline-limits"}
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pipeline-limits", "OPTIONS": {"MAX_ENTRIES": 100_000}}
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pipeline-limits",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
 )
 # Failed sign-ins (login page, Basic auth on REST and gRPC) allowed per window, per
 # username and per client address; over it: 429 with Retry-After until the window ends.
@@ -328,12 +339,17 @@ SECURE_CSP = {
     "form-action": ["'self'"],
     "frame-ancestors": ["'none'"],
 }
-MIDDLEWARE.insert(MIDDLEWARE.index("pipelines.middleware.SecurityMiddleware") + 1, "pipelines.middleware.ContentSecurityPolicyMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("pipelines.middleware.SecurityMiddleware") + 1,
+    "pipelines.middleware.ContentSecurityPolicyMiddleware",
+)
 SILENCED_SYSTEM_CHECKS = [
     # Django looks for its own middleware paths; ours are subclasses of them
     # (pipelines/middleware.py), which pipelines/checks.py verifies instead, along with
     # the HTTPS settings those checks would have asked for.
-    "security.W001", "security.W002", "security.W003",
+    "security.W001",
+    "security.W002",
+    "security.W003",
 ]
 # The schema is generated and checked by its own tests; the deploy check would build it
 # again on every `check --deploy` and report its style notes as deployment warnings.

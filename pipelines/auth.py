@@ -43,7 +43,9 @@ def authenticate_header(request) -> object | None:
 
     Raises :class:`Unauthenticated` for credentials that are present but wrong.
     """
-    return authenticate_authorization(request.META.get("HTTP_AUTHORIZATION", ""), address=request.META.get("REMOTE_ADDR", ""))
+    return authenticate_authorization(
+        request.META.get("HTTP_AUTHORIZATION", ""), address=request.META.get("REMOTE_ADDR", "")
+    )
 
 
 def authenticate_authorization(header: str, *, address: str) -> object | None:

@@ -56,7 +56,9 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         await self.accept()
         try:
-            after = whole_number(parse_qs(self.scope.get("query_string", b"").decode()).get("after", ["0"])[0], name="after")
+            after = whole_number(
+                parse_qs(self.scope.get("query_string", b"").decode()).get("after", ["0"])[0], name="after"
+            )
         except InvalidArgument:
             await self.close(code=CLOSE_BAD_REQUEST)
             return
@@ -89,7 +91,9 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
                     if MARKER in payload or has_surrogate_escape(payload):
                         payload = json_bytes(as_urls(loads_stored(payload), run_uid=run_uid)).decode()
                     # The stored payload is already JSON: spliced in, not parsed and re-encoded.
-                    await self.send(text_data='{"type":"event","seq":%d,"event":"%s","data":%s}' % (item.seq, item.name, payload))
+                    await self.send(
+                        text_data='{"type":"event","seq":%d,"event":"%s","data":%s}' % (item.seq, item.name, payload)
+                    )
                 elif item.kind == "end":
                     await self.send_json({"type": "end", "status": item.status, "error": item.error})
                     await self.close(code=CLOSE_ENDED)

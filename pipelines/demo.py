@@ -167,7 +167,10 @@ def chat_recipe(*, base_url: str, model: str) -> str:
 
 DEMOS = {
     "hello": ("Says hello to whoever you name: the pipeline of the README's tour.", HELLO),
-    "chunk-and-jq": ("Chunks a text, counts words per chunk in an iterator, and sums them under a condition.", CHUNK_AND_JQ),
+    "chunk-and-jq": (
+        "Chunks a text, counts words per chunk in an iterator, and sums them under a condition.",
+        CHUNK_AND_JQ,
+    ),
 }
 
 PUBLIC = {"users": {"*/*": {"enabled": True, "role": "ROLE_EXECUTOR"}}}
@@ -195,6 +198,8 @@ def demo_ensure(*, namespace: Namespace) -> list[str]:
     for pipeline_id, (description, raw, sharing) in _demos().items():
         if Pipeline.objects.filter(namespace=namespace, slug=pipeline_id).exists():
             continue
-        pipeline_create(namespace=namespace, pipeline_id=pipeline_id, description=description, raw_recipe=raw, sharing=sharing)
+        pipeline_create(
+            namespace=namespace, pipeline_id=pipeline_id, description=description, raw_recipe=raw, sharing=sharing
+        )
         created.append(pipeline_id)
     return created

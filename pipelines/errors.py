@@ -125,8 +125,10 @@ class RecipeInvalidError(InvalidArgument):
         super().__init__(f"invalid recipe: {where}{first['error']}{more_problems(len(problems) - 1)}", field="recipe")
         self.problems = problems
         self.details = [
-            {"@type": "type.googleapis.com/google.rpc.BadRequest",
-             "fieldViolations": [{"field": p["location"], "description": p["error"]} for p in problems]}
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": p["location"], "description": p["error"]} for p in problems],
+            }
         ]
 
 

@@ -48,7 +48,9 @@ class SignupForm(forms.Form):
         help_text="Also your namespace: lowercase letters, digits, - and _.",
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
     )
-    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password1 = forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
     password2 = forms.CharField(
         label="Password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
@@ -81,7 +83,9 @@ def id_field(*, label: str, help_text: str, placeholder: str) -> forms.CharField
 
 class PipelineCreateForm(forms.Form):
     id = id_field(
-        label="Pipeline id", help_text="Lowercase letters, digits, - and _; it is part of the pipeline's URL.", placeholder="my-pipeline"
+        label="Pipeline id",
+        help_text="Lowercase letters, digits, - and _; it is part of the pipeline's URL.",
+        placeholder="my-pipeline",
     )
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     template = forms.ChoiceField(label="Start from", choices=(), widget=forms.RadioSelect)
@@ -207,7 +211,13 @@ class RunForm(forms.Form):
                 field, ui = forms.BooleanField(required=False), "boolean"
             else:
                 field = _item_field(kind)
-                ui = "file" if kind in FILE_TYPES else {"number": "number", "integer": "integer", "boolean": "boolean", "json": "json"}.get(kind, "text")
+                ui = (
+                    "file"
+                    if kind in FILE_TYPES
+                    else {"number": "number", "integer": "integer", "boolean": "boolean", "json": "json"}.get(
+                        kind, "text"
+                    )
+                )
             field.label = variable.title or variable.id
             field.help_text = variable.description
             field.initial = _initial(variable)
@@ -239,7 +249,11 @@ def _prefill(variable: Variable, value: Any) -> Any:
     if kind in FILE_TYPES:
         return None
     if kind == "json":
-        return [json.dumps(v) for v in value] if item_type(variable.type) and isinstance(value, list) else json.dumps(value, indent=2)
+        return (
+            [json.dumps(v) for v in value]
+            if item_type(variable.type) and isinstance(value, list)
+            else json.dumps(value, indent=2)
+        )
     return value
 
 

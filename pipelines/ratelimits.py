@@ -51,7 +51,9 @@ def parse_rate(text: str, *, setting: str) -> Rate | None:
         return None
     match = RATE_PATTERN.match(text)
     if match is None or int(match[1]) < 1:
-        raise ImproperlyConfigured(f'{setting}={text!r} is not a rate: write "N/second", "N/minute", "N/hour" or "N/day"')
+        raise ImproperlyConfigured(
+            f'{setting}={text!r} is not a rate: write "N/second", "N/minute", "N/hour" or "N/day"'
+        )
     return Rate(int(match[1]), UNITS[match[2]])
 
 
@@ -158,7 +160,13 @@ def trigger_check(*, subject: str, pipeline_key: str) -> None:
         _limit(f"rl:trigger:{subject}", rate, setting="PIPELINE_RATE_LIMIT_TRIGGERS", what="triggers", now=now)
     rate = parse_rate(settings.PIPELINE_RATE_LIMIT_PIPELINE_TRIGGERS, setting="PIPELINE_RATE_LIMIT_PIPELINE_TRIGGERS")
     if rate is not None:
-        _limit(f"rl:pipeline:{pipeline_key}", rate, setting="PIPELINE_RATE_LIMIT_PIPELINE_TRIGGERS", what="triggers of this pipeline", now=now)
+        _limit(
+            f"rl:pipeline:{pipeline_key}",
+            rate,
+            setting="PIPELINE_RATE_LIMIT_PIPELINE_TRIGGERS",
+            what="triggers of this pipeline",
+            now=now,
+        )
 
 
 def api_enabled() -> bool:

@@ -131,7 +131,9 @@ _stored_after = db(run_events_after)
 _state = db(run_state)
 
 
-async def run_follow(*, run_uid: uuid.UUID | str, after: int = 0, idle_seconds: float = 15.0) -> AsyncIterator[Followed]:
+async def run_follow(
+    *, run_uid: uuid.UUID | str, after: int = 0, idle_seconds: float = 15.0
+) -> AsyncIterator[Followed]:
     """The run's events after sequence ``after``: stored ones, then live ones, then the end.
 
     Yields :data:`IDLE` after ``idle_seconds`` without news (an SSE heartbeat's cue);

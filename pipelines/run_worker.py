@@ -339,7 +339,9 @@ async def _target(request: dict):
         _targets[key] = found
     pipeline, release = found
     recipe = version_recipe(pipeline, release)
-    return TriggerTarget(pipeline=pipeline, release=release, recipe=recipe, permission=None, namespace_secrets=request["secrets"])
+    return TriggerTarget(
+        pipeline=pipeline, release=release, recipe=recipe, permission=None, namespace_secrets=request["secrets"]
+    )
 
 
 async def _execute(request: dict) -> tuple:

@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
-from pipelines.errors import AUTHENTICATION_REQUIRED, InvalidArgument, NotFound, PermissionDenied, Unauthenticated, quoted
+from pipelines.errors import (
+    AUTHENTICATION_REQUIRED,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    quoted,
+)
 from pipelines.models import ApiToken, ComponentRun, Namespace, Pipeline, PipelineRelease, PipelineRun, RunEvent, Secret
 
 
@@ -78,9 +85,7 @@ def _public_q() -> Q:
 def pipeline_get(*, namespace_id: str, pipeline_id: str, user) -> tuple[Pipeline, Permission]:
     """The pipeline and what ``user`` may do with it; NotFound when it may not read it."""
     pipeline = (
-        Pipeline.objects.select_related("namespace")
-        .filter(namespace__slug=namespace_id, slug=pipeline_id)
-        .first()
+        Pipeline.objects.select_related("namespace").filter(namespace__slug=namespace_id, slug=pipeline_id).first()
     )
     if pipeline is None:
         if not Namespace.objects.filter(slug=namespace_id).exists():
@@ -113,7 +118,12 @@ def pipeline_get_for_trigger(*, namespace_id: str, pipeline_id: str, user) -> tu
         )
         row = cursor.fetchone()
     cached = _pipeline_cache.get((namespace_id, pipeline_id))
-    if row is not None and cached is not None and cached.pk == row[0] and _same_time(cached.update_time, row[1], connection):
+    if (
+        row is not None
+        and cached is not None
+        and cached.pk == row[0]
+        and _same_time(cached.update_time, row[1], connection)
+    ):
         permission = pipeline_permission(pipeline=cached, user=user)
         if permission.can_read:
             return cached, permission
@@ -124,7 +134,9 @@ def pipeline_get_for_trigger(*, namespace_id: str, pipeline_id: str, user) -> tu
     return pipeline, permission
 
 
-def pipeline_get_for_trigger_on_loop(*, namespace_id: str, pipeline_id: str, user) -> tuple[Pipeline, Permission] | None:
+def pipeline_get_for_trigger_on_loop(
+    *, namespace_id: str, pipeline_id: str, user
+) -> tuple[Pipeline, Permission] | None:
     """:func:`pipeline_get_for_trigger` without leaving the event loop, when it can be
     answered from the cache after the same freshness check, made through
     :mod:`pipelines.loop_sqlite`. ``None``: ask :func:`pipeline_get_for_trigger` in a
@@ -180,12 +192,18 @@ def release_get(*, pipeline: Pipeline, release_id: str) -> PipelineRelease:
 
 def releases_of(*, pipeline: Pipeline) -> QuerySet[PipelineRelease]:
     """A pipeline's releases, newest first."""
-    return PipelineRelease.objects.filter(pipeline=pipeline).select_related("pipeline__namespace").order_by("-create_time", "-id")
+    return (
+        PipelineRelease.objects.filter(pipeline=pipeline)
+        .select_related("pipeline__namespace")
+        .order_by("-create_time", "-id")
+    )
 
 
 def release_ids(*, pipeline: Pipeline) -> list[str]:
     """The ids of a pipeline's releases, newest first."""
-    return list(PipelineRelease.objects.filter(pipeline=pipeline).order_by("-create_time", "-id").values_list("slug", flat=True))
+    return list(
+        PipelineRelease.objects.filter(pipeline=pipeline).order_by("-create_time", "-id").values_list("slug", flat=True)
+    )
 
 
 def runs_visible(*, pipeline: Pipeline, user, permission: Permission, values: bool = True) -> QuerySet[PipelineRun]:
@@ -242,7 +260,11 @@ def runs_filter(runs: QuerySet[PipelineRun], filters: RunFilters) -> QuerySet[Pi
 
 def component_runs_of(*, run: PipelineRun, by_start: bool = False) -> QuerySet[ComponentRun]:
     """A run's component runs, in the order they were recorded (``by_start``: started)."""
-    return ComponentRun.objects.filter(run=run).select_related("run").order_by(*(("start_time", "id") if by_start else ("id",)))
+    return (
+        ComponentRun.objects.filter(run=run)
+        .select_related("run")
+        .order_by(*(("start_time", "id") if by_start else ("id",)))
+    )
 
 
 def tokens_of(*, user) -> QuerySet[ApiToken]:
@@ -277,6 +299,7 @@ def pipeline_get_editable(*, namespace_id: str, pipeline_id: str, user) -> tuple
         raise PermissionDenied(f'you may view pipeline "{pipeline_id}", but only the owner can change it')
     return pipeline, permission
 
+
 def run_get(*, run_uid: str, user) -> tuple[PipelineRun, bool]:
     """A run visible to ``user`` and whether it may see its data (the requester or the owner).
 
@@ -286,11 +309,7 @@ def run_get(*, run_uid: str, user) -> tuple[PipelineRun, bool]:
         uid = uuid.UUID(str(run_uid))
     except ValueError as exc:
         raise NotFound(f"pipeline run {quoted(run_uid)} not found: run ids are UUIDs") from exc
-    run = (
-        PipelineRun.objects.select_related("pipeline__namespace", "requester")
-        .filter(uid=uid)
-        .first()
-    )
+    run = PipelineRun.objects.select_related("pipeline__namespace", "requester").filter(uid=uid).first()
     if run is None or user is None or not user.is_authenticated:
         raise NotFound(f'pipeline run "{run_uid}" not found')
     is_owner = user_owns_namespace(user, run.pipeline.namespace)
@@ -347,6 +366,7 @@ def run_event_log(*, run: PipelineRun, limit: int) -> tuple[list[tuple[int, str,
     time)``, and how many it has in all (the run detail page's event log)."""
     events = RunEvent.objects.filter(run=run).order_by("seq")
     return list(events.values_list("seq", "name", "payload", "time")[:limit]), events.count()
+
 
 def database_ready() -> bool:
     """Whether the database answers: the readiness of the REST and gRPC APIs."""

@@ -74,7 +74,9 @@ SAMPLE_FILES: dict[str, SampleFile] = {
     "image": SampleFile(
         "photo.png",
         "image/png",
-        base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP4P5MBAAQzAZni4lchAAAAAElFTkSuQmCC"),
+        base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP4P5MBAAQzAZni4lchAAAAAElFTkSuQmCC"
+        ),
     ),
     "audio": SampleFile(
         "sound.wav",
@@ -122,7 +124,10 @@ _STRINGS: tuple[tuple[frozenset[str], tuple[str, str]], ...] = tuple(
         ("name names who user person author customer username", ("Ada Lovelace", "Grace Hopper")),
         ("language languages lang locale", ("French", "Japanese")),
         ("city location place country address destination", ("Lisbon", "Osaka")),
-        ("topic topics subject title keyword keywords tag tags category categories label labels", ("solar power", "wind energy")),
+        (
+            "topic topics subject title keyword keywords tag tags category categories label labels",
+            ("solar power", "wind energy"),
+        ),
         ("date day birthday deadline", ("2025-03-14", "2025-06-21")),
         ("tone style mood voice", ("friendly", "formal")),
         ("text texts content body document paragraph article passage context summary note notes review comment", _TEXT),
@@ -351,11 +356,11 @@ def _curl(target: _Target, row: Mapping[str, Any], mode: str) -> Snippet:
         f"answer=$({call} \\",
         *(f"  {a} \\" for a in arguments[:-1]),
         f"  {arguments[-1]})",
-        "name=$(echo \"$answer\" | grep -o 'operations/[^\"]*')",
+        'name=$(echo "$answer" | grep -o \'operations/[^"]*\')',
         '# Poll the operation until it is done; its "response" then holds the outputs.',
         'while [ -n "$name" ]; do',
         f"  answer=$(curl -s {poll} {AUTH_HEADER})",
-        "  echo \"$answer\" | grep -q '\"done\": *false' || break",
+        '  echo "$answer" | grep -q \'"done": *false\' || break',
         "  sleep 1",
         "done",
         'echo "$answer"',
@@ -459,7 +464,9 @@ def _javascript(target: _Target, row: Mapping[str, Any], mode: str) -> Snippet:
         f"  body: JSON.stringify({_json_body(row, indent=2)}),\n"
         "});\n"
     )
-    code = "// Node 18+: save as trigger.mjs and run: node trigger.mjs\n" f"const headers = {{\n{header_lines}}};\n" + request
+    code = (
+        f"// Node 18+: save as trigger.mjs and run: node trigger.mjs\nconst headers = {{\n{header_lines}}};\n" + request
+    )
     if mode == "sync":
         code += "console.log(JSON.stringify(await response.json(), null, 2));"
     elif mode == "async":
@@ -607,6 +614,8 @@ def build_context(
             {"id": language, "label": label, "selected": index == 0, "snippets": by_language[language]}
             for index, (language, label) in enumerate(LANGUAGES)
         ],
-        "versions": [{"id": version, "label": version, "selected": version == selected_version} for version in versions],
+        "versions": [
+            {"id": version, "label": version, "selected": version == selected_version} for version in versions
+        ],
         "modes": [{"id": mode, "label": label, "selected": index == 0} for index, (mode, label) in enumerate(MODES)],
     }

@@ -41,7 +41,10 @@ def _googleapis_include(tmp: Path) -> tuple[Path, Path]:
     site = Path(next(iter(google.rpc.__path__))).parent.parent
     include = tmp / "include"
     (include / "google" / "longrunning").mkdir(parents=True)
-    shutil.copy(site / "google" / "longrunning" / "operations_proto.proto", include / "google" / "longrunning" / "operations.proto")
+    shutil.copy(
+        site / "google" / "longrunning" / "operations_proto.proto",
+        include / "google" / "longrunning" / "operations.proto",
+    )
     return site, include
 
 

@@ -82,9 +82,11 @@ class FakeOpenAI:
 
     def fail(self, status: int, times: int = 1, message: str | None = None, **headers: str) -> None:
         """The next ``times`` requests answer ``status`` with an OpenAI error body."""
-        text = message or {401: "Incorrect API key provided.", 429: "Rate limit reached.", 500: "The server had an error."}.get(
-            status, f"error {status}"
-        )
+        text = message or {
+            401: "Incorrect API key provided.",
+            429: "Rate limit reached.",
+            500: "The server had an error.",
+        }.get(status, f"error {status}")
         with self.lock:
             self.failures += [Failure(status, text, {k.replace("_", "-"): v for k, v in headers.items()})] * times
 
@@ -149,10 +151,26 @@ class _Handler(BaseHTTPRequestHandler):
         answers = [answer_for(body) if i == 0 else f"[{i}] {answer_for(body)}" for i in range(n)]
         prompt_tokens = _words(body.get("messages") or [])
         completion_tokens = sum(len(tokens_of(a)) for a in answers)
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
         if not body.get("stream") or fake.ignore_stream:
-            choices = [{"index": i, "message": {"role": "assistant", "content": a}, "finish_reason": "stop"} for i, a in enumerate(answers)]
-            return self._json(200, {"id": "chatcmpl-fake", "object": "chat.completion", "model": body.get("model"), "choices": choices, "usage": usage})
+            choices = [
+                {"index": i, "message": {"role": "assistant", "content": a}, "finish_reason": "stop"}
+                for i, a in enumerate(answers)
+            ]
+            return self._json(
+                200,
+                {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion",
+                    "model": body.get("model"),
+                    "choices": choices,
+                    "usage": usage,
+                },
+            )
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
@@ -189,7 +207,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "object": "list",
                 "data": [{"object": "embedding", "index": 0, "embedding": embedding}],
                 "model": body.get("model"),
-                "usage": {"prompt_tokens": len(str(body.get("input")).split()), "total_tokens": len(str(body.get("input")).split())},
+                "usage": {
+                    "prompt_tokens": len(str(body.get("input")).split()),
+                    "total_tokens": len(str(body.get("input")).split()),
+                },
             },
         )
 

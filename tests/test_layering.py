@@ -30,7 +30,16 @@ CROSSINGS_ALLOWED = {("views/errors.py", "rest")}
 # Modules that answer requests: what they need from the database, they get from a
 # selector or a service.
 REQUEST_HANDLERS = ("api/views", "views", "grpc/servicer.py", "consumers.py")
-ORM_ATTRIBUTES = {"objects", "filter", "exclude", "order_by", "select_related", "prefetch_related", "values_list", "annotate"}
+ORM_ATTRIBUTES = {
+    "objects",
+    "filter",
+    "exclude",
+    "order_by",
+    "select_related",
+    "prefetch_related",
+    "values_list",
+    "annotate",
+}
 ORM_MODULES = ("pipelines.models", "django.db")
 
 
@@ -94,7 +103,11 @@ def test_no_adapter_imports_another_adapter() -> None:
             for path in _modules(entry):
                 relative = str(path.relative_to(ROOT))
                 crossed = {_adapter_of(m) for m in _imports(path)} - {None, adapter}
-                offenders += [f"{relative} imports the {other} adapter" for other in crossed if (relative, other) not in CROSSINGS_ALLOWED]
+                offenders += [
+                    f"{relative} imports the {other} adapter"
+                    for other in crossed
+                    if (relative, other) not in CROSSINGS_ALLOWED
+                ]
     assert not offenders, sorted(offenders)
 
 

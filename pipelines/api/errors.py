@@ -22,7 +22,9 @@ def error_body(code: int, message: str, details: list | None = None) -> dict:
 
 
 def error_json(status: int, message: str, *, code: int | None = None, details: list | None = None) -> JsonResponse:
-    response = JsonResponse(error_body(code if code is not None else HTTP_TO_CODE.get(status, INTERNAL), message, details), status=status)
+    response = JsonResponse(
+        error_body(code if code is not None else HTTP_TO_CODE.get(status, INTERNAL), message, details), status=status
+    )
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="pipeline"'
     return response

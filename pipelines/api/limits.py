@@ -51,6 +51,11 @@ class BodyLimitASGI:
         await self.app(scope, limited_receive, tracking_send)
         if exceeded and not started:
             body = json.dumps(error_body(8, too_big_message(limit))).encode()
-            await send({"type": "http.response.start", "status": 413,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                }
+            )
             await send({"type": "http.response.body", "body": body})

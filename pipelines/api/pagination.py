@@ -14,6 +14,8 @@ from pipelines.errors import INT32_MAX, InvalidArgument, whole_number
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
+
+
 def page_size(params) -> int:
     raw = params.get("pageSize") or params.get("page_size")
     if raw in (None, ""):

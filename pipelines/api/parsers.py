@@ -32,12 +32,16 @@ from pipelines.engine.limits import InputLimitError, loads_json
 from pipelines.errors import InvalidArgument, UnsupportedMediaType
 from pipelines.services.triggers import file_value
 
-FIELD = re.compile(r"^(?P<root>variables|inputs)\[(?P<row>\d+)\]\.(?P<name>[A-Za-z0-9_][-A-Za-z0-9_]*)(?:\[(?P<item>\d+)\])?$")
+FIELD = re.compile(
+    r"^(?P<root>variables|inputs)\[(?P<row>\d+)\]\.(?P<name>[A-Za-z0-9_][-A-Za-z0-9_]*)(?:\[(?P<item>\d+)\])?$"
+)
 
 
 def is_json_type(content_type: str) -> bool:
     """``application/json`` and its ``+json`` relatives (parameters already stripped)."""
-    return content_type == "application/json" or (content_type.startswith("application/") and content_type.endswith("+json"))
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )
 
 
 def check_trigger_type(request) -> None:
@@ -132,7 +136,10 @@ def multipart_payload(post: QueryDict, files, *, max_rows: int) -> dict:
         raise InvalidArgument("the form has no variables[N].name fields", field="variables")
     missing = [i for i in range(max(rows) + 1) if i not in rows]
     if missing:
-        raise InvalidArgument(f"form rows must be numbered from 0 without gaps; row {missing[0]} is missing", field=f"variables[{missing[0]}]")
+        raise InvalidArgument(
+            f"form rows must be numbered from 0 without gaps; row {missing[0]} is missing",
+            field=f"variables[{missing[0]}]",
+        )
     for (row, name), items in arrays.items():
         gap = next((i for i in range(len(items)) if i not in items), None)
         if gap is not None:

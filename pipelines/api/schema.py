@@ -8,7 +8,11 @@ ERROR = {"$ref": "#/components/schemas/Status"}
 ERROR_SCHEMA = {
     "type": "object",
     "description": "google.rpc.Status: every API error has this shape.",
-    "properties": {"code": {"type": "integer"}, "message": {"type": "string"}, "details": {"type": "array", "items": {"type": "object"}}},
+    "properties": {
+        "code": {"type": "integer"},
+        "message": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object"}},
+    },
     "required": ["code", "message", "details"],
 }
 TRIGGER_REQUEST = {
@@ -21,12 +25,24 @@ TRIGGER_REQUEST = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "variable": {"type": "object", "additionalProperties": True, "description": "Values of the recipe's variables."},
-                    "secret": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Per-row overrides of ${secret.*}."},
+                    "variable": {
+                        "type": "object",
+                        "additionalProperties": True,
+                        "description": "Values of the recipe's variables.",
+                    },
+                    "secret": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string"},
+                        "description": "Per-row overrides of ${secret.*}.",
+                    },
                 },
             },
         },
-        "inputs": {"type": "array", "items": {"type": "object"}, "description": "Deprecated (still accepted instead of data): list of variable objects."},
+        "inputs": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "Deprecated (still accepted instead of data): list of variable objects.",
+        },
     },
     "required": ["data"],
     "example": {"data": [{"variable": {"prompt": "hello world"}}]},
@@ -34,8 +50,8 @@ TRIGGER_REQUEST = {
 TRIGGER_FORM = {
     "type": "object",
     "description": "Fields variables[N].name (or inputs[N].name) set data[N].variable.name; variables[N].name[i] "
-                   "sets array items. Text is read as JSON when it parses, else as a string; a file part becomes "
-                   "a file value.",
+    "sets array items. Text is read as JSON when it parses, else as a string; a file part becomes "
+    "a file value.",
     "additionalProperties": {"type": "string"},
     "example": {"variables[0].prompt": "hello world"},
 }
@@ -62,11 +78,21 @@ OPERATION_RESPONSE = {
 }
 HEADERS = [
     # As in Instill: "true" in any case asks for them, any other value does not.
-    {"name": "Instill-Return-Traces", "in": "header", "required": False, "schema": {"type": "string", "example": "true"},
-     "description": "true (in any case): fill traces' inputs and outputs; any other value: leave them empty."},
-    {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255},
-     "description": "Repeat-safe key (at most 255 characters): the same key and body within 24 h give the same run; "
-                    "a different body is 409."},
+    {
+        "name": "Instill-Return-Traces",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "example": "true"},
+        "description": "true (in any case): fill traces' inputs and outputs; any other value: leave them empty.",
+    },
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "maxLength": 255},
+        "description": "Repeat-safe key (at most 255 characters): the same key and body within 24 h give the same run; "
+        "a different body is 409.",
+    },
 ]
 # The error table of the API contract (docs/api-errors.md): any operation may answer these.
 ERRORS = (
@@ -99,47 +125,92 @@ def _ref(name: str) -> dict:
 RESOURCES = {
     "Pipeline": _object(
         ["name", "uid", "id", "rawRecipe", "visibility", "permission", "createTime", "updateTime"],
-        name=STRING, uid=STRING, id=STRING, description=STRING, readme=STRING, rawRecipe=STRING,
+        name=STRING,
+        uid=STRING,
+        id=STRING,
+        description=STRING,
+        readme=STRING,
+        rawRecipe=STRING,
         recipe={"type": "object", "nullable": True, "additionalProperties": True},
         sharing=ANY_OBJECT,
         visibility={"type": "string", "enum": ["VISIBILITY_PUBLIC", "VISIBILITY_PRIVATE"]},
-        ownerName=STRING, createTime=TIME, updateTime=TIME,
+        ownerName=STRING,
+        createTime=TIME,
+        updateTime=TIME,
         dataSpecification={"type": "object", "nullable": True, "additionalProperties": True},
-        permission=_object(["canEdit", "canTrigger", "canRelease"],
-                           canEdit={"type": "boolean"}, canTrigger={"type": "boolean"}, canRelease={"type": "boolean"}),
+        permission=_object(
+            ["canEdit", "canTrigger", "canRelease"],
+            canEdit={"type": "boolean"},
+            canTrigger={"type": "boolean"},
+            canRelease={"type": "boolean"},
+        ),
         stats=_object(["numberOfRuns"], numberOfRuns={"type": "integer"}, lastRunTime=TIME),
         maxRunSeconds={"type": "number", "nullable": True},
     ),
     "Release": _object(
         ["name", "uid", "id", "rawRecipe", "createTime"],
-        name=STRING, uid=STRING, id=STRING, description=STRING, readme=STRING, rawRecipe=STRING,
+        name=STRING,
+        uid=STRING,
+        id=STRING,
+        description=STRING,
+        readme=STRING,
+        rawRecipe=STRING,
         recipe={"type": "object", "nullable": True, "additionalProperties": True},
         dataSpecification={"type": "object", "nullable": True, "additionalProperties": True},
-        createTime=TIME, updateTime=TIME,
+        createTime=TIME,
+        updateTime=TIME,
     ),
     "PipelineRun": _object(
         ["pipelineRunUid", "id", "pipelineVersion", "status", "source"],
-        pipelineRunUid=STRING, id=STRING, pipelineId=STRING, pipelineNamespaceId=STRING, pipelineVersion=STRING,
-        status={"type": "string", "pattern": "^RUN_STATUS_"}, source={"type": "string", "pattern": "^RUN_SOURCE_"},
+        pipelineRunUid=STRING,
+        id=STRING,
+        pipelineId=STRING,
+        pipelineNamespaceId=STRING,
+        pipelineVersion=STRING,
+        status={"type": "string", "pattern": "^RUN_STATUS_"},
+        source={"type": "string", "pattern": "^RUN_SOURCE_"},
         totalDuration={"type": "integer", "nullable": True},
-        inputs={"type": "array"}, outputs={"type": "array"},
-        startTime=TIME, completeTime=TIME, createTime=TIME,
+        inputs={"type": "array"},
+        outputs={"type": "array"},
+        startTime=TIME,
+        completeTime=TIME,
+        createTime=TIME,
         error={"type": "string", "nullable": True},
     ),
     "ComponentRun": _object(
         ["pipelineRunUid", "componentId", "id", "status"],
-        pipelineRunUid=STRING, componentId=STRING, id=STRING, status={"type": "string", "pattern": "^RUN_STATUS_"},
-        totalDuration={"type": "integer", "nullable": True}, startTime=TIME, completeTime=TIME,
-        error={"type": "string", "nullable": True}, inputs={"type": "array"}, outputs={"type": "array"},
+        pipelineRunUid=STRING,
+        componentId=STRING,
+        id=STRING,
+        status={"type": "string", "pattern": "^RUN_STATUS_"},
+        totalDuration={"type": "integer", "nullable": True},
+        startTime=TIME,
+        completeTime=TIME,
+        error={"type": "string", "nullable": True},
+        inputs={"type": "array"},
+        outputs={"type": "array"},
     ),
     "Token": _object(
         ["name", "uid", "id", "accessToken", "state", "tokenType"],
-        name=STRING, uid=STRING, id=STRING, createTime=TIME, updateTime=TIME, lastUseTime=TIME,
+        name=STRING,
+        uid=STRING,
+        id=STRING,
+        createTime=TIME,
+        updateTime=TIME,
+        lastUseTime=TIME,
         accessToken={"type": "string", "description": "In full only in the create answer; masked afterwards."},
-        state={"type": "string", "enum": ["STATE_ACTIVE", "STATE_EXPIRED"]}, tokenType=STRING, expireTime=TIME,
+        state={"type": "string", "enum": ["STATE_ACTIVE", "STATE_EXPIRED"]},
+        tokenType=STRING,
+        expireTime=TIME,
     ),
     "Secret": _object(
-        ["name", "uid", "id"], name=STRING, uid=STRING, id=STRING, description=STRING, createTime=TIME, updateTime=TIME,
+        ["name", "uid", "id"],
+        name=STRING,
+        uid=STRING,
+        id=STRING,
+        description=STRING,
+        createTime=TIME,
+        updateTime=TIME,
     ),
 }
 
@@ -149,13 +220,22 @@ def _one(key: str, name: str) -> dict:
 
 
 def _token_list(key: str, name: str) -> dict:
-    return _object([key, "nextPageToken", "totalSize"], **{key: {"type": "array", "items": _ref(name)}},
-                   nextPageToken=STRING, totalSize={"type": "integer"})
+    return _object(
+        [key, "nextPageToken", "totalSize"],
+        **{key: {"type": "array", "items": _ref(name)}},
+        nextPageToken=STRING,
+        totalSize={"type": "integer"},
+    )
 
 
 def _page_list(key: str, name: str) -> dict:
-    return _object([key, "totalSize", "page", "pageSize"], **{key: {"type": "array", "items": _ref(name)}},
-                   totalSize={"type": "integer"}, page={"type": "integer"}, pageSize={"type": "integer"})
+    return _object(
+        [key, "totalSize", "page", "pageSize"],
+        **{key: {"type": "array", "items": _ref(name)}},
+        totalSize={"type": "integer"},
+        page={"type": "integer"},
+        pageSize={"type": "integer"},
+    )
 
 
 NS = "/v1beta/{kind}/{namespace_id}"
@@ -169,8 +249,9 @@ BODIES = {
     (PIPELINE, "patch", "200"): _one("pipeline", "Pipeline"),
     (PIPELINE + "/rename", "post", "200"): _one("pipeline", "Pipeline"),
     (PIPELINE + "/clone", "post", "201"): _one("pipeline", "Pipeline"),
-    (PIPELINE + "/validate", "post", "200"): _object(["success", "errors"], success={"type": "boolean"},
-                                                     errors={"type": "array", "items": ANY_OBJECT}),
+    (PIPELINE + "/validate", "post", "200"): _object(
+        ["success", "errors"], success={"type": "boolean"}, errors={"type": "array", "items": ANY_OBJECT}
+    ),
     (PIPELINE + "/releases", "get", "200"): _token_list("releases", "Release"),
     (PIPELINE + "/releases", "post", "201"): _one("release", "Release"),
     (PIPELINE + "/releases/{release_id}", "get", "200"): _one("release", "Release"),
@@ -199,8 +280,13 @@ def _op(operation_id: str, summary: str, params: list[str], response: dict) -> d
             "summary": summary,
             "tags": ["trigger"],
             "parameters": _params(*params),
-            "requestBody": {"required": True, "content": {"application/json": {"schema": TRIGGER_REQUEST},
-                                                          "multipart/form-data": {"schema": TRIGGER_FORM}}},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": TRIGGER_REQUEST},
+                    "multipart/form-data": {"schema": TRIGGER_FORM},
+                },
+            },
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": response}}}},
         }
     }
@@ -209,26 +295,53 @@ def _op(operation_id: str, summary: str, params: list[str], response: dict) -> d
 def _add_plain_views(paths: dict) -> None:
     """The other plain (non-DRF) views: health checks and a run's event stream."""
     health = _object(["healthCheckResponse"], healthCheckResponse=_object(["status"], status={"type": "string"}))
-    for name, summary in (("__liveness", "Liveness: the server answers"), ("__readiness", "Readiness: the database answers")):
-        paths[f"/v1beta/{name}"] = {"get": {
-            "operationId": name.strip("_"), "summary": summary, "tags": ["health"], "security": [{}],
-            "responses": {"200": {"description": "Serving", "content": {"application/json": {"schema": health}}},
-                          **({"503": {"description": "Not serving", "content": {"application/json": {"schema": health}}}}
-                             if name == "__readiness" else {})},
-        }}
-    paths["/v1beta/pipeline-runs/{run_uid}/events"] = {"get": {
-        "operationId": "run_events",
-        "summary": "A run's events as server-sent events: the stored ones, then live ones until the run ends",
-        "tags": ["runs"],
-        "parameters": [
-            {"name": "run_uid", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}},
-            {"name": "after", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
-             "description": "Skip the events up to this sequence number."},
-            {"name": "Last-Event-ID", "in": "header", "required": False, "schema": {"type": "string"},
-             "description": "As after, as an SSE client resumes."},
-        ],
-        "responses": {"200": {"description": "The event stream", "content": {"text/event-stream": {"schema": STRING}}}},
-    }}
+    for name, summary in (
+        ("__liveness", "Liveness: the server answers"),
+        ("__readiness", "Readiness: the database answers"),
+    ):
+        paths[f"/v1beta/{name}"] = {
+            "get": {
+                "operationId": name.strip("_"),
+                "summary": summary,
+                "tags": ["health"],
+                "security": [{}],
+                "responses": {
+                    "200": {"description": "Serving", "content": {"application/json": {"schema": health}}},
+                    **(
+                        {"503": {"description": "Not serving", "content": {"application/json": {"schema": health}}}}
+                        if name == "__readiness"
+                        else {}
+                    ),
+                },
+            }
+        }
+    paths["/v1beta/pipeline-runs/{run_uid}/events"] = {
+        "get": {
+            "operationId": "run_events",
+            "summary": "A run's events as server-sent events: the stored ones, then live ones until the run ends",
+            "tags": ["runs"],
+            "parameters": [
+                {"name": "run_uid", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}},
+                {
+                    "name": "after",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+                    "description": "Skip the events up to this sequence number.",
+                },
+                {
+                    "name": "Last-Event-ID",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "As after, as an SSE client resumes.",
+                },
+            ],
+            "responses": {
+                "200": {"description": "The event stream", "content": {"text/event-stream": {"schema": STRING}}}
+            },
+        }
+    }
 
 
 def _document_errors(paths: dict) -> None:
@@ -239,7 +352,9 @@ def _document_errors(paths: dict) -> None:
                 continue
             responses = operation.setdefault("responses", {})
             for code, text in ERRORS:
-                responses.setdefault(str(code), {"description": text, "content": {"application/json": {"schema": ERROR}}})
+                responses.setdefault(
+                    str(code), {"description": text, "content": {"application/json": {"schema": ERROR}}}
+                )
 
 
 def _document_bodies(result: dict) -> None:
@@ -250,7 +365,10 @@ def _document_bodies(result: dict) -> None:
         response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
         if response is not None:
             response["content"] = {"application/json": {"schema": schema}}
-    for path, method in (("/v1beta/operations/{operation_id}", "get"), ("/v1beta/operations/{operation_id}/cancel", "post")):
+    for path, method in (
+        ("/v1beta/operations/{operation_id}", "get"),
+        ("/v1beta/operations/{operation_id}/cancel", "post"),
+    ):
         response = paths.get(path, {}).get(method, {}).get("responses", {}).get("200")
         if response is not None:
             response["content"] = {"application/json": {"schema": OPERATION_RESPONSE}}
@@ -273,7 +391,9 @@ def _fix_paths(paths: dict) -> None:
 def _add_security(result: dict) -> None:
     """``Authorization: Bearer instill_sk_...`` on every operation; optional where anyone may read."""
     result.setdefault("components", {}).setdefault("securitySchemes", {})["bearerAuth"] = {
-        "type": "http", "scheme": "bearer", "description": "An API token: instill_sk_ and 32 letters or digits.",
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token: instill_sk_ and 32 letters or digits.",
     }
     result["security"] = [{"bearerAuth": []}]
     for operations in result.get("paths", {}).values():
@@ -287,10 +407,30 @@ def add_trigger_paths(result, generator, request, public):
     base = "/v1beta/namespaces/{namespace_id}/pipelines/{pipeline_id}"
     release = base + "/releases/{release_id}"
     paths = result.setdefault("paths", {})
-    paths[base + "/trigger"] = _op("pipeline_trigger", "Trigger a pipeline and wait for its outputs", ["namespace_id", "pipeline_id"], TRIGGER_RESPONSE)
-    paths[base + "/trigger-async"] = _op("pipeline_trigger_async", "Trigger a pipeline asynchronously (poll the operation)", ["namespace_id", "pipeline_id"], OPERATION_RESPONSE)
-    paths[release + "/trigger"] = _op("release_trigger", "Trigger a release and wait for its outputs", ["namespace_id", "pipeline_id", "release_id"], TRIGGER_RESPONSE)
-    paths[release + "/trigger-async"] = _op("release_trigger_async", "Trigger a release asynchronously", ["namespace_id", "pipeline_id", "release_id"], OPERATION_RESPONSE)
+    paths[base + "/trigger"] = _op(
+        "pipeline_trigger",
+        "Trigger a pipeline and wait for its outputs",
+        ["namespace_id", "pipeline_id"],
+        TRIGGER_RESPONSE,
+    )
+    paths[base + "/trigger-async"] = _op(
+        "pipeline_trigger_async",
+        "Trigger a pipeline asynchronously (poll the operation)",
+        ["namespace_id", "pipeline_id"],
+        OPERATION_RESPONSE,
+    )
+    paths[release + "/trigger"] = _op(
+        "release_trigger",
+        "Trigger a release and wait for its outputs",
+        ["namespace_id", "pipeline_id", "release_id"],
+        TRIGGER_RESPONSE,
+    )
+    paths[release + "/trigger-async"] = _op(
+        "release_trigger_async",
+        "Trigger a release asynchronously",
+        ["namespace_id", "pipeline_id", "release_id"],
+        OPERATION_RESPONSE,
+    )
     result.setdefault("components", {}).setdefault("schemas", {})["Status"] = ERROR_SCHEMA
     _add_plain_views(paths)
     _fix_paths(paths)

@@ -105,7 +105,9 @@ class SecretUpdateInput(serializers.Serializer):
 
 
 # --- responses ----------------------------------------------------------------------
-def pipeline_json(pipeline: Pipeline, *, permission: Permission, stats: dict | None = None, recipe_spec: dict | None = None) -> dict[str, Any]:
+def pipeline_json(
+    pipeline: Pipeline, *, permission: Permission, stats: dict | None = None, recipe_spec: dict | None = None
+) -> dict[str, Any]:
     ns = pipeline.namespace.slug
     stats = stats or {}
     return {

@@ -168,9 +168,7 @@ def check_url(url: str, *, policy: OutboundPolicy | None = None) -> httpx.URL:
     scheme = urlsplit(url.strip()).scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         shown = f"{scheme}://" if scheme else "a URL without a scheme"
-        raise OutboundRefused(
-            f"request to {url!r} refused: {shown} is not allowed (only http and https)"
-        )
+        raise OutboundRefused(f"request to {url!r} refused: {shown} is not allowed (only http and https)")
     try:
         parsed = httpx.URL(url.strip())
     except (httpx.InvalidURL, ValueError) as exc:
@@ -220,9 +218,7 @@ async def resolve_checked(host: str, port: int, *, policy: OutboundPolicy) -> li
         problem = address_problem(address)
         if problem:
             via = "" if literal is not None else f" (it resolves to {address})"
-            raise OutboundRefused(
-                f"request to {host} refused{via}: {problem} are not allowed ({_HINT})"
-            )
+            raise OutboundRefused(f"request to {host} refused{via}: {problem} are not allowed ({_HINT})")
     return addresses
 
 
@@ -344,9 +340,7 @@ async def guarded_request(
                         check_url(str(target), policy=policy)
                         if target.host != current.host:
                             request_headers = _without_credentials(request_headers)
-                        if response.status_code == 303 or (
-                            response.status_code in (301, 302) and method == "POST"
-                        ):
+                        if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
                             method = "GET" if method != "HEAD" else "HEAD"
                             body = None
                             request_headers = _without_body_headers(request_headers)

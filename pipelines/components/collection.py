@@ -168,10 +168,7 @@ def split(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     if isinstance(data, dict):
         keys = sorted(data)
         return {
-            "data": [
-                {key: copy.deepcopy(data[key]) for key in keys[i : i + size]}
-                for i in range(0, len(keys), size)
-            ]
+            "data": [{key: copy.deepcopy(data[key]) for key in keys[i : i + size]} for i in range(0, len(keys), size)]
         }
     raise ComponentError(f"Unsupported type for split: {_type_name(data)} (must be array or object).")
 
@@ -273,11 +270,7 @@ def _intersect_arrays(arrays: list[list[Any]]) -> list[Any]:
 
 def _intersect_objects(objects: list[dict[str, Any]]) -> dict[str, Any]:
     first, others = objects[0], objects[1:]
-    return {
-        k: v
-        for k, v in first.items()
-        if all(k in other and _key(other[k]) == _key(v) for other in others)
-    }
+    return {k: v for k, v in first.items() if all(k in other and _key(other[k]) == _key(v) for other in others)}
 
 
 def _difference_arrays(arrays: list[list[Any]]) -> list[Any]:
@@ -288,11 +281,7 @@ def _difference_arrays(arrays: list[list[Any]]) -> list[Any]:
 
 def _difference_objects(objects: list[dict[str, Any]]) -> dict[str, Any]:
     first, others = objects[0], objects[1:]
-    return {
-        k: v
-        for k, v in first.items()
-        if not any(k in other and _key(other[k]) == _key(v) for other in others)
-    }
+    return {k: v for k, v in first.items() if not any(k in other and _key(other[k]) == _key(v) for other in others)}
 
 
 def _symmetric_difference_arrays(arrays: list[list[Any]]) -> list[Any]:

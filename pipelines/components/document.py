@@ -48,7 +48,11 @@ TO_TEXT_OUTPUT = {
         "body": {"type": "string", "title": "Body", "description": "Plain text converted from the document."},
         "meta": {"type": "object", "title": "Meta", "description": "Metadata extracted from the document."},
         "msecs": {"type": "number", "title": "Milliseconds", "description": "Time taken to convert the document."},
-        "error": {"type": "string", "title": "Error", "description": "Error message if any during the conversion process."},
+        "error": {
+            "type": "string",
+            "title": "Error",
+            "description": "Error message if any during the conversion process.",
+        },
         "filename": {"type": "string", "title": "Filename", "description": "The name of the file."},
     },
     "required": ["body", "meta", "msecs", "error"],
@@ -82,7 +86,11 @@ TO_MARKDOWN_OUTPUT = {
         "body": {"type": "string", "title": "Body", "description": "Markdown text converted from the document."},
         "filename": {"type": "string", "title": "Filename", "description": "The name of the file."},
         "images": {**_IMAGES, "description": "Images extracted from the document."},
-        "error": {"type": "string", "title": "Error", "description": "Error message if any during the conversion process."},
+        "error": {
+            "type": "string",
+            "title": "Error",
+            "description": "Error message if any during the conversion process.",
+        },
         "all-page-images": {**_IMAGES, "title": "All Page Images", "description": "Every page as an image (PDF only)."},
         "markdowns": {
             "type": "array",

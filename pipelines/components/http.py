@@ -56,7 +56,11 @@ OUTPUT = {
     "title": "Output",
     "description": "The HTTP response from the API.",
     "properties": {
-        "status-code": {"type": "integer", "title": "Status Code", "description": "The HTTP status code of the response."},
+        "status-code": {
+            "type": "integer",
+            "title": "Status Code",
+            "description": "The HTTP status code of the response.",
+        },
         "header": {
             "type": "object",
             "title": "Header",
@@ -101,7 +105,12 @@ SETUP_SCHEMA = {
                     "BASIC_AUTH",
                     "Basic Auth",
                     "Basic auth.",
-                    username={"type": "string", "title": "Username", "description": "Username for Basic Auth.", "_required": True},
+                    username={
+                        "type": "string",
+                        "title": "Username",
+                        "description": "Username for Basic Auth.",
+                        "_required": True,
+                    },
                     password={
                         "type": "string",
                         "title": "Password",
@@ -269,9 +278,7 @@ def _make_run(task: str):
             content=content,
             allowed_hosts=_config_hosts(ctx.config),
             timeout=float(ctx.config.get("http_timeout", _outbound.DEFAULT_TIMEOUT)),
-            max_response_bytes=int(
-                ctx.config.get("http_max_response_bytes", _outbound.DEFAULT_MAX_RESPONSE_BYTES)
-            ),
+            max_response_bytes=int(ctx.config.get("http_max_response_bytes", _outbound.DEFAULT_MAX_RESPONSE_BYTES)),
         )
         return {
             "status-code": response.status_code,
@@ -298,9 +305,7 @@ COMPONENT = ComponentDefinition(
     title="HTTP",
     description="Make requests to external HTTP APIs.",
     setup_schema=SETUP_SCHEMA,
-    credential_fields=frozenset(
-        {"authentication.password", "authentication.value", "authentication.token"}
-    ),
+    credential_fields=frozenset({"authentication.password", "authentication.value", "authentication.token"}),
     tasks={
         task: Task(
             name=task,

@@ -97,9 +97,7 @@ CROP_INPUT = _input(
 CONCAT_INPUT = _input(
     {
         "images": {"type": "array", "title": "Images", "description": "Input images."},
-        "grid-width": _integer(
-            "Grid Width", "Grid width. If `grid-width` is provided, `grid-height` will be ignored."
-        ),
+        "grid-width": _integer("Grid Width", "Grid width. If `grid-width` is provided, `grid-height` will be ignored."),
         "grid-height": _integer(
             "Grid Height", "Grid height. If `grid-height` is provided, `grid-width` will be ignored."
         ),

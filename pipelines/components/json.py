@@ -163,9 +163,7 @@ def unmarshal(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     try:
         value = json.loads(input.get("string") or "")
     except (TypeError, ValueError) as exc:
-        raise ComponentError(
-            f"Couldn't parse the JSON string ({exc}). Please check the syntax is correct."
-        ) from None
+        raise ComponentError(f"Couldn't parse the JSON string ({exc}). Please check the syntax is correct.") from None
     return {"json": value}
 
 
@@ -183,9 +181,7 @@ def run_jq(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
             try:
                 value = json.loads(raw)
             except (TypeError, ValueError):
-                raise ComponentError(
-                    "Couldn't parse the JSON input. Please check the syntax is correct."
-                ) from None
+                raise ComponentError("Couldn't parse the JSON input. Please check the syntax is correct.") from None
     program = input.get("jq-filter")
     if not isinstance(program, str):
         raise ComponentError("The jq filter must be a string.")
@@ -219,8 +215,10 @@ def rename_fields(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     # Inputs may be another component's output; never mutate them in place.
     document = copy.deepcopy(document)
     for field in fields:
-        if not isinstance(field, dict) or not isinstance(field.get("from"), str) or not isinstance(
-            field.get("to"), str
+        if (
+            not isinstance(field, dict)
+            or not isinstance(field.get("from"), str)
+            or not isinstance(field.get("to"), str)
         ):
             raise ComponentError("Each field to rename needs string 'from' and 'to'.")
         _rename(document, field["from"], field["to"], mode)
@@ -242,9 +240,7 @@ def _rename(document: dict[str, Any], source: str, target: str, mode: str) -> No
     else:
         found = _locate(document, target.split("."), create=True)
         if found is None:
-            raise ComponentError(
-                f"Cannot rename {source!r} to {target!r}: the target path crosses a non-object value."
-            )
+            raise ComponentError(f"Cannot rename {source!r} to {target!r}: the target path crosses a non-object value.")
         target_parent, target_key = found
     if parent is target_parent and key == target_key:
         return

@@ -67,7 +67,11 @@ _CHAT_MESSAGE = {
     "type": "object",
     "title": "Chat Message",
     "properties": {
-        "role": {"type": "string", "title": "Role", "description": "The message role, i.e. 'system', 'user' or 'assistant'."},
+        "role": {
+            "type": "string",
+            "title": "Role",
+            "description": "The message role, i.e. 'system', 'user' or 'assistant'.",
+        },
         "content": {
             "title": "Content",
             "description": "The message content: a string, or a list of {type: text, text} and {type: image_url, image_url: {url}} parts.",
@@ -109,10 +113,20 @@ TEXT_GENERATION_INPUT = {
         "temperature": _number("Temperature", "Sampling temperature, between 0 and 2.", 0, 2),
         "top-p": _number("Top P", "Nucleus sampling: the probability mass of tokens considered.", 0, 1),
         "max-tokens": {"type": "integer", "title": "Max Tokens", "description": "The most tokens to generate."},
-        "n": {"type": "integer", "title": "N", "description": "How many choices to generate.", "minimum": 1, "maximum": 128},
+        "n": {
+            "type": "integer",
+            "title": "N",
+            "description": "How many choices to generate.",
+            "minimum": 1,
+            "maximum": 128,
+        },
         "stop": {"type": "string", "title": "Stop", "description": "Stop generating before this sequence."},
-        "presence-penalty": _number("Presence Penalty", "Between -2.0 and 2.0; positive values favour new topics.", -2, 2),
-        "frequency-penalty": _number("Frequency Penalty", "Between -2.0 and 2.0; positive values discourage repetition.", -2, 2),
+        "presence-penalty": _number(
+            "Presence Penalty", "Between -2.0 and 2.0; positive values favour new topics.", -2, 2
+        ),
+        "frequency-penalty": _number(
+            "Frequency Penalty", "Between -2.0 and 2.0; positive values discourage repetition.", -2, 2
+        ),
         "response-format": {
             "type": "object",
             "title": "Response Format",
@@ -140,7 +154,12 @@ TEXT_GENERATION_OUTPUT = {
     "type": "object",
     "title": "Output",
     "properties": {
-        "texts": {"type": "array", "title": "Texts", "items": {"type": "string"}, "description": "One text per choice."},
+        "texts": {
+            "type": "array",
+            "title": "Texts",
+            "items": {"type": "string"},
+            "description": "One text per choice.",
+        },
         "usage": _USAGE,
     },
     "required": ["texts"],
@@ -169,8 +188,16 @@ SETUP_SCHEMA = {
     "type": "object",
     "title": "OpenAI Connection",
     "properties": {
-        "api-key": {"type": "string", "title": "API Key", "description": "Sent as a bearer token; leave out for servers that need none (Ollama)."},
-        "organization": {"type": "string", "title": "Organization ID", "description": "OpenAI organization the usage counts against."},
+        "api-key": {
+            "type": "string",
+            "title": "API Key",
+            "description": "Sent as a bearer token; leave out for servers that need none (Ollama).",
+        },
+        "organization": {
+            "type": "string",
+            "title": "Organization ID",
+            "description": "OpenAI organization the usage counts against.",
+        },
         "base-url": {
             "type": "string",
             "title": "Base URL",
@@ -261,7 +288,9 @@ def _messages(input: Mapping[str, Any], prompt: str) -> list[dict[str, Any]]:
     if not isinstance(images, list):
         images = [images]
     parts: list[dict[str, Any]] = [{"type": "text", "text": prompt}]
-    parts += [{"type": "image_url", "image_url": {"url": _image_url(image, f"images[{i}]")}} for i, image in enumerate(images)]
+    parts += [
+        {"type": "image_url", "image_url": {"url": _image_url(image, f"images[{i}]")}} for i, image in enumerate(images)
+    ]
     messages.append({"role": "user", "content": _content(parts)})
     return messages
 
@@ -377,7 +406,11 @@ def _provider_message(content: bytes, reason: str) -> str:
         payload = None
     if isinstance(payload, Mapping):
         error = payload.get("error")
-        for candidate in (error.get("message") if isinstance(error, Mapping) else error, payload.get("message"), payload.get("detail")):
+        for candidate in (
+            error.get("message") if isinstance(error, Mapping) else error,
+            payload.get("message"),
+            payload.get("detail"),
+        ):
             if isinstance(candidate, str) and candidate:
                 return candidate[:_MAX_MESSAGE_CHARS]
     text = content.decode("utf-8", errors="replace").strip()
@@ -480,7 +513,11 @@ async def _sse_data(response: httpx.Response) -> AsyncIterator[str]:
 def _usage(usage: Any) -> dict[str, int] | None:
     if not isinstance(usage, Mapping):
         return None
-    fields = {"prompt-tokens": "prompt_tokens", "completion-tokens": "completion_tokens", "total-tokens": "total_tokens"}
+    fields = {
+        "prompt-tokens": "prompt_tokens",
+        "completion-tokens": "completion_tokens",
+        "total-tokens": "total_tokens",
+    }
     counts = {name: usage[field] for name, field in fields.items() if isinstance(usage.get(field), int)}
     return counts or None
 
@@ -565,7 +602,9 @@ async def run_text_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[s
         except _outbound.OutboundUnavailable as exc:
             raise _Transient(str(exc)) from None
         data = payload.get("data")
-        embedding = data[0].get("embedding") if isinstance(data, list) and data and isinstance(data[0], Mapping) else None
+        embedding = (
+            data[0].get("embedding") if isinstance(data, list) and data and isinstance(data[0], Mapping) else None
+        )
         if not isinstance(embedding, list):
             raise ComponentError(f"{url} answered without an embedding.")
         return {"embedding": embedding}

@@ -191,7 +191,11 @@ CHUNK_TEXT_OUTPUT = {
     "type": "object",
     "title": "Output",
     "properties": {
-        "chunk-num": {"type": "integer", "title": "Number of Text Chunks", "description": "Total number of output text chunks."},
+        "chunk-num": {
+            "type": "integer",
+            "title": "Number of Text Chunks",
+            "description": "Total number of output text chunks.",
+        },
         "text-chunks": {
             "type": "array",
             "title": "Text Chunks",
@@ -211,12 +215,20 @@ CHUNK_TEXT_OUTPUT = {
                         "title": "End Position",
                         "description": "The ending position (inclusive) of the chunk in the original text.",
                     },
-                    "token-count": {"type": "integer", "title": "Token Count", "description": "Count of tokens in a chunk."},
+                    "token-count": {
+                        "type": "integer",
+                        "title": "Token Count",
+                        "description": "Count of tokens in a chunk.",
+                    },
                 },
                 "required": ["text", "start-position", "end-position", "token-count"],
             },
         },
-        "token-count": {"type": "integer", "title": "Token Count", "description": "Total count of tokens in the original input text."},
+        "token-count": {
+            "type": "integer",
+            "title": "Token Count",
+            "description": "Total count of tokens in the original input text.",
+        },
         "chunks-token-count": {
             "type": "integer",
             "title": "Token Count Chunks",
@@ -385,9 +397,7 @@ class RecursiveSplitter:
                 doc = separator.join(current).strip()
                 if doc:
                     docs.append(doc)
-                while current and (
-                    total > self.overlap or total + length + (sep_len if current else 0) > self.size
-                ):
+                while current and (total > self.overlap or total + length + (sep_len if current else 0) > self.size):
                     total -= len(current[0]) + (sep_len if len(current) > 1 else 0)
                     current.pop(0)
             current.append(piece)
@@ -596,8 +606,10 @@ class MarkdownSplitter:
                     continue
                 # Chunks never span two tables or a table and other content:
                 # the repeated table head only makes sense for its own rows.
-                crosses_table = bool(group) and (group[-1][2] is not block) and (
-                    block.kind == "table" or group[-1][2].kind == "table"
+                crosses_table = (
+                    bool(group)
+                    and (group[-1][2] is not block)
+                    and (block.kind == "table" or group[-1][2].kind == "table")
                 )
                 if group and (span_length([*group, unit]) > self.size or crosses_table):
                     flush()
@@ -605,10 +617,7 @@ class MarkdownSplitter:
                     if not crosses_table:
                         for previous in reversed(group):
                             candidate = [previous, *carried]
-                            if (
-                                span_length(candidate) > self.overlap
-                                or span_length([*candidate, unit]) > self.size
-                            ):
+                            if span_length(candidate) > self.overlap or span_length([*candidate, unit]) > self.size:
                                 break
                             carried = candidate
                     group = carried
@@ -651,9 +660,7 @@ def chunk_text(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     if overlap < 0:
         raise ComponentError("chunk-overlap must not be negative.")
     if overlap >= size:
-        raise ComponentError(
-            f"chunk-overlap ({overlap}) must be less than chunk-size ({size})."
-        )
+        raise ComponentError(f"chunk-overlap ({overlap}) must be less than chunk-size ({size}).")
     tokenizer = _Tokenizer(
         encoding_for_model(setting.get("model-name") or DEFAULT_MODEL),
         allowed_special=_special(setting.get("allowed-special"), default=frozenset()),
@@ -671,9 +678,7 @@ def chunk_text(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     elif method == "Markdown":
         pieces = MarkdownSplitter(size, overlap, bool(setting.get("code-blocks"))).split(text)
     else:
-        raise ComponentError(
-            f"Unknown chunk-method {method!r}; expected Token, Recursive or Markdown."
-        )
+        raise ComponentError(f"Unknown chunk-method {method!r}; expected Token, Recursive or Markdown.")
 
     if not pieces:
         pieces = [Piece(text, 0, len(text))]

@@ -390,9 +390,17 @@ def _too_deep(token: _Token) -> ConditionSyntaxError:
 _INFIX: dict[str, int] = {
     "||": 1,
     "&&": 2,
-    "==": 3, "!=": 3, "<": 3, ">": 3, "<=": 3, ">=": 3,
-    "+": 4, "-": 4,
-    "*": 5, "/": 5, "%": 5,
+    "==": 3,
+    "!=": 3,
+    "<": 3,
+    ">": 3,
+    "<=": 3,
+    ">=": 3,
+    "+": 4,
+    "-": 4,
+    "*": 5,
+    "/": 5,
+    "%": 5,
 }
 _PREFIX_POWER = 6
 
@@ -521,5 +529,7 @@ def parse_condition(text: str | bool) -> Condition:
     if not text.strip():
         raise ConditionSyntaxError("the condition is empty")
     if len(text) > MAX_CONDITION_LENGTH:
-        raise ConditionSyntaxError(f"the condition is {len(text)} characters long, over the limit of {MAX_CONDITION_LENGTH}")
+        raise ConditionSyntaxError(
+            f"the condition is {len(text)} characters long, over the limit of {MAX_CONDITION_LENGTH}"
+        )
     return Condition(text, _Parser(text).parse())

@@ -119,7 +119,11 @@ class ComponentEvent(Event):
     component_id: str = ""
 
     def _base(self) -> dict[str, Any]:
-        return {"updateTime": format_time(self.update_time), "componentID": self.component_id, "batchIndex": self.batch_index}
+        return {
+            "updateTime": format_time(self.update_time),
+            "componentID": self.component_id,
+            "batchIndex": self.batch_index,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,7 +184,9 @@ class _Run:
 
     # rows ---------------------------------------------------------------------
 
-    async def run_rows(self, rows: Sequence[Mapping[str, Any]], secrets: Sequence[Mapping[str, str]]) -> list[RowResult]:
+    async def run_rows(
+        self, rows: Sequence[Mapping[str, Any]], secrets: Sequence[Mapping[str, str]]
+    ) -> list[RowResult]:
         self.maskers = _row_maskers(secrets)
         if len(rows) == 1:
             return [await self.run_row(0, rows[0], secrets[0])]
@@ -302,8 +304,16 @@ class _Run:
             )
         except Exception as exc:  # noqa: BLE001 - any task bug is that component's error
             return await self.failed(
-                cid, scope, index, events, _error_message(exc), inputs, setup, started_at,
-                time.perf_counter() - clock, False,
+                cid,
+                scope,
+                index,
+                events,
+                _error_message(exc),
+                inputs,
+                setup,
+                started_at,
+                time.perf_counter() - clock,
+                False,
             )
 
         scope[cid] = {"input": inputs, "output": output, "setup": setup, "status": _STATUS_COMPLETED}
@@ -413,7 +423,10 @@ class _Run:
             trace_input: dict[str, Any] = {"input": list(items)}
         else:
             assert spec.range is not None
-            bounds = [_as_int(node.render(scope, True), name) for node, name in zip(spec.range, ("start", "stop", "step"), strict=True)]
+            bounds = [
+                _as_int(node.render(scope, True), name)
+                for node, name in zip(spec.range, ("start", "stop", "step"), strict=True)
+            ]
             if bounds[2] == 0:
                 raise ComponentError("iterator range step cannot be 0")
             elements = indexes = range(*bounds)
@@ -435,7 +448,9 @@ class _Run:
             for inner_id in spec.graph.components:
                 result = results.get(inner_id)
                 if result is not None and result.status == ERROR:
-                    raise _ElementFailed(position, f'component "{inner_id}" failed at element {position}: {result.error}')
+                    raise _ElementFailed(
+                        position, f'component "{inner_id}" failed at element {position}: {result.error}'
+                    )
             collected[position] = [node.render(inner, False) for _, node in spec.output_elements]
 
         if len(elements) == 1:

@@ -191,9 +191,7 @@ def bind_rows(recipe: Recipe, rows: Sequence[Mapping[str, Any]]) -> list[dict[st
                 if variable.has_default and variable.default is not None:
                     value = variable.default
                 elif variable.required:
-                    raise InputInvalid(
-                        _field(variable, index, many), f'missing required variable "{variable.id}"'
-                    )
+                    raise InputInvalid(_field(variable, index, many), f'missing required variable "{variable.id}"')
                 else:
                     continue
             out[variable.id] = _bind_one(variable, value, index, many)

@@ -196,5 +196,7 @@ def _unicode_problem(data: bytes | str, what: str, root: str) -> InputLimitError
     except (ValueError, RecursionError):
         path = None
     if not path:
-        return InputLimitError(f"{what} is not valid Unicode: it holds a lone surrogate (such as \\ud800)", field=root or "body")
+        return InputLimitError(
+            f"{what} is not valid Unicode: it holds a lone surrogate (such as \\ud800)", field=root or "body"
+        )
     return InputLimitError(f"{path} is not valid Unicode: it holds a lone surrogate (such as \\ud800)", field=path)

@@ -104,8 +104,13 @@ class _Zygote:
         code = "from pipelines.engine.processes import _zygote_main; _zygote_main()"
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", f"import json, sys; sys.path[:0] = json.loads(sys.argv[2])['path']; {code}",
-                 str(theirs.fileno()), setup],
+                [
+                    sys.executable,
+                    "-c",
+                    f"import json, sys; sys.path[:0] = json.loads(sys.argv[2])['path']; {code}",
+                    str(theirs.fileno()),
+                    setup,
+                ],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
             )
@@ -365,7 +370,9 @@ class TaskProcesses:
                 return
             self._workers.discard(worker)  # an extra process, no longer needed
         worker.sock.close()
-        threading.Thread(target=worker.zygote.kill, args=(worker.pid,), name="pipeline-task-retire", daemon=True).start()
+        threading.Thread(
+            target=worker.zygote.kill, args=(worker.pid,), name="pipeline-task-retire", daemon=True
+        ).start()
 
     def _wake(self, worker: _Worker | None) -> None:
         with self._lock:
@@ -400,7 +407,9 @@ class TaskProcesses:
             replace = not self._closed
             if replace:
                 self._starting += 1
-        threading.Thread(target=self._replace, args=(worker, replace), name="pipeline-task-replace", daemon=True).start()
+        threading.Thread(
+            target=self._replace, args=(worker, replace), name="pipeline-task-replace", daemon=True
+        ).start()
 
     def _replace(self, dead: _Worker, replace: bool) -> None:
         _kill(dead)

@@ -87,7 +87,7 @@ class RecipeInvalid(ValueError):
 
 
 def more_problems(count: int) -> str:
-    """" (and 2 more problems)" for a message that shows only some problems; "" for none.
+    """ " (and 2 more problems)" for a message that shows only some problems; "" for none.
 
     Says "problems": a message often ends with a list ("known types: ..."), after which
     a bare "and 1 more" would read as one more item of that list.
@@ -262,9 +262,7 @@ class RecipeLimits:
     max_depth: int = DEFAULT_MAX_JSON_DEPTH
 
 
-def parse_recipe(
-    source: str | Mapping[str, Any], *, registry: Registry, limits: RecipeLimits | None = None
-) -> Recipe:
+def parse_recipe(source: str | Mapping[str, Any], *, registry: Registry, limits: RecipeLimits | None = None) -> Recipe:
     """Parse YAML text (or an already-decoded mapping) into a :class:`Recipe`.
 
     Raises :class:`RecipeInvalid` listing every problem found (a recipe over
@@ -332,7 +330,9 @@ def _load_yaml(text: str, limits: RecipeLimits) -> Any:
     """
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > limits.max_bytes:
-        raise _RecipeRefused(f"the recipe is {size} bytes, over the {limits.max_bytes}-byte limit (PIPELINE_MAX_RECIPE_BYTES)")
+        raise _RecipeRefused(
+            f"the recipe is {size} bytes, over the {limits.max_bytes}-byte limit (PIPELINE_MAX_RECIPE_BYTES)"
+        )
     loader = _YamlLoader(text)
     try:
         node = loader.get_single_node()
@@ -368,7 +368,9 @@ def _check_nodes(root: yaml.Node, limits: RecipeLimits) -> None:
                     "(PIPELINE_MAX_RECIPE_BYTES)"
                 )
             if depth[key] > limits.max_depth:
-                raise _RecipeRefused(f"the recipe nests deeper than {limits.max_depth} levels (PIPELINE_MAX_JSON_DEPTH)")
+                raise _RecipeRefused(
+                    f"the recipe nests deeper than {limits.max_depth} levels (PIPELINE_MAX_JSON_DEPTH)"
+                )
             continue
         if key in size:
             continue
@@ -393,7 +395,9 @@ def _check_value(data: Mapping[str, Any], limits: RecipeLimits) -> None:
         raise _RecipeRefused("not valid Unicode: it holds a lone surrogate (such as \\ud800)", unreadable or "recipe")
     size = len(json_bytes(data))
     if size > limits.max_bytes:
-        raise _RecipeRefused(f"the recipe is {size} bytes as JSON, over the {limits.max_bytes}-byte limit (PIPELINE_MAX_RECIPE_BYTES)")
+        raise _RecipeRefused(
+            f"the recipe is {size} bytes as JSON, over the {limits.max_bytes}-byte limit (PIPELINE_MAX_RECIPE_BYTES)"
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -586,7 +590,10 @@ class _RecipeParser:
         for vid, spec in section.items():
             where = f"variable.{vid}"
             if not _VARIABLE_ID.match(vid):
-                self.problem(where, f'invalid variable id "{vid}": use letters, digits, "_" and "-", starting with a letter or "_"')
+                self.problem(
+                    where,
+                    f'invalid variable id "{vid}": use letters, digits, "_" and "-", starting with a letter or "_"',
+                )
             if not isinstance(spec, Mapping):
                 self.problem(where, "a variable must be a map with at least a type")
                 continue
@@ -659,7 +666,10 @@ class _RecipeParser:
             fields[cid] = None  # until its type and task say which outputs it has
             where = f"{prefix}.{cid}"
             if not isinstance(cid, str) or not _COMPONENT_ID.match(cid):
-                self.problem(where, f'invalid component id "{cid}": use letters, digits, "_" and "-", starting with a letter or "_" (at most 63)')
+                self.problem(
+                    where,
+                    f'invalid component id "{cid}": use letters, digits, "_" and "-", starting with a letter or "_" (at most 63)',
+                )
             elif cid in RESERVED_IDS:
                 self.problem(where, f'"{cid}" is reserved and cannot be a component id')
             elif cid in outer.components or cid in outer.indexes:
@@ -688,7 +698,10 @@ class _RecipeParser:
                 if task_name is None:
                     self.problem(f"{where}.task", f'missing task; tasks of "{type_}": {known}')
                 else:
-                    self.problem(f"{where}.task", f'unknown task "{task_name}" for component type "{type_}"; known tasks: {known}')
+                    self.problem(
+                        f"{where}.task",
+                        f'unknown task "{task_name}" for component type "{type_}"; known tasks: {known}',
+                    )
                 continue
             heads[cid] = (spec, definition, task)
             props = task.output_schema.get("properties")
@@ -832,7 +845,11 @@ class _RecipeParser:
             raw_elements = {}
         element_scope = _Scope(
             variables=scope.variables,
-            components={**scope.components, **dict.fromkeys(broken), **{k: _output_fields(c) for k, c in inner.items()}},
+            components={
+                **scope.components,
+                **dict.fromkeys(broken),
+                **{k: _output_fields(c) for k, c in inner.items()},
+            },
             siblings=frozenset(inner),
             iterators=inner_scope.iterators,
             indexes=inner_scope.indexes,
@@ -875,7 +892,11 @@ class _RecipeParser:
             if "stop" not in raw:
                 self.problem(f"{where}.stop", "range needs stop")
                 return None
-            items = [(raw.get("start", 0), f"{where}.start"), (raw["stop"], f"{where}.stop"), (raw.get("step", 1), f"{where}.step")]
+            items = [
+                (raw.get("start", 0), f"{where}.start"),
+                (raw["stop"], f"{where}.stop"),
+                (raw.get("step", 1), f"{where}.step"),
+            ]
         elif isinstance(raw, list) and 2 <= len(raw) <= 3:
             values = list(raw) + [1] * (3 - len(raw))
             items = [(value, f"{where}[{i}]") for i, value in enumerate(values)]
@@ -939,7 +960,9 @@ class _RecipeParser:
         for oid, spec in section.items():
             where = f"output.{oid}"
             if not _VARIABLE_ID.match(oid):
-                self.problem(where, f'invalid output id "{oid}": use letters, digits, "_" and "-", starting with a letter or "_"')
+                self.problem(
+                    where, f'invalid output id "{oid}": use letters, digits, "_" and "-", starting with a letter or "_"'
+                )
             if not isinstance(spec, Mapping):
                 self.problem(where, "an output must be a map with a value")
                 continue
@@ -1000,7 +1023,9 @@ class _RecipeParser:
                 self.problem(where, f"{reference} must name a secret, e.g. ${{secret.my-key}}")
         elif root in scope.iterators:
             if first != "element":
-                self.problem(where, f"inside iterator {root} only ${{{root}.element}} can be referenced, not {reference}")
+                self.problem(
+                    where, f"inside iterator {root} only ${{{root}.element}} can be referenced, not {reference}"
+                )
         elif root in scope.indexes:
             pass
         elif root in scope.components:
@@ -1019,7 +1044,9 @@ class _RecipeParser:
                 fields = scope.components[root]
                 if fields is not None and len(path) >= 2 and type(path[1]) is str and path[1] not in fields:
                     known = ", ".join(sorted(fields)) or "none"
-                    self.problem(where, f'{reference}: component "{root}" has no output "{path[1]}" (its outputs: {known})')
+                    self.problem(
+                        where, f'{reference}: component "{root}" has no output "{path[1]}" (its outputs: {known})'
+                    )
         elif root == "connection":
             self.problem(where, f"{reference}: connections are not supported; reference a secret with ${{secret.<id>}}")
         else:

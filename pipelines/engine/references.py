@@ -246,7 +246,7 @@ def find_reference_end(text: str, start: int) -> int:
         elif char == "}":
             return i
         i += 1
-    raise ReferenceSyntaxError(f"unclosed reference: {text[start - 2:]!r} has no closing '}}'")
+    raise ReferenceSyntaxError(f"unclosed reference: {text[start - 2 :]!r} has no closing '}}'")
 
 
 def split_template(text: str) -> list[str | Reference]:
@@ -431,9 +431,7 @@ def compile_value_collecting(value: Any, location: str, problems: list[tuple[str
             return Const(value)
         return DictNode(items)
     if isinstance(value, (list, tuple)):
-        nodes = tuple(
-            compile_value_collecting(item, f"{location}[{i}]", problems) for i, item in enumerate(value)
-        )
+        nodes = tuple(compile_value_collecting(item, f"{location}[{i}]", problems) for i, item in enumerate(value))
         if all(type(node) is Const for node in nodes):
             return Const(value)
         return ListNode(nodes)

@@ -198,11 +198,7 @@ class File:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, File):
             return NotImplemented
-        return (
-            self.mime_type == other.mime_type
-            and self.filename == other.filename
-            and self.read() == other.read()
-        )
+        return self.mime_type == other.mime_type and self.filename == other.filename and self.read() == other.read()
 
     __hash__ = None  # type: ignore[assignment]  # mutable-looking payload; equality is by content
 

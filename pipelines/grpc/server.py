@@ -50,7 +50,11 @@ def build_server(*, host: str, port: int) -> tuple[grpc.aio.Server, int]:
     # gRPC sets SO_REUSEPORT by default: a second server on the same port would bind
     # without a word and the kernel would hand it half of the connections (calls that
     # then fail with the other server's "invalid API token"). Off, a taken port fails.
-    options = [("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit), ("grpc.so_reuseport", 0)]
+    options = [
+        ("grpc.max_receive_message_length", limit),
+        ("grpc.max_send_message_length", limit),
+        ("grpc.so_reuseport", 0),
+    ]
     server = grpc.aio.server(options=options)
     pipeline_handlers = method_handlers(PIPELINE_SERVICE, PipelineServicer())
     server.add_generic_rpc_handlers(

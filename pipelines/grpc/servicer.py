@@ -58,7 +58,9 @@ def _user(authorization: str, address: str):
 def _prepare(authorization: str, address: str, namespace_id: str, pipeline_id: str, release_id: str | None):
     """Auth and the target: one thread hop for all reads, as for REST."""
     user = _user(authorization, address)
-    target = run_services.trigger_target(namespace_id=namespace_id, pipeline_id=pipeline_id, release_id=release_id, user=user)
+    target = run_services.trigger_target(
+        namespace_id=namespace_id, pipeline_id=pipeline_id, release_id=release_id, user=user
+    )
     return user, target
 
 
@@ -170,7 +172,9 @@ class PipelineServicer:
 
     @_unary
     async def TriggerNamespacePipelineRelease(self, request, context):
-        return await self._trigger(request, context, pb.TriggerNamespacePipelineReleaseResponse, release_id=request.release_id)
+        return await self._trigger(
+            request, context, pb.TriggerNamespacePipelineReleaseResponse, release_id=request.release_id
+        )
 
     @_unary
     async def TriggerAsyncNamespacePipeline(self, request, context):
@@ -199,7 +203,9 @@ class PipelineServicer:
 
     @_unary
     async def GetOperation(self, request, context):
-        operation = await _operation_in_thread(_metadata(context).get("authorization", ""), _peer_address(context), request.operation_id)
+        operation = await _operation_in_thread(
+            _metadata(context).get("authorization", ""), _peer_address(context), request.operation_id
+        )
         return pb.GetOperationResponse(operation=messages.operation(operation))
 
 

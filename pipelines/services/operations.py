@@ -40,7 +40,6 @@ from pipelines.services.secrets import decrypt, encrypt, secrets_for_namespace
 logger = logging.getLogger("pipelines.runs")
 
 
-
 INTERRUPTED = "interrupted by a restart: the process executing this run stopped before it finished"
 
 
@@ -111,9 +110,11 @@ def sync_response(run: PipelineRun, *, full: bool) -> dict[str, Any]:
     """A sync trigger's answer rebuilt from a recorded run (idempotent repeats)."""
     if not run.is_terminal:
         raise AlreadyExists("the request with this Idempotency-Key is still running", field="Idempotency-Key")
-    traces = as_data_uris(run.traces, run_uid=run.uid) if full else {
-        cid: {**trace, "inputs": [], "outputs": []} for cid, trace in (run.traces or {}).items()
-    }
+    traces = (
+        as_data_uris(run.traces, run_uid=run.uid)
+        if full
+        else {cid: {**trace, "inputs": [], "outputs": []} for cid, trace in (run.traces or {}).items()}
+    )
     return {"outputs": as_data_uris(run.outputs, run_uid=run.uid), "metadata": {"traces": traces}}
 
 
@@ -233,7 +234,9 @@ def run_claim(*, run_uid: uuid.UUID | str, worker: str | None = None, take_over_
     run = PipelineRun.objects.select_related("pipeline__namespace", "release", "requester").get(uid=run_uid)
     recipe = parse_recipe(run.recipe_snapshot or {}, registry=default_registry())
     snapshot_text = json.dumps(run.recipe_snapshot)
-    namespace_secrets = secrets_for_namespace(namespace_id=run.pipeline.namespace_id) if "secret" in snapshot_text else {}
+    namespace_secrets = (
+        secrets_for_namespace(namespace_id=run.pipeline.namespace_id) if "secret" in snapshot_text else {}
+    )
     overrides = json.loads(decrypt(run.pending_secrets)) if run.pending_secrets else [{} for _ in run.inputs]
     target = TriggerTarget(
         pipeline=run.pipeline, release=run.release, recipe=recipe, permission=None, namespace_secrets=namespace_secrets
@@ -248,7 +251,9 @@ def _cancel_if_requested(run_uid) -> None:
     with transaction.atomic():
         run = PipelineRun.objects.select_for_update().filter(uid=run_uid).first()
         if run is not None and run.status == PipelineRun.Status.QUEUED and run.cancel_requested:
-            runs_service.run_record_failure(run=run, error=Cancelled("the run was cancelled"), insert=False, announce=True)
+            runs_service.run_record_failure(
+                run=run, error=Cancelled("the run was cancelled"), insert=False, announce=True
+            )
 
 
 async def run_execute(*, run_uid, worker: str | None = None, take_over_stale: bool = False) -> PipelineRun | None:
@@ -279,7 +284,9 @@ def run_cancel(*, run: PipelineRun) -> PipelineRun:
         locked.cancel_requested = True
         locked.save(update_fields=["cancel_requested"])
         if locked.status == PipelineRun.Status.QUEUED:
-            runs_service.run_record_failure(run=locked, error=Cancelled("the run was cancelled"), insert=False, announce=True)
+            runs_service.run_record_failure(
+                run=locked, error=Cancelled("the run was cancelled"), insert=False, announce=True
+            )
     event = runs_service.local_cancels.get(str(run.uid))
     if event is not None:
         event.set()
@@ -321,9 +328,15 @@ def runs_recover(*, dead_processes: bool = True) -> int:
     for run in gone:
         duration = round((now - run.start_time).total_seconds() * 1000) if run.start_time else None
         with transaction.atomic():
-            updated = PipelineRun.objects.filter(pk=run.pk, status=PipelineRun.Status.PROCESSING, worker=run.worker).update(
-                status=PipelineRun.Status.FAILED, complete_time=now, error=INTERRUPTED, error_code=ABORTED,
-                pending_secrets="", total_duration_ms=duration,
+            updated = PipelineRun.objects.filter(
+                pk=run.pk, status=PipelineRun.Status.PROCESSING, worker=run.worker
+            ).update(
+                status=PipelineRun.Status.FAILED,
+                complete_time=now,
+                error=INTERRUPTED,
+                error_code=ABORTED,
+                pending_secrets="",
+                total_duration_ms=duration,
             )
             if updated:
                 run.status, run.error = PipelineRun.Status.FAILED, INTERRUPTED
@@ -336,7 +349,9 @@ def runs_recover(*, dead_processes: bool = True) -> int:
 
 def queued_run_uids(limit: int = 1000) -> list[uuid.UUID]:
     return list(
-        PipelineRun.objects.filter(status=PipelineRun.Status.QUEUED).order_by("create_time", "id").values_list("uid", flat=True)[:limit]
+        PipelineRun.objects.filter(status=PipelineRun.Status.QUEUED)
+        .order_by("create_time", "id")
+        .values_list("uid", flat=True)[:limit]
     )
 
 

@@ -191,7 +191,9 @@ def pipeline_create(
         with transaction.atomic():
             pipeline.save()
     except IntegrityError as exc:
-        raise AlreadyExists(f'pipeline "{pipeline_id}" already exists in namespace "{namespace.slug}"', field="id") from exc
+        raise AlreadyExists(
+            f'pipeline "{pipeline_id}" already exists in namespace "{namespace.slug}"', field="id"
+        ) from exc
     return pipeline
 
 
@@ -208,7 +210,9 @@ def pipeline_update(*, pipeline: Pipeline, changes: dict) -> Pipeline:
     """Apply a partial update. Recognised keys: description, readme, rawRecipe, recipe, sharing,
     visibility, maxRunSeconds (null: the PIPELINE_MAX_RUN_SECONDS setting)."""
     if "rawRecipe" in changes or "recipe" in changes:
-        raw, recipe_json = recipe_source(raw_recipe=changes.get("rawRecipe"), recipe=changes.get("recipe") if "rawRecipe" not in changes else None)
+        raw, recipe_json = recipe_source(
+            raw_recipe=changes.get("rawRecipe"), recipe=changes.get("recipe") if "rawRecipe" not in changes else None
+        )
         pipeline.raw_recipe, pipeline.recipe = raw, recipe_json
     if "description" in changes:
         pipeline.description = _text(changes["description"], "description")
@@ -219,7 +223,9 @@ def pipeline_update(*, pipeline: Pipeline, changes: dict) -> Pipeline:
     if "maxRunSeconds" in changes:
         limit = changes["maxRunSeconds"]
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise InvalidArgument("maxRunSeconds must be a whole number of seconds (at least 1) or null", field="maxRunSeconds")
+            raise InvalidArgument(
+                "maxRunSeconds must be a whole number of seconds (at least 1) or null", field="maxRunSeconds"
+            )
         pipeline.max_run_seconds = limit
     if changes.get("visibility"):
         _apply_sharing(pipeline, visibility_sharing(changes["visibility"], pipeline.sharing or {}))
@@ -232,7 +238,9 @@ def pipeline_update(*, pipeline: Pipeline, changes: dict) -> Pipeline:
 def pipeline_rename(*, pipeline: Pipeline, new_id: Any) -> Pipeline:
     check_id(new_id, field="newPipelineId")
     if Pipeline.objects.filter(namespace=pipeline.namespace, slug=new_id).exclude(pk=pipeline.pk).exists():
-        raise AlreadyExists(f'pipeline "{new_id}" already exists in namespace "{pipeline.namespace.slug}"', field="newPipelineId")
+        raise AlreadyExists(
+            f'pipeline "{new_id}" already exists in namespace "{pipeline.namespace.slug}"', field="newPipelineId"
+        )
     pipeline.slug = new_id
     pipeline.update_time = timezone.now()
     pipeline.save(update_fields=["slug", "update_time"])
@@ -241,7 +249,12 @@ def pipeline_rename(*, pipeline: Pipeline, new_id: Any) -> Pipeline:
 
 @transaction.atomic
 def pipeline_clone(
-    *, pipeline: Pipeline, target_namespace: Namespace, target_id: Any, description: str | None = None, sharing: Any = None
+    *,
+    pipeline: Pipeline,
+    target_namespace: Namespace,
+    target_id: Any,
+    description: str | None = None,
+    sharing: Any = None,
 ) -> Pipeline:
     check_id(target_id, field="targetPipelineId")
     if Pipeline.objects.filter(namespace=target_namespace, slug=target_id).exists():

@@ -45,7 +45,9 @@ def release_create(*, pipeline: Pipeline, release_id, description: str = "", rea
                 recipe=recipe_json,
             )
     except IntegrityError as exc:
-        raise AlreadyExists(f'release "{release_id}" already exists for pipeline "{pipeline.slug}"', field="id") from exc
+        raise AlreadyExists(
+            f'release "{release_id}" already exists for pipeline "{pipeline.slug}"', field="id"
+        ) from exc
 
 
 def release_update(*, release: PipelineRelease, changes: dict) -> PipelineRelease:

@@ -119,7 +119,9 @@ def failure_events(*, message: str, rows: int, last_seq: int, now: datetime) -> 
         last_seq += 1
         events.append(PipelineErrorUpdated(batch_index=row, seq=last_seq, update_time=now, message=message))
         last_seq += 1
-        events.append(PipelineStatusUpdated(batch_index=row, seq=last_seq, update_time=now, errored=True, completed=True))
+        events.append(
+            PipelineStatusUpdated(batch_index=row, seq=last_seq, update_time=now, errored=True, completed=True)
+        )
     return events
 
 

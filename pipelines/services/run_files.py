@@ -146,7 +146,9 @@ def cleanup_run_files(*, older_than_days: int | None = None) -> int:
     names = [p.name for p in root.iterdir() if p.is_dir()]
     keep = set(
         str(uid)
-        for uid in PipelineRun.objects.filter(uid__in=_uuids(names), create_time__gte=cutoff).values_list("uid", flat=True)
+        for uid in PipelineRun.objects.filter(uid__in=_uuids(names), create_time__gte=cutoff).values_list(
+            "uid", flat=True
+        )
     )
     removed = 0
     for name in names:

@@ -90,7 +90,7 @@ class TriggerOutcome:
 def trigger_rows(payload: Any) -> list[TriggerRow]:
     """Rows from a trigger body: ``{"data": [{"variable", "secret"}]}`` or legacy ``{"inputs": [...]}``."""
     if not isinstance(payload, dict):
-        raise InvalidArgument("the request body must be a JSON object with a \"data\" list", field="data")
+        raise InvalidArgument('the request body must be a JSON object with a "data" list', field="data")
     max_rows = settings.PIPELINE_MAX_BATCH_SIZE
     if payload.get("inputs") is not None:
         items = payload["inputs"]
@@ -101,7 +101,9 @@ def trigger_rows(payload: Any) -> list[TriggerRow]:
     else:
         items = payload.get("data")
         if items is None:
-            raise InvalidArgument('the request needs "data": a list of 1 to 32 rows like {"variable": {...}}', field="data")
+            raise InvalidArgument(
+                'the request needs "data": a list of 1 to 32 rows like {"variable": {...}}', field="data"
+            )
         if not isinstance(items, list):
             raise InvalidArgument("data must be a list of rows", field="data")
         raw_rows = items
@@ -120,7 +122,7 @@ def trigger_rows(payload: Any) -> list[TriggerRow]:
             rows.append(TriggerRow(variable=variable))
             continue
         if not isinstance(raw, dict):
-            raise InvalidArgument(f"{where} must be an object like {{\"variable\": {{...}}}}", field=where)
+            raise InvalidArgument(f'{where} must be an object like {{"variable": {{...}}}}', field=where)
         variable = raw.get("variable") or {}
         if not isinstance(variable, dict):
             raise InvalidArgument(f"{where}.variable must be an object", field=f"{where}.variable")
@@ -141,7 +143,9 @@ def trigger_target(*, namespace_id: str, pipeline_id: str, user, release_id: str
     raw = release.raw_recipe if release is not None else pipeline.raw_recipe
     # Secrets are decrypted only for recipes that can reference them.
     secrets = secrets_for_namespace(namespace_id=pipeline.namespace_id) if "secret" in raw else {}
-    return TriggerTarget(pipeline=pipeline, release=release, recipe=recipe, permission=permission, namespace_secrets=secrets)
+    return TriggerTarget(
+        pipeline=pipeline, release=release, recipe=recipe, permission=permission, namespace_secrets=secrets
+    )
 
 
 def trigger_target_on_loop(*, namespace_id: str, pipeline_id: str, user) -> tuple[Any, TriggerTarget] | None:
@@ -158,7 +162,9 @@ def trigger_target_on_loop(*, namespace_id: str, pipeline_id: str, user) -> tupl
     recipe = pipeline_recipe_cached(pipeline)
     if recipe is None:
         return None
-    return user, TriggerTarget(pipeline=pipeline, release=None, recipe=recipe, permission=permission, namespace_secrets={})
+    return user, TriggerTarget(
+        pipeline=pipeline, release=None, recipe=recipe, permission=permission, namespace_secrets={}
+    )
 
 
 def bind_rows(target: TriggerTarget, rows: list[TriggerRow]) -> list[dict]:
@@ -211,7 +217,9 @@ async def _fetch_file(variable: str, kind: str, url: str) -> File:
             max_response_bytes=settings.PIPELINE_MAX_REQUEST_BYTES,
         )
     except ComponentError as exc:
-        raise InvalidArgument(f'variable "{variable}": could not fetch {url}: {exc}', field=f"variable.{variable}") from exc
+        raise InvalidArgument(
+            f'variable "{variable}": could not fetch {url}: {exc}', field=f"variable.{variable}"
+        ) from exc
     if response.status_code >= 400:
         raise InvalidArgument(
             f'variable "{variable}": fetching {url} answered HTTP {response.status_code}', field=f"variable.{variable}"
@@ -250,7 +258,12 @@ def task_processes() -> processes.TaskProcesses:
 
 
 async def _execute(
-    *, recipe: Recipe, bound: list[dict], secrets: list[dict], on_event: EventCallback | None, cancel: asyncio.Event | None,
+    *,
+    recipe: Recipe,
+    bound: list[dict],
+    secrets: list[dict],
+    on_event: EventCallback | None,
+    cancel: asyncio.Event | None,
     limit: tuple[int, str],
 ) -> RunResult:
     """The engine, bounded by the run time limit; raises DeadlineExceeded / Cancelled.
@@ -308,8 +321,14 @@ async def run_trigger(
     """
     if live or on_event is not None:
         return await _run_trigger_here(
-            target=target, rows=rows, requester=requester, source=source, return_traces=return_traces,
-            on_event=on_event, on_start=on_start, live=live,
+            target=target,
+            rows=rows,
+            requester=requester,
+            source=source,
+            return_traces=return_traces,
+            on_event=on_event,
+            on_start=on_start,
+            live=live,
         )
     plain = {"target": target, "rows": rows, "requester": requester, "source": source, "return_traces": return_traces}
     with run_worker.placement() as elsewhere:
@@ -355,7 +374,11 @@ async def _run_trigger_here(
         emit = _emitter(buffer, on_event)
         try:
             result = await _execute(
-                recipe=target.recipe, bound=bound, secrets=secrets, on_event=emit, cancel=None,
+                recipe=target.recipe,
+                bound=bound,
+                secrets=secrets,
+                on_event=emit,
+                cancel=None,
                 limit=run_time_limit(target.pipeline),
             )
         except ServiceError as exc:
@@ -421,7 +444,12 @@ async def _watch(run: PipelineRun, cancel: asyncio.Event) -> None:
 
 
 async def run_stored(
-    *, run: PipelineRun, target: TriggerTarget, bound: list[dict], secrets: list[dict], on_event: EventCallback | None = None
+    *,
+    run: PipelineRun,
+    target: TriggerTarget,
+    bound: list[dict],
+    secrets: list[dict],
+    on_event: EventCallback | None = None,
 ) -> RunResult:
     """Execute a run whose row is stored and PROCESSING for this worker, to its end.
 
@@ -436,7 +464,11 @@ async def run_stored(
     watcher = asyncio.create_task(_watch(run, cancel))
     try:
         result = await _execute(
-            recipe=target.recipe, bound=bound, secrets=secrets, on_event=emit, cancel=cancel,
+            recipe=target.recipe,
+            bound=bound,
+            secrets=secrets,
+            on_event=emit,
+            cancel=cancel,
             limit=run_time_limit(target.pipeline),
         )
     except Exception as exc:
@@ -461,7 +493,16 @@ def _user_or_none(user):
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
-FINISH_FIELDS = ("status", "outputs", "traces", "error", "error_code", "complete_time", "total_duration_ms", "pending_secrets")
+FINISH_FIELDS = (
+    "status",
+    "outputs",
+    "traces",
+    "error",
+    "error_code",
+    "complete_time",
+    "total_duration_ms",
+    "pending_secrets",
+)
 
 
 def _save_finished(run: PipelineRun, *, previous_status: str) -> bool:

@@ -70,7 +70,9 @@ def secret_create(*, namespace: Namespace, secret_id: str, value: str, descripti
         raise AlreadyExists(f'secret "{secret_id}" already exists', field="id") from exc
 
 
-def secret_update(*, namespace: Namespace, secret_id: str, value: str | None = None, description: str | None = None) -> Secret:
+def secret_update(
+    *, namespace: Namespace, secret_id: str, value: str | None = None, description: str | None = None
+) -> Secret:
     secret = Secret.objects.filter(namespace=namespace, slug=secret_id).first()
     if secret is None:
         raise NotFound(f'secret "{secret_id}" not found')
@@ -127,7 +129,9 @@ def runs_scrub_secrets(*, dry_run: bool = False) -> ScrubReport:
         if masker is None:
             continue
         run_ids = PipelineRun.objects.filter(pipeline__namespace_id=namespace_id).values_list("pk", flat=True)
-        for run in PipelineRun.objects.filter(pk__in=run_ids).only("outputs", "traces", "error").iterator(chunk_size=200):
+        for run in (
+            PipelineRun.objects.filter(pk__in=run_ids).only("outputs", "traces", "error").iterator(chunk_size=200)
+        ):
             changed = _masked_fields(masker, run, ("outputs", "traces", "error"))
             if changed:
                 runs += 1
@@ -140,7 +144,9 @@ def runs_scrub_secrets(*, dry_run: bool = False) -> ScrubReport:
                 component_runs += 1
                 if not dry_run:
                     ComponentRun.objects.filter(pk=component.pk).update(**changed)
-        for pk, payload in RunEvent.objects.filter(run_id__in=run_ids).values_list("pk", "payload").iterator(chunk_size=500):
+        for pk, payload in (
+            RunEvent.objects.filter(run_id__in=run_ids).values_list("pk", "payload").iterator(chunk_size=500)
+        ):
             try:
                 data = json.loads(payload)
             except ValueError:

@@ -49,7 +49,9 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def token_create(*, user, token_id: str, ttl: int | None = None, expire_time: datetime | None = None) -> tuple[ApiToken, str]:
+def token_create(
+    *, user, token_id: str, ttl: int | None = None, expire_time: datetime | None = None
+) -> tuple[ApiToken, str]:
     """Create a token; returns the row and the raw token, which is never shown again."""
     if not re.match(RESOURCE_ID_PATTERN, token_id or ""):
         raise InvalidArgument(f'token id "{token_id}" is not valid: ids match ^[a-z_][-a-z_0-9]{{0,31}}$', field="id")

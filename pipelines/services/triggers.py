@@ -171,8 +171,11 @@ async def trigger_stream(trigger: Trigger) -> RunStream:
     started: asyncio.Future = asyncio.get_running_loop().create_future()
     task = detached(
         run_services.run_trigger(
-            **trigger.run_args(), return_traces=trigger.options.return_traces, on_event=queue.put_nowait,
-            on_start=started.set_result, live=True,
+            **trigger.run_args(),
+            return_traces=trigger.options.return_traces,
+            on_event=queue.put_nowait,
+            on_start=started.set_result,
+            live=True,
         )
     )
     # The caller learns the uid before the first event, so it can be followed at once.
@@ -182,7 +185,9 @@ async def trigger_stream(trigger: Trigger) -> RunStream:
     return RunStream(run_uid=started.result().uid, task=task, queue=queue)
 
 
-async def live_events(task: asyncio.Task, queue: asyncio.Queue, *, heartbeat: float | None = None) -> AsyncIterator[Event | None]:
+async def live_events(
+    task: asyncio.Task, queue: asyncio.Queue, *, heartbeat: float | None = None
+) -> AsyncIterator[Event | None]:
     """The events ``task`` puts on ``queue`` as they come, until it has ended and all
     are given (the run service emits the error events of a run stopped outside its
     components); ``None`` after ``heartbeat`` seconds with nothing to give."""

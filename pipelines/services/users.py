@@ -19,9 +19,30 @@ User = get_user_model()
 # the API's own resource words, so that /<namespace>/ never reads like another route.
 RESERVED_USERNAMES = frozenset(
     {
-        "ws", "static", "media", "api", "v1", "v1alpha", "v1beta", "v1beta1", "v2",
-        "namespaces", "namespace", "users", "organizations", "operations", "pipeline-runs", "pipelines",
-        "health", "login", "logout", "signup", "favicon", "robots", "well-known", "_",
+        "ws",
+        "static",
+        "media",
+        "api",
+        "v1",
+        "v1alpha",
+        "v1beta",
+        "v1beta1",
+        "v2",
+        "namespaces",
+        "namespace",
+        "users",
+        "organizations",
+        "operations",
+        "pipeline-runs",
+        "pipelines",
+        "health",
+        "login",
+        "logout",
+        "signup",
+        "favicon",
+        "robots",
+        "well-known",
+        "_",
     }
 )
 
@@ -59,7 +80,9 @@ def user_create(*, username: str, password: str | None, is_staff: bool = False) 
             field="username",
         )
     if username in reserved_usernames():
-        raise InvalidArgument(f'username "{username}" is reserved: it is a path of this server; choose another', field="username")
+        raise InvalidArgument(
+            f'username "{username}" is reserved: it is a path of this server; choose another', field="username"
+        )
     if User.objects.filter(username=username).exists() or Namespace.objects.filter(slug=username).exists():
         raise AlreadyExists(f'namespace "{username}" already exists', field="username")
     try:

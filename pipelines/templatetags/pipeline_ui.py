@@ -14,7 +14,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
-_MARKDOWN_HINTS = re.compile(r"(^#{1,6}\s|^\s*[-*+]\s|^\s*\d+\.\s|```|\*\*[^*]+\*\*|\[[^\]]+\]\([^)]+\)|^>\s|^\|.+\|$)", re.M)
+_MARKDOWN_HINTS = re.compile(
+    r"(^#{1,6}\s|^\s*[-*+]\s|^\s*\d+\.\s|```|\*\*[^*]+\*\*|\[[^\]]+\]\([^)]+\)|^>\s|^\|.+\|$)", re.M
+)
 _RUN_FILE = re.compile(r"^/v1beta/pipeline-runs/[0-9a-f-]{36}/files/[A-Za-z0-9._-]+$")
 
 
@@ -66,7 +68,9 @@ def render_value(value: Any, *, depth: int = 0) -> SafeString:
         if not value:
             return mark_safe('<code class="muted">{}</code>')
         rows = format_html_join(
-            "", '<div class="json-row"><span class="json-key">{}</span>{}</div>', ((k, render_value(v, depth=depth + 1)) for k, v in value.items())
+            "",
+            '<div class="json-row"><span class="json-key">{}</span>{}</div>',
+            ((k, render_value(v, depth=depth + 1)) for k, v in value.items()),
         )
         return format_html(
             '<details class="json-tree" {}><summary>Object <span class="muted">({} keys)</span></summary>{}</details>',

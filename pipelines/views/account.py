@@ -21,7 +21,6 @@ from pipelines.services.users import user_create, user_namespace
 from pipelines.views.common import error_page, is_htmx, page
 
 
-
 class LoginView(auth_views.LoginView):
     """Django's sign-in page behind the sign-in throttle (pipelines/ratelimits.py): once a
     username or client address has failed too often, the page answers 429 with
@@ -33,7 +32,9 @@ class LoginView(auth_views.LoginView):
 
     def post(self, request, *args, **kwargs):
         try:
-            ratelimits.signin_check(username=request.POST.get("username", ""), address=request.META.get("REMOTE_ADDR", ""))
+            ratelimits.signin_check(
+                username=request.POST.get("username", ""), address=request.META.get("REMOTE_ADDR", "")
+            )
         except RateLimited as exc:
             # Unbound: validating it would check the password, which is what is refused.
             form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
@@ -48,7 +49,9 @@ class LoginView(auth_views.LoginView):
         return super().form_valid(form)
 
     def form_invalid(self, form):
-        ratelimits.signin_failed(username=self.request.POST.get("username", ""), address=self.request.META.get("REMOTE_ADDR", ""))
+        ratelimits.signin_failed(
+            username=self.request.POST.get("username", ""), address=self.request.META.get("REMOTE_ADDR", "")
+        )
         return super().form_invalid(form)
 
 
@@ -96,7 +99,9 @@ def token_list(request):
     created = None
     if request.method == "POST" and form.is_valid():
         try:
-            token, raw = token_services.token_create(user=request.user, token_id=form.cleaned_data["id"], ttl=form.ttl())
+            token, raw = token_services.token_create(
+                user=request.user, token_id=form.cleaned_data["id"], ttl=form.ttl()
+            )
         except ServiceError as exc:
             add_service_error(form, exc)
         else:
@@ -136,7 +141,10 @@ def secret_list(request):
         data = form.cleaned_data
         try:
             secret_services.secret_create(
-                namespace=user_namespace(request.user), secret_id=data["id"], value=data["value"], description=data["description"]
+                namespace=user_namespace(request.user),
+                secret_id=data["id"],
+                value=data["value"],
+                description=data["description"],
             )
         except ServiceError as exc:
             add_service_error(form, exc)
@@ -152,7 +160,9 @@ def secret_list(request):
 def secret_update(request, secret_id: str):
     form = SecretUpdateForm(request.POST)
     if form.is_valid():
-        secret_services.secret_update(namespace=user_namespace(request.user), secret_id=secret_id, value=form.cleaned_data["value"])
+        secret_services.secret_update(
+            namespace=user_namespace(request.user), secret_id=secret_id, value=form.cleaned_data["value"]
+        )
         messages.success(request, f'Secret "{secret_id}" updated.')
         return _secret_page(request, form=SecretCreateForm()) if is_htmx(request) else redirect("secret-list")
     return _secret_page(request, form=SecretCreateForm(), status=400, update_errors={secret_id: form.errors["value"]})

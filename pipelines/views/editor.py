@@ -96,12 +96,16 @@ def pipeline_save(request, namespace_id: str, pipeline_id: str):
     try:
         pipeline = pipeline_services.pipeline_update(pipeline=pipeline, changes={"rawRecipe": raw})
     except RecipeInvalidError:
-        return JsonResponse({**checked(raw)[1], "saved": False, "message": "Not saved: the recipe has problems."}, status=400)
+        return JsonResponse(
+            {**checked(raw)[1], "saved": False, "message": "Not saved: the recipe has problems."}, status=400
+        )
     except InvalidArgument as exc:
         return JsonResponse({"saved": False, "message": exc.message, "problems": []}, status=400)
     recipe, state = checked(raw)
     variables = recipe.variables if recipe else ()
-    form_html = render_to_string("pipelines/partials/run_form.html", {"form": RunForm(variables=variables, prefix="v")}, request)
+    form_html = render_to_string(
+        "pipelines/partials/run_form.html", {"form": RunForm(variables=variables, prefix="v")}, request
+    )
     return JsonResponse({**state, "saved": True, "message": "Saved.", "form": form_html})
 
 
@@ -141,7 +145,9 @@ async def pipeline_run_start(request, namespace_id: str, pipeline_id: str):
     run = await run_request(request, user, namespace_id, pipeline_id, release_id=None)
     if run.rows is not None:
         try:
-            queued = await trigger_enqueue(Trigger(requester=user, target=run.target, rows=run.rows, options=CONSOLE_OPTIONS))
+            queued = await trigger_enqueue(
+                Trigger(requester=user, target=run.target, rows=run.rows, options=CONSOLE_OPTIONS)
+            )
             return JsonResponse({"runUid": str(queued.uid)})
         except ServiceError as exc:
             run.fail(exc)

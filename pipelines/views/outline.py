@@ -54,7 +54,13 @@ class Graph:
             x1, y1 = source.x + NODE_W, source.y + NODE_H // 2
             x2, y2 = target.x, target.y + NODE_H // 2
             bend = max(24, (x2 - x1) // 2)
-            out.append({"d": f"M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}", "source": source.id, "target": target.id})
+            out.append(
+                {
+                    "d": f"M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}",
+                    "source": source.id,
+                    "target": target.id,
+                }
+            )
         return out
 
 
@@ -75,7 +81,11 @@ def recipe_graph(recipe: Recipe) -> Graph:
 
     edges: list[tuple[str, str]] = []
     for cid, component in recipe.components.items():
-        detail = component.type if component.type == "iterator" else f"{component.type} · {component.task.removeprefix('TASK_').lower()}"
+        detail = (
+            component.type
+            if component.type == "iterator"
+            else f"{component.type} · {component.task.removeprefix('TASK_').lower()}"
+        )
         nodes[f"component.{cid}"] = GraphNode(f"component.{cid}", "component", cid, detail, col=depth_of(cid))
         for dep in sorted(component.hard_deps | component.soft_deps):
             edges.append((f"component.{dep}", f"component.{cid}"))

@@ -40,6 +40,7 @@ output:
     value: ${variable.text}
 """
 
+
 def recipe_templates() -> dict[str, tuple[str, str]]:
     """Starting recipes for a new pipeline: key → (label, YAML). ``chat`` is the chat
     demo for the configured server (``PIPELINE_DEMO_OPENAI_*``, Ollama by default)."""
@@ -51,7 +52,10 @@ def recipe_templates() -> dict[str, tuple[str, str]]:
     if "openai" in default_registry():
         base_url = settings.PIPELINE_DEMO_OPENAI_BASE_URL or "https://api.openai.com/v1"
         model = settings.PIPELINE_DEMO_OPENAI_MODEL or "gpt-4o-mini"
-        templates["chat"] = (f"Chat — ask {model} at {base_url}, answer streamed", chat_recipe(base_url=base_url, model=model))
+        templates["chat"] = (
+            f"Chat — ask {model} at {base_url}, answer streamed",
+            chat_recipe(base_url=base_url, model=model),
+        )
     return templates
 
 
@@ -147,7 +151,11 @@ def run_result(target: run_services.TriggerTarget, outcome: run_services.Trigger
     return {
         "url": reverse(
             "run-detail",
-            kwargs={"namespace_id": target.pipeline.namespace.slug, "pipeline_id": target.pipeline.slug, "run_uid": outcome.run_uid},
+            kwargs={
+                "namespace_id": target.pipeline.namespace.slug,
+                "pipeline_id": target.pipeline.slug,
+                "run_uid": outcome.run_uid,
+            },
         ),
         "outputs": [{"id": o.id, "title": o.title or o.id, "value": outputs.get(o.id)} for o in ordered],
         "components": components,
@@ -231,9 +239,13 @@ async def pipeline_run(request, namespace_id: str, pipeline_id: str):
         except ServiceError as exc:
             run.fail(exc)
     if not is_htmx(request):
-        pipeline, permission = await _pipeline_get_in_thread(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
+        pipeline, permission = await _pipeline_get_in_thread(
+            namespace_id=namespace_id, pipeline_id=pipeline_id, user=user
+        )
         release = run.target.release if run.target is not None else None
-        context = await _overview_context_in_thread(request, pipeline, permission, release, form=run.form, result=result)
+        context = await _overview_context_in_thread(
+            request, pipeline, permission, release, form=run.form, result=result
+        )
         context["run_error"] = run.error
         html = await asyncio.to_thread(render_to_string, "pipelines/pipeline_overview.html", context, request)
         return HttpResponse(html, status=run.status)

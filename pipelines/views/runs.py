@@ -42,8 +42,10 @@ def run_list(request, namespace_id: str, pipeline_id: str):
     # The table shows no values: large inputs and outputs stay in the database.
     runs = runs_visible(pipeline=pipeline, user=request.user, permission=permission, values=False)
     checked = RunFilters.checked(
-        status=request.GET.get("status", ""), source=request.GET.get("source", ""),
-        version=request.GET.get("version", "").strip(), strict=False,
+        status=request.GET.get("status", ""),
+        source=request.GET.get("source", ""),
+        version=request.GET.get("version", "").strip(),
+        strict=False,
     )
     runs = runs_filter(runs, checked)
     filters = asdict(checked)
@@ -75,8 +77,8 @@ def curl_command(request, run: PipelineRun) -> str:
     body = json.dumps({"data": [{"variable": row or {}} for row in as_data_uris(run.inputs, run_uid=run.uid)]})
     return (
         f"curl -X POST {shlex.quote(request.build_absolute_uri(path + '/trigger'))} \\\n"
-        "  --header \"Content-Type: application/json\" \\\n"
-        "  --header \"Authorization: Bearer $INSTILL_API_TOKEN\" \\\n"
+        '  --header "Content-Type: application/json" \\\n'
+        '  --header "Authorization: Bearer $INSTILL_API_TOKEN" \\\n'
         f"  --data {shlex.quote(body)}"
     )
 
@@ -90,7 +92,9 @@ def event_log(run: PipelineRun) -> dict:
         data = as_urls(loads_stored(payload), run_uid=run.uid)
         component = data.get("componentID", "") if isinstance(data, dict) else ""
         offset_ms = round((time - run.create_time).total_seconds() * 1000)
-        rows.append({"seq": seq, "name": name, "component": component, "time": time, "offset_ms": offset_ms, "data": data})
+        rows.append(
+            {"seq": seq, "name": name, "component": component, "time": time, "offset_ms": offset_ms, "data": data}
+        )
     return {"rows": rows, "total": total, "truncated": total > len(rows)}
 
 
@@ -120,7 +124,9 @@ def run_detail(request, namespace_id: str, pipeline_id: str, run_uid):
             }
             for c in component_runs
         ],
-        "recipe_yaml": yaml.safe_dump(run.recipe_snapshot, sort_keys=False, allow_unicode=True) if run.recipe_snapshot else "",
+        "recipe_yaml": yaml.safe_dump(run.recipe_snapshot, sort_keys=False, allow_unicode=True)
+        if run.recipe_snapshot
+        else "",
         "curl": curl_command(request, run),
         "editor_url": editor_url,
         "events": event_log(run),

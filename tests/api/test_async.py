@@ -49,7 +49,9 @@ def test_async_validates_like_sync(api, hello):
 
 def test_release_async_records_version(api, hello):
     api.post(f"{BASE}/hello/releases", {"id": "v1.0.0"})
-    operation = api.post(f"{BASE}/hello/releases/v1.0.0/trigger-async", {"data": [{"variable": {"prompt": "r"}}]}).json()["operation"]
+    operation = api.post(
+        f"{BASE}/hello/releases/v1.0.0/trigger-async", {"data": [{"variable": {"prompt": "r"}}]}
+    ).json()["operation"]
     assert poll(api, operation["name"])["response"]["outputs"] == [{"answer": "Hello r"}]
     assert PipelineRun.objects.get().pipeline_version == "v1.0.0"
 
@@ -93,7 +95,10 @@ def test_cancel_queued_run_and_slash_form(api, alice, make_pipeline, slow_server
     body = {"data": [{"variable": {"url": f"{slow_server}/sleep/3"}}]}
     from pipelines.executors import get_executor
 
-    names = [api.post(f"{BASE}/slow/trigger-async", body).json()["operation"]["name"] for _ in range(get_executor().concurrency + 1)]
+    names = [
+        api.post(f"{BASE}/slow/trigger-async", body).json()["operation"]["name"]
+        for _ in range(get_executor().concurrency + 1)
+    ]
     last = names[-1].split("/")[1]
     assert PipelineRun.objects.get(uid=last).status == PipelineRun.Status.QUEUED
     response = api.post(f"/v1beta/operations/{last}/cancel")
@@ -148,7 +153,9 @@ def test_idempotency_key(api, hello):
     first = api.post(f"{BASE}/hello/trigger-async", body, HTTP_IDEMPOTENCY_KEY="k1").json()["operation"]
     again = api.post(f"{BASE}/hello/trigger-async", body, HTTP_IDEMPOTENCY_KEY="k1").json()["operation"]
     assert first["name"] == again["name"]
-    conflict = api.post(f"{BASE}/hello/trigger-async", {"data": [{"variable": {"prompt": "other"}}]}, HTTP_IDEMPOTENCY_KEY="k1")
+    conflict = api.post(
+        f"{BASE}/hello/trigger-async", {"data": [{"variable": {"prompt": "other"}}]}, HTTP_IDEMPOTENCY_KEY="k1"
+    )
     assert conflict.status_code == 409 and "Idempotency-Key" in conflict.json()["message"]
     poll(api, first["name"])
     sync1 = api.post(f"{BASE}/hello/trigger", body, HTTP_IDEMPOTENCY_KEY="k2").json()
@@ -161,7 +168,9 @@ def test_recovery_fails_runs_of_dead_processes(hello, alice):
     from pipelines.api.serializers import operation_json
     from pipelines.services.operations import runs_recover
 
-    run = PipelineRun.objects.create(pipeline=hello, status=PipelineRun.Status.PROCESSING, worker="ghost-host-not-here:1")
+    run = PipelineRun.objects.create(
+        pipeline=hello, status=PipelineRun.Status.PROCESSING, worker="ghost-host-not-here:1"
+    )
     from django.utils import timezone
     from datetime import timedelta
 
@@ -169,7 +178,10 @@ def test_recovery_fails_runs_of_dead_processes(hello, alice):
     import socket
 
     local = PipelineRun.objects.create(
-        pipeline=hello, status=PipelineRun.Status.PROCESSING, worker=f"{socket.gethostname()}:999999", heartbeat_time=timezone.now()
+        pipeline=hello,
+        status=PipelineRun.Status.PROCESSING,
+        worker=f"{socket.gethostname()}:999999",
+        heartbeat_time=timezone.now(),
     )
     assert runs_recover() == 2
     for r in (run, local):

@@ -107,7 +107,9 @@ def token(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("forged", [token("offset:" + HUGE), token("offset:-10"), token("offset:" + "9" * 5000), token("10"), "%%%"])
+@pytest.mark.parametrize(
+    "forged", [token("offset:" + HUGE), token("offset:-10"), token("offset:" + "9" * 5000), token("10"), "%%%"]
+)
 def test_forged_page_tokens_are_400(api, hello, forged):
     """A pageToken that this server did not give out is a 400 naming it, whatever offset it claims."""
     for path in ("/v1beta/pipelines", f"{BASE}/releases", "/v1beta/tokens", "/v1beta/namespaces/alice/secrets"):
@@ -121,7 +123,9 @@ def test_a_run_file_name_of_5000_characters_is_404(api, run):
     assert len(message) < 400
 
 
-@pytest.mark.parametrize(("params", "headers", "name"), [({"after": HUGE}, {}, "after"), ({}, {"HTTP_LAST_EVENT_ID": HUGE}, "Last-Event-ID")])
+@pytest.mark.parametrize(
+    ("params", "headers", "name"), [({"after": HUGE}, {}, "after"), ({}, {"HTTP_LAST_EVENT_ID": HUGE}, "Last-Event-ID")]
+)
 def test_event_replay_position_out_of_range_is_400(api, run, params, headers, name):
     assert_error(api.get(f"/v1beta/pipeline-runs/{run.uid}/events", params, **headers), 400, name)
 
@@ -130,7 +134,9 @@ def test_event_replay_position_out_of_range_is_400(api, run, params, headers, na
 async def test_websocket_after_out_of_range_closes_as_bad_request(alice_token, hello, api):
     await database_sync_to_async(api.post)(f"{BASE}/trigger", ROW)
     uid = await database_sync_to_async(lambda: str(PipelineRun.objects.get().uid))()
-    communicator = WebsocketCommunicator(application, f"/ws/runs/{uid}/?after={HUGE}", headers=[(b"authorization", f"Bearer {alice_token}".encode())])
+    communicator = WebsocketCommunicator(
+        application, f"/ws/runs/{uid}/?after={HUGE}", headers=[(b"authorization", f"Bearer {alice_token}".encode())]
+    )
     await communicator.connect()
     message = await communicator.receive_output(10)
     assert message == {"type": "websocket.close", "code": 4400}
@@ -145,11 +151,15 @@ def test_idempotency_key_over_255_characters_is_400(api, hello, path):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("path", [f"/ws/runs/{NOT_A_UUID}/", f"/ws/runs/{'x' * 5000}/", "/ws/no-such-thing/", "/elsewhere"])
+@pytest.mark.parametrize(
+    "path", [f"/ws/runs/{NOT_A_UUID}/", f"/ws/runs/{'x' * 5000}/", "/ws/no-such-thing/", "/elsewhere"]
+)
 async def test_websocket_paths_that_name_no_run_close_as_not_found(alice_token, path):
     """A websocket to a run id that is not a UUID, or to no route at all, is accepted and
     closed 4404 like an unknown run (it was an exception in the router: a 500 handshake)."""
-    communicator = WebsocketCommunicator(application, path, headers=[(b"authorization", f"Bearer {alice_token}".encode())])
+    communicator = WebsocketCommunicator(
+        application, path, headers=[(b"authorization", f"Bearer {alice_token}".encode())]
+    )
     connected, _ = await communicator.connect()
     assert connected
     assert await communicator.receive_output(10) == {"type": "websocket.close", "code": 4404}

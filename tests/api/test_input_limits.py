@@ -73,9 +73,7 @@ def test_trigger_with_emoji_and_64_bit_numbers_still_works(api, hello):
     assert response.json()["outputs"] == [{"answer": "Hello \U0001f600"}]
 
 
-@pytest.mark.parametrize(
-    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
-)
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
 def test_trigger_with_a_non_json_content_type_is_415(api, hello, content_type):
     """A body declared as anything but JSON (or multipart) answers 415 telling how to
     send it — ``curl -d`` without a Content-Type header sends a form body."""

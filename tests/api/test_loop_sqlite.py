@@ -54,7 +54,17 @@ def test_loop_and_orm_paths_store_the_same_run(api, hello, settings):
     settings.PIPELINE_LOOP_SQLITE = False
     assert trigger(api, "orm").status_code == 200
     by_prompt = {run["inputs"][0]["prompt"]: run for run in runs(api)}
-    varying = {"id", "pipelineRunUid", "createTime", "updateTime", "startTime", "completeTime", "totalDuration", "inputs", "outputs"}
+    varying = {
+        "id",
+        "pipelineRunUid",
+        "createTime",
+        "updateTime",
+        "startTime",
+        "completeTime",
+        "totalDuration",
+        "inputs",
+        "outputs",
+    }
 
     def same(run: dict) -> dict:
         return {key: value for key, value in run.items() if key not in varying}
@@ -69,7 +79,8 @@ def test_loop_and_orm_paths_store_the_same_run(api, hello, settings):
         assert run.worker and run.complete_time > run.start_time
         assert ComponentRun.objects.get(run=run).outputs == [{"results": [f"Hello {prompt}"]}]
     names = [
-        [event.name for event in RunEvent.objects.filter(run=stored[prompt]).order_by("seq")] for prompt in ("loop", "orm")
+        [event.name for event in RunEvent.objects.filter(run=stored[prompt]).order_by("seq")]
+        for prompt in ("loop", "orm")
     ]
     assert names[0] == names[1] and names[0][-1] == "PIPELINE_STATUS_UPDATED"
 
@@ -136,14 +147,38 @@ def test_a_file_too_large_to_inline_is_stored_from_a_thread(api, alice, make_pip
 def test_fast_adapters_store_what_the_orm_stores(model, hello, alice):
     now = datetime(2026, 11, 27, 7, 9, 27, 123456, tzinfo=UTC)
     run = PipelineRun(
-        uid=uuid.uuid4(), pipeline=hello, requester=alice, pipeline_version="latest", status=PipelineRun.Status.COMPLETED,
-        inputs=[{"prompt": "ü", "n": 1.5, "deep": {"list": [None, True]}}], outputs=[{"answer": "x"}], traces={"a": {}},
-        error="", recipe_snapshot={"version": "v1beta"}, create_time=now, start_time=now, complete_time=now,
-        total_duration_ms=12, error_code=None, worker="host:1", heartbeat_time=None,
+        uid=uuid.uuid4(),
+        pipeline=hello,
+        requester=alice,
+        pipeline_version="latest",
+        status=PipelineRun.Status.COMPLETED,
+        inputs=[{"prompt": "ü", "n": 1.5, "deep": {"list": [None, True]}}],
+        outputs=[{"answer": "x"}],
+        traces={"a": {}},
+        error="",
+        recipe_snapshot={"version": "v1beta"},
+        create_time=now,
+        start_time=now,
+        complete_time=now,
+        total_duration_ms=12,
+        error_code=None,
+        worker="host:1",
+        heartbeat_time=None,
     )
-    obj = run if model is PipelineRun else ComponentRun(
-        run=run, component_id="greet", status=ComponentRun.Status.FAILED, inputs=[None], outputs=[{"x": [1, 2]}],
-        error="boom", start_time=now, complete_time=None, total_duration_ms=None,
+    obj = (
+        run
+        if model is PipelineRun
+        else ComponentRun(
+            run=run,
+            component_id="greet",
+            status=ComponentRun.Status.FAILED,
+            inputs=[None],
+            outputs=[{"x": [1, 2]}],
+            error="boom",
+            start_time=now,
+            complete_time=None,
+            total_duration_ms=None,
+        )
     )
     if model is ComponentRun:
         run.save()

@@ -67,8 +67,13 @@ def test_form_fields_and_files(api, files_pipeline):
     assert response.status_code == 200, response.json()
     out = response.json()["outputs"][0]
     assert out["about"] == {
-        "prompt": "describe this", "count": 3, "tags": ["a", "b"],
-        "name": "notes.txt", "type": "text/plain", "size": 10, "pictures": 2,
+        "prompt": "describe this",
+        "count": 3,
+        "tags": ["a", "b"],
+        "name": "notes.txt",
+        "type": "text/plain",
+        "size": 10,
+        "pictures": 2,
     }
     assert out["doc"].startswith("data:text/plain;")
     assert out["doc"].endswith(";base64," + base64.b64encode(b"hello file").decode())
@@ -114,7 +119,12 @@ def test_file_of_wrong_declared_type(api, alice, make_pipeline):
 def test_multipart_async_trigger(api, hello, transactional_db):
     from tests.api.test_async import poll
 
-    response = post_form(api, {"variables[0].prompt": "form"}, pipeline="hello", path="/v1beta/namespaces/alice/pipelines/{}/trigger-async")
+    response = post_form(
+        api,
+        {"variables[0].prompt": "form"},
+        pipeline="hello",
+        path="/v1beta/namespaces/alice/pipelines/{}/trigger-async",
+    )
     operation = response.json()["operation"]
     assert poll(api, operation["name"])["response"]["outputs"] == [{"answer": "Hello form"}]
 
@@ -125,7 +135,9 @@ def test_file_variable_from_url(api, alice, make_pipeline, file_server, settings
     make_pipeline(alice, "photo", raw_recipe=raw)
     body = {"data": [{"variable": {"photo": f"{file_server}/pixel.png"}}]}
     refused = api.post(URL.format("photo"), body)
-    assert refused.status_code == 400 and "photo" in refused.json()["message"] and "loopback" in refused.json()["message"]
+    assert (
+        refused.status_code == 400 and "photo" in refused.json()["message"] and "loopback" in refused.json()["message"]
+    )
     settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
     assert api.post(URL.format("photo"), body).json()["outputs"] == [{"type": "image/png", "size": len(PNG)}]
     wrong = api.post(URL.format("photo"), {"data": [{"variable": {"photo": f"{file_server}/doc.pdf"}}]})

@@ -40,7 +40,9 @@ def chat(alice, alice_token, make_pipeline, fake_openai, settings):
     headers = {"Authorization": f"Bearer {alice_token}", "Accept": "text/event-stream"}
 
     async def trigger(row: dict) -> list[dict]:
-        response = await client.post(f"{BASE}/chat/trigger", {"data": [row]}, content_type="application/json", headers=headers)
+        response = await client.post(
+            f"{BASE}/chat/trigger", {"data": [row]}, content_type="application/json", headers=headers
+        )
         assert response.status_code == 200, response.content
         assert response["Content-Type"].startswith("text/event-stream")
         return parse_sse(b"".join([chunk async for chunk in response.streaming_content]))
@@ -88,5 +90,8 @@ async def test_provider_error_is_streamed_as_the_components_error(chat, fake_ope
     fake_openai.require_key("sk-right")
     events = await chat({"variable": {"prompt": "x"}, "secret": {"openai-key": "sk-wrong"}})
     [error] = [e for e in events if e["event"] == "COMPONENT_ERROR_UPDATED"]
-    assert "401" in error["data"]["error"]["message"] and "Incorrect API key provided." in error["data"]["error"]["message"]
+    assert (
+        "401" in error["data"]["error"]["message"]
+        and "Incorrect API key provided." in error["data"]["error"]["message"]
+    )
     assert events[-1]["data"]["status"]["errored"] is True

@@ -69,7 +69,11 @@ def test_return_traces_header_takes_true_in_any_case(schema):
 
 
 def test_namespace_kind_is_one_of_four_words(schema):
-    kind = next(p for p in schema["paths"]["/v1beta/{kind}/{namespace_id}/pipelines"]["get"]["parameters"] if p["name"] == "kind")
+    kind = next(
+        p
+        for p in schema["paths"]["/v1beta/{kind}/{namespace_id}/pipelines"]["get"]["parameters"]
+        if p["name"] == "kind"
+    )
     assert kind["schema"] == {"type": "string", "enum": ["namespaces", "namespace", "users", "organizations"]}
 
 

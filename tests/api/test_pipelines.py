@@ -116,8 +116,17 @@ def test_search_filter(api, alice, make_pipeline):
 
 
 def test_private_pipeline_of_another_user_is_404(bob_api, hello):
-    for method, path in (("get", f"{NS}/hello"), ("patch", f"{NS}/hello"), ("delete", f"{NS}/hello"), ("post", f"{NS}/hello/trigger")):
-        response = getattr(bob_api, method)(path) if method != "post" else bob_api.post(path, {"data": [{"variable": {"prompt": "x"}}]})
+    for method, path in (
+        ("get", f"{NS}/hello"),
+        ("patch", f"{NS}/hello"),
+        ("delete", f"{NS}/hello"),
+        ("post", f"{NS}/hello/trigger"),
+    ):
+        response = (
+            getattr(bob_api, method)(path)
+            if method != "post"
+            else bob_api.post(path, {"data": [{"variable": {"prompt": "x"}}]})
+        )
         assert response.status_code == 404, (method, response.content)
         assert response.json()["code"] == 5
 
@@ -188,7 +197,9 @@ def test_clone_public_pipeline_into_own_namespace(bob_api, alice, make_pipeline)
     copy = bob_api.get("/v1beta/namespaces/bob/pipelines/copy").json()["pipeline"]
     assert copy["visibility"] == "VISIBILITY_PRIVATE" and copy["permission"]["canEdit"]
     # cloning into someone else's namespace is refused
-    assert bob_api.post(f"{NS}/source/clone", {"targetNamespaceId": "alice", "targetPipelineId": "x"}).status_code == 403
+    assert (
+        bob_api.post(f"{NS}/source/clone", {"targetNamespaceId": "alice", "targetPipelineId": "x"}).status_code == 403
+    )
 
 
 def test_path_forms(api, hello):

@@ -67,7 +67,9 @@ def test_trigger_rate_limit_per_token(api, hello, alice, make_token, settings):
     _assert_rate_limited(api.post(TRIGGER, BODY), setting="PIPELINE_RATE_LIMIT_TRIGGERS", limit=2)
     # Async and streamed triggers count against the same limit.
     _assert_rate_limited(api.post(TRIGGER + "-async", BODY), setting="PIPELINE_RATE_LIMIT_TRIGGERS", limit=2)
-    _assert_rate_limited(api.post(TRIGGER, BODY, HTTP_ACCEPT="text/event-stream"), setting="PIPELINE_RATE_LIMIT_TRIGGERS", limit=2)
+    _assert_rate_limited(
+        api.post(TRIGGER, BODY, HTTP_ACCEPT="text/event-stream"), setting="PIPELINE_RATE_LIMIT_TRIGGERS", limit=2
+    )
     other = ApiClient(f"Bearer {make_token(alice, 'other')}")
     assert other.post(TRIGGER, BODY).status_code == 200
 

@@ -66,7 +66,9 @@ def test_large_file_is_stored_once_and_referenced_by_events(api, alice, make_pip
 
 
 def test_async_run_stores_its_events(api, hello):
-    operation = api.post(f"{BASE}/hello/trigger-async", {"data": [{"variable": {"prompt": "later"}}]}).json()["operation"]
+    operation = api.post(f"{BASE}/hello/trigger-async", {"data": [{"variable": {"prompt": "later"}}]}).json()[
+        "operation"
+    ]
     uid = operation["name"].split("/")[1]
     deadline = time.monotonic() + 15
     while not api.get(f"/v1beta/{operation['name']}").json()["operation"]["done"]:
@@ -131,7 +133,9 @@ async def test_websocket_refuses_strangers_with_clear_codes(api, alice_token, bo
     assert await receive_all(communicator) == ([], 4404)
 
 
-async def test_websocket_follows_a_running_async_run_live(api, alice, alice_token, make_pipeline, slow_server, settings):
+async def test_websocket_follows_a_running_async_run_live(
+    api, alice, alice_token, make_pipeline, slow_server, settings
+):
     """Connected while the run waits on a slow server: the events so far, then live ones, then the end."""
     settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
     await database_sync_to_async(make_pipeline)(alice, "slow", raw_recipe=SLOW_RECIPE)
@@ -172,9 +176,16 @@ async def test_a_huge_integer_fails_nobody(api, alice, alice_token, hello, make_
     big = '{"id": 123456789012345678901234567890}'
 
     async def trigger(pipeline: str, variable: dict):
-        return await client.post(f"{BASE}/{pipeline}/trigger", {"data": [{"variable": variable}]}, content_type="application/json", headers=auth)
+        return await client.post(
+            f"{BASE}/{pipeline}/trigger",
+            {"data": [{"variable": variable}]},
+            content_type="application/json",
+            headers=auth,
+        )
 
-    answers = await asyncio.gather(trigger("big", {"text": big}), *(trigger("hello", {"prompt": str(i)}) for i in range(20)))
+    answers = await asyncio.gather(
+        trigger("big", {"text": big}), *(trigger("hello", {"prompt": str(i)}) for i in range(20))
+    )
     assert [a.status_code for a in answers] == [200] * 21
     assert json.loads(answers[0].content)["outputs"] == [{"value": {"id": 123456789012345678901234567890}}]
     runs = await database_sync_to_async(lambda: list(PipelineRun.objects.all()))()
@@ -217,7 +228,9 @@ def test_superseded_streamed_outputs_are_coalesced():
     assert kept[1].output == {"texts": ["The sky is blue"]}
 
 
-async def test_cancelled_while_queued_tells_its_followers(api, alice, alice_token, make_pipeline, slow_server, settings):
+async def test_cancelled_while_queued_tells_its_followers(
+    api, alice, alice_token, make_pipeline, slow_server, settings
+):
     """A follower of a queued run that is cancelled hears the end at once, after the
     failure events (no wait for a periodic check)."""
     settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
@@ -227,7 +240,10 @@ async def test_cancelled_while_queued_tells_its_followers(api, alice, alice_toke
     await database_sync_to_async(make_pipeline)(alice, "slow", raw_recipe=SLOW_RECIPE)
     body = {"data": [{"variable": {"url": f"{slow_server}/sleep/3"}}]}
     post = database_sync_to_async(api.post)
-    names = [(await post(f"{BASE}/slow/trigger-async", body)).json()["operation"]["name"] for _ in range(get_executor().concurrency + 1)]
+    names = [
+        (await post(f"{BASE}/slow/trigger-async", body)).json()["operation"]["name"]
+        for _ in range(get_executor().concurrency + 1)
+    ]
     queued = names[-1].split("/")[1]
     communicator = ws(queued, alice_token)
     await communicator.connect()

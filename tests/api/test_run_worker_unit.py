@@ -17,14 +17,20 @@ from pipelines.run_worker import _plain
         InvalidArgument('variable "prompt" is required', field="variable.prompt"),
         NotFound("pipeline gone"),
         Unavailable("try again"),
-        RecipeInvalidError([{"location": "component.a.type", "error": "unknown type"}, {"location": "output", "error": "x"}]),
+        RecipeInvalidError(
+            [{"location": "component.a.type", "error": "unknown type"}, {"location": "output", "error": "x"}]
+        ),
     ],
 )
 def test_errors_cross_as_they_are(error: ServiceError):
     again = pickle.loads(pickle.dumps(error))
     assert type(again) is type(error)
     assert (again.message, again.field, again.details, again.code, again.http_status) == (
-        error.message, error.field, error.details, error.code, error.http_status,
+        error.message,
+        error.field,
+        error.details,
+        error.code,
+        error.http_status,
     )
     assert str(again) == str(error)
 

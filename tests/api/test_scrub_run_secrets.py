@@ -25,11 +25,18 @@ def _old_run(pipeline) -> PipelineRun:
         complete_time=timezone.now(),
     )
     ComponentRun.objects.create(
-        run=run, component_id="call", status=ComponentRun.Status.FAILED,
-        inputs=[{"endpoint-url": f"ftp://h/?k={KEY}"}], outputs=[], error=f"request to 'ftp://h/?k={KEY}' refused",
+        run=run,
+        component_id="call",
+        status=ComponentRun.Status.FAILED,
+        inputs=[{"endpoint-url": f"ftp://h/?k={KEY}"}],
+        outputs=[],
+        error=f"request to 'ftp://h/?k={KEY}' refused",
     )
     RunEvent.objects.create(
-        run=run, seq=1, name="COMPONENT_INPUT_UPDATED", time=timezone.now(),
+        run=run,
+        seq=1,
+        name="COMPONENT_INPUT_UPDATED",
+        time=timezone.now(),
         payload=json.dumps({"componentID": "call", "input": {"body": json.dumps({"token": KEY})}}),
     )
     return run

@@ -29,5 +29,7 @@ def test_an_output_returning_a_secret_is_refused(api, alice):
     fields = {v["field"] for v in body["details"][0]["fieldViolations"]}
     assert fields == {"output.headers.value", "output.key.value"}
     assert "outputs cannot expose secrets" in body["message"]
-    fixed = RAW.replace('  headers: {value: "${call.input.header}"}\n', "").replace('  key: {value: "${secret.api-key}"}\n', "")
+    fixed = RAW.replace('  headers: {value: "${call.input.header}"}\n', "").replace(
+        '  key: {value: "${secret.api-key}"}\n', ""
+    )
     assert api.post(NS, {"id": "leaky", "rawRecipe": fixed}).status_code == 201

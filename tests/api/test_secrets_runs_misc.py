@@ -39,20 +39,28 @@ def test_runs_listed_newest_first_with_access_rules(api, bob_api, alice, make_pi
     assert runs["totalSize"] == 3 and runs["page"] == 0 and runs["pageSize"] == 10
     first = runs["pipelineRuns"][0]
     assert first["inputs"] == [{"prompt": "bob"}] and first["status"] == "RUN_STATUS_COMPLETED"
-    assert first["pipelineRunUid"] == first["id"] and first["pipelineVersion"] == "latest" and first["runnerId"] == "bob"
+    assert (
+        first["pipelineRunUid"] == first["id"] and first["pipelineVersion"] == "latest" and first["runnerId"] == "bob"
+    )
     # bob sees only his own run
     bobs = bob_api.get("/v1beta/namespaces/alice/pipelines/hello/runs").json()
     assert bobs["totalSize"] == 1 and bobs["pipelineRuns"][0]["runnerId"] == "bob"
     paged = api.get("/v1beta/namespaces/alice/pipelines/hello/runs", {"pageSize": 1, "page": 2}).json()
     assert paged["pipelineRuns"][0]["inputs"] == [{"prompt": "one"}]
-    assert api.get("/v1beta/namespaces/alice/pipelines/hello/runs", {"status": "RUN_STATUS_FAILED"}).json()["totalSize"] == 0
+    assert (
+        api.get("/v1beta/namespaces/alice/pipelines/hello/runs", {"status": "RUN_STATUS_FAILED"}).json()["totalSize"]
+        == 0
+    )
     assert api.get("/v1beta/namespaces/alice/pipelines/hello/runs", {"status": "NOPE"}).status_code == 400
 
 
 def test_component_runs_both_paths_and_access(api, bob_api, hello):
     api.post(TRIGGER, {"data": [{"variable": {"prompt": "x"}}]})
     uid = api.get("/v1beta/namespaces/alice/pipelines/hello/runs").json()["pipelineRuns"][0]["pipelineRunUid"]
-    for path in (f"/v1beta/pipeline-runs/{uid}/component-runs", f"/v1beta/namespaces/alice/pipelines/hello/runs/{uid}/component-runs"):
+    for path in (
+        f"/v1beta/pipeline-runs/{uid}/component-runs",
+        f"/v1beta/namespaces/alice/pipelines/hello/runs/{uid}/component-runs",
+    ):
         body = api.get(path).json()
         assert body["totalSize"] == 1
         component = body["componentRuns"][0]

@@ -35,7 +35,9 @@ async def test_run_failure_ends_the_stream_after_the_error_events(settings):
 
     async def run():
         queue.put_nowait(PipelineStatusUpdated(batch_index=0, seq=1, update_time=datetime.now(UTC)))
-        for event in failure_events(message="the run was stopped after the maximum run time of 1 s", rows=1, last_seq=1, now=datetime.now(UTC)):
+        for event in failure_events(
+            message="the run was stopped after the maximum run time of 1 s", rows=1, last_seq=1, now=datetime.now(UTC)
+        ):
             queue.put_nowait(event)
         raise DeadlineExceeded("the run was stopped after the maximum run time of 1 s")
 

@@ -65,7 +65,9 @@ def test_hello_trigger_exact_shape(api, hello):
 
 
 def test_return_traces_header_fills_inputs_and_outputs(api, hello):
-    response = api.post(URL.format("hello"), {"data": [{"variable": {"prompt": "x"}}]}, HTTP_INSTILL_RETURN_TRACES="true")
+    response = api.post(
+        URL.format("hello"), {"data": [{"variable": {"prompt": "x"}}]}, HTTP_INSTILL_RETURN_TRACES="true"
+    )
     trace = response.json()["metadata"]["traces"]["greet"]
     assert trace["inputs"][0]["json-value"] == "x" and trace["outputs"][0]["results"] == ["Hello x"]
 
@@ -162,7 +164,11 @@ def test_component_failure_is_200_with_error_trace_and_failed_run(api, alice, ma
     run = PipelineRun.objects.get()
     assert run.status == PipelineRun.Status.FAILED and "parse" in run.error
     statuses = dict(ComponentRun.objects.values_list("component_id", "status"))
-    assert statuses == {"parse": "RUN_STATUS_FAILED", "after": "RUN_STATUS_SKIPPED", "independent": "RUN_STATUS_COMPLETED"}
+    assert statuses == {
+        "parse": "RUN_STATUS_FAILED",
+        "after": "RUN_STATUS_SKIPPED",
+        "independent": "RUN_STATUS_COMPLETED",
+    }
 
 
 def test_every_trigger_is_recorded(api, hello, alice):
@@ -177,7 +183,9 @@ def test_every_trigger_is_recorded(api, hello, alice):
 
 
 def test_console_source_header(api, hello):
-    api.post(URL.format("hello"), {"data": [{"variable": {"prompt": "x"}}]}, HTTP_INSTILL_USER_AGENT="RUN_SOURCE_CONSOLE")
+    api.post(
+        URL.format("hello"), {"data": [{"variable": {"prompt": "x"}}]}, HTTP_INSTILL_USER_AGENT="RUN_SOURCE_CONSOLE"
+    )
     assert PipelineRun.objects.get().source == PipelineRun.Source.CONSOLE
 
 

@@ -34,10 +34,18 @@ def call(handler, method: str, path: str, body: bytes = b"", headers: dict[str, 
         headers["content-length"] = str(len(body))
     parts = [body[:10], body[10:]] if chunked else [body]
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
         "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
     }
     out: dict = {"body": b""}
 
@@ -103,7 +111,9 @@ def both(handlers, *args, **kwargs):
     return normal(by_lane), normal(call(full, *args, **kwargs)), took_lane
 
 
-def test_a_token_trigger_takes_the_lane_and_is_answered_and_recorded_as_by_the_full_cycle(handlers, alice_token, hello, api):
+def test_a_token_trigger_takes_the_lane_and_is_answered_and_recorded_as_by_the_full_cycle(
+    handlers, alice_token, hello, api
+):
     bearer = {"authorization": f"Bearer {alice_token}", "content-type": "application/json"}
     by_lane, by_full, took_lane = both(handlers, "POST", f"{BASE}/trigger", BODY, bearer)
     assert took_lane
@@ -120,12 +130,27 @@ def test_a_token_trigger_takes_the_lane_and_is_answered_and_recorded_as_by_the_f
 @pytest.mark.parametrize(
     "case",
     [
-        "raw token", "basic", "traces", "release", "bad token", "not a token", "malformed json", "wrong type",
-        "empty body", "unknown pipeline", "private pipeline of another", "unknown release", "too big", "bad host",
-        "async", "not a trigger view",
+        "raw token",
+        "basic",
+        "traces",
+        "release",
+        "bad token",
+        "not a token",
+        "malformed json",
+        "wrong type",
+        "empty body",
+        "unknown pipeline",
+        "private pipeline of another",
+        "unknown release",
+        "too big",
+        "bad host",
+        "async",
+        "not a trigger view",
     ],
 )
-def test_every_answer_of_the_lane_is_the_full_cycles(case, handlers, alice_token, bob, make_pipeline, hello, settings, api):
+def test_every_answer_of_the_lane_is_the_full_cycles(
+    case, handlers, alice_token, bob, make_pipeline, hello, settings, api
+):
     make_pipeline(bob, pipeline_id="secret")
     token = {"authorization": f"Bearer {alice_token}", "content-type": "application/json"}
     path, body, headers = f"{BASE}/trigger", BODY, dict(token)
@@ -166,10 +191,22 @@ def test_every_answer_of_the_lane_is_the_full_cycles(case, handlers, alice_token
     status, _, content = by_lane
     assert by_lane == by_full, case
     expected = {
-        "raw token": 200, "basic": 200, "traces": 200, "release": 200, "bad token": 401, "not a token": 401,
-        "malformed json": 400, "wrong type": 400, "empty body": 400, "unknown pipeline": 404,
-        "private pipeline of another": 404, "unknown release": 404, "too big": 413, "bad host": 400,
-        "async": 200, "not a trigger view": 404,
+        "raw token": 200,
+        "basic": 200,
+        "traces": 200,
+        "release": 200,
+        "bad token": 401,
+        "not a token": 401,
+        "malformed json": 400,
+        "wrong type": 400,
+        "empty body": 400,
+        "unknown pipeline": 404,
+        "private pipeline of another": 404,
+        "unknown release": 404,
+        "too big": 413,
+        "bad host": 400,
+        "async": 200,
+        "not a trigger view": 404,
     }[case]
     assert status == expected, (case, content)
     # A path that only looks like a trigger's takes the full cycle, its body replayed.

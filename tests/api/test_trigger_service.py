@@ -23,10 +23,17 @@ def test_http_headers_and_grpc_metadata_give_the_same_options() -> None:
             "HTTP_ACCEPT": "text/event-stream",
         }
     )
-    grpc = {"instill-user-agent": "RUN_SOURCE_CONSOLE", "instill-return-traces": "true", "idempotency-key": "k1", "instill-use-sse": "true"}
+    grpc = {
+        "instill-user-agent": "RUN_SOURCE_CONSOLE",
+        "instill-return-traces": "true",
+        "idempotency-key": "k1",
+        "instill-use-sse": "true",
+    }
     expected = TriggerOptions(source="RUN_SOURCE_CONSOLE", return_traces=True, idempotency_key="k1", stream=True)
     assert trigger_options(http) == trigger_options(grpc) == expected
-    assert trigger_options({}) == TriggerOptions(source="RUN_SOURCE_API", return_traces=False, idempotency_key=None, stream=False)
+    assert trigger_options({}) == TriggerOptions(
+        source="RUN_SOURCE_API", return_traces=False, idempotency_key=None, stream=False
+    )
 
 
 def test_a_malformed_idempotency_key_is_invalid_whatever_the_wire() -> None:
@@ -37,10 +44,11 @@ def test_a_malformed_idempotency_key_is_invalid_whatever_the_wire() -> None:
 def test_following_a_run_needs_a_requester_who_may_see_it(hello, alice, bob, api) -> None:
     """Anonymous: Unauthenticated; another user's run: NotFound, as for no run at all;
     the requester: the run."""
-    run_uid = api.post(
-        "/v1beta/namespaces/alice/pipelines/hello/trigger-async",
-{"data": [{"variable": {"prompt": "you"}}]}
-    ).json()["operation"]["name"].removeprefix("operations/")
+    run_uid = (
+        api.post("/v1beta/namespaces/alice/pipelines/hello/trigger-async", {"data": [{"variable": {"prompt": "you"}}]})
+        .json()["operation"]["name"]
+        .removeprefix("operations/")
+    )
     with pytest.raises(Unauthenticated):
         run_for_follower(requester=AnonymousUser(), run_uid=run_uid)
     with pytest.raises(Unauthenticated):

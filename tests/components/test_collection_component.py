@@ -33,7 +33,9 @@ async def test_assign_sets_nested_paths(run):
     data = {"users": [{"name": "a"}]}
     assert await _data(run, "TASK_ASSIGN", data=data, path="users.[0].name", value="b") == {"users": [{"name": "b"}]}
     assert data == {"users": [{"name": "a"}]}
-    assert await _data(run, "TASK_ASSIGN", data={}, path="metadata.tags.[0]", value="x") == {"metadata": {"tags": ["x"]}}
+    assert await _data(run, "TASK_ASSIGN", data={}, path="metadata.tags.[0]", value="x") == {
+        "metadata": {"tags": ["x"]}
+    }
     assert await _data(run, "TASK_ASSIGN", data=[{"key": 1}], path=".[0].key", value=2) == [{"key": 2}]
     assert await _data(run, "TASK_ASSIGN", data=[1], path="[1]", value=2) == [1, 2]
     assert await _data(run, "TASK_ASSIGN", data={"a": 1}, path="", value=7) == 7
@@ -102,7 +104,5 @@ async def test_symmetric_difference(run):
     """SYMMETRIC_DIFFERENCE keeps what occurs in exactly one input, in first-seen order."""
     assert await _data(run, "TASK_SYMMETRIC_DIFFERENCE", data=[[1, 2], [2, 3]]) == [1, 3]
     assert await _data(run, "TASK_SYMMETRIC_DIFFERENCE", data=[[3, 1, 1], [2, 4], [4, 5]]) == [3, 1, 2, 5]
-    assert await _data(
-        run, "TASK_SYMMETRIC_DIFFERENCE", data=[{"a": 1, "b": 2}, {"b": 2, "c": 3}]
-    ) == {"a": 1, "c": 3}
+    assert await _data(run, "TASK_SYMMETRIC_DIFFERENCE", data=[{"a": 1, "b": 2}, {"b": 2, "c": 3}]) == {"a": 1, "c": 3}
     assert await _data(run, "TASK_SYMMETRIC_DIFFERENCE", data=[[1, 2]]) == [1, 2]

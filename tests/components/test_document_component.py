@@ -28,7 +28,9 @@ def make_pdf(pages: list[str], *, title: str | None = None) -> bytes:
     font_id = 3 + 2 * count
     objects: list[bytes] = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [" + b" ".join(f"{3 + 2 * i} 0 R".encode() for i in range(count)) + b"] /Count %d >>" % count,
+        b"<< /Type /Pages /Kids ["
+        + b" ".join(f"{3 + 2 * i} 0 R".encode() for i in range(count))
+        + b"] /Count %d >>" % count,
     ]
     for i, text in enumerate(pages):
         content = f"BT /F1 24 Tf 20 100 Td ({text}) Tj ET".encode()

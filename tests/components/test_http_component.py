@@ -52,7 +52,11 @@ async def test_string_body_is_sent_as_text(run, http_server):
     out = await run(
         COMPONENT,
         "TASK_POST",
-        {"endpoint-url": http_server.url("/echo"), "body": "a=1", "header": {"Content-Type": "application/x-www-form-urlencoded"}},
+        {
+            "endpoint-url": http_server.url("/echo"),
+            "body": "a=1",
+            "header": {"Content-Type": "application/x-www-form-urlencoded"},
+        },
         **LOCAL,
     )
     assert out["body"]["headers"]["content-type"] == "application/x-www-form-urlencoded"
@@ -76,8 +80,11 @@ async def test_non_2xx_is_an_output_not_an_error(run, http_server):
     ("authentication", "header", "expected"),
     [
         ({"auth-type": "NO_AUTH"}, "authorization", None),
-        ({"auth-type": "BASIC_AUTH", "username": "ada", "password": "s3cret"}, "authorization",
-         "Basic " + base64.b64encode(b"ada:s3cret").decode()),
+        (
+            {"auth-type": "BASIC_AUTH", "username": "ada", "password": "s3cret"},
+            "authorization",
+            "Basic " + base64.b64encode(b"ada:s3cret").decode(),
+        ),
         ({"auth-type": "BEARER_TOKEN", "token": "tok"}, "authorization", "Bearer tok"),
         ({"auth-type": "API_KEY", "key": "X-Key", "value": "v", "auth-location": "header"}, "x-key", "v"),
     ],
@@ -85,7 +92,11 @@ async def test_non_2xx_is_an_output_not_an_error(run, http_server):
 async def test_authentication_headers(run, http_server, authentication, header, expected):
     """Each auth-type puts its credentials where Instill does."""
     out = await run(
-        COMPONENT, "TASK_GET", {"endpoint-url": http_server.url("/echo")}, setup={"authentication": authentication}, **LOCAL
+        COMPONENT,
+        "TASK_GET",
+        {"endpoint-url": http_server.url("/echo")},
+        setup={"authentication": authentication},
+        **LOCAL,
     )
     assert out["body"]["headers"].get(header) == expected
 
@@ -105,11 +116,21 @@ async def test_api_key_in_query(run, http_server):
 async def test_incomplete_authentication_fails(run, http_server):
     """Empty credentials and unknown auth types are component errors."""
     with pytest.raises(ComponentError, match="Bearer Token Auth error"):
-        await run(COMPONENT, "TASK_GET", {"endpoint-url": http_server.url("/json")},
-                  setup={"authentication": {"auth-type": "BEARER_TOKEN", "token": ""}}, **LOCAL)
+        await run(
+            COMPONENT,
+            "TASK_GET",
+            {"endpoint-url": http_server.url("/json")},
+            setup={"authentication": {"auth-type": "BEARER_TOKEN", "token": ""}},
+            **LOCAL,
+        )
     with pytest.raises(ComponentError, match="Invalid authentication type"):
-        await run(COMPONENT, "TASK_GET", {"endpoint-url": http_server.url("/json")},
-                  setup={"authentication": {"auth-type": "OAUTH"}}, **LOCAL)
+        await run(
+            COMPONENT,
+            "TASK_GET",
+            {"endpoint-url": http_server.url("/json")},
+            setup={"authentication": {"auth-type": "OAUTH"}},
+            **LOCAL,
+        )
 
 
 async def test_redirects_are_followed(run, http_server):
@@ -117,12 +138,18 @@ async def test_redirects_are_followed(run, http_server):
     out = await run(COMPONENT, "TASK_GET", {"endpoint-url": http_server.url("/redirect?to=/text")}, **LOCAL)
     assert out["body"] == "plain text ✓"
     out = await run(
-        COMPONENT, "TASK_POST", {"endpoint-url": http_server.url("/redirect?code=303&to=/echo"), "body": {"a": 1}}, **LOCAL
+        COMPONENT,
+        "TASK_POST",
+        {"endpoint-url": http_server.url("/redirect?code=303&to=/echo"), "body": {"a": 1}},
+        **LOCAL,
     )
     assert out["body"]["method"] == "GET"
     assert out["body"]["body"] == ""
     out = await run(
-        COMPONENT, "TASK_PUT", {"endpoint-url": http_server.url("/redirect?code=307&to=/echo"), "body": {"a": 1}}, **LOCAL
+        COMPONENT,
+        "TASK_PUT",
+        {"endpoint-url": http_server.url("/redirect?code=307&to=/echo"), "body": {"a": 1}},
+        **LOCAL,
     )
     assert out["body"]["method"] == "PUT"
     assert out["body"]["body"] == '{"a": 1}'
@@ -137,17 +164,29 @@ async def test_redirect_loop_is_cut(run, http_server):
 async def test_timeout_is_a_component_error(run, http_server):
     """A response slower than http_timeout fails with a timeout message."""
     with pytest.raises(ComponentError, match="timed out after 0.3 s"):
-        await run(COMPONENT, "TASK_GET", {"endpoint-url": http_server.url("/slow?seconds=2")}, http_timeout=0.3, **LOCAL)
+        await run(
+            COMPONENT, "TASK_GET", {"endpoint-url": http_server.url("/slow?seconds=2")}, http_timeout=0.3, **LOCAL
+        )
 
 
 async def test_response_size_is_capped(run, http_server):
     """A body larger than http_max_response_bytes fails instead of filling memory."""
-    out = await run(COMPONENT, "TASK_GET", {"endpoint-url": http_server.url("/big?bytes=1000")},
-                    http_max_response_bytes=1000, **LOCAL)
+    out = await run(
+        COMPONENT,
+        "TASK_GET",
+        {"endpoint-url": http_server.url("/big?bytes=1000")},
+        http_max_response_bytes=1000,
+        **LOCAL,
+    )
     assert len(out["body"]) == 1000
     with pytest.raises(ComponentError, match="larger than the 1000-byte limit"):
-        await run(COMPONENT, "TASK_GET", {"endpoint-url": http_server.url("/big?bytes=1001")},
-                  http_max_response_bytes=1000, **LOCAL)
+        await run(
+            COMPONENT,
+            "TASK_GET",
+            {"endpoint-url": http_server.url("/big?bytes=1001")},
+            http_max_response_bytes=1000,
+            **LOCAL,
+        )
 
 
 async def test_connection_refused_is_a_component_error(run):
@@ -272,13 +311,18 @@ async def test_host_port_entries_allow_that_port_only(run, http_server):
     out = await run(COMPONENT, "TASK_GET", {"endpoint-url": url}, http_allowed_hosts=[f"127.0.0.1:{http_server.port}"])
     assert out["status-code"] == 200
     with pytest.raises(_outbound.OutboundRefused):
-        await run(COMPONENT, "TASK_GET", {"endpoint-url": url}, http_allowed_hosts=[f"127.0.0.1:{http_server.port + 1}"])
+        await run(
+            COMPONENT, "TASK_GET", {"endpoint-url": url}, http_allowed_hosts=[f"127.0.0.1:{http_server.port + 1}"]
+        )
 
 
 async def test_allowed_hostname_connects_to_a_resolved_address(run, http_server):
     """An allowed hostname is resolved and connected by address (trying each, since localhost may be ::1 first)."""
     out = await run(
-        COMPONENT, "TASK_GET", {"endpoint-url": f"http://localhost:{http_server.port}/echo"}, http_allowed_hosts="localhost"
+        COMPONENT,
+        "TASK_GET",
+        {"endpoint-url": f"http://localhost:{http_server.port}/echo"},
+        http_allowed_hosts="localhost",
     )
     assert out["status-code"] == 200
     assert out["body"]["headers"]["host"] == f"localhost:{http_server.port}", "the Host header keeps the name"

@@ -343,7 +343,11 @@ async def test_recipe_resizes_an_image_variable() -> None:
         {
             "variable": {"photo": {"type": "image"}},
             "component": {
-                "small": {"type": "image", "task": "TASK_RESIZE", "input": {"image": "${variable.photo}", "ratio": 0.5}},
+                "small": {
+                    "type": "image",
+                    "task": "TASK_RESIZE",
+                    "input": {"image": "${variable.photo}", "ratio": 0.5},
+                },
             },
             "output": {
                 "image": {"value": "${small.output.image}"},

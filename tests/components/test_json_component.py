@@ -105,7 +105,11 @@ async def test_a_jq_filter_that_never_ends_stops_at_the_run_time_limit() -> None
 
     def recipe(jq_filter: str):
         return parse_recipe(
-            {"component": {"j": {"type": "json", "task": "TASK_JQ", "input": {"json-value": {"a": 1}, "jq-filter": jq_filter}}}},
+            {
+                "component": {
+                    "j": {"type": "json", "task": "TASK_JQ", "input": {"json-value": {"a": 1}, "jq-filter": jq_filter}}
+                }
+            },
             registry=registry,
         )
 
@@ -129,7 +133,10 @@ async def test_rename_fields_overwrites_by_default(run):
     out = await run(
         COMPONENT,
         "TASK_RENAME_FIELDS",
-        {"json": {"oldField": "value1", "newField": "x", "other": 2}, "fields": [{"from": "oldField", "to": "newField"}]},
+        {
+            "json": {"oldField": "value1", "newField": "x", "other": 2},
+            "fields": [{"from": "oldField", "to": "newField"}],
+        },
     )
     assert out == {"json": {"newField": "value1", "other": 2}}
 
@@ -208,6 +215,4 @@ def test_input_schemas_accept_instill_inputs():
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"json-value": 1}, COMPONENT.tasks["TASK_JQ"].input_schema)
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(
-            {"json": {}, "fields": [{"from": "a"}]}, COMPONENT.tasks["TASK_RENAME_FIELDS"].input_schema
-        )
+        jsonschema.validate({"json": {}, "fields": [{"from": "a"}]}, COMPONENT.tasks["TASK_RENAME_FIELDS"].input_schema)

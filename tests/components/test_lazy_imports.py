@@ -25,18 +25,24 @@ django.setup()
 """
 # What serve loads before it listens: its ASGI application (every view, consumer and
 # service) and the component registry.
-SERVE = DJANGO + """
+SERVE = (
+    DJANGO
+    + """
 from instill_site.asgi import application
 from pipelines.components import default_registry
 default_registry()
 """
+)
 # What a run worker loads before its first trigger (manage.py run_worker).
-RUN_WORKER = DJANGO + """
+RUN_WORKER = (
+    DJANGO
+    + """
 from pipelines.components import default_registry
 default_registry()
 from pipelines.run_worker import worker_main
 from pipelines.services import runs
 """
+)
 # The HTTP server's libraries: serve imports them, a run worker has no use for them.
 HTTP_SERVER = ("daphne", "twisted", "autobahn", "OpenSSL")
 
@@ -53,7 +59,9 @@ REPORT = "\nimport json, sys\nprint(json.dumps(sorted({name.split('.')[0] for na
 
 def imported(code: str) -> set[str]:
     """The top-level packages a fresh interpreter holds after running ``code``."""
-    result = subprocess.run([sys.executable, "-c", code + REPORT], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code + REPORT], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return set(json.loads(result.stdout.splitlines()[-1]))
 

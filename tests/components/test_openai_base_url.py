@@ -42,7 +42,12 @@ def trick_urls(fake) -> list[str]:
 
 def problems_with(base: str) -> list:
     """The problems of a one-component openai recipe with ``base`` as its base-url."""
-    llm = {"type": "openai", "task": "TASK_TEXT_EMBEDDINGS", "input": {"model": "m", "text": "x"}, "setup": {"base-url": base}}
+    llm = {
+        "type": "openai",
+        "task": "TASK_TEXT_EMBEDDINGS",
+        "input": {"model": "m", "text": "x"},
+        "setup": {"base-url": base},
+    }
     recipe = {"variable": {"url": {"type": "string"}}, "component": {"llm": llm}}
     return validate_recipe(recipe, registry=default_registry())
 
@@ -76,7 +81,10 @@ async def test_path_tricks_resolved_at_run_time_never_reach_the_server(fake_open
 async def test_allowed_model_host_still_serves_the_component(fake_openai):
     """The API paths themselves go through on an allowed host, as before."""
     ctx = TaskContext(
-        component_id="llm", task="TASK_TEXT_GENERATION", setup={"base-url": fake_openai.base_url}, config=allowed(fake_openai)
+        component_id="llm",
+        task="TASK_TEXT_GENERATION",
+        setup={"base-url": fake_openai.base_url},
+        config=allowed(fake_openai),
     )
     out = await COMPONENT.tasks["TASK_TEXT_GENERATION"].run({"model": "m", "prompt": "hi"}, ctx)
     assert out["texts"] == ["You said: hi"]
@@ -90,10 +98,16 @@ async def test_guard_admits_only_the_api_paths_on_an_allowed_host(fake_openai):
     root = root_of(fake_openai)
     for url in (f"{root}/api/pull", f"{root}/api/pull#/chat/completions", f"{root}/v1/chat/completions?x=1"):
         with pytest.raises(_outbound.OutboundRefused, match="refused"):
-            async with _outbound.guarded_stream("POST", url, content=b"{}", allowed_hosts=hosts, allowed_paths=API_PATHS):
+            async with _outbound.guarded_stream(
+                "POST", url, content=b"{}", allowed_hosts=hosts, allowed_paths=API_PATHS
+            ):
                 pass
     assert fake_openai.requests == []
     async with _outbound.guarded_stream(
-        "POST", f"{root}/v1/embeddings", content=b'{"model": "m", "input": "x"}', allowed_hosts=hosts, allowed_paths=API_PATHS
+        "POST",
+        f"{root}/v1/embeddings",
+        content=b'{"model": "m", "input": "x"}',
+        allowed_hosts=hosts,
+        allowed_paths=API_PATHS,
     ) as response:
         assert response.status_code == 200

@@ -27,7 +27,9 @@ def setup(fake, **extra: Any) -> dict[str, Any]:
     return {"base-url": fake.base_url, **extra}
 
 
-async def generate(fake, input: dict[str, Any], *, published: list | None = None, setup_extra: dict | None = None, **config: Any):
+async def generate(
+    fake, input: dict[str, Any], *, published: list | None = None, setup_extra: dict | None = None, **config: Any
+):
     """Run TASK_TEXT_GENERATION as the engine would, collecting what it publishes."""
 
     async def emit(output: dict[str, Any]) -> None:
@@ -130,7 +132,12 @@ async def test_images_are_sent_as_data_uris(fake_openai):
     await generate(fake_openai, {"prompt": "What is this?", "images": images})
     content = fake_openai.requests[0].body["messages"][-1]["content"]
     assert content[0] == {"type": "text", "text": "What is this?"}
-    assert [part["image_url"]["url"] for part in content[1:]] == [data_uri, data_uri, data_uri, "https://example.com/cat.jpg"]
+    assert [part["image_url"]["url"] for part in content[1:]] == [
+        data_uri,
+        data_uri,
+        data_uri,
+        "https://example.com/cat.jpg",
+    ]
 
 
 async def test_an_image_that_is_not_an_image_fails(fake_openai):
@@ -150,8 +157,13 @@ async def test_several_choices_stream_into_several_texts(fake_openai):
 async def test_json_schema_response_format_is_parsed_and_wrapped(fake_openai):
     """response-format json_schema takes Instill's JSON text; a bare schema is wrapped with a name."""
     schema = {"type": "object", "properties": {"a": {"type": "string"}}}
-    await generate(fake_openai, {"prompt": "x", "response-format": {"type": "json_schema", "json-schema": json.dumps(schema)}})
-    assert fake_openai.requests[0].body["response_format"] == {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
+    await generate(
+        fake_openai, {"prompt": "x", "response-format": {"type": "json_schema", "json-schema": json.dumps(schema)}}
+    )
+    assert fake_openai.requests[0].body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "output", "schema": schema},
+    }
     with pytest.raises(ComponentError, match="not valid JSON"):
         await generate(fake_openai, {"prompt": "x", "response-format": {"type": "json_schema", "json-schema": "{nope"}})
 
@@ -307,8 +319,12 @@ async def test_engine_streams_each_chunk_as_component_then_pipeline_output(fake_
     parsed = parse_recipe(recipe(fake_openai), registry=registry)
     events: list[Event] = []
     result = await execute(
-        parsed, parsed.bind_rows([{"prompt": "stream me please"}]), registry=registry,
-        secrets={"openai-key": "sk-from-secret"}, on_event=events.append, config=FAST,
+        parsed,
+        parsed.bind_rows([{"prompt": "stream me please"}]),
+        registry=registry,
+        secrets={"openai-key": "sk-from-secret"},
+        on_event=events.append,
+        config=FAST,
     )
     answer = answer_for({"messages": [{"role": "user", "content": "stream me please"}]})
     tokens = tokens_of(answer)

@@ -113,12 +113,20 @@ async def test_recursive_overlap_and_positions_with_repeated_text(run):
 async def test_recursive_custom_separators(run):
     """Custom separators are used in order; keep-separator keeps them at the start of pieces."""
     text = "a;b;c;d"
-    out = await chunk(run, text, **{"chunk-method": "Recursive", "chunk-size": 3, "chunk-overlap": 0, "separators": [";"]})
+    out = await chunk(
+        run, text, **{"chunk-method": "Recursive", "chunk-size": 3, "chunk-overlap": 0, "separators": [";"]}
+    )
     assert [c["text"] for c in out["text-chunks"]] == ["a;b", "c;d"]
     out = await chunk(
         run,
         text,
-        **{"chunk-method": "Recursive", "chunk-size": 3, "chunk-overlap": 0, "separators": [";"], "keep-separator": True},
+        **{
+            "chunk-method": "Recursive",
+            "chunk-size": 3,
+            "chunk-overlap": 0,
+            "separators": [";"],
+            "keep-separator": True,
+        },
     )
     assert [c["text"] for c in out["text-chunks"]] == ["a;b", ";c", ";d"]
     assert_positions_point_into(text, out["text-chunks"])
@@ -154,7 +162,9 @@ Run it and read the output carefully.
 
 async def test_markdown_prepends_headings_and_keeps_blocks(run):
     """Markdown chunks carry their heading path, keep list and code blocks whole, and point into the text."""
-    out = await chunk(run, MARKDOWN, **{"chunk-method": "Markdown", "chunk-size": 80, "chunk-overlap": 0, "code-blocks": True})
+    out = await chunk(
+        run, MARKDOWN, **{"chunk-method": "Markdown", "chunk-size": 80, "chunk-overlap": 0, "code-blocks": True}
+    )
     texts = [c["text"] for c in out["text-chunks"]]
     assert texts[0] == "# Guide\n\nIntro paragraph for the guide."
     assert "# Guide\n## Install\n\n- first step\n- second step\n  - detail of step two\n- third step" in texts

@@ -74,11 +74,17 @@ def test_the_http_component_may_not_reach_the_demo_model_server(chat_server, fak
         "component:\n  call: {type: http, task: TASK_GET, input: {endpoint-url: '${variable.url}'}}\n"
         "output:\n  status: {value: '${call.output.status-code}'}\n"
     )
-    created = httpx.post(chat_server.base_url + "/v1beta/namespaces/admin/pipelines", json={"id": "poke", "rawRecipe": recipe}, headers=headers)
+    created = httpx.post(
+        chat_server.base_url + "/v1beta/namespaces/admin/pipelines",
+        json={"id": "poke", "rawRecipe": recipe},
+        headers=headers,
+    )
     assert created.status_code == 201, created.text
     answer = httpx.post(
         chat_server.base_url + "/v1beta/namespaces/admin/pipelines/poke/trigger",
-        json={"data": [{"variable": {"url": fake_openai.base_url + "/models"}}]}, headers=headers, timeout=30,
+        json={"data": [{"variable": {"url": fake_openai.base_url + "/models"}}]},
+        headers=headers,
+        timeout=30,
     ).json()
     trace = answer["metadata"]["traces"]["call"]
     assert trace["statuses"] == ["STATUS_ERROR"] and "refused" in trace["error"]["message"]

@@ -35,11 +35,16 @@ def test_slow_component_does_not_stall_other_triggers(tmp_path, slow_server):
             async with httpx.AsyncClient(headers=headers, timeout=30) as client:
                 started = time.monotonic()
                 slow = asyncio.create_task(
-                    client.post(f"{base}/slow/trigger", json={"data": [{"variable": {"url": f"{slow_server}/sleep/2"}}]})
+                    client.post(
+                        f"{base}/slow/trigger", json={"data": [{"variable": {"url": f"{slow_server}/sleep/2"}}]}
+                    )
                 )
                 await asyncio.sleep(0.1)  # the slow one is in flight first
                 quick = await asyncio.gather(
-                    *[client.post(f"{base}/hello/trigger", json={"data": [{"variable": {"prompt": str(i)}}]}) for i in range(20)]
+                    *[
+                        client.post(f"{base}/hello/trigger", json={"data": [{"variable": {"prompt": str(i)}}]})
+                        for i in range(20)
+                    ]
                 )
                 quick_done = time.monotonic() - started
                 slow_response = await slow
@@ -61,22 +66,36 @@ def test_restart_during_async_run_reports_interrupted(tmp_path, slow_server):
     headers = {"Authorization": f"Bearer {token}"}
     base = f"{server.base_url}/v1beta/namespaces/admin/pipelines"
     try:
-        assert httpx.post(base, json={"id": "slow", "rawRecipe": SLOW_RECIPE}, headers=headers, timeout=10).status_code == 201
+        assert (
+            httpx.post(base, json={"id": "slow", "rawRecipe": SLOW_RECIPE}, headers=headers, timeout=10).status_code
+            == 201
+        )
         operation = httpx.post(
-            f"{base}/slow/trigger-async", json={"data": [{"variable": {"url": f"{slow_server}/sleep/30"}}]}, headers=headers, timeout=10
+            f"{base}/slow/trigger-async",
+            json={"data": [{"variable": {"url": f"{slow_server}/sleep/30"}}]},
+            headers=headers,
+            timeout=10,
         ).json()["operation"]
         time.sleep(1.0)  # it is PROCESSING now
-        assert httpx.get(f"{server.base_url}/v1beta/{operation['name']}", headers=headers).json()["operation"]["done"] is False
+        assert (
+            httpx.get(f"{server.base_url}/v1beta/{operation['name']}", headers=headers).json()["operation"]["done"]
+            is False
+        )
         server.process.send_signal(signal.SIGKILL)
         server.process.wait(timeout=10)
     finally:
         server.stop()
     again = Server(
-        data_dir=server.data_dir, admin_password=server.admin_password, log_path=OUTPUT / "e2e-restart-2.log", env=server.extra_env
+        data_dir=server.data_dir,
+        admin_password=server.admin_password,
+        log_path=OUTPUT / "e2e-restart-2.log",
+        env=server.extra_env,
     )
     again.start(timeout=60)
     try:
-        done = httpx.get(f"{again.base_url}/v1beta/{operation['name']}", headers=headers, timeout=10).json()["operation"]
+        done = httpx.get(f"{again.base_url}/v1beta/{operation['name']}", headers=headers, timeout=10).json()[
+            "operation"
+        ]
         assert done["done"] is True
         assert done["error"]["code"] == 10 and "interrupted by a restart" in done["error"]["message"]
         runs = httpx.get(f"{again.base_url}/v1beta/namespaces/admin/pipelines/slow/runs", headers=headers).json()
@@ -91,7 +110,10 @@ def test_client_hanging_up_does_not_stop_a_sync_run(tmp_path, slow_server):
     try:
         headers = {"Authorization": f"Bearer {server.create_token('hangup')}"}
         base = f"{server.base_url}/v1beta/namespaces/admin/pipelines"
-        assert httpx.post(base, json={"id": "slow", "rawRecipe": SLOW_RECIPE}, headers=headers, timeout=10).status_code == 201
+        assert (
+            httpx.post(base, json={"id": "slow", "rawRecipe": SLOW_RECIPE}, headers=headers, timeout=10).status_code
+            == 201
+        )
         body = {"data": [{"variable": {"url": f"{slow_server}/sleep/1"}}]}
         try:
             httpx.post(f"{base}/slow/trigger", json=body, headers=headers, timeout=0.3)

@@ -36,7 +36,13 @@ from tests.e2e.conftest import start_server
 
 pytestmark = pytest.mark.e2e
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance, response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 # Per operation and pass; PIPELINE_FUZZ_EXAMPLES=200 fuzzes deeper by hand.
 EXAMPLES = int(os.environ.get("PIPELINE_FUZZ_EXAMPLES", "8"))
 # Scenarios of linked calls, each of a few steps.
@@ -65,7 +71,9 @@ class Fixture:
         self._only_private_hello()
         self.restore()
         self.stateful = self._user("fuzzer")
-        answer = self.client.post("/v1beta/namespaces/admin/pipelines/hello/trigger-async", json={"data": [{"variable": {"prompt": "fuzz"}}]})
+        answer = self.client.post(
+            "/v1beta/namespaces/admin/pipelines/hello/trigger-async", json={"data": [{"variable": {"prompt": "fuzz"}}]}
+        )
         self.run_uid = answer.json()["operation"]["name"].removeprefix("operations/")
 
     def restore(self) -> None:
@@ -95,10 +103,15 @@ class Fixture:
         password = "fuzz-" + username + "-password"
         subprocess.run(
             [sys.executable, str(ROOT / "manage.py"), "create_user", username, "--password-stdin"],
-            input=password + "\n", text=True, check=True, capture_output=True,
+            input=password + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
             env={**os.environ, "PIPELINE_DATA_DIR": str(self.server.data_dir)},
         )
-        answer = httpx.post(self.server.base_url + "/v1beta/tokens", json={"id": STATEFUL_TOKEN, "ttl": -1}, auth=(username, password))
+        answer = httpx.post(
+            self.server.base_url + "/v1beta/tokens", json={"id": STATEFUL_TOKEN, "ttl": -1}, auth=(username, password)
+        )
         assert answer.status_code == 201, answer.text
         return {"Authorization": f"Bearer {answer.json()['token']['accessToken']}"}
 
@@ -132,8 +145,12 @@ def openapi() -> dict:
 
 
 schema = schemathesis.openapi.from_dict(openapi())
-schema.config.generation.update(max_examples=EXAMPLES, deterministic=True, database="none", with_security_parameters=False)
-FUZZ_SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+schema.config.generation.update(
+    max_examples=EXAMPLES, deterministic=True, database="none", with_security_parameters=False
+)
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 
 
 def test_served_schema_is_the_one_fuzzed(fuzz: Fixture) -> None:
@@ -177,7 +194,10 @@ def test_stateful_workflows(fuzz: Fixture) -> None:
     client = httpx.Client(base_url=fuzz.server.base_url, headers=fuzz.stateful, timeout=30)
 
     def reset() -> None:
-        for path, key in (("/v1beta/namespaces/fuzzer/pipelines", "pipelines"), ("/v1beta/namespaces/fuzzer/secrets", "secrets")):
+        for path, key in (
+            ("/v1beta/namespaces/fuzzer/pipelines", "pipelines"),
+            ("/v1beta/namespaces/fuzzer/secrets", "secrets"),
+        ):
             for item in client.get(path, params={"pageSize": 100}).json()[key]:
                 client.delete(f"/v1beta/{item['name']}")
         for token in client.get("/v1beta/tokens", params={"pageSize": 100}).json()["tokens"]:
@@ -205,7 +225,11 @@ def test_stateful_workflows(fuzz: Fixture) -> None:
     with client:
         Workflow.run(
             settings=settings(
-                max_examples=SCENARIOS, stateful_step_count=6, derandomize=True, deadline=None, database=None,
+                max_examples=SCENARIOS,
+                stateful_step_count=6,
+                derandomize=True,
+                deadline=None,
+                database=None,
                 suppress_health_check=list(HealthCheck),
             )
         )

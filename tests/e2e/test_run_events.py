@@ -47,7 +47,9 @@ def test_resume_a_broken_stream_with_last_event_id(base_url, api_token, slow, sl
                 if event.event == "COMPONENT_INPUT_UPDATED":
                     break  # hang up while the component waits
         last_id = first[-1].id
-        with connect_sse(client, "GET", f"/v1beta/pipeline-runs/{run_uid}/events", headers={"Last-Event-ID": last_id}) as source:
+        with connect_sse(
+            client, "GET", f"/v1beta/pipeline-runs/{run_uid}/events", headers={"Last-Event-ID": last_id}
+        ) as source:
             rest = list(filter(has_data, source.iter_sse()))
         with connect_sse(client, "GET", f"/v1beta/pipeline-runs/{run_uid}/events") as source:
             everything = list(filter(has_data, source.iter_sse()))
@@ -65,7 +67,9 @@ def test_follow_an_async_run_with_heartbeats(base_url, api_token, slow, slow_ser
     body = {"data": [{"variable": {"url": f"{slow_server}/sleep/1.5"}}]}
     operation = httpx.post(base_url + f"{slow}/trigger-async", json=body, headers=auth).json()["operation"]
     run_uid = operation["name"].split("/")[1]
-    with httpx.stream("GET", f"{base_url}/v1beta/pipeline-runs/{run_uid}/events?after=0", headers=auth, timeout=30) as r:
+    with httpx.stream(
+        "GET", f"{base_url}/v1beta/pipeline-runs/{run_uid}/events?after=0", headers=auth, timeout=30
+    ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         assert r.headers["cache-control"] == "no-cache" and r.headers["x-accel-buffering"] == "no"
         lines = list(r.iter_lines())
@@ -112,7 +116,11 @@ def test_websocket_through_the_live_server(base_url, api_token, slow, slow_serve
     """A websocket client (token in the handshake) follows an async run to its end."""
     auth = {"Authorization": f"Bearer {api_token}"}
     body = {"data": [{"variable": {"url": f"{slow_server}/sleep/0.5"}}]}
-    run_uid = httpx.post(base_url + f"{slow}/trigger-async", json=body, headers=auth).json()["operation"]["name"].split("/")[1]
+    run_uid = (
+        httpx.post(base_url + f"{slow}/trigger-async", json=body, headers=auth)
+        .json()["operation"]["name"]
+        .split("/")[1]
+    )
     ws_url = base_url.replace("http://", "ws://") + f"/ws/runs/{run_uid}/"
 
     async def follow() -> tuple[list[dict], int]:

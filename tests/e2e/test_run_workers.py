@@ -26,7 +26,6 @@ from tests.e2e.conftest import start_server
 pytestmark = pytest.mark.e2e
 
 
-
 def _start(tmp_path, name: str, **env) -> Server:
     return start_server(tmp_path / "data", name, **env)
 
@@ -82,7 +81,9 @@ def test_concurrent_triggers_run_in_a_worker_and_are_recorded(tmp_path):
         assert lone.json()["outputs"] == [{"answer": "Hello lone"}]
         assert [r.json()["outputs"][0]["answer"] for r in many] == [f"Hello p{i}" for i in range(40)]
         for response in bad:
-            assert response.status_code == 400 and response.json()["code"] == 3 and "prompt" in response.json()["message"]
+            assert (
+                response.status_code == 400 and response.json()["code"] == 3 and "prompt" in response.json()["message"]
+            )
 
         ran_by = _run_workers_by_prompt(server)
         assert all(f"p{i}" in ran_by for i in range(40)), "every trigger is recorded"
@@ -114,7 +115,10 @@ def test_a_dead_worker_fails_its_own_triggers_and_is_replaced(tmp_path, slow_ser
         token = server.create_token("w")
         headers = {"Authorization": f"Bearer {token}"}
         base = f"{server.base_url}/v1beta/namespaces/admin/pipelines"
-        assert httpx.post(base, json={"id": "slow", "rawRecipe": SLOW_RECIPE}, headers=headers, timeout=10).status_code == 201
+        assert (
+            httpx.post(base, json={"id": "slow", "rawRecipe": SLOW_RECIPE}, headers=headers, timeout=10).status_code
+            == 201
+        )
 
         async def scenario():
             async with httpx.AsyncClient(headers=headers, timeout=30) as client:
@@ -134,7 +138,12 @@ def test_a_dead_worker_fails_its_own_triggers_and_is_replaced(tmp_path, slow_ser
         assert body["code"] == 14 and "try again" in body["message"].lower()
 
         # Meanwhile serve answers everything itself; then a new worker takes over.
-        assert httpx.post(f"{base}/hello/trigger", json={"data": [{"variable": {"prompt": "x"}}]}, headers=headers).status_code == 200
+        assert (
+            httpx.post(
+                f"{base}/hello/trigger", json={"data": [{"variable": {"prompt": "x"}}]}, headers=headers
+            ).status_code
+            == 200
+        )
         [replacement] = _wait_for(lambda: [pid for pid in _workers(server) if pid != worker])
         _wait_for(lambda: server.output().count("ready (pid") >= 2)
 

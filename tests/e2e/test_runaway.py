@@ -21,6 +21,7 @@ from tests.e2e.conftest import start_server
 
 pytestmark = pytest.mark.e2e
 
+
 def _descendants(pid: int) -> set[int]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
@@ -43,7 +44,9 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return Path(f"/proc/{pid}/stat").exists() and (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z")
+    return Path(f"/proc/{pid}/stat").exists() and (
+        Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    )
 
 
 async def _while_running(client: httpx.AsyncClient, base: str) -> None:
@@ -72,7 +75,9 @@ def test_a_runaway_jq_filter_is_stopped_at_the_time_limit_and_the_server_keeps_a
                 patched = await client.patch(f"{base}/runaway", json={"maxRunSeconds": 2})
                 assert patched.status_code == 200, patched.text
                 # Warm: the task processes start on the first jq.
-                assert (await client.post(f"{base}/hello/trigger", json={"data": [{"variable": {"prompt": "x"}}]})).status_code == 200
+                assert (
+                    await client.post(f"{base}/hello/trigger", json={"data": [{"variable": {"prompt": "x"}}]})
+                ).status_code == 200
 
                 sync = asyncio.ensure_future(client.post(f"{base}/runaway/trigger", json={"data": [{"variable": {}}]}))
                 await _while_running(client, base)

@@ -161,7 +161,9 @@ def _assert_masked(surface: str, text: str, *, expect_mask: bool = True) -> None
         assert "***" in text, f"{surface} does not show the masked value; did it carry the run at all?"
 
 
-def test_no_surface_shows_a_secret_value(server: Server, owner: dict[str, str], mallory: dict[str, str], echo_server: str) -> None:
+def test_no_surface_shows_a_secret_value(
+    server: Server, owner: dict[str, str], mallory: dict[str, str], echo_server: str
+) -> None:
     """Every way of triggering and reading a run shows ``***`` where the secret was, to
     the user who triggered it and to the owner; the stored rows hold no plaintext."""
     trigger = f"{server.base_url}/v1beta/namespaces/admin/pipelines/leaky/trigger"
@@ -225,14 +227,22 @@ def test_no_surface_shows_a_secret_value(server: Server, owner: dict[str, str], 
     target = {"namespace_id": "admin", "pipeline_id": "leaky", "data": [data]}
     with grpc.insecure_channel(server.grpc_target) as channel:
         stub = pipeline_public_service_pb2_grpc.PipelinePublicServiceStub(channel)
-        plain = stub.TriggerNamespacePipeline(pb.TriggerNamespacePipelineRequest(**target), metadata=metadata, timeout=30)
+        plain = stub.TriggerNamespacePipeline(
+            pb.TriggerNamespacePipelineRequest(**target), metadata=metadata, timeout=30
+        )
         _assert_masked("gRPC trigger traces", json.dumps(json_format.MessageToDict(plain)))
-        assert json_format.MessageToDict(plain)["metadata"]["traces"]["call"]["inputs"][0]["header"]["Authorization"] == ["Bearer ***"]
+        assert json_format.MessageToDict(plain)["metadata"]["traces"]["call"]["inputs"][0]["header"][
+            "Authorization"
+        ] == ["Bearer ***"]
         streamed_grpc = list(
-            stub.TriggerNamespacePipelineWithStream(pb.TriggerNamespacePipelineWithStreamRequest(**target), metadata=metadata, timeout=30)
+            stub.TriggerNamespacePipelineWithStream(
+                pb.TriggerNamespacePipelineWithStreamRequest(**target), metadata=metadata, timeout=30
+            )
         )
         _assert_masked("gRPC stream", json.dumps([json_format.MessageToDict(m) for m in streamed_grpc]))
-        started = stub.TriggerAsyncNamespacePipeline(pb.TriggerAsyncNamespacePipelineRequest(**target), metadata=metadata, timeout=30)
+        started = stub.TriggerAsyncNamespacePipeline(
+            pb.TriggerAsyncNamespacePipelineRequest(**target), metadata=metadata, timeout=30
+        )
         deadline = time.monotonic() + 30
         while True:
             done = stub.GetOperation(
@@ -247,7 +257,9 @@ def test_no_surface_shows_a_secret_value(server: Server, owner: dict[str, str], 
 
     # What each run left behind, for the user who triggered it and for the owner.
     for headers in (mallory, owner):
-        listed = httpx.get(f"{server.base_url}/v1beta/namespaces/admin/pipelines/leaky/runs", headers=headers, timeout=30)
+        listed = httpx.get(
+            f"{server.base_url}/v1beta/namespaces/admin/pipelines/leaky/runs", headers=headers, timeout=30
+        )
         assert listed.status_code == 200, listed.text
         _assert_masked("runs list", listed.text)
         for run_uid in run_uids:
@@ -273,7 +285,12 @@ def test_no_surface_shows_a_secret_value(server: Server, owner: dict[str, str], 
     # The stored rows, read raw from the database, then every byte the server wrote.
     database = sqlite3.connect(f"file:{server.data_dir / 'pipeline.sqlite3'}?mode=ro", uri=True)
     try:
-        for table in ("pipelines_pipelinerun", "pipelines_componentrun", "pipelines_runevent", "pipelines_idempotencykey"):
+        for table in (
+            "pipelines_pipelinerun",
+            "pipelines_componentrun",
+            "pipelines_runevent",
+            "pipelines_idempotencykey",
+        ):
             rows = database.execute(f"SELECT * FROM {table}").fetchall()  # noqa: S608 - fixed names
             assert rows, f"{table} is empty: the runs were not recorded"
             _assert_masked(f"stored {table}", repr(rows), expect_mask=table != "pipelines_idempotencykey")

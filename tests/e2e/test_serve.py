@@ -95,7 +95,9 @@ def test_create_then_trigger_a_pipeline(api: httpx.Client) -> None:
     assert response.status_code == 200, response.text
     assert response.json()["outputs"] == [{"loud": "HEY"}, {"loud": "YOU"}]
 
-    assert_error(api.post("/v1beta/namespaces/admin/pipelines", json={"id": "e2e-shout", "rawRecipe": SHOUT_RECIPE}), 409, 6)
+    assert_error(
+        api.post("/v1beta/namespaces/admin/pipelines", json={"id": "e2e-shout", "rawRecipe": SHOUT_RECIPE}), 409, 6
+    )
 
 
 def test_invalid_recipe_is_refused(api: httpx.Client) -> None:
@@ -213,7 +215,7 @@ def test_readme_tour_runs_verbatim(e2e_server, tmp_path: Path) -> None:
     script = script.replace("http://localhost:8080", e2e_server.base_url).replace(
         "-u admin:password", f"-u admin:{e2e_server.admin_password}"
     )
-    script += 'printf \'%s\' "$RUN"\n'  # what the reader's shell now holds
+    script += "printf '%s' \"$RUN\"\n"  # what the reader's shell now holds
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
         cwd=tmp_path,

@@ -32,11 +32,28 @@ def second_serve(data_dir: Path, *, port: int, grpc_port: int) -> tuple[int | No
         "PYTHONUNBUFFERED": "1",
     }
     command = [
-        sys.executable, str(ROOT / "manage.py"), "serve", "--no-demo", "--run-workers", "0",
-        "--host", "127.0.0.1", "--port", str(port), "--grpc-port", str(grpc_port),
+        sys.executable,
+        str(ROOT / "manage.py"),
+        "serve",
+        "--no-demo",
+        "--run-workers",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--grpc-port",
+        str(grpc_port),
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         output, _ = process.communicate(timeout=60)
         return process.returncode, output
@@ -56,12 +73,17 @@ def test_a_second_serve_on_a_taken_grpc_port_fails_at_start(e2e_server: Server, 
     assert "is serving on" not in output and "Traceback" not in output, output
     # Every call still reaches the first server, which knows the token (the kernel split
     # connections, not calls: a new channel each time).
-    request = pb.TriggerNamespacePipelineRequest(namespace_id="admin", pipeline_id="hello", data=rows({"prompt": "first"}))
+    request = pb.TriggerNamespacePipelineRequest(
+        namespace_id="admin", pipeline_id="hello", data=rows({"prompt": "first"})
+    )
     for _ in range(6):
         with grpc.insecure_channel(e2e_server.grpc_target) as channel:
             stub = pipeline_public_service_pb2_grpc.PipelinePublicServiceStub(channel)
-            answer = stub.TriggerNamespacePipeline(request, metadata=[("authorization", f"Bearer {api_token}")], timeout=30)
+            answer = stub.TriggerNamespacePipeline(
+                request, metadata=[("authorization", f"Bearer {api_token}")], timeout=30
+            )
             assert answer.outputs[0]["answer"] == "Hello first"
+
 
 def test_a_second_serve_on_a_taken_http_port_fails_at_start(e2e_server: Server, tmp_path: Path) -> None:
     """daphne alone logs the failed listen and exits 0 after announcing the server; the

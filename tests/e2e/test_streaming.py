@@ -57,16 +57,28 @@ def test_old_sse_header_and_errors_before_the_run(base_url, api_token):
         assert r.headers["content-type"].startswith("text/event-stream") and read_events(r)
     bad = httpx.post(base_url + HELLO, json={"data": [{"variable": {}}]}, headers=headers)
     assert bad.status_code == 400 and bad.json()["code"] == 3
-    assert httpx.post(base_url + HELLO, json={"data": [{"variable": {"prompt": "x"}}]}, headers={"Accept": "text/event-stream"}).status_code == 401
+    assert (
+        httpx.post(
+            base_url + HELLO, json={"data": [{"variable": {"prompt": "x"}}]}, headers={"Accept": "text/event-stream"}
+        ).status_code
+        == 401
+    )
 
 
 def test_component_error_is_streamed_then_the_stream_ends(base_url, api_token):
     headers = {"Authorization": f"Bearer {api_token}"}
     raw = "variable:\n  text: {type: string}\ncomponent:\n  parse: {type: json, task: TASK_UNMARSHAL, input: {string: '${variable.text}'}}\n"
-    created = httpx.post(base_url + "/v1beta/namespaces/admin/pipelines", json={"id": "sse-broken", "rawRecipe": raw}, headers=headers)
+    created = httpx.post(
+        base_url + "/v1beta/namespaces/admin/pipelines", json={"id": "sse-broken", "rawRecipe": raw}, headers=headers
+    )
     assert created.status_code in (201, 409)
     url = base_url + "/v1beta/namespaces/admin/pipelines/sse-broken/trigger"
-    with httpx.stream("POST", url, json={"data": [{"variable": {"text": "{nope"}}]}, headers={**headers, "Accept": "text/event-stream"}) as r:
+    with httpx.stream(
+        "POST",
+        url,
+        json={"data": [{"variable": {"text": "{nope"}}]},
+        headers={**headers, "Accept": "text/event-stream"},
+    ) as r:
         events = read_events(r)
     names = [e["event"] for e in events]
     assert "COMPONENT_ERROR_UPDATED" in names and names[-1] == "PIPELINE_STATUS_UPDATED"
@@ -78,7 +90,9 @@ def test_disconnect_does_not_stop_the_run(base_url, api_token):
     runs_url = base_url + "/v1beta/namespaces/admin/pipelines/hello/runs"
     plain = {"Authorization": headers["Authorization"]}
     before = httpx.get(runs_url, headers=plain).json()["totalSize"]
-    with httpx.stream("POST", base_url + HELLO, json={"data": [{"variable": {"prompt": "gone"}}]}, headers=headers) as r:
+    with httpx.stream(
+        "POST", base_url + HELLO, json={"data": [{"variable": {"prompt": "gone"}}]}, headers=headers
+    ) as r:
         next(r.iter_lines())  # read one line, then hang up
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -104,12 +118,21 @@ def test_multipart_request_streams_too(base_url, api_token):
 def test_release_trigger_streams(base_url, api_token):
     """``/releases/{v}/trigger`` streams the frozen recipe's run like the latest one."""
     auth = {"Authorization": f"Bearer {api_token}"}
-    release = httpx.post(base_url + "/v1beta/namespaces/admin/pipelines/hello/releases", json={"id": "v0.9.0"}, headers=auth)
+    release = httpx.post(
+        base_url + "/v1beta/namespaces/admin/pipelines/hello/releases", json={"id": "v0.9.0"}, headers=auth
+    )
     assert release.status_code in (201, 409), release.text
     url = base_url + "/v1beta/namespaces/admin/pipelines/hello/releases/v0.9.0/trigger"
-    with httpx.stream("POST", url, json={"data": [{"variable": {"prompt": "frozen"}}]}, headers={**auth, "Accept": "text/event-stream"}) as r:
+    with httpx.stream(
+        "POST",
+        url,
+        json={"data": [{"variable": {"prompt": "frozen"}}]},
+        headers={**auth, "Accept": "text/event-stream"},
+    ) as r:
         run_uid = r.headers["Pipeline-Run-Uid"]
         events = read_events(r)
-    assert [e for e in events if e["event"] == "PIPELINE_OUTPUT_UPDATED"][-1]["data"]["output"] == {"answer": "Hello frozen"}
+    assert [e for e in events if e["event"] == "PIPELINE_OUTPUT_UPDATED"][-1]["data"]["output"] == {
+        "answer": "Hello frozen"
+    }
     runs = httpx.get(base_url + "/v1beta/namespaces/admin/pipelines/hello/runs", headers=auth).json()["pipelineRuns"]
     assert next(r for r in runs if r["pipelineRunUid"] == run_uid)["pipelineVersion"] == "v0.9.0"

@@ -24,7 +24,7 @@ from tests.web.test_trigger_snippet import page_snippets
 
 pytestmark = pytest.mark.e2e
 
-CAPTION = "It's \"ready\" — ünïcødé ✓ $HOME `date` !x"
+CAPTION = 'It\'s "ready" — ünïcødé ✓ $HOME `date` !x'
 PHOTO_RECIPE = """\
 variable:
   photo: {title: Photo, type: image, required: true}
@@ -45,21 +45,30 @@ GREETING = "Hello Summarise the benefits of solar power in two sentences."
 class Page:
     """The snippets of one pipeline, as the rendered partial shows them."""
 
-    def __init__(self, base_url: str, grpc_port: int, pipeline_id: str, recipe: str, versions: list[str | None]) -> None:
+    def __init__(
+        self, base_url: str, grpc_port: int, pipeline_id: str, recipe: str, versions: list[str | None]
+    ) -> None:
         parsed = parse_recipe(recipe, registry=default_registry())
         target = grpc_target(base_url, grpc_port)
         snippets = [
             snippet
             for version in versions
             for snippet in render_snippets(
-                namespace_id="admin", pipeline_id=pipeline_id, recipe=parsed, base_url=base_url,
-                grpc_target=target, release_id=version,
+                namespace_id="admin",
+                pipeline_id=pipeline_id,
+                recipe=parsed,
+                base_url=base_url,
+                grpc_target=target,
+                release_id=version,
             )
         ]
         self.dom_id = f"trigger-snippet-admin-{pipeline_id}"
         context = build_context(
-            dom_id=self.dom_id, snippets=snippets, versions=[v or "latest" for v in versions],
-            base_url=base_url, grpc_target=target,
+            dom_id=self.dom_id,
+            snippets=snippets,
+            versions=[v or "latest" for v in versions],
+            base_url=base_url,
+            grpc_target=target,
         )
         self.codes = page_snippets(render_to_string("pipelines/partials/trigger_snippet.html", {"snippet": context}))
 
@@ -124,7 +133,7 @@ def outputs_of(stdout: str, mode: str) -> dict:
     if mode == "stream":
         assert "event: PIPELINE_STATUS_UPDATED" in stdout
         outputs = [
-            json.loads(line[len("data: "):])["output"]
+            json.loads(line[len("data: ") :])["output"]
             for line in stdout.splitlines()
             if line.startswith("data: ") and '"output"' in line and '"componentID"' not in line
         ]

@@ -107,13 +107,23 @@ def test_curl_multipart(live, tmp_path):
     data = random_file(tmp_path / "report.bin", 100_000)
     result = subprocess.run(
         [
-            "curl", "-sS", "--max-time", "30", "-w", "\n%{http_code}",
-            "-H", f"Authorization: {live.headers['Authorization']}",
-            "-F", f"variables[0].doc=@{tmp_path / 'report.bin'};type=application/octet-stream",
-            "-F", "variables[0].note=hello",
+            "curl",
+            "-sS",
+            "--max-time",
+            "30",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            f"Authorization: {live.headers['Authorization']}",
+            "-F",
+            f"variables[0].doc=@{tmp_path / 'report.bin'};type=application/octet-stream",
+            "-F",
+            "variables[0].note=hello",
             live.trigger_url,
         ],
-        capture_output=True, check=True, timeout=60,
+        capture_output=True,
+        check=True,
+        timeout=60,
     )
     body, _, status = result.stdout.rpartition(b"\n")
     assert status == b"200", body[:500]
@@ -258,7 +268,8 @@ def test_chunked_upload_over_the_limit_is_refused(live):
 def test_chunked_multipart_under_the_limit_works(live):
     data = secrets.token_bytes(3 * MB)
     encoded = httpx.Request(
-        "POST", live.trigger_url,
+        "POST",
+        live.trigger_url,
         files={"variables[0].doc": ("chunked.bin", data, "application/octet-stream")},
         data={"variables[0].note": "chunked"},
     )

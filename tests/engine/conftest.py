@@ -138,7 +138,9 @@ def make_registry() -> Registry:
                         process_tasks.block,
                         blocking=True,
                     ),
-                    "TASK_SPIN": Task("TASK_SPIN", {"type": "object"}, {"type": "object"}, process_tasks.spin, blocking=True),
+                    "TASK_SPIN": Task(
+                        "TASK_SPIN", {"type": "object"}, {"type": "object"}, process_tasks.spin, blocking=True
+                    ),
                 },
             ),
         ]

@@ -39,7 +39,7 @@ def holds(text: str) -> bool:
         ("true && !false", True),
         ("false || 1 == 1 && 2 == 3", False),  # && binds tighter than ||
         ("${op-0.output.count} >= 10", True),
-        ("op-0.output.label == \"cat\"", True),  # bare reference
+        ('op-0.output.label == "cat"', True),  # bare reference
         ("variable.mode == 'long' && variable.n == 3", True),
         ('"a" < "b"', True),
         ('concat("a", 1, true) == "a1true"', True),
@@ -70,7 +70,9 @@ def test_evaluation_errors(text: str) -> None:
         holds(text)
 
 
-@pytest.mark.parametrize("text", ["", "1 +", "(1 == 1", "1 == 1)", "a = 1", '"open', "${variable.x", "1 ==  == 2", "nope(1)", "#"])
+@pytest.mark.parametrize(
+    "text", ["", "1 +", "(1 == 1", "1 == 1)", "a = 1", '"open', "${variable.x", "1 ==  == 2", "nope(1)", "#"]
+)
 def test_syntax_errors(text: str) -> None:
     """Malformed conditions raise ConditionSyntaxError at parse time."""
     with pytest.raises(ConditionSyntaxError):

@@ -17,7 +17,9 @@ from pipelines.engine import (
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
-async def collect(registry: Registry, recipe: dict[str, Any], rows: list[dict[str, Any]], *, async_handler: bool = False) -> list[Event]:
+async def collect(
+    registry: Registry, recipe: dict[str, Any], rows: list[dict[str, Any]], *, async_handler: bool = False
+) -> list[Event]:
     parsed = parse_recipe(recipe, registry=registry)
     events: list[Event] = []
     if async_handler:
@@ -65,7 +67,10 @@ async def test_two_component_recipe_event_order_and_payloads(registry: Registry)
         ("PIPELINE_OUTPUT_UPDATED", {"batchIndex": 0, "status": started, "output": {"a": "HI!"}}),
         ("COMPONENT_STATUS_UPDATED", {"componentID": "say", "batchIndex": 0, "status": c_done}),
         ("PIPELINE_OUTPUT_UPDATED", {"batchIndex": 0, "status": started, "output": {"a": "HI!"}}),
-        ("PIPELINE_STATUS_UPDATED", {"batchIndex": 0, "status": {"started": True, "errored": False, "completed": True}}),
+        (
+            "PIPELINE_STATUS_UPDATED",
+            {"batchIndex": 0, "status": {"started": True, "errored": False, "completed": True}},
+        ),
     ]
     assert [(e.name, strip_time(e.payload())) for e in events] == expected
     assert [e.seq for e in events] == list(range(1, len(expected) + 1))
@@ -121,12 +126,36 @@ async def test_error_and_skip_events(registry: Registry) -> None:
     )
     shapes = [(e.name, strip_time(e.payload())) for e in events]
     assert shapes[1:] == [
-        ("COMPONENT_STATUS_UPDATED", {"componentID": "bad", "batchIndex": 0, "status": {"started": True, "skipped": False, "errored": False, "completed": False}}),
+        (
+            "COMPONENT_STATUS_UPDATED",
+            {
+                "componentID": "bad",
+                "batchIndex": 0,
+                "status": {"started": True, "skipped": False, "errored": False, "completed": False},
+            },
+        ),
         ("COMPONENT_INPUT_UPDATED", {"componentID": "bad", "batchIndex": 0, "input": {"message": "nope"}}),
         ("COMPONENT_ERROR_UPDATED", {"componentID": "bad", "batchIndex": 0, "error": {"message": "nope"}}),
-        ("COMPONENT_STATUS_UPDATED", {"componentID": "bad", "batchIndex": 0, "status": {"started": True, "skipped": False, "errored": True, "completed": False}}),
-        ("COMPONENT_STATUS_UPDATED", {"componentID": "child", "batchIndex": 0, "status": {"started": False, "skipped": True, "errored": False, "completed": False}}),
-        ("PIPELINE_OUTPUT_UPDATED", {"batchIndex": 0, "status": {"started": True, "errored": False, "completed": False}, "output": {}}),
+        (
+            "COMPONENT_STATUS_UPDATED",
+            {
+                "componentID": "bad",
+                "batchIndex": 0,
+                "status": {"started": True, "skipped": False, "errored": True, "completed": False},
+            },
+        ),
+        (
+            "COMPONENT_STATUS_UPDATED",
+            {
+                "componentID": "child",
+                "batchIndex": 0,
+                "status": {"started": False, "skipped": True, "errored": False, "completed": False},
+            },
+        ),
+        (
+            "PIPELINE_OUTPUT_UPDATED",
+            {"batchIndex": 0, "status": {"started": True, "errored": False, "completed": False}, "output": {}},
+        ),
         ("PIPELINE_STATUS_UPDATED", {"batchIndex": 0, "status": {"started": True, "errored": True, "completed": True}}),
     ]
 

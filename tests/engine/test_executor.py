@@ -14,7 +14,9 @@ from pipelines.engine.processes import TaskProcesses
 from tests.process_tasks import LoopTicks
 
 
-async def run(registry: Registry, recipe: dict[str, Any], rows: list[dict[str, Any]] | None = None, **kwargs: Any) -> RunResult:
+async def run(
+    registry: Registry, recipe: dict[str, Any], rows: list[dict[str, Any]] | None = None, **kwargs: Any
+) -> RunResult:
     parsed = parse_recipe(recipe, registry=registry)
     return await execute(parsed, parsed.bind_rows(rows or [{}]), registry=registry, **kwargs)
 
@@ -57,7 +59,12 @@ async def test_independent_components_run_concurrently(registry: Registry) -> No
     start = time.perf_counter()
     result = await run(
         registry,
-        {"component": {"a": comp("sleep", "TASK_SLEEP", input={"seconds": 0.2}), "b": comp("sleep", "TASK_SLEEP", input={"seconds": 0.2})}},
+        {
+            "component": {
+                "a": comp("sleep", "TASK_SLEEP", input={"seconds": 0.2}),
+                "b": comp("sleep", "TASK_SLEEP", input={"seconds": 0.2}),
+            }
+        },
     )
     assert time.perf_counter() - start < 0.35
     assert set(statuses(result).values()) == {"COMPLETED"}
@@ -87,7 +94,12 @@ async def test_blocking_tasks_run_in_task_processes(registry: Registry) -> None:
     try:
         result = await run(
             registry,
-            {"component": {"a": comp("block", "TASK_BLOCK", input={"seconds": 0.01}), "b": comp("block", "TASK_BLOCK", input={"seconds": 0.01})}},
+            {
+                "component": {
+                    "a": comp("block", "TASK_BLOCK", input={"seconds": 0.01}),
+                    "b": comp("block", "TASK_BLOCK", input={"seconds": 0.01}),
+                }
+            },
             processes=pool,
         )
         pids = {c.outputs["pid"] for c in result.rows[0].components.values()}
@@ -113,7 +125,9 @@ async def test_a_runaway_task_is_killed_when_the_run_is_cancelled(registry: Regi
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.3):
                 await run(registry, recipe, processes=pool)
-        after = await run(registry, {"component": {"a": comp("block", "TASK_BLOCK", input={"seconds": 0})}}, processes=pool)
+        after = await run(
+            registry, {"component": {"a": comp("block", "TASK_BLOCK", input={"seconds": 0})}}, processes=pool
+        )
         assert after.rows[0].components["a"].outputs["pid"] != pid
     finally:
         pool.shutdown()
@@ -124,7 +138,12 @@ async def test_max_concurrency_bounds_running_components(registry: Registry) -> 
     start = time.perf_counter()
     await run(
         registry,
-        {"component": {"a": comp("sleep", "TASK_SLEEP", input={"seconds": 0.1}), "b": comp("sleep", "TASK_SLEEP", input={"seconds": 0.1})}},
+        {
+            "component": {
+                "a": comp("sleep", "TASK_SLEEP", input={"seconds": 0.1}),
+                "b": comp("sleep", "TASK_SLEEP", input={"seconds": 0.1}),
+            }
+        },
         max_concurrency=1,
     )
     assert time.perf_counter() - start >= 0.2
@@ -133,7 +152,9 @@ async def test_max_concurrency_bounds_running_components(registry: Registry) -> 
 async def test_rows_run_concurrently(registry: Registry) -> None:
     """Rows of a batch are independent runs, executed concurrently."""
     start = time.perf_counter()
-    result = await run(registry, {"component": {"a": comp("sleep", "TASK_SLEEP", input={"seconds": 0.2})}}, [{}, {}, {}])
+    result = await run(
+        registry, {"component": {"a": comp("sleep", "TASK_SLEEP", input={"seconds": 0.2})}}, [{}, {}, {}]
+    )
     assert time.perf_counter() - start < 0.35
     assert len(result.rows) == 3
 
@@ -183,7 +204,10 @@ async def test_unresolved_input_reference_fails_the_component(registry: Registry
     """An input referencing an unset optional variable fails with `Couldn't resolve reference`."""
     result = await run(
         registry,
-        {"variable": {"opt": {"type": "string"}}, "component": {"up": comp("text", "TASK_UPPER", input={"text": "${variable.opt}"})}},
+        {
+            "variable": {"opt": {"type": "string"}},
+            "component": {"up": comp("text", "TASK_UPPER", input={"text": "${variable.opt}"})},
+        },
     )
     component = result.rows[0].components["up"]
     assert component.status == "ERROR"
@@ -196,11 +220,16 @@ async def test_setup_is_rendered_with_secrets(registry: Registry) -> None:
     recipe = {
         "component": {
             "e": comp("echo", "TASK_ECHO", setup={"api-key": "${secret.k}", "base": "u"}),
-            "check": comp("text", "TASK_UPPER", input={"text": "ok"}, condition='${e.output.setup.api-key} == "key-one"'),
+            "check": comp(
+                "text", "TASK_UPPER", input={"text": "ok"}, condition='${e.output.setup.api-key} == "key-one"'
+            ),
         }
     }
     result = await run(registry, recipe, [{}, {}], secrets=[{"k": "key-one"}, {"k": "key-two"}])
-    assert [row.components["e"].outputs["setup"] for row in result.rows] == [{"api-key": "***", "base": "u"}, {"api-key": "***", "base": "u"}]
+    assert [row.components["e"].outputs["setup"] for row in result.rows] == [
+        {"api-key": "***", "base": "u"},
+        {"api-key": "***", "base": "u"},
+    ]
     assert [row.components["check"].status for row in result.rows] == ["COMPLETED", "SKIPPED"]
     missing = await run(registry, recipe)
     assert missing.rows[0].components["e"].error == "Couldn't resolve reference ${secret.k}."
@@ -213,16 +242,29 @@ async def test_conditions_skip_and_propagate(registry: Registry) -> None:
         {
             "variable": {"mode": {"type": "string"}, "n": {"type": "integer"}},
             "component": {
-                "yes": comp("text", "TASK_UPPER", input={"text": "a"}, condition='${variable.mode} == "long" && ${variable.n} + 1 > 2'),
+                "yes": comp(
+                    "text",
+                    "TASK_UPPER",
+                    input={"text": "a"},
+                    condition='${variable.mode} == "long" && ${variable.n} + 1 > 2',
+                ),
                 "no": comp("text", "TASK_UPPER", input={"text": "b"}, condition="${variable.mode} == 'short'"),
                 "after-no": comp("echo", "TASK_ECHO", input={"value": "${no.output.text}"}),
-                "after-yes": comp("echo", "TASK_ECHO", input={"value": "${yes.output.text}"}, condition="${yes.output.text} == 'A'"),
+                "after-yes": comp(
+                    "echo", "TASK_ECHO", input={"value": "${yes.output.text}"}, condition="${yes.output.text} == 'A'"
+                ),
                 "broken": comp("echo", "TASK_ECHO", condition="${variable.mode} < 3"),
             },
         },
         [{"mode": "long", "n": 2}],
     )
-    assert statuses(result) == {"yes": "COMPLETED", "no": "SKIPPED", "after-no": "SKIPPED", "after-yes": "COMPLETED", "broken": "ERROR"}
+    assert statuses(result) == {
+        "yes": "COMPLETED",
+        "no": "SKIPPED",
+        "after-no": "SKIPPED",
+        "after-yes": "COMPLETED",
+        "broken": "ERROR",
+    }
     assert result.rows[0].components["broken"].error.startswith("condition failed: cannot compare")
 
 
@@ -293,7 +335,16 @@ async def test_iterator_over_a_range_with_references_runs_elements_concurrently(
     assert result.rows[0].outputs == {"o": [1, 3, 5]}
     empty = await run(
         registry,
-        {"component": {"loop": {"type": "iterator", "range": [0, 0], "component": {"e": comp("echo", "TASK_ECHO")}, "output-elements": {"v": "${e.output.value}"}}}},
+        {
+            "component": {
+                "loop": {
+                    "type": "iterator",
+                    "range": [0, 0],
+                    "component": {"e": comp("echo", "TASK_ECHO")},
+                    "output-elements": {"v": "${e.output.value}"},
+                }
+            }
+        },
     )
     assert empty.rows[0].components["loop"].outputs == {"v": []}
 
@@ -308,7 +359,14 @@ async def test_iterator_element_failure_fails_the_iterator(registry: Registry) -
                 "loop": {
                     "type": "iterator",
                     "input": "${variable.xs}",
-                    "component": {"f": comp("fail", "TASK_FAIL", input={"message": "bad ${loop.element}"}, condition="${loop.element} == 'b'")},
+                    "component": {
+                        "f": comp(
+                            "fail",
+                            "TASK_FAIL",
+                            input={"message": "bad ${loop.element}"},
+                            condition="${loop.element} == 'b'",
+                        )
+                    },
                     "output-elements": {"v": "${f.output.x}"},
                 },
                 "after": comp("echo", "TASK_ECHO", input={"value": "${loop.output.v}"}),
@@ -326,18 +384,32 @@ async def test_an_iterator_longer_than_max_iterations_fails_before_it_starts(reg
     """An iterator over more elements than the limit (a list, a range, even a range too
     long to count) fails its component with a message naming PIPELINE_MAX_ITERATIONS;
     no element runs."""
-    loop = {"component": {"e": comp("echo", "TASK_ECHO", input={"value": "${loop.element}"})}, "output-elements": {"v": "${e.output.value}"}}
-    for source, count in (({"input": "${variable.xs}"}, "4"), ({"range": [0, 1_000_000]}, "1,000,000"), ({"range": [0, 10**30]}, "too many")):
+    loop = {
+        "component": {"e": comp("echo", "TASK_ECHO", input={"value": "${loop.element}"})},
+        "output-elements": {"v": "${e.output.value}"},
+    }
+    for source, count in (
+        ({"input": "${variable.xs}"}, "4"),
+        ({"range": [0, 1_000_000]}, "1,000,000"),
+        ({"range": [0, 10**30]}, "too many"),
+    ):
         result = await run(
             registry,
-            {"variable": {"xs": {"type": "array:number"}}, "component": {"loop": {"type": "iterator", **source, **loop}}},
+            {
+                "variable": {"xs": {"type": "array:number"}},
+                "component": {"loop": {"type": "iterator", **source, **loop}},
+            },
             [{"xs": [1, 2, 3, 4]}],
             max_iterations=3,
         )
         component = result.rows[0].components["loop"]
         assert component.status == "ERROR"
-        assert component.error == f"the iterator has {count} elements, more than the limit of 3 (PIPELINE_MAX_ITERATIONS)"
-    within = await run(registry, {"component": {"loop": {"type": "iterator", "range": [0, 3], **loop}}}, max_iterations=3)
+        assert (
+            component.error == f"the iterator has {count} elements, more than the limit of 3 (PIPELINE_MAX_ITERATIONS)"
+        )
+    within = await run(
+        registry, {"component": {"loop": {"type": "iterator", "range": [0, 3], **loop}}}, max_iterations=3
+    )
     assert within.rows[0].outputs == {} and within.rows[0].components["loop"].outputs == {"v": [0, 1, 2]}
 
 
@@ -347,7 +419,16 @@ async def test_a_long_iterator_yields_to_the_event_loop(registry: Registry) -> N
     async with LoopTicks(0) as ticks:
         result = await run(
             registry,
-            {"component": {"loop": {"type": "iterator", "range": [0, 5000], "component": {"e": comp("echo", "TASK_ECHO")}, "output-elements": {"v": "${e.output.value}"}}}},
+            {
+                "component": {
+                    "loop": {
+                        "type": "iterator",
+                        "range": [0, 5000],
+                        "component": {"e": comp("echo", "TASK_ECHO")},
+                        "output-elements": {"v": "${e.output.value}"},
+                    }
+                }
+            },
         )
     assert result.rows[0].components["loop"].status == "COMPLETED"
     assert ticks.count > 3
@@ -359,7 +440,9 @@ async def test_iterator_input_must_be_an_array(registry: Registry) -> None:
         registry,
         {
             "variable": {"x": {"type": "string"}},
-            "component": {"loop": {"type": "iterator", "input": "${variable.x}", "component": {"e": comp("echo", "TASK_ECHO")}}},
+            "component": {
+                "loop": {"type": "iterator", "input": "${variable.x}", "component": {"e": comp("echo", "TASK_ECHO")}}
+            },
         },
         [{"x": "nope"}],
     )
@@ -369,7 +452,12 @@ async def test_iterator_input_must_be_an_array(registry: Registry) -> None:
 async def test_cancellation_stops_running_tasks(registry: Registry) -> None:
     """Setting `cancel` cancels running work and raises RunCancelled without hanging."""
     cancel = asyncio.Event()
-    recipe = {"component": {"a": comp("sleep", "TASK_SLEEP", input={"seconds": 5}), "b": comp("block", "TASK_BLOCK", input={"seconds": 0.3})}}
+    recipe = {
+        "component": {
+            "a": comp("sleep", "TASK_SLEEP", input={"seconds": 5}),
+            "b": comp("block", "TASK_BLOCK", input={"seconds": 0.3}),
+        }
+    }
 
     async def trip() -> None:
         await asyncio.sleep(0.05)
@@ -387,14 +475,20 @@ async def test_cancellation_stops_running_tasks(registry: Registry) -> None:
 
 async def test_cancel_event_unset_runs_normally(registry: Registry) -> None:
     """An unset cancel event does not change the result."""
-    result = await run(registry, {"component": {"a": comp("sleep", "TASK_SLEEP", input={"seconds": 0.01})}}, cancel=asyncio.Event())
+    result = await run(
+        registry, {"component": {"a": comp("sleep", "TASK_SLEEP", input={"seconds": 0.01})}}, cancel=asyncio.Event()
+    )
     assert statuses(result) == {"a": "COMPLETED"}
 
 
 async def test_engine_overhead_of_a_one_component_run_is_small(registry: Registry) -> None:
     """A trigger of a one-component, non-blocking recipe costs well under 0.2 ms of engine time."""
     parsed = parse_recipe(
-        {"variable": {"p": {"type": "string"}}, "component": {"up": comp("text", "TASK_UPPER", input={"text": "${variable.p}"})}, "output": {"o": {"value": "${up.output.text}"}}},
+        {
+            "variable": {"p": {"type": "string"}},
+            "component": {"up": comp("text", "TASK_UPPER", input={"text": "${variable.p}"})},
+            "output": {"o": {"value": "${up.output.text}"}},
+        },
         registry=registry,
     )
     rows = parsed.bind_rows([{"p": "x"}])
@@ -413,7 +507,11 @@ async def test_outer_timeout_cancels_without_hanging(registry: Registry) -> None
         "component": {
             "a": comp("sleep", "TASK_SLEEP", input={"seconds": 5}),
             "b": comp("sleep", "TASK_SLEEP", input={"seconds": 5}),
-            "loop": {"type": "iterator", "range": [0, 3], "component": {"s": comp("sleep", "TASK_SLEEP", input={"seconds": 5})}},
+            "loop": {
+                "type": "iterator",
+                "range": [0, 3],
+                "component": {"s": comp("sleep", "TASK_SLEEP", input={"seconds": 5})},
+            },
         }
     }
     start = time.perf_counter()

@@ -61,11 +61,17 @@ def test_missing_required_variable(recipe: Recipe) -> None:
         ("prompt", 5, 'variable "prompt" must be a string, got number 5'),
         ("tags", "a", 'variable "tags" must be an array of a string, got string "a"'),
         ("tags", ["a", 1], 'variable "tags" must be an array of a string (item 1 is not), got number 1'),
-        ("img", "not a file!", 'variable "img" must be an image (a data URI, base64 or an http(s) URL), got string "not a file!"'),
+        (
+            "img",
+            "not a file!",
+            'variable "img" must be an image (a data URI, base64 or an http(s) URL), got string "not a file!"',
+        ),
         ("img", 3, 'variable "img" must be an image (a data URI, base64 or an http(s) URL), got number 3'),
     ],
 )
-def test_type_errors_name_variable_expected_and_received(recipe: Recipe, name: str, value: object, message: str) -> None:
+def test_type_errors_name_variable_expected_and_received(
+    recipe: Recipe, name: str, value: object, message: str
+) -> None:
     """Wrong types raise InputInvalid with the variable, the expected type and what came."""
     with pytest.raises(InputInvalid) as info:
         recipe.bind_rows([{"prompt": "p", name: value}])

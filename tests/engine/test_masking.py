@@ -45,7 +45,12 @@ def test_masks_the_encodings_a_value_travels_in() -> None:
         assert masker(f"before {form} after") == "before *** after", form
     body = json.dumps({"token": tricky})
     assert tricky not in masker(body) and json.dumps(tricky)[1:-1] not in masker(body)
-    assert masker(f"<b>{tricky.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace(chr(34), '&quot;')}</b>") == "<b>***</b>"
+    assert (
+        masker(
+            f"<b>{tricky.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace(chr(34), '&quot;')}</b>"
+        )
+        == "<b>***</b>"
+    )
 
 
 def test_short_values_are_masked_only_as_whole_strings() -> None:
@@ -73,7 +78,9 @@ def test_no_secrets_means_no_masker() -> None:
     assert masker_for({"k": "value"}) is not None
 
 
-async def _run(registry: Registry, recipe: dict[str, Any], rows: list[dict[str, Any]], secrets: Any) -> tuple[Any, list[Event]]:
+async def _run(
+    registry: Registry, recipe: dict[str, Any], rows: list[dict[str, Any]], secrets: Any
+) -> tuple[Any, list[Event]]:
     parsed = parse_recipe(recipe, registry=registry)
     events: list[Event] = []
     result = await execute(parsed, parsed.bind_rows(rows), secrets=secrets, on_event=events.append)
@@ -100,7 +107,9 @@ async def test_events_results_and_outputs_carry_no_secret_value(registry: Regist
             "call": {
                 "type": "echo",
                 "task": "TASK_ECHO",
-                "input": {"value": {"Authorization": "Bearer ${secret.api-key}", "url": "https://x/?k=${secret.api-key}"}},
+                "input": {
+                    "value": {"Authorization": "Bearer ${secret.api-key}", "url": "https://x/?k=${secret.api-key}"}
+                },
                 "setup": {"api-key": "${secret.api-key}"},
             },
             "next": {
@@ -127,7 +136,15 @@ async def test_events_results_and_outputs_carry_no_secret_value(registry: Regist
 async def test_error_messages_are_masked(registry: Registry) -> None:
     """A component error quoting the secret (e.g. ``request to '<url>' refused``) is masked
     in the error event, the trace, the result and the run's error message."""
-    recipe = {"component": {"bad": {"type": "fail", "task": "TASK_FAIL", "input": {"message": "request to 'https://h/?k=${secret.k}' refused"}}}}
+    recipe = {
+        "component": {
+            "bad": {
+                "type": "fail",
+                "task": "TASK_FAIL",
+                "input": {"message": "request to 'https://h/?k=${secret.k}' refused"},
+            }
+        }
+    }
     result, events = await _run(registry, recipe, [{}], {"k": KEY})
     assert result.rows[0].components["bad"].error == "request to 'https://h/?k=***' refused"
     assert result.error_message.endswith("request to 'https://h/?k=***' refused")

@@ -67,7 +67,12 @@ async def test_a_task_runs_in_another_process_with_its_context(pool: TaskProcess
     )
     assert out["pid"] != os.getpid() and out["pid"] in pool.pids
     assert out["value"] == [1, {"a": "b"}]
-    assert (out["component"], out["task"], out["setup"], out["config"]) == ("j", "TASK_JQ", {"key": "v"}, {"timeout": 3})
+    assert (out["component"], out["task"], out["setup"], out["config"]) == (
+        "j",
+        "TASK_JQ",
+        {"key": "v"},
+        {"timeout": 3},
+    )
 
 
 async def test_files_cross_the_process_boundary(pool: TaskProcesses, tmp_path: Path) -> None:
@@ -137,7 +142,9 @@ async def test_a_task_function_that_is_not_importable_is_a_clear_error(pool: Tas
 
 async def test_tasks_beyond_the_pool_size_wait_for_a_free_process(pool: TaskProcesses) -> None:
     """With two processes, five tasks all finish, never in more than two processes."""
-    outs = await asyncio.gather(*(pool.run(process_tasks.block, {"seconds": 0.05, "value": i}, context()) for i in range(5)))
+    outs = await asyncio.gather(
+        *(pool.run(process_tasks.block, {"seconds": 0.05, "value": i}, context()) for i in range(5))
+    )
     assert [o["value"] for o in outs] == list(range(5))
     assert len({o["pid"] for o in outs}) <= 2
 
@@ -164,7 +171,9 @@ async def test_a_long_task_does_not_starve_short_ones() -> None:
 async def test_task_processes_are_what_the_oom_killer_takes_first(pool: TaskProcesses) -> None:
     """Out of memory, the kernel kills a task process (which fails only its task), not the server."""
     out = await pool.run(process_tasks.where, {}, context())
-    assert int(Path(f"/proc/{out['pid']}/oom_score_adj").read_text()) > int(Path("/proc/self/oom_score_adj").read_text())
+    assert int(Path(f"/proc/{out['pid']}/oom_score_adj").read_text()) > int(
+        Path("/proc/self/oom_score_adj").read_text()
+    )
 
 
 async def test_shutdown_leaves_no_process_behind(pool: TaskProcesses) -> None:

@@ -115,7 +115,9 @@ def test_yaml_syntax_error_reports_the_line(registry: Registry) -> None:
 
 def test_top_level_shape(registry: Registry) -> None:
     """version must be a string; variable, component and output must be maps."""
-    problems = locations(validate_recipe({"version": 1, "variable": [], "component": "x", "output": 3}, registry=registry))
+    problems = locations(
+        validate_recipe({"version": 1, "variable": [], "component": "x", "output": 3}, registry=registry)
+    )
     assert set(problems) == {"version", "variable", "component", "output"}
     assert validate_recipe("- a\n- b\n", registry=registry)[0].location == "recipe"
 
@@ -143,7 +145,12 @@ def test_all_problems_are_collected(registry: Registry) -> None:
             "count2": {"type": "text", "task": "TASK_COUNT", "input": {"size": 0}},
             "up": {"type": "text", "task": "TASK_UPPER", "input": {"text": "${ghost.output.text}"}},
             "up2": {"type": "text", "task": "TASK_UPPER", "input": {"text": "${up.output.nothing}"}},
-            "up3": {"type": "text", "task": "TASK_UPPER", "input": {"text": "${up.result}"}, "condition": "${up.output.text} =="},
+            "up3": {
+                "type": "text",
+                "task": "TASK_UPPER",
+                "input": {"text": "${up.result}"},
+                "condition": "${up.output.text} ==",
+            },
             "up4": {"type": "text", "task": "TASK_UPPER", "input": {"text": "x ${up.output.text"}},
         },
         "output": {"o": {"value": "${missing.output.x}"}, "p": {"title": "no value"}},
@@ -185,7 +192,6 @@ def test_all_problems_are_collected(registry: Registry) -> None:
     assert "must be a boolean" in problems["variable.flag.default"]
 
 
-
 def test_a_broken_component_is_one_problem_not_one_per_reference(registry: Registry) -> None:
     """A component with an unknown type or task is reported once, at its type or task;
     references to it (from siblings, an iterator's inside, the outputs) are not reported
@@ -196,7 +202,11 @@ def test_a_broken_component_is_one_problem_not_one_per_reference(registry: Regis
             "typo": {"type": "text", "task": "TASK_UPPERCASE", "input": {"text": "${variable.text}"}},
             "alien": {"type": "teleport", "task": "TASK_BEAM"},
             "notask": {"type": "text"},
-            "after": {"type": "text", "task": "TASK_UPPER", "input": {"text": "${typo.output.text} ${alien.output.x} ${notask.output.y}"}},
+            "after": {
+                "type": "text",
+                "task": "TASK_UPPER",
+                "input": {"text": "${typo.output.text} ${alien.output.x} ${notask.output.y}"},
+            },
             "each": {
                 "type": "iterator",
                 "input": "${typo.output.texts}",
@@ -211,7 +221,10 @@ def test_a_broken_component_is_one_problem_not_one_per_reference(registry: Regis
     }
     problems = validate_recipe(recipe, registry=registry)
     assert [p.location for p in problems] == [
-        "component.typo.task", "component.alien.type", "component.notask.task", "component.each.component.inner.task",
+        "component.typo.task",
+        "component.alien.type",
+        "component.notask.task",
+        "component.each.component.inner.task",
     ], problems
     assert problems[0].error.startswith('unknown task "TASK_UPPERCASE" for component type "text"; known tasks: ')
 
@@ -230,11 +243,18 @@ def test_the_summary_counts_the_problems_left_out(registry: Registry) -> None:
         parse_recipe(recipe, registry=registry)
     assert str(info.value).endswith("(and 2 more problems)")
 
+
 def test_references_are_accepted_for_any_schema_type(registry: Registry) -> None:
     """A `${...}` string fits wherever the schema wants an integer, enum, object..."""
     recipe = {
         "variable": {"n": {"type": "integer"}, "m": {"type": "string"}},
-        "component": {"c": {"type": "text", "task": "TASK_COUNT", "input": {"text": "t", "size": "${variable.n}", "mode": "${variable.m}"}}},
+        "component": {
+            "c": {
+                "type": "text",
+                "task": "TASK_COUNT",
+                "input": {"text": "t", "size": "${variable.n}", "mode": "${variable.m}"},
+            }
+        },
     }
     assert validate_recipe(recipe, registry=registry) == []
 
@@ -243,8 +263,16 @@ def test_plaintext_credentials_are_forbidden(registry: Registry) -> None:
     """Credential setup fields (dotted paths too) must be exactly a ${secret.*} reference."""
     recipe = {
         "component": {
-            "a": {"type": "echo", "task": "TASK_ECHO", "setup": {"api-key": "sk-123", "auth": {"token": "${secret.t} x"}}},
-            "b": {"type": "echo", "task": "TASK_ECHO", "setup": {"api-key": "${secret.k}", "auth": {"token": "${variable.x}"}}},
+            "a": {
+                "type": "echo",
+                "task": "TASK_ECHO",
+                "setup": {"api-key": "sk-123", "auth": {"token": "${secret.t} x"}},
+            },
+            "b": {
+                "type": "echo",
+                "task": "TASK_ECHO",
+                "setup": {"api-key": "${secret.k}", "auth": {"token": "${variable.x}"}},
+            },
             "c": {"type": "echo", "task": "TASK_ECHO", "setup": {"api-key": "${secret.k}"}},
         },
     }
@@ -283,17 +311,23 @@ def test_reference_roots_and_component_fields(registry: Registry) -> None:
         "variable": {"v": {"type": "string"}},
         "component": {
             "a": {"type": "text", "task": "TASK_UPPER", "input": {"text": "${variable.v}"}},
-            "b": {"type": "echo", "task": "TASK_ECHO", "input": {"value": {
-                "s": "${a.status.done}",
-                "e": "${a.error.text}",
-                "ok1": "${a.status.errored}",
-                "ok2": "${a.error.message}",
-                "ok3": "${a.input.text}",
-                "ok4": "${secret.k}",
-                "r": "${wat.x}",
-                "v": "${variable}",
-                "conn": "${connection.c}",
-            }}},
+            "b": {
+                "type": "echo",
+                "task": "TASK_ECHO",
+                "input": {
+                    "value": {
+                        "s": "${a.status.done}",
+                        "e": "${a.error.text}",
+                        "ok1": "${a.status.errored}",
+                        "ok2": "${a.error.message}",
+                        "ok3": "${a.input.text}",
+                        "ok4": "${secret.k}",
+                        "r": "${wat.x}",
+                        "v": "${variable}",
+                        "conn": "${connection.c}",
+                    }
+                },
+            },
         },
     }
     problems = locations(validate_recipe(recipe, registry=registry))
@@ -305,7 +339,13 @@ def test_reference_roots_and_component_fields(registry: Registry) -> None:
         "component.b.input.value.conn",
     }
     parsed = parse_recipe(
-        {**recipe, "component": {**recipe["component"], "b": {"type": "echo", "task": "TASK_ECHO", "input": {"value": "${a.status.errored}"}}}},
+        {
+            **recipe,
+            "component": {
+                **recipe["component"],
+                "b": {"type": "echo", "task": "TASK_ECHO", "input": {"value": "${a.status.errored}"}},
+            },
+        },
         registry=registry,
     )
     # status/error references wait for `a` without inheriting its failure.
@@ -328,7 +368,11 @@ def test_iterator_structure(registry: Registry) -> None:
             },
             "both": {"type": "iterator", "input": "${variable.xs}", "range": [0, 2], "component": {}},
             "none": {"type": "iterator", "component": {"x": {"type": "echo", "task": "TASK_ECHO"}}},
-            "badrange": {"type": "iterator", "range": [0, "x", 0], "component": {"x2": {"type": "echo", "task": "TASK_ECHO"}}},
+            "badrange": {
+                "type": "iterator",
+                "range": [0, "x", 0],
+                "component": {"x2": {"type": "echo", "task": "TASK_ECHO"}},
+            },
         },
     }
     problems = locations(validate_recipe(recipe, registry=registry))
@@ -353,7 +397,11 @@ def test_valid_iterator_dependencies(registry: Registry) -> None:
                     "range": {"start": 0, "stop": "${up.output.text:length}"},
                     "index": "k",
                     "component": {
-                        "e": {"type": "echo", "task": "TASK_ECHO", "input": {"value": "${other.output.text} ${k} ${loop.element}"}},
+                        "e": {
+                            "type": "echo",
+                            "task": "TASK_ECHO",
+                            "input": {"value": "${other.output.text} ${k} ${loop.element}"},
+                        },
                     },
                     "output-elements": {"vals": "${e.output.value}"},
                 },
@@ -366,9 +414,7 @@ def test_valid_iterator_dependencies(registry: Registry) -> None:
     assert loop.hard_deps == {"up", "other"}
     assert loop.iterator is not None and loop.iterator.index == "k"
     assert list(loop.iterator.graph.components) == ["e"]
-    problems = validate_recipe(
-        {**recipe.raw, "output": {"o": {"value": "${loop.output.nope}"}}}, registry=registry
-    )
+    problems = validate_recipe({**recipe.raw, "output": {"o": {"value": "${loop.output.nope}"}}}, registry=registry)
     assert [p.location for p in problems] == ["output.o.value"]
 
 
@@ -389,7 +435,9 @@ def test_outputs_cannot_return_secrets(registry: Registry) -> None:
             "loop": {
                 "type": "iterator",
                 "input": "${variable.xs}",
-                "component": {"inner": {"type": "echo", "task": "TASK_ECHO", "input": {"value": "${secret.k} ${loop.element}"}}},
+                "component": {
+                    "inner": {"type": "echo", "task": "TASK_ECHO", "input": {"value": "${secret.k} ${loop.element}"}}
+                },
                 "output-elements": {"leak": "${inner.input.value}", "fine": "${inner.output.value}"},
             },
         },

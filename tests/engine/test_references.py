@@ -29,13 +29,13 @@ SCOPE = {
 
 def test_grammar_names_indexes_quoted_keys_and_attributes() -> None:
     """Segments .name, [0], ["quoted"], ['single'], [i] and :attr parse into a path."""
-    ref = parse_reference(' split.output.text-chunks[0]["a b"][\'c\'][i]:length ')
+    ref = parse_reference(" split.output.text-chunks[0][\"a b\"]['c'][i]:length ")
     assert ref.root == "split"
     assert ref.path == ("output", "text-chunks", 0, "a b", "c", IndexVariable("i"), Attribute("length"))
-    assert str(ref) == '${split.output.text-chunks[0]["a b"][\'c\'][i]:length}'
+    assert str(ref) == "${split.output.text-chunks[0][\"a b\"]['c'][i]:length}"
 
 
-@pytest.mark.parametrize("text", ["", ".x", "a..b", "a[", "a[\"x]", "a:", "a b", "a[x y]", "1abc"])
+@pytest.mark.parametrize("text", ["", ".x", "a..b", "a[", 'a["x]', "a:", "a b", "a[x y]", "1abc"])
 def test_grammar_errors(text: str) -> None:
     """Malformed references raise ReferenceSyntaxError."""
     with pytest.raises(ReferenceSyntaxError):
@@ -63,7 +63,9 @@ def test_exact_reference_renders_the_typed_value() -> None:
 
 def test_templates_stringify_each_reference() -> None:
     """Mixed strings stringify: JSON for containers, true/false, integral floats without .0."""
-    node = compile_value("n=${variable.n} f=${variable.f} x=${variable.x} ok=${variable.ok} o=${variable.obj} l=${variable.list}")
+    node = compile_value(
+        "n=${variable.n} f=${variable.f} x=${variable.x} ok=${variable.ok} o=${variable.obj} l=${variable.list}"
+    )
     assert isinstance(node, Template)
     assert node.render(SCOPE, True) == 'n=3 f=2 x=1.5 ok=true o={"a":1,"my key":"spaced"} l=["p","q"]'
 

@@ -43,7 +43,9 @@ class ServerThread:
         from pipelines.grpc.server import start_server
 
         self.thread.start()
-        self.server, self.port = asyncio.run_coroutine_threadsafe(start_server(host="127.0.0.1", port=0), self.loop).result(10)
+        self.server, self.port = asyncio.run_coroutine_threadsafe(
+            start_server(host="127.0.0.1", port=0), self.loop
+        ).result(10)
         return f"127.0.0.1:{self.port}"
 
     def stop(self) -> None:
@@ -90,5 +92,7 @@ def alice_md(alice_token) -> list[tuple[str, str]]:
 def serve_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real ``manage.py serve`` (HTTP and gRPC on daphne's loop) on free ports."""
     log = Path(os.environ.get("PIPELINE_TEST_OUTPUT", ROOT / "test-output")) / "grpc-serve.log"
-    with Server(data_dir=tmp_path_factory.mktemp("grpc-serve-data"), admin_password="grpc-admin", log_path=log) as server:
+    with Server(
+        data_dir=tmp_path_factory.mktemp("grpc-serve-data"), admin_password="grpc-admin", log_path=log
+    ) as server:
         yield server

@@ -22,7 +22,9 @@ def main(token: str, url: str, namespace: str, result_path: str) -> None:
     pipeline = init_pipeline_client(api_token=token, url=url, secure=False)
     result["trigger"] = pipeline.trigger(namespace_id=namespace, pipeline_id="hello", data=[{"prompt": "hello world"}])
 
-    release = pipeline.trigger_release(namespace_id=namespace, pipeline_id="hello", release_id="v1.0.0", data=[{"prompt": "release"}])
+    release = pipeline.trigger_release(
+        namespace_id=namespace, pipeline_id="hello", release_id="v1.0.0", data=[{"prompt": "release"}]
+    )
     result["trigger_release"] = MessageToDict(release)
 
     started = pipeline.trigger_async(namespace_id=namespace, pipeline_id="hello", data=[{"prompt": "later"}])
@@ -40,7 +42,9 @@ def main(token: str, url: str, namespace: str, result_path: str) -> None:
     result["trigger_with_stream"] = [MessageToDict(update) for update in stream]
 
     # silent=True: the SDK swallows the error (None) instead of exiting the process...
-    result["silent_not_found"] = pipeline.trigger(namespace_id=namespace, pipeline_id="no-such-pipeline", data=[{"prompt": "x"}], silent=True)
+    result["silent_not_found"] = pipeline.trigger(
+        namespace_id=namespace, pipeline_id="no-such-pipeline", data=[{"prompt": "x"}], silent=True
+    )
     # ...so read the status through the SDK's own stub, request class and metadata.
     from instill.protogen.pipeline.pipeline.v1beta import pipeline_pb2
 

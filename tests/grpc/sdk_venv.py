@@ -33,7 +33,9 @@ def _version(python: str) -> tuple[int, int] | None:
     try:
         out = subprocess.run(
             [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -62,7 +64,9 @@ def _pypi_reachable(python: str) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
             [python, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "-q", "-d", tmp, SDK_SPEC],
-            capture_output=True, text=True, timeout=300,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     return out.returncode == 0, out.stderr[-2000:]
 
@@ -88,15 +92,21 @@ def sdk_python() -> Path:
             subprocess.run([interpreter, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
             install = subprocess.run(
                 [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", SDK_SPEC],
-                capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
+                capture_output=True,
+                text=True,
+                timeout=INSTALL_TIMEOUT,
             )
             if install.returncode != 0:
                 reachable, detail = _pypi_reachable(str(python))
                 if not reachable:
                     raise PyPIUnreachable(f"PyPI is unreachable, so {SDK_SPEC} cannot be installed: {detail}")
-                raise RuntimeError(f"pip install {SDK_SPEC} failed:\n{install.stdout[-3000:]}\n{install.stderr[-3000:]}")
+                raise RuntimeError(
+                    f"pip install {SDK_SPEC} failed:\n{install.stdout[-3000:]}\n{install.stderr[-3000:]}"
+                )
             if not _imports_sdk(python):
-                raise RuntimeError(f"{SDK_SPEC} installed in {venv} but `from instill.clients import init_pipeline_client` fails")
+                raise RuntimeError(
+                    f"{SDK_SPEC} installed in {venv} but `from instill.clients import init_pipeline_client` fails"
+                )
             # Written last: a venv without it (an install cut short) is made again.
             marker.write_text(SDK_SPEC)
         except BaseException:
@@ -111,6 +121,9 @@ def _imports_sdk(python: Path) -> bool:
     with tempfile.TemporaryDirectory() as home:
         out = subprocess.run(
             [str(python), "-I", "-c", "from instill.clients import init_pipeline_client"],
-            capture_output=True, cwd=home, env={"PATH": os.environ.get("PATH", ""), "HOME": home}, timeout=120,
+            capture_output=True,
+            cwd=home,
+            env={"PATH": os.environ.get("PATH", ""), "HOME": home},
+            timeout=120,
         )
     return out.returncode == 0

@@ -61,7 +61,9 @@ def as_dict(message) -> dict:
 def wait_done(stub, metadata, name: str, timeout: float = 15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        operation = stub.GetOperation(pb.GetOperationRequest(operation_id=name.split("/")[1]), metadata=metadata).operation
+        operation = stub.GetOperation(
+            pb.GetOperationRequest(operation_id=name.split("/")[1]), metadata=metadata
+        ).operation
         if operation.done:
             return operation
         time.sleep(0.05)
@@ -93,7 +95,14 @@ def test_readiness_of_mgmt_pipeline_and_legacy_vdp_service(mgmt_stub, pipeline_s
 
 
 def test_trigger_answers_outputs_and_traces_and_records_an_api_run(pipeline_stub, alice_md, hello, alice):
-    answer = call(pipeline_stub, "TriggerNamespacePipeline", alice_md, namespace_id="alice", pipeline_id="hello", data=rows({"prompt": "grpc"}))
+    answer = call(
+        pipeline_stub,
+        "TriggerNamespacePipeline",
+        alice_md,
+        namespace_id="alice",
+        pipeline_id="hello",
+        data=rows({"prompt": "grpc"}),
+    )
     body = as_dict(answer)
     assert body["outputs"] == [{"answer": "Hello grpc"}]
     trace = body["metadata"]["traces"]["greet"]
@@ -108,7 +117,16 @@ def test_trigger_batch_legacy_inputs_return_traces_and_console_source(pipeline_s
     """``inputs`` is the legacy form of data[i].variable; metadata as the REST headers."""
     inputs = [json_format.ParseDict({"prompt": name}, pb.TriggerData().variable) for name in ("a", "b")]
     metadata = [*alice_md, ("instill-return-traces", "true"), ("instill-user-agent", "RUN_SOURCE_CONSOLE")]
-    body = as_dict(call(pipeline_stub, "TriggerNamespacePipeline", metadata, namespace_id="alice", pipeline_id="hello", inputs=inputs))
+    body = as_dict(
+        call(
+            pipeline_stub,
+            "TriggerNamespacePipeline",
+            metadata,
+            namespace_id="alice",
+            pipeline_id="hello",
+            inputs=inputs,
+        )
+    )
     assert body["outputs"] == [{"answer": "Hello a"}, {"answer": "Hello b"}]
     assert body["metadata"]["traces"]["greet"]["outputs"] == [{"results": ["Hello a"]}, {"results": ["Hello b"]}]
     assert PipelineRun.objects.get().source == PipelineRun.Source.CONSOLE
@@ -118,13 +136,27 @@ def test_numbers_arrive_as_json_numbers(pipeline_stub, alice_md, alice, make_pip
     """A Struct's numbers are doubles; whole ones reach the recipe as integers, as from JSON."""
     recipe = "variable:\n  n: {type: json}\ncomponent:\n  c: {type: json, task: TASK_JQ, input: {json-value: '${variable.n}', jq-filter: '[.i, .f] | tojson'}}\noutput:\n  s: {value: '${c.output.results[0]}'}\n"
     make_pipeline(alice, "numbers", raw_recipe=recipe)
-    answer = call(pipeline_stub, "TriggerNamespacePipeline", alice_md, namespace_id="alice", pipeline_id="numbers", data=rows({"n": {"i": 3, "f": 1.5}}))
+    answer = call(
+        pipeline_stub,
+        "TriggerNamespacePipeline",
+        alice_md,
+        namespace_id="alice",
+        pipeline_id="numbers",
+        data=rows({"n": {"i": 3, "f": 1.5}}),
+    )
     assert as_dict(answer)["outputs"] == [{"s": "[3,1.5]"}]
 
 
 def test_trigger_release_runs_the_release_and_records_its_version(pipeline_stub, alice_md, released, api):
     api.patch("/v1beta/namespaces/alice/pipelines/hello", {"rawRecipe": released.raw_recipe.replace("Hello", "Bye")})
-    answer = call(pipeline_stub, "TriggerNamespacePipelineRelease", alice_md, namespace_id="alice", pipeline_id="hello", data=rows({"prompt": "r"}))
+    answer = call(
+        pipeline_stub,
+        "TriggerNamespacePipelineRelease",
+        alice_md,
+        namespace_id="alice",
+        pipeline_id="hello",
+        data=rows({"prompt": "r"}),
+    )
     assert isinstance(answer, pb.TriggerNamespacePipelineReleaseResponse)
     assert as_dict(answer)["outputs"] == [{"answer": "Hello r"}]
     assert PipelineRun.objects.get().pipeline_version == "v1.0.0"
@@ -135,7 +167,9 @@ def test_secrets_per_row(pipeline_stub, alice_md, alice, make_pipeline):
     make_pipeline(alice, "secretive", raw_recipe=recipe)
     data = rows({})
     data[0].secret["word"] = "per-row"
-    answer = call(pipeline_stub, "TriggerNamespacePipeline", alice_md, namespace_id="alice", pipeline_id="secretive", data=data)
+    answer = call(
+        pipeline_stub, "TriggerNamespacePipeline", alice_md, namespace_id="alice", pipeline_id="secretive", data=data
+    )
     assert as_dict(answer)["outputs"] == [{"w": 7}]  # the value reached the component, not the answer
 
 
@@ -143,11 +177,20 @@ def test_secrets_per_row(pipeline_stub, alice_md, alice, make_pipeline):
 
 
 def test_trigger_async_then_get_operation(pipeline_stub, alice_md, hello):
-    answer = call(pipeline_stub, "TriggerAsyncNamespacePipeline", alice_md, namespace_id="alice", pipeline_id="hello", data=rows({"prompt": "later"}))
+    answer = call(
+        pipeline_stub,
+        "TriggerAsyncNamespacePipeline",
+        alice_md,
+        namespace_id="alice",
+        pipeline_id="hello",
+        data=rows({"prompt": "later"}),
+    )
     assert answer.operation.name.startswith("operations/") and not answer.operation.done
     operation = wait_done(pipeline_stub, alice_md, answer.operation.name)
     assert operation.WhichOneof("result") == "response"
-    assert operation.response.type_url == "type.googleapis.com/pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse"
+    assert (
+        operation.response.type_url == "type.googleapis.com/pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse"
+    )
     response = pb.TriggerNamespacePipelineResponse()
     assert operation.response.Unpack(response)
     assert as_dict(response)["outputs"] == [{"answer": "Hello later"}]
@@ -160,16 +203,32 @@ def test_trigger_async_then_get_operation(pipeline_stub, alice_md, hello):
 
 
 def test_trigger_async_release(pipeline_stub, alice_md, released):
-    answer = call(pipeline_stub, "TriggerAsyncNamespacePipelineRelease", alice_md, namespace_id="alice", pipeline_id="hello", data=rows({"prompt": "r"}))
+    answer = call(
+        pipeline_stub,
+        "TriggerAsyncNamespacePipelineRelease",
+        alice_md,
+        namespace_id="alice",
+        pipeline_id="hello",
+        data=rows({"prompt": "r"}),
+    )
     assert isinstance(answer, pb.TriggerAsyncNamespacePipelineReleaseResponse)
     wait_done(pipeline_stub, alice_md, answer.operation.name)
     assert PipelineRun.objects.get().pipeline_version == "v1.0.0"
 
 
-def test_operation_of_a_cancelled_run_carries_its_error(pipeline_stub, alice_md, alice, make_pipeline, slow_server, settings, api):
+def test_operation_of_a_cancelled_run_carries_its_error(
+    pipeline_stub, alice_md, alice, make_pipeline, slow_server, settings, api
+):
     settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
     make_pipeline(alice, "slow", raw_recipe=SLOW_RECIPE)
-    answer = call(pipeline_stub, "TriggerAsyncNamespacePipeline", alice_md, namespace_id="alice", pipeline_id="slow", data=rows({"url": f"{slow_server}/sleep/10"}))
+    answer = call(
+        pipeline_stub,
+        "TriggerAsyncNamespacePipeline",
+        alice_md,
+        namespace_id="alice",
+        pipeline_id="slow",
+        data=rows({"url": f"{slow_server}/sleep/10"}),
+    )
     assert api.post(f"/v1beta/{answer.operation.name}:cancel").status_code == 200
     operation = wait_done(pipeline_stub, alice_md, answer.operation.name)
     assert operation.WhichOneof("result") == "error"
@@ -181,7 +240,12 @@ def test_operation_of_a_cancelled_run_carries_its_error(pipeline_stub, alice_md,
 
 def test_stream_sends_each_output_update_then_the_complete_answer(pipeline_stub, alice_md, hello):
     responses = call(
-        pipeline_stub, "TriggerNamespacePipelineWithStream", alice_md, namespace_id="alice", pipeline_id="hello", data=rows({"prompt": "a"}, {"prompt": "b"})
+        pipeline_stub,
+        "TriggerNamespacePipelineWithStream",
+        alice_md,
+        namespace_id="alice",
+        pipeline_id="hello",
+        data=rows({"prompt": "a"}, {"prompt": "b"}),
     )
     bodies = [as_dict(response) for response in responses]
     assert len(bodies) >= 3  # at least one update per row, then the complete answer
@@ -196,7 +260,9 @@ def test_stream_sends_each_output_update_then_the_complete_answer(pipeline_stub,
 def test_stream_hang_up_does_not_stop_the_run(pipeline_stub, alice_md, alice, make_pipeline, slow_server, settings):
     settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
     make_pipeline(alice, "slow", raw_recipe=SLOW_RECIPE)
-    request = pb.TriggerNamespacePipelineWithStreamRequest(namespace_id="alice", pipeline_id="slow", data=rows({"url": f"{slow_server}/sleep/1"}))
+    request = pb.TriggerNamespacePipelineWithStreamRequest(
+        namespace_id="alice", pipeline_id="slow", data=rows({"url": f"{slow_server}/sleep/1"})
+    )
     stream = pipeline_stub.TriggerNamespacePipelineWithStream(request, metadata=alice_md)
     time.sleep(0.5)  # the run is under way: the slow server answers after 1 s
     stream.cancel()
@@ -207,7 +273,9 @@ def test_stream_hang_up_does_not_stop_the_run(pipeline_stub, alice_md, alice, ma
     assert PipelineRun.objects.get().outputs == [{"status": 200}]
 
 
-def test_run_over_its_time_limit_is_deadline_exceeded_sync_and_mid_stream(pipeline_stub, alice_md, alice, make_pipeline, slow_server, settings, api):
+def test_run_over_its_time_limit_is_deadline_exceeded_sync_and_mid_stream(
+    pipeline_stub, alice_md, alice, make_pipeline, slow_server, settings, api
+):
     settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
     make_pipeline(alice, "slow", raw_recipe=SLOW_RECIPE)
     assert api.patch("/v1beta/namespaces/alice/pipelines/slow", {"maxRunSeconds": 1}).status_code == 200
@@ -244,29 +312,52 @@ def assert_status(excinfo, code: grpc.StatusCode, rest_response=None, word: str 
 
 @pytest.mark.parametrize("method", TRIGGERS)
 def test_unauthenticated(pipeline_stub, method, released, anon):
-    rest = anon.post(f"/v1beta/namespaces/alice/pipelines/hello/{REST_PATH[method]}", {"data": [{"variable": {"prompt": "x"}}]})
+    rest = anon.post(
+        f"/v1beta/namespaces/alice/pipelines/hello/{REST_PATH[method]}", {"data": [{"variable": {"prompt": "x"}}]}
+    )
     with pytest.raises(grpc.RpcError) as excinfo:
         call(pipeline_stub, method, namespace_id="alice", pipeline_id="hello", data=rows({"prompt": "x"}))
     assert_status(excinfo, grpc.StatusCode.UNAUTHENTICATED, rest)
     with pytest.raises(grpc.RpcError) as excinfo:
-        call(pipeline_stub, method, [("authorization", "Bearer instill_sk_" + "x" * 32)], namespace_id="alice", pipeline_id="hello", data=rows({"prompt": "x"}))
+        call(
+            pipeline_stub,
+            method,
+            [("authorization", "Bearer instill_sk_" + "x" * 32)],
+            namespace_id="alice",
+            pipeline_id="hello",
+            data=rows({"prompt": "x"}),
+        )
     assert_status(excinfo, grpc.StatusCode.UNAUTHENTICATED, word="unknown or has been deleted")
     assert not PipelineRun.objects.exists()
 
 
 @pytest.mark.parametrize("method", TRIGGERS)
-def test_unknown_pipeline_and_another_users_private_pipeline_are_not_found(pipeline_stub, method, alice_md, api, bob, make_pipeline):
+def test_unknown_pipeline_and_another_users_private_pipeline_are_not_found(
+    pipeline_stub, method, alice_md, api, bob, make_pipeline
+):
     make_pipeline(bob, "private")
     for namespace, pipeline in (("alice", "nope"), ("bob", "private"), ("nobody", "x")):
-        rest = api.post(f"/v1beta/namespaces/{namespace}/pipelines/{pipeline}/{REST_PATH[method]}", {"data": [{"variable": {"prompt": "x"}}]})
+        rest = api.post(
+            f"/v1beta/namespaces/{namespace}/pipelines/{pipeline}/{REST_PATH[method]}",
+            {"data": [{"variable": {"prompt": "x"}}]},
+        )
         with pytest.raises(grpc.RpcError) as excinfo:
-            call(pipeline_stub, method, alice_md, namespace_id=namespace, pipeline_id=pipeline, data=rows({"prompt": "x"}))
+            call(
+                pipeline_stub,
+                method,
+                alice_md,
+                namespace_id=namespace,
+                pipeline_id=pipeline,
+                data=rows({"prompt": "x"}),
+            )
         assert_status(excinfo, grpc.StatusCode.NOT_FOUND, rest)
 
 
 @pytest.mark.parametrize("method", ["TriggerNamespacePipelineRelease", "TriggerAsyncNamespacePipelineRelease"])
 def test_unknown_release_is_not_found(pipeline_stub, method, alice_md, api, hello):
-    rest = api.post(f"/v1beta/namespaces/alice/pipelines/hello/{REST_PATH[method]}", {"data": [{"variable": {"prompt": "x"}}]})
+    rest = api.post(
+        f"/v1beta/namespaces/alice/pipelines/hello/{REST_PATH[method]}", {"data": [{"variable": {"prompt": "x"}}]}
+    )
     with pytest.raises(grpc.RpcError) as excinfo:
         call(pipeline_stub, method, alice_md, namespace_id="alice", pipeline_id="hello", data=rows({"prompt": "x"}))
     assert_status(excinfo, grpc.StatusCode.NOT_FOUND, rest, "v1.0.0")
@@ -275,7 +366,9 @@ def test_unknown_release_is_not_found(pipeline_stub, method, alice_md, api, hell
 @pytest.mark.parametrize("method", TRIGGERS)
 def test_view_only_public_pipeline_is_permission_denied(pipeline_stub, method, alice_md, api, bob, make_pipeline):
     make_pipeline(bob, "hello", public="ROLE_VIEWER")
-    rest = api.post(f"/v1beta/namespaces/bob/pipelines/hello/{REST_PATH[method]}", {"data": [{"variable": {"prompt": "x"}}]})
+    rest = api.post(
+        f"/v1beta/namespaces/bob/pipelines/hello/{REST_PATH[method]}", {"data": [{"variable": {"prompt": "x"}}]}
+    )
     with pytest.raises(grpc.RpcError) as excinfo:
         call(pipeline_stub, method, alice_md, namespace_id="bob", pipeline_id="hello", data=rows({"prompt": "x"}))
     assert_status(excinfo, grpc.StatusCode.PERMISSION_DENIED, rest)
@@ -292,7 +385,9 @@ def test_view_only_public_pipeline_is_permission_denied(pipeline_stub, method, a
     ],
 )
 def test_invalid_arguments(pipeline_stub, method, variables, word, alice_md, api, released):
-    rest = api.post(f"/v1beta/namespaces/alice/pipelines/hello/{REST_PATH[method]}", {"data": [{"variable": v} for v in variables]})
+    rest = api.post(
+        f"/v1beta/namespaces/alice/pipelines/hello/{REST_PATH[method]}", {"data": [{"variable": v} for v in variables]}
+    )
     runs = PipelineRun.objects.count()
     with pytest.raises(grpc.RpcError) as excinfo:
         call(pipeline_stub, method, alice_md, namespace_id="alice", pipeline_id="hello", data=rows(*variables))
@@ -303,13 +398,27 @@ def test_invalid_arguments(pipeline_stub, method, variables, word, alice_md, api
 def test_oversize_message_is_resource_exhausted(pipeline_stub, alice_md, hello):
     """Messages are accepted up to 64 MB; a larger one is refused before it is handled."""
     with pytest.raises(grpc.RpcError) as excinfo:
-        call(pipeline_stub, "TriggerNamespacePipeline", alice_md, namespace_id="alice", pipeline_id="hello", data=rows({"prompt": "x" * (65 * 1024 * 1024)}))
+        call(
+            pipeline_stub,
+            "TriggerNamespacePipeline",
+            alice_md,
+            namespace_id="alice",
+            pipeline_id="hello",
+            data=rows({"prompt": "x" * (65 * 1024 * 1024)}),
+        )
     assert excinfo.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert not PipelineRun.objects.exists()
 
 
 def test_get_operation_errors(pipeline_stub, alice_md, hello, bob_token):
-    answer = call(pipeline_stub, "TriggerAsyncNamespacePipeline", alice_md, namespace_id="alice", pipeline_id="hello", data=rows({"prompt": "x"}))
+    answer = call(
+        pipeline_stub,
+        "TriggerAsyncNamespacePipeline",
+        alice_md,
+        namespace_id="alice",
+        pipeline_id="hello",
+        data=rows({"prompt": "x"}),
+    )
     wait_done(pipeline_stub, alice_md, answer.operation.name)
     uid = answer.operation.name.split("/")[1]
     cases = [
@@ -349,6 +458,13 @@ def test_an_idempotency_key_over_255_characters_is_invalid(pipeline_stub, alice_
     """As over REST: the key's documented maximum is 255 characters, and nothing runs."""
     metadata = [*alice_md, ("idempotency-key", "k" * 1000)]
     with pytest.raises(grpc.RpcError) as excinfo:
-        call(pipeline_stub, "TriggerAsyncNamespacePipeline", metadata, namespace_id="alice", pipeline_id="hello", data=rows({"prompt": "x"}))
+        call(
+            pipeline_stub,
+            "TriggerAsyncNamespacePipeline",
+            metadata,
+            namespace_id="alice",
+            pipeline_id="hello",
+            data=rows({"prompt": "x"}),
+        )
     assert_status(excinfo, grpc.StatusCode.INVALID_ARGUMENT, word="Idempotency-Key")
     assert not PipelineRun.objects.exists()

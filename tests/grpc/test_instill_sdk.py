@@ -34,7 +34,11 @@ def run_sdk(sdk: Path, server: Server, token: str, tmp_path: Path) -> dict:
     try:
         done = subprocess.run(
             [str(sdk), "-I", script, token, server.grpc_target, "admin", str(result)],
-            cwd=work, env=env, capture_output=True, text=True, timeout=SDK_TIMEOUT,
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=SDK_TIMEOUT,
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"the SDK client did not finish within {SDK_TIMEOUT} s:\n{exc.stdout}\n{exc.stderr}")
@@ -50,7 +54,9 @@ def test_instill_sdk_against_serve(instill_sdk_python, serve_process, tmp_path):
     token = server.create_token("sdk")
     release = httpx.post(
         f"{server.base_url}/v1beta/namespaces/admin/pipelines/hello/releases",
-        json={"id": "v1.0.0"}, headers={"Authorization": f"Bearer {token}"}, timeout=10,
+        json={"id": "v1.0.0"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
     )
     assert release.status_code == 201, release.text
 
@@ -62,7 +68,10 @@ def test_instill_sdk_against_serve(instill_sdk_python, serve_process, tmp_path):
     assert got["trigger_async"]["operation"]["name"].startswith("operations/")
     operation = got["get_operation"]
     assert operation["done"] is True
-    assert operation["response"]["@type"] == "type.googleapis.com/pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse"
+    assert (
+        operation["response"]["@type"]
+        == "type.googleapis.com/pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse"
+    )
     assert operation["response"]["outputs"] == [{"answer": "Hello later"}]
     updates = got["trigger_with_stream"]
     assert len(updates) >= 2 and all(update["outputs"] for update in updates)
@@ -72,7 +81,9 @@ def test_instill_sdk_against_serve(instill_sdk_python, serve_process, tmp_path):
 
     runs = httpx.get(
         f"{server.base_url}/v1beta/namespaces/admin/pipelines/hello/runs",
-        params={"pageSize": 100}, headers={"Authorization": f"Bearer {token}"}, timeout=10,
+        params={"pageSize": 100},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
     ).json()["pipelineRuns"]
     assert len(runs) == 4 and {run["source"] for run in runs} == {"RUN_SOURCE_API"}
     assert sorted(run["pipelineVersion"] for run in runs) == ["latest", "latest", "latest", "v1.0.0"]

@@ -36,7 +36,9 @@ def test_grpc_and_http_triggers_at_once_are_all_answered_and_recorded(serve_proc
         stub = pipeline_public_service_pb2_grpc.PipelinePublicServiceStub(channel)
 
         def over_grpc(i: int) -> str:
-            request = pb.TriggerNamespacePipelineRequest(namespace_id="admin", pipeline_id="both-apis", data=rows({"prompt": f"g{i}"}))
+            request = pb.TriggerNamespacePipelineRequest(
+                namespace_id="admin", pipeline_id="both-apis", data=rows({"prompt": f"g{i}"})
+            )
             return stub.TriggerNamespacePipeline(request, metadata=metadata, timeout=30).outputs[0]["answer"]
 
         def over_http(i: int) -> str:
@@ -49,7 +51,9 @@ def test_grpc_and_http_triggers_at_once_are_all_answered_and_recorded(serve_proc
             grpc_answers = [call.result() for call in grpc_calls]
             http_answers = [call.result() for call in http_calls]
             # And an async trigger, run by serve's in-process executor.
-            request = pb.TriggerAsyncNamespacePipelineRequest(namespace_id="admin", pipeline_id="both-apis", data=rows({"prompt": "async"}))
+            request = pb.TriggerAsyncNamespacePipelineRequest(
+                namespace_id="admin", pipeline_id="both-apis", data=rows({"prompt": "async"})
+            )
             operation = stub.TriggerAsyncNamespacePipeline(request, metadata=metadata, timeout=30).operation
         assert grpc_answers == [f"Hello g{i}" for i in range(20)]
         assert http_answers == [f"Hello h{i}" for i in range(20)]
@@ -71,13 +75,19 @@ def test_grpcserver_alone_serves_the_same_database(serve_process, tmp_path):
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "grpcserver", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             grpc.channel_ready_future(channel).result(timeout=60)
             stub = pipeline_public_service_pb2_grpc.PipelinePublicServiceStub(channel)
-            request = pb.TriggerNamespacePipelineRequest(namespace_id="admin", pipeline_id="hello", data=rows({"prompt": "alone"}))
+            request = pb.TriggerNamespacePipelineRequest(
+                namespace_id="admin", pipeline_id="hello", data=rows({"prompt": "alone"})
+            )
             answer = stub.TriggerNamespacePipeline(request, metadata=[("authorization", f"Bearer {token}")], timeout=30)
             assert answer.outputs[0]["answer"] == "Hello alone"
     finally:

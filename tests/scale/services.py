@@ -90,7 +90,9 @@ class Redis:
 
 
 def redis_binary() -> str:
-    binary = shutil.which("redis-server") or ("/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None)
+    binary = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None
+    )
     if not binary:
         raise ServiceUnavailable(
             "redis-server is not installed (Debian package redis-server; scripts/install-system-deps.sh installs it)"
@@ -106,9 +108,25 @@ def start_redis() -> Redis:
         port = free_port()
         log = directory / "redis.log"
         args = [
-            binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-            "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", str(log),
-            "--protected-mode", "yes", "--maxclients", "1000",
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(directory),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(log),
+            "--protected-mode",
+            "yes",
+            "--maxclients",
+            "1000",
         ]
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         try:
@@ -125,7 +143,10 @@ def start_redis() -> Redis:
 
 
 def postgres_bindir() -> Path:
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
+        key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0,
+    )
     if candidates:
         return Path(candidates[-1]).parent
     found = shutil.which("pg_ctl")
@@ -155,7 +176,11 @@ class Postgres:
     def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(
             [*self.run_as, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), *args],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, check=check, timeout=60,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=60,
         )
 
     def stop(self) -> None:
@@ -188,9 +213,22 @@ def start_postgres(database: str = "pipeline") -> Postgres:
         shutil.chown(directory, user=owner, group=None)
     pg = Postgres(bindir=bindir, directory=directory, port=0, run_as=run_as)
     init = subprocess.run(
-        [*run_as, str(bindir / "initdb"), "-D", str(pg.datadir), "-U", pg.user, "--auth=trust",
-         "--encoding=UTF8", "--locale=C", "--no-sync"],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+        [
+            *run_as,
+            str(bindir / "initdb"),
+            "-D",
+            str(pg.datadir),
+            "-U",
+            pg.user,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if init.returncode != 0:
         shutil.rmtree(directory, ignore_errors=True)
@@ -214,7 +252,10 @@ def start_postgres(database: str = "pipeline") -> Postgres:
         raise RuntimeError(f"pg_ctl start failed:\n{last_error}")
     created = subprocess.run(
         [*run_as, str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(pg.port), "-U", pg.user, database],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if created.returncode != 0:
         pg.stop()
@@ -231,13 +272,27 @@ def start_celery_worker(
     """``celery -A instill_site worker`` (prefork) in its own process group; returns once ready."""
     celery = Path(sys.executable).with_name("celery")
     args = [
-        str(celery), "-A", "instill_site", "worker", "--concurrency", str(concurrency), "--pool", "prefork",
-        "-l", "info", "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h",
+        str(celery),
+        "-A",
+        "instill_site",
+        "worker",
+        "--concurrency",
+        str(concurrency),
+        "--pool",
+        "prefork",
+        "-l",
+        "info",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        f"{name}@%h",
     ]
     log = log or Path(tempfile.mkstemp(prefix=f"celery-{name}-", suffix=".log")[1])
     out = open(log, "ab")
-    proc = subprocess.Popen(args, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        args, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
     out.close()
     proc.log_path = log  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60

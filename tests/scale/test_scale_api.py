@@ -52,7 +52,9 @@ def test_cancel_queued_run_and_slash_form(api, alice, make_pipeline, slow_server
     """
     make_pipeline(alice, "slow", raw_recipe=SLOW_RECIPE)
     body = {"data": [{"variable": {"url": f"{slow_server}/sleep/3"}}]}
-    names = [api.post(f"{BASE}/slow/trigger-async", body).json()["operation"]["name"] for _ in range(WORKER_CONCURRENCY + 1)]
+    names = [
+        api.post(f"{BASE}/slow/trigger-async", body).json()["operation"]["name"] for _ in range(WORKER_CONCURRENCY + 1)
+    ]
     last = names[-1].split("/")[1]
     assert PipelineRun.objects.get(uid=last).status == PipelineRun.Status.QUEUED
     response = api.post(f"/v1beta/operations/{last}/cancel")
@@ -68,7 +70,9 @@ def test_many_async_runs_spread_over_worker_processes(api, hello):
     import os
 
     names = [
-        api.post(f"{BASE}/hello/trigger-async", {"data": [{"variable": {"prompt": str(i)}}]}).json()["operation"]["name"]
+        api.post(f"{BASE}/hello/trigger-async", {"data": [{"variable": {"prompt": str(i)}}]}).json()["operation"][
+            "name"
+        ]
         for i in range(20)
     ]
     for i, name in enumerate(names):

@@ -81,8 +81,14 @@ async def test_channel_layer_is_redis_and_crosses_processes(celery_workers):
     await layer.group_add(group, channel)
     try:
         sender = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", SEND, group, cwd=ROOT, env=worker_env(),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            sys.executable,
+            "-c",
+            SEND,
+            group,
+            cwd=ROOT,
+            env=worker_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         output, _ = await asyncio.wait_for(sender.communicate(), 30)
         assert sender.returncode == 0, output.decode()
@@ -101,8 +107,11 @@ def test_worker_reaper_fails_runs_of_a_dead_host(hello):
     from django.utils import timezone
 
     run = PipelineRun.objects.create(
-        pipeline=hello, status=PipelineRun.Status.PROCESSING, worker="ghost-host-not-here:1",
-        heartbeat_time=timezone.now() - timedelta(hours=1), start_time=timezone.now() - timedelta(hours=1),
+        pipeline=hello,
+        status=PipelineRun.Status.PROCESSING,
+        worker="ghost-host-not-here:1",
+        heartbeat_time=timezone.now() - timedelta(hours=1),
+        start_time=timezone.now() - timedelta(hours=1),
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

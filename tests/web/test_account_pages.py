@@ -25,13 +25,21 @@ def test_sign_up_creates_the_user_and_namespace_and_signs_in(client):
 
 
 def test_sign_up_shows_field_errors(client, alice):
-    page = client.post("/accounts/signup/", {"username": "Bad Name", "password1": PASSWORD, "password2": PASSWORD}).content.decode()
+    page = client.post(
+        "/accounts/signup/", {"username": "Bad Name", "password1": PASSWORD, "password2": PASSWORD}
+    ).content.decode()
     assert "is not a valid id" in page
-    page = client.post("/accounts/signup/", {"username": "alice", "password1": PASSWORD, "password2": PASSWORD}).content.decode()
+    page = client.post(
+        "/accounts/signup/", {"username": "alice", "password1": PASSWORD, "password2": PASSWORD}
+    ).content.decode()
     assert "already exists" in page
-    page = client.post("/accounts/signup/", {"username": "dave", "password1": PASSWORD, "password2": "other-pass-word"}).content.decode()
+    page = client.post(
+        "/accounts/signup/", {"username": "dave", "password1": PASSWORD, "password2": "other-pass-word"}
+    ).content.decode()
     assert "The two passwords differ" in page
-    page = client.post("/accounts/signup/", {"username": "dave", "password1": "short", "password2": "short"}).content.decode()
+    page = client.post(
+        "/accounts/signup/", {"username": "dave", "password1": "short", "password2": "short"}
+    ).content.decode()
     assert "too short" in page
 
 
@@ -90,7 +98,9 @@ def test_a_user_cannot_revoke_another_users_token(bob_client, alice, make_token)
 
 
 def test_secrets_are_created_updated_and_deleted_and_never_shown(alice_client, alice, htmx):
-    page = alice_client.post("/settings/secrets", {"id": "api-key", "value": "s3cret-value", "description": "d"}, **htmx).content.decode()
+    page = alice_client.post(
+        "/settings/secrets", {"id": "api-key", "value": "s3cret-value", "description": "d"}, **htmx
+    ).content.decode()
     assert "api-key" in page and "s3cret-value" not in page
     assert secrets_for_namespace(namespace_id=alice.namespace.pk) == {"api-key": "s3cret-value"}
     alice_client.post("/settings/secrets/api-key/update", {"value": "new-value"}, **htmx)

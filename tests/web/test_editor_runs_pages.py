@@ -19,7 +19,9 @@ def _run(client, path="/alice/pipelines/hello/run", prompt="x"):
 # --- editor -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("who", "public", "status"), [("owner", None, 200), ("other", None, 404), ("other", "ROLE_EXECUTOR", 403)])
+@pytest.mark.parametrize(
+    ("who", "public", "status"), [("owner", None, 200), ("other", None, 404), ("other", "ROLE_EXECUTOR", 403)]
+)
 def test_editor_is_for_the_owner_only(who, public, status, alice, bob, make_pipeline, page_client):
     make_pipeline(alice, "p", public=public)
     client = page_client(alice if who == "owner" else bob)
@@ -94,7 +96,9 @@ def test_only_the_owner_can_save_validate_or_release(bob_client, alice, make_pip
 
 
 def test_release_freezes_the_saved_recipe_and_reports_a_bad_or_taken_version(alice_client, hello, htmx):
-    response = alice_client.post("/alice/pipelines/hello/editor/release", {"version": "v1.0.0", "description": "first"}, **htmx)
+    response = alice_client.post(
+        "/alice/pipelines/hello/editor/release", {"version": "v1.0.0", "description": "first"}, **htmx
+    )
     assert response.status_code == 200 and "Released" in response.content.decode()
     assert PipelineRelease.objects.get().raw_recipe == hello.raw_recipe
     taken = alice_client.post("/alice/pipelines/hello/editor/release", {"version": "v1.0.0"}, **htmx)
@@ -141,7 +145,9 @@ def test_run_list_filters_and_paginates(alice_client, hello, htmx):
     for i in range(3):
         _run(alice_client, prompt=str(i))
     PipelineRun.objects.filter(pk=PipelineRun.objects.first().pk).update(source=PipelineRun.Source.API)
-    web = alice_client.get("/alice/pipelines/hello/runs/", {"source": "RUN_SOURCE_CONSOLE"}, HTTP_HX_TARGET="run-table", **htmx)
+    web = alice_client.get(
+        "/alice/pipelines/hello/runs/", {"source": "RUN_SOURCE_CONSOLE"}, HTTP_HX_TARGET="run-table", **htmx
+    )
     page = web.content.decode()
     assert "<html" not in page and page.count("<tr>") == 1 + 2
     from pipelines.views import runs as run_views

@@ -83,7 +83,11 @@ def test_reserved_usernames_come_from_the_url_conf(client):
     from pipelines.services.users import reserved_usernames
 
     pages = next(p for p in get_resolver().url_patterns if str(p.pattern) == "")
-    firsts = {str(p.pattern).split("/")[0] for p in pages.url_patterns if str(p.pattern) and not str(p.pattern).startswith("<")}
+    firsts = {
+        str(p.pattern).split("/")[0]
+        for p in pages.url_patterns
+        if str(p.pattern) and not str(p.pattern).startswith("<")
+    }
     assert firsts <= reserved_usernames()
     assert "admin" not in reserved_usernames()
 
@@ -109,8 +113,16 @@ def test_pages_have_no_inline_script_style_or_event_handler(client, alice, make_
     no <style>, no style= or on*= attributes (JSON data blocks are not executed)."""
     make_pipeline(alice)
     client.force_login(alice)
-    pages = ["/", "/new", "/settings/tokens", "/settings/secrets", "/alice/pipelines/hello/", "/alice/pipelines/hello/editor",
-             "/alice/pipelines/hello/runs/", "/accounts/signup/"]
+    pages = [
+        "/",
+        "/new",
+        "/settings/tokens",
+        "/settings/secrets",
+        "/alice/pipelines/hello/",
+        "/alice/pipelines/hello/editor",
+        "/alice/pipelines/hello/runs/",
+        "/accounts/signup/",
+    ]
     for path in pages:
         html = client.get(path).content.decode()
         for script in re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S):

@@ -37,6 +37,8 @@ def test_editor_refuses_an_alias_bomb_naming_the_limit(alice_client, hello):
 def test_run_form_refuses_json_nested_too_deep(alice, alice_client, make_pipeline):
     """A JSON variable typed 100,000 levels deep is a form error naming the limit."""
     make_pipeline(alice, "j", raw_recipe=JSON_RECIPE)
-    response = alice_client.post("/alice/pipelines/j/run", {"v-j": "[" * 100_000 + "]" * 100_000}, HTTP_HX_REQUEST="true")
+    response = alice_client.post(
+        "/alice/pipelines/j/run", {"v-j": "[" * 100_000 + "]" * 100_000}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code < 500
     assert "PIPELINE_MAX_JSON_DEPTH" in response.content.decode()

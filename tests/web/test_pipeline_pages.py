@@ -159,7 +159,7 @@ output: {}
     page = alice_client.get("/alice/pipelines/p/").content.decode()
     assert page.index('name="v-first"') < page.index('name="v-second"') < page.index('name="v-flag"')
     assert ">hey</textarea>" in page and 'value="2.5"' in page and "checked" in page
-    assert '&quot;a&quot;: 1' in page and page.count('name="v-many"') == 3  # two items + the template
+    assert "&quot;a&quot;: 1" in page and page.count('name="v-many"') == 3  # two items + the template
 
 
 # --- run from the overview ------------------------------------------------------------
@@ -179,7 +179,10 @@ def test_a_missing_required_variable_is_shown_next_to_its_field(alice_client, he
     response = alice_client.post("/alice/pipelines/hello/run", {}, **htmx)
     page = response.content.decode()
     assert response.status_code == 400
-    assert 'id="errors-v-prompt" class="field-errors" hx-swap-oob="true"><p class="error" role="alert">missing required variable &quot;prompt&quot;' in page
+    assert (
+        'id="errors-v-prompt" class="field-errors" hx-swap-oob="true"><p class="error" role="alert">missing required variable &quot;prompt&quot;'
+        in page
+    )
     assert not PipelineRun.objects.exists()
 
 
@@ -222,7 +225,9 @@ def test_run_with_an_uploaded_image_json_and_an_array(alice_client, alice, make_
 def test_bad_json_and_a_wrong_file_type_are_field_errors(alice_client, alice, make_pipeline, htmx):
     make_pipeline(alice, "img", raw_recipe=IMAGE_RECIPE)
     upload = SimpleUploadedFile("notes.txt", b"not an image", content_type="text/plain")
-    page = alice_client.post("/alice/pipelines/img/run", {"v-photo": upload, "v-settings": "{nope"}, **htmx).content.decode()
+    page = alice_client.post(
+        "/alice/pipelines/img/run", {"v-photo": upload, "v-settings": "{nope"}, **htmx
+    ).content.decode()
     assert "This is not valid JSON" in page
     upload = SimpleUploadedFile("notes.txt", b"not an image", content_type="text/plain")
     page = alice_client.post("/alice/pipelines/img/run", {"v-photo": upload}, **htmx).content.decode()

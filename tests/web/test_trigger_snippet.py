@@ -39,7 +39,7 @@ from pipelines.snippets import (
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "http://127.0.0.1:8080"
 TARGET = "127.0.0.1:8081"
-TRICKY = "It's \"done\" — ünïcødé ✓ $HOME `date` !x \\n\nsecond line\t;type=text/plain @photo.png"
+TRICKY = 'It\'s "done" — ünïcødé ✓ $HOME `date` !x \\n\nsecond line\t;type=text/plain @photo.png'
 
 EVERY_TYPE = """\
 variable:
@@ -109,8 +109,12 @@ def curl_arguments(code: str, cwd: Path) -> list[list[str]]:
         'echo \'{"operation": {"name": "operations/1", "done": true}}\'; }\n' + code
     )
     result = subprocess.run(
-        ["bash", "-c", script], cwd=cwd, env={"PATH": "/usr/bin:/bin", "INSTILL_API_TOKEN": "instill_sk_test"},
-        capture_output=True, text=True, timeout=30,
+        ["bash", "-c", script],
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "INSTILL_API_TOKEN": "instill_sk_test"},
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 0, result.stderr
     calls = (cwd / "calls").read_text().split("\0\n")
@@ -146,8 +150,11 @@ def javascript_requests(code: str, tmp_path: Path) -> list[dict]:
     path = tmp_path / "snippet.mjs"
     path.write_text(stub + code)
     result = subprocess.run(
-        ["node", str(path)], env={"PATH": "/usr/bin:/bin", "INSTILL_API_TOKEN": "instill_sk_test"},
-        capture_output=True, text=True, timeout=30,
+        ["node", str(path)],
+        env={"PATH": "/usr/bin:/bin", "INSTILL_API_TOKEN": "instill_sk_test"},
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stderr.strip().splitlines()[-1])
@@ -194,7 +201,9 @@ def page_snippets(html: str) -> dict[str, str]:
 
 
 def render_page(snippets, versions=("latest",), *, dom_id: str = "trigger-snippet-admin-hello") -> str:
-    context = build_context(dom_id=dom_id, snippets=snippets, versions=list(versions), base_url=BASE, grpc_target=TARGET)
+    context = build_context(
+        dom_id=dom_id, snippets=snippets, versions=list(versions), base_url=BASE, grpc_target=TARGET
+    )
     return render_to_string("pipelines/partials/trigger_snippet.html", {"snippet": context})
 
 
@@ -261,7 +270,9 @@ def test_curl_modes():
     assert f'curl -s "{BASE}/v1beta/$name"' in poll and "sleep 1" in poll
     for snippet in snippets.values():
         if snippet.language == "curl":
-            assert snippet.code.count('"Authorization: Bearer $INSTILL_API_TOKEN"') == (2 if snippet.mode == "async" else 1)
+            assert snippet.code.count('"Authorization: Bearer $INSTILL_API_TOKEN"') == (
+                2 if snippet.mode == "async" else 1
+            )
 
 
 def test_curl_arguments_as_bash_reads_them(tmp_path):
@@ -311,7 +322,10 @@ def test_example_values_per_type_are_realistic_and_valid():
     assert len(row["scores"]) == 2 and all(isinstance(x, (int, float)) for x in row["scores"])
     assert row["photo"] == SAMPLE_FILES["image"] and row["photos"] == [SAMPLE_FILES["image"]]
     assert {row[k].filename for k in ("report", "sound", "clip", "attachment")} == {
-        "report.pdf", "sound.wav", "clip.mp4", "notes.txt"
+        "report.pdf",
+        "sound.wav",
+        "clip.mp4",
+        "notes.txt",
     }
     bound = recipe.bind_rows([inline(row)])[0]  # the server's own type checks
     assert isinstance(bound["photo"], File) and bound["photo"].mime_type == "image/png"
@@ -328,7 +342,9 @@ def test_defaults_and_examples_win_over_guesses():
 
 
 def test_no_variables_sends_an_empty_row():
-    snippets = render_snippets(namespace_id="admin", pipeline_id="empty", recipe=None, base_url=BASE, grpc_target=TARGET)
+    snippets = render_snippets(
+        namespace_id="admin", pipeline_id="empty", recipe=None, base_url=BASE, grpc_target=TARGET
+    )
     assert all('{"data": [{"variable": {}}]}' in s.code for s in snippets if s.language != "python")
 
 
@@ -353,8 +369,13 @@ def test_tricky_strings_survive_an_interactive_paste(tmp_path):
     # Piped stdin is no terminal, so history is off unless switched on as in a terminal.
     script = "set -o history -H\ncurl() { printf '%s\\0' \"$@\" > calls; }\n" + code + "\nexit\n"
     subprocess.run(
-        ["bash", "--norc", "--noprofile", "-i"], input=script, cwd=tmp_path, capture_output=True, text=True,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "INSTILL_API_TOKEN": "t"}, timeout=30,
+        ["bash", "--norc", "--noprofile", "-i"],
+        input=script,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "INSTILL_API_TOKEN": "t"},
+        timeout=30,
     )
     call = (tmp_path / "calls").read_text().split("\0")
     assert json.loads(option_values(call, "--data")[0])["data"][0]["variable"]["note"] == TRICKY
@@ -476,7 +497,10 @@ def test_copied_text_is_exactly_the_snippet():
     codes = page_snippets(render_page(snippets))
     for snippet in snippets:
         if snippet.code:
-            assert codes[f"trigger-snippet-admin-hello-{snippet.language}-{snippet.version}-{snippet.mode}"] == snippet.code
+            assert (
+                codes[f"trigger-snippet-admin-hello-{snippet.language}-{snippet.version}-{snippet.mode}"]
+                == snippet.code
+            )
 
 
 def test_page_has_no_placeholder_text():

@@ -17,7 +17,9 @@ import pytest
 from tests.web.test_trigger_snippet import render_page, snippets_of
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None)
+CHROMIUM = next(
+    (shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None
+)
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium to run snippets.js in")
 
@@ -77,7 +79,9 @@ def site(tmp_path):
     """The partial (latest and v1.0.0 of the demo) in a page, served with the static files."""
     snippets = [*snippets_of().values(), *snippets_of(release_id="v1.0.0").values()]
     body = render_page(snippets, versions=("latest", "v1.0.0"))
-    (tmp_path / "page.html").write_text(f"<!doctype html><html><head><meta charset='utf-8'></head><body>{body}{DRIVER}</body></html>")
+    (tmp_path / "page.html").write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'></head><body>{body}{DRIVER}</body></html>"
+    )
     shutil.copytree(ROOT / "static", tmp_path / "static")
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(tmp_path)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -93,8 +97,14 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 def browse(url: str, tmp_path: Path) -> dict:
     command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=10000", "--dump-dom", url,
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        url,
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=90)
     match = re.search(r'<pre id="results">(.*?)</pre>', result.stdout, re.S)
@@ -111,7 +121,12 @@ def test_tabs_choices_and_copy_in_a_browser(site, tmp_path):
     assert results["clicked"] == {"panels": ["python"], "items": ["latest/sync"], "selected": "true", "curl": "false"}
     assert results["arrow"] == {"panels": ["javascript"], "items": ["latest/sync"], "focused": True, "tabindex": 0}
     assert results["chosen"] == {"panels": ["javascript"], "items": ["v1.0.0/async"]}
-    assert results["copy"] == {"exact": True, "label": "Copied", "state": "copied", "status": "Copied to the clipboard."}
+    assert results["copy"] == {
+        "exact": True,
+        "label": "Copied",
+        "state": "copied",
+        "status": "Copied to the clipboard.",
+    }
     assert results["copyLater"] == "Copy"
     assert results["fallback"]["label"] in ("Copied", "Press Ctrl+C")
     if results["fallback"]["label"] == "Press Ctrl+C":

@@ -40,7 +40,12 @@ def _pipeline_list(request, namespace=None) -> Response:
     return Response(
         {
             "pipelines": [
-                s.pipeline_json(p, permission=pipeline_permission(pipeline=p, user=request.user), stats=stats.get(p.pk), recipe_spec=_spec(p))
+                s.pipeline_json(
+                    p,
+                    permission=pipeline_permission(pipeline=p, user=request.user),
+                    stats=stats.get(p.pk),
+                    recipe_spec=_spec(p),
+                )
                 for p in items
             ],
             "nextPageToken": next_token,
@@ -66,7 +71,11 @@ class NamespacePipelineListCreateApi(APIView):
         namespace = namespace_get(namespace_id=namespace_id)
         return _pipeline_list(request, namespace)
 
-    @extend_schema(summary="Create a pipeline", request=s.PipelineCreateInput, responses={201: OpenApiResponse(description="The pipeline")})
+    @extend_schema(
+        summary="Create a pipeline",
+        request=s.PipelineCreateInput,
+        responses={201: OpenApiResponse(description="The pipeline")},
+    )
     def post(self, request, kind, namespace_id):
         namespace = owned_namespace(request, namespace_id)
         data = validated(s.PipelineCreateInput, request.data)
@@ -107,7 +116,9 @@ class PipelineDetailApi(APIView):
 
 
 class PipelineValidateApi(APIView):
-    @extend_schema(summary="Validate a pipeline's recipe (or a draft sent as rawRecipe)", request=s.PipelineValidateInput)
+    @extend_schema(
+        summary="Validate a pipeline's recipe (or a draft sent as rawRecipe)", request=s.PipelineValidateInput
+    )
     def post(self, request, kind, namespace_id, pipeline_id):
         pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
         data = validated(s.PipelineValidateInput, request.data or {})
@@ -126,7 +137,11 @@ class PipelineRenameApi(APIView):
 
 
 class PipelineCloneApi(APIView):
-    @extend_schema(summary="Clone a pipeline into a namespace you own", request=s.PipelineCloneInput, responses={201: OpenApiResponse(description="The clone")})
+    @extend_schema(
+        summary="Clone a pipeline into a namespace you own",
+        request=s.PipelineCloneInput,
+        responses={201: OpenApiResponse(description="The clone")},
+    )
     def post(self, request, kind, namespace_id, pipeline_id):
         pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
         data = validated(s.PipelineCloneInput, request.data)

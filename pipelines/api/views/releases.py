@@ -33,15 +33,26 @@ class ReleaseListCreateApi(APIView):
         queryset = releases_of(pipeline=pipeline)
         items, next_token, total = token_page(queryset, request.query_params)
         return Response(
-            {"releases": [s.release_json(r, recipe_spec=_release_spec(r)) for r in items], "nextPageToken": next_token, "totalSize": total}
+            {
+                "releases": [s.release_json(r, recipe_spec=_release_spec(r)) for r in items],
+                "nextPageToken": next_token,
+                "totalSize": total,
+            }
         )
 
-    @extend_schema(summary="Release the pipeline's current recipe under a semantic version", request=s.ReleaseCreateInput, responses={201: OpenApiResponse(description="The release")})
+    @extend_schema(
+        summary="Release the pipeline's current recipe under a semantic version",
+        request=s.ReleaseCreateInput,
+        responses={201: OpenApiResponse(description="The release")},
+    )
     def post(self, request, kind, namespace_id, pipeline_id):
         pipeline, _ = editable(request, namespace_id, pipeline_id)
         data = validated(s.ReleaseCreateInput, request.data)
         release = release_services.release_create(
-            pipeline=pipeline, release_id=data["id"], description=data.get("description", ""), readme=data.get("readme", "")
+            pipeline=pipeline,
+            release_id=data["id"],
+            description=data.get("description", ""),
+            readme=data.get("readme", ""),
         )
         return Response({"release": s.release_json(release, recipe_spec=_release_spec(release))}, status=201)
 

@@ -21,7 +21,9 @@ class PipelineRunListApi(APIView):
     def get(self, request, kind, namespace_id, pipeline_id):
         pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
         queryset = runs_visible(pipeline=pipeline, user=request.user, permission=permission)
-        filters = RunFilters.checked(status=request.query_params.get("status") or "", source=request.query_params.get("source") or "")
+        filters = RunFilters.checked(
+            status=request.query_params.get("status") or "", source=request.query_params.get("source") or ""
+        )
         queryset = runs_filter(queryset, filters)
         items, total, page, size = numbered_page(queryset, request.query_params)
         uid = request.user.pk
@@ -47,7 +49,9 @@ class ComponentRunListApi(APIView):
     @extend_schema(summary="List the component runs of a pipeline run")
     def get(self, request, run_uid, kind=None, namespace_id=None, pipeline_id=None):
         run, show_data = run_get(run_uid=str(run_uid), user=request.user)
-        if pipeline_id is not None and (run.pipeline.slug != pipeline_id or run.pipeline.namespace.slug != namespace_id):
+        if pipeline_id is not None and (
+            run.pipeline.slug != pipeline_id or run.pipeline.namespace.slug != namespace_id
+        ):
             raise NotFound(f'pipeline run "{run_uid}" not found')
         queryset = component_runs_of(run=run)
         items, total, page, size = numbered_page(queryset, request.query_params)
@@ -68,7 +72,9 @@ class RunFileApi(APIView):
         run, _ = run_get(run_uid=str(run_uid), user=request.user)
         path = stored_file(run_uid=run.uid, name=name)
         if path is None:
-            raise NotFound(f'file {quoted(name)} not found in run "{run_uid}" (run files are kept {settings.PIPELINE_RUN_FILE_RETENTION_DAYS} days)')
+            raise NotFound(
+                f'file {quoted(name)} not found in run "{run_uid}" (run files are kept {settings.PIPELINE_RUN_FILE_RETENTION_DAYS} days)'
+            )
         meta = _file_meta(run, name)
         return FileResponse(
             open(path, "rb"),

@@ -20,7 +20,11 @@ class SecretListCreateApi(APIView):
         items, next_token, total = token_page(secrets_of(namespace=namespace), request.query_params)
         return Response({"secrets": [s.secret_json(x) for x in items], "nextPageToken": next_token, "totalSize": total})
 
-    @extend_schema(summary="Create a secret", request=s.SecretCreateInput, responses={201: OpenApiResponse(description="The secret, without its value")})
+    @extend_schema(
+        summary="Create a secret",
+        request=s.SecretCreateInput,
+        responses={201: OpenApiResponse(description="The secret, without its value")},
+    )
     def post(self, request, kind, namespace_id):
         namespace = owned_namespace(request, namespace_id)
         data = validated(s.SecretCreateInput, request.data)

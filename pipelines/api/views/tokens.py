@@ -19,7 +19,11 @@ class TokenListCreateApi(APIView):
         items, next_token, total = token_page(tokens_of(user=request.user), request.query_params)
         return Response({"tokens": [s.token_json(t) for t in items], "nextPageToken": next_token, "totalSize": total})
 
-    @extend_schema(summary="Create an API token; the token is shown only in this answer", request=s.TokenCreateInput, responses={201: OpenApiResponse(description="The token, with accessToken")})
+    @extend_schema(
+        summary="Create an API token; the token is shown only in this answer",
+        request=s.TokenCreateInput,
+        responses={201: OpenApiResponse(description="The token, with accessToken")},
+    )
     def post(self, request):
         data = validated(s.TokenCreateInput, request.data)
         token, raw = token_services.token_create(

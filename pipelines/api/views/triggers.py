@@ -94,8 +94,11 @@ async def _accept_trigger(request, namespace_id: str, pipeline_id: str, release_
         prepared = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)
     user, target = prepared
     return await trigger_accept(
-        requester=user, target=target, rows=rows,
-        authorization=request.META.get("HTTP_AUTHORIZATION", ""), headers=request.headers,
+        requester=user,
+        target=target,
+        rows=rows,
+        authorization=request.META.get("HTTP_AUTHORIZATION", ""),
+        headers=request.headers,
     )
 
 

@@ -193,7 +193,10 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
         parser.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
         parser.add_argument(
-            "--grpc-port", type=int, default=None, help="gRPC port (default PIPELINE_GRPC_PORT, 8081; 0: no gRPC server)"
+            "--grpc-port",
+            type=int,
+            default=None,
+            help="gRPC port (default PIPELINE_GRPC_PORT, 8081; 0: no gRPC server)",
         )
         parser.add_argument("--no-demo", action="store_true", help="do not install the demo pipelines")
         parser.add_argument(
@@ -203,7 +206,9 @@ class Command(BaseCommand):
             help="processes that execute sync triggers beside the server (default: PIPELINE_RUN_WORKERS, 1; 0: none)",
         )
 
-    def handle(self, *args, host: str, port: int, grpc_port: int | None, no_demo: bool, run_workers: int | None, **options):
+    def handle(
+        self, *args, host: str, port: int, grpc_port: int | None, no_demo: bool, run_workers: int | None, **options
+    ):
         _http_port_check(host, port)
         settings.PIPELINE_DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
@@ -221,7 +226,9 @@ class Command(BaseCommand):
                     )
                 )
             else:
-                self.stdout.write(f"Created the admin user {username!r} with the password set in PIPELINE_ADMIN_PASSWORD.")
+                self.stdout.write(
+                    f"Created the admin user {username!r} with the password set in PIPELINE_ADMIN_PASSWORD."
+                )
         if not no_demo:
             for pipeline_id in demo_ensure(namespace=user_namespace(user)):
                 self.stdout.write(f"Installed demo pipeline {username}/{pipeline_id}.")

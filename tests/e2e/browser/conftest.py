@@ -47,8 +47,14 @@ def browser_type_launch_args() -> dict:
         "executable_path": CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
         "headless": True,
         "args": [
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
         ],
     }
 

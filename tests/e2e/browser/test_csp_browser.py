@@ -19,14 +19,19 @@ def _watch(page) -> list[str]:
     violations: list[str] = []
     page.expose_binding("reportCsp", lambda source, text: violations.append(text))
     page.add_init_script(REPORTER)
-    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     return violations
 
 
 def _assert_watcher_sees_inline_script_blocked(page, violations: list[str]) -> None:
     """The policy is enforced and the watcher hears of it: an injected inline script is
     blocked and reported (then forgotten, so the pages' own record starts empty)."""
-    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.ran = 1'; document.head.append(s); }")
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.ran = 1'; document.head.append(s); }"
+    )
     for _ in range(50):  # the report reaches Python through an exposed binding, a moment later
         if any("script-src" in v for v in violations):
             break
@@ -42,7 +47,14 @@ def test_signed_in_pages_work_without_csp_violations(signed_in):
     response = page.goto("/")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     _assert_watcher_sees_inline_script_blocked(page, violations)
-    for path in ["/", "/new", "/settings/tokens", "/settings/secrets", "/admin/pipelines/hello/runs/", "/no-such-page/"]:
+    for path in [
+        "/",
+        "/new",
+        "/settings/tokens",
+        "/settings/secrets",
+        "/admin/pipelines/hello/runs/",
+        "/no-such-page/",
+    ]:
         page.goto(path)
         expect(page.locator("main")).to_be_visible()
     page.goto("/")  # htmx search: its indicator is styled by app.css, not an injected <style>

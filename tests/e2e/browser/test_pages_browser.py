@@ -56,7 +56,9 @@ output:
 
 def test_sign_in_and_create_a_pipeline_from_a_template(page, base_url, api_token):
     """A wrong password is refused; then New pipeline from "hello" opens the editor."""
-    httpx.delete(f"{base_url}/v1beta/namespaces/admin/pipelines/from-template", headers={"Authorization": f"Bearer {api_token}"})
+    httpx.delete(
+        f"{base_url}/v1beta/namespaces/admin/pipelines/from-template", headers={"Authorization": f"Bearer {api_token}"}
+    )
     page.goto("/")
     page.get_by_role("banner").get_by_role("link", name="Sign in").click()
     page.get_by_label("Username").fill("admin")
@@ -119,7 +121,9 @@ def test_run_from_the_overview_with_an_uploaded_image(signed_in, make_pipeline):
     page = signed_in
     page.goto(make_pipeline("photo-width", IMAGE_RECIPE))
     expect(page.get_by_label("Caption")).to_have_value("a picture")  # defaults are pre-filled
-    page.get_by_label("Photo").set_input_files({"name": "dot.png", "mimeType": "image/png", "buffer": png_bytes(40, 30)})
+    page.get_by_label("Photo").set_input_files(
+        {"name": "dot.png", "mimeType": "image/png", "buffer": png_bytes(40, 30)}
+    )
     expect(page.locator("#preview-v-photo img")).to_be_visible()
     page.get_by_role("button", name="Run").click()
     expect(page.locator("[data-output=width]")).to_contain_text("40")
@@ -190,7 +194,10 @@ def test_copy_a_run_as_curl_and_run_it(signed_in, api_token):
     command = page.evaluate("navigator.clipboard.readText()")
     assert command.startswith("curl -X POST ")
     done = subprocess.run(
-        ["bash", "-c", command], capture_output=True, text=True, timeout=30,
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=30,
         env={**os.environ, "INSTILL_API_TOKEN": api_token},
     )
     assert done.returncode == 0, done.stderr
@@ -285,7 +292,10 @@ def test_copy_the_curl_trigger_snippet_from_the_overview_and_run_it(signed_in, a
     command = page.evaluate("navigator.clipboard.readText()")
     assert command.startswith("curl") and "/v1beta/namespaces/admin/pipelines/hello/trigger" in command
     done = subprocess.run(
-        ["bash", "-c", command], capture_output=True, text=True, timeout=30,
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=30,
         env={**os.environ, "INSTILL_API_TOKEN": api_token},
     )
     assert done.returncode == 0, done.stderr
