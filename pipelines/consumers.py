@@ -10,10 +10,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from pipelines.auth import authenticate_authorization
-from pipelines.errors import whole_number
 from pipelines.engine import json_bytes
 from pipelines.engine.limits import has_surrogate_escape, loads_stored
-from pipelines.errors import InvalidArgument, NotFound, RateLimited, Unauthenticated
+from pipelines.errors import InvalidArgument, NotFound, RateLimited, Unauthenticated, whole_number
 from pipelines.realtime import run_follow
 from pipelines.selectors import run_for_follower
 from pipelines.services.run_files import MARKER, as_urls

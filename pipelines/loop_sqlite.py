@@ -24,9 +24,9 @@ callers always take the thread path.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -81,7 +81,7 @@ def _connection() -> sqlite3.Connection | None:
     return connection
 
 
-def fetch_one(sql: str, params: tuple[Any, ...]) -> tuple | None | bool:
+def fetch_one(sql: str, params: tuple[Any, ...]) -> tuple | bool | None:
     """The first row of a read-only query, ``None`` when there is none, or ``False``
     when it could not be asked here (not SQLite, locked, any error): the caller then
     uses the ORM in a thread."""

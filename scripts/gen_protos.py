@@ -50,8 +50,8 @@ def _googleapis_include(tmp: Path) -> tuple[Path, Path]:
 
 def generate(out: Path) -> None:
     """Write the generated modules (with ``__init__.py`` files) into ``out``."""
-    from grpc_tools import protoc
     import grpc_tools
+    from grpc_tools import protoc
 
     protos = sorted(p.relative_to(PROTOS).as_posix() for p in PROTOS.rglob("*.proto"))
     with tempfile.TemporaryDirectory() as tmp:

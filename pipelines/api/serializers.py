@@ -16,7 +16,6 @@ from pipelines.services.operations import operation_state
 from pipelines.services.run_files import as_urls
 from pipelines.services.tokens import token_state
 
-
 # The operation's response, typed as protobuf's Any names it (the contract's JSON).
 RESPONSE_TYPE = "type.googleapis.com/pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse"
 

@@ -74,11 +74,11 @@ __all__ = [
     "Variable",
     "bind_rows",
     "execute",
+    "json_bytes",
     "parse_condition",
     "parse_recipe",
     "parse_reference",
     "register_attribute",
     "to_json",
-    "json_bytes",
     "validate_recipe",
 ]

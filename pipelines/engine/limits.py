@@ -24,12 +24,12 @@ __all__ = [
     "DEFAULT_MAX_JSON_DEPTH",
     "InputLimitError",
     "deeper_than",
-    "heal",
     "has_surrogate_escape",
+    "heal",
     "heal_text",
-    "lone_surrogate_path",
     "loads_json",
     "loads_stored",
+    "lone_surrogate_path",
 ]
 
 #: The nesting protobuf's Struct (and so Instill's gateway) accepts by default.

@@ -3,9 +3,9 @@ the Instill ``metadata.traces`` shape."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from collections.abc import Callable
 from typing import Any, Literal
 
 from .values import File, to_json

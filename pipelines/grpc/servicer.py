@@ -15,8 +15,8 @@ import uuid
 
 import grpc
 
-from pipelines.aio import db
 from pipelines import ratelimits
+from pipelines.aio import db
 from pipelines.auth import AUTHENTICATION_REQUIRED, authenticate_authorization, rate_subject
 from pipelines.engine import PipelineOutputUpdated
 from pipelines.errors import ServiceError, Unauthenticated

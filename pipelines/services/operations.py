@@ -26,16 +26,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from pipelines.aio import db
-from pipelines.engine import parse_recipe, to_json
 from pipelines.components import default_registry
+from pipelines.engine import parse_recipe, to_json
 from pipelines.errors import ABORTED, INTERNAL, AlreadyExists, Cancelled, InvalidArgument, NotFound, ServiceError
 from pipelines.models import IdempotencyKey, PipelineRun
 from pipelines.services import runs as runs_service
-from pipelines.services.runs import TriggerRow, TriggerTarget, bind_rows, worker_id
 from pipelines.services.run_events import run_end_announce
 from pipelines.services.run_files import FileStore, as_data_uris, as_files
+from pipelines.services.runs import TriggerRow, TriggerTarget, bind_rows, worker_id
 from pipelines.services.secrets import decrypt, encrypt, secrets_for_namespace
-
 
 logger = logging.getLogger("pipelines.runs")
 

@@ -14,8 +14,8 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -25,15 +25,24 @@ from pipelines import loop_sqlite, run_worker
 from pipelines.aio import db
 from pipelines.components import default_registry, task_process_modules
 from pipelines.components._outbound import guarded_request
-from pipelines.engine import ComponentError, File, InputInvalid, Recipe, RunCancelled, RunResult, execute, to_json
-from pipelines.engine import processes
+from pipelines.engine import (
+    ComponentError,
+    File,
+    InputInvalid,
+    Recipe,
+    RunCancelled,
+    RunResult,
+    execute,
+    processes,
+    to_json,
+)
 from pipelines.engine.inputs import media_type_fits
 from pipelines.engine.types import FILE_TYPES, item_type
 from pipelines.errors import Cancelled, DeadlineExceeded, InvalidArgument, PermissionDenied, ServiceError
 from pipelines.models import ComponentRun, Pipeline, PipelineRelease, PipelineRun
 from pipelines.selectors import Permission, pipeline_get_for_trigger, pipeline_get_for_trigger_on_loop, release_get
-from pipelines.services.pipelines import pipeline_recipe_cached, version_recipe
 from pipelines.services.bulk import rows_insert, rows_insert_sqlite
+from pipelines.services.pipelines import pipeline_recipe_cached, version_recipe
 from pipelines.services.run_events import (
     RunEventBuffer,
     RunEventLog,

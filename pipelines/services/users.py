@@ -71,7 +71,7 @@ def reserved_usernames() -> frozenset[str]:
 
 
 @transaction.atomic
-def user_create(*, username: str, password: str | None, is_staff: bool = False) -> "User":
+def user_create(*, username: str, password: str | None, is_staff: bool = False) -> User:
     """Create a user and the namespace of the same id; the username must be a valid id."""
     if not re.match(RESOURCE_ID_PATTERN, username or ""):
         raise InvalidArgument(
@@ -105,7 +105,7 @@ def user_namespace(user) -> Namespace:
         return namespace
 
 
-def admin_ensure(*, username: str, password: str) -> tuple["User", bool]:
+def admin_ensure(*, username: str, password: str) -> tuple[User, bool]:
     """Make sure the admin user exists; returns (user, created). Never resets a password."""
     user = User.objects.filter(username=username).first()
     if user is not None:

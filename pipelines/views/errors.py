@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipelines.api.views.common import api_not_found, api_server_error
 from pipelines.api.errors import error_json
+from pipelines.api.views.common import api_not_found, api_server_error
 from pipelines.views.common import error_page
 
 

@@ -6,15 +6,15 @@ import json
 import shlex
 from dataclasses import asdict
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import yaml
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
-from urllib.parse import urlencode
 
-from pipelines.errors import NotFound
 from pipelines.engine.limits import loads_stored
+from pipelines.errors import NotFound
 from pipelines.selectors import (
     RUN_STATUS_CHOICES,
     RunFilters,

@@ -171,8 +171,9 @@ def test_recovery_fails_runs_of_dead_processes(hello, alice):
     run = PipelineRun.objects.create(
         pipeline=hello, status=PipelineRun.Status.PROCESSING, worker="ghost-host-not-here:1"
     )
-    from django.utils import timezone
     from datetime import timedelta
+
+    from django.utils import timezone
 
     PipelineRun.objects.filter(pk=run.pk).update(heartbeat_time=timezone.now() - timedelta(hours=1))
     import socket

@@ -11,8 +11,8 @@ from django.test import AsyncClient
 from django.test.client import MULTIPART_CONTENT
 
 from pipelines.models import ComponentRun, Pipeline, PipelineRun, RunEvent
-from tests.api.test_trigger_lane import call, handlers  # noqa: F401 - the fixture, both ASGI handlers
 from tests.api.test_run_events import receive_all, ws
+from tests.api.test_trigger_lane import call, handlers  # noqa: F401 - the fixture, both ASGI handlers
 from tests.engine.test_input_limits import alias_bomb
 
 BASE = "/v1beta/namespaces/alice/pipelines"

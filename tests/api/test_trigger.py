@@ -230,7 +230,6 @@ def test_oversize_body_is_413(api, hello, settings):
 def test_iterator_condition_demo(api, alice):
     """The chunk-and-jq demo: chunks, counts words per chunk in an iterator, sums under a condition."""
     from pipelines.demo import CHUNK_AND_JQ
-
     from pipelines.services.pipelines import pipeline_create
 
     pipeline_create(namespace=alice.namespace, pipeline_id="chunky", raw_recipe=CHUNK_AND_JQ)

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from pipelines.engine import File, InputInvalid, Registry, Recipe, parse_recipe
+from pipelines.engine import File, InputInvalid, Recipe, Registry, parse_recipe
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
 

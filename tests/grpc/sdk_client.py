@@ -13,7 +13,6 @@ import time
 
 import grpc
 from google.protobuf.json_format import MessageToDict
-
 from instill.clients import init_pipeline_client
 
 

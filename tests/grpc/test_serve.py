@@ -13,9 +13,9 @@ import grpc
 import httpx
 import pytest
 
+from benchmarks._server import free_port
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pb
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_public_service_pb2_grpc
-from benchmarks._server import free_port
 from tests.conftest import HELLO_RECIPE
 from tests.grpc.conftest import ROOT
 from tests.grpc.test_grpc_api import rows, wait_done

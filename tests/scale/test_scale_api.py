@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 
 from pipelines.models import PipelineRun
-from tests.conftest import SLOW_RECIPE
 from tests.api.test_async import (  # noqa: F401 - re-collected here
     BASE,
     poll,
+    test_a_runaway_jq_run_can_be_cancelled,
+    test_a_runaway_jq_run_is_stopped_at_its_time_limit,
     test_async_trigger_then_poll,
     test_async_validates_like_sync,
     test_cancel_running_run,
@@ -18,19 +19,17 @@ from tests.api.test_async import (  # noqa: F401 - re-collected here
     test_idempotency_key,
     test_operation_access,
     test_recovery_fails_runs_of_dead_processes,
-    test_a_runaway_jq_run_can_be_cancelled,
-    test_a_runaway_jq_run_is_stopped_at_its_time_limit,
     test_release_async_records_version,
     test_run_time_limit,
-)
-from tests.api.test_run_events import (  # noqa: F401 - events from a Celery worker, over Redis
-    test_async_run_stores_its_events,
-    test_websocket_follows_a_running_async_run_live,
 )
 from tests.api.test_releases import (  # noqa: F401
     test_only_owner_creates_or_deletes_releases,
     test_release_freezes_recipe_and_triggers_it,
     test_release_list_get_patch_delete,
+)
+from tests.api.test_run_events import (  # noqa: F401 - events from a Celery worker, over Redis
+    test_async_run_stores_its_events,
+    test_websocket_follows_a_running_async_run_live,
 )
 from tests.api.test_trigger import (  # noqa: F401
     test_component_failure_is_200_with_error_trace_and_failed_run,
@@ -38,6 +37,7 @@ from tests.api.test_trigger import (  # noqa: F401
     test_hello_trigger_exact_shape,
     test_secrets_resolve_from_owner_namespace_and_row_override,
 )
+from tests.conftest import SLOW_RECIPE
 from tests.scale.conftest import WORKER_CONCURRENCY
 
 # Workers run in other processes: they only see committed rows.

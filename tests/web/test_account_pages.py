@@ -9,7 +9,6 @@ from django.urls import path
 from django.utils.functional import SimpleLazyObject
 
 from instill_site import urls as site_urls
-
 from pipelines.models import ApiToken, Secret
 from pipelines.services.secrets import secrets_for_namespace
 from tests.conftest import PASSWORD

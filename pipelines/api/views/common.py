@@ -7,9 +7,9 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from pipelines.api.errors import error_json
+from pipelines.engine import json_bytes
 from pipelines.errors import InvalidArgument, PermissionDenied
 from pipelines.selectors import namespace_get, pipeline_get_editable, user_owns_namespace
-from pipelines.engine import json_bytes
 
 
 def json_response(payload: dict, status: int = 200) -> HttpResponse:

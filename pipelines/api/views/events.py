@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pipelines.aio import db
-from pipelines.auth import authenticate_request
 from pipelines.api.errors import error_json, service_error_json
 from pipelines.api.streaming import follow_run
+from pipelines.auth import authenticate_request
 from pipelines.errors import ServiceError, whole_number
 from pipelines.selectors import run_for_follower
 

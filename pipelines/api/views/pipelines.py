@@ -10,10 +10,10 @@ from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
 from pipelines.api.pagination import token_page
+from pipelines.api.views.common import editable, owned_namespace, validated
 from pipelines.errors import ServiceError
 from pipelines.selectors import namespace_get, pipeline_get, pipeline_permission, pipeline_search, pipeline_stats
 from pipelines.services import pipelines as pipeline_services
-from pipelines.api.views.common import editable, owned_namespace, validated
 
 
 def _spec(pipeline) -> dict | None:

@@ -9,11 +9,11 @@ from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
 from pipelines.api.pagination import token_page
+from pipelines.api.views.common import editable, validated, validated_raw
 from pipelines.errors import ServiceError
 from pipelines.selectors import pipeline_get, release_get, releases_of
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services import releases as release_services
-from pipelines.api.views.common import editable, validated, validated_raw
 
 
 def _release_spec(release) -> dict | None:

@@ -8,9 +8,9 @@ from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
 from pipelines.api.pagination import token_page
+from pipelines.api.views.common import owned_namespace, validated
 from pipelines.selectors import secret_get, secrets_of
 from pipelines.services import secrets as secret_services
-from pipelines.api.views.common import owned_namespace, validated
 
 
 class SecretListCreateApi(APIView):

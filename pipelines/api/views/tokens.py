@@ -8,9 +8,9 @@ from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
 from pipelines.api.pagination import token_page
+from pipelines.api.views.common import validated
 from pipelines.selectors import token_get, tokens_of
 from pipelines.services import tokens as token_services
-from pipelines.api.views.common import validated
 
 
 class TokenListCreateApi(APIView):

@@ -17,15 +17,15 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
 from pipelines.aio import db
-from pipelines.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached
 from pipelines.api import serializers as s
 from pipelines.api.errors import error_json, service_error_json, too_big_message
 from pipelines.api.parsers import check_trigger_type, is_multipart, json_body, parse_multipart
 from pipelines.api.streaming import sse_response
+from pipelines.api.views.common import json_response
+from pipelines.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached
 from pipelines.errors import InvalidArgument, PermissionDenied, ServiceError, Unauthenticated
 from pipelines.services import runs as run_services
 from pipelines.services.triggers import Trigger, trigger_accept, trigger_answer, trigger_enqueue, trigger_stream
-from pipelines.api.views.common import json_response
 
 
 def _parse_json_body(request) -> dict:

@@ -244,7 +244,6 @@ class Command(BaseCommand):
         """Runs left PROCESSING by a dead process are failed; queued ones resume here."""
         from pipelines.executors import get_executor
         from pipelines.services.operations import runs_recover
-
         from pipelines.services.run_files import cleanup_run_files
 
         cleanup_run_files()
