@@ -167,7 +167,7 @@ def run_hey(base_url: str, endpoint: Endpoint, *, requests: int, concurrency: in
     if endpoint.method == "POST":
         command += ["-T", "application/json", "-d", endpoint.body.decode()]
     started = time.perf_counter()
-    result = subprocess.run(command + [base_url + endpoint.path], capture_output=True, text=True, check=True)
+    result = subprocess.run([*command, base_url + endpoint.path], capture_output=True, text=True, check=True)
     wall = time.perf_counter() - started
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     latencies = [float(row["response-time"]) for row in rows]
@@ -195,7 +195,7 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], Series]) -> 
     print()
     print(f"Latency at concurrency 1 ({args.requests} requests after {args.warmup} warm-up), ms:")
     print(f"  {'endpoint':<34}{'p50':>8}{'p90':>8}{'p99':>8}{'mean':>8}{'errors':>8}")
-    for name, series, label in (
+    for _name, series, label in (
         ("bare", bare_lat, f"GET {BARE_PATH}"),
         ("trigger", trig_lat, "POST .../hello/trigger"),
     ):

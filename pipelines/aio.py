@@ -19,14 +19,9 @@ import gc
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
 
 from asgiref.sync import AsyncToSync, sync_to_async
 from django.db import close_old_connections, connections
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
 
 _executor: ThreadPoolExecutor | None = None
 
@@ -61,7 +56,7 @@ def pool_close() -> None:
     executor.shutdown(wait=True)
 
 
-def db(fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+def db[**P, R](fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """``await db(fn)(...)`` runs ``fn`` in a thread with a usable database connection.
 
     Wrapping costs tens of microseconds: on hot paths wrap once, at import.

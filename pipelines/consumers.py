@@ -91,7 +91,7 @@ class RunEventsConsumer(AsyncJsonWebsocketConsumer):
                         payload = json_bytes(as_urls(loads_stored(payload), run_uid=run_uid)).decode()
                     # The stored payload is already JSON: spliced in, not parsed and re-encoded.
                     await self.send(
-                        text_data='{"type":"event","seq":%d,"event":"%s","data":%s}' % (item.seq, item.name, payload)
+                        text_data=f'{{"type":"event","seq":{item.seq},"event":"{item.name}","data":{payload}}}'
                     )
                 elif item.kind == "end":
                     await self.send_json({"type": "end", "status": item.status, "error": item.error})

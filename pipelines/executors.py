@@ -33,6 +33,8 @@ class InProcessExecutor:
         self._started = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        # The loop holds its tasks weakly: these references keep the pool's workers alive.
+        self._tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
         with self._lock:
@@ -47,9 +49,8 @@ class InProcessExecutor:
         asyncio.set_event_loop(loop)
         self._loop = loop
         self._queue = asyncio.Queue()
-        for index in range(self.concurrency):
-            loop.create_task(self._worker(index))
-        loop.create_task(self._reaper())
+        self._tasks = [loop.create_task(self._worker(index)) for index in range(self.concurrency)]
+        self._tasks.append(loop.create_task(self._reaper()))
         self._started.set()
         loop.run_forever()
 

@@ -66,7 +66,7 @@ def exception_handler(exc, context) -> Response | None:
         status = exc.status_code
         return Response(error_body(HTTP_TO_CODE.get(status, INTERNAL), str(exc.detail)), status=status)
     request_id = uuid.uuid4().hex
-    logger.exception("unhandled error (request id %s)", request_id)
+    logger.error("unhandled error (request id %s)", request_id, exc_info=exc)
     return Response(error_body(INTERNAL, f"internal error (request id {request_id})"), status=500)
 
 

@@ -270,7 +270,7 @@ def _docx(data: bytes) -> Any:
 
     try:
         return docx.Document(io.BytesIO(data))
-    except Exception as exc:  # python-docx raises assorted zip/xml/KeyError errors
+    except Exception as exc:  # noqa: BLE001 - python-docx raises assorted zip/xml/KeyError errors
         raise ComponentError(f"Couldn't read the DOCX document: {exc}") from None
 
 

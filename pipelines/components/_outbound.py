@@ -325,7 +325,7 @@ async def guarded_request(
     body = content
     try:
         async with asyncio.timeout(timeout), _client(policy, timeout) as client:
-            for hop in range(max_redirects + 1):
+            for _hop in range(max_redirects + 1):
                 request = client.build_request(
                     method,
                     current,

@@ -59,7 +59,7 @@ DEFAULT_MAX_ITERATIONS = 10_000
 # elements made of inline components never suspend by themselves.
 _ITERATOR_SLICE_SECONDS = 0.005
 
-EventHandler = Callable[[Event], "None | Awaitable[None]"]
+EventHandler = Callable[[Event], "Awaitable[None] | None"]
 
 # Component state as references see it (``${c.status.completed}``); shared, read-only.
 _STATUS_COMPLETED = MappingProxyType({"started": True, "skipped": False, "errored": False, "completed": True})

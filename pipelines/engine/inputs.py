@@ -144,11 +144,7 @@ def media_type_fits(type_: str, mime: str) -> bool:
     if type_ in ("image", "audio", "video"):
         return mime.startswith(type_ + "/")
     if type_ == "document":
-        return (
-            mime in DOCUMENT_TYPES
-            or mime.startswith("text/")
-            or mime.startswith("application/vnd.openxmlformats-officedocument.")
-        )
+        return mime in DOCUMENT_TYPES or mime.startswith(("text/", "application/vnd.openxmlformats-officedocument."))
     return True
 
 

@@ -1127,7 +1127,7 @@ def _is_secret_reference(value: str) -> bool:
 
 def _run_mode(task: Task) -> str:
     run = task.run
-    if inspect.iscoroutinefunction(run) or inspect.iscoroutinefunction(getattr(run, "__call__", None)):
+    if inspect.iscoroutinefunction(run) or inspect.iscoroutinefunction(getattr(run, "__call__", None)):  # noqa: B004 - async __call__
         return "async"
     return "process" if task.blocking else "inline"
 

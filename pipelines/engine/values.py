@@ -182,10 +182,7 @@ class File:
                 is_base64 = True
             elif key in ("filename", "name"):
                 filename = urllib.parse.unquote(value) or None
-        if is_base64:
-            data = _b64decode(payload)
-        else:
-            data = urllib.parse.unquote_to_bytes(payload)
+        data = _b64decode(payload) if is_base64 else urllib.parse.unquote_to_bytes(payload)
         if mime is None and not is_base64:
             mime = "text/plain"
         return cls(data, mime_type=mime, filename=filename)

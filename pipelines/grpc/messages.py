@@ -8,7 +8,7 @@ each side is one ``json_format`` conversion. An operation comes as the service's
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from google.longrunning import operations_pb2
 from google.protobuf import json_format, struct_pb2
@@ -16,8 +16,6 @@ from google.rpc import status_pb2
 
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pb
 from pipelines.services.operations import OperationState
-
-M = TypeVar("M")
 
 # Whole numbers beyond this are not exact in a double: leave them as they came.
 _EXACT = 2**53
@@ -45,7 +43,7 @@ def trigger_payload(request) -> dict[str, Any]:
     return {"data": [{"variable": struct_dict(row.variable), "secret": dict(row.secret)} for row in request.data]}
 
 
-def trigger_response(message_class: type[M], response: dict[str, Any]) -> M:
+def trigger_response[M](message_class: type[M], response: dict[str, Any]) -> M:
     """``{"outputs", "metadata"}`` as a Trigger*Response (or a stream update) message."""
     return json_format.ParseDict(response, message_class())
 

@@ -241,7 +241,9 @@ def run_claim(*, run_uid: uuid.UUID | str, worker: str | None = None, take_over_
         pipeline=run.pipeline, release=run.release, recipe=recipe, permission=None, namespace_secrets=namespace_secrets
     )
     inputs = as_files(run.inputs, run_uid=run.uid)
-    rows = [TriggerRow(variable=values or {}, secret=secret or {}) for values, secret in zip(inputs, overrides)]
+    rows = [
+        TriggerRow(variable=values or {}, secret=secret or {}) for values, secret in zip(inputs, overrides, strict=True)
+    ]
     return Claimed(run=run, target=target, rows=rows)
 
 

@@ -83,7 +83,7 @@ def coalesce(events: Sequence[Event]) -> list[Event]:
             if isinstance(event, ComponentEvent):
                 component_pending.pop((event.component_id, event.batch_index), None)
             pipeline_pending.pop(event.batch_index, None)
-    return [event for event, kept in zip(events, keep) if kept]
+    return [event for event, kept in zip(events, keep, strict=True) if kept]
 
 
 def events_render(events: Sequence[Event], store: FileStore) -> list[Rendered]:

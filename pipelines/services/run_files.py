@@ -144,12 +144,12 @@ def cleanup_run_files(*, older_than_days: int | None = None) -> int:
         return 0
     cutoff = timezone.now() - timedelta(days=days)
     names = [p.name for p in root.iterdir() if p.is_dir()]
-    keep = set(
+    keep = {
         str(uid)
         for uid in PipelineRun.objects.filter(uid__in=_uuids(names), create_time__gte=cutoff).values_list(
             "uid", flat=True
         )
-    )
+    }
     removed = 0
     for name in names:
         if name not in keep:

@@ -56,7 +56,7 @@ from pipelines.services.secrets import secrets_for_namespace
 
 logger = logging.getLogger("pipelines.runs")
 
-EventCallback = Callable[[Any], "None | Awaitable[None]"]
+EventCallback = Callable[[Any], "Awaitable[None] | None"]
 
 COMPONENT_STATUS = {
     "COMPLETED": ComponentRun.Status.COMPLETED,
@@ -206,14 +206,14 @@ async def rows_with_fetched_files(target: TriggerTarget, rows: list[TriggerRow])
         return rows
     fetched = await asyncio.gather(*[_fetch_file(var, kind, url) for _, var, _, kind, url in wanted])
     variables = [dict(row.variable) for row in rows]
-    for (index, var, position, _, _), file in zip(wanted, fetched):
+    for (index, var, position, _, _), file in zip(wanted, fetched, strict=True):
         if position is None:
             variables[index][var] = file
         else:
             items = list(variables[index][var])
             items[position] = file
             variables[index][var] = items
-    return [TriggerRow(variable=v, secret=row.secret) for v, row in zip(variables, rows)]
+    return [TriggerRow(variable=v, secret=row.secret) for v, row in zip(variables, rows, strict=True)]
 
 
 async def _fetch_file(variable: str, kind: str, url: str) -> File:

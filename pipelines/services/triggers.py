@@ -16,7 +16,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 
@@ -29,8 +29,6 @@ from pipelines.models import PipelineRun
 from pipelines.services import operations as operation_services
 from pipelines.services import runs as run_services
 from pipelines.services.runs import TriggerOutcome, TriggerRow, TriggerTarget
-
-T = TypeVar("T")
 
 
 def wants_stream(headers: Mapping[str, str]) -> bool:
@@ -110,7 +108,7 @@ async def trigger_accept(
     return Trigger(requester=requester, target=target, rows=rows, options=trigger_options(headers))
 
 
-def _shielded(work: Awaitable[T]) -> Awaitable[T]:
+def _shielded[T](work: Awaitable[T]) -> Awaitable[T]:
     """``work`` in a task of its own that a caller hanging up does not cancel: the run
     finishes and is recorded either way."""
     return asyncio.shield(detached(work))
