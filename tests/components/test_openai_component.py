@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from typing import Any
 
@@ -207,7 +208,7 @@ async def test_text_embeddings(run, fake_openai):
 
 async def test_embeddings_errors_are_component_errors(run, fake_openai):
     fake_openai.fail(400, message="Invalid model nope.")
-    with pytest.raises(ComponentError, match="answered 400: Invalid model nope."):
+    with pytest.raises(ComponentError, match=re.escape("answered 400: Invalid model nope.")):
         await run(COMPONENT, "TASK_TEXT_EMBEDDINGS", {"model": "nope", "text": "x"}, setup=setup(fake_openai), **FAST)
 
 

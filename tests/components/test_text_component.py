@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import bpe_openai
 import jsonschema
 import pytest
@@ -44,7 +46,7 @@ async def test_token_chunks_respect_size_and_overlap(run):
     assert chunks[0]["start-position"] == 0
     assert chunks[-1]["end-position"] == len(text) - 1
     # Consecutive chunks share text (the overlap).
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert b["start-position"] < a["end-position"]
     assert out["chunks-token-count"] == sum(c["token-count"] for c in chunks)
 
@@ -106,7 +108,7 @@ async def test_recursive_overlap_and_positions_with_repeated_text(run):
     assert_positions_point_into(text, chunks)
     starts = [c["start-position"] for c in chunks]
     assert starts == sorted(starts)
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert 0 <= a["end-position"] + 1 - b["start-position"] <= 10
 
 

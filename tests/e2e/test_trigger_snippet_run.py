@@ -38,7 +38,7 @@ output:
   tags: {value: "${variable.tags}"}
   copies: {value: "${variable.copies}"}
   report-type: {value: "${variable.report:content-type}"}
-""" % json.dumps(CAPTION)
+""" % json.dumps(CAPTION)  # noqa: UP031 - YAML's braces read plainer than doubled ones
 GREETING = "Hello Summarise the benefits of solar power in two sentences."
 
 

@@ -116,7 +116,7 @@ async def test_a_runaway_task_is_killed_when_the_run_is_cancelled(registry: Regi
     recipe = {"component": {"forever": comp("block", "TASK_SPIN")}}
     try:
         running = asyncio.ensure_future(run(registry, recipe, cancel=cancel, processes=pool))
-        while not pool.pids:
+        while not pool.pids:  # noqa: ASYNC110 - another process's start: no event to wait on
             await asyncio.sleep(0.01)
         (pid,) = pool.pids
         cancel.set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pipelines.engine import Problem, RecipeInvalid, Registry, parse_recipe, validate_recipe
@@ -466,5 +468,5 @@ def test_outputs_cannot_return_secrets(registry: Registry) -> None:
     }
     assert all("outputs cannot expose secrets" in error for error in problems.values())
     assert "${secret.api-key}" in problems["output.chained.value"]
-    with pytest.raises(RecipeInvalid, match="output.direct.value"):
+    with pytest.raises(RecipeInvalid, match=re.escape("output.direct.value")):
         parse_recipe(recipe, registry=registry)

@@ -100,9 +100,9 @@ def test_unresolved_reference_raises_in_strict_mode_and_renders_none_otherwise()
         assert str(info.value).startswith("Couldn't resolve reference ${")
         assert str(info.value).endswith("}.")
         assert node.render(SCOPE, False) is None
-    assert str(pytest.raises(ReferenceUnresolved, compile_value("${variable.nope}").render, SCOPE, True).value) == (
-        "Couldn't resolve reference ${variable.nope}."
-    )
+    with pytest.raises(ReferenceUnresolved) as info:
+        compile_value("${variable.nope}").render(SCOPE, True)
+    assert str(info.value) == "Couldn't resolve reference ${variable.nope}."
 
 
 def test_resolve_returns_missing_sentinel() -> None:

@@ -79,7 +79,7 @@ def sdk_python() -> Path:
     interpreter, version = sdk_interpreter()
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
-    key = "instill-sdk-0.18-py%d.%d" % version
+    key = f"instill-sdk-0.18-py{version[0]}.{version[1]}"
     venv = root / key
     python = venv / "bin" / "python"
     marker = venv / ".installed"

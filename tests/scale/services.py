@@ -289,11 +289,16 @@ def start_celery_worker(
         f"{name}@%h",
     ]
     log = log or Path(tempfile.mkstemp(prefix=f"celery-{name}-", suffix=".log")[1])
-    out = open(log, "ab")
-    proc = subprocess.Popen(
-        args, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    out.close()
+    with open(log, "ab") as out:  # the worker keeps its own descriptor
+        proc = subprocess.Popen(
+            args,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     proc.log_path = log  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

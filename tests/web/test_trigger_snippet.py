@@ -69,7 +69,7 @@ variable:
   digits: {type: string, example: "42"}
 output:
   note: {value: "${variable.note}"}
-""" % json.dumps(TRICKY)
+""" % json.dumps(TRICKY)  # noqa: UP031 - YAML's braces read plainer than doubled ones
 
 NO_PLACEHOLDERS = ("your value here", "your_value", "placeholder", "todo", "lorem", "<value>", "xxx", "changeme")
 
@@ -475,7 +475,7 @@ def test_partial_renders_tabs_selectors_and_copy_buttons():
     assert [t["aria-selected"] for t in tabs] == ["true", "false", "false"]
     assert [t["tabindex"] for t in tabs] == ["0", "-1", "-1"]
     assert all(t["aria-controls"] in panels and panels[t["aria-controls"]]["aria-labelledby"] == t["id"] for t in tabs)
-    assert [a for tag, a in page.elements if a.get("role") == "tablist"][0]["aria-label"] == "Language"
+    assert next(a for tag, a in page.elements if a.get("role") == "tablist")["aria-label"] == "Language"
     assert [a["value"] for tag, a in page.elements if "data-snippet-mode" in a] == ["sync", "async", "stream"]
     assert [a["value"] for tag, a in page.elements if tag == "option"] == ["latest", "v1.0.0"]
     buttons = [a for tag, a in page.elements if tag == "button" and "data-snippet-copy" in a]
