@@ -107,7 +107,7 @@ class TriggerLane(ASGIHandler):
         self._view_middleware: list = []
         self._template_response_middleware: list = []
         self._exception_middleware: list = []
-        handler = convert_exception_to_response(self._get_response_async)
+        handler = convert_exception_to_response(self._get_response_async)  # type: ignore[attr-defined]  # Django private API, absent from django-stubs
         for path in reversed([m for m in settings.MIDDLEWARE if m not in SESSION_MIDDLEWARE]):
             middleware = import_string(path)
             if not getattr(middleware, "async_capable", False):
@@ -163,16 +163,16 @@ class TriggerLane(ASGIHandler):
                 match = get_resolver().resolve(request.path_info)
             except Resolver404:
                 pass
-        if match is None or not _servable(request, match):
+        if request is None or match is None or not _servable(request, match):
             lane_counters["passed_on"] += 1
             await passed_on(scope, _replay(body, receive), send)
             return
         lane_counters["served"] += 1
-        request.lane_match = match
+        request.lane_match = match  # type: ignore[attr-defined]  # ours, read back by resolve_request
         set_script_prefix(get_script_prefix(scope))
         signals.request_started.send(sender=self.__class__, scope=scope)
         response = await self.get_response_async(request)
-        response._handler_class = self.__class__
+        response._handler_class = self.__class__  # type: ignore[attr-defined]  # as Django's handler sets it; absent from django-stubs
         try:
             await self.send_response(response, send)
         finally:

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import authenticate as django_authenticate
 
 from pipelines import ratelimits
 from pipelines.errors import AUTHENTICATION_REQUIRED, Unauthenticated  # noqa: F401 - AUTHENTICATION_REQUIRED: the adapters' message
 from pipelines.services.tokens import PREFIX, hash_token, token_authenticate, token_identity_cached
+
+if TYPE_CHECKING:
+    from pipelines.models import Requester
 
 
 def credentials(header: str) -> tuple[str, str, str] | None:
@@ -68,7 +72,7 @@ def authenticate_authorization(header: str, *, address: str) -> object | None:
     return user
 
 
-def rate_subject(header: str, user) -> str:
+def rate_subject(header: str, user: Requester) -> str:
     """Whom API rate limits count against: the API token in ``header``, else the user
     (Basic credentials, a browser session)."""
     try:

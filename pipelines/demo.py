@@ -179,7 +179,9 @@ PUBLIC = {"users": {"*/*": {"enabled": True, "role": "ROLE_EXECUTOR"}}}
 def _demos() -> dict[str, tuple[str, str, dict | None]]:
     """id → (description, recipe, sharing). Public, except a chat demo that spends the
     owner's API key: everyone could run it (sign-up is open by default) on their bill."""
-    demos = {pipeline_id: (description, raw, PUBLIC) for pipeline_id, (description, raw) in DEMOS.items()}
+    demos: dict[str, tuple[str, str, dict | None]] = {
+        pipeline_id: (description, raw, PUBLIC) for pipeline_id, (description, raw) in DEMOS.items()
+    }
     base_url = settings.PIPELINE_DEMO_OPENAI_BASE_URL
     if base_url:  # empty: no chat demo
         model = settings.PIPELINE_DEMO_OPENAI_MODEL

@@ -64,7 +64,7 @@ class ServiceError(Exception):
         return _restore, (type(self), self.args, dict(self.__dict__))
 
 
-def _restore(cls: type, args: tuple, state: dict) -> ServiceError:
+def _restore(cls: type[ServiceError], args: tuple, state: dict) -> ServiceError:
     error = Exception.__new__(cls)
     error.args = args
     error.__dict__.update(state)

@@ -5,7 +5,7 @@ put back on the field they name with :func:`add_service_error`."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -56,7 +56,7 @@ class SignupForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         first, second = data.get("password1"), data.get("password2")
         if first and second and first != second:
             self.add_error("password2", "The two passwords differ.")
@@ -95,7 +95,9 @@ class PipelineCreateForm(forms.Form):
 
     def __init__(self, *args, templates: dict[str, tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template"].choices = [(key, label) for key, (label, _) in templates.items()]
+        cast(forms.ChoiceField, self.fields["template"]).choices = [
+            (key, label) for key, (label, _) in templates.items()
+        ]
         self.fields["template"].initial = "hello" if "hello" in templates else next(iter(templates))
 
 
@@ -132,7 +134,7 @@ class JsonField(forms.CharField):
 
     def to_python(self, value):
         text = super().to_python(value)
-        if not text.strip():
+        if text is None or not text.strip():
             return None
         try:
             return loads_json(text, max_depth=settings.PIPELINE_MAX_JSON_DEPTH, what="this value")
@@ -151,7 +153,8 @@ class ListField(forms.Field):
 
     def to_python(self, value):
         items = [v for v in (value or []) if v not in ("", None)]
-        errors, out = [], []
+        errors: list[str] = []
+        out: list[Any] = []
         for position, item in enumerate(items):
             try:
                 out.append(self.item.clean(item))
@@ -223,10 +226,8 @@ class RunForm(forms.Form):
             field.initial = _initial(variable)
             if variable.id in values:
                 field.initial = _prefill(variable, values[variable.id])
-            field.variable = variable
-            field.ui = ui
-            field.kind = kind
-            field.accept = ACCEPT.get(kind, "")
+            # What the template reads beside Django's own attributes.
+            field.__dict__.update(variable=variable, ui=ui, kind=kind, accept=ACCEPT.get(kind, ""))
             self.fields[variable.id] = field
 
     def variables(self) -> dict[str, Any]:

@@ -9,14 +9,21 @@ when they do no I/O, and still use a thread when they might (a session to save).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from asgiref.sync import sync_to_async
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.middleware import clickjacking, common, csp, csrf, security
 
+if TYPE_CHECKING:
+    from django.utils.deprecation import _AnyGetResponseCallable
+
 
 class _InlineHooks:
+    get_response: _AnyGetResponseCallable  # MiddlewareMixin's, here always async
+
     def response_needs_thread(self, request) -> bool:
         return False
 
@@ -24,7 +31,8 @@ class _InlineHooks:
         response = None
         if hasattr(self, "process_request"):
             response = self.process_request(request)
-        response = response or await self.get_response(request)
+        # The handler adapts the chain to async: get_response is a coroutine function here.
+        response = response or await self.get_response(request)  # type: ignore[misc]
         if hasattr(self, "process_response"):
             if self.response_needs_thread(request):
                 response = await sync_to_async(self.process_response, thread_sensitive=True)(request, response)
@@ -53,7 +61,7 @@ class CsrfViewMiddleware(_InlineHooks, csrf.CsrfViewMiddleware):
     """``process_view`` is async so the handler does not wrap it in a thread; it reads
     only the cookie, headers and (for form posts) the already-received body."""
 
-    async def process_view(self, request, callback, callback_args, callback_kwargs):
+    async def process_view(self, request, callback, callback_args, callback_kwargs):  # type: ignore[override]  # django-stubs types the hook sync only
         return super().process_view(request, callback, callback_args, callback_kwargs)
 
 

@@ -176,9 +176,9 @@ def api_enabled() -> bool:
 def api_check(*, subject: str) -> None:
     """Count an API call other than a trigger against its caller; :class:`RateLimited`
     over ``PIPELINE_RATE_LIMIT_API``. No cost when it is unset."""
-    if not settings.PIPELINE_RATE_LIMIT_API:
-        return
     rate = parse_rate(settings.PIPELINE_RATE_LIMIT_API, setting="PIPELINE_RATE_LIMIT_API")
+    if rate is None:
+        return
     _limit(f"rl:api:{subject}", rate, setting="PIPELINE_RATE_LIMIT_API", what="API calls", now=time.time())
 
 

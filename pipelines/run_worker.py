@@ -298,7 +298,7 @@ async def run_trigger(*, target, rows, requester, source: str, return_traces: bo
     (no worker ready, or inputs that are not plain JSON)."""
     workers = _workers
     worker = workers.pick() if workers is not None else None
-    if worker is None or not all(_plain(row.variable) for row in rows):
+    if workers is None or worker is None or not all(_plain(row.variable) for row in rows):
         return None
     from pipelines.services.runs import TriggerOutcome
 
@@ -361,6 +361,7 @@ async def _execute(request: dict) -> tuple:
 
 
 async def _answer(protocol: Frames, request_id: int, request: dict) -> None:
+    message: tuple[int, bool, Any]
     try:
         message = (request_id, True, await _execute(request))
     except ServiceError as exc:
@@ -392,7 +393,12 @@ async def worker_main(fd: int) -> None:
     protocol = Frames(on_message, on_lost)
     sock = socket.socket(fileno=fd)
     await loop.create_unix_connection(lambda: protocol, sock=sock)
-    loop.add_signal_handler(signal.SIGTERM, lambda: protocol.transport and protocol.transport.close())
+
+    def stop() -> None:
+        if protocol.transport:
+            protocol.transport.close()
+
+    loop.add_signal_handler(signal.SIGTERM, stop)
     protocol.send((READY, os.getpid()))
     await closed
     if running:

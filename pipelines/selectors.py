@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
@@ -22,6 +23,11 @@ from pipelines.errors import (
     quoted,
 )
 from pipelines.models import ApiToken, ComponentRun, Namespace, Pipeline, PipelineRelease, PipelineRun, RunEvent, Secret
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from pipelines.models import Requester
 
 
 @dataclass(frozen=True)
@@ -38,11 +44,11 @@ class Permission:
 NO_ACCESS = Permission(False, False, False, False)
 
 
-def user_owns_namespace(user, namespace: Namespace) -> bool:
+def user_owns_namespace(user: Requester | None, namespace: Namespace) -> bool:
     return bool(user is not None and user.is_authenticated and namespace.user_id == user.pk)
 
 
-def pipeline_permission(*, pipeline: Pipeline, user) -> Permission:
+def pipeline_permission(*, pipeline: Pipeline, user: Requester) -> Permission:
     if user_owns_namespace(user, pipeline.namespace):
         return Permission(True, True, True, True)
     role = pipeline.public_role
@@ -59,7 +65,7 @@ def namespace_get(*, namespace_id: str) -> Namespace:
     return namespace
 
 
-def readable_pipelines(*, user) -> QuerySet[Pipeline]:
+def readable_pipelines(*, user: Requester) -> QuerySet[Pipeline]:
     """Pipelines the user may read: their own and public ones."""
     qs = Pipeline.objects.select_related("namespace")
     if user is not None and user.is_authenticated:
@@ -67,7 +73,7 @@ def readable_pipelines(*, user) -> QuerySet[Pipeline]:
     return qs.filter(_public_q())
 
 
-def pipeline_search(*, user, query: str = "", namespace: Namespace | None = None) -> QuerySet[Pipeline]:
+def pipeline_search(*, user: Requester, query: str = "", namespace: Namespace | None = None) -> QuerySet[Pipeline]:
     """Readable pipelines (of ``namespace``, when given) whose id or description contains
     ``query``, recently changed first."""
     qs = readable_pipelines(user=user)
@@ -82,7 +88,7 @@ def _public_q() -> Q:
     return Q(is_public=True)
 
 
-def pipeline_get(*, namespace_id: str, pipeline_id: str, user) -> tuple[Pipeline, Permission]:
+def pipeline_get(*, namespace_id: str, pipeline_id: str, user: Requester) -> tuple[Pipeline, Permission]:
     """The pipeline and what ``user`` may do with it; NotFound when it may not read it."""
     pipeline = (
         Pipeline.objects.select_related("namespace").filter(namespace__slug=namespace_id, slug=pipeline_id).first()
@@ -105,7 +111,7 @@ def pipeline_get(*, namespace_id: str, pipeline_id: str, user) -> tuple[Pipeline
 _pipeline_cache: dict[tuple[str, str], Pipeline] = {}
 
 
-def pipeline_get_for_trigger(*, namespace_id: str, pipeline_id: str, user) -> tuple[Pipeline, Permission]:
+def pipeline_get_for_trigger(*, namespace_id: str, pipeline_id: str, user: Requester) -> tuple[Pipeline, Permission]:
     """Same answer as :func:`pipeline_get`, with one cheap query when the pipeline is cached."""
     from django.db import connection
 
@@ -147,7 +153,7 @@ def pipeline_get_for_trigger_on_loop(
     if cached is None:
         return None
     row = loop_sqlite.fetch_one(_FRESHNESS_SQL, (namespace_id, pipeline_id))
-    if not row or row[0] != cached.pk or not isinstance(row[1], str):
+    if not row or not isinstance(row, tuple) or row[0] != cached.pk or not isinstance(row[1], str):
         return None
     try:
         stored = datetime.fromisoformat(row[1])
@@ -206,7 +212,9 @@ def release_ids(*, pipeline: Pipeline) -> list[str]:
     )
 
 
-def runs_visible(*, pipeline: Pipeline, user, permission: Permission, values: bool = True) -> QuerySet[PipelineRun]:
+def runs_visible(
+    *, pipeline: Pipeline, user: Requester, permission: Permission, values: bool = True
+) -> QuerySet[PipelineRun]:
     """Runs of a pipeline the user may list: all for the owner, their own otherwise,
     newest first. ``values=False`` leaves inputs, outputs, traces and the recipe in the
     database (a table that shows none of them)."""
@@ -267,12 +275,12 @@ def component_runs_of(*, run: PipelineRun, by_start: bool = False) -> QuerySet[C
     )
 
 
-def tokens_of(*, user) -> QuerySet[ApiToken]:
+def tokens_of(*, user: User) -> QuerySet[ApiToken]:
     """A user's API tokens, newest first."""
     return ApiToken.objects.filter(user=user).order_by("-create_time", "-id")
 
 
-def token_get(*, user, token_id: str) -> ApiToken:
+def token_get(*, user: User, token_id: str) -> ApiToken:
     token = ApiToken.objects.filter(user=user, slug=token_id).first()
     if token is None:
         raise NotFound(f'token "{token_id}" not found')
@@ -291,7 +299,7 @@ def secret_get(*, namespace: Namespace, secret_id: str) -> Secret:
     return secret
 
 
-def pipeline_get_editable(*, namespace_id: str, pipeline_id: str, user) -> tuple[Pipeline, Permission]:
+def pipeline_get_editable(*, namespace_id: str, pipeline_id: str, user: Requester) -> tuple[Pipeline, Permission]:
     """A pipeline ``user`` may edit: NotFound when they may not read it (it stays
     hidden), PermissionDenied when they may only read it. For the API and the pages."""
     pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
@@ -300,7 +308,7 @@ def pipeline_get_editable(*, namespace_id: str, pipeline_id: str, user) -> tuple
     return pipeline, permission
 
 
-def run_get(*, run_uid: str, user) -> tuple[PipelineRun, bool]:
+def run_get(*, run_uid: str, user: Requester) -> tuple[PipelineRun, bool]:
     """A run visible to ``user`` and whether it may see its data (the requester or the owner).
 
     ``run_uid`` is whatever the client sent: anything that is not a UUID is a run that
@@ -318,7 +326,7 @@ def run_get(*, run_uid: str, user) -> tuple[PipelineRun, bool]:
     return run, True
 
 
-def run_for_follower(*, requester, run_uid: str) -> PipelineRun:
+def run_for_follower(*, requester: Requester, run_uid: str) -> PipelineRun:
     """The run whose events or operation ``requester`` may follow: one they requested,
     or any run of a pipeline in a namespace they own. :class:`Unauthenticated` when
     there is no requester (``None`` or anonymous); NotFound for every other run, never

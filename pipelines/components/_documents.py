@@ -338,7 +338,8 @@ def _docx_inline(paragraph: Any) -> str:
         else:
             parts.append((*style, run.text))
     if not parts:
-        return paragraph.text
+        text: str = paragraph.text
+        return text
     out: list[str] = []
     for bold, italic, text in parts:
         core = text.strip()

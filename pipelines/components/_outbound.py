@@ -282,7 +282,8 @@ class OutboundResponse:
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("content-type", "")
+        value: str = self.headers.get("content-type", "")
+        return value
 
     def header_lists(self) -> dict[str, list[str]]:
         """Headers as Instill shows them: canonical name → list of values."""
@@ -442,6 +443,6 @@ async def read_capped(response: httpx.Response, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _describe(exc: httpx.HTTPError) -> str:
+def _describe(exc: Exception) -> str:
     text = str(exc)
     return text or type(exc).__name__

@@ -323,7 +323,9 @@ symmetric_difference = _set_operation(
 )
 
 
-def _task(name: str, title: str, description: str, input_schema: dict, output: dict, run: Any) -> Task:
+def _task(
+    name: str, title: str, description: str, input_schema: dict[str, Any], output: dict[str, Any], run: Any
+) -> Task:
     return Task(
         name=name,
         title=title,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from pipelines.components import _outbound
@@ -20,7 +20,7 @@ _HEADER_DESCRIPTION = (
     "(a plain string value is accepted too)."
 )
 
-INPUT_WITHOUT_BODY = {
+INPUT_WITHOUT_BODY: dict[str, Any] = {
     "type": "object",
     "title": "Input Without Body",
     "properties": {
@@ -191,10 +191,10 @@ def _authentication(setup: Mapping[str, Any]) -> tuple[dict[str, str], dict[str,
             return {}, {str(key): str(value)}
         return {str(key): str(value)}, {}
     if auth_type == "BEARER_TOKEN":
-        token = auth.get("token")
-        if not token:
+        bearer = auth.get("token")
+        if not bearer:
             raise ComponentError("Bearer Token Auth error: token is empty.")
-        return {"Authorization": f"Bearer {token}"}, {}
+        return {"Authorization": f"Bearer {bearer}"}, {}
     raise ComponentError(f"Invalid authentication type {auth_type!r}.")
 
 
@@ -256,7 +256,7 @@ def _config_hosts(config: Mapping[str, Any]) -> Any:
     return config.get("http_allowed_hosts", ())
 
 
-def _make_run(task: str):
+def _make_run(task: str) -> Callable[[dict[str, Any], TaskContext], Awaitable[dict[str, Any]]]:
     method = METHODS[task]
 
     async def run(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:

@@ -444,7 +444,7 @@ def retry_delay(attempt: int, retry_after: float | None, backoff: float) -> floa
     (at most :data:`MAX_RETRY_AFTER`), else exponential backoff with jitter."""
     if retry_after is not None:
         return min(retry_after, MAX_RETRY_AFTER)
-    return backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
+    return backoff * 2.0 ** (attempt - 1) * random.uniform(0.5, 1.0)
 
 
 async def _with_retries(ctx: TaskContext, attempt: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:

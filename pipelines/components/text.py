@@ -283,9 +283,10 @@ class _Tokenizer:
 
     def encode(self, text: str) -> list[int]:
         try:
-            return self.encoding.encode(
+            tokens: list[int] = self.encoding.encode(
                 text, allowed_special=self.allowed_special, disallowed_special=self.disallowed_special
             )
+            return tokens
         except ValueError as exc:
             raise ComponentError(str(exc).splitlines()[0]) from None
 

@@ -135,7 +135,8 @@ class _Zygote:
             answer = _recv_exactly(self.control, _ANSWER.size)
         if answer is None:
             raise ConnectionError("the task processes' zygote stopped")
-        return _ANSWER.unpack(answer)[0]
+        value: int = _ANSWER.unpack(answer)[0]
+        return value
 
     def fork(self, fd: int) -> int:
         pid = self._ask(b"f", fds=[fd])
@@ -590,7 +591,7 @@ def _child_main(sock: socket.socket) -> None:
         sock.sendall(_answer(body))
 
 
-def _answer(body: bytes) -> bytes:
+def _answer(body: bytes | bytearray) -> bytes:
     try:
         function, inputs, component_id, task, setup, config = pickle.loads(body)
         context = TaskContext(component_id=component_id, task=task, setup=setup, config=config)

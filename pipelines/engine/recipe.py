@@ -440,7 +440,7 @@ def _lenient_validator(schema: Mapping[str, Any]) -> Any:
 
         return check
 
-    cls = jsonschema.validators.extend(base, {k: wrap(v) for k, v in base.VALIDATORS.items()})
+    cls = jsonschema.validators.extend(base, {k: wrap(v) for k, v in base.VALIDATORS.items()})  # type: ignore[no-untyped-call]  # types-jsonschema leaves extend() untyped
     validator = cls(dict(schema))
     _validator_cache[id(schema)] = (schema, validator)
     return validator

@@ -12,6 +12,7 @@ from typing import Any
 
 from google.longrunning import operations_pb2
 from google.protobuf import json_format, struct_pb2
+from google.protobuf.message import Message
 from google.rpc import status_pb2
 
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pb
@@ -43,7 +44,7 @@ def trigger_payload(request) -> dict[str, Any]:
     return {"data": [{"variable": struct_dict(row.variable), "secret": dict(row.secret)} for row in request.data]}
 
 
-def trigger_response[M](message_class: type[M], response: dict[str, Any]) -> M:
+def trigger_response[M: Message](message_class: type[M], response: dict[str, Any]) -> M:
     """``{"outputs", "metadata"}`` as a Trigger*Response (or a stream update) message."""
     return json_format.ParseDict(response, message_class())
 

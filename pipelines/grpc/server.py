@@ -91,7 +91,7 @@ def serve_beside_daphne(*, host: str, port: int) -> int:
 
     from twisted.internet import defer, reactor
 
-    loop = reactor._asyncioEventloop
+    loop = reactor._asyncioEventloop  # type: ignore[attr-defined]  # AsyncioSelectorReactor's, untyped
     asyncio.set_event_loop(loop)  # what daphne does when it runs; grpc.aio binds to it
     server, bound = build_server(host=host, port=port)
 

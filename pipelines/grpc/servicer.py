@@ -195,7 +195,9 @@ class PipelineServicer:
         trigger = await _accept(request, context)
         stream = await trigger_stream(trigger)  # bad input is INVALID_ARGUMENT, not a broken stream
         outputs: list[dict] = [{} for _ in trigger.rows]
-        async for event in stream.events():
+        async for event in stream.events():  # no heartbeat asked: never None
+            if event is None:
+                continue
             if event.name == PipelineOutputUpdated.name:
                 outputs[event.batch_index] = event.payload()["output"]
                 yield messages.trigger_response(pb.TriggerNamespacePipelineWithStreamResponse, {"outputs": outputs})

@@ -21,6 +21,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
 from asgiref.sync import async_to_sync
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
@@ -71,7 +72,7 @@ def coalesce(events: Sequence[Event]) -> list[Event]:
     pipeline_pending: dict[int, int] = {}
     for index, event in enumerate(events):
         if event.name == ComponentOutputUpdated.name:
-            key = (event.component_id, event.batch_index)
+            key = (cast(ComponentEvent, event).component_id, event.batch_index)
             if (earlier := component_pending.get(key)) is not None:
                 keep[earlier] = False
             component_pending[key] = index

@@ -80,7 +80,7 @@ class TriggerTarget:
     pipeline: Pipeline
     release: PipelineRelease | None
     recipe: Recipe
-    permission: Permission
+    permission: Permission | None  # None in a run worker or a claimed async run: checked when accepted
     namespace_secrets: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -210,9 +210,9 @@ async def rows_with_fetched_files(target: TriggerTarget, rows: list[TriggerRow])
         if position is None:
             variables[index][var] = file
         else:
-            items = list(variables[index][var])
-            items[position] = file
-            variables[index][var] = items
+            listed: list[Any] = list(variables[index][var])
+            listed[position] = file
+            variables[index][var] = listed
     return [TriggerRow(variable=v, secret=row.secret) for v, row in zip(variables, rows, strict=True)]
 
 

@@ -15,13 +15,16 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from pipelines.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
 from pipelines.models import RESOURCE_ID_PATTERN, ApiToken
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 PREFIX = "instill_sk_"
 ALPHABET = string.ascii_letters + string.digits
@@ -36,7 +39,7 @@ LAST_USE_RESOLUTION = timedelta(seconds=60)
 @dataclass(frozen=True)
 class TokenIdentity:
     token_pk: int
-    user: Any
+    user: User
     expire_time: datetime | None
 
 
@@ -50,7 +53,7 @@ def hash_token(raw: str) -> str:
 
 
 def token_create(
-    *, user, token_id: str, ttl: int | None = None, expire_time: datetime | None = None
+    *, user: User, token_id: str, ttl: int | None = None, expire_time: datetime | None = None
 ) -> tuple[ApiToken, str]:
     """Create a token; returns the row and the raw token, which is never shown again."""
     if not re.match(RESOURCE_ID_PATTERN, token_id or ""):
@@ -66,7 +69,7 @@ def token_create(
                 field="ttl",
             )
         expire_time = None if ttl == -1 else timezone.now() + timedelta(seconds=ttl)
-    elif expire_time <= timezone.now():
+    elif expire_time is not None and expire_time <= timezone.now():
         raise InvalidArgument("expireTime must be in the future", field="expireTime")
     raw = PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(32))
     try:
@@ -79,7 +82,7 @@ def token_create(
     return token, raw
 
 
-def token_delete(*, user, token_id: str) -> None:
+def token_delete(*, user: User, token_id: str) -> None:
     token = ApiToken.objects.filter(user=user, slug=token_id).first()
     if token is None:
         raise NotFound(f'token "{token_id}" not found')

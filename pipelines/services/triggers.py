@@ -16,7 +16,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.uploadedfile import UploadedFile
 
@@ -28,6 +28,9 @@ from pipelines.engine.events import Event
 from pipelines.models import PipelineRun
 from pipelines.services import operations as operation_services
 from pipelines.services import runs as run_services
+
+if TYPE_CHECKING:
+    from pipelines.models import Requester
 from pipelines.services.runs import TriggerOutcome, TriggerRow, TriggerTarget
 
 
@@ -44,7 +47,7 @@ GENERIC_TYPES = {"", "application/octet-stream"}
 def file_value(upload: UploadedFile) -> File:
     """An upload (a multipart trigger, the run form) as a trigger value: a File over the
     spooled temp file when Django wrote one, else over its bytes."""
-    mime = (upload.content_type or "").split(";")[0].strip().lower()
+    mime: str | None = (upload.content_type or "").split(";")[0].strip().lower()
     mime = None if mime in GENERIC_TYPES else mime  # sniffed from the bytes instead
     path = upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else None
     if path:
@@ -84,7 +87,7 @@ def trigger_options(headers: Mapping[str, str]) -> TriggerOptions:
 class Trigger:
     """An accepted trigger: who runs what, with which rows, how."""
 
-    requester: Any
+    requester: Requester
     target: TriggerTarget
     rows: list[TriggerRow]
     options: TriggerOptions = field(default_factory=TriggerOptions)
@@ -95,7 +98,12 @@ class Trigger:
 
 
 async def trigger_accept(
-    *, requester: Any, target: TriggerTarget, rows: list[TriggerRow], authorization: str, headers: Mapping[str, str]
+    *,
+    requester: Requester,
+    target: TriggerTarget,
+    rows: list[TriggerRow],
+    authorization: str,
+    headers: Mapping[str, str],
 ) -> Trigger:
     """The checks of a trigger once its caller and target are known, in the order the
     API answers them: the trigger rate limits (counted against the credentials in

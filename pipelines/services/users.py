@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,7 +13,10 @@ from django.db import IntegrityError, transaction
 from pipelines.errors import AlreadyExists, InvalidArgument
 from pipelines.models import RESOURCE_ID_PATTERN, Namespace
 
-User = get_user_model()
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+else:
+    User = get_user_model()
 
 # First path segments that are not in the root URL conf but still mean something to
 # this server or to a browser: websockets (mounted in the ASGI app), static files, and

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import cast
 
 from asgiref.sync import iscoroutinefunction
 from django.template.loader import render_to_string
@@ -37,10 +38,10 @@ class ErrorPage(TemplateResponse):
         except Exception:  # noqa: BLE001 - the page must still be shown
             logger.exception("error page %s failed with the request's context; rendered without it", self.status_code)
         try:
-            return render_to_string(self.template_name, {**self.context_data, "bare": True})
+            return render_to_string(cast(str, self.template_name), {**(self.context_data or {}), "bare": True})
         except Exception:  # noqa: BLE001 - and even without a template
             logger.exception("error page %s failed without the request's context", self.status_code)
-            return f"{self.status_code} {self.context_data['title']}"
+            return f"{self.status_code} {(self.context_data or {})['title']}"
 
 
 def error_page(request, status: int, message: str | None = None) -> ErrorPage:

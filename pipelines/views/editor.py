@@ -143,7 +143,7 @@ async def pipeline_run_start(request, namespace_id: str, pipeline_id: str):
         return HttpResponseNotAllowed(["POST"])
     user = await request.auser()
     run = await run_request(request, user, namespace_id, pipeline_id, release_id=None)
-    if run.rows is not None:
+    if run.rows is not None and run.target is not None:
         try:
             queued = await trigger_enqueue(
                 Trigger(requester=user, target=run.target, rows=run.rows, options=CONSOLE_OPTIONS)

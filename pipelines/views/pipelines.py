@@ -229,7 +229,7 @@ async def pipeline_run(request, namespace_id: str, pipeline_id: str):
         request, user, namespace_id, pipeline_id, release_id=None if version in (None, "latest") else version
     )
     result = None
-    if run.rows is not None:
+    if run.rows is not None and run.target is not None:
         try:
             # As every trigger: leaving the page does not stop the run.
             trigger = Trigger(requester=user, target=run.target, rows=run.rows, options=CONSOLE_OPTIONS)

@@ -3,6 +3,8 @@ HTTP and websockets with daphne, and the gRPC API beside them on the same event 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -10,6 +12,9 @@ from django.core.management.base import BaseCommand, CommandError
 from pipelines.demo import demo_ensure
 from pipelines.engine import processes
 from pipelines.services.users import admin_ensure, user_namespace
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import ITCPTransport
 
 DEFAULT_ADMIN_PASSWORD = "password"  # settings.PIPELINE_ADMIN_PASSWORD's default
 
@@ -164,19 +169,20 @@ def _channel_protocol():
             self._refused = True
             self._buffer = b""  # LineReceiver stops at once: no more lines of this request
             body = json.dumps(error_body(3, message)).encode()
-            self.transport.write(
+            transport = cast("ITCPTransport", self.transport)  # a connection being read has one
+            transport.write(
                 b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
                 b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
             )
             self.setTimeout(None)
-            self.transport.loseWriteConnection()
-            reactor.callLater(linger_seconds, self.transport.abortConnection)
+            transport.loseWriteConnection()
+            reactor.callLater(linger_seconds, transport.abortConnection)
 
         def dataReceived(self, data):
             if self._refused:
                 self._dropped += len(data)
                 if self._dropped > linger_bytes:
-                    self.transport.abortConnection()
+                    cast("ITCPTransport", self.transport).abortConnection()
                 return
             super().dataReceived(data)
 
@@ -283,7 +289,7 @@ class Command(BaseCommand):
         from pipelines import run_worker
 
         # daphne runs its asyncio loop inside Twisted's reactor; workers are fed from it.
-        if run_worker.start(run_workers, reactor._asyncioEventloop):
+        if run_worker.start(run_workers, reactor._asyncioEventloop):  # type: ignore[attr-defined]  # AsyncioSelectorReactor's, untyped
             self.stdout.write(f"Sync triggers run in {run_workers} worker process(es) beside the server.")
         self.stdout.flush()
         from pipelines.aio import freeze_startup_heap
