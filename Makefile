@@ -18,7 +18,7 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3.12; do \
 	for p in $$(ls -d $$root/versions/3.* 2>/dev/null | sort -t. -k2,2n -r); do \
 	  [ -x $$p/bin/python3 ] && $$p/bin/python3 -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p/bin/python3; exit 0; }; done)
 
-.PHONY: run test install install-test bench bench-async bench-safety venv clean protos
+.PHONY: run test lint format install install-test bench bench-async bench-safety venv clean protos
 
 $(VENV)/bin/python:
 	@if [ -z "$(PYTHON)" ]; then echo "Pipeline needs Python 3.12 or newer (Django 6.1). Install one (e.g. 'pyenv install 3.13' or 'apt-get install python3.13') or pass PYTHON=/path/to/python3.12." >&2; exit 1; fi
@@ -46,6 +46,18 @@ run: install
 
 test: install-test
 	@bash scripts/test.sh
+
+# The checks `make test` runs first: formatting, lint, types (configured in pyproject.toml).
+lint: install-test
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+# Fixes what can be fixed mechanically: formats, then applies ruff's safe fixes.
+format: install-test
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
 
 # Trigger latency/throughput and file memory; async_trigger.py (1,000 async triggers,
 # in-process vs PostgreSQL + Redis + Celery) with `make bench-async`.

@@ -20,6 +20,15 @@ export PIPELINE_DATA_DIR=$data_dir
 export PIPELINE_TEST_OUTPUT=${PIPELINE_TEST_OUTPUT:-$ROOT/test-output}
 mkdir -p "$PIPELINE_TEST_OUTPUT"
 
+# Style and type checks (`make lint`) first, only for a whole-suite run: a failed check
+# fails the run, but the tests still run so one run shows everything.
+failed_checks=()
+if (( $# == 0 )); then
+    "$PY" -m ruff format --check . || failed_checks+=("ruff format --check (fix: make format)")
+    "$PY" -m ruff check . || failed_checks+=("ruff check (many fix with: make format)")
+    "$PY" -m mypy || failed_checks+=("mypy")
+fi
+
 "$PY" -m pytest --junitxml="$PIPELINE_TEST_OUTPUT/junit.xml" "$@"
 status=$?
 if (( status == 5 )); then
@@ -34,5 +43,9 @@ if (( $# == 0 )); then
     "$PY" tests/scale/run.py --junitxml="$PIPELINE_TEST_OUTPUT/junit-scale.xml"
     scale_status=$?
     (( status == 0 )) && status=$scale_status
+fi
+if (( ${#failed_checks[@]} )); then
+    printf 'test.sh: failed check: %s\n' "${failed_checks[@]}" >&2
+    (( status == 0 )) && status=1
 fi
 exit "$status"
