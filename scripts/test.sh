@@ -25,7 +25,7 @@ mkdir -p "$PIPELINE_TEST_OUTPUT"
 failed_checks=()
 if (( $# == 0 )); then
     "$PY" -m ruff format --check . || failed_checks+=("ruff format --check (fix: make format)")
-    "$PY" -m ruff check . || failed_checks+=("ruff check (many fix with: make format)")
+    "$PY" -m ruff check . || failed_checks+=("ruff check (make format fixes many)")
     "$PY" -m mypy || failed_checks+=("mypy")
 fi
 
