@@ -19,7 +19,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -35,6 +35,9 @@ from pipelines.services.run_events import run_end_announce
 from pipelines.services.run_files import FileStore, as_data_uris, as_files
 from pipelines.services.runs import TriggerRow, TriggerTarget, bind_rows, worker_id
 from pipelines.services.secrets import decrypt, encrypt, secrets_for_namespace
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger("pipelines.runs")
 
@@ -72,7 +75,7 @@ def idempotency_key_checked(key: str | None) -> str | None:
     return key or None
 
 
-def idempotent_run(*, user, key: str, fingerprint: str) -> PipelineRun | None:
+def idempotent_run(*, user: User, key: str, fingerprint: str) -> PipelineRun | None:
     """The run an earlier request with this key made, or None; 409 when the body differs."""
     idempotency_key_checked(key)
     since = timezone.now() - timedelta(seconds=settings.PIPELINE_IDEMPOTENCY_SECONDS)
@@ -88,7 +91,7 @@ def idempotent_run(*, user, key: str, fingerprint: str) -> PipelineRun | None:
     return row.run
 
 
-def idempotency_remember(*, user, key: str, fingerprint: str, run: PipelineRun) -> None:
+def idempotency_remember(*, user: User, key: str, fingerprint: str, run: PipelineRun) -> None:
     try:
         with transaction.atomic():
             IdempotencyKey.objects.create(user=user, key=key, request_hash=fingerprint, run=run)
@@ -96,7 +99,7 @@ def idempotency_remember(*, user, key: str, fingerprint: str, run: PipelineRun) 
         raise AlreadyExists("a request with this Idempotency-Key is in progress", field="Idempotency-Key") from exc
 
 
-def idempotency_remember_quietly(*, user, key: str, fingerprint: str, run_uid) -> None:
+def idempotency_remember_quietly(*, user: User, key: str, fingerprint: str, run_uid) -> None:
     """After a sync run: remember the key; a concurrent twin that got there first wins."""
     run = PipelineRun.objects.get(uid=run_uid)
     try:
@@ -121,7 +124,7 @@ async def run_trigger_once(
     *,
     target: TriggerTarget,
     rows: list[TriggerRow],
-    requester,
+    requester: User,  # async triggers are API calls: always signed in
     source: str,
     return_traces: bool,
     idempotency_key: str | None,
@@ -155,7 +158,7 @@ def run_enqueue(
     *,
     target: TriggerTarget,
     rows: list[TriggerRow],
-    requester,
+    requester: User,  # async triggers are API calls: always signed in
     source: str = PipelineRun.Source.API,
     idempotency_key: str | None = None,
 ) -> PipelineRun:
@@ -356,7 +359,7 @@ def queued_run_uids(limit: int = 1000) -> list[uuid.UUID]:
     )
 
 
-def operation_get(*, operation_id: str, user) -> PipelineRun:
+def operation_get(*, operation_id: str, user: User) -> PipelineRun:
     """The run behind an operation, for its requester or the pipeline's owner; else NotFound."""
     from pipelines.selectors import run_for_follower
 

@@ -14,7 +14,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -53,6 +53,11 @@ from pipelines.services.run_events import (
 )
 from pipelines.services.run_files import FileStore, InlineFileStore, NeedsDisk
 from pipelines.services.secrets import secrets_for_namespace
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from pipelines.models import Requester
 
 logger = logging.getLogger("pipelines.runs")
 
@@ -142,7 +147,9 @@ def trigger_rows(payload: Any) -> list[TriggerRow]:
     return rows
 
 
-def trigger_target(*, namespace_id: str, pipeline_id: str, user, release_id: str | None = None) -> TriggerTarget:
+def trigger_target(
+    *, namespace_id: str, pipeline_id: str, user: Requester, release_id: str | None = None
+) -> TriggerTarget:
     """Resolve and authorise what to run. Reads only; safe to call from a worker thread."""
     pipeline, permission = pipeline_get_for_trigger(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
     if not permission.can_trigger:
@@ -157,7 +164,9 @@ def trigger_target(*, namespace_id: str, pipeline_id: str, user, release_id: str
     )
 
 
-def trigger_target_on_loop(*, namespace_id: str, pipeline_id: str, user) -> tuple[Any, TriggerTarget] | None:
+def trigger_target_on_loop(
+    *, namespace_id: str, pipeline_id: str, user: Requester
+) -> tuple[Requester, TriggerTarget] | None:
     """:func:`trigger_target` for the latest version without leaving the event loop:
     ``(user, target)`` when the cached pipeline is current and may be triggered and its
     recipe needs no secrets; ``None`` whenever :func:`trigger_target` has more to do
@@ -311,7 +320,7 @@ async def run_trigger(
     *,
     target: TriggerTarget,
     rows: list[TriggerRow],
-    requester,
+    requester: Requester | None,  # None: anonymous, from a run worker
     source: str = PipelineRun.Source.API,
     return_traces: bool = False,
     on_event: EventCallback | None = None,
@@ -339,7 +348,13 @@ async def run_trigger(
             on_start=on_start,
             live=live,
         )
-    plain = {"target": target, "rows": rows, "requester": requester, "source": source, "return_traces": return_traces}
+    plain: dict[str, Any] = {
+        "target": target,
+        "rows": rows,
+        "requester": requester,
+        "source": source,
+        "return_traces": return_traces,
+    }
     with run_worker.placement() as elsewhere:
         if elsewhere and (outcome := await run_worker.run_trigger(**plain)) is not None:
             return outcome
@@ -350,7 +365,7 @@ async def _run_trigger_here(
     *,
     target: TriggerTarget,
     rows: list[TriggerRow],
-    requester,
+    requester: Requester | None,  # None: anonymous, from a run worker
     source: str,
     return_traces: bool,
     on_event: EventCallback | None = None,
@@ -498,8 +513,8 @@ async def run_stored(
     return result
 
 
-def _user_or_none(user):
-    return user if user is not None and getattr(user, "is_authenticated", False) else None
+def _user_or_none(user: Requester | None) -> User | None:
+    return cast("User", user) if user is not None and getattr(user, "is_authenticated", False) else None
 
 
 FINISH_FIELDS = (

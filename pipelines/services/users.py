@@ -100,7 +100,7 @@ def user_create(*, username: str, password: str | None, is_staff: bool = False) 
     return user
 
 
-def user_namespace(user) -> Namespace:
+def user_namespace(user: User) -> Namespace:
     """The user's own namespace, created on first use for users made outside user_create."""
     try:
         return user.namespace
