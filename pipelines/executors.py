@@ -118,12 +118,12 @@ class CeleryExecutor:
 def _fail_unqueued(run_uid, exc: Exception) -> None:
     from pipelines.errors import ServiceError
     from pipelines.models import PipelineRun
-    from pipelines.services import runs as runs_service
+    from pipelines.services.run_records import run_record_failure
 
     run = PipelineRun.objects.filter(uid=run_uid, status=PipelineRun.Status.QUEUED).first()
     if run is not None:
         error = ServiceError(f"the run could not be queued: the task broker is unreachable ({type(exc).__name__})")
-        runs_service.run_record_failure(run=run, error=error, insert=False, announce=True)
+        run_record_failure(run=run, error=error, announce=True)
 
 
 @cache

@@ -9,7 +9,7 @@ started and restarted by ``serve`` itself, never by hand). A lone trigger still 
 in ``serve``, where it is answered soonest; while ``serve`` is answering another sync
 trigger, the next plain one — JSON inputs, answered when done — goes to the least
 busy worker, which runs it exactly as ``serve`` would
-(:func:`pipelines.services.runs.run_trigger`: same engine, same run history, same
+(:func:`pipelines.services.run_execution.run_trigger`: same engine, same run history, same
 errors) and sends back the answer. Everything else stays in ``serve``:
 authentication and permissions (checked before anything is handed over), streamed
 and async triggers (their events go to the channel layer of ``serve``), triggers
@@ -300,7 +300,7 @@ async def run_trigger(*, target, rows, requester, source: str, return_traces: bo
     worker = workers.pick() if workers is not None else None
     if worker is None or not all(_plain(row.variable) for row in rows):
         return None
-    from pipelines.services.runs import TriggerOutcome
+    from pipelines.services.run_execution import TriggerOutcome
 
     run_uid, response, failed = await workers.call(
         worker,
@@ -328,7 +328,7 @@ async def _target(request: dict):
     from pipelines.aio import db
     from pipelines.selectors import trigger_version_get
     from pipelines.services.pipelines import version_recipe
-    from pipelines.services.runs import TriggerTarget
+    from pipelines.services.run_targets import TriggerTarget
 
     key = (*request["pipeline"], request["release"])
     found = _targets.get(key)
@@ -345,7 +345,8 @@ async def _target(request: dict):
 async def _execute(request: dict) -> tuple:
     from django.contrib.auth import get_user_model
 
-    from pipelines.services.runs import TriggerRow, run_trigger
+    from pipelines.services.run_execution import run_trigger
+    from pipelines.services.run_inputs import TriggerRow
 
     requester = get_user_model()(pk=request["requester"]) if request["requester"] is not None else None
     outcome = await run_trigger(

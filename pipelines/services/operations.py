@@ -30,8 +30,10 @@ from pipelines.engine import parse_recipe, to_json
 from pipelines.components import default_registry
 from pipelines.errors import ABORTED, INTERNAL, AlreadyExists, Cancelled, InvalidArgument, NotFound, ServiceError
 from pipelines.models import IdempotencyKey, PipelineRun
-from pipelines.services import runs as runs_service
-from pipelines.services.runs import TriggerRow, TriggerTarget, bind_rows, worker_id
+from pipelines.services.run_execution import local_cancels, run_stored, run_trigger, worker_id
+from pipelines.services.run_inputs import TriggerRow, bind_rows
+from pipelines.services.run_records import RunState, run_record_failure
+from pipelines.services.run_targets import TriggerTarget
 from pipelines.services.run_events import run_end_announce
 from pipelines.services.run_files import FileStore, as_data_uris, as_files
 from pipelines.services.secrets import decrypt, encrypt, secrets_for_namespace
@@ -129,7 +131,7 @@ async def run_trigger_once(
     """A sync trigger's answer; with an ``Idempotency-Key``, a repeat within the window
     answers from the recorded run instead of running again (409 for another body)."""
     if not idempotency_key:
-        outcome = await runs_service.run_trigger(
+        outcome = await run_trigger(
             target=target, rows=rows, requester=requester, source=source, return_traces=return_traces
         )
         return outcome.response
@@ -137,7 +139,7 @@ async def run_trigger_once(
     earlier = await _idempotent_run_in_thread(user=requester, key=idempotency_key, fingerprint=fingerprint)
     if earlier is not None:
         return sync_response(earlier, full=return_traces)
-    outcome = await runs_service.run_trigger(
+    outcome = await run_trigger(
         target=target, rows=rows, requester=requester, source=source, return_traces=return_traces
     )
     await _remember_in_thread(user=requester, key=idempotency_key, fingerprint=fingerprint, run_uid=outcome.run_uid)
@@ -248,7 +250,7 @@ def _cancel_if_requested(run_uid) -> None:
     with transaction.atomic():
         run = PipelineRun.objects.select_for_update().filter(uid=run_uid).first()
         if run is not None and run.status == PipelineRun.Status.QUEUED and run.cancel_requested:
-            runs_service.run_record_failure(run=run, error=Cancelled("the run was cancelled"), insert=False, announce=True)
+            run_record_failure(run=run, error=Cancelled("the run was cancelled"), announce=True)
 
 
 async def run_execute(*, run_uid, worker: str | None = None, take_over_stale: bool = False) -> PipelineRun | None:
@@ -261,7 +263,7 @@ async def run_execute(*, run_uid, worker: str | None = None, take_over_stale: bo
     bound = bind_rows(target, claimed.rows)
     secrets = [{**target.namespace_secrets, **row.secret} for row in claimed.rows]
     try:
-        await runs_service.run_stored(run=run, target=target, bound=bound, secrets=secrets)
+        await run_stored(state=RunState.of(run, bound), target=target, secrets=secrets)
     except ServiceError:
         pass  # recorded on the run: the operation reports it
     return run
@@ -279,8 +281,8 @@ def run_cancel(*, run: PipelineRun) -> PipelineRun:
         locked.cancel_requested = True
         locked.save(update_fields=["cancel_requested"])
         if locked.status == PipelineRun.Status.QUEUED:
-            runs_service.run_record_failure(run=locked, error=Cancelled("the run was cancelled"), insert=False, announce=True)
-    event = runs_service.local_cancels.get(str(run.uid))
+            run_record_failure(run=locked, error=Cancelled("the run was cancelled"), announce=True)
+    event = local_cancels.get(str(run.uid))
     if event is not None:
         event.set()
     return PipelineRun.objects.select_related("pipeline__namespace", "requester").get(pk=run.pk)

@@ -35,7 +35,7 @@ RUN_WORKER = DJANGO + """
 from pipelines.components import default_registry
 default_registry()
 from pipelines.run_worker import worker_main
-from pipelines.services import runs
+from pipelines.services import run_execution
 """
 # The HTTP server's libraries: serve imports them, a run worker has no use for them.
 HTTP_SERVER = ("daphne", "twisted", "autobahn", "OpenSSL")

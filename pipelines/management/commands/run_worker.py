@@ -23,7 +23,7 @@ class Command(BaseCommand):
         from pipelines.aio import freeze_startup_heap
         from pipelines.components import default_registry
         from pipelines.run_worker import worker_main
-        from pipelines.services import runs  # noqa: F401 - what every trigger needs, loaded before the freeze
+        from pipelines.services import run_execution  # noqa: F401 - what every trigger needs, loaded before the freeze
 
         default_registry()
         freeze_startup_heap()
