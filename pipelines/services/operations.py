@@ -18,13 +18,15 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pipelines import executors
 from pipelines.aio import db
 from pipelines.engine import parse_recipe, to_json
 from pipelines.components import default_registry
@@ -162,8 +164,6 @@ def run_enqueue(
     idempotency_key: str | None = None,
 ) -> PipelineRun:
     """Validate like a sync trigger, store the run QUEUED, hand it to the executor after commit."""
-    from pipelines.executors import get_executor
-
     fingerprint = request_fingerprint(target=target, rows=rows, mode="async") if idempotency_key else ""
     if idempotency_key:
         earlier = idempotent_run(user=requester, key=idempotency_key, fingerprint=fingerprint)
@@ -188,9 +188,54 @@ def run_enqueue(
         )
         if idempotency_key:
             idempotency_remember(user=requester, key=idempotency_key, fingerprint=fingerprint, run=run)
-        executor = get_executor()
-        transaction.on_commit(lambda: executor.submit(run.uid))
+        chosen = executor()
+        transaction.on_commit(lambda: chosen.submit(run.uid))
     return run
+
+
+# --- executors ----------------------------------------------------------------------
+
+
+class Executor(Protocol):
+    """Where queued runs execute (:mod:`pipelines.executors`)."""
+
+    def submit(self, run_uid: uuid.UUID) -> None:
+        """Execute the committed QUEUED run ``run_uid`` (later, elsewhere)."""
+        ...
+
+    def start(self) -> None: ...
+
+    def resume_queued(self) -> int:
+        """Take every run still QUEUED (start-up after a restart); how many."""
+        ...
+
+
+def executor() -> Executor:
+    """This process's executor (``PIPELINE_EXECUTOR``), given this module's functions
+    to execute, recover and resume runs with."""
+    return _executor_for(settings.PIPELINE_EXECUTOR, settings.PIPELINE_WORKER_CONCURRENCY)
+
+
+@cache
+def _executor_for(kind: str, concurrency: int) -> Executor:
+    if kind == "celery":
+        return executors.CeleryExecutor(unqueued=_fail_unqueued)
+    if kind == "inprocess":
+        return executors.InProcessExecutor(
+            concurrency,
+            execute=lambda run_uid: run_execute(run_uid=run_uid),
+            recover=runs_recover,
+            queued=queued_run_uids,
+        )
+    raise ValueError(f"PIPELINE_EXECUTOR must be 'inprocess' or 'celery', not {kind!r}")
+
+
+def _fail_unqueued(run_uid: uuid.UUID, exc: Exception) -> None:
+    """A run the task broker did not take ends failed, its followers told."""
+    run = PipelineRun.objects.filter(uid=run_uid, status=PipelineRun.Status.QUEUED).first()
+    if run is not None:
+        error = ServiceError(f"the run could not be queued: the task broker is unreachable ({type(exc).__name__})")
+        run_record_failure(run=run, error=error, announce=True)
 
 
 # --- execute ------------------------------------------------------------------------

@@ -13,14 +13,15 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from pipelines import run_worker
 from pipelines.aio import db
 from pipelines.components import default_registry, task_process_modules
 from pipelines.engine import Recipe, RunCancelled, RunResult, execute, processes
@@ -30,7 +31,7 @@ from pipelines.models import Pipeline, PipelineRun
 from pipelines.services.run_events import RunEventBuffer, RunEventLog, failure_events, run_end_broadcast
 from pipelines.services.run_inputs import TriggerRow, bind_rows
 from pipelines.services.run_records import RunState, recorder, run_insert_failure, run_insert_started, run_record, run_record_failure
-from pipelines.services.run_targets import TriggerTarget
+from pipelines.services.run_targets import TriggerTarget, trigger_target_handed_over
 
 logger = logging.getLogger("pipelines.runs")
 
@@ -130,10 +131,71 @@ async def run_trigger(
             on_event=on_event, on_start=on_start, live=live,
         )
     plain = {"target": target, "rows": rows, "requester": requester, "source": source, "return_traces": return_traces}
-    with run_worker.placement() as elsewhere:
-        if elsewhere and (outcome := await run_worker.run_trigger(**plain)) is not None:
-            return outcome
+    placement = _placement
+    if placement is None:
         return await _run_trigger_here(**plain)
+    with placement.hold() as elsewhere:
+        if elsewhere:
+            answer = await placement.hand_over(_hand_over_request(**plain), (row.variable for row in rows))
+            if answer is not None:
+                run_uid, response, failed = answer
+                return TriggerOutcome(run_uid=run_uid, result=None, response=response, failed=failed)
+        return await _run_trigger_here(**plain)
+
+
+class Placement(Protocol):
+    """Where a plain sync trigger may run other than here: ``serve``'s run workers
+    (:class:`pipelines.run_worker.RunWorkers`), given by ``serve`` at start-up."""
+
+    def hold(self) -> AbstractContextManager[bool]:
+        """Held while a sync trigger runs; its value says whether to hand it over."""
+        ...
+
+    async def hand_over(self, request: dict[str, Any], values: Iterable[Any]) -> Any | None:
+        """The answer of :func:`run_handed_over` to ``request`` run elsewhere, or None
+        when it is to run here (nowhere ready, or ``values`` not plain JSON)."""
+        ...
+
+
+_placement: Placement | None = None
+
+
+def placement_set(placement: Placement | None) -> None:
+    """Where this process's plain sync triggers may go when it is busy (None: always here)."""
+    global _placement
+    _placement = placement
+
+
+def _hand_over_request(
+    *, target: TriggerTarget, rows: list[TriggerRow], requester: Any, source: str, return_traces: bool
+) -> dict[str, Any]:
+    """A trigger as it crosses to a run worker: authorised already, so keys, not objects."""
+    return {
+        "pipeline": (target.pipeline.pk, target.pipeline.update_time),
+        "release": target.release.pk if target.release is not None else None,
+        "secrets": target.namespace_secrets,
+        "rows": [(row.variable, row.secret) for row in rows],  # tuples pickle faster than dataclasses
+        "requester": getattr(requester, "pk", None) if getattr(requester, "is_authenticated", False) else None,
+        "source": source,
+        "return_traces": return_traces,
+    }
+
+
+async def run_handed_over(request: dict[str, Any]) -> tuple[uuid.UUID, dict[str, Any], bool]:
+    """A run worker's side of :func:`run_trigger`: run the trigger ``serve`` handed over
+    (see :func:`_hand_over_request`) exactly as ``serve`` would; ``(run uid, answer, failed)``."""
+    requester = get_user_model()(pk=request["requester"]) if request["requester"] is not None else None
+    pipeline_pk, update_time = request["pipeline"]
+    outcome = await run_trigger(
+        target=await trigger_target_handed_over(
+            pipeline_pk=pipeline_pk, update_time=update_time, release_pk=request["release"], secrets=request["secrets"]
+        ),
+        rows=[TriggerRow(variable=variable, secret=secret) for variable, secret in request["rows"]],
+        requester=requester,
+        source=request["source"],
+        return_traces=request["return_traces"],
+    )
+    return outcome.run_uid, outcome.response, outcome.failed
 
 
 async def _run_trigger_here(

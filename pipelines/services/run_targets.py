@@ -4,12 +4,20 @@ for the caller, with the namespace secrets its recipe can reference."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from pipelines.aio import db
 from pipelines.engine import Recipe
 from pipelines.errors import PermissionDenied
 from pipelines.models import Pipeline, PipelineRelease
-from pipelines.selectors import Permission, pipeline_get_for_trigger, pipeline_get_for_trigger_on_loop, release_get
+from pipelines.selectors import (
+    Permission,
+    pipeline_get_for_trigger,
+    pipeline_get_for_trigger_on_loop,
+    release_get,
+    trigger_version_get,
+)
 from pipelines.services.pipelines import pipeline_recipe_cached, version_recipe
 from pipelines.services.secrets import secrets_for_namespace
 
@@ -59,3 +67,26 @@ def trigger_target_on_loop(*, namespace_id: str, pipeline_id: str, user: Any) ->
     if recipe is None:
         return None
     return user, TriggerTarget(pipeline=pipeline, release=None, recipe=recipe, permission=permission, namespace_secrets={})
+
+
+# A run worker's targets by (pipeline pk, its update time, release pk): a pipeline
+# edited since is looked up afresh under its new update time.
+_handed_over: dict[tuple[int, datetime, int | None], tuple[Pipeline, PipelineRelease | None]] = {}
+
+
+async def trigger_target_handed_over(
+    *, pipeline_pk: int, update_time: datetime, release_pk: int | None, secrets: dict[str, str]
+) -> TriggerTarget:
+    """The target of a trigger handed to a run worker, as ``serve`` resolved and
+    authorised it: the pipeline as of the update time ``serve`` saw (cached here by it),
+    or the pipeline as it is now if it changed since."""
+    key = (pipeline_pk, update_time, release_pk)
+    found = _handed_over.get(key)
+    if found is None:
+        found = await db(trigger_version_get)(pipeline_pk=pipeline_pk, release_pk=release_pk)
+        if len(_handed_over) > 4096:
+            _handed_over.clear()
+        _handed_over[key] = found
+    pipeline, release = found
+    recipe = version_recipe(pipeline, release)
+    return TriggerTarget(pipeline=pipeline, release=release, recipe=recipe, permission=None, namespace_secrets=secrets)
