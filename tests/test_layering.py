@@ -66,23 +66,11 @@ def _type_checking_only(tree: ast.Module) -> set[ast.AST]:
 
 
 def _imports(path: Path) -> set[str]:
-    """Every module ``path`` imports at run time, at the top or inside a function, made
-    absolute (imports for annotations only do not count)."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    package = ["pipelines", *path.relative_to(ROOT).parent.parts]
-    annotations_only = _type_checking_only(tree)
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if node in annotations_only:
-            continue
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = package[: len(package) - node.level + 1] if node.level else []
-            module = ".".join([*base, *([node.module] if node.module else [])])
-            found.add(module)
-            found.update(f"{module}.{alias.name}" for alias in node.names)
-    return found
+    """Every module ``path`` (under pipelines/) imports at run time, at the top or inside a
+    function, made absolute (imports for annotations only do not count)."""
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    is_package = path.name == "__init__.py"
+    return _imports_of(path, ".".join(parts[:-1] if is_package else parts), is_package=is_package)
 
 
 def test_no_adapter_imports_another_adapter() -> None:
@@ -162,6 +150,8 @@ def _import_graph() -> dict[str, set[str]]:
 
 
 def _imports_of(path: Path, module: str, *, is_package: bool) -> set[str]:
+    """Every module the file of ``module`` imports at run time, at the top or inside a
+    function, made absolute (imports for annotations only do not count)."""
     tree = ast.parse(path.read_text(), filename=str(path))
     package = module.split(".") if is_package else module.split(".")[:-1]
     annotations_only = _type_checking_only(tree)
