@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from pipelines.components._outbound import guarded_request
+from pipelines.components.outbound import guarded_request
 from pipelines.engine import ComponentError, File, InputInvalid
 from pipelines.engine.inputs import media_type_fits
 from pipelines.engine.types import FILE_TYPES, item_type
