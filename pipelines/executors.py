@@ -1,8 +1,10 @@
 """Where async runs execute: in the serving process (default) or on Celery workers.
 
 Both take a run uid after its row is committed (``transaction.on_commit``) and end by
-calling :func:`pipelines.services.operations.run_execute`. Switching is the
-``PIPELINE_EXECUTOR`` setting only.
+calling the ``execute`` they were given: :func:`pipelines.services.operations.run_execute`,
+which builds this process's executor (:func:`pipelines.services.operations.executor`).
+This module knows no service, so services import it and never the other way round.
+Switching is the ``PIPELINE_EXECUTOR`` setting only.
 """
 
 from __future__ import annotations
@@ -10,9 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from functools import cache
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import cached_property
+from typing import Any
 
 from django.conf import settings
+
+from pipelines.aio import db
 
 logger = logging.getLogger("pipelines.executors")
 
@@ -26,8 +33,20 @@ class InProcessExecutor:
     loop keeps async runs from competing with request handling on the server's loop.
     """
 
-    def __init__(self, concurrency: int) -> None:
+    def __init__(
+        self,
+        concurrency: int,
+        *,
+        execute: Callable[[uuid.UUID], Awaitable[Any]],
+        recover: Callable[[], int],
+        queued: Callable[[], list[uuid.UUID]],
+    ) -> None:
+        """``execute`` runs a queued run to its end; ``recover`` fails runs whose executor
+        died (every few seconds, in a thread); ``queued`` lists the runs still queued."""
         self.concurrency = max(1, concurrency)
+        self._execute = execute
+        self._recover = recover
+        self._queued = queued
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue | None = None
         self._started = threading.Event()
@@ -55,13 +74,11 @@ class InProcessExecutor:
         loop.run_forever()
 
     async def _worker(self, index: int) -> None:
-        from pipelines.services.operations import run_execute
-
         assert self._queue is not None
         while True:
             run_uid = await self._queue.get()
             try:
-                await run_execute(run_uid=run_uid)
+                await self._execute(run_uid)
             except Exception:  # noqa: BLE001 - one bad run must not kill the worker
                 logger.exception("executing run %s failed", run_uid)
             finally:
@@ -69,72 +86,53 @@ class InProcessExecutor:
 
     async def _reaper(self) -> None:
         """Fail runs whose executor died elsewhere (stale heartbeat), every few seconds."""
-        from pipelines.aio import db
-        from pipelines.services.operations import runs_recover
-
+        recover = db(self._recover)
         while True:
             await asyncio.sleep(max(1, settings.PIPELINE_RUN_STALE_SECONDS // 3))
             try:
-                await db(runs_recover)()
+                await recover()
             except Exception:  # noqa: BLE001 - keep reaping
                 logger.exception("recovering interrupted runs failed")
 
-    def submit(self, run_uid) -> None:
+    def submit(self, run_uid: uuid.UUID) -> None:
         self.start()
         assert self._loop is not None and self._queue is not None
         self._loop.call_soon_threadsafe(self._queue.put_nowait, run_uid)
 
     def resume_queued(self) -> int:
         """Hand every QUEUED run to the pool, oldest first (start-up after a restart)."""
-        from pipelines.services.operations import queued_run_uids
-
-        uids = queued_run_uids()
+        uids = self._queued()
         for uid in uids:
             self.submit(uid)
         return len(uids)
 
 
 class CeleryExecutor:
-    """Sends each run to the Celery task ``pipelines.tasks.execute_run`` (Redis broker)."""
+    """Sends each run to the Celery task ``pipelines.execute_run`` (Redis broker)."""
 
-    def submit(self, run_uid) -> None:
-        # The web process never imports instill_site.celery by itself (instill_site/__init__
-        # does not), so ``execute_run.delay`` would publish through Celery's *default* app
-        # (amqp://localhost) instead of Redis. Send through our configured app explicitly.
-        from instill_site.celery import app
+    def __init__(self, *, unqueued: Callable[[uuid.UUID, Exception], None]) -> None:
+        """``unqueued`` ends a run the broker did not take (its error names why)."""
+        self._unqueued = unqueued
 
+    @cached_property
+    def _app(self) -> Any:
+        # A producer configured like instill_site.celery's app (the CELERY_* settings):
+        # Celery's *default* app would publish to amqp://localhost instead of Redis.
+        from celery import Celery
+
+        app = Celery("instill_site", set_as_current=False)
+        app.config_from_object("django.conf:settings", namespace="CELERY")
+        return app
+
+    def submit(self, run_uid: uuid.UUID) -> None:
         try:
-            app.send_task("pipelines.execute_run", args=[str(run_uid)])
+            self._app.send_task("pipelines.execute_run", args=[str(run_uid)])
         except Exception as exc:  # noqa: BLE001 - broker down: the run must not stay QUEUED unseen
             logger.exception("could not queue run %s on the Celery broker", run_uid)
-            _fail_unqueued(run_uid, exc)
+            self._unqueued(run_uid, exc)
 
     def start(self) -> None:
         return None
 
     def resume_queued(self) -> int:
         return 0
-
-
-def _fail_unqueued(run_uid, exc: Exception) -> None:
-    from pipelines.errors import ServiceError
-    from pipelines.models import PipelineRun
-    from pipelines.services import runs as runs_service
-
-    run = PipelineRun.objects.filter(uid=run_uid, status=PipelineRun.Status.QUEUED).first()
-    if run is not None:
-        error = ServiceError(f"the run could not be queued: the task broker is unreachable ({type(exc).__name__})")
-        runs_service.run_record_failure(run=run, error=error, insert=False, announce=True)
-
-
-@cache
-def _executor(kind: str, concurrency: int):
-    if kind == "celery":
-        return CeleryExecutor()
-    if kind == "inprocess":
-        return InProcessExecutor(concurrency)
-    raise ValueError(f"PIPELINE_EXECUTOR must be 'inprocess' or 'celery', not {kind!r}")
-
-
-def get_executor():
-    return _executor(settings.PIPELINE_EXECUTOR, settings.PIPELINE_WORKER_CONCURRENCY)

@@ -7,7 +7,7 @@ organisations can be added as another namespace kind without touching pipelines)
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     # Who asks: a signed-in user, or the anonymous visitor of a public pipeline.
     type Requester = User | AnonymousUser
 
-    from pipelines.services.run_events import RunEventBuffer
-    from pipelines.services.run_files import FileStore
 
 RESOURCE_ID_PATTERN = r"^[a-z_][-a-z_0-9]{0,31}$"
 resource_id_validator = RegexValidator(RESOURCE_ID_PATTERN, "ids match ^[a-z_][-a-z_0-9]{0,31}$")
@@ -141,12 +139,6 @@ class PipelineRun(models.Model):
         Status.QUEUED: {Status.PROCESSING, Status.CANCELLED, Status.FAILED},
         Status.PROCESSING: {Status.COMPLETED, Status.FAILED, Status.CANCELLED},
     }
-
-    if TYPE_CHECKING:
-        # Set on the instance while a run executes (pipelines/services/runs.py); not columns.
-        bound_inputs: list[dict[str, Any]]
-        event_buffer: RunEventBuffer
-        _file_store: FileStore | None
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="runs")

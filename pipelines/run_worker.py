@@ -9,7 +9,7 @@ started and restarted by ``serve`` itself, never by hand). A lone trigger still 
 in ``serve``, where it is answered soonest; while ``serve`` is answering another sync
 trigger, the next plain one — JSON inputs, answered when done — goes to the least
 busy worker, which runs it exactly as ``serve`` would
-(:func:`pipelines.services.runs.run_trigger`: same engine, same run history, same
+(:func:`pipelines.services.run_execution.run_trigger`: same engine, same run history, same
 errors) and sends back the answer. Everything else stays in ``serve``:
 authentication and permissions (checked before anything is handed over), streamed
 and async triggers (their events go to the channel layer of ``serve``), triggers
@@ -38,7 +38,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,30 @@ class RunWorkers:
         self._started_at[index] = time.monotonic()
         return _Worker(index, process, ours)
 
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[bool]:
+        """Whether the sync trigger about to run should go to a worker (``as`` value), held
+        while it runs. Only when serve is answering another sync trigger at the same time:
+        a lone trigger runs here, where it is answered sooner (no hand-over, no second
+        process to wake); under load, serve keeps to HTTP and the workers execute."""
+        if asyncio.get_running_loop() is not self.loop:
+            yield False  # gRPC has its own event loop: its triggers run where they arrive
+            return
+        self.in_flight += 1
+        try:
+            yield self.in_flight > 1
+        finally:
+            self.in_flight -= 1
+
+    async def hand_over(self, request: dict[str, Any], values: Iterable[Any]) -> Any | None:
+        """Send a plain sync trigger's ``request`` to the least busy worker and give its
+        answer; ``None`` when it is to run here instead (no worker ready, or ``values`` —
+        the trigger's variables — not plain JSON)."""
+        worker = self.pick()
+        if worker is None or not all(_plain(value) for value in values):
+            return None
+        return await self.call(worker, request)
+
     def pick(self) -> _Worker | None:
         """The ready worker with the fewest triggers in flight."""
         best = None
@@ -276,94 +300,17 @@ def _plain(value: Any) -> bool:
     return False
 
 
-@contextlib.contextmanager
-def placement():
-    """Whether the sync trigger about to run should go to a worker (``as`` value), held
-    while it runs. Only when serve is answering another sync trigger at the same time:
-    a lone trigger runs here, where it is answered sooner (no hand-over, no second
-    process to wake); under load, serve keeps to HTTP and the workers execute."""
-    workers = _workers
-    if workers is None or asyncio.get_running_loop() is not workers.loop:
-        yield False  # gRPC has its own event loop: its triggers run where they arrive
-        return
-    workers.in_flight += 1
-    try:
-        yield workers.in_flight > 1
-    finally:
-        workers.in_flight -= 1
-
-
-async def run_trigger(*, target, rows, requester, source: str, return_traces: bool):
-    """Run a plain sync trigger in a worker; ``None`` when it is to run here instead
-    (no worker ready, or inputs that are not plain JSON)."""
-    workers = _workers
-    worker = workers.pick() if workers is not None else None
-    if workers is None or worker is None or not all(_plain(row.variable) for row in rows):
-        return None
-    from pipelines.services.runs import TriggerOutcome
-
-    run_uid, response, failed = await workers.call(
-        worker,
-        {
-            "pipeline": (target.pipeline.pk, target.pipeline.update_time),
-            "release": target.release.pk if target.release is not None else None,
-            "secrets": target.namespace_secrets,
-            "rows": [(row.variable, row.secret) for row in rows],  # tuples pickle faster than dataclasses
-            "requester": getattr(requester, "pk", None) if getattr(requester, "is_authenticated", False) else None,
-            "source": source,
-            "return_traces": return_traces,
-        },
-    )
-    return TriggerOutcome(run_uid=run_uid, result=None, response=response, failed=failed)
-
-
 # --- the worker's side -------------------------------------------------------------------
 
-_targets: dict[tuple, tuple] = {}
+# What a worker does with a request: given by its start-up (``manage.py run_worker``),
+# so this transport knows nothing of what a trigger is.
+Execute = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-async def _target(request: dict):
-    """The trigger's target, as serve resolved it: the pipeline as of the update time
-    serve saw (cached here by it), or the pipeline as it is now if it changed since."""
-    from pipelines.aio import db
-    from pipelines.selectors import trigger_version_get
-    from pipelines.services.pipelines import version_recipe
-    from pipelines.services.runs import TriggerTarget
-
-    key = (*request["pipeline"], request["release"])
-    found = _targets.get(key)
-    if found is None:
-        found = await db(trigger_version_get)(pipeline_pk=request["pipeline"][0], release_pk=request["release"])
-        if len(_targets) > 4096:
-            _targets.clear()
-        _targets[key] = found
-    pipeline, release = found
-    recipe = version_recipe(pipeline, release)
-    return TriggerTarget(
-        pipeline=pipeline, release=release, recipe=recipe, permission=None, namespace_secrets=request["secrets"]
-    )
-
-
-async def _execute(request: dict) -> tuple:
-    from django.contrib.auth import get_user_model
-
-    from pipelines.services.runs import TriggerRow, run_trigger
-
-    requester = get_user_model()(pk=request["requester"]) if request["requester"] is not None else None
-    outcome = await run_trigger(
-        target=await _target(request),
-        rows=[TriggerRow(variable=variable, secret=secret) for variable, secret in request["rows"]],
-        requester=requester,
-        source=request["source"],
-        return_traces=request["return_traces"],
-    )
-    return outcome.run_uid, outcome.response, outcome.failed
-
-
-async def _answer(protocol: Frames, request_id: int, request: dict) -> None:
+async def _answer(protocol: Frames, request_id: int, request: dict[str, Any], execute: Execute) -> None:
     message: tuple[int, bool, Any]
     try:
-        message = (request_id, True, await _execute(request))
+        message = (request_id, True, await execute(request))
     except ServiceError as exc:
         message = (request_id, False, exc)
     except Exception:  # noqa: BLE001 - serve answers 500, as for its own failures
@@ -372,9 +319,9 @@ async def _answer(protocol: Frames, request_id: int, request: dict) -> None:
     protocol.send(message)
 
 
-async def worker_main(fd: int) -> None:
-    """The worker: answer serve's requests until serve closes the connection (or
-    SIGTERM), then finish the runs in flight — they are recorded either way."""
+async def worker_main(fd: int, execute: Execute) -> None:
+    """The worker: answer serve's requests with ``execute`` until serve closes the
+    connection (or SIGTERM), then finish the runs in flight — they are recorded either way."""
     loop = asyncio.get_running_loop()
     closed = loop.create_future()
     running: set[asyncio.Task] = set()
@@ -382,7 +329,7 @@ async def worker_main(fd: int) -> None:
 
     def on_message(message) -> None:
         request_id, request = message
-        task = loop.create_task(_answer(protocol, request_id, request))
+        task = loop.create_task(_answer(protocol, request_id, request, execute))
         running.add(task)
         task.add_done_callback(running.discard)
 

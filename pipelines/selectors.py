@@ -308,8 +308,8 @@ def pipeline_get_editable(*, namespace_id: str, pipeline_id: str, user: Requeste
     return pipeline, permission
 
 
-def run_get(*, run_uid: str, user: Requester) -> tuple[PipelineRun, bool]:
-    """A run visible to ``user`` and whether it may see its data (the requester or the owner).
+def run_get(*, run_uid: str, user: Requester) -> PipelineRun:
+    """A run visible to ``user``, who then sees its data: its requester or the pipeline's owner.
 
     ``run_uid`` is whatever the client sent: anything that is not a UUID is a run that
     does not exist (NotFound), never a database error."""
@@ -323,7 +323,7 @@ def run_get(*, run_uid: str, user: Requester) -> tuple[PipelineRun, bool]:
     is_owner = user_owns_namespace(user, run.pipeline.namespace)
     if not (is_owner or run.requester_id == user.pk):
         raise NotFound(f'pipeline run "{run_uid}" not found')
-    return run, True
+    return run
 
 
 def run_for_follower(*, requester: Requester, run_uid: str) -> PipelineRun:
@@ -333,8 +333,7 @@ def run_for_follower(*, requester: Requester, run_uid: str) -> PipelineRun:
     telling "not yours" from "no such run"."""
     if requester is None or not requester.is_authenticated:
         raise Unauthenticated(AUTHENTICATION_REQUIRED)
-    run, _ = run_get(run_uid=run_uid, user=requester)
-    return run
+    return run_get(run_uid=run_uid, user=requester)
 
 
 def run_processing(run_uid) -> bool:

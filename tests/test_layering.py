@@ -75,23 +75,11 @@ def _type_checking_only(tree: ast.Module) -> set[ast.AST]:
 
 
 def _imports(path: Path) -> set[str]:
-    """Every module ``path`` imports at run time, at the top or inside a function, made
-    absolute (imports for annotations only do not count)."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    package = ["pipelines", *path.relative_to(ROOT).parent.parts]
-    annotations_only = _type_checking_only(tree)
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if node in annotations_only:
-            continue
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = package[: len(package) - node.level + 1] if node.level else []
-            module = ".".join([*base, *([node.module] if node.module else [])])
-            found.add(module)
-            found.update(f"{module}.{alias.name}" for alias in node.names)
-    return found
+    """Every module ``path`` (under pipelines/) imports at run time, at the top or inside a
+    function, made absolute (imports for annotations only do not count)."""
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    is_package = path.name == "__init__.py"
+    return _imports_of(path, ".".join(parts[:-1] if is_package else parts), is_package=is_package)
 
 
 def test_no_adapter_imports_another_adapter() -> None:
@@ -138,3 +126,90 @@ def test_the_checks_see_the_adapters() -> None:
     assert _adapter_of("pipelines.api.views.triggers") == "rest"
     assert _adapter_of("pipelines.views.errors") == "pages"
     assert _adapter_of("pipelines.services.triggers") is None
+
+
+# Modules that once imported each other (lazily, inside functions, to dodge the cycle):
+# the run service and the run workers; the operations service, the executors and the
+# Celery app. Each now gets what it needs from the other side at start-up instead.
+NO_CYCLES_THROUGH = (
+    "pipelines.services.run_execution",
+    "pipelines.run_worker",
+    "pipelines.services.operations",
+    "pipelines.executors",
+    "instill_site.celery",
+)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module → the project modules it imports at run time (functions' imports included),
+    for every module of ``pipelines`` (generated protobuf code aside) and ``instill_site``."""
+    files: dict[str, Path] = {}
+    for package_dir in (ROOT, ROOT.parent / "instill_site"):
+        for path in package_dir.rglob("*.py"):
+            relative = path.relative_to(ROOT.parent).with_suffix("")
+            if "gen" in relative.parts:
+                continue
+            parts = relative.parts[:-1] if relative.name == "__init__" else relative.parts
+            files[".".join(parts)] = path
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        edges = graph[module] = set()
+        for name in _imports_of(path, module, is_package=path.name == "__init__.py"):
+            while name and name not in files:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                edges.add(name)
+    return graph
+
+
+def _imports_of(path: Path, module: str, *, is_package: bool) -> set[str]:
+    """Every module the file of ``module`` imports at run time, at the top or inside a
+    function, made absolute (imports for annotations only do not count)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    annotations_only = _type_checking_only(tree)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if node in annotations_only:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            name = ".".join([*base, *([node.module] if node.module else [])])
+            found.add(name)
+            found.update(f"{name}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _cycle_through(graph: dict[str, set[str]], start: str) -> list[str] | None:
+    """A shortest import path from ``start`` back to itself, or None."""
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        module = queue.pop(0)
+        for imported in sorted(graph.get(module, ())):
+            if imported == start:
+                return [*paths[module], start]
+            if imported not in paths:
+                paths[imported] = [*paths[module], imported]
+                queue.append(imported)
+    return None
+
+
+def test_no_import_cycle_through_the_run_and_executor_modules() -> None:
+    """The run service, the run workers, the operations service, the executors and the
+    Celery app are on no import cycle, even through imports inside functions: what one
+    needs of another is handed to it at start-up (serve, the run worker, the services)."""
+    graph = _import_graph()
+    for module in NO_CYCLES_THROUGH:
+        assert module in graph, module
+    cycles = [" -> ".join(cycle) for module in NO_CYCLES_THROUGH if (cycle := _cycle_through(graph, module))]
+    assert not cycles, cycles
+
+
+def test_the_cycle_check_sees_function_level_imports() -> None:
+    """An import inside a function counts: the check would have caught the old cycles."""
+    graph = _import_graph()
+    assert "pipelines.services.operations" in graph["instill_site.celery"]  # imported in its signal handlers
+    assert _cycle_through({"a": {"b"}, "b": {"a"}}, "a") == ["a", "b", "a"]

@@ -22,6 +22,17 @@ from typing import Any
 from pipelines.engine.components import ComponentError
 from pipelines.engine.values import File, FileDecodeError
 
+__all__ = [
+    "PDF",
+    "Converted",
+    "detect_kind",
+    "load_document",
+    "pdf_split",
+    "pdf_to_pngs",
+    "to_markdown",
+    "to_text",
+]
+
 PDF = "pdf"
 DOCX = "docx"
 HTML = "html"

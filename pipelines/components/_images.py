@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from pipelines.engine.components import ComponentError
 from pipelines.engine.values import File, FileDecodeError
 
+__all__ = ["as_file", "check_size", "image_file", "image_size", "load_image"]
+
 if TYPE_CHECKING:
     from PIL import Image
 

@@ -1,6 +1,6 @@
 """The ``http`` generic component: call external HTTP APIs (Instill ``http`` v0).
 
-Requests go through :mod:`pipelines.components._outbound`, which refuses internal
+Requests go through :mod:`pipelines.components.outbound`, which refuses internal
 addresses unless the deployment allows them. A non-2xx answer is an output
 (``status-code``), not an error; network failures, timeouts and refusals are.
 """
@@ -12,7 +12,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from pipelines.components import _outbound
+from pipelines.components import outbound
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 
 _HEADER_DESCRIPTION = (
@@ -231,7 +231,7 @@ def _encode_body(body: Any) -> tuple[bytes | None, str | None]:
         raise ComponentError(f"Couldn't encode the request body as JSON: {exc}.") from None
 
 
-def _decode_body(response: _outbound.OutboundResponse) -> Any:
+def _decode_body(response: outbound.OutboundResponse) -> Any:
     if not response.content:
         return ""
     content_type = response.content_type.lower()
@@ -270,15 +270,15 @@ def _make_run(task: str) -> Callable[[dict[str, Any], TaskContext], Awaitable[di
             content, content_type = _encode_body(input.get("body"))
             if content_type and not any(k.lower() == "content-type" for k in headers):
                 headers["Content-Type"] = content_type
-        response = await _outbound.guarded_request(
+        response = await outbound.guarded_request(
             method,
             url,
             headers=headers,
             params=params or None,
             content=content,
             allowed_hosts=_config_hosts(ctx.config),
-            timeout=float(ctx.config.get("http_timeout", _outbound.DEFAULT_TIMEOUT)),
-            max_response_bytes=int(ctx.config.get("http_max_response_bytes", _outbound.DEFAULT_MAX_RESPONSE_BYTES)),
+            timeout=float(ctx.config.get("http_timeout", outbound.DEFAULT_TIMEOUT)),
+            max_response_bytes=int(ctx.config.get("http_max_response_bytes", outbound.DEFAULT_MAX_RESPONSE_BYTES)),
         )
         return {
             "status-code": response.status_code,

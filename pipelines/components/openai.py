@@ -10,7 +10,7 @@ server that ignores ``stream`` and answers with one JSON completion works too.
 
 We call the API with httpx, not the ``openai`` package:
 
-- every request must go through :mod:`~pipelines.components._outbound` (the SSRF
+- every request must go through :mod:`~pipelines.components.outbound` (the SSRF
   guard, which is an httpx transport); the package would need its HTTP client
   swapped for ours, and then adds little beyond typed models;
 - it brings its own retry policy and timeouts, which we would have to switch off
@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pipelines.components import _outbound
+from pipelines.components import outbound
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import File, FileDecodeError
 
@@ -464,7 +464,7 @@ async def _with_retries(ctx: TaskContext, attempt: Callable[[], Awaitable[dict[s
 async def _check_status(response: httpx.Response, url: str) -> None:
     if response.is_success:
         return
-    content = await _outbound.read_capped(response, _MAX_ERROR_BODY)
+    content = await outbound.read_capped(response, _MAX_ERROR_BODY)
     message = f"{url} answered {response.status_code}: {_provider_message(content, response.reason_phrase)}"
     if response.status_code == 429 or response.status_code >= 500:
         raise _Transient(message, _retry_after(response.headers))
@@ -472,20 +472,20 @@ async def _check_status(response: httpx.Response, url: str) -> None:
 
 
 def _request(ctx: TaskContext, url: str, body: Mapping[str, Any], accept: str) -> Any:
-    return _outbound.guarded_stream(
+    return outbound.guarded_stream(
         "POST",
         url,
         headers=_headers(ctx.setup, accept),
         content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
         allowed_hosts=ctx.config.get("llm_allowed_hosts", ctx.config.get("http_allowed_hosts", ())),
         allowed_paths=API_PATHS,
-        timeout=float(ctx.config.get("http_timeout", _outbound.DEFAULT_TIMEOUT)),
+        timeout=float(ctx.config.get("http_timeout", outbound.DEFAULT_TIMEOUT)),
     )
 
 
 async def _json_body(response: httpx.Response, ctx: TaskContext, url: str) -> Mapping[str, Any]:
-    limit = int(ctx.config.get("http_max_response_bytes", _outbound.DEFAULT_MAX_RESPONSE_BYTES))
-    content = await _outbound.read_capped(response, limit)
+    limit = int(ctx.config.get("http_max_response_bytes", outbound.DEFAULT_MAX_RESPONSE_BYTES))
+    content = await outbound.read_capped(response, limit)
     try:
         payload = json.loads(content)
     except ValueError:
@@ -556,7 +556,7 @@ async def run_text_generation(input: dict[str, Any], ctx: TaskContext) -> dict[s
                         if data.strip() == "[DONE]":
                             break
                         usage = await _stream_chunk(data, texts, ctx, url) or usage
-        except _outbound.OutboundUnavailable as exc:
+        except outbound.OutboundUnavailable as exc:
             if texts:  # what was published stays published: a retry would repeat it
                 raise ComponentError(f"{exc} (the answer broke off after it had started)") from None
             raise _Transient(str(exc)) from None
@@ -599,7 +599,7 @@ async def run_text_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[s
             async with _request(ctx, url, body, "application/json") as response:
                 await _check_status(response, url)
                 payload = await _json_body(response, ctx, url)
-        except _outbound.OutboundUnavailable as exc:
+        except outbound.OutboundUnavailable as exc:
             raise _Transient(str(exc)) from None
         data = payload.get("data")
         embedding = (

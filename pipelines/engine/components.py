@@ -27,6 +27,8 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["ComponentDefinition", "ComponentError", "Registry", "Task", "TaskContext"]
+
 TaskRun = Callable[[dict[str, Any], "TaskContext"], "dict[str, Any] | Awaitable[dict[str, Any]]"]
 
 

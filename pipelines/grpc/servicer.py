@@ -26,7 +26,8 @@ from pipelines.grpc.gen.core.mgmt.v1beta import mgmt_pb2
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pb
 from pipelines.selectors import database_ready
 from pipelines.services import operations as operation_services
-from pipelines.services import runs as run_services
+from pipelines.services.run_inputs import trigger_rows
+from pipelines.services.run_targets import trigger_target
 from pipelines.services.triggers import Trigger, trigger_accept, trigger_answer, trigger_enqueue, trigger_stream
 
 logger = logging.getLogger("pipelines.grpc")
@@ -58,9 +59,7 @@ def _user(authorization: str, address: str):
 def _prepare(authorization: str, address: str, namespace_id: str, pipeline_id: str, release_id: str | None):
     """Auth and the target: one thread hop for all reads, as for REST."""
     user = _user(authorization, address)
-    target = run_services.trigger_target(
-        namespace_id=namespace_id, pipeline_id=pipeline_id, release_id=release_id, user=user
-    )
+    target = trigger_target(namespace_id=namespace_id, pipeline_id=pipeline_id, release_id=release_id, user=user)
     return user, target
 
 
@@ -80,7 +79,7 @@ _operation_in_thread = db(_operation)
 async def _accept(request, context, *, release_id: str | None = None) -> Trigger:
     """The call as a trigger: rows, auth, target, then the service's checks."""
     metadata = _metadata(context)
-    rows = run_services.trigger_rows(messages.trigger_payload(request))
+    rows = trigger_rows(messages.trigger_payload(request))
     authorization = metadata.get("authorization", "")
     user, target = await _prepare_in_thread(
         authorization, _peer_address(context), request.namespace_id, request.pipeline_id, release_id

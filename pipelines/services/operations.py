@@ -19,21 +19,25 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pipelines import executors
 from pipelines.aio import db
 from pipelines.components import default_registry
 from pipelines.engine import parse_recipe, to_json
 from pipelines.errors import ABORTED, INTERNAL, AlreadyExists, Cancelled, InvalidArgument, NotFound, ServiceError
 from pipelines.models import IdempotencyKey, PipelineRun
-from pipelines.services import runs as runs_service
 from pipelines.services.run_events import run_end_announce
+from pipelines.services.run_execution import local_cancels, run_stored, run_trigger, worker_id
 from pipelines.services.run_files import FileStore, as_data_uris, as_files
-from pipelines.services.runs import TriggerRow, TriggerTarget, bind_rows, worker_id
+from pipelines.services.run_inputs import TriggerRow, bind_rows
+from pipelines.services.run_records import RunState, run_record_failure
+from pipelines.services.run_targets import TriggerTarget
 from pipelines.services.secrets import decrypt, encrypt, secrets_for_namespace
 
 if TYPE_CHECKING:
@@ -132,7 +136,7 @@ async def run_trigger_once(
     """A sync trigger's answer; with an ``Idempotency-Key``, a repeat within the window
     answers from the recorded run instead of running again (409 for another body)."""
     if not idempotency_key:
-        outcome = await runs_service.run_trigger(
+        outcome = await run_trigger(
             target=target, rows=rows, requester=requester, source=source, return_traces=return_traces
         )
         return outcome.response
@@ -140,7 +144,7 @@ async def run_trigger_once(
     earlier = await _idempotent_run_in_thread(user=requester, key=idempotency_key, fingerprint=fingerprint)
     if earlier is not None:
         return sync_response(earlier, full=return_traces)
-    outcome = await runs_service.run_trigger(
+    outcome = await run_trigger(
         target=target, rows=rows, requester=requester, source=source, return_traces=return_traces
     )
     await _remember_in_thread(user=requester, key=idempotency_key, fingerprint=fingerprint, run_uid=outcome.run_uid)
@@ -163,8 +167,6 @@ def run_enqueue(
     idempotency_key: str | None = None,
 ) -> PipelineRun:
     """Validate like a sync trigger, store the run QUEUED, hand it to the executor after commit."""
-    from pipelines.executors import get_executor
-
     fingerprint = request_fingerprint(target=target, rows=rows, mode="async") if idempotency_key else ""
     if idempotency_key:
         earlier = idempotent_run(user=requester, key=idempotency_key, fingerprint=fingerprint)
@@ -189,9 +191,54 @@ def run_enqueue(
         )
         if idempotency_key:
             idempotency_remember(user=requester, key=idempotency_key, fingerprint=fingerprint, run=run)
-        executor = get_executor()
-        transaction.on_commit(lambda: executor.submit(run.uid))
+        chosen = executor()
+        transaction.on_commit(lambda: chosen.submit(run.uid))
     return run
+
+
+# --- executors ----------------------------------------------------------------------
+
+
+class Executor(Protocol):
+    """Where queued runs execute (:mod:`pipelines.executors`)."""
+
+    def submit(self, run_uid: uuid.UUID) -> None:
+        """Execute the committed QUEUED run ``run_uid`` (later, elsewhere)."""
+        ...
+
+    def start(self) -> None: ...
+
+    def resume_queued(self) -> int:
+        """Take every run still QUEUED (start-up after a restart); how many."""
+        ...
+
+
+def executor() -> Executor:
+    """This process's executor (``PIPELINE_EXECUTOR``), given this module's functions
+    to execute, recover and resume runs with."""
+    return _executor_for(settings.PIPELINE_EXECUTOR, settings.PIPELINE_WORKER_CONCURRENCY)
+
+
+@cache
+def _executor_for(kind: str, concurrency: int) -> Executor:
+    if kind == "celery":
+        return executors.CeleryExecutor(unqueued=_fail_unqueued)
+    if kind == "inprocess":
+        return executors.InProcessExecutor(
+            concurrency,
+            execute=lambda run_uid: run_execute(run_uid=run_uid),
+            recover=runs_recover,
+            queued=queued_run_uids,
+        )
+    raise ValueError(f"PIPELINE_EXECUTOR must be 'inprocess' or 'celery', not {kind!r}")
+
+
+def _fail_unqueued(run_uid: uuid.UUID, exc: Exception) -> None:
+    """A run the task broker did not take ends failed, its followers told."""
+    run = PipelineRun.objects.filter(uid=run_uid, status=PipelineRun.Status.QUEUED).first()
+    if run is not None:
+        error = ServiceError(f"the run could not be queued: the task broker is unreachable ({type(exc).__name__})")
+        run_record_failure(run=run, error=error, announce=True)
 
 
 # --- execute ------------------------------------------------------------------------
@@ -255,9 +302,7 @@ def _cancel_if_requested(run_uid) -> None:
     with transaction.atomic():
         run = PipelineRun.objects.select_for_update().filter(uid=run_uid).first()
         if run is not None and run.status == PipelineRun.Status.QUEUED and run.cancel_requested:
-            runs_service.run_record_failure(
-                run=run, error=Cancelled("the run was cancelled"), insert=False, announce=True
-            )
+            run_record_failure(run=run, error=Cancelled("the run was cancelled"), announce=True)
 
 
 async def run_execute(*, run_uid, worker: str | None = None, take_over_stale: bool = False) -> PipelineRun | None:
@@ -270,7 +315,7 @@ async def run_execute(*, run_uid, worker: str | None = None, take_over_stale: bo
     bound = bind_rows(target, claimed.rows)
     secrets = [{**target.namespace_secrets, **row.secret} for row in claimed.rows]
     try:
-        await runs_service.run_stored(run=run, target=target, bound=bound, secrets=secrets)
+        await run_stored(state=RunState.of(run, bound), target=target, secrets=secrets)
     except ServiceError:
         pass  # recorded on the run: the operation reports it
     return run
@@ -288,10 +333,8 @@ def run_cancel(*, run: PipelineRun) -> PipelineRun:
         locked.cancel_requested = True
         locked.save(update_fields=["cancel_requested"])
         if locked.status == PipelineRun.Status.QUEUED:
-            runs_service.run_record_failure(
-                run=locked, error=Cancelled("the run was cancelled"), insert=False, announce=True
-            )
-    event = runs_service.local_cancels.get(str(run.uid))
+            run_record_failure(run=locked, error=Cancelled("the run was cancelled"), announce=True)
+    event = local_cancels.get(str(run.uid))
     if event is not None:
         event.set()
     return PipelineRun.objects.select_related("pipeline__namespace", "requester").get(pk=run.pk)

@@ -48,14 +48,6 @@ logger = logging.getLogger("pipelines.runs")
 StoredEvent = tuple[int, str, str]
 
 
-def file_store(run: PipelineRun) -> FileStore:
-    """The run's one FileStore, shared by its events and its outputs (each File written once)."""
-    store = getattr(run, "_file_store", None)
-    if store is None:
-        store = run._file_store = FileStore(run.uid)
-    return store
-
-
 # Rendered for storage: (seq, name, payload JSON text) with the event's time.
 Rendered = tuple[StoredEvent, datetime]
 
@@ -139,11 +131,12 @@ class RunEventBuffer:
         self.events.append(event)
         self.last_seq = event.seq
 
-    def render(self) -> None:
-        """Render the events for storage — before the transaction the run shares with
-        others, so that one run's unusual values cannot fail everyone's write."""
+    def render(self, store: FileStore) -> None:
+        """Render the events for storage with the run's ``store`` — before the
+        transaction the run shares with others, so that one run's unusual values cannot
+        fail everyone's write."""
         try:
-            self._rendered = events_render(self.events, file_store(self.run))
+            self._rendered = events_render(self.events, store)
         except NeedsDisk:
             raise
         except Exception:  # noqa: BLE001 - the run is still recorded, without its events
@@ -164,8 +157,8 @@ class RunEventBuffer:
         return None
 
 
-def _log_write(run: PipelineRun, events: list[Event]) -> list[StoredEvent]:
-    rendered = events_render(events, file_store(run))
+def _log_write(run: PipelineRun, store: FileStore, events: list[Event]) -> list[StoredEvent]:
+    rendered = events_render(events, store)
     events_insert(run.pk, rendered)
     return [row for row, _ in rendered]
 
@@ -174,10 +167,12 @@ _log_write_in_thread = db(_log_write)
 
 
 class RunEventLog:
-    """Events of a stored run, written in group commits and broadcast after each."""
+    """Events of a stored run, written in group commits and broadcast after each; their
+    files go through the run's ``store``."""
 
-    def __init__(self, run: PipelineRun) -> None:
+    def __init__(self, run: PipelineRun, store: FileStore) -> None:
         self.run = run
+        self.store = store
         self.last_seq = 0
         self._pending: list[Event] = []
         self._writing: asyncio.Task | None = None
@@ -192,7 +187,7 @@ class RunEventLog:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                rows = await _log_write_in_thread(self.run, batch)
+                rows = await _log_write_in_thread(self.run, self.store, batch)
             except Exception:  # noqa: BLE001 - the run goes on; its history lacks these events
                 logger.exception("could not store %d event(s) of run %s", len(batch), self.run.uid)
                 continue
@@ -231,7 +226,7 @@ def run_end_announce(run: PipelineRun, *, message: str) -> None:
     followers after commit. Call after the run's end is saved, in its transaction."""
     last = RunEvent.objects.filter(run_id=run.pk).aggregate(last=Max("seq"))["last"] or 0
     events = failure_events(message=message, rows=max(1, len(run.inputs or [])), last_seq=last, now=timezone.now())
-    rendered = events_render(events, file_store(run))
+    rendered = events_render(events, FileStore(run.uid))  # failure events hold no files
     try:
         with transaction.atomic():  # a savepoint: a late event of a live executor may hold these seqs
             events_insert(run.pk, rendered)

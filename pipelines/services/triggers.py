@@ -7,7 +7,7 @@ options (:func:`trigger_options`), what is checked once caller and target are kn
 it (:func:`trigger_answer`, :func:`trigger_outcome`, :func:`trigger_enqueue`), and the
 events of a streamed run (:func:`trigger_stream`), which the SSE response and the gRPC
 stream both consume. Authentication is :mod:`pipelines.auth`'s; the target is
-:func:`pipelines.services.runs.trigger_target`'s.
+:func:`pipelines.services.run_targets.trigger_target`'s.
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ from pipelines.engine import File
 from pipelines.engine.events import Event
 from pipelines.models import PipelineRun
 from pipelines.services import operations as operation_services
-from pipelines.services import runs as run_services
+from pipelines.services.run_execution import TriggerOutcome, run_trigger
+from pipelines.services.run_inputs import TriggerRow, bind_rows, rows_with_fetched_files
+from pipelines.services.run_targets import TriggerTarget
 
 if TYPE_CHECKING:
     from pipelines.models import Requester
-from pipelines.services.runs import TriggerOutcome, TriggerRow, TriggerTarget
 
 
 def wants_stream(headers: Mapping[str, str]) -> bool:
@@ -112,7 +113,7 @@ async def trigger_accept(
     if ratelimits.triggers_limited():
         subject = rate_subject(authorization, requester)
         await ratelimits.acall(ratelimits.trigger_check, subject=subject, pipeline_key=str(target.pipeline.pk))
-    rows = await run_services.rows_with_fetched_files(target, rows)
+    rows = await rows_with_fetched_files(target, rows)
     return Trigger(requester=requester, target=target, rows=rows, options=trigger_options(headers))
 
 
@@ -136,7 +137,7 @@ async def trigger_answer(trigger: Trigger) -> dict[str, Any]:
 
 async def trigger_outcome(trigger: Trigger) -> TriggerOutcome:
     """Run to completion and give the outcome itself (the page renders the result)."""
-    return await _shielded(run_services.run_trigger(**trigger.run_args(), return_traces=trigger.options.return_traces))
+    return await _shielded(run_trigger(**trigger.run_args(), return_traces=trigger.options.return_traces))
 
 
 def _enqueue(trigger: Trigger) -> PipelineRun:
@@ -172,11 +173,11 @@ async def trigger_stream(trigger: Trigger) -> RunStream:
     """Store the run and start it live (its events stored and broadcast as they come).
     Bad input raises here, before anything is streamed; so does a run that could not be
     stored. Hanging up stops the caller's stream, not the run."""
-    run_services.bind_rows(trigger.target, trigger.rows)
+    bind_rows(trigger.target, trigger.rows)
     queue: asyncio.Queue = asyncio.Queue()
     started: asyncio.Future = asyncio.get_running_loop().create_future()
     task = detached(
-        run_services.run_trigger(
+        run_trigger(
             **trigger.run_args(),
             return_traces=trigger.options.return_traces,
             on_event=queue.put_nowait,

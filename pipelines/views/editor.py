@@ -53,7 +53,7 @@ def _prefill(request) -> dict:
     if not run_uid:
         return {}
     try:
-        run, _ = run_get(run_uid=run_uid, user=request.user)
+        run = run_get(run_uid=run_uid, user=request.user)
     except (NotFound, ValidationError):
         return {}
     return dict(run.inputs[0]) if run.inputs and isinstance(run.inputs[0], dict) else {}

@@ -20,7 +20,9 @@ from pipelines.errors import InvalidArgument, ServiceError
 from pipelines.forms import PipelineCreateForm, RunForm, add_service_error
 from pipelines.selectors import pipeline_get, pipeline_search, pipeline_stats, release_get, releases_of, runs_visible
 from pipelines.services import pipelines as pipeline_services
-from pipelines.services import runs as run_services
+from pipelines.services.run_execution import TriggerOutcome
+from pipelines.services.run_inputs import TriggerRow, rows_with_fetched_files, trigger_rows
+from pipelines.services.run_targets import TriggerTarget, trigger_target
 from pipelines.services.triggers import CONSOLE_OPTIONS, Trigger, trigger_outcome
 from pipelines.services.users import user_namespace
 from pipelines.snippets import snippet_context
@@ -137,7 +139,7 @@ def pipeline_overview(request, namespace_id: str, pipeline_id: str):
     return render(request, "pipelines/pipeline_overview.html", overview_context(request, pipeline, permission, release))
 
 
-def run_result(target: run_services.TriggerTarget, outcome: run_services.TriggerOutcome) -> dict:
+def run_result(target: TriggerTarget, outcome: TriggerOutcome) -> dict:
     """What the Overview shows of a finished run: outputs in the recipe's order, by
     type, and each component's status with its error."""
     outputs = outcome.response["outputs"][0] if outcome.response["outputs"] else {}
@@ -166,7 +168,7 @@ def _read_form(request):
     return request.POST, request.FILES
 
 
-_target_in_thread = db(run_services.trigger_target)
+_target_in_thread = db(trigger_target)
 _overview_context_in_thread = db(overview_context)
 _pipeline_get_in_thread = db(pipeline_get)
 
@@ -176,8 +178,8 @@ class RunRequest:
     """A submitted run form, resolved: rows ready for the trigger services, or why not."""
 
     form: RunForm | None = None
-    target: run_services.TriggerTarget | None = None
-    rows: list[run_services.TriggerRow] | None = None
+    target: TriggerTarget | None = None
+    rows: list[TriggerRow] | None = None
     error: str = ""
     status: int = 200
 
@@ -210,8 +212,8 @@ async def run_request(request, user, namespace_id: str, pipeline_id: str, *, rel
         answer.status = 400
         return answer
     try:
-        rows = run_services.trigger_rows({"data": [{"variable": answer.form.variables()}]})
-        answer.rows = await run_services.rows_with_fetched_files(answer.target, rows)
+        rows = trigger_rows({"data": [{"variable": answer.form.variables()}]})
+        answer.rows = await rows_with_fetched_files(answer.target, rows)
     except ServiceError as exc:
         answer.fail(exc)
     return answer

@@ -100,7 +100,7 @@ def event_log(run: PipelineRun) -> dict:
 
 @page
 def run_detail(request, namespace_id: str, pipeline_id: str, run_uid):
-    run, _ = run_get(run_uid=str(run_uid), user=request.user)
+    run = run_get(run_uid=str(run_uid), user=request.user)
     pipeline = run.pipeline
     if pipeline.slug != pipeline_id or pipeline.namespace.slug != namespace_id:
         raise NotFound(f'pipeline run "{run_uid}" not found')

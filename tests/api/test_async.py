@@ -93,11 +93,11 @@ def test_cancel_queued_run_and_slash_form(api, alice, make_pipeline, slow_server
     settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
     make_pipeline(alice, "slow", raw_recipe=SLOW_RECIPE)
     body = {"data": [{"variable": {"url": f"{slow_server}/sleep/3"}}]}
-    from pipelines.executors import get_executor
+    from pipelines.services.operations import executor
 
     names = [
         api.post(f"{BASE}/slow/trigger-async", body).json()["operation"]["name"]
-        for _ in range(get_executor().concurrency + 1)
+        for _ in range(executor().concurrency + 1)
     ]
     last = names[-1].split("/")[1]
     assert PipelineRun.objects.get(uid=last).status == PipelineRun.Status.QUEUED

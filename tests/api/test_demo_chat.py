@@ -33,7 +33,7 @@ def test_chat_demo_for_a_hosted_api_takes_the_key_from_a_secret(alice, settings)
 def test_demo_model_server_is_open_to_the_openai_component_only(settings):
     """The demo's host:port passes the outbound guard for model calls, not for the http
     component (which could reach any path of it, e.g. a model server's admin API)."""
-    from pipelines.services.runs import engine_config
+    from pipelines.services.run_execution import engine_config
 
     settings.PIPELINE_HTTP_ALLOWED_HOSTS = []
     settings.PIPELINE_LLM_ALLOWED_HOSTS = ["localhost:11434"]

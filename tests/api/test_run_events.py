@@ -235,14 +235,14 @@ async def test_cancelled_while_queued_tells_its_followers(
     failure events (no wait for a periodic check)."""
     settings.PIPELINE_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
     settings.PIPELINE_SSE_HEARTBEAT_SECONDS = 30  # the periodic re-check must not be what ends it
-    from pipelines.executors import get_executor
+    from pipelines.services.operations import executor
 
     await database_sync_to_async(make_pipeline)(alice, "slow", raw_recipe=SLOW_RECIPE)
     body = {"data": [{"variable": {"url": f"{slow_server}/sleep/3"}}]}
     post = database_sync_to_async(api.post)
     names = [
         (await post(f"{BASE}/slow/trigger-async", body)).json()["operation"]["name"]
-        for _ in range(get_executor().concurrency + 1)
+        for _ in range(executor().concurrency + 1)
     ]
     queued = names[-1].split("/")[1]
     communicator = ws(queued, alice_token)

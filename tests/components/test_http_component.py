@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from pipelines.components import _outbound
+from pipelines.components import outbound
 from pipelines.components.http import COMPONENT
 from pipelines.engine.components import ComponentError
 
@@ -201,7 +201,7 @@ async def test_connection_refused_is_a_component_error(run):
 
 async def test_loopback_is_refused_without_allow_list(run, http_server):
     """Without an allow-list, a loopback URL is refused with a hint on how to allow it."""
-    with pytest.raises(_outbound.OutboundRefused) as refused:
+    with pytest.raises(outbound.OutboundRefused) as refused:
         await run(COMPONENT, "TASK_GET", {"endpoint-url": http_server.url("/json")})
     assert str(refused.value) == (
         "request to 127.0.0.1 refused: loopback addresses are not allowed "
@@ -217,26 +217,26 @@ async def test_allow_all_hosts(run, http_server):
 
 async def test_hostname_resolving_to_loopback_is_refused(run, http_server):
     """The check happens after DNS: `localhost` resolves to loopback and is refused."""
-    with pytest.raises(_outbound.OutboundRefused, match=r"request to localhost refused \(it resolves to"):
+    with pytest.raises(outbound.OutboundRefused, match=r"request to localhost refused \(it resolves to"):
         await run(COMPONENT, "TASK_GET", {"endpoint-url": f"http://localhost:{http_server.port}/json"})
 
 
 async def test_allowing_an_ip_does_not_allow_other_loopback_names(run, http_server):
     """Allowing 127.0.0.1 still refuses ::1 (exact match only)."""
-    with pytest.raises(_outbound.OutboundRefused, match="::1 refused"):
+    with pytest.raises(outbound.OutboundRefused, match="::1 refused"):
         await run(COMPONENT, "TASK_GET", {"endpoint-url": f"http://[::1]:{http_server.port}/"}, **LOCAL)
 
 
 async def test_redirect_to_a_disallowed_address_is_refused(run, http_server):
     """An allowed host redirecting to a private or metadata address is refused at the redirect."""
-    with pytest.raises(_outbound.OutboundRefused, match=re.escape("169.254.169.254 refused: link-local")):
+    with pytest.raises(outbound.OutboundRefused, match=re.escape("169.254.169.254 refused: link-local")):
         await run(
             COMPONENT,
             "TASK_GET",
             {"endpoint-url": http_server.url("/redirect?to=http://169.254.169.254/latest/meta-data/")},
             **LOCAL,
         )
-    with pytest.raises(_outbound.OutboundRefused, match="localhost refused"):
+    with pytest.raises(outbound.OutboundRefused, match="localhost refused"):
         await run(
             COMPONENT,
             "TASK_GET",
@@ -247,7 +247,7 @@ async def test_redirect_to_a_disallowed_address_is_refused(run, http_server):
 
 async def test_redirect_to_another_scheme_is_refused(run, http_server):
     """A redirect to file:// is refused."""
-    with pytest.raises(_outbound.OutboundRefused, match="file:// is not allowed"):
+    with pytest.raises(outbound.OutboundRefused, match="file:// is not allowed"):
         await run(COMPONENT, "TASK_GET", {"endpoint-url": http_server.url("/redirect?to=file:///etc/passwd")}, **LOCAL)
 
 
@@ -270,48 +270,48 @@ async def test_redirect_to_another_scheme_is_refused(run, http_server):
 )
 async def test_internal_addresses_are_refused(run, url, reason):
     """Metadata, private, link-local, unspecified, multicast and reserved addresses are refused."""
-    with pytest.raises(_outbound.OutboundRefused, match=reason):
+    with pytest.raises(outbound.OutboundRefused, match=reason):
         await run(COMPONENT, "TASK_GET", {"endpoint-url": url})
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/", "gopher://x/", "example.com/path"])
 async def test_non_http_schemes_are_refused(run, url):
     """Only http and https URLs are fetched."""
-    with pytest.raises(_outbound.OutboundRefused, match="is not allowed"):
+    with pytest.raises(outbound.OutboundRefused, match="is not allowed"):
         await run(COMPONENT, "TASK_GET", {"endpoint-url": url})
 
 
 def test_address_problem_accepts_public_addresses():
     """Public addresses pass the address check."""
-    assert _outbound.address_problem("93.184.216.34") is None
-    assert _outbound.address_problem("2606:4700:4700::1111") is None
-    assert _outbound.address_problem("127.0.0.1") == "loopback addresses"
+    assert outbound.address_problem("93.184.216.34") is None
+    assert outbound.address_problem("2606:4700:4700::1111") is None
+    assert outbound.address_problem("127.0.0.1") == "loopback addresses"
 
 
 async def test_resolve_checked_refuses_when_any_address_is_internal():
     """resolve_checked returns the addresses when allowed and refuses loopback names otherwise."""
-    policy = _outbound.OutboundPolicy.from_hosts(["localhost"])
-    assert "127.0.0.1" in await _outbound.resolve_checked("localhost", 80, policy=policy)
-    with pytest.raises(_outbound.OutboundRefused):
-        await _outbound.resolve_checked("localhost", 80, policy=_outbound.OutboundPolicy())
+    policy = outbound.OutboundPolicy.from_hosts(["localhost"])
+    assert "127.0.0.1" in await outbound.resolve_checked("localhost", 80, policy=policy)
+    with pytest.raises(outbound.OutboundRefused):
+        await outbound.resolve_checked("localhost", 80, policy=outbound.OutboundPolicy())
 
 
 def test_policy_from_comma_separated_string():
     """The allow-list can come straight from an environment variable value."""
-    policy = _outbound.OutboundPolicy.from_hosts("Example.com, 10.0.0.5 ,[::1]")
+    policy = outbound.OutboundPolicy.from_hosts("Example.com, 10.0.0.5 ,[::1]")
     assert policy.allows("example.com") and policy.allows("10.0.0.5") and policy.allows("::1")
     assert not policy.allows("other.com")
 
 
 async def test_host_port_entries_allow_that_port_only(run, http_server):
     """``host:port`` (``[v6]:port`` for IPv6) allows one port of an internal host, not the others."""
-    policy = _outbound.OutboundPolicy.from_hosts("LocalHost:11434, [::1]:8000, 10.0.0.5")
+    policy = outbound.OutboundPolicy.from_hosts("LocalHost:11434, [::1]:8000, 10.0.0.5")
     assert policy.allows("localhost", 11434) and policy.allows("::1", 8000) and policy.allows("10.0.0.5", 1)
     assert not policy.allows("localhost", 80) and not policy.allows("localhost") and not policy.allows("::1", 8001)
     url = http_server.url("/json")
     out = await run(COMPONENT, "TASK_GET", {"endpoint-url": url}, http_allowed_hosts=[f"127.0.0.1:{http_server.port}"])
     assert out["status-code"] == 200
-    with pytest.raises(_outbound.OutboundRefused):
+    with pytest.raises(outbound.OutboundRefused):
         await run(
             COMPONENT, "TASK_GET", {"endpoint-url": url}, http_allowed_hosts=[f"127.0.0.1:{http_server.port + 1}"]
         )
@@ -331,7 +331,7 @@ async def test_allowed_hostname_connects_to_a_resolved_address(run, http_server)
 
 async def test_guarded_request_public_api(http_server):
     """guarded_request returns a read response; params merge into the query of the first URL only."""
-    response = await _outbound.guarded_request(
+    response = await outbound.guarded_request(
         "GET", http_server.url("/echo?a=1"), params={"b": "2"}, headers={"X-A": "1"}, allowed_hosts=["127.0.0.1"]
     )
     assert response.status_code == 200
@@ -342,7 +342,7 @@ async def test_guarded_request_public_api(http_server):
 async def test_credentials_do_not_follow_a_redirect_to_another_host(http_server):
     """Authorization is dropped when a redirect leaves the original host."""
     target = f"http://localhost:{http_server.port}/echo"
-    response = await _outbound.guarded_request(
+    response = await outbound.guarded_request(
         "GET",
         http_server.url(f"/redirect?to={target}"),
         headers={"Authorization": "Bearer secret"},

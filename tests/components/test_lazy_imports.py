@@ -40,7 +40,7 @@ RUN_WORKER = (
 from pipelines.components import default_registry
 default_registry()
 from pipelines.run_worker import worker_main
-from pipelines.services import runs
+from pipelines.services import run_execution
 """
 )
 # The HTTP server's libraries: serve imports them, a run worker has no use for them.

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.components import _outbound, default_registry
+from pipelines.components import default_registry, outbound
 from pipelines.components.openai import API_PATHS, COMPONENT
 from pipelines.engine import validate_recipe
 from pipelines.engine.components import ComponentError, TaskContext
@@ -98,13 +98,13 @@ async def test_guard_admits_only_the_api_paths_on_an_allowed_host(fake_openai):
     hosts = allowed(fake_openai)["llm_allowed_hosts"]
     root = root_of(fake_openai)
     for url in (f"{root}/api/pull", f"{root}/api/pull#/chat/completions", f"{root}/v1/chat/completions?x=1"):
-        with pytest.raises(_outbound.OutboundRefused, match="refused"):
-            async with _outbound.guarded_stream(
+        with pytest.raises(outbound.OutboundRefused, match="refused"):
+            async with outbound.guarded_stream(
                 "POST", url, content=b"{}", allowed_hosts=hosts, allowed_paths=API_PATHS
             ):
                 pass
     assert fake_openai.requests == []
-    async with _outbound.guarded_stream(
+    async with outbound.guarded_stream(
         "POST",
         f"{root}/v1/embeddings",
         content=b'{"model": "m", "input": "x"}',

@@ -11,7 +11,7 @@ def test_default_registry_finds_all_component_types():
     """default_registry() exposes json, text, base64, collection and http."""
     registry = default_registry()
     assert {"json", "text", "base64", "collection", "http"} <= set(registry.types())
-    assert "_outbound" not in registry
+    assert "outbound" not in registry  # a shared module, not a component
 
 
 def test_every_task_schema_is_valid_json_schema():

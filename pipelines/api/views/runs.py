@@ -39,23 +39,23 @@ class PipelineRunListApi(APIView):
 class PipelineRunDetailApi(APIView):
     @extend_schema(summary="Get one run of a pipeline, with its whole inputs and outputs")
     def get(self, request, kind, namespace_id, pipeline_id, run_uid):
-        run, show_data = run_get(run_uid=str(run_uid), user=request.user)
+        run = run_get(run_uid=str(run_uid), user=request.user)
         if run.pipeline.slug != pipeline_id or run.pipeline.namespace.slug != namespace_id:
             raise NotFound(f'pipeline run "{run_uid}" not found')
-        return Response({"pipelineRun": s.run_json(run, show_data=show_data)})
+        return Response({"pipelineRun": s.run_json(run, show_data=True)})
 
 
 class ComponentRunListApi(APIView):
     @extend_schema(summary="List the component runs of a pipeline run")
     def get(self, request, run_uid, kind=None, namespace_id=None, pipeline_id=None):
-        run, show_data = run_get(run_uid=str(run_uid), user=request.user)
+        run = run_get(run_uid=str(run_uid), user=request.user)
         if pipeline_id is not None and (
             run.pipeline.slug != pipeline_id or run.pipeline.namespace.slug != namespace_id
         ):
             raise NotFound(f'pipeline run "{run_uid}" not found')
         queryset = component_runs_of(run=run)
         items, total, page, size = numbered_page(queryset, request.query_params)
-        component_runs = [s.component_run_json(c, show_data=show_data) for c in items]
+        component_runs = [s.component_run_json(c, show_data=True) for c in items]
         if not full_view(request.query_params):
             params = request.query_params.copy()
             params["view"] = FULL_VIEW
@@ -69,7 +69,7 @@ class ComponentRunListApi(APIView):
 class RunFileApi(APIView):
     @extend_schema(summary="Download a file kept in a run's history", responses={200: None})
     def get(self, request, run_uid, name):
-        run, _ = run_get(run_uid=str(run_uid), user=request.user)
+        run = run_get(run_uid=str(run_uid), user=request.user)
         path = stored_file(run_uid=run.uid, name=name)
         if path is None:
             raise NotFound(

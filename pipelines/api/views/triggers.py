@@ -24,7 +24,8 @@ from pipelines.api.streaming import sse_response
 from pipelines.api.views.common import json_response
 from pipelines.auth import AUTHENTICATION_REQUIRED, authenticate_request, credentials_cached
 from pipelines.errors import InvalidArgument, PermissionDenied, ServiceError, Unauthenticated
-from pipelines.services import runs as run_services
+from pipelines.services.run_inputs import trigger_rows
+from pipelines.services.run_targets import trigger_target, trigger_target_on_loop
 from pipelines.services.triggers import Trigger, trigger_accept, trigger_answer, trigger_enqueue, trigger_stream
 
 
@@ -66,9 +67,7 @@ def _prepare_trigger(request, namespace_id: str, pipeline_id: str, release_id: s
         rejected = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})  # type: ignore[arg-type]
         if rejected is not None:
             raise PermissionDenied("CSRF check failed for a browser-session request")
-    target = run_services.trigger_target(
-        namespace_id=namespace_id, pipeline_id=pipeline_id, release_id=release_id, user=user
-    )
+    target = trigger_target(namespace_id=namespace_id, pipeline_id=pipeline_id, release_id=release_id, user=user)
     return user, target
 
 
@@ -84,12 +83,12 @@ def _prepare_trigger_on_loop(request, namespace_id: str, pipeline_id: str, relea
     identity = credentials_cached(request.META.get("HTTP_AUTHORIZATION", ""))
     if identity is None:
         return None
-    return run_services.trigger_target_on_loop(namespace_id=namespace_id, pipeline_id=pipeline_id, user=identity.user)
+    return trigger_target_on_loop(namespace_id=namespace_id, pipeline_id=pipeline_id, user=identity.user)
 
 
 async def _accept_trigger(request, namespace_id: str, pipeline_id: str, release_id: str | None) -> Trigger:
     """The request as a trigger: body, auth, target, then the service's checks."""
-    rows = run_services.trigger_rows(await _trigger_payload(request))
+    rows = trigger_rows(await _trigger_payload(request))
     prepared = _prepare_trigger_on_loop(request, namespace_id, pipeline_id, release_id)
     if prepared is None:
         prepared = await _prepare_trigger_in_thread(request, namespace_id, pipeline_id, release_id)

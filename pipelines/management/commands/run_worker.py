@@ -23,11 +23,13 @@ class Command(BaseCommand):
         from pipelines.aio import freeze_startup_heap
         from pipelines.components import default_registry
         from pipelines.run_worker import worker_main
-        from pipelines.services import runs  # noqa: F401 - what every trigger needs, loaded before the freeze
+        from pipelines.services.run_execution import (
+            run_handed_over,
+        )  # what every trigger needs, loaded before the freeze
 
         default_registry()
         freeze_startup_heap()
         try:
-            asyncio.run(worker_main(fd))
+            asyncio.run(worker_main(fd, run_handed_over))
         finally:
             processes.shutdown_shared()

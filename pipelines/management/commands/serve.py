@@ -248,15 +248,14 @@ class Command(BaseCommand):
 
     def _recover(self) -> None:
         """Runs left PROCESSING by a dead process are failed; queued ones resume here."""
-        from pipelines.executors import get_executor
-        from pipelines.services.operations import runs_recover
+        from pipelines.services.operations import executor, runs_recover
         from pipelines.services.run_files import cleanup_run_files
 
         cleanup_run_files()
         failed = runs_recover()
         if failed:
             self.stdout.write(f"Marked {failed} run(s) interrupted by a restart as failed.")
-        resumed = get_executor().resume_queued()
+        resumed = executor().resume_queued()
         if resumed:
             self.stdout.write(f"Resumed {resumed} queued run(s).")
 
@@ -287,9 +286,12 @@ class Command(BaseCommand):
         from twisted.internet import reactor
 
         from pipelines import run_worker
+        from pipelines.services import run_execution
 
         # daphne runs its asyncio loop inside Twisted's reactor; workers are fed from it.
-        if run_worker.start(run_workers, reactor._asyncioEventloop):  # type: ignore[attr-defined]  # AsyncioSelectorReactor's, untyped
+        workers = run_worker.start(run_workers, reactor._asyncioEventloop)  # type: ignore[attr-defined]  # AsyncioSelectorReactor's, untyped
+        if workers is not None:
+            run_execution.placement_set(workers)
             self.stdout.write(f"Sync triggers run in {run_workers} worker process(es) beside the server.")
         self.stdout.flush()
         from pipelines.aio import freeze_startup_heap
@@ -310,5 +312,6 @@ class Command(BaseCommand):
             if not server.listening_addresses:  # taken since _http_port_check: daphne logged why
                 raise CommandError(f"could not listen for HTTP on {host}:{port}")
         finally:
+            run_execution.placement_set(None)
             run_worker.stop()
             processes.shutdown_shared()

@@ -37,6 +37,23 @@ import httpx
 
 from pipelines.engine.components import ComponentError
 
+__all__ = [
+    "ALLOWED_SCHEMES",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
+    "MAX_REDIRECTS",
+    "OutboundPolicy",
+    "OutboundRefused",
+    "OutboundResponse",
+    "OutboundUnavailable",
+    "address_problem",
+    "check_url",
+    "guarded_request",
+    "guarded_stream",
+    "read_capped",
+    "resolve_checked",
+]
+
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 MAX_REDIRECTS = 10

@@ -1,0 +1,96 @@
+"""What a trigger runs: a pipeline's latest recipe or one of its releases, authorised
+for the caller, with the namespace secrets its recipe can reference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pipelines.aio import db
+from pipelines.engine import Recipe
+from pipelines.errors import PermissionDenied
+from pipelines.models import Pipeline, PipelineRelease
+from pipelines.selectors import (
+    Permission,
+    pipeline_get_for_trigger,
+    pipeline_get_for_trigger_on_loop,
+    release_get,
+    trigger_version_get,
+)
+from pipelines.services.pipelines import pipeline_recipe_cached, version_recipe
+from pipelines.services.secrets import secrets_for_namespace
+
+
+@dataclass
+class TriggerTarget:
+    """What a trigger runs: a pipeline's latest recipe or one of its releases.
+    ``permission`` is None where the caller was authorised elsewhere (a queued run, a
+    trigger handed to a run worker)."""
+
+    pipeline: Pipeline
+    release: PipelineRelease | None
+    recipe: Recipe
+    permission: Permission | None
+    namespace_secrets: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return self.release.slug if self.release else "latest"
+
+
+def trigger_target(*, namespace_id: str, pipeline_id: str, user: Any, release_id: str | None = None) -> TriggerTarget:
+    """Resolve and authorise what to run. Reads only; safe to call from a worker thread."""
+    pipeline, permission = pipeline_get_for_trigger(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
+    if not permission.can_trigger:
+        raise PermissionDenied(f'you may view pipeline "{pipeline_id}" but not trigger it')
+    release = release_get(pipeline=pipeline, release_id=release_id) if release_id is not None else None
+    recipe = version_recipe(pipeline, release)
+    raw = release.raw_recipe if release is not None else pipeline.raw_recipe
+    # Secrets are decrypted only for recipes that can reference them.
+    secrets = secrets_for_namespace(namespace_id=pipeline.namespace_id) if "secret" in raw else {}
+    return TriggerTarget(
+        pipeline=pipeline, release=release, recipe=recipe, permission=permission, namespace_secrets=secrets
+    )
+
+
+def trigger_target_on_loop(*, namespace_id: str, pipeline_id: str, user: Any) -> tuple[Any, TriggerTarget] | None:
+    """:func:`trigger_target` for the latest version without leaving the event loop:
+    ``(user, target)`` when the cached pipeline is current and may be triggered and its
+    recipe needs no secrets; ``None`` whenever :func:`trigger_target` has more to do
+    (or an error to raise)."""
+    found = pipeline_get_for_trigger_on_loop(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
+    if found is None:
+        return None
+    pipeline, permission = found
+    if not permission.can_trigger or "secret" in pipeline.raw_recipe:
+        return None
+    recipe = pipeline_recipe_cached(pipeline)
+    if recipe is None:
+        return None
+    return user, TriggerTarget(
+        pipeline=pipeline, release=None, recipe=recipe, permission=permission, namespace_secrets={}
+    )
+
+
+# A run worker's targets by (pipeline pk, its update time, release pk): a pipeline
+# edited since is looked up afresh under its new update time.
+_handed_over: dict[tuple[int, datetime, int | None], tuple[Pipeline, PipelineRelease | None]] = {}
+
+
+async def trigger_target_handed_over(
+    *, pipeline_pk: int, update_time: datetime, release_pk: int | None, secrets: dict[str, str]
+) -> TriggerTarget:
+    """The target of a trigger handed to a run worker, as ``serve`` resolved and
+    authorised it: the pipeline as of the update time ``serve`` saw (cached here by it),
+    or the pipeline as it is now if it changed since."""
+    key = (pipeline_pk, update_time, release_pk)
+    found = _handed_over.get(key)
+    if found is None:
+        found = await db(trigger_version_get)(pipeline_pk=pipeline_pk, release_pk=release_pk)
+        if len(_handed_over) > 4096:
+            _handed_over.clear()
+        _handed_over[key] = found
+    pipeline, release = found
+    recipe = version_recipe(pipeline, release)
+    return TriggerTarget(pipeline=pipeline, release=release, recipe=recipe, permission=None, namespace_secrets=secrets)
