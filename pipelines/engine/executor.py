@@ -45,6 +45,7 @@ from .events import (
     PipelineStatusUpdated,
 )
 from .inputs import describe
+from .limits import deeper_than
 from .masking import Masker, masker_for
 from .processes import TaskProcesses, shared
 from .recipe import Component, Graph, Recipe
@@ -67,6 +68,11 @@ _STATUS_ERRORED = MappingProxyType({"started": True, "skipped": False, "errored"
 _STATUS_SKIPPED = MappingProxyType({"started": False, "skipped": True, "errored": False, "completed": False})
 _STATE_SKIPPED = MappingProxyType({"status": _STATUS_SKIPPED})
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+#: How deeply a task's output may nest lists and objects (a JSON text parsed by a task,
+#: or built by jq, can nest as deep as it likes; everything downstream recurses).
+MAX_OUTPUT_DEPTH = 256
 
 
 class RunCancelled(Exception):
@@ -169,11 +175,13 @@ class _Run:
 
     # events -------------------------------------------------------------------
 
-    async def emit(self, cls: type[Event], batch_index: int, **data: Any) -> None:
+    async def emit(self, cls: type[Event], batch_index: int, *, growing: bool = False, **data: Any) -> None:
+        """Announce an event; ``growing``: its output is a snapshot of a task's output
+        still being streamed, which may stop in the middle of a secret."""
         assert self.on_event is not None
         masker = self.maskers[batch_index]
         if masker is not None:
-            data = {key: masker(value) if key in _MASKED_FIELDS else value for key, value in data.items()}
+            data = {key: masker(value, growing) if key in _MASKED_FIELDS else value for key, value in data.items()}
         self.seq += 1
         result = self.on_event(cls(batch_index=batch_index, seq=self.seq, update_time=_now(), **data))
         if result is not None and inspect.isawaitable(result):
@@ -297,6 +305,9 @@ class _Run:
                 inputs, output = await self.run_iterator(component, scope, index, inputs)
             else:
                 output = await self.call_task(component, inputs, setup, scope, index, events)
+                if deeper_than(output, MAX_OUTPUT_DEPTH):
+                    # Rendering, recording and answering walk values recursively.
+                    raise ComponentError(f"the output nests lists and objects more than {MAX_OUTPUT_DEPTH} levels deep")
             seconds = time.perf_counter() - clock
         except (ComponentError, ReferenceUnresolved) as exc:
             return await self.failed(
@@ -346,8 +357,8 @@ class _Run:
                 # A shallow copy: streaming tasks often keep appending to one dict.
                 snapshot = dict(partial_output)
                 scope[cid] = {"input": inputs, "output": snapshot, "status": _STATUS_COMPLETED}
-                await self.emit(ComponentOutputUpdated, index, component_id=cid, output=snapshot)
-                await self.emit(PipelineOutputUpdated, index, output=self.render_outputs(scope))
+                await self.emit(ComponentOutputUpdated, index, growing=True, component_id=cid, output=snapshot)
+                await self.emit(PipelineOutputUpdated, index, growing=True, output=self.render_outputs(scope))
 
         context = TaskContext(
             component_id=cid,

@@ -62,7 +62,7 @@ class Masker:
     object. Never mutates its argument.
     """
 
-    __slots__ = ("_pattern", "_whole")
+    __slots__ = ("_pattern", "_prefixes", "_whole")
 
     def __init__(self, values: Iterable[str]) -> None:
         whole: set[str] = set()
@@ -75,6 +75,15 @@ class Masker:
             if len(value) >= MIN_EMBEDDED_LENGTH:
                 embedded |= {form for form in forms if len(form) >= MIN_EMBEDDED_LENGTH}
         self._whole = frozenset(whole)
+        # Partial snapshots of a streamed output may end in the middle of a secret: the
+        # beginnings (at least MIN_EMBEDDED_LENGTH long) such a snapshot could end with.
+        self._prefixes = tuple(
+            sorted(
+                {form[:size] for form in embedded for size in range(MIN_EMBEDDED_LENGTH, len(form))},
+                key=len,
+                reverse=True,
+            )
+        )
         # Longest first: a value that contains another is masked as a whole.
         alternatives = sorted(embedded, key=lambda form: (-len(form), form))
         self._pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
@@ -88,14 +97,29 @@ class Masker:
         masked, count = self._pattern.subn(MASK, text)
         return masked if count else text
 
-    def __call__(self, value: Any) -> Any:
+    def partial_text(self, text: str) -> str:
+        """:meth:`text`, and a secret's beginning at the very end masked too: ``text`` is
+        a snapshot of output still growing (a streamed answer), which may stop inside a
+        secret. Beginnings shorter than :data:`MIN_EMBEDDED_LENGTH` stay, as in
+        :meth:`text`: masking every snapshot ending in ``s`` would flicker a whole answer."""
+        text = self.text(text)
+        for prefix in self._prefixes:
+            if text.endswith(prefix):
+                return text[: -len(prefix)] + MASK
+        return text
+
+    def partial(self, value: Any) -> Any:
+        """:meth:`__call__` for a snapshot of output still growing (see :meth:`partial_text`)."""
+        return self(value, partial=True)
+
+    def __call__(self, value: Any, partial: bool = False) -> Any:
         if isinstance(value, str):
-            return self.text(value)
+            return self.partial_text(value) if partial else self.text(value)
         if isinstance(value, Mapping):
             out: dict[Any, Any] | None = None
             for position, (key, item) in enumerate(value.items()):
                 new_key = self.text(key) if isinstance(key, str) else key
-                new = self(item)
+                new = self(item, partial)
                 if out is None and (new is not item or new_key is not key):
                     out = dict(list(value.items())[:position])
                 if out is not None:
@@ -106,14 +130,14 @@ class Masker:
         if isinstance(value, list):
             items: list[Any] | None = None
             for i, item in enumerate(value):
-                new = self(item)
+                new = self(item, partial)
                 if new is not item and items is None:
                     items = list(value)
                 if items is not None:
                     items[i] = new
             return value if items is None else items
         if isinstance(value, tuple):
-            masked = [self(item) for item in value]
+            masked = [self(item, partial) for item in value]
             # Changed tuples come back as lists, as to_json renders them anyway.
             return value if all(a is b for a, b in zip(masked, value, strict=True)) else masked
         return value

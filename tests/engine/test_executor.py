@@ -540,3 +540,26 @@ async def test_status_references_let_a_recipe_react_to_errors(registry: Registry
     )
     assert statuses(result) == {"bad": "ERROR", "fallback": "COMPLETED", "happy": "SKIPPED"}
     assert result.rows[0].outputs == {"o": "FALLBACK", "e": "boom"}
+
+
+async def test_an_output_nested_too_deep_fails_its_component() -> None:
+    """A task may parse or build a value nested thousands of levels deep; everything
+    downstream (rendering, recording, answering) recurses, so it fails that component."""
+    from pipelines.components import default_registry
+    from pipelines.engine.executor import MAX_OUTPUT_DEPTH
+
+    recipe = parse_recipe(
+        {
+            "variable": {"s": {"type": "string"}},
+            "component": {"parse": {"type": "json", "task": "TASK_UNMARSHAL", "input": {"string": "${variable.s}"}}},
+            "output": {"v": {"value": "${parse.output.json}"}},
+        },
+        registry=default_registry(),
+    )
+    deep = "[" * 980 + "]" * 980
+    result = await execute(recipe, recipe.bind_rows([{"s": deep}]))
+    component = result.rows[0].components["parse"]
+    assert component.error is not None and f"more than {MAX_OUTPUT_DEPTH} levels" in component.error
+    fine = "[" * 50 + "]" * 50
+    result = await execute(recipe, recipe.bind_rows([{"s": fine}]))
+    assert result.rows[0].components["parse"].error is None

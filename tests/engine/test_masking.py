@@ -175,3 +175,30 @@ async def test_streamed_partial_outputs_are_masked(registry: Registry) -> None:
     partials = [event.payload()["output"] for event in events if event.name == "COMPONENT_OUTPUT_UPDATED"]
     assert len(partials) >= 3 and all(KEY not in json.dumps(p) for p in partials)
     assert result.outputs_json() == [{"t": "a *** b"}]
+
+
+async def test_a_secret_streamed_piece_by_piece_never_shows_in_a_partial_output(registry: Registry) -> None:
+    """A streamed answer that spells a secret out token by token: no snapshot shows it,
+    not even all but its last characters (each snapshot ends inside the secret)."""
+    words = ["echo ", *KEY, " done"]
+    recipe = {
+        "component": {"s": {"type": "stream", "task": "TASK_STREAM", "input": {"words": words}}},
+        "output": {"t": {"value": "${s.output.text}"}},
+    }
+    result, events = await _run(registry, recipe, [{}], {"k": KEY})
+    snapshots = [json.dumps(event.payload()) for event in events if "output" in event.payload()]
+    assert len(snapshots) > len(KEY)
+    for snapshot in snapshots:
+        for size in range(4, len(KEY) + 1):
+            assert KEY[:size] not in snapshot, (size, snapshot)
+    assert result.outputs_json() == [{"t": "echo *** done"}]
+
+
+def test_partial_masking_hides_a_secret_cut_off_at_the_end() -> None:
+    """Only the end of a growing snapshot is checked for a secret's beginning, and only
+    from four characters on (shorter beginnings would blank every answer ending in 's')."""
+    masker = Masker([KEY])
+    assert masker.partial(f"token {KEY[:10]}") == "token ***"
+    assert masker.partial(f"token {KEY[:3]}") == f"token {KEY[:3]}"
+    assert masker.partial(f"{KEY[:10]} and more") == f"{KEY[:10]} and more"
+    assert masker(f"token {KEY[:10]}") == f"token {KEY[:10]}"  # final values: whole secrets only
