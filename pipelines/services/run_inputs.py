@@ -32,6 +32,11 @@ class TriggerRow:
     secret: dict[str, str] = field(default_factory=dict)
 
 
+#: Per-row secret overrides (``data[].secret``) a trigger may send, and their longest value.
+MAX_SECRET_OVERRIDES = 32
+MAX_SECRET_OVERRIDE_CHARS = 16_384
+
+
 def trigger_rows(payload: Any) -> list[TriggerRow]:
     """Rows from a trigger body: ``{"data": [{"variable", "secret"}]}`` or legacy ``{"inputs": [...]}``."""
     if not isinstance(payload, dict):
@@ -74,6 +79,19 @@ def trigger_rows(payload: Any) -> list[TriggerRow]:
         secret = raw.get("secret") or {}
         if not isinstance(secret, dict) or not all(isinstance(v, str) for v in secret.values()):
             raise InvalidArgument(f"{where}.secret must map secret ids to strings", field=f"{where}.secret")
+        # Every override is masked out of everything the run hands out (one pattern per
+        # row, matched on the loop): bounded, so a trigger cannot make that the work.
+        if len(secret) > MAX_SECRET_OVERRIDES:
+            raise InvalidArgument(
+                f"{where}.secret has {len(secret)} secrets; at most {MAX_SECRET_OVERRIDES} may be overridden per row",
+                field=f"{where}.secret",
+            )
+        for secret_id, value in secret.items():
+            if len(value) > MAX_SECRET_OVERRIDE_CHARS:
+                raise InvalidArgument(
+                    f"{where}.secret.{secret_id} is longer than {MAX_SECRET_OVERRIDE_CHARS:,} characters",
+                    field=f"{where}.secret.{secret_id}",
+                )
         rows.append(TriggerRow(variable=variable, secret=secret))
     return rows
 

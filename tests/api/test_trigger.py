@@ -274,3 +274,17 @@ def test_an_iterator_over_more_than_max_iterations_fails_at_once(api, alice, mak
     assert PipelineRun.objects.get().status == PipelineRun.Status.FAILED
     within = api.post(URL.format("loop"), {"data": [{"variable": {"n": 3}}]})
     assert within.json()["outputs"] == [{"s": ["0", "1", "2"]}]
+
+
+def test_secret_overrides_are_bounded(api, hello):
+    """Every per-row secret override is masked out of what the run hands out, so their
+    number and length are bounded: over either, 400 naming the field."""
+    url = URL.format("hello")
+    many = {"data": [{"variable": {"prompt": "x"}, "secret": {f"s{i}": f"value-{i}" for i in range(33)}}]}
+    resp = api.post(url, many, format="json")
+    assert resp.status_code == 400 and "data[0].secret" in resp.json()["message"]
+    long = {"data": [{"variable": {"prompt": "x"}, "secret": {"key": "v" * 16_385}}]}
+    resp = api.post(url, long, format="json")
+    assert resp.status_code == 400 and "data[0].secret.key" in resp.json()["message"]
+    ok = {"data": [{"variable": {"prompt": "x"}, "secret": {f"s{i}": "v" * 16_384 for i in range(32)}}]}
+    assert api.post(url, ok, format="json").status_code == 200
