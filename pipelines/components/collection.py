@@ -8,6 +8,7 @@ first-seen order so that outputs are deterministic.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -224,19 +225,27 @@ def _collections(input: dict[str, Any], operation: str) -> tuple[str, list[Any]]
     return kind, copy.deepcopy(items)
 
 
+def _run_set_operation(
+    operation: str,
+    on_arrays: Callable[[list[list[Any]]], list[Any]],
+    on_objects: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    input: dict[str, Any],
+    ctx: TaskContext,
+) -> dict[str, Any]:
+    found = _collections(input, operation)
+    if found is None:
+        return {"data": []}
+    kind, items = found
+    return {"data": on_arrays(items) if kind == "array" else on_objects(items)}
+
+
 def _set_operation(
     operation: str,
     on_arrays: Callable[[list[list[Any]]], list[Any]],
     on_objects: Callable[[list[dict[str, Any]]], dict[str, Any]],
 ) -> Callable[[dict[str, Any], TaskContext], dict[str, Any]]:
-    def run(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
-        found = _collections(input, operation)
-        if found is None:
-            return {"data": []}
-        kind, items = found
-        return {"data": on_arrays(items) if kind == "array" else on_objects(items)}
-
-    return run
+    # A partial of module-level functions: pickled by reference into task processes.
+    return functools.partial(_run_set_operation, operation, on_arrays, on_objects)
 
 
 def _concat_arrays(arrays: list[list[Any]]) -> list[Any]:
@@ -333,7 +342,10 @@ def _task(
         input_schema=input_schema,
         output_schema=output,
         run=run,
-        blocking=False,
+        # Cheap one at a time, but a chain of concats doubling their input grows
+        # exponentially: in a task process, the run's time limit can stop it and its
+        # memory is not the server's.
+        blocking=True,
     )
 
 

@@ -523,42 +523,45 @@ def _zygote_main() -> None:
     def answer(value: int) -> None:
         control.sendall(_ANSWER.pack(value))
 
-    while True:
-        try:
-            message, fds, _, _ = socket.recv_fds(control, _CONTROL.size, 1)
-        except OSError:
-            break
-        if len(message) < _CONTROL.size:
-            break
-        operation, pid = _CONTROL.unpack(message)
-        reap()
-        if operation == b"f":
+    try:
+        while True:
             try:
-                pid = os.fork()
-            except OSError as exc:
-                os.close(fds[0])
-                answer(-(exc.errno or 1))
-                continue
-            if pid == 0:
-                control.close()
+                message, fds, _, _ = socket.recv_fds(control, _CONTROL.size, 1)
+            except OSError:
+                break
+            if len(message) < _CONTROL.size:
+                break
+            operation, pid = _CONTROL.unpack(message)
+            reap()
+            if operation == b"f":
                 try:
-                    _child_main(socket.socket(fileno=fds[0]))
-                finally:
-                    os._exit(0)
-            os.close(fds[0])
-            children[pid] = None
-            answer(pid)
-        elif operation == b"k":
-            if pid in children and children[pid] is None:
-                os.kill(pid, signal.SIGKILL)
-                reap(pid, 0)
-            status = children.pop(pid, None)
-            answer(status if status is not None else _RUNNING)
-        else:
-            status = children.get(pid)
-            if status is not None:
-                del children[pid]
-            answer(status if status is not None else _RUNNING)
+                    pid = os.fork()
+                except OSError as exc:
+                    os.close(fds[0])
+                    answer(-(exc.errno or 1))
+                    continue
+                if pid == 0:
+                    control.close()
+                    try:
+                        _child_main(socket.socket(fileno=fds[0]))
+                    finally:
+                        os._exit(0)
+                os.close(fds[0])
+                children[pid] = None
+                answer(pid)
+            elif operation == b"k":
+                if pid in children and children[pid] is None:
+                    os.kill(pid, signal.SIGKILL)
+                    reap(pid, 0)
+                status = children.pop(pid, None)
+                answer(status if status is not None else _RUNNING)
+            else:
+                status = children.get(pid)
+                if status is not None:
+                    del children[pid]
+                answer(status if status is not None else _RUNNING)
+    except OSError:  # the server closed its end while we answered: it stopped
+        pass
     for pid, status in children.items():
         if status is None:
             with contextlib.suppress(OSError):

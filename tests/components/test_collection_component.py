@@ -106,3 +106,36 @@ async def test_symmetric_difference(run):
     assert await _data(run, "TASK_SYMMETRIC_DIFFERENCE", data=[[3, 1, 1], [2, 4], [4, 5]]) == [3, 1, 2, 5]
     assert await _data(run, "TASK_SYMMETRIC_DIFFERENCE", data=[{"a": 1, "b": 2}, {"b": 2, "c": 3}]) == {"a": 1, "c": 3}
     assert await _data(run, "TASK_SYMMETRIC_DIFFERENCE", data=[[1, 2]]) == [1, 2]
+
+
+async def test_a_chain_of_doubling_concats_runs_off_the_loop_and_stops_at_the_limit():
+    """Thirty concats, each doubling the last one's array, would take minutes and
+    gigabytes: they run in task processes, so the loop keeps serving and the run's time
+    limit stops them."""
+    import asyncio
+
+    from pipelines.components import default_registry
+    from pipelines.engine import execute, parse_recipe
+
+    components = {"c0": {"type": "collection", "task": "TASK_CONCAT", "input": {"data": [["a"], ["b"]]}}}
+    for i in range(1, 30):
+        previous = f"${{c{i - 1}.output.data}}"
+        components[f"c{i}"] = {"type": "collection", "task": "TASK_CONCAT", "input": {"data": [previous, previous]}}
+    recipe = parse_recipe(
+        {"component": components, "output": {"n": {"value": "${c1.output.data}"}}}, registry=default_registry()
+    )
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticking = asyncio.ensure_future(tick())
+    try:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(execute(recipe, recipe.bind_rows([{}])), 2)
+    finally:
+        ticking.cancel()
+    assert ticks > 20  # the loop went on (100 would be perfectly on time)
