@@ -110,11 +110,17 @@ async def trigger_accept(
     API answers them: the trigger rate limits (counted against the credentials in
     ``authorization``, else the user), file variables given as URLs fetched, then the
     options of ``headers`` (see :func:`trigger_options`)."""
+    await trigger_rate_check(requester=requester, target=target, authorization=authorization)
+    rows = await rows_with_fetched_files(target, rows)
+    return Trigger(requester=requester, target=target, rows=rows, options=trigger_options(headers))
+
+
+async def trigger_rate_check(*, requester: Requester, target: TriggerTarget, authorization: str = "") -> None:
+    """Count a trigger against the trigger rate limits (per token, else per user; and per
+    pipeline, whoever calls), on every door — API and pages alike; 429 over either."""
     if ratelimits.triggers_limited():
         subject = rate_subject(authorization, requester)
         await ratelimits.acall(ratelimits.trigger_check, subject=subject, pipeline_key=str(target.pipeline.pk))
-    rows = await rows_with_fetched_files(target, rows)
-    return Trigger(requester=requester, target=target, rows=rows, options=trigger_options(headers))
 
 
 def _shielded[T](work: Awaitable[T]) -> Awaitable[T]:

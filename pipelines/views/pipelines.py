@@ -23,7 +23,7 @@ from pipelines.services import pipelines as pipeline_services
 from pipelines.services.run_execution import TriggerOutcome
 from pipelines.services.run_inputs import TriggerRow, rows_with_fetched_files, trigger_rows
 from pipelines.services.run_targets import TriggerTarget, trigger_target
-from pipelines.services.triggers import CONSOLE_OPTIONS, Trigger, trigger_outcome
+from pipelines.services.triggers import CONSOLE_OPTIONS, Trigger, trigger_outcome, trigger_rate_check
 from pipelines.services.users import user_namespace
 from pipelines.snippets import snippet_context
 from pipelines.views.common import is_htmx, page
@@ -213,6 +213,7 @@ async def run_request(request, user, namespace_id: str, pipeline_id: str, *, rel
         return answer
     try:
         rows = trigger_rows({"data": [{"variable": answer.form.variables()}]})
+        await trigger_rate_check(requester=user, target=answer.target)
         answer.rows = await rows_with_fetched_files(answer.target, rows)
     except ServiceError as exc:
         answer.fail(exc)

@@ -235,3 +235,19 @@ def test_run_detail_under_another_pipeline_path_is_404(alice_client, alice, make
     _run(alice_client)
     run = PipelineRun.objects.get()
     assert alice_client.get(f"/alice/pipelines/other/runs/{run.uid}/").status_code == 404
+
+
+def test_page_runs_count_against_the_trigger_rate_limits(alice, hello, alice_client, api, settings):
+    """The Run buttons count like API triggers: a per-pipeline limit holds whoever runs
+    it and from where; over it, the page says so and no run is recorded."""
+    settings.PIPELINE_RATE_LIMIT_PIPELINE_TRIGGERS = "2/hour"
+    assert _run(alice_client).status_code == 200
+    assert alice_client.post("/alice/pipelines/hello/editor/run", {"v-prompt": "live"}).status_code == 200
+    before = PipelineRun.objects.count()
+    refused = _run(alice_client)
+    assert refused.status_code == 429 and "PIPELINE_RATE_LIMIT_PIPELINE_TRIGGERS" in refused.content.decode()
+    live = alice_client.post("/alice/pipelines/hello/editor/run", {"v-prompt": "live"})
+    assert live.status_code == 429 and "PIPELINE_RATE_LIMIT_PIPELINE_TRIGGERS" in live.json()["error"]
+    body = {"data": [{"variable": {"prompt": "api"}}]}
+    assert api.post("/v1beta/namespaces/alice/pipelines/hello/trigger", body, format="json").status_code == 429
+    assert PipelineRun.objects.count() == before
