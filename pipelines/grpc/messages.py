@@ -46,7 +46,26 @@ def trigger_payload(request) -> dict[str, Any]:
 
 def trigger_response[M: Message](message_class: type[M], response: dict[str, Any]) -> M:
     """``{"outputs", "metadata"}`` as a Trigger*Response (or a stream update) message."""
-    return json_format.ParseDict(response, message_class())
+    try:
+        return json_format.ParseDict(response, message_class())
+    except OverflowError:
+        # A Struct number is a double: an integer beyond its range (jq or a parsed JSON
+        # text can make one) travels as its decimal string instead of failing the call.
+        return json_format.ParseDict(_doubles_only(response), message_class())
+
+
+def _doubles_only(value: Any) -> Any:
+    """``value`` with every integer too large for a double as its decimal string."""
+    if isinstance(value, dict):
+        return {key: _doubles_only(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_doubles_only(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            float(value)
+        except OverflowError:
+            return str(value)
+    return value
 
 
 def operation(state: OperationState) -> operations_pb2.Operation:

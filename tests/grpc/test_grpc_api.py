@@ -147,6 +147,23 @@ def test_numbers_arrive_as_json_numbers(pipeline_stub, alice_md, alice, make_pip
     assert as_dict(answer)["outputs"] == [{"s": "[3,1.5]"}]
 
 
+def test_an_output_integer_too_large_for_a_double_arrives_as_its_digits(pipeline_stub, alice_md, alice, make_pipeline):
+    """A Struct cannot hold an integer beyond a double's range (a parsed JSON text can
+    make one): it arrives as its decimal string, and the call still answers."""
+    recipe = "variable:\n  s: {type: string}\ncomponent:\n  c: {type: json, task: TASK_UNMARSHAL, input: {string: '${variable.s}'}}\noutput:\n  n: {value: '${c.output.json}'}\n"
+    make_pipeline(alice, "huge", raw_recipe=recipe)
+    digits = "1" * 400
+    answer = call(
+        pipeline_stub,
+        "TriggerNamespacePipeline",
+        alice_md,
+        namespace_id="alice",
+        pipeline_id="huge",
+        data=rows({"s": digits}),
+    )
+    assert as_dict(answer)["outputs"] == [{"n": digits}]
+
+
 def test_trigger_release_runs_the_release_and_records_its_version(pipeline_stub, alice_md, released, api):
     api.patch("/v1beta/namespaces/alice/pipelines/hello", {"rawRecipe": released.raw_recipe.replace("Hello", "Bye")})
     answer = call(
