@@ -122,22 +122,28 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+# The fields a pipeline and a release share: both hold a recipe.
+_NULLABLE_OBJECT = {"type": "object", "nullable": True, "additionalProperties": True}
+_RECIPE_HOLDER = {
+    "name": STRING,
+    "uid": STRING,
+    "id": STRING,
+    "description": STRING,
+    "readme": STRING,
+    "rawRecipe": STRING,
+    "recipe": _NULLABLE_OBJECT,
+    "dataSpecification": _NULLABLE_OBJECT,
+    "createTime": TIME,
+    "updateTime": TIME,
+}
+
 RESOURCES = {
     "Pipeline": _object(
         ["name", "uid", "id", "rawRecipe", "visibility", "permission", "createTime", "updateTime"],
-        name=STRING,
-        uid=STRING,
-        id=STRING,
-        description=STRING,
-        readme=STRING,
-        rawRecipe=STRING,
-        recipe={"type": "object", "nullable": True, "additionalProperties": True},
+        **_RECIPE_HOLDER,
         sharing=ANY_OBJECT,
         visibility={"type": "string", "enum": ["VISIBILITY_PUBLIC", "VISIBILITY_PRIVATE"]},
         ownerName=STRING,
-        createTime=TIME,
-        updateTime=TIME,
-        dataSpecification={"type": "object", "nullable": True, "additionalProperties": True},
         permission=_object(
             ["canEdit", "canTrigger", "canRelease"],
             canEdit={"type": "boolean"},
@@ -147,19 +153,7 @@ RESOURCES = {
         stats=_object(["numberOfRuns"], numberOfRuns={"type": "integer"}, lastRunTime=TIME),
         maxRunSeconds={"type": "number", "nullable": True},
     ),
-    "Release": _object(
-        ["name", "uid", "id", "rawRecipe", "createTime"],
-        name=STRING,
-        uid=STRING,
-        id=STRING,
-        description=STRING,
-        readme=STRING,
-        rawRecipe=STRING,
-        recipe={"type": "object", "nullable": True, "additionalProperties": True},
-        dataSpecification={"type": "object", "nullable": True, "additionalProperties": True},
-        createTime=TIME,
-        updateTime=TIME,
-    ),
+    "Release": _object(["name", "uid", "id", "rawRecipe", "createTime"], **_RECIPE_HOLDER),
     "PipelineRun": _object(
         ["pipelineRunUid", "id", "pipelineVersion", "status", "source"],
         pipelineRunUid=STRING,

@@ -135,7 +135,7 @@ def _healed(value: Any) -> Any:
 
 
 def has_surrogate_escape(text: str) -> bool:
-    """Whether JSON text holds a ``\\udXXX`` escape (a surrogate, paired or lone)."""
+    """Whether JSON text holds a surrogate escape, ``\\ud800`` to ``\\udfff`` (paired or lone)."""
     return "\\ud" in text or "\\uD" in text
 
 
