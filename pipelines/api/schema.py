@@ -124,7 +124,7 @@ def _ref(name: str) -> dict:
 
 # The fields a pipeline and a release share: both hold a recipe.
 _NULLABLE_OBJECT = {"type": "object", "nullable": True, "additionalProperties": True}
-_RECIPE_HOLDER = {
+_RECIPE_HOLDER: dict[str, dict] = {
     "name": STRING,
     "uid": STRING,
     "id": STRING,
