@@ -8,7 +8,23 @@
 
 const POLL_MS = 700;
 
-export function followRun(runUid, { websocket = "/ws/runs/", operations = "/v1beta/operations/", onEvent, onEnd, onError }) {
+// Every view that follows a run (the Editor's and the Overview's run panels, the graph)
+// can listen without knowing who started it: followRun announces the run on `document`
+// as CustomEvent "pipeline:run" with detail {type: "start", runUid},
+// {type: "event", runUid, name, data, seq} and {type: "end", runUid, status, error, response}.
+export const RUN_EVENT = "pipeline:run";
+const announce = (detail) => document.dispatchEvent(new CustomEvent(RUN_EVENT, { detail }));
+
+export function followRun(runUid, { websocket = "/ws/runs/", operations = "/v1beta/operations/", onEvent: handleEvent, onEnd: handleEnd, onError }) {
+  const onEvent = (name, data, seq) => {
+    handleEvent(name, data, seq);
+    announce({ type: "event", runUid, name, data, seq });
+  };
+  const onEnd = (status, error, response) => {
+    handleEnd(status, error, response);
+    announce({ type: "end", runUid, status, error, response });
+  };
+  announce({ type: "start", runUid });
   let lastSeq = 0;
   let finished = false;
   let polling = false;
