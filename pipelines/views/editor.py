@@ -37,13 +37,12 @@ def _urls(pipeline) -> dict[str, str]:
 
 def checked(raw_recipe: str):
     """The parser's verdict on a draft: the recipe (None when invalid) and, for the
-    page, the line of each problem and the graph of a valid draft as HTML."""
+    page, the line of each problem and the graph data of a valid draft (drawn by
+    ``static/pipelines/graph.js``)."""
     recipe, problems = pipeline_services.recipe_check(raw_recipe=raw_recipe)
     for problem in problems:
         problem["line"] = problem_line(raw_recipe, problem["location"], problem["error"])
-    graph = None
-    if recipe is not None:
-        graph = render_to_string("pipelines/pipeline_editor.html#graph", {"graph": recipe_graph(recipe)})
+    graph = recipe_graph(recipe) if recipe is not None else None
     return recipe, {"valid": not problems, "problems": problems, "graph": graph}
 
 
@@ -68,7 +67,7 @@ def pipeline_editor(request, namespace_id: str, pipeline_id: str):
         "pipeline": pipeline,
         "permission": permission,
         "form": RunForm(variables=recipe.variables if recipe else (), values=_prefill(request), prefix="v"),
-        "graph_html": state["graph"],
+        "graph": state["graph"],
         "problems": state["problems"],
         "release_form": ReleaseForm(),
         "releases": list(releases_of(pipeline=pipeline)),

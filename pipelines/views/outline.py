@@ -1,115 +1,122 @@
-"""What the Editor draws of a recipe: the graph preview, and the YAML line each
+"""What the Editor draws of a recipe: the graph's data, and the YAML line each
 validation problem points at. Presentation only: whether a recipe is valid is the
 parser's answer (``services.pipelines.recipe_check``)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 
-from pipelines.engine.recipe import Recipe
+from pipelines.engine.recipe import Component, Recipe
+from pipelines.engine.references import Node, Reference
 
-NODE_W, NODE_H, COL_GAP, ROW_GAP, PAD = 168, 40, 64, 16, 8
 _AT_LINE = re.compile(r"at line (\d+)")
 _INDEX = re.compile(r"\[[^\]]*\]")
 
 
-@dataclass
-class GraphNode:
-    id: str
-    kind: str  # variable | component | output
-    label: str
-    detail: str
-    col: int = 0
-    row: int = 0
+def recipe_graph(recipe: Recipe) -> dict[str, list[dict[str, Any]]]:
+    """The recipe as graph data for the Editor's graph (``static/pipelines/graph.js``
+    lays it out): variables, components (an iterator's inner components name it as
+    their ``parent``) and outputs as nodes; a ``data`` edge for each reference in a
+    component's input, setup or iterator source and in an output's value, a
+    ``condition`` edge for each reference in a component's condition.
 
-    @property
-    def x(self) -> int:
-        return PAD + self.col * (NODE_W + COL_GAP)
+    A node's ``path`` is where its block sits in the YAML: the top-level section and
+    its key, then ``component`` and the key for each iterator level."""
+    nodes: list[dict[str, Any]] = []
+    edges: dict[tuple[str, str, str], dict[str, str]] = {}
+    for variable in recipe.variables:
+        nodes.append(
+            {
+                "id": f"variable.{variable.id}",
+                "kind": "variable",
+                "label": variable.id,
+                "detail": variable.type,
+                "title": variable.title,
+                "path": ["variable", variable.id],
+                "parent": None,
+            }
+        )
+    # The components visible from each iterator level: (enclosing iterator ids) → ids.
+    levels: dict[tuple[str, ...], Mapping[str, Component]] = {}
 
-    @property
-    def y(self) -> int:
-        return PAD + self.row * (NODE_H + ROW_GAP)
-
-
-@dataclass
-class Graph:
-    nodes: list[GraphNode] = field(default_factory=list)
-    edges: list[tuple[GraphNode, GraphNode]] = field(default_factory=list)
-
-    @property
-    def width(self) -> int:
-        return max((n.x for n in self.nodes), default=0) + NODE_W + PAD
-
-    @property
-    def height(self) -> int:
-        return max((n.y for n in self.nodes), default=0) + NODE_H + PAD
-
-    def paths(self) -> list[dict]:
-        """Edges as SVG cubic curves from the right of a node to the left of the next."""
-        out = []
-        for source, target in self.edges:
-            x1, y1 = source.x + NODE_W, source.y + NODE_H // 2
-            x2, y2 = target.x, target.y + NODE_H // 2
-            bend = max(24, (x2 - x1) // 2)
-            out.append(
+    def add_components(components: Mapping[str, Component], parents: tuple[str, ...]) -> None:
+        levels[parents] = components
+        for cid, component in components.items():
+            task = component.task.removeprefix("TASK_").lower().replace("_", " ")
+            nodes.append(
                 {
-                    "d": f"M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}",
-                    "source": source.id,
-                    "target": target.id,
+                    "id": _component_node(*parents, cid),
+                    "kind": "iterator" if component.iterator is not None else "component",
+                    "label": cid,
+                    "detail": "iterator" if component.iterator is not None else f"{component.type} · {task}",
+                    "title": component.description,
+                    "type": component.type,
+                    "task": component.task,
+                    "path": ["component", *(p for parent in parents for p in (parent, "component")), cid],
+                    "parent": _component_node(*parents) if parents else None,
                 }
             )
-        return out
+            if component.iterator is not None:
+                add_components(component.iterator.graph.components, (*parents, cid))
 
+    def link(reference: Reference, target: str, kind: str, parents: tuple[str, ...]) -> None:
+        source = _source_node(reference, parents, levels)
+        if source is not None and source != target:
+            edges.setdefault((source, target, kind), {"source": source, "target": target, "kind": kind})
 
-def recipe_graph(recipe: Recipe) -> Graph:
-    """Variables → components (by depth of their dependencies) → outputs."""
-    graph = Graph()
-    nodes: dict[str, GraphNode] = {}
-    for variable in recipe.variables:
-        nodes[f"variable.{variable.id}"] = GraphNode(f"variable.{variable.id}", "variable", variable.id, variable.type)
-    depth: dict[str, int] = {}
-
-    def depth_of(cid: str, seen: frozenset = frozenset()) -> int:
-        if cid not in depth:
-            component = recipe.components[cid]
-            deps = [d for d in component.hard_deps | component.soft_deps if d in recipe.components and d not in seen]
-            depth[cid] = 1 + max((depth_of(d, seen | {cid}) for d in deps), default=0)
-        return depth[cid]
-
-    edges: list[tuple[str, str]] = []
-    for cid, component in recipe.components.items():
-        detail = (
-            component.type
-            if component.type == "iterator"
-            else f"{component.type} · {component.task.removeprefix('TASK_').lower()}"
-        )
-        nodes[f"component.{cid}"] = GraphNode(f"component.{cid}", "component", cid, detail, col=depth_of(cid))
-        for dep in sorted(component.hard_deps | component.soft_deps):
-            edges.append((f"component.{dep}", f"component.{cid}"))
-        sources = [component.input, component.setup, component.iterator.source if component.iterator else None]
-        for reference in (r for n in sources if n is not None for r in n.references()):
-            if reference.root == "variable" and reference.field:
-                edges.append((f"variable.{reference.field}", f"component.{cid}"))
-    last = 1 + max(depth.values(), default=0)
+    add_components(recipe.components, ())
+    for parents, components in list(levels.items()):
+        for cid, component in components.items():
+            target = _component_node(*parents, cid)
+            data: list[Node | None] = [component.input, component.setup]
+            if component.iterator is not None:
+                data += [component.iterator.source, *(component.iterator.range or ())]
+            for node in (n for n in data if n is not None):
+                for reference in node.references():
+                    link(reference, target, "data", parents)
+            for reference in component.condition.references() if component.condition is not None else ():
+                link(reference, target, "condition", parents)
     for output in recipe.outputs.values():
-        nodes[f"output.{output.id}"] = GraphNode(f"output.{output.id}", "output", output.id, output.title, col=last)
+        nodes.append(
+            {
+                "id": f"output.{output.id}",
+                "kind": "output",
+                "label": output.id,
+                "detail": output.title if output.title != output.id else "",
+                "title": output.description,
+                "path": ["output", output.id],
+                "parent": None,
+            }
+        )
         for reference in output.value.references():
-            source = f"variable.{reference.field}" if reference.root == "variable" else f"component.{reference.root}"
-            edges.append((source, f"output.{output.id}"))
-    rows: dict[int, int] = {}
-    for node in nodes.values():
-        node.row = rows.get(node.col, 0)
-        rows[node.col] = node.row + 1
-    graph.nodes = list(nodes.values())
-    seen: set[tuple[str, str]] = set()
-    for source, target in edges:
-        if source in nodes and target in nodes and (source, target) not in seen:
-            seen.add((source, target))
-            graph.edges.append((nodes[source], nodes[target]))
-    return graph
+            link(reference, f"output.{output.id}", "data", ())
+    return {"nodes": nodes, "edges": list(edges.values())}
+
+
+def _component_node(*path: str) -> str:
+    return "component." + ".".join(path)
+
+
+def _source_node(
+    reference: Reference, parents: tuple[str, ...], levels: Mapping[tuple[str, ...], Mapping[str, Component]]
+) -> str | None:
+    """The node a reference made inside iterator level ``parents`` reads from: a
+    variable, or the nearest component of that name from this level outwards. None
+    for secrets, an enclosing iterator's element and its index (the iterator's box
+    already holds the component)."""
+    root = reference.root
+    if root == "variable":
+        return f"variable.{reference.field}" if reference.field else None
+    if root in parents:
+        return None
+    for depth in range(len(parents), -1, -1):
+        if root in levels.get(parents[:depth], {}):
+            return _component_node(*parents[:depth], root)
+    return None
 
 
 def problem_line(raw_recipe: str, location: str, error: str) -> int:

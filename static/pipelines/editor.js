@@ -72,7 +72,7 @@ function showState(state) {
       return item;
     }),
   );
-  if (state.graph) $("graph").innerHTML = state.graph;
+  document.dispatchEvent(new CustomEvent("pipeline:checked", { detail: state })); // graph.js follows the draft
 }
 
 $("problems").addEventListener("click", (event) => {
@@ -154,7 +154,6 @@ function setComponent(id, state) {
   badge.className = `badge badge-${state}`;
   badge.textContent = LABELS[state];
   item.dataset.status = state;
-  document.querySelectorAll(`#graph [data-component="${CSS.escape(id)}"]`).forEach((node) => { node.dataset.status = state; });
   return item;
 }
 
@@ -295,4 +294,28 @@ runForm.addEventListener("submit", async (event) => {
   runUid = body.runUid;
   showCancel(true);
   following = followRun(body.runUid, { websocket: config.urls.websocket, operations: config.urls.operations, onEvent, onEnd, onError: (m) => { showError(m); done(); } });
+});
+
+// --- a graph node selects its block ------------------------------------------------
+// graph.js asks with {section, id, path}: path is the YAML keys down to the block
+// (["component", "<iterator>", "component", "<inner>"] for an iterator's component).
+
+document.addEventListener("pipeline:select-block", ({ detail }) => {
+  if (!editor) return;
+  const lines = editor.getValue().split("\n");
+  const indent = (line) => (/^\s*(#|$)/.test(line) ? Infinity : line.search(/\S/));
+  const keyOf = (line) => line.trim().match(/^(["']?)(.+?)\1\s*:(\s|$)/)?.[2];
+  let [start, end] = [-1, lines.length];
+  for (const key of detail.path || [detail.section, detail.id]) {
+    const child = lines.slice(start + 1, end).map(indent).find((n) => n !== Infinity); // the keys' indent one level down
+    const at = lines.findIndex((line, i) => i > start && i < end && indent(line) === child && keyOf(line) === key);
+    if (at < 0) return;
+    start = at;
+    end = lines.findIndex((line, i) => i > at && indent(line) <= child);
+    if (end < 0) end = lines.length;
+  }
+  let last = end - 1;
+  while (last > start && indent(lines[last]) === Infinity) last -= 1;
+  editor.setSelection({ line: last, ch: lines[last].length }, { line: start, ch: 0 });
+  editor.scrollIntoView({ from: { line: start, ch: 0 }, to: { line: last, ch: 0 } }, 40);
 });
