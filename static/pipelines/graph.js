@@ -207,6 +207,8 @@ function draw(rankdir) {
   viewport = null;
   layout = null;
   if (!data) return;
+  if (!data.nodes.length) note.textContent = "The recipe has no variables, components or outputs yet.";
+  else if (note.textContent.startsWith("The recipe has no")) note.textContent = "";
   layout = layouts[rankdir];
   box.dataset.direction = rankdir;
   const marker = (id, cls) =>
@@ -319,33 +321,57 @@ box.addEventListener("wheel", (event) => {
   zoom(event.deltaY < 0 ? 1.1 : 1 / 1.1, event.clientX - rect.left, event.clientY - rect.top);
 }, { passive: false });
 
+// Pointers on the canvas: one drags (pans; a tap selects a node), two pinch (zoom
+// around their middle).
+const pointers = new Map();
 let drag = null;
+let pinch = null;
+const spread = () => {
+  const [a, b] = [...pointers.values()];
+  return Math.hypot(a.x - b.x, a.y - b.y);
+};
 box.addEventListener("pointerdown", (event) => {
-  if (event.button !== 0) return;
-  drag = { x: event.clientX, y: event.clientY, moved: false, id: event.pointerId };
+  if (event.pointerType === "mouse" && event.button !== 0) return;
+  pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+  if (pointers.size === 1) drag = { moved: false };
+  else if (pointers.size === 2) {
+    pinch = { distance: spread() };
+    drag = { moved: true };
+  }
 });
 box.addEventListener("pointermove", (event) => {
-  if (!drag || drag.id !== event.pointerId) return;
-  const dx = event.clientX - drag.x;
-  const dy = event.clientY - drag.y;
-  if (!drag.moved && Math.hypot(dx, dy) < 4) return;
+  const last = pointers.get(event.pointerId);
+  if (!last || !drag) return;
+  const now = { x: event.clientX, y: event.clientY };
+  if (pinch) {
+    pointers.set(event.pointerId, now);
+    const [a, b] = [...pointers.values()];
+    const rect = box.getBoundingClientRect();
+    const distance = spread();
+    if (pinch.distance > 0 && distance > 0) zoom(distance / pinch.distance, (a.x + b.x) / 2 - rect.left, (a.y + b.y) / 2 - rect.top);
+    pinch.distance = distance;
+    return;
+  }
+  const [dx, dy] = [now.x - last.x, now.y - last.y];
+  if (!drag.moved && Math.hypot(dx, dy) < 4) return; // not a drag yet: a tap
   if (!drag.moved) box.setPointerCapture(event.pointerId);
-  drag = { ...drag, x: event.clientX, y: event.clientY, moved: true };
+  drag.moved = true;
+  pointers.set(event.pointerId, now);
   box.classList.add("dragging");
   pan(dx, dy);
 });
-const endDrag = (event) => {
-  if (!drag || drag.id !== event.pointerId) return;
-  const moved = drag.moved;
+const release = (event) => {
+  if (!pointers.delete(event.pointerId)) return;
+  if (pointers.size < 2) pinch = null;
+  if (pointers.size) return;
+  const tap = drag && !drag.moved && event.type === "pointerup";
   drag = null;
   box.classList.remove("dragging");
-  if (!moved) {
-    const node = event.target.closest?.("[data-node]");
-    if (node) select(node.dataset.node);
-  }
+  const node = tap && event.target.closest?.("[data-node]");
+  if (node) select(node.dataset.node);
 };
-box.addEventListener("pointerup", endDrag);
-box.addEventListener("pointercancel", () => { drag = null; box.classList.remove("dragging"); });
+box.addEventListener("pointerup", release);
+box.addEventListener("pointercancel", release);
 box.addEventListener("focusin", (event) => {
   const node = event.target.closest?.("[data-node]");
   if (node) reveal(node.dataset.node);
@@ -399,7 +425,8 @@ function showDetails() {
   if (node.title) fact("Description", node.title);
   if (run) {
     fact("Status", LABELS[run.state]);
-    fact("Duration", formatDuration(run.seconds ?? liveSeconds(run)));
+    fact("Duration", formatDuration(run.seconds ?? liveSeconds(run)) || "—");
+    facts.lastElementChild.dataset.duration = "";
   }
   const parts = [html("h2", { className: "h-small", textContent: `${node.kind} ${node.label}` }), facts];
   if (run?.error) parts.push(html("p", { className: "error", textContent: run.error }));
@@ -449,7 +476,8 @@ const stamp = (data) => {
 function tick() {
   const running = [...runs.entries()].filter(([, run]) => run.state === "running");
   for (const [id] of running) paintStatus(id);
-  if (selected && runs.get(selected)?.state === "running") showDetails();
+  const clock = selected && runs.get(selected)?.state === "running" && details.querySelector("[data-duration]");
+  if (clock) clock.textContent = formatDuration(liveSeconds(runs.get(selected)));
   if (!running.length && ticker) { clearInterval(ticker); ticker = null; }
 }
 

@@ -150,6 +150,27 @@ def test_zoom_pan_and_fit_with_buttons_keys_and_the_mouse(signed_in, size):
     assert _in_canvas(node) == pytest.approx(fitted, abs=1)
 
 
+def test_two_fingers_pinch_to_zoom_on_a_phone(signed_in):
+    page = signed_in
+    _open_graph(page, size=(390, 844))
+    node = page.locator('#graph [data-node="component.split"]')
+    fitted = _box(node)
+    canvas = _box(page.locator("#graph"))
+    x, y = canvas["x"] + 100, canvas["y"] + 150
+    page.evaluate(
+        """([x, y]) => {
+        const box = document.getElementById('graph');
+        const touch = (type, id, cx) => box.dispatchEvent(new PointerEvent(type, {
+          pointerId: id, pointerType: 'touch', clientX: cx, clientY: y, bubbles: true, isPrimary: id === 1 }));
+        touch('pointerdown', 1, x); touch('pointerdown', 2, x + 60);
+        touch('pointermove', 2, x + 90); touch('pointermove', 2, x + 120);
+        touch('pointerup', 2, x + 120); touch('pointerup', 1, x); }""",
+        [x, y],
+    )
+    assert _box(node)["width"] == pytest.approx(fitted["width"] * 2, rel=0.02)  # 60 px apart, then 120
+    expect(page.locator('#graph [data-node="component.split"]')).not_to_have_attribute("aria-pressed", "true")
+
+
 def test_full_width_gives_the_graph_the_page_and_back(signed_in):
     page = signed_in
     graph = _open_graph(page)
