@@ -425,8 +425,10 @@ function showDetails() {
   if (node.title) fact("Description", node.title);
   if (run) {
     fact("Status", LABELS[run.state]);
-    fact("Duration", formatDuration(run.seconds ?? liveSeconds(run)) || "—");
-    facts.lastElementChild.dataset.duration = "";
+    if (node.kind !== "output") {
+      fact("Duration", formatDuration(run.seconds ?? liveSeconds(run)) || "—");
+      facts.lastElementChild.dataset.duration = "";
+    }
   }
   const parts = [html("h2", { className: "h-small", textContent: `${node.kind} ${node.label}` }), facts];
   if (run?.error) parts.push(html("p", { className: "error", textContent: run.error }));
