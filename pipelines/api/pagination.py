@@ -42,11 +42,12 @@ def _encode(offset: int) -> str:
 
 
 def token_page(queryset, params) -> tuple[list, str, int]:
-    """(items, nextPageToken, totalSize) for ``pageSize``/``pageToken`` lists."""
+    """(items, nextPageToken, totalSize) for ``pageSize``/``pageToken`` lists (of a
+    queryset, or of a list)."""
     size = page_size(params)
     token = params.get("pageToken") or params.get("page_token") or ""
     offset = _decode(token) if token else 0
-    total = queryset.count()
+    total = len(queryset) if isinstance(queryset, list) else queryset.count()
     items = list(queryset[offset : offset + size])
     next_token = _encode(offset + size) if offset + size < total else ""
     return items, next_token, total

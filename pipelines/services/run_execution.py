@@ -26,8 +26,8 @@ from django.utils import timezone
 from pipelines.aio import db
 from pipelines.components import default_registry, task_process_modules
 from pipelines.engine import ComponentDefinition, Recipe, RunCancelled, RunResult, execute, processes
-from pipelines.engine.platform import PlatformSetup, setting_names, takes_platform_key
 from pipelines.engine.events import Event
+from pipelines.engine.platform import PlatformSetup, setting_names, takes_platform_key
 from pipelines.errors import Cancelled, DeadlineExceeded, ServiceError
 from pipelines.models import Pipeline, PipelineRun
 from pipelines.services.run_events import RunEventBuffer, RunEventLog, failure_events, run_end_broadcast
