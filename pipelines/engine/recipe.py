@@ -689,8 +689,11 @@ class _RecipeParser:
                 continue
             definition = self.registry.get(type_)
             if definition is None:
-                known = ", ".join([*self.registry.types(), ITERATOR_TYPE])
-                self.problem(f"{where}.type", f'unknown component type "{type_}"; known types: {known}')
+                # The whole list, closed with "and": it is every type there is, and what
+                # may follow in a summary ("(and 1 more problem)") cannot read as one more.
+                known = ", ".join(self.registry.types()) + f" and {ITERATOR_TYPE}"
+                shown = type_ if len(type_) <= 100 else f"{type_[:100]}…"
+                self.problem(f"{where}.type", f'unknown component type "{shown}"; the known types are {known}')
                 continue
             task_name = spec.get("task")
             task = definition.tasks.get(task_name) if isinstance(task_name, str) else None

@@ -137,3 +137,20 @@ def test_get_one_and_unknown(client):
     missing = client.get(f"{URL}/restapio")
     assert missing.status_code == 404
     assert missing.json()["message"] == "Component definition does not exist."
+
+
+def test_an_unknown_component_is_refused_at_creation_naming_every_known_type(api, anon):
+    """The refusal lists the same types the catalog does (plus iterator), as a closed
+    list: nothing in it reads as "and N more" types."""
+    listed = [d["id"] for d in anon.get(f"{URL}?pageSize=100").json()["componentDefinitions"]]
+    raw = "component:\n  a: {type: anthropic, task: TASK_TEXT_GENERATION}\n  b: {type: mistral-ai, task: TASK_X}\n"
+    response = api.post("/v1beta/namespaces/alice/pipelines", {"id": "alien", "rawRecipe": raw})
+    assert response.status_code == 400
+    message = response.json()["message"]
+    known = ", ".join(listed[:-1]) + f", {listed[-1]} and iterator"
+    assert message == (
+        f'invalid recipe: component.a.type: unknown component type "anthropic"; the known types are {known}'
+        " (and 1 more problem)"
+    ), message
+    violations = response.json()["details"][0]["fieldViolations"]
+    assert [v["field"] for v in violations] == ["component.a.type", "component.b.type"]
