@@ -59,3 +59,31 @@ def numbered_page(queryset, params) -> tuple[list, int, int, int]:
     page = whole_number(params.get("page") or "0", name="page", hint=" (0 is the first page)")
     total = queryset.count()
     return list(queryset[page * size : (page + 1) * size]), total, page, size
+
+
+def _lenient_int32(params, name: str) -> int:
+    """An int32 parameter where Instill takes a negative value as "unset"
+    (component definitions' ``page`` and ``pageSize``); 0 when absent."""
+    raw = params.get(name)
+    if raw in (None, ""):
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidArgument(f"{name} must be a whole number", field=name) from None
+    if not -INT32_MAX - 1 <= value <= INT32_MAX:
+        raise InvalidArgument(f"{name} must fit in 32 bits", field=name)
+    return max(value, 0)
+
+
+def catalog_page(items: list, params) -> tuple[list, int, int, int, str]:
+    """(items, totalSize, page, pageSize, nextPageToken) for Instill's component
+    definitions: numbered pages (``page``; a negative one is the first, a negative or
+    zero ``pageSize`` the default), or ``pageToken`` like every other list."""
+    size = _lenient_int32(params, "pageSize") or DEFAULT_PAGE_SIZE
+    size = min(size, MAX_PAGE_SIZE)
+    token = params.get("pageToken") or ""
+    offset = _decode(token) if token else _lenient_int32(params, "page") * size
+    total = len(items)
+    next_token = _encode(offset + size) if offset + size < total else ""
+    return items[offset : offset + size], total, offset // size, size, next_token

@@ -8,9 +8,9 @@ recipe is checked against. The shapes are Instill's ``ComponentDefinition`` and
 
 Listing follows Instill's own checks (pipeline-backend
 ``integration-test/pipeline/rest-component-definition.js``, ``rest-integration.js``):
-component definitions page by number (``page``, ``pageSize``; a negative page is the
-first, a negative or zero size the default of 10) and show ``spec`` in ``VIEW_FULL``
-only; integrations page by ``pageToken`` and show ``setupSchema`` in ``VIEW_FULL`` only.
+component definitions show ``spec`` in ``VIEW_FULL`` only, integrations
+``setupSchema``; filters are AIP-160 terms (:func:`parse_filter`). Paging is the REST
+adapter's (``pipelines/api/pagination.py``).
 """
 
 from __future__ import annotations
@@ -23,10 +23,8 @@ from typing import Any
 
 from pipelines.components import default_registry
 from pipelines.engine import ComponentDefinition
-from pipelines.errors import INT32_MAX, InvalidArgument, NotFound
+from pipelines.errors import InvalidArgument, NotFound
 
-DEFAULT_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 100
 VIEWS = ("VIEW_UNSPECIFIED", "VIEW_BASIC", "VIEW_FULL")
 COMPONENT_TYPES = {
     "ai": "COMPONENT_TYPE_AI",
@@ -156,19 +154,6 @@ def view_is_full(params: Mapping[str, str]) -> bool:
     return view == "VIEW_FULL"
 
 
-def _int32(params: Mapping[str, str], name: str) -> int | None:
-    raw = params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(str(raw))
-    except ValueError:
-        raise InvalidArgument(f"{name} must be a whole number", field=name) from None
-    if not -INT32_MAX - 1 <= value <= INT32_MAX:
-        raise InvalidArgument(f"{name} must fit in 32 bits", field=name)
-    return value
-
-
 @dataclass(frozen=True)
 class _Clause:
     field: str
@@ -245,21 +230,10 @@ def _definition_matcher(clause: _Clause) -> Callable[[ComponentDefinition], bool
     return lambda d: d.type == clause.value
 
 
-def component_definitions(params: Mapping[str, str]) -> dict[str, Any]:
-    """``ListComponentDefinitionsResponse`` for the query parameters of a request."""
-    full = view_is_full(params)
+def definitions_matching(params: Mapping[str, str]) -> list[ComponentDefinition]:
+    """The component definitions that pass the request's ``filter``, by id."""
     matchers = [_definition_matcher(c) for c in parse_filter(params.get("filter") or "", _DEFINITION_FILTERS)]
-    matching = [d for d in _definitions() if all(match(d) for match in matchers)]
-    size = _int32(params, "pageSize") or 0
-    size = DEFAULT_PAGE_SIZE if size <= 0 else min(size, MAX_PAGE_SIZE)
-    page = max(_int32(params, "page") or 0, 0)
-    shown = matching[page * size : (page + 1) * size]
-    return {
-        "componentDefinitions": [definition_json(d, full=full) for d in shown],
-        "totalSize": len(matching),
-        "pageSize": size,
-        "page": page,
-    }
+    return [d for d in _definitions() if all(match(d) for match in matchers)]
 
 
 def component_definition(definition_id: str, params: Mapping[str, str]) -> dict[str, Any]:

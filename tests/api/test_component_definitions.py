@@ -63,6 +63,19 @@ def test_page_size_and_page_as_instill_checks_them(client):
     assert ids == sorted(d.type for d in default_registry())
 
 
+def test_page_token_walks_the_same_list(client):
+    """Like every other list, a nextPageToken leads to the next page; the last has none."""
+    ids, token = [], None
+    while True:
+        body = listing(client, "?pageSize=3" + (f"&pageToken={token}" if token else ""))
+        ids += [d["id"] for d in body["componentDefinitions"]]
+        token = body["nextPageToken"]
+        if not token:
+            break
+    assert ids == sorted(d.type for d in default_registry())
+    assert client.get(f"{URL}?pageToken=nonsense").status_code == 400
+
+
 def test_full_view_carries_each_task_input_and_output_schema(client):
     """VIEW_FULL's spec is the schemas the recipe parser checks against."""
     for definition in default_registry():

@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from pipelines.api.pagination import catalog_page
 from pipelines.services import component_catalog
 
 VIEW = OpenApiParameter("view", OpenApiTypes.STR, enum=list(component_catalog.VIEWS), description="VIEW_FULL adds spec")
@@ -24,6 +25,7 @@ class ComponentDefinitionListApi(APIView):
         parameters=[
             OpenApiParameter("pageSize", OpenApiTypes.INT, description="default 10, at most 100"),
             OpenApiParameter("page", OpenApiTypes.INT, description="page number, from 0"),
+            OpenApiParameter("pageToken", OpenApiTypes.STR, description="instead of page: a nextPageToken"),
             OpenApiParameter(
                 "filter",
                 OpenApiTypes.STR,
@@ -34,7 +36,18 @@ class ComponentDefinitionListApi(APIView):
         ],
     )
     def get(self, request):
-        return Response(component_catalog.component_definitions(request.query_params))
+        full = component_catalog.view_is_full(request.query_params)
+        found = component_catalog.definitions_matching(request.query_params)
+        items, total, page, size, next_token = catalog_page(found, request.query_params)
+        return Response(
+            {
+                "componentDefinitions": [component_catalog.definition_json(d, full=full) for d in items],
+                "totalSize": total,
+                "pageSize": size,
+                "page": page,
+                "nextPageToken": next_token,
+            }
+        )
 
 
 class ComponentDefinitionDetailApi(APIView):
