@@ -11,6 +11,7 @@ import base64
 import binascii
 
 from pipelines.errors import INT32_MAX, InvalidArgument, whole_number
+from pipelines.services.component_catalog import page_bounds
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
@@ -73,17 +74,18 @@ def _lenient_int32(params, name: str) -> int:
         raise InvalidArgument(f"{name} must be a whole number", field=name) from None
     if not -INT32_MAX - 1 <= value <= INT32_MAX:
         raise InvalidArgument(f"{name} must fit in 32 bits", field=name)
-    return max(value, 0)
+    return value
 
 
 def catalog_page(items: list, params) -> tuple[list, int, int, int, str]:
     """(items, totalSize, page, pageSize, nextPageToken) for Instill's component
-    definitions: numbered pages (``page``; a negative one is the first, a negative or
-    zero ``pageSize`` the default), or ``pageToken`` like every other list."""
-    size = _lenient_int32(params, "pageSize") or DEFAULT_PAGE_SIZE
-    size = min(size, MAX_PAGE_SIZE)
+    definitions: numbered pages (:func:`~pipelines.services.component_catalog.page_bounds`),
+    or ``pageToken`` like every other list."""
+    offset, page, size = page_bounds(_lenient_int32(params, "page"), _lenient_int32(params, "pageSize"))
     token = params.get("pageToken") or ""
-    offset = _decode(token) if token else _lenient_int32(params, "page") * size
+    if token:
+        offset = _decode(token)
+        page = offset // size
     total = len(items)
     next_token = _encode(offset + size) if offset + size < total else ""
-    return items[offset : offset + size], total, offset // size, size, next_token
+    return items[offset : offset + size], total, page, size, next_token

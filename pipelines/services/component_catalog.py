@@ -25,6 +25,8 @@ from pipelines.components import default_registry
 from pipelines.engine import ComponentDefinition
 from pipelines.errors import InvalidArgument, NotFound
 
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 100
 VIEWS = ("VIEW_UNSPECIFIED", "VIEW_BASIC", "VIEW_FULL")
 COMPONENT_TYPES = {
     "ai": "COMPONENT_TYPE_AI",
@@ -234,6 +236,14 @@ def definitions_matching(params: Mapping[str, str]) -> list[ComponentDefinition]
     """The component definitions that pass the request's ``filter``, by id."""
     matchers = [_definition_matcher(c) for c in parse_filter(params.get("filter") or "", _DEFINITION_FILTERS)]
     return [d for d in _definitions() if all(match(d) for match in matchers)]
+
+
+def page_bounds(page: int, page_size: int) -> tuple[int, int, int]:
+    """(offset, page, pageSize) of a numbered page, as Instill's check has them: a
+    negative page is the first, a negative or zero size the default, 100 at most."""
+    size = DEFAULT_PAGE_SIZE if page_size <= 0 else min(page_size, MAX_PAGE_SIZE)
+    page = max(page, 0)
+    return page * size, page, size
 
 
 def component_definition(definition_id: str, params: Mapping[str, str]) -> dict[str, Any]:

@@ -41,22 +41,7 @@ output:
     value: ${openai-0.output.texts[0]}
 """
 
-NO_SETUP_RECIPE = """
-version: v1beta
-variable:
-  prompt:
-    instill-format: string
-component:
-  openai-0:
-    type: openai
-    task: TASK_TEXT_GENERATION
-    input:
-      model: gpt-4o-mini
-      prompt: ${variable.prompt}
-output:
-  answer:
-    value: ${openai-0.output.texts[0]}
-"""
+NO_SETUP_RECIPE = INSTILL_RECIPE.replace("    setup:\n      api-key: ${secret.INSTILL_SECRET}\n", "")
 
 
 def platform(fake, api_key: str = KEY, base_url: str | None = None) -> dict[str, Any]:

@@ -22,35 +22,12 @@ import httpx
 import pytest
 
 from benchmarks._server import Server
+from tests.components.test_platform_keys import INSTILL_RECIPE, NO_SETUP_RECIPE
 from tests.e2e.conftest import start_server
 
 pytestmark = pytest.mark.e2e
 
 KEY = "sk-platform-" + secrets.token_hex(16)
-
-# Instill's openai README example recipe shape (pipeline-backend
-# pkg/component/ai/openai/v0/README.mdx): the platform's key by its reserved name.
-WITH_INSTILL_SECRET = """\
-version: v1beta
-variable:
-  prompt:
-    title: Prompt
-    instill-format: string
-component:
-  openai-0:
-    type: openai
-    task: TASK_TEXT_GENERATION
-    input:
-      model: gpt-4o-mini
-      prompt: ${variable.prompt}
-    setup:
-      api-key: ${secret.INSTILL_SECRET}
-output:
-  answer:
-    title: Answer
-    value: ${openai-0.output.texts[0]}
-"""
-WITHOUT_SETUP = WITH_INSTILL_SECRET.replace("    setup:\n      api-key: ${secret.INSTILL_SECRET}\n", "")
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, _fake_openai_server) -> Ite
 @pytest.mark.parametrize("pipeline_id", ["with-instill-secret", "without-setup"])
 def test_instill_recipe_runs_on_the_platform_key_which_never_shows(server: Server, fake_openai, pipeline_id):
     headers = {"Authorization": f"Bearer {server.create_token(pipeline_id)}"}
-    recipe = WITH_INSTILL_SECRET if pipeline_id == "with-instill-secret" else WITHOUT_SETUP
+    recipe = INSTILL_RECIPE if pipeline_id == "with-instill-secret" else NO_SETUP_RECIPE
     api = f"{server.base_url}/v1beta/namespaces/admin/pipelines"
     created = httpx.post(api, json={"id": pipeline_id, "rawRecipe": recipe}, headers=headers, timeout=30)
     assert created.status_code == 201, created.text
