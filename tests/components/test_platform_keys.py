@@ -183,3 +183,35 @@ def test_setting_names_follow_the_component_type():
     assert setting_names("mistral-ai") == ("PIPELINE_MISTRAL_AI_API_KEY", "PIPELINE_MISTRAL_AI_BASE_URL")
     # Every component whose setup has an api-key takes a platform key: today openai.
     assert [d.type for d in default_registry() if takes_platform_key(d)] == ["openai"]
+
+
+async def test_a_component_inside_an_iterator_takes_the_platform_key_too(fake_openai):
+    fake_openai.require_key(KEY)
+    recipe_text = """
+version: v1beta
+variable:
+  prompts:
+    instill-format: array:string
+component:
+  each:
+    type: iterator
+    input: ${variable.prompts}
+    component:
+      llm:
+        type: openai
+        task: TASK_TEXT_GENERATION
+        input:
+          model: gpt-4o-mini
+          prompt: ${each.element}
+        setup:
+          api-key: ${secret.INSTILL_SECRET}
+    output-elements:
+      answer: ${llm.output.texts[0]}
+output:
+  answers:
+    value: ${each.output.answer}
+"""
+    recipe = parse_recipe(recipe_text, registry=default_registry())
+    result = await execute(recipe, recipe.bind_rows([{"prompts": ["one", "two"]}]), config=platform(fake_openai))
+    assert result.rows[0].outputs == {"answers": ["You said: one", "You said: two"]}
+    assert {r.headers["authorization"] for r in fake_openai.chat_requests} == {f"Bearer {KEY}"}
