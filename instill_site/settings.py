@@ -8,6 +8,7 @@ setting ``DATABASE_URL``, ``REDIS_URL`` and ``PIPELINE_EXECUTOR=celery``.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +278,19 @@ if PIPELINE_DEMO_OPENAI_BASE_URL:
         _llm_host = f"[{_llm.hostname}]" if ":" in _llm.hostname else _llm.hostname
         _llm_port = _llm.port or (443 if _llm.scheme == "https" else 80)
         PIPELINE_LLM_ALLOWED_HOSTS = [*PIPELINE_LLM_ALLOWED_HOSTS, f"{_llm_host}:{_llm_port}"]
+
+# Platform keys (docs/configuration.md, pipelines/engine/platform.py): the server's own
+# key and endpoint per AI component type, PIPELINE_<VENDOR>_API_KEY and
+# PIPELINE_<VENDOR>_BASE_URL (PIPELINE_OPENAI_API_KEY, PIPELINE_MISTRAL_AI_BASE_URL ...),
+# for recipes that say `api-key: ${secret.INSTILL_SECRET}` or give no setup. Read for
+# every component type that takes an api-key, so a new vendor component needs no
+# setting of its own here.
+PIPELINE_PLATFORM_SETTINGS = {
+    name: value.strip()
+    for name, value in os.environ.items()
+    if re.fullmatch(r"PIPELINE_[A-Z0-9_]+_(?:API_KEY|BASE_URL)", name) and value.strip()
+}
+globals().update(PIPELINE_PLATFORM_SETTINGS)
 
 # The Trigger Snippet's address for this server ("https://pipeline.example.com"); empty:
 # the scheme and host the browser used. Its gRPC snippets use that host and this port.

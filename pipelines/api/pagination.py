@@ -11,6 +11,7 @@ import base64
 import binascii
 
 from pipelines.errors import INT32_MAX, InvalidArgument, whole_number
+from pipelines.services.component_catalog import page_bounds
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
@@ -42,11 +43,12 @@ def _encode(offset: int) -> str:
 
 
 def token_page(queryset, params) -> tuple[list, str, int]:
-    """(items, nextPageToken, totalSize) for ``pageSize``/``pageToken`` lists."""
+    """(items, nextPageToken, totalSize) for ``pageSize``/``pageToken`` lists (of a
+    queryset, or of a list)."""
     size = page_size(params)
     token = params.get("pageToken") or params.get("page_token") or ""
     offset = _decode(token) if token else 0
-    total = queryset.count()
+    total = len(queryset) if isinstance(queryset, list) else queryset.count()
     items = list(queryset[offset : offset + size])
     next_token = _encode(offset + size) if offset + size < total else ""
     return items, next_token, total
@@ -58,3 +60,32 @@ def numbered_page(queryset, params) -> tuple[list, int, int, int]:
     page = whole_number(params.get("page") or "0", name="page", hint=" (0 is the first page)")
     total = queryset.count()
     return list(queryset[page * size : (page + 1) * size]), total, page, size
+
+
+def _lenient_int32(params, name: str) -> int:
+    """An int32 parameter where Instill takes a negative value as "unset"
+    (component definitions' ``page`` and ``pageSize``); 0 when absent."""
+    raw = params.get(name)
+    if raw in (None, ""):
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidArgument(f"{name} must be a whole number", field=name) from None
+    if not -INT32_MAX - 1 <= value <= INT32_MAX:
+        raise InvalidArgument(f"{name} must fit in 32 bits", field=name)
+    return value
+
+
+def catalog_page(items: list, params) -> tuple[list, int, int, int, str]:
+    """(items, totalSize, page, pageSize, nextPageToken) for Instill's component
+    definitions: numbered pages (:func:`~pipelines.services.component_catalog.page_bounds`),
+    or ``pageToken`` like every other list."""
+    offset, page, size = page_bounds(_lenient_int32(params, "page"), _lenient_int32(params, "pageSize"))
+    token = params.get("pageToken") or ""
+    if token:
+        offset = _decode(token)
+        page = offset // size
+    total = len(items)
+    next_token = _encode(offset + size) if offset + size < total else ""
+    return items[offset : offset + size], total, page, size, next_token

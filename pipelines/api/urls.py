@@ -4,7 +4,20 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
-from pipelines.api.views import common, events, health, operations, pipelines, releases, runs, secrets, tokens, triggers
+from pipelines.api.views import (
+    common,
+    component_definitions,
+    events,
+    health,
+    integrations,
+    operations,
+    pipelines,
+    releases,
+    runs,
+    secrets,
+    tokens,
+    triggers,
+)
 
 NS = r"(?P<kind>namespaces|namespace|users|organizations)/(?P<namespace_id>[^/]+)"
 PIPE = NS + r"/pipelines/(?P<pipeline_id>[^/]+)"
@@ -18,6 +31,10 @@ urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-schema"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="openapi-schema"), name="api-docs"),
     path("pipelines", pipelines.PipelineListAllApi.as_view()),
+    path("component-definitions", component_definitions.ComponentDefinitionListApi.as_view()),
+    path("component-definitions/<str:definition_id>", component_definitions.ComponentDefinitionDetailApi.as_view()),
+    path("integrations", integrations.IntegrationListApi.as_view()),
+    path("integrations/<str:integration_id>", integrations.IntegrationDetailApi.as_view()),
     path("tokens", tokens.TokenListCreateApi.as_view()),
     path("tokens/<str:token_id>", tokens.TokenDetailApi.as_view()),
     path("pipeline-runs/<uuid:run_uid>/component-runs", runs.ComponentRunListApi.as_view()),

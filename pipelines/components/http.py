@@ -303,6 +303,7 @@ _DESCRIPTIONS = {
 COMPONENT = ComponentDefinition(
     type="http",
     title="HTTP",
+    kind="generic",
     description="Make requests to external HTTP APIs.",
     setup_schema=SETUP_SCHEMA,
     credential_fields=frozenset({"authentication.password", "authentication.value", "authentication.token"}),

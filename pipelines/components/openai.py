@@ -615,6 +615,8 @@ async def run_text_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[s
 COMPONENT = ComponentDefinition(
     type="openai",
     title="OpenAI",
+    kind="ai",
+    vendor="OpenAI",
     description="Text generation (streamed) and embeddings with OpenAI or any OpenAI-compatible server (Ollama, vLLM, llama.cpp).",
     setup_schema=SETUP_SCHEMA,
     credential_fields=frozenset({"api-key"}),

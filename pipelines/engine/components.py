@@ -60,12 +60,21 @@ class ComponentDefinition:
     given, returns ``(field, message)`` problems of a literal setup map beyond what
     its schema says (values holding references are the component's to check at run
     time); the recipe parser reports them at ``component.<id>.setup.<field>``.
+
+    How the catalog (``/v1beta/component-definitions``) presents it, as Instill does:
+    ``kind`` is Instill's component type (``ai``, ``data``, ``operator``,
+    ``application`` or ``generic``), ``vendor`` the provider's name, ``version`` and
+    ``release_stage`` (``alpha``, ``beta``, ``ga``) the definition's maturity.
     """
 
     type: str
     title: str
     tasks: Mapping[str, Task]
     description: str = ""
+    kind: str = "operator"
+    vendor: str = ""
+    version: str = "0.1.0"
+    release_stage: str = "alpha"
     setup_schema: Mapping[str, Any] = field(default_factory=dict)
     credential_fields: frozenset[str] = frozenset()
     check_setup: Callable[[Mapping[str, Any]], list[tuple[str, str]]] | None = None

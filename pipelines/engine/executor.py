@@ -16,6 +16,12 @@ Everything handed out — events, component results, row outputs — has the row
 secret values masked; the scope that later components render from keeps the real
 values, so a component still receives the real key.
 
+Platform keys (:mod:`.platform`): a component whose type the server holds a key for
+gets the server's setup when it has none, and ``${secret.INSTILL_SECRET}`` in its
+setup resolves to that key; the key joins the masked values of every row of a recipe
+that uses it, and the server's base URL for that type is an allowed model host for
+that type's components only.
+
 Safety: tasks that may run away (``blocking=True``: jq, documents, images, chunking)
 run in killable task processes (:mod:`.processes`), never on the loop; an iterator
 is bounded (``max_iterations``) and yields to the loop as it goes, so a long one does
@@ -46,7 +52,8 @@ from .events import (
 )
 from .inputs import describe
 from .limits import deeper_than
-from .masking import Masker, masker_for
+from .masking import Masker
+from .platform import PLATFORM_SECRET, PlatformSetup, allowed_host
 from .processes import TaskProcesses, shared
 from .recipe import Component, Graph, Recipe
 from .references import ReferenceUnresolved
@@ -172,6 +179,32 @@ class _Run:
         self.max_iterations = max_iterations
         self.seq = 0
         self.maskers: list[Masker | None] = []  # per row; None where the row has no secrets
+        # Platform keys: what each component of the recipe takes from the server.
+        setups: Mapping[str, PlatformSetup] = config.get(_PLATFORM_SETUPS) or _EMPTY
+        self.platform: dict[int, tuple[PlatformSetup, bool]] = {}
+        self.platform_keys: set[str] = set()
+        for component in _all_components(recipe.graph):
+            uses_secret = component.setup is not None and any(
+                ref.root == "secret" and ref.path[:1] == (PLATFORM_SECRET,) for ref in component.setup.references()
+            )
+            platform = setups.get(component.type)
+            if uses_secret and platform is None:  # no setting at all: the error names it
+                platform = PlatformSetup(component.type)
+            if platform is not None and component.iterator is None and (component.setup is None or uses_secret):
+                self.platform[id(component)] = (platform, uses_secret)
+                if platform.api_key:
+                    self.platform_keys.add(platform.api_key)
+        self.platform_masker = Masker(self.platform_keys) if self.platform_keys else None
+        # Tasks see the deployment options, not the keys; a type whose server base URL
+        # is set may reach that host as a model host.
+        task_config = {key: value for key, value in config.items() if key != _PLATFORM_SETUPS}
+        self.task_config: Mapping[str, Any] = task_config
+        self.type_configs: dict[str, Mapping[str, Any]] = {}
+        for type_, platform in setups.items():
+            host = allowed_host(platform.base_url) if platform.base_url else None
+            if host is not None:
+                hosts = tuple(task_config.get("llm_allowed_hosts", task_config.get("http_allowed_hosts", ())))
+                self.type_configs[type_] = {**task_config, "llm_allowed_hosts": (*hosts, host)}
 
     # events -------------------------------------------------------------------
 
@@ -195,7 +228,7 @@ class _Run:
     async def run_rows(
         self, rows: Sequence[Mapping[str, Any]], secrets: Sequence[Mapping[str, str]]
     ) -> list[RowResult]:
-        self.maskers = _row_maskers(secrets)
+        self.maskers = _row_maskers(secrets, tuple(sorted(self.platform_keys)))
         if len(rows) == 1:
             return [await self.run_row(0, rows[0], secrets[0])]
         return list(await asyncio.gather(*(self.run_row(i, row, secrets[i]) for i, row in enumerate(rows))))
@@ -297,7 +330,7 @@ class _Run:
             rendered = component.input.render(scope, True)
             # Always a fresh top-level dict: literal inputs are shared between runs.
             inputs = dict(rendered) if isinstance(rendered, Mapping) else {"input": rendered}
-            setup = component.setup.render(scope, True) if component.setup is not None else _EMPTY
+            setup = self.render_setup(component, scope)
             if events:
                 await self.emit(ComponentInputUpdated, index, component_id=cid, input=inputs)
             clock = time.perf_counter()
@@ -327,6 +360,9 @@ class _Run:
                 False,
             )
 
+        if self.platform_masker is not None and id(component) in self.platform:
+            # Another component may read this setup, never the server's key in it.
+            setup = self.platform_masker(setup)
         scope[cid] = {"input": inputs, "output": output, "setup": setup, "status": _STATUS_COMPLETED}
         if events:
             await self.emit(ComponentOutputUpdated, index, component_id=cid, output=output)
@@ -337,6 +373,26 @@ class _Run:
         if masker is not None:  # after the scope took the real values
             inputs, output = masker(inputs), masker(output)
         return ComponentResult(cid, COMPLETED, inputs, output, None, started_at, _now(), seconds)
+
+    def render_setup(self, component: Component, scope: Mapping[str, Any]) -> Any:
+        """The component's setup with its references resolved; with the platform's
+        key and base URL for a component that takes them (see :mod:`.platform`)."""
+        planned = self.platform.get(id(component))
+        if planned is None:
+            return component.setup.render(scope, True) if component.setup is not None else _EMPTY
+        platform, uses_secret = planned
+        if component.setup is None:
+            return platform.default_setup()
+        if not uses_secret:
+            return component.setup.render(scope, True)
+        if not platform.api_key:
+            raise platform.missing_key()
+        # Only this component's setup sees the name; the recipe's own secrets stay as they are.
+        secrets = {**scope.get("secret", _EMPTY), PLATFORM_SECRET: platform.api_key}
+        rendered = component.setup.render({**scope, "secret": secrets}, True)
+        if not isinstance(rendered, Mapping):
+            raise ComponentError(f"setup must be a map when it uses ${{secret.{PLATFORM_SECRET}}}")
+        return platform.check_base_url(rendered)
 
     async def call_task(
         self,
@@ -364,7 +420,7 @@ class _Run:
             component_id=cid,
             task=component.task,
             setup=setup,
-            config=self.config,
+            config=self.type_configs.get(component.type, self.task_config),
             emit_output=emit_output,
             cancelled=self.cancel,
         )
@@ -511,14 +567,31 @@ class _Run:
 _MASKED_FIELDS = frozenset({"input", "output", "message"})
 
 
-def _row_maskers(secrets: Sequence[Mapping[str, str]]) -> list[Masker | None]:
-    """One masker per row; rows sharing one secrets mapping share its masker."""
+# The engine option that carries the platform setups (type → PlatformSetup).
+_PLATFORM_SETUPS = "platform_setups"
+
+
+def _all_components(graph: Graph) -> list[Component]:
+    """The components of ``graph`` and of the iterators nested in it."""
+    out: list[Component] = []
+    for component in graph.components.values():
+        out.append(component)
+        if component.iterator is not None:
+            out.extend(_all_components(component.iterator.graph))
+    return out
+
+
+def _row_maskers(secrets: Sequence[Mapping[str, str]], platform_keys: Sequence[str] = ()) -> list[Masker | None]:
+    """One masker per row — its secrets' values and the platform keys the recipe
+    uses; rows sharing one secrets mapping share its masker."""
     built: dict[int, Masker | None] = {}
     maskers: list[Masker | None] = []
     for mapping in secrets:
         key = id(mapping)
         if key not in built:
-            built[key] = masker_for(mapping)
+            values = [value for value in mapping.values() if isinstance(value, str) and value]
+            values += platform_keys
+            built[key] = Masker(values) if values else None
         maskers.append(built[key])
     return maskers
 

@@ -26,6 +26,7 @@ from .components import ComponentDefinition, Registry, Task
 from .conditions import Condition, ConditionSyntaxError, parse_condition
 from .inputs import check_value
 from .limits import DEFAULT_MAX_JSON_DEPTH, deeper_than, lone_surrogate_path
+from .platform import PLATFORM_SECRET, takes_platform_key
 from .references import Const, DictNode, IndexVariable, ListNode, Node, Ref, Reference, compile_value_collecting
 from .types import BASE_TYPES, FILE_TYPES, json_schema_for, normalize_type
 from .values import json_bytes
@@ -688,8 +689,11 @@ class _RecipeParser:
                 continue
             definition = self.registry.get(type_)
             if definition is None:
-                known = ", ".join([*self.registry.types(), ITERATOR_TYPE])
-                self.problem(f"{where}.type", f'unknown component type "{type_}"; known types: {known}')
+                # The whole list, closed with "and": it is every type there is, and what
+                # may follow in a summary ("(and 1 more problem)") cannot read as one more.
+                known = ", ".join(self.registry.types()) + f" and {ITERATOR_TYPE}"
+                shown = type_ if len(type_) <= 100 else f"{type_[:100]}…"
+                self.problem(f"{where}.type", f'unknown component type "{shown}"; the known types are {known}')
                 continue
             task_name = spec.get("task")
             task = definition.tasks.get(task_name) if isinstance(task_name, str) else None
@@ -776,6 +780,7 @@ class _RecipeParser:
             elif not (isinstance(raw_setup, str) and "${" in raw_setup):
                 self.problem(f"{where}.setup", "setup must be a map or a reference")
 
+        self.check_platform_secret(definition, refs, where)
         condition = self.parse_condition_field(spec, where, scope, refs)
         description = spec.get("description", "")
         component = Component(
@@ -941,6 +946,25 @@ class _RecipeParser:
                 continue
             if not isinstance(value, str) or not _is_secret_reference(value):
                 self.problem(f"{where}.{dotted}", _PLAINTEXT_CREDENTIAL)
+
+    def check_platform_secret(
+        self, definition: ComponentDefinition, refs: list[tuple[Reference, str]], where: str
+    ) -> None:
+        """``${secret.INSTILL_SECRET}`` (the server's key for a vendor) belongs in the
+        setup of a component that takes a platform key, and nowhere else."""
+        for reference, location in refs:
+            if reference.root != "secret" or reference.path[:1] != (PLATFORM_SECRET,):
+                continue
+            if not takes_platform_key(definition):
+                self.problem(
+                    location,
+                    f"{reference} is the server's key for an AI component's setup; "
+                    f'"{definition.type}" takes no such key',
+                )
+            elif not location.startswith(f"{where}.setup"):
+                self.problem(
+                    location, f"{reference} is the server's {definition.type} key: it can only be used in the setup"
+                )
 
     def check_cycles(self, components: list[Component], prefix: str) -> None:
         deps = {c.id: c.hard_deps | c.soft_deps for c in components}

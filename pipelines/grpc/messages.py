@@ -15,6 +15,7 @@ from google.protobuf import json_format, struct_pb2
 from google.protobuf.message import Message
 from google.rpc import status_pb2
 
+from pipelines.grpc.gen.pipeline.pipeline.v1beta import component_definition_pb2
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pb
 from pipelines.services.operations import OperationState
 
@@ -78,3 +79,11 @@ def operation(state: OperationState) -> operations_pb2.Operation:
         body = {"outputs": state.outputs, "metadata": {"traces": state.traces}}
         message.response.Pack(trigger_response(pb.TriggerNamespacePipelineResponse, body))
     return message
+
+
+def catalog_params(request: component_definition_pb2.ListComponentDefinitionsRequest) -> dict[str, str]:
+    """A ListComponentDefinitions request's filter and view, as the REST query has them."""
+    return {
+        "filter": request.filter,
+        "view": component_definition_pb2.ComponentDefinition.View.Name(request.view),
+    }

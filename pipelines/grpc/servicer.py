@@ -14,6 +14,7 @@ import logging
 import uuid
 
 import grpc
+from google.protobuf import json_format
 
 from pipelines import ratelimits
 from pipelines.aio import db
@@ -23,8 +24,10 @@ from pipelines.errors import ServiceError, Unauthenticated
 from pipelines.grpc import messages
 from pipelines.grpc.gen.common.healthcheck.v1beta import healthcheck_pb2
 from pipelines.grpc.gen.core.mgmt.v1beta import mgmt_pb2
+from pipelines.grpc.gen.pipeline.pipeline.v1beta import component_definition_pb2 as cd
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pb
 from pipelines.selectors import database_ready
+from pipelines.services import component_catalog
 from pipelines.services import operations as operation_services
 from pipelines.services.run_inputs import trigger_rows
 from pipelines.services.run_targets import trigger_target
@@ -208,6 +211,25 @@ class PipelineServicer:
             _metadata(context).get("authorization", ""), _peer_address(context), request.operation_id
         )
         return pb.GetOperationResponse(operation=messages.operation(operation))
+
+    @_unary
+    async def ListComponentDefinitions(self, request, context):
+        """The REST list's answer (public, as Instill's): numbered pages, ``view``, ``filter``."""
+        params = messages.catalog_params(request)
+        found = component_catalog.definitions_matching(params)
+        full = component_catalog.view_is_full(params)
+        offset, page, size = component_catalog.page_bounds(request.page, request.page_size)
+        return json_format.ParseDict(
+            {
+                "componentDefinitions": [
+                    component_catalog.definition_json(d, full=full) for d in found[offset : offset + size]
+                ],
+                "totalSize": len(found),
+                "pageSize": size,
+                "page": page,
+            },
+            cd.ListComponentDefinitionsResponse(),
+        )
 
 
 class MgmtServicer:

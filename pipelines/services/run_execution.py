@@ -9,6 +9,7 @@ same whoever asks.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -24,8 +25,9 @@ from django.utils import timezone
 
 from pipelines.aio import db
 from pipelines.components import default_registry, task_process_modules
-from pipelines.engine import Recipe, RunCancelled, RunResult, execute, processes
+from pipelines.engine import ComponentDefinition, Recipe, RunCancelled, RunResult, execute, processes
 from pipelines.engine.events import Event
+from pipelines.engine.platform import PlatformSetup, setting_names, takes_platform_key
 from pipelines.errors import Cancelled, DeadlineExceeded, ServiceError
 from pipelines.models import Pipeline, PipelineRun
 from pipelines.services.run_events import RunEventBuffer, RunEventLog, failure_events, run_end_broadcast
@@ -59,7 +61,26 @@ def engine_config() -> dict[str, Any]:
         # Model servers (the openai component) may also be where only it may go.
         "llm_allowed_hosts": (*settings.PIPELINE_HTTP_ALLOWED_HOSTS, *settings.PIPELINE_LLM_ALLOWED_HOSTS),
         "http_timeout": settings.PIPELINE_HTTP_TIMEOUT,
+        "platform_setups": platform_setups(),
     }
+
+
+def platform_setups() -> dict[str, PlatformSetup]:
+    """The server's platform keys (``PIPELINE_<VENDOR>_API_KEY`` / ``_BASE_URL``) of
+    every component type that takes one and has either set."""
+    setups: dict[str, PlatformSetup] = {}
+    for definition in platform_key_types():
+        key_name, url_name = setting_names(definition.type)
+        api_key = str(getattr(settings, key_name, "") or "").strip()
+        base_url = str(getattr(settings, url_name, "") or "").strip()
+        if api_key or base_url:
+            setups[definition.type] = PlatformSetup(definition.type, api_key, base_url)
+    return setups
+
+
+@functools.cache
+def platform_key_types() -> tuple[ComponentDefinition, ...]:
+    return tuple(d for d in default_registry() if takes_platform_key(d))
 
 
 def run_time_limit(pipeline: Pipeline) -> tuple[int, str]:

@@ -182,7 +182,9 @@ def test_all_problems_are_collected(registry: Registry) -> None:
         "output.p.value",
     }
     assert expected <= set(problems), sorted(expected - set(problems))
-    assert "known types: block, echo, fail, sleep, stream, text, iterator" in problems["component.nope.type"]
+    assert problems["component.nope.type"].endswith(
+        "the known types are block, echo, fail, sleep, stream, text and iterator"
+    )
     assert "TASK_UPPER, TASK_COUNT" in problems["component.notask.task"]
     assert problems["component.count.input.text"] == '${variable.missing} references an unknown variable "missing"'
     assert problems["component.count2.input.text"] == 'missing required field "text"'
@@ -238,7 +240,7 @@ def test_the_summary_counts_the_problems_left_out(registry: Registry) -> None:
     with pytest.raises(RecipeInvalid) as info:
         parse_recipe(recipe, registry=registry)
     message = str(info.value)
-    assert message.count("known types: ") == 5
+    assert message.count("the known types are ") == 5
     assert message.endswith("(and 1 more problem)"), message
     recipe["component"]["c6"] = {"type": "teleport"}
     with pytest.raises(RecipeInvalid) as info:

@@ -55,6 +55,11 @@ def main(token: str, url: str, namespace: str, result_path: str) -> None:
     except grpc.RpcError as error:
         result["not_found"] = [error.code().name, error.details()]
 
+    # The component catalog, as the SDK asks for it (VIEW_FULL, a page, a filter).
+    result["component_definitions"] = MessageToDict(
+        pipeline.list_component_definitions(page=0, filter_str='qTitle="JSO"')
+    )
+
     pipeline.close()
     with open(result_path, "w") as out:
         json.dump(result, out)

@@ -485,3 +485,26 @@ def test_an_idempotency_key_over_255_characters_is_invalid(pipeline_stub, alice_
         )
     assert_status(excinfo, grpc.StatusCode.INVALID_ARGUMENT, word="Idempotency-Key")
     assert not PipelineRun.objects.exists()
+
+
+def test_list_component_definitions_answers_as_rest_does(pipeline_stub, anon):
+    """Public like the REST list, with the same paging, filter and views."""
+    from pipelines.grpc.gen.pipeline.pipeline.v1beta import component_definition_pb2 as cd
+
+    basic = pipeline_stub.ListComponentDefinitions(cd.ListComponentDefinitionsRequest(page_size=2, page=1), timeout=30)
+    rest = anon.get("/v1beta/component-definitions?pageSize=2&page=1").json()
+    fields = ("name", "uid", "id", "title", "type", "tasks", "releaseStage", "version")
+    assert [{f: d[f] for f in fields} for d in as_dict(basic)["componentDefinitions"]] == [
+        {f: d[f] for f in fields} for d in rest["componentDefinitions"]
+    ]
+    assert not any(d.HasField("spec") for d in basic.component_definitions)
+    assert (basic.total_size, basic.page, basic.page_size) == (rest["totalSize"], 1, 2)
+    full = pipeline_stub.ListComponentDefinitions(
+        cd.ListComponentDefinitionsRequest(filter='tasks:"TASK_JQ"', view=cd.ComponentDefinition.VIEW_FULL), timeout=30
+    )
+    assert [d.id for d in full.component_definitions] == ["json"]
+    assert "TASK_JQ" in full.component_definitions[0].spec.data_specifications
+    with pytest.raises(grpc.RpcError) as caught:
+        pipeline_stub.ListComponentDefinitions(cd.ListComponentDefinitionsRequest(filter="qTitle"), timeout=30)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "filter cannot be parsed" in caught.value.details()

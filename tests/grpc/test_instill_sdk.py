@@ -77,6 +77,12 @@ def test_instill_sdk_against_serve(instill_sdk_python, serve_process, tmp_path):
     assert len(updates) >= 2 and all(update["outputs"] for update in updates)
     assert updates[-1]["outputs"] == [{"answer": "Hello stream"}] and "greet" in updates[-1]["metadata"]["traces"]
     assert got["silent_not_found"] is None
+    # list_component_definitions: the REST catalog's answer over gRPC, spec included.
+    listed = got["component_definitions"]
+    assert listed["totalSize"] == 1 and listed["pageSize"] == 100
+    (definition,) = listed["componentDefinitions"]
+    assert definition["id"] == "json" and definition["type"] == "COMPONENT_TYPE_OPERATOR"
+    assert "TASK_JQ" in definition["spec"]["dataSpecifications"]
     assert got["not_found"] == ["NOT_FOUND", 'pipeline "no-such-pipeline" not found in namespace "admin"']
 
     runs = httpx.get(

@@ -70,5 +70,6 @@ def test_health_messages_and_services():
         "TriggerAsyncNamespacePipelineRelease",
         "TriggerNamespacePipelineWithStream",
         "GetOperation",
+        "ListComponentDefinitions",
     }
     assert PIPELINE_SERVICE.methods_by_name["TriggerNamespacePipelineWithStream"].server_streaming

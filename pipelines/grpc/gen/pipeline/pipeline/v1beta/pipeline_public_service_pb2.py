@@ -23,16 +23,17 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from pipelines.grpc.gen.pipeline.pipeline.v1beta import component_definition_pb2 as pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pipeline_dot_pipeline_dot_v1beta_dot_pipeline__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n6pipeline/pipeline/v1beta/pipeline_public_service.proto\x12\x18pipeline.pipeline.v1beta\x1a\'pipeline/pipeline/v1beta/pipeline.proto2\xb8\x08\n\x15PipelinePublicService\x12\x64\n\tReadiness\x12*.pipeline.pipeline.v1beta.ReadinessRequest\x1a+.pipeline.pipeline.v1beta.ReadinessResponse\x12\x91\x01\n\x18TriggerNamespacePipeline\x12\x39.pipeline.pipeline.v1beta.TriggerNamespacePipelineRequest\x1a:.pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse\x12\xb1\x01\n\"TriggerNamespacePipelineWithStream\x12\x43.pipeline.pipeline.v1beta.TriggerNamespacePipelineWithStreamRequest\x1a\x44.pipeline.pipeline.v1beta.TriggerNamespacePipelineWithStreamResponse0\x01\x12\xa0\x01\n\x1dTriggerAsyncNamespacePipeline\x12>.pipeline.pipeline.v1beta.TriggerAsyncNamespacePipelineRequest\x1a?.pipeline.pipeline.v1beta.TriggerAsyncNamespacePipelineResponse\x12\xa6\x01\n\x1fTriggerNamespacePipelineRelease\x12@.pipeline.pipeline.v1beta.TriggerNamespacePipelineReleaseRequest\x1a\x41.pipeline.pipeline.v1beta.TriggerNamespacePipelineReleaseResponse\x12\xb5\x01\n$TriggerAsyncNamespacePipelineRelease\x12\x45.pipeline.pipeline.v1beta.TriggerAsyncNamespacePipelineReleaseRequest\x1a\x46.pipeline.pipeline.v1beta.TriggerAsyncNamespacePipelineReleaseResponse\x12m\n\x0cGetOperation\x12-.pipeline.pipeline.v1beta.GetOperationRequest\x1a..pipeline.pipeline.v1beta.GetOperationResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n6pipeline/pipeline/v1beta/pipeline_public_service.proto\x12\x18pipeline.pipeline.v1beta\x1a\x33pipeline/pipeline/v1beta/component_definition.proto\x1a\'pipeline/pipeline/v1beta/pipeline.proto2\xcc\t\n\x15PipelinePublicService\x12\x64\n\tReadiness\x12*.pipeline.pipeline.v1beta.ReadinessRequest\x1a+.pipeline.pipeline.v1beta.ReadinessResponse\x12\x91\x01\n\x18TriggerNamespacePipeline\x12\x39.pipeline.pipeline.v1beta.TriggerNamespacePipelineRequest\x1a:.pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse\x12\xb1\x01\n\"TriggerNamespacePipelineWithStream\x12\x43.pipeline.pipeline.v1beta.TriggerNamespacePipelineWithStreamRequest\x1a\x44.pipeline.pipeline.v1beta.TriggerNamespacePipelineWithStreamResponse0\x01\x12\xa0\x01\n\x1dTriggerAsyncNamespacePipeline\x12>.pipeline.pipeline.v1beta.TriggerAsyncNamespacePipelineRequest\x1a?.pipeline.pipeline.v1beta.TriggerAsyncNamespacePipelineResponse\x12\xa6\x01\n\x1fTriggerNamespacePipelineRelease\x12@.pipeline.pipeline.v1beta.TriggerNamespacePipelineReleaseRequest\x1a\x41.pipeline.pipeline.v1beta.TriggerNamespacePipelineReleaseResponse\x12\xb5\x01\n$TriggerAsyncNamespacePipelineRelease\x12\x45.pipeline.pipeline.v1beta.TriggerAsyncNamespacePipelineReleaseRequest\x1a\x46.pipeline.pipeline.v1beta.TriggerAsyncNamespacePipelineReleaseResponse\x12m\n\x0cGetOperation\x12-.pipeline.pipeline.v1beta.GetOperationRequest\x1a..pipeline.pipeline.v1beta.GetOperationResponse\x12\x91\x01\n\x18ListComponentDefinitions\x12\x39.pipeline.pipeline.v1beta.ListComponentDefinitionsRequest\x1a:.pipeline.pipeline.v1beta.ListComponentDefinitionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pipelines.grpc.gen.pipeline.pipeline.v1beta.pipeline_public_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PIPELINEPUBLICSERVICE']._serialized_start=126
-  _globals['_PIPELINEPUBLICSERVICE']._serialized_end=1206
+  _globals['_PIPELINEPUBLICSERVICE']._serialized_start=179
+  _globals['_PIPELINEPUBLICSERVICE']._serialized_end=1407
 # @@protoc_insertion_point(module_scope)

@@ -4,6 +4,7 @@
 import grpc
 import warnings
 
+from pipelines.grpc.gen.pipeline.pipeline.v1beta import component_definition_pb2 as pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pipeline_dot_pipeline_dot_v1beta_dot_pipeline__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -70,6 +71,11 @@ class PipelinePublicServiceStub:
                 request_serializer=pipeline_dot_pipeline_dot_v1beta_dot_pipeline__pb2.GetOperationRequest.SerializeToString,
                 response_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_pipeline__pb2.GetOperationResponse.FromString,
                 _registered_method=True)
+        self.ListComponentDefinitions = channel.unary_unary(
+                '/pipeline.pipeline.v1beta.PipelinePublicService/ListComponentDefinitions',
+                request_serializer=pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2.ListComponentDefinitionsRequest.SerializeToString,
+                response_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2.ListComponentDefinitionsResponse.FromString,
+                _registered_method=True)
 
 
 class PipelinePublicServiceServicer:
@@ -118,6 +124,12 @@ class PipelinePublicServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListComponentDefinitions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PipelinePublicServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -155,6 +167,11 @@ def add_PipelinePublicServiceServicer_to_server(servicer, server):
                     servicer.GetOperation,
                     request_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_pipeline__pb2.GetOperationRequest.FromString,
                     response_serializer=pipeline_dot_pipeline_dot_v1beta_dot_pipeline__pb2.GetOperationResponse.SerializeToString,
+            ),
+            'ListComponentDefinitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListComponentDefinitions,
+                    request_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2.ListComponentDefinitionsRequest.FromString,
+                    response_serializer=pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2.ListComponentDefinitionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -346,6 +363,33 @@ class PipelinePublicService:
             '/pipeline.pipeline.v1beta.PipelinePublicService/GetOperation',
             pipeline_dot_pipeline_dot_v1beta_dot_pipeline__pb2.GetOperationRequest.SerializeToString,
             pipeline_dot_pipeline_dot_v1beta_dot_pipeline__pb2.GetOperationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListComponentDefinitions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pipeline.pipeline.v1beta.PipelinePublicService/ListComponentDefinitions',
+            pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2.ListComponentDefinitionsRequest.SerializeToString,
+            pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2.ListComponentDefinitionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,58 @@
+"""Component definitions, as Instill serves them: what each component type takes.
+
+Public (no sign-in), like Instill's: the catalog describes the server, not anyone's data.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pipelines.api.pagination import catalog_page
+from pipelines.services import component_catalog
+
+VIEW = OpenApiParameter("view", OpenApiTypes.STR, enum=list(component_catalog.VIEWS), description="VIEW_FULL adds spec")
+
+
+class ComponentDefinitionListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="List component definitions (the component types this server runs)",
+        parameters=[
+            OpenApiParameter("pageSize", OpenApiTypes.INT, description="default 10, at most 100"),
+            OpenApiParameter("page", OpenApiTypes.INT, description="page number, from 0"),
+            OpenApiParameter("pageToken", OpenApiTypes.STR, description="instead of page: a nextPageToken"),
+            OpenApiParameter(
+                "filter",
+                OpenApiTypes.STR,
+                description='AIP-160 terms joined by AND: qTitle="jso", componentType=COMPONENT_TYPE_AI, '
+                'releaseStage=RELEASE_STAGE_ALPHA, tasks:"TASK_JQ"',
+            ),
+            VIEW,
+        ],
+    )
+    def get(self, request):
+        full = component_catalog.view_is_full(request.query_params)
+        found = component_catalog.definitions_matching(request.query_params)
+        items, total, page, size, next_token = catalog_page(found, request.query_params)
+        return Response(
+            {
+                "componentDefinitions": [component_catalog.definition_json(d, full=full) for d in items],
+                "totalSize": total,
+                "pageSize": size,
+                "page": page,
+                "nextPageToken": next_token,
+            }
+        )
+
+
+class ComponentDefinitionDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="Get a component definition", parameters=[VIEW])
+    def get(self, request, definition_id):
+        return Response(component_catalog.component_definition(definition_id, request.query_params))

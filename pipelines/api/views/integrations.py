@@ -1,0 +1,47 @@
+"""Integrations, as Instill serves them: one per component type that has a setup, with
+the setup's schema (what a connection to it holds). Public, like Instill's."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pipelines.api.pagination import token_page
+from pipelines.api.views.component_definitions import VIEW
+from pipelines.services import component_catalog
+
+
+class IntegrationListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="List integrations (component types with a setup)",
+        parameters=[
+            OpenApiParameter("pageSize", OpenApiTypes.INT, description="default 10, at most 100"),
+            OpenApiParameter("pageToken", OpenApiTypes.STR),
+            OpenApiParameter("filter", OpenApiTypes.STR, description='qIntegration="open" (title or vendor)'),
+        ],
+    )
+    def get(self, request):
+        found = component_catalog.integrations_matching(request.query_params)
+        items, next_token, total = token_page(found, request.query_params)
+        return Response(
+            {
+                "integrations": [component_catalog.integration_json(d, full=False) for d in items],
+                "nextPageToken": next_token,
+                "totalSize": total,
+            }
+        )
+
+
+class IntegrationDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="Get an integration; VIEW_FULL adds its setup schema", parameters=[VIEW])
+    def get(self, request, integration_id):
+        full = component_catalog.view_is_full(request.query_params)
+        definition = component_catalog.integration_get(integration_id)
+        return Response({"integration": component_catalog.integration_json(definition, full=full)})
