@@ -84,13 +84,17 @@ export class RunView {
     this.following = null;
     this.runUid = null;
     this.root.hidden = true;
+    this.outputs.replaceChildren();
+    this.components.replaceChildren();
+    this.problems.replaceChildren();
+    this.showError("");
   }
 
   // A run that did not start: the reason, and the recipe's problems when it has some.
   notStarted(message, problems = []) {
     this.clear();
     this.root.hidden = false;
-    this.setStatus("errored", "Not started");
+    this.status.hidden = true; // no run, so no run status
     this.draft.hidden = true;
     this.link.hidden = true;
     this.showCancel(false);
@@ -98,6 +102,7 @@ export class RunView {
     this.showError(message);
     this.problems.hidden = !problems.length;
     this.problems.replaceChildren(...problems.map((p) => el("li", {}, `Line ${p.line}: `, el("code", { textContent: p.location }), `: ${p.error}`)));
+    this.reveal();
   }
 
   // Follow a queued run: `started` is the server's answer ({runUid, runUrl, draft, outputs, components}).
@@ -108,6 +113,7 @@ export class RunView {
     this.problems.hidden = true;
     this.problems.replaceChildren();
     this.showError("");
+    this.status.hidden = false;
     this.setStatus("pending", "Queued");
     this.draft.hidden = !started.draft;
     this.link.href = started.runUrl;
@@ -155,7 +161,7 @@ export class RunView {
   outputRow(key, value) {
     const row = el("div", { className: `output${isShort(value) ? " output-inline" : ""}` }, el("dt", { textContent: this.titles[key] || key }), el("dd"));
     row.dataset.output = key;
-    if (value === undefined) row.querySelector("dd").append(el("span", { className: "muted", textContent: "…" }));
+    if (value === undefined) row.querySelector("dd").append(el("span", { className: "muted output-pending", title: "Not there yet" }));
     else row.querySelector("dd").append(renderValue(value));
     return row;
   }
@@ -236,7 +242,7 @@ export class RunView {
     // The run is over: a component that had not finished never will.
     const unfinished = status === "RUN_STATUS_CANCELLED" ? "cancelled" : "skipped";
     this.components.querySelectorAll("[data-status=pending], [data-status=running]").forEach((item) => this.setComponent(item.dataset.component, unfinished));
-    this.outputs.querySelectorAll(".output dd > .muted:only-child").forEach((dots) => { if (dots.textContent === "…") dots.textContent = "—"; });
+    this.outputs.querySelectorAll(".output-pending").forEach((dots) => { dots.className = "muted output-missing"; dots.title = "No value"; });
     if (error) this.showError(error);
     this.finish();
   }
