@@ -297,6 +297,9 @@ class RunForm(forms.Form):
             message = f"{field.label} is required."
         elif " must be " in message:
             message = MUST_BE.get(field.__dict__["kind"], message)
+        else:  # 'variable "photo": could not fetch …': the field already says which variable
+            message = message.removeprefix(f'variable "{name}"').lstrip(": ")
+            message = message[:1].upper() + message[1:]
         self.add_error(name, message)
 
     def variables(self) -> dict[str, Any]:

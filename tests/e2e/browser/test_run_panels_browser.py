@@ -94,7 +94,9 @@ def test_overview_answer_grows_token_by_token_and_the_page_stays_true(sized, mak
     expect(page.locator("#overview-status")).to_have_text("Completed")
     # Titles, not keys; and the run's page.
     expect(page.locator("#overview-outputs [data-output=answer] dt")).to_have_text("Answer")
-    expect(page.locator("#overview-run-link")).to_have_attribute("href", re.compile(r"/admin/pipelines/chat-overview-.*/runs/.+/"))
+    expect(page.locator("#overview-run-link")).to_have_attribute(
+        "href", re.compile(r"/admin/pipelines/chat-overview-.*/runs/.+/")
+    )
     seen = page.evaluate("window.answers")
     tokens = tokens_of(answer)
     assert len(seen) >= len(tokens) - 1, seen  # one rendering per token (the first may coalesce)
