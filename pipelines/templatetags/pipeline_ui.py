@@ -118,12 +118,23 @@ def short(value: Any) -> bool:
     return is_short(value)
 
 
+def _title(recipe: Any, section: str, key: str) -> str:
+    section_specs = recipe.get(section) if isinstance(recipe, dict) else None
+    spec = section_specs.get(key) if isinstance(section_specs, dict) else None
+    title = spec.get("title") if isinstance(spec, dict) else None
+    return title if isinstance(title, str) and title else key
+
+
 @register.filter
 def output_title(key: str, recipe: Any) -> str:
     """An output's title in a recipe (a run's snapshot), else its key."""
-    spec = recipe.get("output", {}).get(key) if isinstance(recipe, dict) else None
-    title = spec.get("title") if isinstance(spec, dict) else None
-    return title if isinstance(title, str) and title else key
+    return _title(recipe, "output", key)
+
+
+@register.filter
+def variable_title(key: str, recipe: Any) -> str:
+    """A variable's title in a recipe (a run's snapshot), else its key."""
+    return _title(recipe, "variable", key)
 
 
 @register.filter

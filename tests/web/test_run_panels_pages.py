@@ -134,6 +134,7 @@ def test_a_failed_component_is_failed_everywhere_and_outputs_show_their_titles(a
     run = PipelineRun.objects.get()
     detail = alice_client.get(f"/alice/pipelines/hello/runs/{run.uid}/").content.decode()
     assert '<div class="output output-inline" data-output="answer"><dt>Answer</dt>' in detail
+    assert '<div class="output output-inline" data-input="prompt"><dt>Prompt</dt>' in detail
 
 
 def test_short_and_long_text_share_one_style():
