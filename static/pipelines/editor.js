@@ -149,6 +149,11 @@ const runView = new RunView(document.querySelector("#panel-run [data-run-view]")
     setBusy(runButton, false);
     if (hadFocus) runButton.focus();
   },
+  onLine: (line) => {
+    if (!editor) return textarea.focus();
+    editor.focus();
+    editor.setCursor({ line: line - 1, ch: 0 });
+  },
 });
 
 // The form of the draft's variables, fetched when they change (values typed are kept).

@@ -50,13 +50,15 @@ const RUN_STATES = { RUN_STATUS_COMPLETED: ["completed", "Completed"], RUN_STATU
 
 export class RunView {
   // root: a [data-run-view] element; urls: {operations, websocket}; csrf: the token for Cancel;
-  // onComponent(id, state): told each component's state (the Editor's graph).
-  constructor(root, { urls, csrf, onComponent = () => {}, onEnd = () => {} }) {
+  // onComponent(id, state): told each component's state (the Editor's graph); onEnd({hadFocus})
+  // when a run is over; onLine(line): a problem's line was chosen (the Editor's cursor goes there).
+  constructor(root, { urls, csrf, onComponent = () => {}, onEnd = () => {}, onLine = null }) {
     this.root = root;
     this.urls = urls;
     this.csrf = csrf;
     this.onComponent = onComponent;
     this.onEndHook = onEnd;
+    this.onLine = onLine;
     const part = (name) => root.querySelector(`[data-run-${name}]`);
     this.status = part("status");
     this.draft = part("draft");
@@ -101,7 +103,12 @@ export class RunView {
     this.body.hidden = true;
     this.showError(message);
     this.problems.hidden = !problems.length;
-    this.problems.replaceChildren(...problems.map((p) => el("li", {}, `Line ${p.line}: `, el("code", { textContent: p.location }), `: ${p.error}`)));
+    this.problems.replaceChildren(...problems.map((p) => {
+      const line = this.onLine
+        ? el("button", { type: "button", className: "linklike", textContent: `Line ${p.line}`, onclick: () => this.onLine(p.line) })
+        : `Line ${p.line}`;
+      return el("li", {}, line, " ", el("code", { textContent: p.location }), `: ${p.error}`);
+    }));
     this.reveal();
   }
 

@@ -207,11 +207,15 @@ def test_editor_run_of_an_invalid_recipe_shows_its_problems(sized, make_pipeline
     expect(page.locator("#live-error")).to_have_text("Not run: the recipe has 1 problem. Fix it first.")
     expect(page.locator("#live-problems li")).to_have_count(1)
     expect(page.locator("#live-problems li")).to_contain_text("nope")
+    assert _in_view(page, "#live-run")
+    # A problem's line takes the cursor there.
+    page.locator("#live-problems").get_by_role("button", name=re.compile(r"^Line \d+$")).click()
+    line = page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getCursor().line")
+    assert "json-value" in GREET_RECIPE.splitlines()[line]
     # No "View run" to nowhere, no empty headings, no status of a run that never was.
     expect(page.locator("#live-run-link")).to_be_hidden()
     expect(page.locator("#live-run [data-run-body]")).to_be_hidden()
     expect(page.locator("#live-status")).to_be_hidden()
-    assert _in_view(page, "#live-run")
 
 
 def test_editor_run_form_marks_the_refused_field(sized, make_pipeline):
