@@ -227,3 +227,28 @@ def test_editor_run_form_marks_the_refused_field(sized, make_pipeline):
     expect(prompt).to_be_focused()
     expect(page.locator("#errors-v-prompt")).to_have_text("Prompt is required.")
     expect(page.locator("#live-run")).to_be_hidden()
+
+
+JSON_RECIPE = """\
+version: v1beta
+variable:
+  data: {title: Data, type: json}
+component: {}
+output:
+  data: {title: Data, value: "${variable.data}"}
+"""
+
+
+def test_bad_json_is_reported_once(sized, make_pipeline):
+    page = sized
+    page.goto(make_pipeline(f"json-once-{page.size}", JSON_RECIPE))
+    data = page.get_by_label("Data")
+    data.fill("{nope")
+    expect(page.locator("#id_v-data_jsonstate")).to_contain_text("Not valid JSON")  # the browser's check as you type
+    page.get_by_role("button", name="Run").click()
+    field = page.locator("[data-field=v-data]")
+    expect(field.locator(".field-errors .error")).to_have_count(1)
+    expect(field.locator(".field-errors")).to_contain_text("This is not valid JSON")
+    expect(page.locator("#id_v-data_jsonstate")).to_be_empty()  # ... gives way to the server's answer
+    assert field.inner_text().count("not valid JSON") == 1
+    expect(data).to_be_focused()
