@@ -156,32 +156,38 @@ const runView = new RunView(document.querySelector("#panel-run [data-run-view]")
   },
 });
 
-// The form of the draft's variables, fetched when they change (values typed are kept).
+// The form of the draft's variables, fetched when they change (values given are kept).
 let formText = getText();
-let formVariables = null;
+const formShape = (root) => [...root.querySelectorAll(".run-field[data-field]")]
+  .map((field) => `${field.dataset.field}:${field.dataset.ui}:${field.querySelector("label")?.textContent.replace(/\s+/g, " ").trim()}`)
+  .join("|");
 async function followDraftForm() {
   const text = getText();
   if (text === formText) return;
   const answer = await post(config.urls.runForm, new URLSearchParams({ rawRecipe: text }));
   if (!answer.ok) return; // an invalid draft: Run shows its problems
-  const { form, variables } = await answer.json();
+  const { form } = await answer.json();
   formText = text;
-  const signature = JSON.stringify(variables);
-  if (formVariables === null) formVariables = signature; // the first check: the page's form is current unless it differs
   const fields = $("run-fields");
-  const current = [...fields.querySelectorAll(".run-field[data-field]")].map((f) => f.dataset.field).join(" ");
-  const next = variables.map(([id]) => `v-${id}`).join(" ");
-  if (signature === formVariables && current === next) return;
-  formVariables = signature;
+  const incoming = document.createElement("template");
+  incoming.innerHTML = form;
+  if (formShape(fields) === formShape(incoming.content)) return;
   const kept = {};
-  for (const control of fields.querySelectorAll("input:not([type=file]), textarea, select")) {
-    if (control.name && !(control.name in kept)) kept[control.name] = control.type === "checkbox" ? control.checked : control.value;
+  const files = {};
+  for (const control of fields.querySelectorAll("input, textarea, select")) {
+    if (!control.name || control.name in kept || control.name in files) continue;
+    if (control.type === "file") files[control.name] = control.files;
+    else kept[control.name] = control.type === "checkbox" ? control.checked : control.value;
   }
-  fields.innerHTML = form;
-  for (const control of fields.querySelectorAll("input:not([type=file]), textarea, select")) {
-    if (!(control.name in kept)) continue;
-    if (control.type === "checkbox") control.checked = kept[control.name];
-    else control.value = kept[control.name];
+  fields.replaceChildren(incoming.content);
+  for (const control of fields.querySelectorAll("input, textarea, select")) {
+    if (control.type === "file" && files[control.name]?.length) {
+      control.files = files[control.name];
+      control.dispatchEvent(new Event("change", { bubbles: true })); // its previews again
+    } else if (control.name in kept) {
+      if (control.type === "checkbox") control.checked = kept[control.name];
+      else control.value = kept[control.name];
+    }
   }
 }
 let formTimer = null;

@@ -252,3 +252,19 @@ def test_bad_json_is_reported_once(sized, make_pipeline):
     expect(page.locator("#id_v-data_jsonstate")).to_be_empty()  # ... gives way to the server's answer
     assert field.inner_text().count("not valid JSON") == 1
     expect(data).to_be_focused()
+
+
+def test_the_editor_run_form_follows_the_draft(signed_in, make_pipeline):
+    """A variable added in the draft gets its field (what was typed stays) and the run uses it."""
+    page = signed_in
+    page.goto(make_pipeline("greet-follow", GREET_RECIPE) + "editor")
+    page.get_by_label("Prompt").fill("kept")
+    draft = GREET_RECIPE.replace(
+        "variable:\n", "variable:\n  tone: {title: Tone, type: string, default: warmly}\n", 1
+    ).replace("output:\n", 'output:\n  tone: {title: Tone, value: "${variable.tone}"}\n', 1)
+    _set_recipe(page, draft)
+    expect(page.get_by_label("Tone")).to_have_value("warmly")
+    expect(page.get_by_label("Prompt")).to_have_value("kept")
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.locator("#live-outputs [data-output=answer]")).to_contain_text("Hi kept", timeout=15_000)
+    expect(page.locator("#live-outputs [data-output=tone]")).to_contain_text("warmly")
