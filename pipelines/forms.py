@@ -5,16 +5,18 @@ put back on the field they name with :func:`add_service_error`."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 
+from pipelines.engine.inputs import media_type_fits
 from pipelines.engine.limits import InputLimitError, loads_json
 from pipelines.engine.recipe import Variable
 from pipelines.engine.types import FILE_TYPES, item_type
-from pipelines.errors import ServiceError
+from pipelines.errors import InvalidArgument, ServiceError
 from pipelines.services.triggers import file_value
 
 # What a file picker offers for each file type (the server checks the real type).
@@ -24,6 +26,21 @@ ACCEPT = {
     "video": "video/*",
     "document": ".pdf,.doc,.docx,.odt,.rtf,.txt,.md,.html,.htm,.csv,.json,.xml,.epub,.xls,.xlsx,.ppt,.pptx,application/pdf,text/*",
     "file": "",
+}
+
+
+# What a value of each type must be, in the words of the run form.
+MUST_BE = {
+    "string": "This must be text.",
+    "number": "This must be a number.",
+    "integer": "This must be a whole number.",
+    "boolean": "This must be yes or no.",
+    "json": "This must be JSON.",
+    "image": "This must be an image — PNG, JPEG, GIF, WebP, …",
+    "audio": "This must be an audio file — MP3, WAV, OGG, …",
+    "video": "This must be a video — MP4, WebM, MOV, …",
+    "document": "This must be a document — PDF, Word, text, Markdown, HTML, CSV, …",
+    "file": "This must be a file.",
 }
 
 
@@ -201,9 +218,17 @@ class RunForm(forms.Form):
     file, list) for the template.
     """
 
-    def __init__(self, *args, variables: tuple[Variable, ...], values: dict | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        variables: tuple[Variable, ...],
+        values: dict | None = None,
+        specs: dict | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         values = values or {}
+        specs = specs if isinstance(specs, dict) else {}
         for variable in variables:
             inner = item_type(variable.type)
             kind = inner or variable.type
@@ -227,8 +252,55 @@ class RunForm(forms.Form):
             if variable.id in values:
                 field.initial = _prefill(variable, values[variable.id])
             # What the template reads beside Django's own attributes.
+            if ui == "text" and not _multiline(variable, specs.get(variable.id)):
+                ui = "line"
             field.__dict__.update(variable=variable, ui=ui, kind=kind, accept=ACCEPT.get(kind, ""))
             self.fields[variable.id] = field
+
+    def clean(self):
+        """Mark every field a run would refuse at once, in plain words: a required
+        variable left empty (without a default) and a file of the wrong kind. The
+        trigger service still checks everything (:meth:`add_service_error`)."""
+        data = super().clean() or self.cleaned_data
+        for name, field in self.fields.items():
+            variable, kind = field.__dict__["variable"], field.__dict__["kind"]
+            if name in self.errors:
+                continue
+            value = data.get(name)
+            empty = value is None or value == "" or value == []
+            if empty and variable.required and not (variable.has_default and variable.default is not None):
+                self.add_error(name, f"{field.label} is required.")
+                continue
+            uploads = value if isinstance(value, list) else [value]
+            for upload in uploads:
+                mime = (getattr(upload, "content_type", None) or "").split(";")[0].strip().lower()
+                if (
+                    kind in FILE_TYPES
+                    and mime
+                    and mime != "application/octet-stream"
+                    and not media_type_fits(kind, mime)
+                ):
+                    self.add_error(name, MUST_BE[kind])
+                    break
+        return data
+
+    def add_service_error(self, error: ServiceError) -> None:
+        """The trigger service's verdict on the field it names, in the form's words
+        ("Prompt is required.", "This must be an image — …") rather than the API's."""
+        name = (error.field or "").removeprefix("variable.")
+        field = self.fields.get(name)
+        if field is None or not isinstance(error, InvalidArgument):
+            self.add_error(None, error.message)
+            return
+        message = error.message
+        if message.startswith("missing required variable"):
+            message = f"{field.label} is required."
+        elif " must be " in message:
+            message = MUST_BE.get(field.__dict__["kind"], message)
+        else:  # 'variable "photo": could not fetch …': the field already says which variable
+            message = message.removeprefix(f'variable "{name}"').lstrip(": ")
+            message = message[:1].upper() + message[1:]
+        self.add_error(name, message)
 
     def variables(self) -> dict[str, Any]:
         """The typed values given; left-out variables are absent (their defaults apply)."""
@@ -242,6 +314,25 @@ class RunForm(forms.Form):
                 value = file_value(value)
             out[name] = value
         return out
+
+
+# Words in a text variable's id or title that say a long text is expected.
+LONG_TEXT_WORDS = frozenset(
+    {"prompt", "text", "message", "content", "body", "description", "instructions", "context", "document", "system"}
+)
+
+
+def _multiline(variable: Variable, spec: Any) -> bool:
+    """A text variable gets a multi-line input when its recipe says so
+    (``instill-ui-multiline``) or a long text is expected (a long or multi-line default,
+    a name such as "prompt"); a one-line input otherwise."""
+    if isinstance(spec, dict) and "instill-ui-multiline" in spec:
+        return bool(spec["instill-ui-multiline"])
+    default = variable.default if isinstance(variable.default, str) else ""
+    if "\n" in default or len(default) > 80:
+        return True
+    words = set(re.split(r"[^a-z]+", f"{variable.id} {variable.title}".lower()))
+    return bool(words & LONG_TEXT_WORDS)
 
 
 def _prefill(variable: Variable, value: Any) -> Any:

@@ -154,6 +154,9 @@ class PipelineRun(models.Model):
     traces = JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
     recipe_snapshot = JSONField(default=dict, blank=True)
+    # Run from the Editor with an unsaved draft: recipe_snapshot is that draft, not the
+    # saved recipe of pipeline_version ("latest").
+    draft = models.BooleanField(default=False)
     create_time = models.DateTimeField(default=timezone.now)
     start_time = models.DateTimeField(null=True, blank=True)
     complete_time = models.DateTimeField(null=True, blank=True)

@@ -24,6 +24,7 @@ urlpatterns = [
     path(PIPE + "editor/save", editor.pipeline_save, name="pipeline-save"),
     path(PIPE + "editor/release", editor.pipeline_release, name="pipeline-release"),
     path(PIPE + "editor/run", editor.pipeline_run_start, name="pipeline-run-start"),
+    path(PIPE + "editor/run-form", editor.pipeline_run_form, name="pipeline-run-form"),
     path(PIPE + "runs/", runs.run_list, name="run-list"),
     path(PIPE + "runs/<uuid:run_uid>/", runs.run_detail, name="run-detail"),
 ]

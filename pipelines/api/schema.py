@@ -161,6 +161,7 @@ RESOURCES = {
         pipelineId=STRING,
         pipelineNamespaceId=STRING,
         pipelineVersion=STRING,
+        draft={"type": "boolean"},
         status={"type": "string", "pattern": "^RUN_STATUS_"},
         source={"type": "string", "pattern": "^RUN_SOURCE_"},
         totalDuration={"type": "integer", "nullable": True},

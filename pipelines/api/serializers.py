@@ -154,6 +154,8 @@ def run_json(run: PipelineRun, *, show_data: bool) -> dict[str, Any]:
         "pipelineId": run.pipeline.slug,
         "pipelineNamespaceId": run.pipeline.namespace.slug,
         "pipelineVersion": run.pipeline_version,
+        # True for an Editor run of an unsaved draft: recipeSnapshot is that draft.
+        "draft": run.draft,
         "status": run.status,
         "source": run.source,
         "totalDuration": run.total_duration_ms,

@@ -187,6 +187,7 @@ def run_enqueue(
             requester=requester if getattr(requester, "is_authenticated", False) else None,
             inputs=[to_json(row, store) for row in bound],
             recipe_snapshot=target.recipe.raw,
+            draft=target.draft,
             pending_secrets=encrypt(json.dumps(overrides)) if any(overrides) else "",
         )
         if idempotency_key:

@@ -259,6 +259,7 @@ async def _run_trigger_here(
         source=source,
         requester=_user_or_none(requester),
         recipe_snapshot=target.recipe.raw,
+        draft=target.draft,
     )
     run.create_time = run.start_time = timezone.now()
     run.worker = worker_id()  # which process ran it (serve or a run worker)

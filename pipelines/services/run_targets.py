@@ -33,6 +33,8 @@ class TriggerTarget:
     recipe: Recipe
     permission: Permission | None
     namespace_secrets: dict[str, str] = field(default_factory=dict)
+    # An Editor run of an unsaved draft: ``recipe`` is the draft, not the saved recipe.
+    draft: bool = False
 
     @property
     def version(self) -> str:
@@ -51,6 +53,24 @@ def trigger_target(*, namespace_id: str, pipeline_id: str, user: Any, release_id
     secrets = secrets_for_namespace(namespace_id=pipeline.namespace_id) if "secret" in raw else {}
     return TriggerTarget(
         pipeline=pipeline, release=release, recipe=recipe, permission=permission, namespace_secrets=secrets
+    )
+
+
+def trigger_target_draft(*, namespace_id: str, pipeline_id: str, user: Any, recipe: Recipe, raw: str) -> TriggerTarget:
+    """What an Editor Run executes: the draft ``recipe`` (parsed from ``raw``) as shown,
+    unsaved, authorised like the latest version. It is a draft run unless the text is
+    the saved recipe's."""
+    pipeline, permission = pipeline_get_for_trigger(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
+    if not permission.can_edit:
+        raise PermissionDenied(f'only the owner of pipeline "{pipeline_id}" can run a draft of it')
+    secrets = secrets_for_namespace(namespace_id=pipeline.namespace_id) if "secret" in raw else {}
+    return TriggerTarget(
+        pipeline=pipeline,
+        release=None,
+        recipe=recipe,
+        permission=permission,
+        namespace_secrets=secrets,
+        draft=raw != pipeline.raw_recipe,
     )
 
 

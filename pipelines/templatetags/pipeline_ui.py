@@ -90,17 +90,51 @@ def _render_string(value: str, *, depth: int) -> SafeString:
         return _file_link(value, f"file.{extension}", mime)
     if _RUN_FILE.match(value):
         return _file_link(value, value.rsplit("/", 1)[-1].split("-", 1)[-1])
-    if "\n" in value or len(value) > 80:
+    if not is_short(value):
         if looks_like_markdown(value):
             return format_html(
-                '<div class="markdown-output">{}</div><details class="raw-toggle"><summary>Raw text</summary><pre class="text-output">{}</pre></details>',
+                '<div class="markdown-output">{}</div><details class="raw-toggle"><summary>Raw text</summary><div class="text-output">{}</div></details>',
                 markdown(value),
                 value,
             )
-        return format_html('<pre class="text-output">{}</pre>', value)
+        return format_html('<div class="text-output">{}</div>', value)
     if depth == 0:
-        return format_html('<p class="text-output">{}</p>', value)
+        # Short and long text alike: one text style (static/pipelines/run_view.js renders the same).
+        return format_html('<div class="text-output">{}</div>', value)
     return format_html('<span class="json-string">"{}"</span>', value)
+
+
+def is_short(value: Any) -> bool:
+    """A value shown on the same line as its key: a one-line string of at most 80
+    characters (not a file), a number, a boolean or null. The live run view
+    (static/pipelines/run_view.js ``isShort``) uses the same rule."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return True
+    return isinstance(value, str) and not value.startswith("data:") and "\n" not in value and len(value) <= 80
+
+
+@register.filter
+def short(value: Any) -> bool:
+    return is_short(value)
+
+
+def _title(recipe: Any, section: str, key: str) -> str:
+    section_specs = recipe.get(section) if isinstance(recipe, dict) else None
+    spec = section_specs.get(key) if isinstance(section_specs, dict) else None
+    title = spec.get("title") if isinstance(spec, dict) else None
+    return title if isinstance(title, str) and title else key
+
+
+@register.filter
+def output_title(key: str, recipe: Any) -> str:
+    """An output's title in a recipe (a run's snapshot), else its key."""
+    return _title(recipe, "output", key)
+
+
+@register.filter
+def variable_title(key: str, recipe: Any) -> str:
+    """A variable's title in a recipe (a run's snapshot), else its key."""
+    return _title(recipe, "variable", key)
 
 
 @register.filter
@@ -134,7 +168,7 @@ STATUS_LABELS = {
     "RUN_STATUS_CANCELLED": ("Cancelled", "skipped"),
     "RUN_STATUS_SKIPPED": ("Skipped", "skipped"),
     "STATUS_COMPLETED": ("Completed", "completed"),
-    "STATUS_ERROR": ("Errored", "errored"),
+    "STATUS_ERROR": ("Failed", "errored"),
     "STATUS_SKIPPED": ("Skipped", "skipped"),
 }
 

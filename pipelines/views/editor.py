@@ -3,6 +3,8 @@ Run that streams over the websocket (``/ws/runs/<uid>/``)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, JsonResponse
@@ -12,15 +14,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from pipelines.errors import InvalidArgument, NotFound, RecipeInvalidError, ServiceError
-from pipelines.forms import ReleaseForm, RunForm, add_service_error
+from pipelines.forms import ReleaseForm, add_service_error
 from pipelines.selectors import releases_of, run_get
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services import releases as release_services
-from pipelines.services.triggers import CONSOLE_OPTIONS, Trigger, trigger_enqueue
 from pipelines.snippets import snippet_context
 from pipelines.views.common import editable_pipeline, page
 from pipelines.views.outline import problem_line, recipe_graph
-from pipelines.views.pipelines import run_request
+from pipelines.views.pipelines import run_form_for, run_request, run_started
 
 
 def _urls(pipeline) -> dict[str, str]:
@@ -29,6 +30,7 @@ def _urls(pipeline) -> dict[str, str]:
         "validate": reverse("pipeline-validate", kwargs=kwargs),
         "save": reverse("pipeline-save", kwargs=kwargs),
         "run": reverse("pipeline-run-start", kwargs=kwargs),
+        "runForm": reverse("pipeline-run-form", kwargs=kwargs),
         "runs": reverse("run-list", kwargs=kwargs),
         "operations": "/v1beta/operations/",
         "websocket": "/ws/runs/",
@@ -66,7 +68,7 @@ def pipeline_editor(request, namespace_id: str, pipeline_id: str):
     context = {
         "pipeline": pipeline,
         "permission": permission,
-        "form": RunForm(variables=recipe.variables if recipe else (), values=_prefill(request), prefix="v"),
+        "form": run_form_for(recipe, values=_prefill(request)),
         "graph": state["graph"],
         "problems": state["problems"],
         "release_form": ReleaseForm(),
@@ -101,11 +103,23 @@ def pipeline_save(request, namespace_id: str, pipeline_id: str):
     except InvalidArgument as exc:
         return JsonResponse({"saved": False, "message": exc.message, "problems": []}, status=400)
     recipe, state = checked(raw)
-    variables = recipe.variables if recipe else ()
-    form_html = render_to_string(
-        "pipelines/partials/run_form.html", {"form": RunForm(variables=variables, prefix="v")}, request
-    )
+    form_html = render_to_string("pipelines/partials/run_form.html", {"form": run_form_for(recipe)}, request)
     return JsonResponse({**state, "saved": True, "message": "Saved.", "form": form_html})
+
+
+@login_required
+@require_POST
+@page
+def pipeline_run_form(request, namespace_id: str, pipeline_id: str):
+    """The run form of a draft's variables (Run runs the draft, so its form follows the
+    draft, not the saved recipe): ``{"form", "variables"}``; 400 for an invalid draft."""
+    editable_pipeline(request, namespace_id, pipeline_id)
+    recipe, state = checked(request.POST.get("rawRecipe", ""))
+    if recipe is None:
+        return JsonResponse({"problems": state["problems"]}, status=400)
+    form_html = render_to_string("pipelines/partials/run_form.html", {"form": run_form_for(recipe)}, request)
+    variables = [[v.id, v.type, v.title, v.required] for v in recipe.variables]
+    return JsonResponse({"form": form_html, "variables": variables})
 
 
 @login_required
@@ -134,24 +148,32 @@ def pipeline_release(request, namespace_id: str, pipeline_id: str):
     return render(request, "pipelines/pipeline_editor.html#release-panel", context, status=400 if form.errors else 200)
 
 
+def _read_draft(request) -> str | None:
+    return request.POST.get("rawRecipe")
+
+
 @page
 async def pipeline_run_start(request, namespace_id: str, pipeline_id: str):
-    """Start a run of the saved recipe asynchronously (source CONSOLE); answers
-    ``{"runUid"}`` for the websocket, or the form's errors by field."""
+    """Run the draft as shown (``rawRecipe``; the saved recipe without it) asynchronously,
+    WITHOUT saving it: the run records the draft as its recipe snapshot and, when it
+    differs from the saved recipe, is a draft run. Answers :func:`run_started`'s JSON for
+    the websocket, or the form's errors by field, or an invalid draft's ``problems``."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     user = await request.auser()
-    run = await run_request(request, user, namespace_id, pipeline_id, release_id=None)
-    if run.rows is not None and run.target is not None:
-        try:
-            queued = await trigger_enqueue(
-                Trigger(requester=user, target=run.target, rows=run.rows, options=CONSOLE_OPTIONS)
-            )
-            return JsonResponse({"runUid": str(queued.uid)})
-        except ServiceError as exc:
-            run.fail(exc)
-    errors = dict(run.form.errors.items()) if run.form is not None else {}
-    general = [run.error] if run.error else []
-    general += [str(e) for e in errors.pop("__all__", [])]
-    fields = {f"v-{name}": [str(e) for e in messages] for name, messages in errors.items()}
-    return JsonResponse({"error": " ".join(general), "errors": fields}, status=max(run.status, 400))
+    draft = None
+    if user.is_authenticated:
+        raw = await asyncio.to_thread(_read_draft, request)
+        if raw is not None:
+            recipe, state = await asyncio.to_thread(checked, raw)
+            if recipe is None:
+                count = len(state["problems"])
+                message = (
+                    f"Not run: the recipe has {count} problem{'s' if count != 1 else ''}. Fix {'them' if count != 1 else 'it'} first."
+                    if count
+                    else "Not run: the recipe is empty."
+                )
+                return JsonResponse({"error": message, "errors": {}, "problems": state["problems"]}, status=400)
+            draft = (recipe, raw)
+    run = await run_request(request, user, namespace_id, pipeline_id, release_id=None, draft=draft)
+    return await run_started(run, user)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -16,14 +16,21 @@ from django.urls import reverse
 from pipelines.aio import db
 from pipelines.components import default_registry
 from pipelines.demo import CHUNK_AND_JQ, HELLO, chat_recipe
-from pipelines.errors import InvalidArgument, ServiceError
+from pipelines.engine import Recipe
+from pipelines.errors import ServiceError
 from pipelines.forms import PipelineCreateForm, RunForm, add_service_error
 from pipelines.selectors import pipeline_get, pipeline_search, pipeline_stats, release_get, releases_of, runs_visible
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services.run_execution import TriggerOutcome
 from pipelines.services.run_inputs import TriggerRow, rows_with_fetched_files, trigger_rows
-from pipelines.services.run_targets import TriggerTarget, trigger_target
-from pipelines.services.triggers import CONSOLE_OPTIONS, Trigger, trigger_outcome, trigger_rate_check
+from pipelines.services.run_targets import TriggerTarget, trigger_target, trigger_target_draft
+from pipelines.services.triggers import (
+    CONSOLE_OPTIONS,
+    Trigger,
+    trigger_enqueue,
+    trigger_outcome,
+    trigger_rate_check,
+)
 from pipelines.services.users import user_namespace
 from pipelines.snippets import snippet_context
 from pipelines.views.common import is_htmx, page
@@ -105,10 +112,17 @@ def _recipe(pipeline, release):
         return None, exc.message
 
 
+def run_form_for(recipe: Recipe | None, *args, **kwargs) -> RunForm:
+    """The run form of a recipe's variables (none for a recipe that does not parse)."""
+    if recipe is None:
+        return RunForm(*args, variables=(), prefix="v", **kwargs)
+    return RunForm(*args, variables=recipe.variables, specs=recipe.raw.get("variable"), prefix="v", **kwargs)
+
+
 def overview_context(request, pipeline, permission, release, *, form=None, result=None) -> dict:
     recipe, recipe_error = _recipe(pipeline, release)
     if form is None:
-        form = RunForm(variables=recipe.variables if recipe else (), prefix="v")
+        form = run_form_for(recipe)
     runs = runs_visible(pipeline=pipeline, user=request.user, permission=permission)
     return {
         "pipeline": pipeline,
@@ -123,6 +137,7 @@ def overview_context(request, pipeline, permission, release, *, form=None, resul
         "recent_runs": list(runs[:5]),
         "stats": pipeline_stats(pipelines=[pipeline]).get(pipeline.pk, {}),
         "snippet": snippet_context(request=request, pipeline=pipeline, release=release),
+        "run_config": {"urls": {"operations": "/v1beta/operations/", "websocket": "/ws/runs/"}},
     }
 
 
@@ -139,26 +154,29 @@ def pipeline_overview(request, namespace_id: str, pipeline_id: str):
     return render(request, "pipelines/pipeline_overview.html", overview_context(request, pipeline, permission, release))
 
 
+def ordered_outputs(recipe: Recipe) -> list[dict[str, str]]:
+    """The recipe's outputs in ``instill-ui-order``, each with the title a page shows."""
+    ordered = sorted(recipe.outputs.values(), key=lambda o: (o.ui_order is None, o.ui_order or 0))
+    return [{"id": o.id, "title": o.title or o.id} for o in ordered]
+
+
+def run_url(pipeline, run_uid) -> str:
+    kwargs = {"namespace_id": pipeline.namespace.slug, "pipeline_id": pipeline.slug, "run_uid": run_uid}
+    return reverse("run-detail", kwargs=kwargs)
+
+
 def run_result(target: TriggerTarget, outcome: TriggerOutcome) -> dict:
     """What the Overview shows of a finished run: outputs in the recipe's order, by
     type, and each component's status with its error."""
     outputs = outcome.response["outputs"][0] if outcome.response["outputs"] else {}
-    ordered = sorted(target.recipe.outputs.values(), key=lambda o: (o.ui_order is None, o.ui_order or 0))
     traces = outcome.response["metadata"]["traces"]
     components = [
         {"id": cid, "status": trace["statuses"][0] if trace["statuses"] else "", "error": trace["error"]["message"]}
         for cid, trace in traces.items()
     ]
     return {
-        "url": reverse(
-            "run-detail",
-            kwargs={
-                "namespace_id": target.pipeline.namespace.slug,
-                "pipeline_id": target.pipeline.slug,
-                "run_uid": outcome.run_uid,
-            },
-        ),
-        "outputs": [{"id": o.id, "title": o.title or o.id, "value": outputs.get(o.id)} for o in ordered],
+        "url": run_url(target.pipeline, outcome.run_uid),
+        "outputs": [{**o, "value": outputs.get(o["id"])} for o in ordered_outputs(target.recipe)],
         "components": components,
         "failed": outcome.failed,
     }
@@ -185,29 +203,46 @@ class RunRequest:
 
     def fail(self, exc: ServiceError) -> None:
         """A service's verdict: on its field when it names one, else for the whole run."""
-        if self.form is not None and isinstance(exc, InvalidArgument):
-            add_service_error(self.form, exc)
+        if self.form is not None and exc.field:
+            self.form.add_service_error(exc)
             self.status = 400
         else:
             self.error, self.status = exc.message, exc.http_status
 
 
-async def run_request(request, user, namespace_id: str, pipeline_id: str, *, release_id: str | None) -> RunRequest:
+_draft_target_in_thread = db(trigger_target_draft)
+
+
+async def run_request(
+    request,
+    user,
+    namespace_id: str,
+    pipeline_id: str,
+    *,
+    release_id: str | None,
+    draft: tuple[Recipe, str] | None = None,
+) -> RunRequest:
     """Parse the run form (multipart, files spooled off the event loop), authorise, and
-    turn it into trigger rows through the same services as the REST trigger."""
+    turn it into trigger rows through the same services as the REST trigger. ``draft``
+    (the parsed recipe and its text) runs an Editor draft instead of a saved version."""
     answer = RunRequest()
     if not user.is_authenticated:
         answer.error, answer.status = "Sign in to run this pipeline.", 401
         return answer
     post, files = await asyncio.to_thread(_read_form, request)
     try:
-        answer.target = await _target_in_thread(
-            namespace_id=namespace_id, pipeline_id=pipeline_id, release_id=release_id, user=user
-        )
+        if draft is not None:
+            answer.target = await _draft_target_in_thread(
+                namespace_id=namespace_id, pipeline_id=pipeline_id, user=user, recipe=draft[0], raw=draft[1]
+            )
+        else:
+            answer.target = await _target_in_thread(
+                namespace_id=namespace_id, pipeline_id=pipeline_id, release_id=release_id, user=user
+            )
     except ServiceError as exc:
         answer.fail(exc)
         return answer
-    answer.form = RunForm(post, files, variables=answer.target.recipe.variables, prefix="v")
+    answer.form = run_form_for(answer.target.recipe, post, files)
     if not answer.form.is_valid():
         answer.status = 400
         return answer
@@ -220,10 +255,49 @@ async def run_request(request, user, namespace_id: str, pipeline_id: str, *, rel
     return answer
 
 
+def run_errors(run: RunRequest) -> dict:
+    """A refused run form as JSON: ``error`` for the whole run, ``errors`` by field name."""
+    errors = dict(run.form.errors.items()) if run.form is not None else {}
+    general = [run.error] if run.error else []
+    general += [str(e) for e in errors.pop("__all__", [])]
+    fields = {f"v-{name}": [str(e) for e in messages] for name, messages in errors.items()}
+    return {"error": " ".join(general), "errors": fields}
+
+
+async def run_started(run: RunRequest, user) -> JsonResponse:
+    """Queue an accepted run form's run (source CONSOLE) for a page to follow over the
+    websocket: ``{"runUid", "runUrl", "draft", "outputs": [{id, title}], "components"}``;
+    or, refused, the form's errors by field (:func:`run_errors`)."""
+    if run.rows is not None and run.target is not None:
+        try:
+            queued = await trigger_enqueue(
+                Trigger(requester=user, target=run.target, rows=run.rows, options=CONSOLE_OPTIONS)
+            )
+        except ServiceError as exc:
+            run.fail(exc)
+        else:
+            return JsonResponse(
+                {
+                    "runUid": str(queued.uid),
+                    "runUrl": run_url(run.target.pipeline, queued.uid),
+                    "draft": run.target.draft,
+                    "outputs": ordered_outputs(run.target.recipe),
+                    "components": list(run.target.recipe.components),
+                }
+            )
+    return JsonResponse(run_errors(run), status=max(run.status, 400))
+
+
+def wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "") and not is_htmx(request)
+
+
 @page
 async def pipeline_run(request, namespace_id: str, pipeline_id: str):
-    """Run from the Overview: the REST trigger's services with source CONSOLE. Answers
-    the result partial (htmx; field errors swapped out-of-band) or the whole page."""
+    """Run from the Overview: the REST trigger's services with source CONSOLE. Its
+    script asks for JSON and follows the queued run live (:func:`run_started`); htmx
+    gets the finished result partial (field errors swapped out-of-band), a form post
+    without scripts the whole page."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     user = await request.auser()
@@ -231,6 +305,8 @@ async def pipeline_run(request, namespace_id: str, pipeline_id: str):
     run = await run_request(
         request, user, namespace_id, pipeline_id, release_id=None if version in (None, "latest") else version
     )
+    if wants_json(request):
+        return await run_started(run, user)
     result = None
     if run.rows is not None and run.target is not None:
         try:

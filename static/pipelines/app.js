@@ -54,6 +54,13 @@ document.addEventListener("change", (event) => {
   if (picker) showPreviews(picker);
 });
 
+// 62 → "62 bytes", 1536 → "1.5 KB", 5242880 → "5 MB" (1 KB = 1024 bytes).
+function fileSize(bytes) {
+  if (bytes < 1024) return `${bytes} byte${bytes === 1 ? "" : "s"}`;
+  const [value, unit] = bytes < 1024 * 1024 ? [bytes / 1024, "KB"] : bytes < 1024 ** 3 ? [bytes / 1024 ** 2, "MB"] : [bytes / 1024 ** 3, "GB"];
+  return `${value < 10 ? value.toFixed(1).replace(/\.0$/, "") : Math.round(value)} ${unit}`;
+}
+
 function showPreviews(picker) {
   const box = document.getElementById(picker.dataset.preview);
   if (!box) return;
@@ -68,7 +75,7 @@ function showPreviews(picker) {
     } else {
       const chip = document.createElement("span");
       chip.className = "file-chip";
-      chip.textContent = `${file.name} (${Math.max(1, Math.round(file.size / 1024))} KB)`;
+      chip.textContent = `${file.name} (${fileSize(file.size)})`;
       box.append(chip);
     }
   }
@@ -123,4 +130,4 @@ document.addEventListener("keydown", (event) => {
   event.preventDefault();
 });
 
-export { copyText, selectTab };
+export { copyText, fileSize, selectTab };

@@ -1,14 +1,14 @@
 // The Editor: CodeMirror over the recipe textarea, validation as you type by the
 // server's parser (debounced by the lint addon), Save with an unsaved-changes
-// warning, Release through htmx, and Run followed live over the websocket.
+// warning, Release through htmx, and Run of the draft (unsaved) followed live.
 
-import { componentState, followRun } from "./live_run.js";
+import { isBusy, runForm as wireRunForm, setBusy, showFieldErrors } from "./run_form.js";
+import { RunView } from "./run_view.js";
 
 const config = JSON.parse(document.getElementById("editor-config").textContent);
 const csrf = document.querySelector("[name=csrfmiddlewaretoken]").value;
 const $ = (id) => document.getElementById(id);
 const saveState = $("save-state");
-const LABELS = { pending: "Pending", running: "Running", completed: "Completed", skipped: "Skipped", errored: "Errored", cancelled: "Cancelled" };
 
 let dirty = false;
 let saving = null;
@@ -134,166 +134,92 @@ document.addEventListener("htmx:confirm", (event) => {
 });
 
 // --- run -------------------------------------------------------------------------
+// Run executes the draft as shown, WITHOUT saving it (the run records the draft and is
+// marked "draft" when it differs from the saved recipe); the run form follows the
+// draft's variables. The run is followed by the shared run view (run_view.js).
 
-const runForm = $("run-form");
+const runForm = wireRunForm($("run-form"));
 const runButton = $("run-button");
-const cancelButton = $("cancel-button");
-let following = null;
-let runUid = null;
-let cancelling = false;
-
-function setComponent(id, state) {
-  let item = document.querySelector(`#live-components [data-component="${CSS.escape(id)}"]`);
-  if (!item) {
-    item = document.createElement("li");
-    item.dataset.component = id;
-    item.append(Object.assign(document.createElement("code"), { textContent: id }), " ", document.createElement("span"));
-    $("live-components").append(item);
-  }
-  const badge = item.querySelector("span");
-  badge.className = `badge badge-${state}`;
-  badge.textContent = LABELS[state];
-  item.dataset.status = state;
-  return item;
-}
-
-function renderValue(value) {
-  if (typeof value === "string") {
-    if (value.startsWith("data:image/")) return Object.assign(document.createElement("img"), { src: value, className: "output-image", alt: "image output" });
-    if (value.startsWith("data:")) return Object.assign(document.createElement("a"), { href: value, download: "file", className: "file-link", textContent: "⭳ Download file" });
-    return Object.assign(document.createElement("pre"), { className: "text-output", textContent: value });
-  }
-  if (value === null || value === undefined) return Object.assign(document.createElement("span"), { className: "muted", textContent: "null" });
-  return Object.assign(document.createElement("pre"), { className: "code", textContent: JSON.stringify(value, null, 2) });
-}
-
-function showOutputs(outputs) {
-  const box = $("live-outputs");
-  box.replaceChildren(
-    ...Object.entries(outputs || {}).map(([key, value]) => {
-      const row = Object.assign(document.createElement("div"), { className: "output" });
-      row.dataset.output = key;
-      row.append(Object.assign(document.createElement("dt"), { textContent: key }), Object.assign(document.createElement("dd"), {}));
-      row.querySelector("dd").append(renderValue(value));
-      return row;
-    }),
-  );
-}
-
-function showRunStatus(state, text) {
-  const badge = $("live-status");
-  badge.className = `badge badge-${state}`;
-  badge.textContent = text;
-}
-
-function showError(message) {
-  const box = $("live-error");
-  box.hidden = !message;
-  box.textContent = message || "";
-}
-
-function showCancel(visible) {
-  cancelling = false;
-  cancelButton.hidden = !visible;
-  cancelButton.disabled = false;
-  cancelButton.textContent = "Cancel run";
-}
-
-// The run's end comes over the websocket (or the polled operation) as for any run.
-cancelButton.addEventListener("click", async () => {
-  if (!runUid || cancelling) return;
-  cancelling = true;
-  cancelButton.disabled = true;
-  cancelButton.textContent = "Cancelling…";
-  showRunStatus("pending", "Cancelling…");
-  try {
-    const answer = await post(`${config.urls.operations}${runUid}:cancel`);
-    if (!answer.ok) {
-      const body = await answer.json().catch(() => ({}));
-      throw new Error(body.message || `HTTP ${answer.status}`);
-    }
-  } catch (error) {
-    showError(`Not cancelled: ${error.message}`);
-    showCancel(true);
-  }
+const runView = new RunView(document.querySelector("#panel-run [data-run-view]"), {
+  urls: config.urls,
+  csrf,
+  onEnd: ({ hadFocus }) => {
+    setBusy(runButton, false);
+    if (hadFocus) runButton.focus();
+  },
+  onLine: (line) => {
+    if (!editor) return textarea.focus();
+    editor.focus();
+    editor.setCursor({ line: line - 1, ch: 0 });
+  },
 });
 
-function onEvent(name, data) {
-  if (cancelling && name === "PIPELINE_STATUS_UPDATED") return; // keep showing "Cancelling…"
-  if (name === "PIPELINE_STATUS_UPDATED" && data.status?.started && !data.status.completed) showRunStatus("running", "Running");
-  else if (name === "COMPONENT_STATUS_UPDATED") setComponent(data.componentID, componentState(data.status));
-  else if (name === "COMPONENT_OUTPUT_UPDATED") {
-    const item = setComponent(data.componentID, "running");
-    let preview = item.querySelector(".component-output");
-    if (!preview) item.append((preview = Object.assign(document.createElement("details"), { className: "component-output" })));
-    preview.replaceChildren(Object.assign(document.createElement("summary"), { textContent: "output" }), renderValue(data.output));
-  } else if (name === "COMPONENT_ERROR_UPDATED") {
-    const item = setComponent(data.componentID, "errored");
-    item.append(Object.assign(document.createElement("p"), { className: "error", textContent: data.error?.message || "" }));
-  } else if (name === "PIPELINE_OUTPUT_UPDATED") showOutputs(data.output);
-  else if (name === "PIPELINE_ERROR_UPDATED") showError(data.error?.message);
-}
-
-function onEnd(status, error, response) {
-  if (response) {
-    // Polled instead of streamed: the final state at once.
-    showOutputs(response.outputs?.[0]);
-    for (const [id, trace] of Object.entries(response.metadata?.traces || {})) {
-      const s = trace.statuses?.[0];
-      setComponent(id, s === "STATUS_COMPLETED" ? "completed" : s === "STATUS_SKIPPED" ? "skipped" : "errored");
+// The form of the draft's variables, fetched when they change (values given are kept).
+let formText = getText();
+const formShape = (root) => [...root.querySelectorAll(".run-field[data-field]")]
+  .map((field) => `${field.dataset.field}:${field.dataset.ui}:${field.querySelector("label")?.textContent.replace(/\s+/g, " ").trim()}`)
+  .join("|");
+async function followDraftForm() {
+  const text = getText();
+  if (text === formText) return;
+  const answer = await post(config.urls.runForm, new URLSearchParams({ rawRecipe: text }));
+  if (!answer.ok) return; // an invalid draft: Run shows its problems
+  const { form } = await answer.json();
+  formText = text;
+  const fields = $("run-fields");
+  const incoming = document.createElement("template");
+  incoming.innerHTML = form;
+  if (formShape(fields) === formShape(incoming.content)) return;
+  const kept = {};
+  const files = {};
+  for (const control of fields.querySelectorAll("input, textarea, select")) {
+    if (!control.name || control.name in kept || control.name in files) continue;
+    if (control.type === "file") files[control.name] = control.files;
+    else kept[control.name] = control.type === "checkbox" ? control.checked : control.value;
+  }
+  fields.replaceChildren(incoming.content);
+  for (const control of fields.querySelectorAll("input, textarea, select")) {
+    if (control.type === "file" && files[control.name]?.length) {
+      control.files = files[control.name];
+      control.dispatchEvent(new Event("change", { bubbles: true })); // its previews again
+    } else if (control.name in kept) {
+      if (control.type === "checkbox") control.checked = kept[control.name];
+      else control.value = kept[control.name];
     }
-    const failed = Object.values(response.metadata?.traces || {}).some((t) => t.statuses?.includes("STATUS_ERROR"));
-    status = failed ? "RUN_STATUS_FAILED" : "RUN_STATUS_COMPLETED";
-  }
-  const states = { RUN_STATUS_COMPLETED: ["completed", "Completed"], RUN_STATUS_FAILED: ["errored", "Failed"], RUN_STATUS_CANCELLED: ["cancelled", "Cancelled"] };
-  const [state, text] = states[status] || ["errored", status || "Ended"];
-  showCancel(false);
-  showRunStatus(state, text);
-  // The run is over: a component that had not finished never will.
-  const unfinished = status === "RUN_STATUS_CANCELLED" ? "cancelled" : "skipped";
-  document.querySelectorAll("#live-components [data-status=pending], #live-components [data-status=running]").forEach((item) => setComponent(item.dataset.component, unfinished));
-  if (error) showError(error);
-  runButton.disabled = false;
-  runButton.classList.remove("busy");
-}
-
-function showFieldErrors(errors) {
-  runForm.querySelectorAll(".field-errors").forEach((box) => box.replaceChildren());
-  runForm.querySelectorAll(".run-field.has-error").forEach((field) => field.classList.remove("has-error"));
-  for (const [name, messages] of Object.entries(errors || {})) {
-    const box = document.getElementById(`errors-${name}`);
-    if (!box) continue;
-    box.closest(".run-field")?.classList.add("has-error");
-    box.replaceChildren(...messages.map((m) => Object.assign(document.createElement("p"), { className: "error", role: "alert", textContent: m })));
   }
 }
+let formTimer = null;
+const scheduleDraftForm = () => {
+  clearTimeout(formTimer);
+  formTimer = setTimeout(() => followDraftForm().catch(() => {}), 700);
+};
+if (editor) editor.on("change", scheduleDraftForm);
+else textarea.addEventListener("input", scheduleDraftForm);
 
 runForm.addEventListener("submit", async (event) => {
   event.preventDefault();
-  runButton.disabled = true;
-  runButton.classList.add("busy");
-  const done = (message) => {
-    showCancel(false);
-    runButton.disabled = false;
-    runButton.classList.remove("busy");
-    if (message) { $("live-run").hidden = false; showRunStatus("errored", "Not started"); showError(message); }
-  };
-  if (dirty && !(await save())) return done("Save failed: fix the recipe's problems first.");
-  following?.close();
-  const answer = await post(config.urls.run, new FormData(runForm));
-  const body = await answer.json().catch(() => ({ error: `HTTP ${answer.status}` }));
-  showFieldErrors(body.errors);
-  if (!answer.ok) return done(body.error || (Object.keys(body.errors || {}).length ? "" : "The run did not start."));
-  $("live-run").hidden = false;
-  showError("");
-  showRunStatus("pending", "Queued");
-  $("live-outputs").replaceChildren();
-  $("live-components").replaceChildren();
-  document.querySelectorAll("#graph [data-component]").forEach((node) => setComponent(node.dataset.component, "pending"));
-  $("live-run-link").href = `${config.urls.runs}${body.runUid}/`;
-  runUid = body.runUid;
-  showCancel(true);
-  following = followRun(body.runUid, { websocket: config.urls.websocket, operations: config.urls.operations, onEvent, onEnd, onError: (m) => { showError(m); done(); } });
+  if (isBusy(runButton) || runView.running) return;
+  setBusy(runButton, true);
+  clearTimeout(formTimer);
+  await followDraftForm().catch(() => {});
+  const data = new FormData(runForm);
+  data.set("rawRecipe", getText());
+  let answer;
+  let body;
+  try {
+    answer = await post(config.urls.run, data);
+    body = await answer.json().catch(() => ({ error: `The run did not start (HTTP ${answer.status}).` }));
+  } catch (error) {
+    body = { error: `The run did not start: ${error.message}` };
+  }
+  const marked = showFieldErrors(runForm, body.errors);
+  if (!answer?.ok || !body.runUid) {
+    setBusy(runButton, false);
+    if (body.error || body.problems?.length || !marked) runView.notStarted(body.error || "The run did not start.", body.problems || []);
+    else runView.clear();
+    return;
+  }
+  runView.start(body);
 });
 
 // --- a graph node selects its block ------------------------------------------------

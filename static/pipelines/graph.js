@@ -20,7 +20,7 @@ const MIN_ZOOM = 0.2;
 const MAX_ZOOM = 3;
 const PAN_STEP = 48;
 const PAD = 16;
-const LABELS = { pending: "Pending", running: "Running", completed: "Completed", skipped: "Skipped", errored: "Errored", cancelled: "Cancelled" };
+const LABELS = { pending: "Pending", running: "Running", completed: "Completed", skipped: "Skipped", errored: "Failed", cancelled: "Cancelled" };
 
 const box = document.getElementById("graph");
 const note = document.getElementById("graph-note");

@@ -42,7 +42,9 @@ def test_editor_page_has_the_recipe_graph_run_form_and_toolkit(alice_client, hel
     assert 'id="graph-data"' in page and '"component.greet"' in page and "pipelines/graph.js" in page
     assert 'name="v-prompt"' in page and "Trigger Snippet" in page
     assert "codemirror-5.65.21/codemirror.js" in page
-    assert '<button id="cancel-button" class="btn btn-sm" type="button" hidden>Cancel run</button>' in page
+    assert (
+        '<button id="live-cancel" class="btn btn-sm" type="button" data-run-cancel hidden>Cancel run</button>' in page
+    )
 
 
 def test_validate_reports_problems_with_their_lines_and_draws_a_valid_recipe(alice_client, hello):
@@ -102,7 +104,7 @@ def test_editor_run_starts_a_queued_console_run(alice_client, hello):
 def test_editor_run_answers_field_errors(alice_client, hello):
     response = alice_client.post("/alice/pipelines/hello/editor/run", {})
     assert response.status_code == 400
-    assert response.json()["errors"] == {"v-prompt": ['missing required variable "prompt"']}
+    assert response.json()["errors"] == {"v-prompt": ["Prompt is required."]}
 
 
 def test_editor_prefills_the_inputs_of_an_earlier_run(alice_client, hello):

@@ -158,7 +158,8 @@ output: {}
     make_pipeline(alice, "p", raw_recipe=recipe)
     page = alice_client.get("/alice/pipelines/p/").content.decode()
     assert page.index('name="v-first"') < page.index('name="v-second"') < page.index('name="v-flag"')
-    assert ">hey</textarea>" in page and 'value="2.5"' in page and "checked" in page
+    # A short string gets a one-line input.
+    assert 'name="v-first" type="text" value="hey"' in page and 'value="2.5"' in page and "checked" in page
     assert "&quot;a&quot;: 1" in page and page.count('name="v-many"') == 3  # two items + the template
 
 
@@ -180,7 +181,7 @@ def test_a_missing_required_variable_is_shown_next_to_its_field(alice_client, he
     page = response.content.decode()
     assert response.status_code == 400
     assert (
-        'id="errors-v-prompt" class="field-errors" hx-swap-oob="true"><p class="error" role="alert">missing required variable &quot;prompt&quot;'
+        'id="errors-v-prompt" class="field-errors" hx-swap-oob="true"><p class="error" role="alert">Prompt is required.'
         in page
     )
     assert not PipelineRun.objects.exists()

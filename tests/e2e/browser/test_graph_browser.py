@@ -298,11 +298,11 @@ def test_a_failed_component_and_the_one_it_skipped_show_so(signed_in, make_pipel
     page.get_by_role("tab", name="Run").click()
     page.locator("#id_v-url").fill("http://127.0.0.1:9/closed")  # nothing listens: the request fails
     page.get_by_role("button", name="Run").click()
-    expect(page.locator("#live-status")).to_have_text(re.compile("Failed|Errored"), timeout=20_000)
+    expect(page.locator("#live-status")).to_have_text(re.compile("Failed"), timeout=20_000)
     page.get_by_role("tab", name="Graph").click()
     wait = page.locator('#graph [data-node="component.wait"]')
     expect(wait).to_have_attribute("data-status", "errored")
-    expect(wait.locator(".node-status")).to_have_text(re.compile(r"^Errored · \d+(\.\d)? m?s$"))
+    expect(wait.locator(".node-status")).to_have_text(re.compile(r"^Failed · \d+(\.\d)? m?s$"))
     expect(page.locator('#graph [data-node="component.shape"]')).to_have_attribute("data-status", "skipped")
     expect(page.locator('#graph [data-node="component.shape"] .node-status')).to_have_text("Skipped")
     wait.click()

@@ -109,12 +109,12 @@ def test_run_from_the_overview_with_a_text_input(signed_in):
     page = signed_in
     page.goto("/admin/pipelines/hello/")
     page.get_by_role("button", name="Run").click()
-    expect(page.locator("#errors-v-prompt")).to_contain_text('missing required variable "prompt"')
+    expect(page.locator("#errors-v-prompt")).to_contain_text("Prompt is required.")
     page.get_by_label("Prompt").fill("browser")
     page.get_by_role("button", name="Run").click()
     expect(page.locator("[data-output=answer]")).to_contain_text("Hello browser")
     expect(page.locator("#errors-v-prompt")).to_be_empty()
-    expect(page.locator(".run-result .result-head .badge")).to_have_text("Completed")
+    expect(page.locator("#overview-status")).to_have_text("Completed")
 
 
 def test_run_from_the_overview_with_an_uploaded_image(signed_in, make_pipeline):
@@ -147,7 +147,7 @@ def test_run_from_the_editor_shows_component_statuses_live(signed_in):
     expect(page.locator("#live-status")).to_have_text("Completed", timeout=20_000)
     expect(page.locator("#live-components [data-component=split]")).to_have_attribute("data-status", "completed")
     expect(page.locator("#live-components [data-component=total]")).to_have_attribute("data-status", "completed")
-    expect(page.locator("#live-outputs [data-output=summary]")).to_contain_text('"words": 7')
+    expect(page.locator("#live-outputs [data-output=summary] .json-row", has_text="words")).to_contain_text("7")
     expect(page.locator("#graph [data-component=split]")).to_have_attribute("data-status", "completed")
     seen = page.evaluate("window.seen")
     # Streamed over the websocket, not polled: each status was shown as it happened.
@@ -162,8 +162,8 @@ def test_cancel_a_run_from_the_editor(signed_in, make_pipeline, slow_server, api
     page.goto(make_pipeline("slow-cancel", SLOW_RECIPE) + "editor")
     page.evaluate(
         """() => { window.cancelTexts = [];
-        new MutationObserver(() => window.cancelTexts.push(document.getElementById('cancel-button').textContent))
-          .observe(document.getElementById('cancel-button'), {childList: true, characterData: true, subtree: true}); }"""
+        new MutationObserver(() => window.cancelTexts.push(document.getElementById('live-cancel').textContent))
+          .observe(document.getElementById('live-cancel'), {childList: true, characterData: true, subtree: true}); }"""
     )
     page.locator("#id_v-url").fill(f"{slow_server}/sleep/30")
     page.get_by_role("button", name="Run").click()
