@@ -17,7 +17,8 @@ Rendering rules (Instill's): a string that is exactly one reference yields the
 referenced value with its type; any other string with references becomes a
 string, each reference stringified (:func:`stringify`). In *strict* mode (component
 inputs, setup) an unresolvable reference raises :class:`ReferenceUnresolved`;
-otherwise (pipeline outputs) the whole value renders as ``None``.
+otherwise (pipeline outputs) the whole value renders as ``None``. A file that
+can't be read as text (a broken PDF) fails the same way, with its own message.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .values import ATTRIBUTES, File, to_json
+from .values import ATTRIBUTES, File, file_text, to_json
 
 __all__ = [
     "MISSING",
@@ -77,8 +78,8 @@ class ReferenceUnresolved(Exception):
     ``str(exc)`` is the user-facing message, ``Couldn't resolve reference ${x}.``.
     """
 
-    def __init__(self, reference: Reference) -> None:
-        super().__init__(f"Couldn't resolve reference {reference}.")
+    def __init__(self, reference: Reference, message: str | None = None) -> None:
+        super().__init__(message or f"Couldn't resolve reference {reference}.")
         self.reference = reference
 
 
@@ -265,7 +266,15 @@ def split_template(text: str) -> list[str | Reference]:
 
 
 def stringify(value: Any) -> str:
-    """A value as it appears inside a template string (Go/JSON conventions)."""
+    """A value as it appears inside a template string (Instill's ``String()`` of a value).
+
+    Strings are themselves; files read as :func:`values.file_text` has them
+    (a document's text, a text file's content, other files' data URI). Arrays
+    are ``[a, b]`` and objects ``{"k": v}``, items joined by ``", "`` with string
+    items in double quotes, unescaped, and other items stringified the same way.
+
+    Raises ``ValueError`` when a file can't be read as text (a broken PDF).
+    """
     if isinstance(value, str):
         return value
     if value is True:
@@ -282,8 +291,16 @@ def stringify(value: Any) -> str:
             return str(int(value))
         return repr(value)
     if isinstance(value, File):
-        return value.data_uri()
+        return file_text(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_quoted(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f'"{key}": {_quoted(item)}' for key, item in value.items()) + "}"
     return json.dumps(to_json(value), separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _quoted(item: Any) -> str:
+    return f'"{item}"' if isinstance(item, str) else stringify(item)
 
 
 # --- compiled values ------------------------------------------------------------
@@ -353,7 +370,12 @@ class Template(Node):
                 if strict:
                     raise ReferenceUnresolved(part)  # type: ignore[arg-type]
                 return None
-            out.append(stringify(value))
+            try:
+                out.append(stringify(value))
+            except ValueError as exc:
+                if strict:
+                    raise ReferenceUnresolved(part, f"Couldn't read {part} as text: {exc}") from None  # type: ignore[arg-type]
+                return None
         return "".join(out)
 
     def references(self) -> Iterator[Reference]:

@@ -8,7 +8,9 @@ component.
 
 Reference attributes (``${variable.img:filename}``) are looked up in
 :data:`ATTRIBUTES`; image/document/audio attributes can be added later with
-:func:`register_attribute` without touching the reference resolver.
+:func:`register_attribute` without touching the reference resolver. How a file
+reads inside a template string (:func:`file_text`) is extended the same way:
+components register a string form per MIME type (:func:`register_string_form`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import binascii
 import json
 import os
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -29,8 +31,10 @@ __all__ = [
     "ATTRIBUTES",
     "File",
     "FileDecodeError",
+    "file_text",
     "json_bytes",
     "register_attribute",
+    "register_string_form",
     "sniff_mime_type",
     "to_json",
 ]
@@ -313,3 +317,38 @@ def json_bytes(value: Any) -> bytes:
         return orjson.dumps(value)
     except TypeError:
         return heal_text(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)).encode()
+
+
+# --- files inside template strings ------------------------------------------------
+
+StringForm = Callable[["File"], str]
+
+#: MIME type (without parameters, lower case) → how a file of that type reads in
+#: a template string. A function raises ``ValueError`` when it can't read the file.
+STRING_FORMS: dict[str, StringForm] = {}
+
+
+def register_string_form(mime_types: Iterable[str], function: StringForm) -> None:
+    """Make files of ``mime_types`` read as ``function(file)`` inside template strings."""
+    for mime_type in mime_types:
+        STRING_FORMS[mime_type.lower()] = function
+
+
+def file_text(file: File) -> str:
+    """A file as it reads inside a template string (Instill's ``String()`` of a file value).
+
+    A registered string form decides first (documents give their text); otherwise
+    text — a ``text/*`` type or valid UTF-8 bytes — reads as itself, and anything
+    else as its data URI.
+    """
+    mime_type = file.mime_type.split(";", 1)[0].strip().lower()
+    function = STRING_FORMS.get(mime_type)
+    if function is not None:
+        return function(file)
+    data = file.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        if mime_type.startswith("text/"):
+            return data.decode("utf-8", errors="replace")
+    return file.data_uri()
