@@ -75,6 +75,8 @@ def sniff_mime_type(head: bytes) -> str:
         if b"ppt/" in head:
             return "application/vnd.openxmlformats-officedocument.presentationml.presentation"
         return "application/zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "application/x-ole-storage"  # Office 97-2003: .doc, .xls, .ppt
     if head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
         return "audio/mpeg"
     if head.startswith(b"OggS"):
