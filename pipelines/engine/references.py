@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .values import ATTRIBUTES, File, file_text, to_json
+from .values import ATTRIBUTES, File, file_text, string_form, to_json
 
 __all__ = [
     "MISSING",
@@ -46,8 +46,10 @@ __all__ = [
     "ReferenceUnresolved",
     "Template",
     "compile_value",
+    "files_to_read",
     "find_reference_end",
     "parse_reference",
+    "read_files",
     "split_template",
     "stringify",
 ]
@@ -318,6 +320,10 @@ class Node(ABC):
     def references(self) -> Iterator[Reference]:
         return iter(())
 
+    def template_references(self) -> Iterator[Reference]:
+        """The references this value writes into strings (not those passed whole)."""
+        return iter(())
+
 
 class Const(Node):
     """A value with no references; renders to itself (shared, never copied)."""
@@ -383,6 +389,8 @@ class Template(Node):
             if type(part) is not str:
                 yield part  # type: ignore[misc]
 
+    template_references = references
+
 
 class DictNode(Node):
     __slots__ = ("items",)
@@ -397,6 +405,10 @@ class DictNode(Node):
         for _, node in self.items:
             yield from node.references()
 
+    def template_references(self) -> Iterator[Reference]:
+        for _, node in self.items:
+            yield from node.template_references()
+
 
 class ListNode(Node):
     __slots__ = ("items",)
@@ -410,6 +422,46 @@ class ListNode(Node):
     def references(self) -> Iterator[Reference]:
         for node in self.items:
             yield from node.references()
+
+    def template_references(self) -> Iterator[Reference]:
+        for node in self.items:
+            yield from node.template_references()
+
+
+def files_to_read(node: Node, scope: Mapping[str, Any]) -> list[File]:
+    """Files that rendering ``node`` will read as text through a registered string form
+    (documents written into strings) and that are not read yet.
+
+    Reading one can take seconds (a long PDF, LibreOffice), so the executor reads
+    them off the event loop (:func:`read_files`) before it renders.
+    """
+    found: list[File] = []
+
+    def visit(value: Any, depth: int) -> None:
+        if isinstance(value, File):
+            if value._text is None and string_form(value) is not None and all(value is not f for f in found):
+                found.append(value)
+        elif depth < 32 and isinstance(value, list | tuple):
+            for item in value:
+                visit(item, depth + 1)
+        elif depth < 32 and isinstance(value, Mapping):
+            for item in value.values():
+                visit(item, depth + 1)
+
+    for reference in node.template_references():
+        value = reference.resolve(scope)
+        if value is not MISSING:
+            visit(value, 0)
+    return found
+
+
+def read_files(files: list[File]) -> None:
+    """Read ``files`` as text, keeping the result on each; a failure is left for rendering to report."""
+    for file in files:
+        try:
+            file_text(file)
+        except ValueError:
+            pass
 
 
 def compile_value(value: Any) -> Node:

@@ -36,6 +36,7 @@ __all__ = [
     "register_attribute",
     "register_string_form",
     "sniff_mime_type",
+    "string_form",
     "to_json",
 ]
 
@@ -106,7 +107,7 @@ class File:
     spooled upload is not held in memory until a component needs its bytes.
     """
 
-    __slots__ = ("_data", "_path", "_size", "filename", "mime_type")
+    __slots__ = ("_data", "_path", "_size", "_text", "filename", "mime_type")
 
     def __init__(
         self,
@@ -125,6 +126,7 @@ class File:
             mime_type = sniff_mime_type(self._head())
         self.mime_type: str = mime_type
         self.filename: str | None = filename
+        self._text: str | None = None  # what a registered string form made of it (file_text)
 
     def _head(self, n: int = 512) -> bytes:
         if self._data is not None:
@@ -336,17 +338,25 @@ def register_string_form(mime_types: Iterable[str], function: StringForm) -> Non
         STRING_FORMS[mime_type.lower()] = function
 
 
+def string_form(file: File) -> StringForm | None:
+    """The registered string form for ``file``'s type, if any (reading it may be slow: a document)."""
+    return STRING_FORMS.get(file.mime_type.split(";", 1)[0].strip().lower())
+
+
 def file_text(file: File) -> str:
     """A file as it reads inside a template string (Instill's ``String()`` of a file value).
 
     A registered string form decides first (documents give their text); otherwise
     text — a ``text/*`` type or valid UTF-8 bytes — reads as itself, and anything
-    else as its data URI.
+    else as its data URI. A string form's result is kept on the file, so a document
+    referenced twice is read once.
     """
-    mime_type = file.mime_type.split(";", 1)[0].strip().lower()
-    function = STRING_FORMS.get(mime_type)
+    function = string_form(file)
     if function is not None:
-        return function(file)
+        if file._text is None:
+            file._text = function(file)
+        return file._text
+    mime_type = file.mime_type.split(";", 1)[0].strip().lower()
     data = file.read()
     try:
         return data.decode("utf-8")

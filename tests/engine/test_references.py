@@ -160,23 +160,17 @@ def test_files_in_strings_read_as_text_or_data_uri() -> None:
     assert compile_value("All: ${variable.files}").render(scope, True) == f"All: [héllo, {png.data_uri()}]"
 
 
-def test_registered_string_forms_decide_how_a_file_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_registered_string_forms_decide_how_a_file_reads(doc_string_form: list[str]) -> None:
     """A component registers how its MIME types read (documents give their text); a failure is a clear error."""
-    from pipelines.engine import values
-
-    def read(file: File) -> str:
-        if file.read() == b"broken":
-            raise ValueError("the PDF is damaged")
-        return "text of " + (file.filename or "")
-
-    monkeypatch.setattr(values, "STRING_FORMS", {})
-    values.register_string_form(["application/x-test"], read)
-    good = File(b"ok", mime_type="application/x-test; charset=binary", filename="cv.test")
-    bad = File(b"broken", mime_type="application/x-test")
+    good = File(b"ok", mime_type="application/x-doc; charset=binary", filename="cv.doc")
+    bad = File(b"broken", mime_type="application/x-doc")
     scope = {"variable": {"good": good, "bad": bad}}
-    assert compile_value("Resume: ${variable.good}").render(scope, True) == "Resume: text of cv.test"
-    with pytest.raises(ReferenceUnresolved, match=r"Couldn't read \$\{variable.bad\} as text: the PDF is damaged"):
+    assert compile_value("Resume: ${variable.good}").render(scope, True) == "Resume: text of cv.doc"
+    with pytest.raises(ReferenceUnresolved, match=r"Couldn't read \$\{variable.bad\} as text: the document is damaged"):
         compile_value("Resume: ${variable.bad}").render(scope, True)
     assert compile_value("Resume: ${variable.bad}").render(scope, False) is None
     # A reference that is the whole string keeps the file itself.
     assert compile_value("${variable.good}").render(scope, True) is good
+    # The text is kept on the file: read once however often it is written.
+    compile_value("${variable.good} ${variable.good}").render(scope, True)
+    assert len(doc_string_form) == 3  # good once, bad twice (failures are not kept)
