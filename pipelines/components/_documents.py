@@ -438,7 +438,7 @@ def docx_to_markdown(data: bytes) -> Converted:
     for block in blocks:
         if isinstance(block, Table):
             flush_list()
-            table = markdown_table([[cell.text for cell in row.cells] for row in block.rows])
+            table = _pdf.markdown_table([[cell.text for cell in row.cells] for row in block.rows])
             if table:
                 out.append(table.rstrip("\n"))
             continue
@@ -513,25 +513,8 @@ def _csv_rows(text: str) -> list[list[str]]:
     return [row for row in csv.reader(io.StringIO(text), dialect) if row]
 
 
-def markdown_table(rows: list[list[str]]) -> str:
-    """Rows as a GitHub-flavoured Markdown table, the first row being the header."""
-    if not rows:
-        return ""
-    width = max(len(row) for row in rows)
-
-    def cell(text: str) -> str:
-        return " ".join(text.split()).replace("|", "\\|")
-
-    def line(row: list[str]) -> str:
-        cells = [cell(text) for text in row] + [""] * (width - len(row))
-        return "| " + " | ".join(cells) + " |"
-
-    lines = [line(rows[0]), "| " + " | ".join(["---"] * width) + " |", *map(line, rows[1:])]
-    return "\n".join(lines) + "\n"
-
-
 def csv_to_markdown(data: bytes) -> Converted:
-    body = markdown_table(_csv_rows(decode_text(data)))
+    body = _pdf.markdown_table(_csv_rows(decode_text(data)))
     return Converted(body=body, pages=[body])
 
 
@@ -547,7 +530,7 @@ def _sheets_markdown(sheets: list[tuple[str, list[list[str]]]]) -> Converted:
     """Each sheet as ``# name`` and a table (Instill's layout), ``No data found`` when empty."""
     parts = []
     for name, rows in sheets:
-        table = markdown_table(rows) if rows else "No data found\n"
+        table = _pdf.markdown_table(rows) if rows else "No data found\n"
         parts.append(f"# {name}\n{table}\n\n")
     body = "".join(parts)
     return Converted(body=body, pages=[body])
@@ -585,7 +568,7 @@ def pptx_to_markdown(data: bytes) -> Converted:
             if kind == "title":
                 out.append("# " + " ".join(text.split()))
             elif kind == "table":
-                out.append(markdown_table([row.split("\t") for row in text.split("\n")]).rstrip("\n"))
+                out.append(_pdf.markdown_table([row.split("\t") for row in text.split("\n")]).rstrip("\n"))
             else:
                 out.append(text)
         pages.append("\n\n".join(out) + "\n" if out else "")

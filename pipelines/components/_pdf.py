@@ -10,7 +10,9 @@ paragraph. Two differences: the size most of the text uses is never a heading
 size (Instill's rule turns a short document's body into headings), except in a
 one-page document of one size and at most three lines (then it is a title, as
 in Instill's ``test.pdf``); and lines that start with a bullet or a number become
-Markdown list items.
+Markdown list items. Ruled tables (a drawn grid of at least two rows and two
+columns, as pdfplumber's ``lines_strict`` finds them) become Markdown tables
+where they stand, the first row as the header.
 
 Metadata follows ``pdfinfo``'s names, as Instill's (docconv's) does.
 
@@ -36,6 +38,7 @@ __all__ = [
     "Line",
     "heading_sizes",
     "list_item",
+    "markdown_table",
     "open_pdfium",
     "pdf_lines",
     "pdf_meta",
@@ -51,7 +54,8 @@ MAX_HEADING_LINES = 50
 #: Instill's tolerance: a line at 95 % of a heading size still is one.
 HEADING_TOLERANCE = 0.95
 
-_BULLET = re.compile(r"^[•●○◦▪▫■□‣∙·\-–—*]\s+")
+# Bullets, including the private-use code points symbol fonts map them to (Word's is U+F0B7).
+_BULLET = re.compile(r"^[•●○◦▪▫■□‣∙·\-–—*\ue000-\uf8ff]\s+")
 _NUMBERED = re.compile(r"^(\d{1,3}|[a-zA-Z])[.)]\s+")
 
 
@@ -65,6 +69,20 @@ class Line:
     top: float
     bottom: float
     page: int
+
+
+@dataclass
+class Table:
+    """A ruled table on a page: its vertical extent (from the top) and its cells' text, row by row."""
+
+    top: float
+    bottom: float
+    rows: list[list[str]]
+
+
+#: Ruling lines closer than this (points) are one line; shorter segments are not rulings.
+_SNAP = 3.0
+_MIN_RULING = 5.0
 
 
 def open_pdfium(data: bytes) -> Any:
@@ -113,13 +131,109 @@ def pdf_to_text(data: bytes) -> list[str]:
     return _each_page(data, lambda page, _: _page_text(page))
 
 
-def _page_lines(page: Any, number: int) -> list[Line]:
+def _segments(page: Any) -> tuple[list[tuple[float, float, float]], list[tuple[float, float, float]]]:
+    """The page's straight horizontal ``(y, x0, x1)`` and vertical ``(x, y0, y1)`` drawn segments
+    (lines and rectangle sides), in PDF coordinates."""
+    import pypdfium2.raw as raw
+
+    horizontal: list[tuple[float, float, float]] = []
+    vertical: list[tuple[float, float, float]] = []
+
+    def add(x0: float, y0: float, x1: float, y1: float) -> None:
+        if abs(y1 - y0) < 1 and abs(x1 - x0) >= _MIN_RULING:
+            horizontal.append(((y0 + y1) / 2, min(x0, x1), max(x0, x1)))
+        elif abs(x1 - x0) < 1 and abs(y1 - y0) >= _MIN_RULING:
+            vertical.append(((x0 + x1) / 2, min(y0, y1), max(y0, y1)))
+
+    for obj in page.get_objects(filter=(raw.FPDF_PAGEOBJ_PATH,), max_depth=4):
+        matrix = obj.get_matrix()
+        x = raw.FS_FLOAT(0)
+        y = raw.FS_FLOAT(0)
+        start = current = None
+        for index in range(raw.FPDFPath_CountSegments(obj.raw)):
+            segment = raw.FPDFPath_GetPathSegment(obj.raw, index)
+            if not raw.FPDFPathSegment_GetPoint(segment, x, y):
+                continue
+            point = matrix.on_point(x.value, y.value)
+            kind = raw.FPDFPathSegment_GetType(segment)
+            if kind == raw.FPDF_SEGMENT_MOVETO or current is None:
+                start = point
+            elif kind == raw.FPDF_SEGMENT_LINETO:
+                add(*current, *point)
+            current = point
+            if raw.FPDFPathSegment_GetClose(segment) and start is not None:
+                add(*current, *start)
+                current = start
+    return horizontal, vertical
+
+
+def _snap(values: list[float]) -> list[float]:
+    """Sorted values with those within :data:`_SNAP` of each other merged (their mean)."""
+    groups: list[list[float]] = []
+    for value in sorted(values):
+        if groups and value - groups[-1][-1] <= _SNAP:
+            groups[-1].append(value)
+        else:
+            groups.append([value])
+    return [sum(group) / len(group) for group in groups]
+
+
+def _grids(
+    horizontal: list[tuple[float, float, float]], vertical: list[tuple[float, float, float]]
+) -> list[tuple[list[float], list[float]]]:
+    """Groups of crossing rulings as grids: (column edges x, row edges y, both ascending)."""
+    items: list[tuple[str, tuple[float, float, float]]] = [("h", h) for h in horizontal] + [("v", v) for v in vertical]
+    parent = list(range(len(items)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, (kind_i, (at_i, lo_i, hi_i)) in enumerate(items):
+        if kind_i != "h":
+            continue
+        for j, (kind_j, (at_j, lo_j, hi_j)) in enumerate(items):
+            if kind_j == "v" and lo_i - _SNAP <= at_j <= hi_i + _SNAP and lo_j - _SNAP <= at_i <= hi_j + _SNAP:
+                parent[find(i)] = find(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(items)):
+        groups.setdefault(find(i), []).append(i)
+    grids = []
+    for members in groups.values():
+        xs = _snap([items[i][1][0] for i in members if items[i][0] == "v"])
+        ys = _snap([items[i][1][0] for i in members if items[i][0] == "h"])
+        if len(xs) >= 3 and len(ys) >= 3:  # at least two columns and two rows
+            grids.append((xs, ys))
+    return grids
+
+
+def _page_tables(page: Any, textpage: Any) -> list[Table]:
+    """The page's ruled tables (drawn grids of at least two rows and two columns)."""
+    height = page.get_height()
+    tables = []
+    for xs, ys in _grids(*_segments(page)):
+        rows = []
+        for top, bottom in itertools.pairwise(reversed(ys)):
+            row = []
+            for left, right in itertools.pairwise(xs):
+                text = textpage.get_text_bounded(left, bottom, right, top)
+                row.append(" ".join(text.split()))
+            rows.append(row)
+        tables.append(Table(height - ys[-1], height - ys[0], rows))
+    return sorted(tables, key=lambda table: table.top)
+
+
+def _page_lines(page: Any, number: int) -> tuple[list[Line], list[Table]]:
+    """The page's lines of text outside its tables, and its tables."""
     import pypdfium2.raw as raw
 
     height = page.get_height()
     textpage = page.get_textpage()
     lines: list[Line] = []
     try:
+        tables = _page_tables(page, textpage)
         chars: list[str] = []
         sizes: list[float] = []
         boxes: list[tuple[float, float, float, float]] = []
@@ -149,11 +263,16 @@ def _page_lines(page: Any, number: int) -> list[Line]:
         flush()
     finally:
         textpage.close()
-    return lines
+
+    def in_table(line: Line) -> bool:
+        middle = (line.top + line.bottom) / 2
+        return any(table.top < middle < table.bottom for table in tables)
+
+    return [line for line in lines if not in_table(line)], tables
 
 
-def pdf_lines(data: bytes) -> list[list[Line]]:
-    """The lines of every page, top to bottom."""
+def pdf_lines(data: bytes) -> list[tuple[list[Line], list[Table]]]:
+    """The lines (outside tables) and tables of every page, top to bottom."""
     return _each_page(data, _page_lines)
 
 
@@ -178,10 +297,12 @@ def heading_sizes(sizes: list[tuple[int, int]], lone_title_lines: int = 3) -> tu
     body = chars_per_size.most_common(1)[0][0]
     larger = [size for size in distinct if size > body]
     title = subtitle = inf
+    # Instill's 95 % tolerance, short of the next size down (a 13 pt heading under 14 pt is ##).
+    floors = [*larger[1:], body]
     if larger and lines_per_size[larger[0]] <= MAX_HEADING_LINES:
-        title = max(round(larger[0] * HEADING_TOLERANCE), body + 1)
+        title = max(round(larger[0] * HEADING_TOLERANCE), floors[0] + 1)
         if len(larger) > 1 and lines_per_size[larger[1]] <= MAX_HEADING_LINES:
-            subtitle = max(round(larger[1] * HEADING_TOLERANCE), body + 1)
+            subtitle = max(round(larger[1] * HEADING_TOLERANCE), floors[1] + 1)
     return title, subtitle
 
 
@@ -206,11 +327,16 @@ def _paragraph_gap(pages: list[list[Line]]) -> float:
     return common * 1.5
 
 
-def _page_markdown(lines: list[Line], title: float, subtitle: float, paragraph_gap: float) -> str:
+def _page_markdown(lines: list[Line], tables: list[Table], title: float, subtitle: float, paragraph_gap: float) -> str:
     blocks: list[list[str]] = []
     kinds: list[str] = []
     previous: Line | None = None
+    waiting = list(tables)
     for line in lines:
+        while waiting and waiting[0].top <= line.top:
+            blocks.append([markdown_table(waiting.pop(0).rows).rstrip("\n")])
+            kinds.append("table")
+            previous = None
         kind = "#" if line.size >= title else "##" if line.size >= subtitle else "p"
         item = list_item(line.text) if kind == "p" else None
         if item is not None:
@@ -225,6 +351,9 @@ def _page_markdown(lines: list[Line], title: float, subtitle: float, paragraph_g
             blocks.append([item if item is not None else line.text])
             kinds.append(kind)
         previous = line
+    for table in waiting:
+        blocks.append([markdown_table(table.rows).rstrip("\n")])
+        kinds.append("table")
     out = []
     for kind, parts in zip(kinds, blocks, strict=True):
         if kind in ("#", "##"):
@@ -237,12 +366,29 @@ def _page_markdown(lines: list[Line], title: float, subtitle: float, paragraph_g
 def pdf_to_markdown(data: bytes) -> list[str]:
     """Each page's Markdown (every non-empty page ends with a newline)."""
     pages = pdf_lines(data)
-    # Only a one-page document can be all title (a title page, a slide).
-    lone_title_lines = 3 if sum(1 for lines in pages if lines) == 1 else 0
-    sizes = [(line.size, len(line.text)) for lines in pages for line in lines]
+    # Only a one-page document with nothing but text can be all title (a title page, a slide).
+    lone_title_lines = 3 if sum(1 for lines, _ in pages if lines) == 1 and not any(t for _, t in pages) else 0
+    sizes = [(line.size, len(line.text)) for lines, _ in pages for line in lines]
     title, subtitle = heading_sizes(sizes, lone_title_lines)
-    gap = _paragraph_gap(pages)
-    return [_page_markdown(lines, title, subtitle, gap) for lines in pages]
+    gap = _paragraph_gap([lines for lines, _ in pages])
+    return [_page_markdown(lines, tables, title, subtitle, gap) for lines, tables in pages]
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    """Rows as a GitHub-flavoured Markdown table, the first row being the header (Instill's layout)."""
+    if not rows:
+        return ""
+    width = max(len(row) for row in rows)
+
+    def cell(text: str) -> str:
+        return " ".join(text.split()).replace("|", "\\|")
+
+    def line(row: list[str]) -> str:
+        cells = [cell(text) for text in row] + [""] * (width - len(row))
+        return "| " + " | ".join(cells) + " |"
+
+    lines = [line(rows[0]), "| " + " | ".join(["---"] * width) + " |", *map(line, rows[1:])]
+    return "\n".join(lines) + "\n"
 
 
 # --- metadata ----------------------------------------------------------------------

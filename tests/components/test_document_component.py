@@ -674,3 +674,39 @@ async def test_a_broken_document_inside_a_string_fails_the_component() -> None:
     result = await execute(recipe, recipe.bind_rows([row]), registry=registry)
     assert result.failed
     assert "Couldn't read ${variable.resume} as text: Couldn't read the PDF" in (result.error_message or "")
+
+
+def test_pdf_ruled_tables_become_markdown_tables() -> None:
+    """A drawn grid (a rectangle and lines, as pdfplumber's lines_strict finds tables) is a Markdown table
+    where it stands; its text is not repeated as lines."""
+    content = b"BT /F1 11 Tf 72 700 Td (Before the table.) Tj ET\n"
+    content += b"0.5 w 72 620 258 60 re S 200 620 m 200 680 l S 72 660 m 330 660 l S 72 640 m 330 640 l S\n"
+    cells = [(76, 666, "Region"), (204, 666, "Sales"), (76, 646, "EU"), (204, 646, "4|2"), (76, 626, "US")]
+    content += b"".join(f"BT /F1 11 Tf {x} {y} Td ({text}) Tj ET\n".encode() for x, y, text in cells)
+    content += b"BT /F1 11 Tf 72 590 Td (After the table.) Tj ET\n"
+    pdf = assemble_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+    )
+    body = run("TASK_CONVERT_TO_MARKDOWN", {"document": File(pdf)})["body"]
+    assert body == (
+        "Before the table.\n\n| Region | Sales |\n| --- | --- |\n| EU | 4\\|2 |\n| US |  |\n\nAfter the table.\n"
+    )
+
+
+def test_word_processor_pdf_to_markdown() -> None:
+    """A LibreOffice-written PDF (fixtures/report-libreoffice.pdf): heading levels from sizes (14 pt #,
+    13 pt ##), the ruled table, and symbol-font bullets as a list."""
+    pdf = File((Path(__file__).parent / "fixtures" / "report-libreoffice.pdf").read_bytes())
+    body = run("TASK_CONVERT_TO_MARKDOWN", {"document": pdf})["body"]
+    assert body == (
+        "# Quarterly Report\n\nRevenue grew strongly this quarter.\n\n## Numbers\n\n"
+        "| Region | Sales | Growth |\n| --- | --- | --- |\n| EU | 42 | 5% |\n| US | 7 | 1% |\n\n"
+        "- Ship it\n- Then rest\n"
+    )
