@@ -13,6 +13,7 @@ import datetime
 import io
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -155,17 +156,21 @@ def libreoffice_to_pdf(data: bytes, extension: str, kind: str, what: str, advice
         command = [program, "--headless", "--norestore", "--convert-to", "pdf", "--outdir", workdir, source]
         # Its own profile in the temporary directory: no clash with a desktop session.
         env = {**os.environ, "HOME": workdir}
+        # Its own process group, so a timeout stops LibreOffice's helper processes too.
+        process = subprocess.Popen(  # noqa: S603 - fixed program and arguments, no shell
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
+        )
         try:
-            done = subprocess.run(  # noqa: S603 - fixed program and arguments, no shell
-                command, capture_output=True, timeout=LIBREOFFICE_TIMEOUT, env=env, check=False
-            )
+            stdout, stderr = process.communicate(timeout=LIBREOFFICE_TIMEOUT)
         except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
             raise ComponentError(
                 f"LibreOffice took longer than {LIBREOFFICE_TIMEOUT} s to read the {kind} file."
             ) from None
         target = os.path.join(workdir, "document.pdf")
-        if done.returncode != 0 or not os.path.exists(target):
-            detail = (done.stderr or done.stdout).decode("utf-8", "replace").strip()[-300:]
+        if process.returncode != 0 or not os.path.exists(target):
+            detail = (stderr or stdout).decode("utf-8", "replace").strip()[-300:]
             raise ComponentError(f"LibreOffice couldn't read the {kind} file{': ' + detail if detail else ''}.")
         with open(target, "rb") as fh:
             return fh.read()

@@ -7,6 +7,7 @@ import io
 import math
 import shutil
 import struct
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -710,3 +711,27 @@ def test_word_processor_pdf_to_markdown() -> None:
         "| Region | Sales | Growth |\n| --- | --- | --- |\n| EU | 42 | 5% |\n| US | 7 | 1% |\n\n"
         "- Ship it\n- Then rest\n"
     )
+
+
+def _fake_libreoffice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, script: str) -> None:
+    program = tmp_path / "libreoffice"
+    program.write_text("#!/bin/sh\n" + script)
+    program.chmod(0o755)
+    monkeypatch.setattr(shutil, "which", lambda name: str(program) if name == "libreoffice" else None)
+
+
+def test_libreoffice_failures_and_timeouts_are_component_errors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """LibreOffice's own complaint is passed on; a conversion that hangs is stopped at the time limit."""
+    from pipelines.components import _office
+
+    _fake_libreoffice(monkeypatch, tmp_path, "echo 'Error: source file could not be loaded' >&2\nexit 1\n")
+    with pytest.raises(ComponentError, match="LibreOffice couldn't read the DOC file: Error: source file could not"):
+        run("TASK_CONVERT_TO_TEXT", {"document": instill_file("test.doc")})
+    _fake_libreoffice(monkeypatch, tmp_path, "sleep 30\n")
+    monkeypatch.setattr(_office, "LIBREOFFICE_TIMEOUT", 0.5)
+    started = time.monotonic()
+    with pytest.raises(ComponentError, match=r"LibreOffice took longer than 0.5 s to read the PPT file"):
+        run("TASK_CONVERT_TO_MARKDOWN", {"document": instill_file("test.ppt")})
+    assert time.monotonic() - started < 10
