@@ -19,7 +19,13 @@ from typing import Any
 
 from pipelines.components import _documents as docs
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
-from pipelines.engine.values import File, FileDecodeError, register_attribute, register_string_form
+from pipelines.engine.values import (
+    File,
+    FileDecodeError,
+    file_text,
+    register_attribute,
+    register_string_form,
+)
 
 _DOCUMENT = {
     # A File value, a data URI or raw base64; no "type" so all three validate.
@@ -299,6 +305,8 @@ def _text_attribute(value: Any) -> str:
             raise ValueError(str(exc)) from None
     if not isinstance(value, File):
         raise TypeError(f"{type(value).__name__} is not a file")
+    if value.mime_type.split(";", 1)[0].strip().lower() in docs.DOCUMENT_MIME_TYPES:
+        return file_text(value)  # kept on the file: read once, off the event loop (the executor)
     return document_text(value)
 
 
@@ -317,7 +325,7 @@ def _unlabelled_text(file: File) -> str:
         return file.data_uri()
 
 
-register_attribute("text", _text_attribute)
+register_attribute("text", _text_attribute, reads_text=True)
 register_string_form(docs.DOCUMENT_MIME_TYPES, document_text)
 register_string_form(["application/octet-stream", "application/x-ole-storage", "application/zip"], _unlabelled_text)
 

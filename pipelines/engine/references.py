@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .values import ATTRIBUTES, File, file_text, string_form, to_json
+from .values import ATTRIBUTES, TEXT_ATTRIBUTES, File, file_text, string_form, to_json
 
 __all__ = [
     "MISSING",
@@ -430,7 +430,7 @@ class ListNode(Node):
 
 def files_to_read(node: Node, scope: Mapping[str, Any]) -> list[File]:
     """Files that rendering ``node`` will read as text through a registered string form
-    (documents written into strings) and that are not read yet.
+    (documents written into strings, or read with ``:text``) and that are not read yet.
 
     Reading one can take seconds (a long PDF, LibreOffice), so the executor reads
     them off the event loop (:func:`read_files`) before it renders.
@@ -452,6 +452,12 @@ def files_to_read(node: Node, scope: Mapping[str, Any]) -> list[File]:
         value = reference.resolve(scope)
         if value is not MISSING:
             visit(value, 0)
+    for reference in node.references():
+        last = reference.path[-1] if reference.path else None
+        if type(last) is Attribute and last.name in TEXT_ATTRIBUTES:
+            value = Reference(reference.text, reference.root, reference.path[:-1]).resolve(scope)
+            if isinstance(value, File):
+                visit(value, 0)
     return found
 
 

@@ -29,6 +29,7 @@ from .limits import heal_text
 
 __all__ = [
     "ATTRIBUTES",
+    "TEXT_ATTRIBUTES",
     "File",
     "FileDecodeError",
     "file_text",
@@ -270,9 +271,21 @@ AttributeFunction = Callable[[Any], Any]
 ATTRIBUTES: dict[str, AttributeFunction] = {}
 
 
-def register_attribute(name: str, function: AttributeFunction) -> None:
-    """Add (or replace) a reference attribute such as ``:width`` for images."""
+#: Attributes that give a file's string form (``:text``): the executor reads the
+#: file off the event loop before rendering, as for a file written into a string.
+TEXT_ATTRIBUTES: set[str] = set()
+
+
+def register_attribute(name: str, function: AttributeFunction, *, reads_text: bool = False) -> None:
+    """Add (or replace) a reference attribute such as ``:width`` for images.
+
+    ``reads_text``: the attribute is the file's string form (:func:`file_text`).
+    """
     ATTRIBUTES[name] = function
+    if reads_text:
+        TEXT_ATTRIBUTES.add(name)
+    else:
+        TEXT_ATTRIBUTES.discard(name)
 
 
 def _as_file(value: Any) -> File:
