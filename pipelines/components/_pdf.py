@@ -83,6 +83,8 @@ class Table:
 #: Ruling lines closer than this (points) are one line; shorter segments are not rulings.
 _SNAP = 3.0
 _MIN_RULING = 5.0
+#: More horizontal (or vertical) segments than this on a page: a drawing, not tables.
+MAX_RULINGS = 600
 
 
 def open_pdfium(data: bytes) -> Any:
@@ -181,9 +183,13 @@ def _snap(values: list[float]) -> list[float]:
 def _grids(
     horizontal: list[tuple[float, float, float]], vertical: list[tuple[float, float, float]]
 ) -> list[tuple[list[float], list[float]]]:
-    """Groups of crossing rulings as grids: (column edges x, row edges y, both ascending)."""
-    items: list[tuple[str, tuple[float, float, float]]] = [("h", h) for h in horizontal] + [("v", v) for v in vertical]
-    parent = list(range(len(items)))
+    """Groups of crossing rulings as grids: (column edges x, row edges y, both ascending).
+
+    A page with more than :data:`MAX_RULINGS` of either is a drawing, not tables.
+    """
+    if len(horizontal) > MAX_RULINGS or len(vertical) > MAX_RULINGS:
+        return []
+    parent = list(range(len(horizontal) + len(vertical)))  # horizontal first, then vertical
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -191,21 +197,21 @@ def _grids(
             i = parent[i]
         return i
 
-    for i, (kind_i, (at_i, lo_i, hi_i)) in enumerate(items):
-        if kind_i != "h":
-            continue
-        for j, (kind_j, (at_j, lo_j, hi_j)) in enumerate(items):
-            if kind_j == "v" and lo_i - _SNAP <= at_j <= hi_i + _SNAP and lo_j - _SNAP <= at_i <= hi_j + _SNAP:
+    offset = len(horizontal)
+    for i, (y, x0, x1) in enumerate(horizontal):
+        for j, (x, y0, y1) in enumerate(vertical, start=offset):
+            if x0 - _SNAP <= x <= x1 + _SNAP and y0 - _SNAP <= y <= y1 + _SNAP:
                 parent[find(i)] = find(j)
-    groups: dict[int, list[int]] = {}
-    for i in range(len(items)):
-        groups.setdefault(find(i), []).append(i)
+    groups: dict[int, tuple[list[float], list[float]]] = {}
+    for i, (y, _, _) in enumerate(horizontal):
+        groups.setdefault(find(i), ([], []))[1].append(y)
+    for j, (x, _, _) in enumerate(vertical, start=offset):
+        groups.setdefault(find(j), ([], []))[0].append(x)
     grids = []
-    for members in groups.values():
-        xs = _snap([items[i][1][0] for i in members if items[i][0] == "v"])
-        ys = _snap([items[i][1][0] for i in members if items[i][0] == "h"])
-        if len(xs) >= 3 and len(ys) >= 3:  # at least two columns and two rows
-            grids.append((xs, ys))
+    for xs, ys in groups.values():
+        columns, rows = _snap(xs), _snap(ys)
+        if len(columns) >= 3 and len(rows) >= 3:  # at least two columns and two rows
+            grids.append((columns, rows))
     return grids
 
 
