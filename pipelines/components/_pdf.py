@@ -101,13 +101,18 @@ def open_pdfium(data: bytes) -> Any:
     return document
 
 
+#: PDFium writes a hyphen that breaks a word at a line's end as U+0002, and U+FFFE for
+#: characters it can't map; the first reads as the hyphen it is, the second as nothing.
+_PDFIUM_MARKS = str.maketrans({"\x02": "-", "\ufffe": ""})
+
+
 def _page_text(page: Any) -> str:
     textpage = page.get_textpage()
     try:
         text: str = textpage.get_text_range()
     finally:
         textpage.close()
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").translate(_PDFIUM_MARKS).split("\n")
     return "\n".join(line.rstrip() for line in lines).strip()
 
 
@@ -258,7 +263,7 @@ def _page_lines(page: Any, number: int) -> tuple[list[Line], list[Table]]:
 
         for index in range(textpage.count_chars()):
             code = raw.FPDFText_GetUnicode(textpage.raw, index)
-            char = chr(code) if code else ""
+            char = chr(code).translate(_PDFIUM_MARKS) if code else ""
             if char in ("\r", "\n"):
                 flush()
                 continue
