@@ -245,32 +245,31 @@ def _page_lines(page: Any, number: int) -> tuple[list[Line], list[Table]]:
     lines: list[Line] = []
     try:
         tables = _page_tables(page, textpage)
+        handle = textpage.raw
+        rect = raw.FS_RECTF()  # reused: one char's loose box (font ascent to descent)
         chars: list[str] = []
-        sizes: list[float] = []
-        boxes: list[tuple[float, float, float, float]] = []
+        size = left = bottom = top = 0.0
+        inf = math.inf
 
         def flush() -> None:
             text = "".join(chars).strip()
-            if text and boxes:
-                left = min(box[0] for box in boxes)
-                bottom = min(box[1] for box in boxes)
-                top = max(box[3] for box in boxes)
-                size = int(max(sizes)) if sizes else 0
-                lines.append(Line(" ".join(text.split()), size, left, height - top, height - bottom, number))
+            if text and left != inf:
+                lines.append(Line(" ".join(text.split()), int(size), left, height - top, height - bottom, number))
             chars.clear()
-            sizes.clear()
-            boxes.clear()
 
+        left, bottom, top, size = inf, inf, -inf, 0.0
         for index in range(textpage.count_chars()):
-            code = raw.FPDFText_GetUnicode(textpage.raw, index)
+            code = raw.FPDFText_GetUnicode(handle, index)
             char = chr(code).translate(_PDFIUM_MARKS) if code else ""
             if char in ("\r", "\n"):
                 flush()
+                left, bottom, top, size = inf, inf, -inf, 0.0
                 continue
             chars.append(char)
             if char.strip():
-                sizes.append(raw.FPDFText_GetFontSize(textpage.raw, index))
-                boxes.append(textpage.get_charbox(index, loose=True))
+                size = max(size, raw.FPDFText_GetFontSize(handle, index))
+                if raw.FPDFText_GetLooseCharBox(handle, index, rect):
+                    left, bottom, top = min(left, rect.left), min(bottom, rect.bottom), max(top, rect.top)
         flush()
     finally:
         textpage.close()
