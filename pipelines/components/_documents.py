@@ -72,13 +72,8 @@ DOCUMENT_MIME_TYPES = frozenset(_DECLARED)
 #: A ZIP-based Office file's kind, told by the part every such file has.
 _ZIP_PARTS = {"word/document.xml": DOCX, "ppt/presentation.xml": PPTX, "xl/workbook.xml": XLSX}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-#: An OLE (Office 97-2003) file's kind, told by its main stream's name (UTF-16 in the directory).
-_OLE_STREAMS = {
-    "WordDocument".encode("utf-16-le"): DOC,
-    "PowerPoint Document".encode("utf-16-le"): PPT,
-    "Workbook".encode("utf-16-le"): XLS,
-    "Book".encode("utf-16-le") + b"\x00\x00": XLS,
-}
+#: An OLE (Office 97-2003) file's kind, told by its main stream (a top-level entry).
+_OLE_STREAMS = {"WordDocument": DOC, "PowerPoint Document": PPT, "Workbook": XLS, "Book": XLS}
 _LABELS = {PDF: "PDF", DOCX: "DOCX", DOC: "DOC", PPTX: "PPTX", PPT: "PPT", XLSX: "XLSX", XLS: "XLS"}
 SUPPORTED = "PDF, DOCX, DOC, PPTX, PPT, XLSX, XLS, HTML, Markdown, CSV and plain text"
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -178,10 +173,9 @@ def detect_kind(file: File, filename: str | None = None) -> str:
     if data.startswith(_OLE_MAGIC):
         if declared in (DOC, PPT, XLS):
             return declared
-        directory = data[:1_000_000]
-        for stream, kind in _OLE_STREAMS.items():
-            if stream in directory:
-                return kind
+        ole_kind = _ole_kind(data)
+        if ole_kind is not None:
+            return ole_kind
         raise _unsupported(mime or "application/x-ole-storage", file, filename)
     if declared is not None:
         label = _LABELS[declared]
@@ -197,6 +191,18 @@ def detect_kind(file: File, filename: str | None = None) -> str:
     if mime.startswith("text/") or mime in _TEXT_LIKE_TYPES or mime in ("", "application/octet-stream"):
         return HTML if _HTML_START.match(data[:1024]) else TEXT
     raise _unsupported(mime, file, filename)
+
+
+def _ole_kind(data: bytes) -> str | None:
+    """DOC, PPT or XLS from an OLE file's top-level streams (embedded objects sit deeper)."""
+    import xlrd.compdoc
+
+    try:
+        document = xlrd.compdoc.CompDoc(data, logfile=io.StringIO())
+    except Exception:  # noqa: BLE001 - a damaged OLE file raises assorted errors
+        return None
+    names = {entry.name for entry in document.dirlist if entry.parent == 0}
+    return next((kind for stream, kind in _OLE_STREAMS.items() if stream in names), None)
 
 
 def _looks_like_text(data: bytes) -> bool:
