@@ -12,6 +12,10 @@ PACKAGES=(
     redis-server:redis-server  # tests/scale: Celery broker and channel layer
     postgresql:pg_ctlcluster   # tests/scale: the scale-out database
     chromium:chromium          # tests/e2e/browser: Playwright drives /usr/bin/chromium
+    # The document component reads DOC and PPT (and renders DOCX/PPTX pages) through
+    # LibreOffice, as Instill does; about 60 packages, a minute to install.
+    libreoffice-writer-nogui:libreoffice
+    libreoffice-impress-nogui
 )
 
 # Extra packages may be asked for on the command line, same format

@@ -1,46 +1,81 @@
 """Reading documents for the ``document`` component: kind detection and conversions.
 
 Pure functions over bytes; they raise :class:`ComponentError` with a message meant
-for the user. PDF text and page splitting use pypdf (pure Python, thread-safe);
-page rendering uses pypdfium2, whose PDFium library is *not* thread-safe, so every
-call into it holds :data:`_PDFIUM_LOCK` (blocking tasks run in a thread pool).
+for the user. PDF text, Markdown and page rendering use pypdfium2 (:mod:`._pdf`),
+whose PDFium library is *not* thread-safe, so every call into it holds
+:data:`PDFIUM_LOCK`; metadata and page splitting use pypdf. Spreadsheets,
+presentations and legacy Office files are read by :mod:`._office`.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import struct
-import threading
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.components import _office, _pdf
+from pipelines.components._pdf import PDFIUM_LOCK
 from pipelines.engine.components import ComponentError
 from pipelines.engine.values import File, FileDecodeError
 
 __all__ = [
+    "BINARY_KINDS",
+    "DOCUMENT_MIME_TYPES",
     "PDF",
+    "TO_PDF",
     "Converted",
+    "decode_text",
     "detect_kind",
     "load_document",
     "pdf_split",
     "pdf_to_pngs",
     "to_markdown",
+    "to_pdf",
     "to_text",
 ]
 
 PDF = "pdf"
 DOCX = "docx"
+DOC = "doc"
+PPTX = "pptx"
+PPT = "ppt"
+XLSX = "xlsx"
+XLS = "xls"
 HTML = "html"
 MARKDOWN = "markdown"
 CSV = "csv"
 TEXT = "text"
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+#: The binary formats' MIME types and the kinds they are declared as.
+_DECLARED = {
+    "application/pdf": PDF,
+    DOCX_MIME: DOCX,
+    "application/msword": DOC,
+    "application/vnd.ms-word": DOC,
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": PPTX,
+    "application/vnd.ms-powerpoint": PPT,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": XLSX,
+    "application/vnd.ms-excel": XLS,
+}
+#: Kinds that are binary files (not text).
+BINARY_KINDS = frozenset({PDF, DOCX, DOC, PPTX, PPT, XLSX, XLS})
+#: Binary document types whose text reads inside a template string (Instill's ``documentData.String()``).
+DOCUMENT_MIME_TYPES = frozenset(_DECLARED)
+#: A ZIP-based Office file's kind, told by the part every such file has.
+_ZIP_PARTS = {"word/document.xml": DOCX, "ppt/presentation.xml": PPTX, "xl/workbook.xml": XLSX}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: An OLE (Office 97-2003) file's kind, told by its main stream (a top-level entry).
+_OLE_STREAMS = {"WordDocument": DOC, "PowerPoint Document": PPT, "Workbook": XLS, "Book": XLS}
+_LABELS = {PDF: "PDF", DOCX: "DOCX", DOC: "DOC", PPTX: "PPTX", PPT: "PPT", XLSX: "XLSX", XLS: "XLS"}
+SUPPORTED = "PDF, DOCX, DOC, PPTX, PPT, XLSX, XLS, HTML, Markdown, CSV and plain text"
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _MARKDOWN_TYPES = frozenset({"text/markdown", "text/x-markdown"})
 _CSV_TYPES = frozenset({"text/csv", "application/csv", "text/comma-separated-values"})
@@ -48,6 +83,11 @@ _TEXT_LIKE_TYPES = frozenset({"application/json", "application/xml", "applicatio
 _EXTENSIONS = {
     ".pdf": PDF,
     ".docx": DOCX,
+    ".doc": DOC,
+    ".pptx": PPTX,
+    ".ppt": PPT,
+    ".xlsx": XLSX,
+    ".xls": XLS,
     ".html": HTML,
     ".htm": HTML,
     ".xhtml": HTML,
@@ -56,13 +96,12 @@ _EXTENSIONS = {
     ".csv": CSV,
     ".txt": TEXT,
 }
+_BINARY_EXTENSIONS = frozenset({".pdf", ".docx", ".doc", ".pptx", ".ppt", ".xlsx", ".xls"})
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html[\s>])", re.IGNORECASE)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 #: Page bitmaps larger than this (pixels) are refused rather than exhausting memory.
 MAX_PAGE_PIXELS = 80_000_000
-
-_PDFIUM_LOCK = threading.Lock()
 
 
 @dataclass
@@ -111,7 +150,7 @@ def _zip_names(data: bytes) -> list[str]:
 
 
 def detect_kind(file: File, filename: str | None = None) -> str:
-    """``pdf``, ``docx``, ``html``, ``markdown``, ``csv`` or ``text``.
+    """``pdf``, ``docx``, ``doc``, ``pptx``, ``ppt``, ``xlsx``, ``xls``, ``html``, ``markdown``, ``csv`` or ``text``.
 
     Magic bytes win over the declared MIME type (uploads are often labelled
     ``application/octet-stream``); for text the MIME type, then the extension
@@ -120,16 +159,27 @@ def detect_kind(file: File, filename: str | None = None) -> str:
     data = file.read()
     mime = (file.mime_type or "").split(";")[0].strip().lower()
     ext = _extension(filename) or _extension(file.filename)
+    declared = _DECLARED.get(mime) or (
+        _EXTENSIONS.get(ext) if ext in _BINARY_EXTENSIONS and not mime.startswith("text/") else None
+    )
     if data[:1024].lstrip().startswith(b"%PDF-"):
         return PDF
     if data.startswith(b"PK\x03\x04"):
-        if "word/document.xml" in _zip_names(data):
-            return DOCX
+        names = _zip_names(data)
+        for part, kind in _ZIP_PARTS.items():
+            if part in names:
+                return kind
         raise _unsupported(mime if mime.startswith("application/vnd") else "application/zip", file, filename)
-    if mime == "application/pdf" or (ext == ".pdf" and not mime.startswith("text/")):
-        raise ComponentError(f"The document {_label(file, filename)}is declared as a PDF but is not one.")
-    if mime == DOCX_MIME:
-        raise ComponentError(f"The document {_label(file, filename)}is declared as DOCX but is not a DOCX file.")
+    if data.startswith(_OLE_MAGIC):
+        if declared in (DOC, PPT, XLS):
+            return declared
+        ole_kind = _ole_kind(data)
+        if ole_kind is not None:
+            return ole_kind
+        raise _unsupported(mime or "application/x-ole-storage", file, filename)
+    if declared is not None:
+        label = _LABELS[declared]
+        raise ComponentError(f"The document {_label(file, filename)}is declared as {label} but is not a {label} file.")
     if not _looks_like_text(data):
         raise _unsupported(mime or "application/octet-stream", file, filename)
     if mime in _HTML_TYPES or _EXTENSIONS.get(ext) == HTML:
@@ -141,6 +191,18 @@ def detect_kind(file: File, filename: str | None = None) -> str:
     if mime.startswith("text/") or mime in _TEXT_LIKE_TYPES or mime in ("", "application/octet-stream"):
         return HTML if _HTML_START.match(data[:1024]) else TEXT
     raise _unsupported(mime, file, filename)
+
+
+def _ole_kind(data: bytes) -> str | None:
+    """DOC, PPT or XLS from an OLE file's top-level streams (embedded objects sit deeper)."""
+    import xlrd.compdoc
+
+    try:
+        document = xlrd.compdoc.CompDoc(data, logfile=io.StringIO())
+    except Exception:  # noqa: BLE001 - a damaged OLE file raises assorted errors
+        return None
+    names = {entry.name for entry in document.dirlist if entry.parent == 0}
+    return next((kind for stream, kind in _OLE_STREAMS.items() if stream in names), None)
 
 
 def _looks_like_text(data: bytes) -> bool:
@@ -155,9 +217,7 @@ def _label(file: File, filename: str | None) -> str:
 def _unsupported(mime: str, file: File, filename: str | None) -> ComponentError:
     name = filename or file.filename
     named = f" ({name})" if name else ""
-    return ComponentError(
-        f"Unsupported document type {mime}{named}; supported: PDF, DOCX, HTML, Markdown, CSV and plain text."
-    )
+    return ComponentError(f"Unsupported document type {mime}{named}; supported: {SUPPORTED}.")
 
 
 def decode_text(data: bytes) -> str:
@@ -170,31 +230,16 @@ def decode_text(data: bytes) -> str:
 # --- PDF --------------------------------------------------------------------------
 
 
-def _pdf_reader(data: bytes) -> Any:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise ComponentError("The PDF is password-protected.")
-        len(reader.pages)  # parse the page tree now, so a broken one fails here
-    except ComponentError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise ComponentError(f"Couldn't read the PDF: {exc}") from None
-    return reader
-
-
 def pdf_to_text(data: bytes) -> Converted:
-    reader = _pdf_reader(data)
-    pages = [(page.extract_text() or "").strip() for page in reader.pages]
-    meta: dict[str, str] = {}
-    for key, value in (reader.metadata or {}).items():
-        if value not in (None, ""):
-            meta[str(key).lstrip("/")] = str(value)
-    meta["Pages"] = str(len(pages))
-    return Converted(body="\n\n".join(page for page in pages if page), pages=pages, meta=meta)
+    reader = _pdf.read_pdf(data)
+    pages = _pdf.pdf_to_text(data)
+    return Converted(body="\n\n".join(page for page in pages if page), pages=pages, meta=_pdf.pdf_meta(data, reader))
+
+
+def pdf_to_markdown(data: bytes) -> Converted:
+    _pdf.read_pdf(data)  # the same errors as the other PDF tasks (password, broken file)
+    pages = _pdf.pdf_to_markdown(data)
+    return Converted(body="\n".join(page for page in pages if page), pages=pages)
 
 
 def pdf_split(data: bytes, batch_size: int) -> list[tuple[int, int, bytes]]:
@@ -204,7 +249,7 @@ def pdf_split(data: bytes, batch_size: int) -> list[tuple[int, int, bytes]]:
     """
     from pypdf import PdfWriter
 
-    reader = _pdf_reader(data)
+    reader = _pdf.read_pdf(data)
     batches: list[tuple[int, int, bytes]] = []
     total = len(reader.pages)
     for start in range(0, total, batch_size):
@@ -220,18 +265,13 @@ def pdf_split(data: bytes, batch_size: int) -> list[tuple[int, int, bytes]]:
 
 def pdf_to_pngs(data: bytes, resolution: float) -> list[bytes]:
     """Every page rendered at ``resolution`` DPI, as PNG bytes."""
-    import pypdfium2 as pdfium
-
     scale = resolution / 72
     pngs: list[bytes] = []
-    with _PDFIUM_LOCK:
-        try:
-            document = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as exc:
-            raise ComponentError(f"Couldn't read the PDF: {exc}") from None
+    with PDFIUM_LOCK:
+        document = _pdf.open_pdfium(data)
     try:
         for index in range(len(document)):
-            with _PDFIUM_LOCK:
+            with PDFIUM_LOCK:
                 page = document[index]
                 try:
                     width, height = page.get_size()
@@ -250,7 +290,7 @@ def pdf_to_pngs(data: bytes, resolution: float) -> list[bytes]:
             # Compression runs outside the lock so other renders can proceed.
             pngs.append(encode_png(raw, *shape))
     finally:
-        with _PDFIUM_LOCK:
+        with PDFIUM_LOCK:
             document.close()
     return pngs
 
@@ -285,7 +325,9 @@ def _docx(data: bytes) -> Any:
         raise ComponentError(f"Couldn't read the DOCX document: {exc}") from None
 
 
-def _docx_meta(document: Any) -> dict[str, str]:
+def _docx_meta(document: Any, data: bytes) -> dict[str, str]:
+    if "docProps/core.xml" not in _zip_names(data):
+        return {}  # python-docx would make up a title and an author
     props = document.core_properties
     meta: dict[str, str] = {}
     for key in ("title", "author", "subject", "keywords", "category", "comments", "last_modified_by"):
@@ -319,7 +361,7 @@ def docx_to_text(data: bytes) -> Converted:
         else:
             lines.append(block.text)
     body = _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
-    return Converted(body=body, pages=[body], meta=_docx_meta(document))
+    return Converted(body=body, pages=[body], meta=_docx_meta(document, data))
 
 
 def _docx_list_prefix(paragraph: Any) -> str | None:
@@ -364,44 +406,70 @@ def _docx_inline(paragraph: Any) -> str:
     return "".join(out)
 
 
+def _docx_default_size(document: Any) -> float:
+    sizes = document.styles.element.xpath("w:docDefaults/w:rPrDefault/w:rPr/w:sz/@w:val")
+    return int(sizes[0]) / 2 if sizes else 10.0  # half-points; Word's own default is 10 pt
+
+
+def _docx_size(paragraph: Any, default: float) -> int:
+    """The paragraph's largest text size in points (runs, then its style chain, then the default)."""
+    style = paragraph.style
+    style_size = None
+    while style is not None and style_size is None:
+        style_size = style.font.size
+        style = style.base_style
+    base = style_size.pt if style_size is not None else default
+    sizes = [run.font.size.pt if run.font.size is not None else base for run in paragraph.runs if run.text.strip()]
+    return int(max(sizes, default=base))
+
+
 def docx_to_markdown(data: bytes) -> Converted:
+    """DOCX as Markdown: Word's heading styles, and text sizes as in PDFs (:func:`_pdf.heading_sizes`)."""
     from docx.table import Table
 
     document = _docx(data)
-    blocks: list[str] = []
+    default = _docx_default_size(document)
+    blocks = list(_docx_blocks(document))
+    paragraphs = [block for block in blocks if not isinstance(block, Table) and block.text.strip()]
+    sizes = [(_docx_size(block, default), len(block.text)) for block in paragraphs]
+    title, subtitle = _pdf.heading_sizes(sizes, lone_title_lines=1)
+    out: list[str] = []
     list_run: list[str] = []
 
     def flush_list() -> None:
         if list_run:
-            blocks.append("\n".join(list_run))
+            out.append("\n".join(list_run))
             list_run.clear()
 
-    for block in _docx_blocks(document):
+    for block in blocks:
         if isinstance(block, Table):
             flush_list()
-            table = markdown_table([[cell.text for cell in row.cells] for row in block.rows])
+            table = _pdf.markdown_table([[cell.text for cell in row.cells] for row in block.rows])
             if table:
-                blocks.append(table)
+                out.append(table.rstrip("\n"))
             continue
+        text = block.text.strip()
         style = (block.style.name if block.style is not None else "") or ""
         heading = re.match(r"Heading (\d)$", style)
         prefix = _docx_list_prefix(block)
-        if prefix is not None and block.text.strip():
+        if prefix is not None and text:
             list_run.append(prefix + _docx_inline(block).strip())
             continue
         flush_list()
-        text = block.text.strip()
         if not text:
             continue
+        size = _docx_size(block, default)
         if heading:
-            blocks.append("#" * min(int(heading.group(1)), 6) + " " + text)
-        elif style == "Title":
-            blocks.append("# " + text)
+            out.append("#" * min(int(heading.group(1)), 6) + " " + text)
+        elif style == "Title" or size >= title:
+            out.append("# " + text)
+        elif size >= subtitle:
+            out.append("## " + text)
         else:
-            blocks.append(_docx_inline(block).strip())
+            out.append(_docx_inline(block).strip())
     flush_list()
-    body = "\n\n".join(blocks)
-    return Converted(body=body, pages=[body], meta=_docx_meta(document))
+    body = "\n\n".join(out) + "\n" if out else ""
+    return Converted(body=body, pages=[body], meta=_docx_meta(document, data))
 
 
 # --- HTML, CSV, text --------------------------------------------------------------
@@ -451,24 +519,8 @@ def _csv_rows(text: str) -> list[list[str]]:
     return [row for row in csv.reader(io.StringIO(text), dialect) if row]
 
 
-def markdown_table(rows: list[list[str]]) -> str:
-    """Rows as a GitHub-flavoured Markdown table, the first row being the header."""
-    if not rows:
-        return ""
-    width = max(len(row) for row in rows)
-
-    def cell(text: str) -> str:
-        return " ".join(text.split()).replace("|", "\\|")
-
-    def line(row: list[str]) -> str:
-        cells = [cell(text) for text in row] + [""] * (width - len(row))
-        return "| " + " | ".join(cells) + " |"
-
-    return "\n".join([line(rows[0]), "| " + " | ".join(["---"] * width) + " |", *map(line, rows[1:])])
-
-
 def csv_to_markdown(data: bytes) -> Converted:
-    body = markdown_table(_csv_rows(decode_text(data)))
+    body = _pdf.markdown_table(_csv_rows(decode_text(data)))
     return Converted(body=body, pages=[body])
 
 
@@ -477,12 +529,125 @@ def plain(data: bytes) -> Converted:
     return Converted(body=body, pages=[body])
 
 
+# --- spreadsheets, presentations, legacy Office files ---------------------------------
+
+
+def _sheets_markdown(sheets: list[tuple[str, list[list[str]]]]) -> Converted:
+    """Each sheet as ``# name`` and a table (Instill's layout), ``No data found`` when empty."""
+    parts = []
+    for name, rows in sheets:
+        table = _pdf.markdown_table(rows) if rows else "No data found\n"
+        parts.append(f"# {name}\n{table}\n\n")
+    body = "".join(parts)
+    return Converted(body=body, pages=[body])
+
+
+def _sheets_text(sheets: list[tuple[str, list[list[str]]]]) -> Converted:
+    """Each sheet's name, then its rows with cells separated by tabs."""
+    parts = [name + "\n" + "\n".join("\t".join(row) for row in rows) for name, rows in sheets]
+    body = "\n\n".join(part.strip() for part in parts)
+    return Converted(body=body, pages=[body], meta={"Sheets": str(len(sheets))})
+
+
+def xlsx_to_markdown(data: bytes) -> Converted:
+    return _sheets_markdown(_office.xlsx_sheets(data))
+
+
+def xlsx_to_text(data: bytes) -> Converted:
+    return _sheets_text(_office.xlsx_sheets(data))
+
+
+def xls_to_markdown(data: bytes) -> Converted:
+    return _sheets_markdown(_office.xls_sheets(data))
+
+
+def xls_to_text(data: bytes) -> Converted:
+    return _sheets_text(_office.xls_sheets(data))
+
+
+def pptx_to_markdown(data: bytes) -> Converted:
+    """Each slide's title as ``#``, its text as paragraphs and its tables as tables; one page per slide."""
+    pages = []
+    for blocks in _office.pptx_slides(data):
+        out = []
+        for kind, text in blocks:
+            if kind == "title":
+                out.append("# " + " ".join(text.split()))
+            elif kind == "table":
+                out.append(_pdf.markdown_table([row.split("\t") for row in text.split("\n")]).rstrip("\n"))
+            else:
+                out.append(text)
+        pages.append("\n\n".join(out) + "\n" if out else "")
+    return Converted(body="\n".join(page for page in pages if page), pages=pages)
+
+
+def pptx_to_text(data: bytes) -> Converted:
+    pages = ["\n".join(text for _, text in blocks) for blocks in _office.pptx_slides(data)]
+    return Converted(body="\n\n".join(page for page in pages if page), pages=pages, meta={"Slides": str(len(pages))})
+
+
+def office_to_pdf(data: bytes, kind: str) -> bytes:
+    """A DOC, PPT, DOCX or PPTX file as PDF (LibreOffice)."""
+    label = _LABELS[kind]
+    if kind in (DOC, PPT):
+        what, advice = f"Reading {label} files", f"save the file as {label}X or PDF instead."
+    else:
+        what, advice = f"Page images of {label} files", "convert the file to PDF first."
+    return _office.libreoffice_to_pdf(data, kind, label, what, advice)
+
+
+def doc_to_text(data: bytes) -> Converted:
+    converted = pdf_to_text(office_to_pdf(data, DOC))
+    return Converted(body=converted.body, pages=converted.pages, meta={"Pages": converted.meta.get("Pages", "0")})
+
+
+def doc_to_markdown(data: bytes) -> Converted:
+    return pdf_to_markdown(office_to_pdf(data, DOC))
+
+
+def ppt_to_text(data: bytes) -> Converted:
+    converted = pdf_to_text(office_to_pdf(data, PPT))
+    return Converted(body=converted.body, pages=converted.pages, meta={"Slides": converted.meta.get("Pages", "0")})
+
+
+def ppt_to_markdown(data: bytes) -> Converted:
+    return pdf_to_markdown(office_to_pdf(data, PPT))
+
+
+def _same(data: bytes) -> bytes:
+    return data
+
+
+#: Kinds that have pages (for page images), and how each becomes a PDF.
+TO_PDF: dict[str, Callable[[bytes], bytes]] = {
+    PDF: _same,
+    **{kind: functools.partial(office_to_pdf, kind=kind) for kind in (DOCX, DOC, PPTX, PPT)},
+}
+
+
 # --- dispatch ----------------------------------------------------------------------
 
-_TO_TEXT = {PDF: pdf_to_text, DOCX: docx_to_text, HTML: html_to_text, MARKDOWN: plain, CSV: plain, TEXT: plain}
-_TO_MARKDOWN = {
+_TO_TEXT = {
     PDF: pdf_to_text,
+    DOCX: docx_to_text,
+    DOC: doc_to_text,
+    PPTX: pptx_to_text,
+    PPT: ppt_to_text,
+    XLSX: xlsx_to_text,
+    XLS: xls_to_text,
+    HTML: html_to_text,
+    MARKDOWN: plain,
+    CSV: plain,
+    TEXT: plain,
+}
+_TO_MARKDOWN = {
+    PDF: pdf_to_markdown,
     DOCX: docx_to_markdown,
+    DOC: doc_to_markdown,
+    PPTX: pptx_to_markdown,
+    PPT: ppt_to_markdown,
+    XLSX: xlsx_to_markdown,
+    XLS: xls_to_markdown,
     HTML: html_to_markdown,
     MARKDOWN: plain,
     CSV: csv_to_markdown,
@@ -496,3 +661,11 @@ def to_text(file: File, filename: str | None = None, *, kind: str | None = None)
 
 def to_markdown(file: File, filename: str | None = None, *, kind: str | None = None) -> Converted:
     return _TO_MARKDOWN[kind or detect_kind(file, filename)](file.read())
+
+
+def to_pdf(file: File, filename: str | None = None, *, kind: str | None = None) -> bytes:
+    """The document as PDF bytes: a PDF itself, Office files through LibreOffice."""
+    kind = kind or detect_kind(file, filename)
+    if kind not in TO_PDF:
+        raise ComponentError(f"Only PDF, DOCX, DOC, PPTX and PPT documents have pages; this one is {kind.upper()}.")
+    return TO_PDF[kind](file.read())

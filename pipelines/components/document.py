@@ -1,9 +1,15 @@
 """The ``document`` operator: text, Markdown, page images and page splits (Instill ``document`` v0).
 
-Supported inputs: PDF, DOCX, HTML, Markdown, CSV and plain text (the kind is told
-by magic bytes, MIME type and file extension; see ``_documents.detect_kind``).
-Page images and page splits take PDFs only. Also registers the ``:text``
-reference attribute (``${variable.doc:text}``): the body TASK_CONVERT_TO_TEXT gives.
+Supported inputs: PDF, DOCX, DOC, PPTX, PPT, XLSX, XLS, HTML, Markdown, CSV and
+plain text (the kind is told by magic bytes, MIME type and file extension; see
+``_documents.detect_kind``). DOC and PPT go through LibreOffice, as in Instill.
+Page images take PDFs and the Word and PowerPoint formats; page splits PDFs only.
+
+Also registers how a document reads where Instill reads it as text (its
+``documentData.Text()``): the ``:text`` reference attribute
+(``${variable.doc:text}``) and a document inside a template string
+(``"Resume: ${variable.resume}"``) give the document's Markdown body; text
+documents (HTML, Markdown, CSV, plain text) read as themselves.
 """
 
 from __future__ import annotations
@@ -13,12 +19,20 @@ from typing import Any
 
 from pipelines.components import _documents as docs
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
-from pipelines.engine.values import File, FileDecodeError, register_attribute
+from pipelines.engine.values import (
+    File,
+    FileDecodeError,
+    file_text,
+    register_attribute,
+    register_string_form,
+)
 
 _DOCUMENT = {
     # A File value, a data URI or raw base64; no "type" so all three validate.
     "title": "Document",
-    "description": "Base64 encoded PDF/DOCX/HTML/Markdown/CSV/TXT document (a file, data URI or base64).",
+    "description": (
+        "Base64 encoded PDF/DOCX/DOC/PPTX/PPT/XLSX/XLS/HTML/Markdown/CSV/TXT document (a file, data URI or base64)."
+    ),
 }
 _FILENAME = {
     "type": "string",
@@ -72,10 +86,20 @@ TO_MARKDOWN_INPUT = {
         "display-all-page-image": {
             "type": "boolean",
             "title": "Display All Page Image",
-            "description": "Return every PDF page as an image in all-page-images.",
+            "description": "Return every page as an image in all-page-images (PDF, DOCX, DOC, PPTX, PPT).",
             "default": False,
         },
         "resolution": _RESOLUTION,
+        "converter": {
+            "type": "string",
+            "title": "Converter",
+            "description": (
+                "Instill's choice of PDF-to-Markdown engine; accepted for compatibility. "
+                "This server has one converter, which follows pdfplumber's output."
+            ),
+            "enum": ["pdfplumber", "docling"],
+            "default": "pdfplumber",
+        },
     },
     "required": ["document"],
 }
@@ -91,7 +115,11 @@ TO_MARKDOWN_OUTPUT = {
             "title": "Error",
             "description": "Error message if any during the conversion process.",
         },
-        "all-page-images": {**_IMAGES, "title": "All Page Images", "description": "Every page as an image (PDF only)."},
+        "all-page-images": {
+            **_IMAGES,
+            "title": "All Page Images",
+            "description": "Every page as an image (PDF, DOCX, DOC, PPTX, PPT).",
+        },
         "markdowns": {
             "type": "array",
             "items": {"type": "string"},
@@ -104,7 +132,14 @@ TO_MARKDOWN_OUTPUT = {
 TO_IMAGES_INPUT = {
     "type": "object",
     "title": "Input",
-    "properties": {"document": {**_DOCUMENT, "title": "PDF"}, "filename": _FILENAME, "resolution": _RESOLUTION},
+    "properties": {
+        "document": {
+            **_DOCUMENT,
+            "description": "Base64 encoded PDF/DOCX/DOC/PPTX/PPT to be converted to images (a file, data URI or base64).",
+        },
+        "filename": _FILENAME,
+        "resolution": _RESOLUTION,
+    },
     "required": ["document"],
 }
 TO_IMAGES_OUTPUT = {
@@ -172,17 +207,22 @@ def _stem(filename: str) -> str:
     return (filename.rsplit(".", 1)[0] if "." in filename else filename) or "document"
 
 
+def _output_filename(filename: str, extension: str) -> str:
+    """Instill's output name: the input's name with ``extension`` instead of its own ("" without a name)."""
+    return _stem(filename) + extension if filename else ""
+
+
 def _require_pdf(file: File, filename: str, task: str) -> None:
     kind = docs.detect_kind(file, filename)
     if kind != docs.PDF:
         raise ComponentError(f"{task} takes only PDF documents; this one is {kind.upper()}.")
 
 
-def _page_images(file: File, filename: str, resolution: float) -> tuple[list[File], list[str]]:
+def _page_images(pdf: bytes, filename: str, resolution: float) -> tuple[list[File], list[str]]:
     stem = _stem(filename)
     names = []
     images = []
-    for number, png in enumerate(docs.pdf_to_pngs(file.read(), resolution), start=1):
+    for number, png in enumerate(docs.pdf_to_pngs(pdf, resolution), start=1):
         name = f"{stem}-{number}.png"
         names.append(name)
         images.append(File(png, mime_type="image/png", filename=name))
@@ -198,7 +238,7 @@ def convert_to_text(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
         "meta": converted.meta,
         "msecs": round((time.perf_counter() - started) * 1000),
         "error": "",
-        "filename": filename,
+        "filename": _output_filename(filename, ".txt"),
     }
 
 
@@ -207,12 +247,15 @@ def convert_to_markdown(input: dict[str, Any], ctx: TaskContext) -> dict[str, An
     resolution = _resolution(input)
     kind = docs.detect_kind(file, filename)
     converted = docs.to_markdown(file, filename, kind=kind)
+    converter = input.get("converter")
+    if converter is not None and not isinstance(converter, str):
+        raise ComponentError(f"The converter must be a string such as 'pdfplumber', not {converter!r}.")
     all_page_images: list[File] = []
-    if input.get("display-all-page-image") and kind == docs.PDF:
-        all_page_images, _ = _page_images(file, filename, resolution)
+    if input.get("display-all-page-image") and kind in docs.TO_PDF:
+        all_page_images, _ = _page_images(docs.to_pdf(file, filename, kind=kind), filename, resolution)
     return {
         "body": converted.body,
-        "filename": filename,
+        "filename": _output_filename(filename, ".md"),
         "images": [],
         "error": "",
         "all-page-images": all_page_images,
@@ -223,8 +266,7 @@ def convert_to_markdown(input: dict[str, Any], ctx: TaskContext) -> dict[str, An
 def convert_to_images(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     file, filename = _input_document(input)
     resolution = _resolution(input)
-    _require_pdf(file, filename, "Converting to images")
-    images, names = _page_images(file, filename, resolution)
+    images, names = _page_images(docs.to_pdf(file, filename), filename, resolution)
     return {"images": images, "filenames": names}
 
 
@@ -242,6 +284,16 @@ def split_in_pages(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     return {"batches": batches}
 
 
+def document_text(file: File) -> str:
+    """A document as Instill's ``documentData.Text()`` reads it: text types as themselves, others as Markdown."""
+    if file.mime_type.split(";", 1)[0].strip().lower().startswith("text"):
+        return docs.decode_text(file.read())
+    try:
+        return docs.to_markdown(file).body
+    except ComponentError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _text_attribute(value: Any) -> str:
     """``${ref:text}``: a document file's text; TypeError/ValueError leave the reference unresolved."""
     if isinstance(value, str):
@@ -253,13 +305,29 @@ def _text_attribute(value: Any) -> str:
             raise ValueError(str(exc)) from None
     if not isinstance(value, File):
         raise TypeError(f"{type(value).__name__} is not a file")
+    if value.mime_type.split(";", 1)[0].strip().lower() in docs.DOCUMENT_MIME_TYPES:
+        return file_text(value)  # kept on the file: read once, off the event loop (the executor)
+    return document_text(value)
+
+
+def _unlabelled_text(file: File) -> str:
+    """A file without a useful MIME type: a document's text when it is a binary document, else as any file."""
     try:
-        return docs.to_text(value).body
-    except ComponentError as exc:
-        raise ValueError(str(exc)) from None
+        kind = docs.detect_kind(file)
+    except ComponentError:
+        kind = None
+    if kind in docs.BINARY_KINDS:
+        return document_text(file)
+    data = file.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return file.data_uri()
 
 
-register_attribute("text", _text_attribute)
+register_attribute("text", _text_attribute, reads_text=True)
+register_string_form(docs.DOCUMENT_MIME_TYPES, document_text)
+register_string_form(["application/octet-stream", "application/x-ole-storage", "application/zip"], _unlabelled_text)
 
 
 COMPONENT = ComponentDefinition(

@@ -56,7 +56,7 @@ from .masking import Masker
 from .platform import PLATFORM_SECRET, PlatformSetup, allowed_host
 from .processes import TaskProcesses, shared
 from .recipe import Component, Graph, Recipe
-from .references import ReferenceUnresolved
+from .references import ReferenceUnresolved, files_to_read, read_files
 from .results import COMPLETED, ERROR, SKIPPED, ComponentResult, RowResult, RunResult
 
 __all__ = ["DEFAULT_MAX_ITERATIONS", "EventHandler", "RunCancelled", "execute"]
@@ -327,6 +327,9 @@ class _Run:
         setup: Any = None
         clock = time.perf_counter()
         try:
+            if files := files_to_read(component.input, scope):
+                # Documents written into strings are read off the event loop.
+                await asyncio.to_thread(read_files, files)
             rendered = component.input.render(scope, True)
             # Always a fresh top-level dict: literal inputs are shared between runs.
             inputs = dict(rendered) if isinstance(rendered, Mapping) else {"input": rendered}

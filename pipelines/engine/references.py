@@ -17,7 +17,8 @@ Rendering rules (Instill's): a string that is exactly one reference yields the
 referenced value with its type; any other string with references becomes a
 string, each reference stringified (:func:`stringify`). In *strict* mode (component
 inputs, setup) an unresolvable reference raises :class:`ReferenceUnresolved`;
-otherwise (pipeline outputs) the whole value renders as ``None``.
+otherwise (pipeline outputs) the whole value renders as ``None``. A file that
+can't be read as text (a broken PDF) fails the same way, with its own message.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .values import ATTRIBUTES, File, to_json
+from .values import ATTRIBUTES, TEXT_ATTRIBUTES, File, file_text, string_form, to_json
 
 __all__ = [
     "MISSING",
@@ -45,8 +46,10 @@ __all__ = [
     "ReferenceUnresolved",
     "Template",
     "compile_value",
+    "files_to_read",
     "find_reference_end",
     "parse_reference",
+    "read_files",
     "split_template",
     "stringify",
 ]
@@ -77,8 +80,8 @@ class ReferenceUnresolved(Exception):
     ``str(exc)`` is the user-facing message, ``Couldn't resolve reference ${x}.``.
     """
 
-    def __init__(self, reference: Reference) -> None:
-        super().__init__(f"Couldn't resolve reference {reference}.")
+    def __init__(self, reference: Reference, message: str | None = None) -> None:
+        super().__init__(message or f"Couldn't resolve reference {reference}.")
         self.reference = reference
 
 
@@ -265,7 +268,15 @@ def split_template(text: str) -> list[str | Reference]:
 
 
 def stringify(value: Any) -> str:
-    """A value as it appears inside a template string (Go/JSON conventions)."""
+    """A value as it appears inside a template string (Instill's ``String()`` of a value).
+
+    Strings are themselves; files read as :func:`values.file_text` has them
+    (a document's text, a text file's content, other files' data URI). Arrays
+    are ``[a, b]`` and objects ``{"k": v}``, items joined by ``", "`` with string
+    items in double quotes, unescaped, and other items stringified the same way.
+
+    Raises ``ValueError`` when a file can't be read as text (a broken PDF).
+    """
     if isinstance(value, str):
         return value
     if value is True:
@@ -282,8 +293,16 @@ def stringify(value: Any) -> str:
             return str(int(value))
         return repr(value)
     if isinstance(value, File):
-        return value.data_uri()
+        return file_text(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_quoted(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f'"{key}": {_quoted(item)}' for key, item in value.items()) + "}"
     return json.dumps(to_json(value), separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _quoted(item: Any) -> str:
+    return f'"{item}"' if isinstance(item, str) else stringify(item)
 
 
 # --- compiled values ------------------------------------------------------------
@@ -299,6 +318,10 @@ class Node(ABC):
         """Implemented by each node kind."""
 
     def references(self) -> Iterator[Reference]:
+        return iter(())
+
+    def template_references(self) -> Iterator[Reference]:
+        """The references this value writes into strings (not those passed whole)."""
         return iter(())
 
 
@@ -353,13 +376,20 @@ class Template(Node):
                 if strict:
                     raise ReferenceUnresolved(part)  # type: ignore[arg-type]
                 return None
-            out.append(stringify(value))
+            try:
+                out.append(stringify(value))
+            except ValueError as exc:
+                if strict:
+                    raise ReferenceUnresolved(part, f"Couldn't read {part} as text: {exc}") from None  # type: ignore[arg-type]
+                return None
         return "".join(out)
 
     def references(self) -> Iterator[Reference]:
         for part in self.parts:
             if type(part) is not str:
                 yield part  # type: ignore[misc]
+
+    template_references = references
 
 
 class DictNode(Node):
@@ -375,6 +405,10 @@ class DictNode(Node):
         for _, node in self.items:
             yield from node.references()
 
+    def template_references(self) -> Iterator[Reference]:
+        for _, node in self.items:
+            yield from node.template_references()
+
 
 class ListNode(Node):
     __slots__ = ("items",)
@@ -388,6 +422,52 @@ class ListNode(Node):
     def references(self) -> Iterator[Reference]:
         for node in self.items:
             yield from node.references()
+
+    def template_references(self) -> Iterator[Reference]:
+        for node in self.items:
+            yield from node.template_references()
+
+
+def files_to_read(node: Node, scope: Mapping[str, Any]) -> list[File]:
+    """Files that rendering ``node`` will read as text through a registered string form
+    (documents written into strings, or read with ``:text``) and that are not read yet.
+
+    Reading one can take seconds (a long PDF, LibreOffice), so the executor reads
+    them off the event loop (:func:`read_files`) before it renders.
+    """
+    found: list[File] = []
+
+    def visit(value: Any, depth: int) -> None:
+        if isinstance(value, File):
+            if value._text is None and string_form(value) is not None and all(value is not f for f in found):
+                found.append(value)
+        elif depth < 32 and isinstance(value, list | tuple):
+            for item in value:
+                visit(item, depth + 1)
+        elif depth < 32 and isinstance(value, Mapping):
+            for item in value.values():
+                visit(item, depth + 1)
+
+    for reference in node.template_references():
+        value = reference.resolve(scope)
+        if value is not MISSING:
+            visit(value, 0)
+    for reference in node.references():
+        last = reference.path[-1] if reference.path else None
+        if type(last) is Attribute and last.name in TEXT_ATTRIBUTES:
+            value = Reference(reference.text, reference.root, reference.path[:-1]).resolve(scope)
+            if isinstance(value, File):
+                visit(value, 0)
+    return found
+
+
+def read_files(files: list[File]) -> None:
+    """Read ``files`` as text, keeping the result on each; a failure is left for rendering to report."""
+    for file in files:
+        try:
+            file_text(file)
+        except ValueError:
+            pass
 
 
 def compile_value(value: Any) -> Node:

@@ -8,7 +8,9 @@ component.
 
 Reference attributes (``${variable.img:filename}``) are looked up in
 :data:`ATTRIBUTES`; image/document/audio attributes can be added later with
-:func:`register_attribute` without touching the reference resolver.
+:func:`register_attribute` without touching the reference resolver. How a file
+reads inside a template string (:func:`file_text`) is extended the same way:
+components register a string form per MIME type (:func:`register_string_form`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import binascii
 import json
 import os
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -27,11 +29,15 @@ from .limits import heal_text
 
 __all__ = [
     "ATTRIBUTES",
+    "TEXT_ATTRIBUTES",
     "File",
     "FileDecodeError",
+    "file_text",
     "json_bytes",
     "register_attribute",
+    "register_string_form",
     "sniff_mime_type",
+    "string_form",
     "to_json",
 ]
 
@@ -71,6 +77,8 @@ def sniff_mime_type(head: bytes) -> str:
         if b"ppt/" in head:
             return "application/vnd.openxmlformats-officedocument.presentationml.presentation"
         return "application/zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "application/x-ole-storage"  # Office 97-2003: .doc, .xls, .ppt
     if head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
         return "audio/mpeg"
     if head.startswith(b"OggS"):
@@ -100,7 +108,7 @@ class File:
     spooled upload is not held in memory until a component needs its bytes.
     """
 
-    __slots__ = ("_data", "_path", "_size", "filename", "mime_type")
+    __slots__ = ("_data", "_path", "_size", "_text", "filename", "mime_type")
 
     def __init__(
         self,
@@ -119,6 +127,7 @@ class File:
             mime_type = sniff_mime_type(self._head())
         self.mime_type: str = mime_type
         self.filename: str | None = filename
+        self._text: str | None = None  # what a registered string form made of it (file_text)
 
     def _head(self, n: int = 512) -> bytes:
         if self._data is not None:
@@ -262,9 +271,21 @@ AttributeFunction = Callable[[Any], Any]
 ATTRIBUTES: dict[str, AttributeFunction] = {}
 
 
-def register_attribute(name: str, function: AttributeFunction) -> None:
-    """Add (or replace) a reference attribute such as ``:width`` for images."""
+#: Attributes that give a file's string form (``:text``): the executor reads the
+#: file off the event loop before rendering, as for a file written into a string.
+TEXT_ATTRIBUTES: set[str] = set()
+
+
+def register_attribute(name: str, function: AttributeFunction, *, reads_text: bool = False) -> None:
+    """Add (or replace) a reference attribute such as ``:width`` for images.
+
+    ``reads_text``: the attribute is the file's string form (:func:`file_text`).
+    """
     ATTRIBUTES[name] = function
+    if reads_text:
+        TEXT_ATTRIBUTES.add(name)
+    else:
+        TEXT_ATTRIBUTES.discard(name)
 
 
 def _as_file(value: Any) -> File:
@@ -313,3 +334,46 @@ def json_bytes(value: Any) -> bytes:
         return orjson.dumps(value)
     except TypeError:
         return heal_text(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)).encode()
+
+
+# --- files inside template strings ------------------------------------------------
+
+StringForm = Callable[["File"], str]
+
+#: MIME type (without parameters, lower case) → how a file of that type reads in
+#: a template string. A function raises ``ValueError`` when it can't read the file.
+STRING_FORMS: dict[str, StringForm] = {}
+
+
+def register_string_form(mime_types: Iterable[str], function: StringForm) -> None:
+    """Make files of ``mime_types`` read as ``function(file)`` inside template strings."""
+    for mime_type in mime_types:
+        STRING_FORMS[mime_type.lower()] = function
+
+
+def string_form(file: File) -> StringForm | None:
+    """The registered string form for ``file``'s type, if any (reading it may be slow: a document)."""
+    return STRING_FORMS.get(file.mime_type.split(";", 1)[0].strip().lower())
+
+
+def file_text(file: File) -> str:
+    """A file as it reads inside a template string (Instill's ``String()`` of a file value).
+
+    A registered string form decides first (documents give their text); otherwise
+    text — a ``text/*`` type or valid UTF-8 bytes — reads as itself, and anything
+    else as its data URI. A string form's result is kept on the file, so a document
+    referenced twice is read once.
+    """
+    function = string_form(file)
+    if function is not None:
+        if file._text is None:
+            file._text = function(file)
+        return file._text
+    mime_type = file.mime_type.split(";", 1)[0].strip().lower()
+    data = file.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        if mime_type.startswith("text/"):
+            return data.decode("utf-8", errors="replace")
+    return file.data_uri()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import io
 import math
+import shutil
 import struct
+import time
 import zlib
+from pathlib import Path
 from typing import Any
 
 import docx
@@ -22,8 +25,22 @@ from pipelines.engine.values import ATTRIBUTES
 PAGE_WIDTH, PAGE_HEIGHT = 300, 200
 
 
+def assemble_pdf(objects: list[bytes], info: bytes = b"") -> bytes:
+    """A PDF of numbered ``objects`` (1 is the catalog) with a correct xref; ``info`` goes in the trailer."""
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, info, xref)
+    return bytes(out)
+
+
 def make_pdf(pages: list[str], *, title: str | None = None) -> bytes:
-    """A minimal valid PDF: one Helvetica line of text per page, with a correct xref."""
+    """A minimal valid PDF: one Helvetica line of text per page."""
     count = len(pages)
     font_id = 3 + 2 * count
     objects: list[bytes] = [
@@ -44,16 +61,7 @@ def make_pdf(pages: list[str], *, title: str | None = None) -> bytes:
     if title is not None:
         objects.append(f"<< /Title ({title}) >>".encode())
         info = b" /Info %d 0 R" % len(objects)
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, info, xref)
-    return bytes(out)
+    return assemble_pdf(objects, info)
 
 
 def make_docx() -> bytes:
@@ -115,7 +123,7 @@ def test_pdf_to_text_with_meta() -> None:
     assert "Hello world" in out["body"] and "Second page" in out["body"]
     assert out["body"].index("Hello") < out["body"].index("Second")
     assert out["meta"]["Title"] == "Greeting" and out["meta"]["Pages"] == "2"
-    assert out["error"] == "" and out["filename"] == "greet.pdf"
+    assert out["error"] == "" and out["filename"] == "greet.txt"
     assert isinstance(out["msecs"], int) and out["msecs"] >= 0
 
 
@@ -156,7 +164,7 @@ def test_document_accepts_data_uri_and_base64_strings() -> None:
     encoded = base64.b64encode(pdf).decode()
     by_uri = run("TASK_CONVERT_TO_TEXT", {"document": f"data:application/pdf;filename=a.pdf;base64,{encoded}"})
     by_b64 = run("TASK_CONVERT_TO_TEXT", {"document": encoded})
-    assert "From a string" in by_uri["body"] and by_uri["filename"] == "a.pdf"
+    assert "From a string" in by_uri["body"] and by_uri["filename"] == "a.txt"
     assert by_b64["body"] == by_uri["body"] and by_b64["filename"] == ""
 
 
@@ -178,7 +186,7 @@ def test_docx_to_markdown_keeps_structure() -> None:
     assert "Revenue grew **strongly** this quarter." in body
     assert "- New customers\n- Lower churn\n1. Ship it" in body
     assert "| Region | Sales |\n| --- | --- |\n| EU | 42 |" in body
-    assert out["filename"] == "report.docx" and out["markdowns"] == [body]
+    assert out["filename"] == "report.md" and out["markdowns"] == [body]
     assert out["images"] == [] and out["all-page-images"] == [] and out["error"] == ""
 
 
@@ -195,7 +203,7 @@ def test_html_to_markdown() -> None:
 def test_csv_to_markdown_table() -> None:
     """CSV becomes a Markdown table with a header row; pipes in cells are escaped."""
     body = run("TASK_CONVERT_TO_MARKDOWN", {"document": File(CSV), "filename": "people.csv"})["body"]
-    assert body == "| name | age |\n| --- | --- |\n| Ada | 36 |\n| Linus | 5\\|4 |"
+    assert body == "| name | age |\n| --- | --- |\n| Ada | 36 |\n| Linus | 5\\|4 |\n"
 
 
 def test_markdown_passes_through() -> None:
@@ -211,8 +219,8 @@ def test_pdf_to_markdown_per_page_and_page_images() -> None:
         "TASK_CONVERT_TO_MARKDOWN",
         {"document": pdf, "display-all-page-image": True, "resolution": 72},
     )
-    assert out["markdowns"] == ["Alpha", "Beta"]
-    assert out["body"] == "Alpha\n\nBeta"
+    assert out["markdowns"] == ["Alpha\n", "Beta\n"]
+    assert out["body"] == "Alpha\n\nBeta\n"
     assert [image.filename for image in out["all-page-images"]] == ["ab-1.png", "ab-2.png"]
     assert png_size(out["all-page-images"][0].read()) == (PAGE_WIDTH, PAGE_HEIGHT)
 
@@ -257,9 +265,11 @@ def test_png_rows_decode_to_the_rendered_pixels() -> None:
 
 
 def test_images_need_a_pdf_and_a_sane_resolution() -> None:
-    """Non-PDF documents and resolutions below 72 DPI are component errors."""
-    with pytest.raises(ComponentError, match="only PDF"):
-        run("TASK_CONVERT_TO_IMAGES", {"document": File(make_docx())})
+    """Documents without pages and resolutions below 72 DPI are component errors."""
+    with pytest.raises(
+        ComponentError, match="Only PDF, DOCX, DOC, PPTX and PPT documents have pages; this one is HTML"
+    ):
+        run("TASK_CONVERT_TO_IMAGES", {"document": File(HTML, mime_type="text/html")})
     with pytest.raises(ComponentError, match="at least 72"):
         run("TASK_CONVERT_TO_IMAGES", {"document": File(make_pdf(["x"])), "resolution": 10})
     with pytest.raises(ComponentError, match="too large"):
@@ -312,7 +322,7 @@ def test_broken_or_missing_documents_fail_clearly() -> None:
     """A truncated PDF, a fake PDF, bad base64, a URL and a missing document are component errors."""
     with pytest.raises(ComponentError, match="Couldn't read the PDF"):
         run("TASK_CONVERT_TO_TEXT", {"document": File(b"%PDF-1.4\ngarbage")})
-    with pytest.raises(ComponentError, match="declared as a PDF"):
+    with pytest.raises(ComponentError, match="declared as PDF but is not a PDF file"):
         run("TASK_CONVERT_TO_TEXT", {"document": File(b"hello", mime_type="application/pdf")})
     with pytest.raises(ComponentError, match="not a valid data URI or base64"):
         run("TASK_CONVERT_TO_TEXT", {"document": "not base64 at all!"})
@@ -371,4 +381,357 @@ async def test_recipe_converts_a_document_variable_to_text() -> None:
     result = await execute(recipe, recipe.bind_rows([{"doc": uri}]), registry=registry)
     assert not result.failed, result.error_message
     [row] = result.outputs_json()
-    assert row == {"text": "Engine page", "name": "e.pdf", "direct": "Engine page"}
+    # :text is Instill's documentData.Text(): the Markdown body (a lone line is the title).
+    assert row == {"text": "Engine page", "name": "e.txt", "direct": "# Engine page\n"}
+
+
+# --- Instill's own fixtures and expected outputs -----------------------------------------
+# Fixtures: tests/components/fixtures/instill/ (see its README), copied from
+# instill-ai/pipeline-backend pkg/component/operator/document/v0/testdata/.
+
+INSTILL = Path(__file__).parent / "fixtures" / "instill"
+# Instill's mimeTypeByExtension() in convert_document_to_markdown_test.go.
+INSTILL_MIME = {
+    "test.pdf": "application/pdf",
+    "test.docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "test.doc": "application/msword",
+    "test.html": "text/html",
+    "test.pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "test.ppt": "application/vnd.ms-powerpoint",
+    "test.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "test.xls": "application/vnd.ms-excel",
+    "test.csv": "text/csv",
+}
+needs_libreoffice = pytest.mark.skipif(
+    shutil.which("libreoffice") is None and shutil.which("soffice") is None,
+    reason="LibreOffice is not installed (scripts/install-system-deps.sh installs it)",
+)
+
+
+def instill_file(name: str) -> File:
+    return File((INSTILL / name).read_bytes(), mime_type=INSTILL_MIME[name])
+
+
+def test_instill_pdf_to_text() -> None:
+    """convert_test.go TestConvertToText "Convert pdf file": the line on one line, pdfinfo's metadata."""
+    out = run("TASK_CONVERT_TO_TEXT", {"document": instill_file("test.pdf")})
+    assert out["body"] == "This is test file for markdown"
+    assert out["meta"] == {
+        "Custom Metadata": "no",
+        "Encrypted": "no",
+        "File size": "15489 bytes",
+        "Form": "none",
+        "JavaScript": "no",
+        "Metadata Stream": "no",
+        "Optimized": "no",
+        "PDF version": "1.4",
+        "Page rot": "0",
+        "Page size": "596 x 842 pts (A4)",
+        "Pages": "1",
+        "Producer": "Skia/PDF m128 Google Docs Renderer",
+        "Suspects": "no",
+        "Tagged": "no",
+        "Title": "Untitled document",
+        "UserProperties": "no",
+    }
+    assert out["error"] == "" and out["filename"] == ""
+
+
+def test_instill_docx_to_text() -> None:
+    """convert_test.go TestConvertToText "Convert docx file": the text, no metadata (the file has none)."""
+    out = run("TASK_CONVERT_TO_TEXT", {"document": instill_file("test.docx")})
+    assert out["body"] == "This is test file for markdown"
+    assert out["meta"] == {} and out["error"] == "" and out["filename"] == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        # "Convert PDF file - pdfplumber" (the default converter)
+        ("test.pdf", "# This is test file for markdown\n"),
+        ("test.docx", "# This is test file for markdown\n"),
+        ("test.html", "This is test file"),
+        ("test.xlsx", "# Sheet1\n| test | test | tse |\n| --- | --- | --- |\n| 1 | 23 | 2 |\n\n\n"),
+        ("test.csv", "| test | test | tse |\n| --- | --- | --- |\n| 1 | 23 | 2 |\n"),
+        # Instill's "Convert PPTX file" expects "# This           is     test          file       for markdown\n":
+        # the spacing is an artefact of its LibreOffice-to-PDF round trip; the slide's title reads as written here.
+        ("test.pptx", "# This is test file for markdown\n"),
+        # Instill's "Convert XLS file" has an empty third column: its Go XLS reader reads one column past
+        # the last (row.LastCol() is one past the end); the workbook has two columns.
+        (
+            "test.xls",
+            "# Sheet1\n| Name | Age |\n| --- | --- |\n| ChunHao | 27 |\n| Benny | 27 |\n| Kevin | 27 |\n\n\n"
+            "# Sheet2\n| Name | Age |\n| --- | --- |\n| ChunHao | 28 |\n| Benny | 28 |\n| Kevin | 28 |\n\n\n",
+        ),
+    ],
+)
+def test_instill_documents_to_markdown(name: str, body: str) -> None:
+    """convert_document_to_markdown_test.go TestConvertDocumentToMarkdown: each format's expected body."""
+    out = run("TASK_CONVERT_TO_MARKDOWN", {"document": instill_file(name)})
+    assert out["body"] == body
+    assert out["images"] == [] and out["all-page-images"] == [] and out["error"] == "" and out["filename"] == ""
+    if name in ("test.pdf", "test.docx", "test.pptx"):
+        assert out["markdowns"] == [body]
+
+
+@needs_libreoffice
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("test.doc", "# This is test file for markdown\n"),
+        # Instill's "Convert PPT file": the same spacing artefact as its PPTX case.
+        ("test.ppt", "# This is test file for markdown\n"),
+    ],
+)
+def test_instill_legacy_office_files_to_markdown(name: str, body: str) -> None:
+    """convert_document_to_markdown_test.go "Convert DOC file" / "Convert PPT file", through LibreOffice."""
+    out = run("TASK_CONVERT_TO_MARKDOWN", {"document": instill_file(name), "filename": name})
+    assert out["body"] == body and out["markdowns"] == [body]
+    assert out["filename"] == name.replace(name.rsplit(".", 1)[1], "md")
+
+
+@needs_libreoffice
+def test_legacy_office_files_to_text_and_word_files_to_images() -> None:
+    """A DOC file's text; a DOCX file's page as an image, both through LibreOffice."""
+    out = run("TASK_CONVERT_TO_TEXT", {"document": instill_file("test.doc")})
+    assert out["body"] == "This is test file for markdown" and out["meta"] == {"Pages": "1"}
+    images = run("TASK_CONVERT_TO_IMAGES", {"document": instill_file("test.docx"), "filename": "cv.docx"})
+    assert images["filenames"] == ["cv-1.png"]
+    # A4 (595.3 x 841.9 pt) at 300 DPI, as the DOCX's page setup says; PDFium rounds up.
+    assert png_size(images["images"][0].read()) == (2481, 3508)
+
+
+def test_legacy_office_files_without_libreoffice_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without LibreOffice, DOC and PPT are refused with what to install or how to save the file instead."""
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ComponentError, match=r"Reading DOC files needs LibreOffice.*save the file as DOCX or PDF"):
+        run("TASK_CONVERT_TO_MARKDOWN", {"document": instill_file("test.doc")})
+    with pytest.raises(ComponentError, match=r"Reading PPT files needs LibreOffice.*save the file as PPTX or PDF"):
+        run("TASK_CONVERT_TO_TEXT", {"document": File((INSTILL / "test.ppt").read_bytes())})
+
+
+def test_office_kinds_are_told_by_content() -> None:
+    """Without a MIME type or name, Office files are recognised by their parts (ZIP) or streams (OLE)."""
+    from pipelines.components import _documents as docs
+
+    kinds = {name: docs.detect_kind(File((INSTILL / name).read_bytes())) for name in INSTILL_MIME}
+    assert kinds == {
+        "test.pdf": "pdf",
+        "test.docx": "docx",
+        "test.doc": "doc",
+        "test.html": "html",
+        "test.pptx": "pptx",
+        "test.ppt": "ppt",
+        "test.xlsx": "xlsx",
+        "test.xls": "xls",
+        "test.csv": "text",  # plain text without a name or type
+    }
+
+
+def test_spreadsheets_and_slides_to_text() -> None:
+    """XLSX/XLS text is each sheet's name and tab-separated rows; PPTX text is the slides' text."""
+    xlsx = run("TASK_CONVERT_TO_TEXT", {"document": instill_file("test.xlsx")})
+    assert xlsx["body"] == "Sheet1\ntest\ttest\ttse\n1\t23\t2" and xlsx["meta"] == {"Sheets": "1"}
+    xls = run("TASK_CONVERT_TO_TEXT", {"document": instill_file("test.xls")})
+    assert xls["body"].startswith("Sheet1\nName\tAge\nChunHao\t27\n") and xls["body"].endswith(
+        "Sheet2\nName\tAge\nChunHao\t28\nBenny\t28\nKevin\t28"
+    )
+    pptx = run("TASK_CONVERT_TO_TEXT", {"document": instill_file("test.pptx")})
+    assert pptx["body"] == "This is test file for markdown" and pptx["meta"] == {"Slides": "1"}
+
+
+def test_empty_sheet_and_broken_workbook() -> None:
+    """An empty sheet reads "No data found" (Instill's wording); a broken workbook is a clear error."""
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Empty"
+    data = workbook.create_sheet("Prices")
+    data.append(["item", "price", "on sale"])
+    data.append(["tea", 2.5, True])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    out = run("TASK_CONVERT_TO_MARKDOWN", {"document": File(buffer.getvalue()), "filename": "book.xlsx"})
+    assert out["body"] == (
+        "# Empty\nNo data found\n\n\n# Prices\n| item | price | on sale |\n| --- | --- | --- |\n| tea | 2.5 | TRUE |\n\n\n"
+    )
+    assert out["filename"] == "book.md"
+    broken = _zip({"xl/workbook.xml": b"<not a workbook"})
+    with pytest.raises(ComponentError, match="Couldn't read the XLSX workbook"):
+        run("TASK_CONVERT_TO_MARKDOWN", {"document": File(broken)})
+
+
+# --- PDF structure: headings, paragraphs, lists ---------------------------------------------
+
+
+def make_pdf_page(lines: list[tuple[int, int, str]]) -> bytes:
+    """A one-page Letter PDF: each line is (font size, baseline from the bottom, text) in Helvetica."""
+    content = "".join(f"BT /F1 {size} Tf 72 {y} Td ({text}) Tj ET\n" for size, y, text in lines).encode("latin-1")
+    return assemble_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        ]
+    )
+
+
+REPORT_LINES = [
+    (24, 740, "Annual Report"),
+    (16, 700, "Summary"),
+    (11, 680, "Revenue grew strongly"),
+    (11, 667, "across every region."),
+    (11, 640, "Costs fell."),
+    (11, 620, "\x95 First point"),  # WinAnsi bullet
+    (11, 607, "\x95 Second point"),
+    (11, 594, "2. Third step"),
+    (16, 560, "Outlook"),
+    (11, 540, "Growth continues."),
+]
+
+
+def test_pdf_to_markdown_headings_paragraphs_and_lists() -> None:
+    """The largest text is #, the next ##; body lines stay text, gaps split paragraphs; bullets become a list."""
+    out = run("TASK_CONVERT_TO_MARKDOWN", {"document": File(make_pdf_page(REPORT_LINES)), "filename": "report.pdf"})
+    assert out["body"] == (
+        "# Annual Report\n\n## Summary\n\nRevenue grew strongly\nacross every region.\n\nCosts fell.\n\n"
+        "- First point\n- Second point\n2. Third step\n\n## Outlook\n\nGrowth continues.\n"
+    )
+    assert out["filename"] == "report.md"
+
+
+def test_pdf_text_keeps_lines_whole() -> None:
+    """PDF text has one line per line of the page, words together (not one word per line)."""
+    body = run("TASK_CONVERT_TO_TEXT", {"document": File(make_pdf_page(REPORT_LINES))})["body"]
+    assert body.splitlines()[:4] == ["Annual Report", "Summary", "Revenue grew strongly", "across every region."]
+
+
+def test_body_sized_text_is_not_a_heading() -> None:
+    """A page of same-sized text has no headings (Instill's rule would make it one long heading)."""
+    lines = [(11, 700 - 13 * i, f"Line number {i}") for i in range(6)]
+    body = run("TASK_CONVERT_TO_MARKDOWN", {"document": File(make_pdf_page(lines))})["body"]
+    assert "#" not in body and body.startswith("Line number 0\nLine number 1\n")
+
+
+# --- documents inside template strings ---------------------------------------------------
+
+
+async def test_documents_inside_strings_read_as_their_text() -> None:
+    """ "Resume: ${variable.resume}" gets the document's Markdown (Instill's documentData.String());
+    text documents read as themselves, images as their data URI, arrays as Instill writes them."""
+    registry = default_registry()
+    recipe = parse_recipe(
+        {
+            "variable": {
+                "resume": {"type": "document"},
+                "notes": {"type": "document"},
+                "photo": {"type": "image"},
+                "skills": {"type": "array:string"},
+            },
+            "output": {
+                "prompt": {"value": "Resume: ${variable.resume}Notes: ${variable.notes}"},
+                "photo": {"value": "Photo: ${variable.photo}"},
+                "skills": {"value": "Skills: ${variable.skills}"},
+            },
+        },
+        registry=registry,
+    )
+    pdf = (INSTILL / "test.pdf").read_bytes()
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    row = {
+        "resume": "data:application/pdf;base64," + base64.b64encode(pdf).decode(),
+        "notes": "data:text/markdown;base64," + base64.b64encode(b"- kind\n- patient").decode(),
+        "photo": "data:image/png;base64," + base64.b64encode(png).decode(),
+        "skills": ["Go", "Python"],
+    }
+    result = await execute(recipe, recipe.bind_rows([row]), registry=registry)
+    assert not result.failed, result.error_message
+    [out] = result.outputs_json()
+    assert out["prompt"] == "Resume: # This is test file for markdown\nNotes: - kind\n- patient"
+    assert out["photo"] == "Photo: " + row["photo"]
+    assert out["skills"] == 'Skills: ["Go", "Python"]'
+
+
+async def test_a_broken_document_inside_a_string_fails_the_component() -> None:
+    """A document that can't be read fails its component with the reason, not an empty string."""
+    registry = default_registry()
+    recipe = parse_recipe(
+        {
+            "variable": {"resume": {"type": "document"}},
+            "component": {
+                "ask": {
+                    "type": "json",
+                    "task": "TASK_MARSHAL",
+                    "input": {"json": {"prompt": "Resume: ${variable.resume}"}},
+                }
+            },
+            "output": {"out": {"value": "${ask.output.string}"}},
+        },
+        registry=registry,
+    )
+    row = {"resume": "data:application/pdf;base64," + base64.b64encode(b"%PDF-1.4\ngarbage").decode()}
+    result = await execute(recipe, recipe.bind_rows([row]), registry=registry)
+    assert result.failed
+    assert "Couldn't read ${variable.resume} as text: Couldn't read the PDF" in (result.error_message or "")
+
+
+def test_pdf_ruled_tables_become_markdown_tables() -> None:
+    """A drawn grid (a rectangle and lines, as pdfplumber's lines_strict finds tables) is a Markdown table
+    where it stands; its text is not repeated as lines."""
+    content = b"BT /F1 11 Tf 72 700 Td (Before the table.) Tj ET\n"
+    content += b"0.5 w 72 620 258 60 re S 200 620 m 200 680 l S 72 660 m 330 660 l S 72 640 m 330 640 l S\n"
+    cells = [(76, 666, "Region"), (204, 666, "Sales"), (76, 646, "EU"), (204, 646, "4|2"), (76, 626, "US")]
+    content += b"".join(f"BT /F1 11 Tf {x} {y} Td ({text}) Tj ET\n".encode() for x, y, text in cells)
+    content += b"BT /F1 11 Tf 72 590 Td (After the table.) Tj ET\n"
+    pdf = assemble_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+    )
+    body = run("TASK_CONVERT_TO_MARKDOWN", {"document": File(pdf)})["body"]
+    assert body == (
+        "Before the table.\n\n| Region | Sales |\n| --- | --- |\n| EU | 4\\|2 |\n| US |  |\n\nAfter the table.\n"
+    )
+
+
+def test_word_processor_pdf_to_markdown() -> None:
+    """A LibreOffice-written PDF (fixtures/report-libreoffice.pdf): heading levels from sizes (14 pt #,
+    13 pt ##), the ruled table, and symbol-font bullets as a list."""
+    pdf = File((Path(__file__).parent / "fixtures" / "report-libreoffice.pdf").read_bytes())
+    body = run("TASK_CONVERT_TO_MARKDOWN", {"document": pdf})["body"]
+    assert body == (
+        "# Quarterly Report\n\nRevenue grew strongly this quarter.\n\n## Numbers\n\n"
+        "| Region | Sales | Growth |\n| --- | --- | --- |\n| EU | 42 | 5% |\n| US | 7 | 1% |\n\n"
+        "- Ship it\n- Then rest\n"
+    )
+
+
+def _fake_libreoffice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, script: str) -> None:
+    program = tmp_path / "libreoffice"
+    program.write_text("#!/bin/sh\n" + script)
+    program.chmod(0o755)
+    monkeypatch.setattr(shutil, "which", lambda name: str(program) if name == "libreoffice" else None)
+
+
+def test_libreoffice_failures_and_timeouts_are_component_errors(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """LibreOffice's own complaint is passed on; a conversion that hangs is stopped at the time limit."""
+    from pipelines.components import _office
+
+    _fake_libreoffice(monkeypatch, tmp_path, "echo 'Error: source file could not be loaded' >&2\nexit 1\n")
+    with pytest.raises(ComponentError, match="LibreOffice couldn't read the DOC file: Error: source file could not"):
+        run("TASK_CONVERT_TO_TEXT", {"document": instill_file("test.doc")})
+    _fake_libreoffice(monkeypatch, tmp_path, "sleep 30\n")
+    monkeypatch.setattr(_office, "LIBREOFFICE_TIMEOUT", 0.5)
+    started = time.monotonic()
+    with pytest.raises(ComponentError, match=r"LibreOffice took longer than 0.5 s to read the PPT file"):
+        run("TASK_CONVERT_TO_MARKDOWN", {"document": instill_file("test.ppt")})
+    assert time.monotonic() - started < 10

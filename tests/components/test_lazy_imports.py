@@ -13,9 +13,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Image and document libraries, the text chunker's tokenizer, and gRPC (which only
-# serve's gRPC server needs: never a run worker nor a task process).
-HEAVY = ("PIL", "pypdf", "pypdfium2", "docx", "lxml", "bs4", "markdownify", "bpe_openai", "grpc")
+# Image and document libraries (PDF, Office formats, HTML), the text chunker's
+# tokenizer, and gRPC (which only serve's gRPC server needs: never a run worker nor a
+# task process).
+HEAVY = (
+    "PIL",
+    "pypdf",
+    "pypdfium2",
+    "docx",
+    "openpyxl",
+    "xlrd",
+    "pptx",
+    "lxml",
+    "bs4",
+    "markdownify",
+    "bpe_openai",
+    "grpc",
+)
 
 DJANGO = """
 import os

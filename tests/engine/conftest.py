@@ -150,3 +150,24 @@ def make_registry() -> Registry:
 @pytest.fixture
 def registry() -> Registry:
     return make_registry()
+
+
+@pytest.fixture
+def doc_string_form(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Files of type ``application/x-doc`` read in strings as ``text of <filename>`` (``b"broken"``
+    ones fail: "the document is damaged"); returns the names of the threads that read them."""
+    import threading
+
+    from pipelines.engine import File, values
+
+    readers: list[str] = []
+
+    def read(file: File) -> str:
+        readers.append(threading.current_thread().name)
+        if file.read() == b"broken":
+            raise ValueError("the document is damaged")
+        return "text of " + (file.filename or "?")
+
+    monkeypatch.setattr(values, "STRING_FORMS", {})
+    values.register_string_form(["application/x-doc"], read)
+    return readers

@@ -563,3 +563,54 @@ async def test_an_output_nested_too_deep_fails_its_component() -> None:
     fine = "[" * 50 + "]" * 50
     result = await execute(recipe, recipe.bind_rows([{"s": fine}]))
     assert result.rows[0].components["parse"].error is None
+
+
+async def test_documents_written_into_strings_are_read_off_the_event_loop(
+    registry: Registry, doc_string_form: list[str]
+) -> None:
+    """A file whose string form is slow (a document's text) is read in a worker thread, once per file,
+    before the component's input renders; a failure fails that component with the reason."""
+    import threading
+
+    resume = File(b"ok", mime_type="application/x-doc", filename="cv.doc")
+    recipe = {
+        "variable": {"resume": {"type": "file"}, "bad": {"type": "file"}},
+        "component": {
+            "up": comp("text", "TASK_UPPER", input={"text": "Resume: ${variable.resume} / ${variable.resume}"}),
+            "broken": comp("text", "TASK_UPPER", input={"text": "Bad: ${variable.bad}"}),
+        },
+        "output": {"a": {"value": "${up.output.text}"}},
+    }
+    bad = File(b"broken", mime_type="application/x-doc")
+    result = await run(registry, recipe, [{"resume": resume, "bad": bad}])
+    assert result.outputs_json() == [{"a": "RESUME: TEXT OF CV.DOC / TEXT OF CV.DOC"}]
+    main = threading.main_thread().name
+    assert doc_string_form.count(main) == 1  # only the broken file, read again to report it
+    assert len([name for name in doc_string_form if name != main]) == 2  # resume once, bad once
+    assert result.rows[0].components["broken"].error == "Couldn't read ${variable.bad} as text: the document is damaged"
+
+
+async def test_text_attributes_are_read_off_the_event_loop(registry: Registry, doc_string_form: list[str]) -> None:
+    """An attribute registered as reading a file's string form (the document component's `:text`) has
+    its file read in a worker thread before the input renders, and the result is the string form's."""
+    import threading
+
+    from pipelines.engine import values
+
+    values.register_attribute("as-text", values.file_text, reads_text=True)
+    try:
+        result = await run(
+            registry,
+            {
+                "variable": {"resume": {"type": "file"}},
+                "component": {"e": comp("echo", "TASK_ECHO", input={"value": "${variable.resume:as-text}"})},
+                "output": {"o": {"value": "${e.output.value}"}},
+            },
+            [{"resume": File(b"ok", mime_type="application/x-doc", filename="cv.doc")}],
+        )
+    finally:
+        values.ATTRIBUTES.pop("as-text")
+        values.TEXT_ATTRIBUTES.discard("as-text")
+    assert result.outputs_json() == [{"o": "text of cv.doc"}]
+    assert doc_string_form == [name for name in doc_string_form if name != threading.main_thread().name]
+    assert len(doc_string_form) == 1

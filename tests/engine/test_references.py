@@ -62,12 +62,12 @@ def test_exact_reference_renders_the_typed_value() -> None:
 
 
 def test_templates_stringify_each_reference() -> None:
-    """Mixed strings stringify: JSON for containers, true/false, integral floats without .0."""
+    """Mixed strings stringify like Instill: containers as its `String()`, true/false, integral floats without .0."""
     node = compile_value(
         "n=${variable.n} f=${variable.f} x=${variable.x} ok=${variable.ok} o=${variable.obj} l=${variable.list}"
     )
     assert isinstance(node, Template)
-    assert node.render(SCOPE, True) == 'n=3 f=2 x=1.5 ok=true o={"a":1,"my key":"spaced"} l=["p","q"]'
+    assert node.render(SCOPE, True) == 'n=3 f=2 x=1.5 ok=true o={"a": 1, "my key": "spaced"} l=["p", "q"]'
 
 
 def test_rendering_recurses_into_dicts_and_lists_and_keeps_literals_shared() -> None:
@@ -114,9 +114,63 @@ def test_resolve_returns_missing_sentinel() -> None:
 
 
 def test_stringify_matches_go_conventions() -> None:
-    """Numbers print like Go's JSON: 1 not 1.0; null; compact JSON without ASCII escaping."""
+    """Numbers print like Go's JSON: 1 not 1.0; null; objects as Instill's `Map.String()`, no escaping."""
     assert stringify(1.0) == "1"
     assert stringify(0.25) == "0.25"
     assert stringify(None) == "null"
     assert stringify(False) == "false"
-    assert stringify({"k": "é"}) == '{"k":"é"}'
+    assert stringify({"k": "é"}) == '{"k": "é"}'
+
+
+# --- arrays, objects and files inside strings (Instill's pkg/data String() methods) ---
+
+
+def test_arrays_in_strings_are_written_as_instill_writes_them() -> None:
+    """pkg/data/array.go `Array.String()`: `[` items `]` joined by ", ", strings quoted and not escaped."""
+    scope = {
+        "variable": {
+            "tags": ["red", 'say "hi"', "two\nlines"],
+            "mixed": [1, 2.5, True, None, ["x"], {"k": "v"}],
+            "empty": [],
+        }
+    }
+    node = compile_value("Tags: ${variable.tags}; mixed: ${variable.mixed}; empty: ${variable.empty}")
+    assert node.render(scope, True) == (
+        'Tags: ["red", "say "hi"", "two\nlines"]; mixed: [1, 2.5, true, null, ["x"], {"k": "v"}]; empty: []'
+    )
+
+
+def test_objects_in_strings_are_written_as_instill_writes_them() -> None:
+    """pkg/data/map.go `Map.String()`: `{"key": value}` joined by ", ", string values quoted, in key order."""
+    scope = {"variable": {"person": {"name": "Ada", "age": 36, "langs": ["en", "fr"], "boss": None}}}
+    assert compile_value("Who: ${variable.person}").render(scope, True) == (
+        'Who: {"name": "Ada", "age": 36, "langs": ["en", "fr"], "boss": null}'
+    )
+
+
+def test_files_in_strings_read_as_text_or_data_uri() -> None:
+    """pkg/data/file.go `fileData.String()`: text files read as their text, other files as a data URI."""
+    text = File("héllo".encode(), mime_type="text/plain", filename="a.txt")
+    json_file = File(b'{"a": 1}', mime_type="application/json")
+    png = File(b"\x89PNG\r\n\x1a\n\x00\x00\xff", mime_type="image/png", filename="p.png")
+    scope = {"variable": {"text": text, "json": json_file, "png": png, "files": [text, png]}}
+    assert compile_value("Note: ${variable.text}").render(scope, True) == "Note: héllo"
+    assert compile_value("Data: ${variable.json}").render(scope, True) == 'Data: {"a": 1}'
+    assert compile_value("Image: ${variable.png}").render(scope, True) == "Image: " + png.data_uri()
+    assert compile_value("All: ${variable.files}").render(scope, True) == f"All: [héllo, {png.data_uri()}]"
+
+
+def test_registered_string_forms_decide_how_a_file_reads(doc_string_form: list[str]) -> None:
+    """A component registers how its MIME types read (documents give their text); a failure is a clear error."""
+    good = File(b"ok", mime_type="application/x-doc; charset=binary", filename="cv.doc")
+    bad = File(b"broken", mime_type="application/x-doc")
+    scope = {"variable": {"good": good, "bad": bad}}
+    assert compile_value("Resume: ${variable.good}").render(scope, True) == "Resume: text of cv.doc"
+    with pytest.raises(ReferenceUnresolved, match=r"Couldn't read \$\{variable.bad\} as text: the document is damaged"):
+        compile_value("Resume: ${variable.bad}").render(scope, True)
+    assert compile_value("Resume: ${variable.bad}").render(scope, False) is None
+    # A reference that is the whole string keeps the file itself.
+    assert compile_value("${variable.good}").render(scope, True) is good
+    # The text is kept on the file: read once however often it is written.
+    compile_value("${variable.good} ${variable.good}").render(scope, True)
+    assert len(doc_string_form) == 3  # good once, bad twice (failures are not kept)

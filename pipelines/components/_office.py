@@ -1,0 +1,176 @@
+"""Spreadsheets, presentations and legacy Office files for the ``document`` component.
+
+XLSX (openpyxl), XLS (xlrd) and PPTX (python-pptx) are read in pure Python.
+DOC and PPT (the binary Office formats) have no well-kept pure-Python reader:
+they are converted to PDF with LibreOffice (``libreoffice --headless
+--convert-to pdf``), as Instill does, and read as that PDF. Without LibreOffice
+they are refused with a message that says so.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from typing import Any
+
+from pipelines.engine.components import ComponentError
+
+__all__ = [
+    "LIBREOFFICE_MISSING",
+    "cell_text",
+    "libreoffice_to_pdf",
+    "pptx_slides",
+    "xls_sheets",
+    "xlsx_sheets",
+]
+
+LIBREOFFICE_MISSING = (
+    "{what} needs LibreOffice, which is not installed on this server "
+    "(Debian: apt-get install libreoffice-writer-nogui libreoffice-impress-nogui); {advice}"
+)
+#: One conversion at a time: LibreOffice instances sharing a profile clash.
+_LIBREOFFICE_LOCK = threading.Lock()
+#: A conversion that takes longer than this is stopped.
+LIBREOFFICE_TIMEOUT = 120
+
+
+def cell_text(value: Any) -> str:
+    """A spreadsheet cell as the text a spreadsheet shows: 1 not 1.0, dates in ISO form."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+        return value.date().isoformat()
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _trim(rows: list[list[str]]) -> list[list[str]]:
+    """Rows without trailing empty rows and trailing empty columns."""
+    while rows and not any(rows[-1]):
+        rows.pop()
+    width = max((max((i + 1 for i, cell in enumerate(row) if cell), default=0) for row in rows), default=0)
+    return [row[:width] + [""] * (width - len(row[:width])) for row in rows]
+
+
+def xlsx_sheets(data: bytes) -> list[tuple[str, list[list[str]]]]:
+    """Every worksheet's name and rows of cell texts (cached formula results, not formulas)."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises assorted zip/xml/KeyError errors
+        raise ComponentError(f"Couldn't read the XLSX workbook: {exc}") from None
+    try:
+        sheets = []
+        for sheet in workbook.worksheets:
+            rows = [[cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+            sheets.append((sheet.title, _trim(rows)))
+    finally:
+        workbook.close()
+    return sheets
+
+
+def xls_sheets(data: bytes) -> list[tuple[str, list[list[str]]]]:
+    """Every sheet's name and rows of cell texts, from an Excel 97-2003 workbook."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+    except Exception as exc:  # noqa: BLE001 - xlrd raises XLRDError, struct and compdoc errors
+        raise ComponentError(f"Couldn't read the XLS workbook: {exc}") from None
+    try:
+        sheets = []
+        for index in range(book.nsheets):
+            sheet = book.sheet_by_index(index)
+            rows = []
+            for row in range(sheet.nrows):
+                cells = []
+                for cell in sheet.row(row):
+                    value = cell.value
+                    if cell.ctype == xlrd.XL_CELL_DATE:
+                        value = xlrd.xldate.xldate_as_datetime(value, book.datemode)
+                    elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                        value = bool(value)
+                    elif cell.ctype == xlrd.XL_CELL_ERROR:
+                        value = xlrd.error_text_from_code.get(value, "#ERR")
+                    cells.append(cell_text(value))
+                rows.append(cells)
+            sheets.append((sheet.name, _trim(rows)))
+            book.unload_sheet(index)
+    finally:
+        book.release_resources()
+    return sheets
+
+
+def pptx_slides(data: bytes) -> list[list[tuple[str, str]]]:
+    """Every slide's text blocks as ``(kind, text)``: ``title``, ``text`` or ``table`` rows joined by tabs."""
+    import pptx
+    from pptx.enum.shapes import PP_PLACEHOLDER
+
+    try:
+        presentation = pptx.Presentation(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - python-pptx raises assorted zip/xml/KeyError errors
+        raise ComponentError(f"Couldn't read the PPTX presentation: {exc}") from None
+    titles = {PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE, PP_PLACEHOLDER.VERTICAL_TITLE}
+    slides = []
+    for slide in presentation.slides:
+        blocks: list[tuple[str, str]] = []
+        shapes = sorted(slide.shapes, key=lambda shape: ((shape.top or 0), (shape.left or 0)))
+        for shape in shapes:
+            if shape.has_text_frame:
+                text = shape.text_frame.text.strip()
+                if not text:
+                    continue
+                is_title = shape.is_placeholder and shape.placeholder_format.type in titles
+                blocks.append(("title" if is_title else "text", text))
+            elif getattr(shape, "has_table", False) and shape.has_table:
+                rows = ["\t".join(cell.text for cell in row.cells) for row in shape.table.rows]
+                blocks.append(("table", "\n".join(rows)))
+        slides.append(blocks)
+    return slides
+
+
+def libreoffice_to_pdf(data: bytes, extension: str, kind: str, what: str, advice: str) -> bytes:
+    """``data`` (a ``.doc``/``.ppt``… file) converted to PDF by LibreOffice.
+
+    ``what`` and ``advice`` complete the message when LibreOffice is missing.
+    """
+    program = shutil.which("libreoffice") or shutil.which("soffice")
+    if program is None:
+        raise ComponentError(LIBREOFFICE_MISSING.format(what=what, advice=advice))
+    with _LIBREOFFICE_LOCK, tempfile.TemporaryDirectory(prefix="pipeline-office-") as workdir:
+        source = os.path.join(workdir, f"document.{extension}")
+        with open(source, "wb") as fh:
+            fh.write(data)
+        command = [program, "--headless", "--norestore", "--convert-to", "pdf", "--outdir", workdir, source]
+        # Its own profile in the temporary directory: no clash with a desktop session.
+        env = {**os.environ, "HOME": workdir}
+        # Its own process group, so a timeout stops LibreOffice's helper processes too.
+        process = subprocess.Popen(  # noqa: S603 - fixed program and arguments, no shell
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=LIBREOFFICE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise ComponentError(
+                f"LibreOffice took longer than {LIBREOFFICE_TIMEOUT} s to read the {kind} file."
+            ) from None
+        target = os.path.join(workdir, "document.pdf")
+        if process.returncode != 0 or not os.path.exists(target):
+            detail = (stderr or stdout).decode("utf-8", "replace").strip()[-300:]
+            raise ComponentError(f"LibreOffice couldn't read the {kind} file{': ' + detail if detail else ''}.")
+        with open(target, "rb") as fh:
+            return fh.read()
