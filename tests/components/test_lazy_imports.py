@@ -13,9 +13,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Image and document libraries, the text chunker's tokenizer, and gRPC (which only
-# serve's gRPC server needs: never a run worker nor a task process).
-HEAVY = ("PIL", "pypdf", "pypdfium2", "docx", "lxml", "bs4", "markdownify", "bpe_openai", "grpc")
+# Image and document libraries, the text chunker's tokenizer, the HTTP client (the
+# outbound requests of the http and openai components and of file URLs), and gRPC
+# (which only serve's gRPC server needs: never a run worker nor a task process).
+HEAVY = ("PIL", "pypdf", "pypdfium2", "docx", "lxml", "bs4", "markdownify", "bpe_openai", "httpx", "httpcore", "grpc")
 
 DJANGO = """
 import os
