@@ -56,7 +56,7 @@ for name in task_process_modules():
     importlib.import_module(name)
 """
 
-REPORT = "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+REPORT = "\nimport json, sys\nprint(json.dumps(sorted(n for n, m in sys.modules.items() if m is not None)))\n"
 
 
 def imported_modules(code: str) -> set[str]:
@@ -79,6 +79,15 @@ def test_serve_starts_without_the_heavy_libraries():
     packages = imported(SERVE)
     assert {"django", "channels", "pipelines", "jsonschema"} <= packages  # it did load the server
     assert not packages & set(HEAVY), sorted(packages & set(HEAVY))
+
+
+def test_serve_on_sqlite_does_not_load_the_postgresql_driver():
+    """With SQLite, the REST framework's optional PostgreSQL field support (and with it
+    psycopg and libpq, installed by the "scale" extra) stays out of serve."""
+    code = SERVE.replace("import os\n", "import os\nos.environ.pop('DATABASE_URL', None)\n", 1)
+    modules = imported_modules(code + "\nimport rest_framework.serializers\n")
+    unwanted = sorted(name for name in modules if name.startswith(("psycopg", "django.contrib.postgres.fields")))
+    assert not unwanted, unwanted
 
 
 def test_a_run_worker_starts_without_the_heavy_libraries_nor_the_http_server():
