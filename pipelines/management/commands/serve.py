@@ -292,7 +292,10 @@ class Command(BaseCommand):
         workers = run_worker.start(run_workers, reactor._asyncioEventloop)  # type: ignore[attr-defined]  # AsyncioSelectorReactor's, untyped
         if workers is not None:
             run_execution.placement_set(workers)
-            self.stdout.write(f"Sync triggers run in {run_workers} worker process(es) beside the server.")
+            self.stdout.write(
+                f"Sync triggers run in {run_workers} worker process(es) beside the server, "
+                "started the first time two arrive at once."
+            )
         self.stdout.flush()
         from pipelines.aio import freeze_startup_heap
 
