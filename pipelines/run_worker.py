@@ -154,16 +154,22 @@ class RunWorkers:
 
     async def _start_all(self) -> None:
         for index in range(self.count):
-            try:
-                worker = await asyncio.to_thread(self._spawn, index)
-            except OSError:
-                logger.exception("could not start run worker %d", index)
-                continue
-            if self._stopping:
-                _stop_process(worker.process)
-                return
-            self.workers[index] = worker
-            worker.connect(self.loop, self._lost)
+            await self._start_one(index)
+
+    async def _start_one(self, index: int) -> None:
+        """Start worker ``index`` off the event loop and connect it (not once stopping)."""
+        if self._stopping:
+            return
+        try:
+            worker = await asyncio.to_thread(self._spawn, index)
+        except OSError:
+            logger.exception("could not start run worker %d", index)
+            return
+        if self._stopping:
+            _stop_process(worker.process)
+            return
+        self.workers[index] = worker
+        worker.connect(self.loop, self._lost)
 
     def _spawn(self, index: int) -> _Worker:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -255,16 +261,7 @@ class RunWorkers:
         if self._stopping:
             return
         await asyncio.to_thread(_stop_process, dead)  # long dead: reaped at once
-        try:
-            worker = await asyncio.to_thread(self._spawn, index)
-        except OSError:
-            logger.exception("could not start run worker %d", index)
-            return
-        if self._stopping:
-            _stop_process(worker.process)
-            return
-        self.workers[index] = worker
-        worker.connect(self.loop, self._lost)
+        await self._start_one(index)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Close every connection (workers finish what they run, then exit), then wait."""
