@@ -117,6 +117,19 @@ def test_concurrent_triggers_run_in_a_worker_and_are_recorded(tmp_path):
     _wait_for(lambda: not _alive(worker), timeout=15)  # the worker exits with serve
 
 
+def _connected_to(pid: int, port: int) -> bool:
+    """Whether process ``pid`` has a TCP connection open to ``port`` on this machine."""
+    try:
+        inodes = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[2].split(":")[1], 16) == port and f"socket:[{fields[9]}]" in inodes:
+            return True
+    return False
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -148,7 +161,9 @@ def test_a_dead_worker_fails_its_own_triggers_and_is_replaced(tmp_path, slow_ser
                 in_serve = asyncio.create_task(client.post(f"{base}/slow/trigger", json=slow))
                 await asyncio.sleep(0.3)
                 in_worker = asyncio.create_task(client.post(f"{base}/slow/trigger", json=slow))
-                await asyncio.sleep(0.5)
+                # Killed while it runs that trigger: once it has called the slow server.
+                slow_port = int(slow_server.rsplit(":", 1)[1])
+                await asyncio.to_thread(_wait_for, lambda: _connected_to(worker, slow_port))
                 os.kill(worker, signal.SIGKILL)
                 return await in_serve, await in_worker
 
