@@ -142,15 +142,14 @@ class RunWorkers:
         self._ids = itertools.count(1)
         self._restarts = [0] * count
         self._started_at = [0.0] * count
-        self._starting = False  # set once, when serve is first busy: workers start on demand
+        self._starting: asyncio.Task | None = None  # set once, when serve is first busy: workers start on demand
         self._stopping = False
 
     def start(self) -> None:
         """Start the workers (once; in the background, from serve's loop)."""
-        if self._starting or self._stopping:
+        if self._starting is not None or self._stopping:
             return
-        self._starting = True
-        self.loop.create_task(self._start_all())
+        self._starting = self.loop.create_task(self._start_all())  # held: a task only weakly referenced may vanish
 
     async def _start_all(self) -> None:
         for index in range(self.count):
@@ -198,7 +197,7 @@ class RunWorkers:
             return
         self.in_flight += 1
         busy = self.in_flight > 1
-        if busy and not self._starting:
+        if busy and self._starting is None:
             self.start()  # this trigger runs here; later ones go to the workers once ready
         try:
             yield busy
