@@ -79,7 +79,7 @@ def snapshot(server: Server) -> list[tuple[str, int, int, int]]:
 
 
 def core_rss_kb(rows: list[tuple[str, int, int, int]]) -> int:
-    """RSS of serve plus its run worker(s): what runs before any trigger."""
+    """RSS of serve plus its run worker(s), those it has started."""
     return sum(rss for name, _, rss, _ in rows if name in ("serve", "run worker"))
 
 
