@@ -4,7 +4,7 @@ One Python process runs one thread of Python at a time (the GIL). Serving a trig
 over HTTP (daphne, Django, authentication) and executing it (the engine, the run
 history) each cost about as much CPU, so a single ``serve`` process left every core
 but one idle and triggered at about half the rate it answers a bare request. ``serve``
-therefore starts ``PIPELINE_RUN_WORKERS`` worker processes (``manage.py run_worker``,
+therefore has ``PIPELINE_RUN_WORKERS`` worker processes (``manage.py run_worker``,
 started and restarted by ``serve`` itself, never by hand). A lone trigger still runs
 in ``serve``, where it is answered soonest; while ``serve`` is answering another sync
 trigger, the next plain one — JSON inputs, answered when done — goes to the least
@@ -15,6 +15,12 @@ authentication and permissions (checked before anything is handed over), streame
 and async triggers (their events go to the channel layer of ``serve``), triggers
 with uploaded files, gRPC (its own event loop), and every trigger while no worker is
 ready.
+
+Workers start the first time ``serve`` has two sync triggers at once, not with
+``serve``: one that is never busy (one user, a console session) never holds their
+memory (~50 MB each). They take about half a second to be ready; until then that
+first burst runs in ``serve``, as everything does while no worker is ready. Once
+started they stay, and are restarted when they die.
 
 Each worker is connected by a ``socketpair`` inherited at start: it has no name
 anyone else could connect to, so the two ends exchange pickles (length-prefixed). A
@@ -136,12 +142,33 @@ class RunWorkers:
         self._ids = itertools.count(1)
         self._restarts = [0] * count
         self._started_at = [0.0] * count
+        self._starting: asyncio.Task | None = None  # set once, when serve is first busy: workers start on demand
         self._stopping = False
 
     def start(self) -> None:
+        """Start the workers (once; in the background, from serve's loop)."""
+        if self._starting is not None or self._stopping:
+            return
+        self._starting = self.loop.create_task(self._start_all())  # held: a task only weakly referenced may vanish
+
+    async def _start_all(self) -> None:
         for index in range(self.count):
-            worker = self.workers[index] = self._spawn(index)
-            worker.connect(self.loop, self._lost)
+            await self._start_one(index)
+
+    async def _start_one(self, index: int) -> None:
+        """Start worker ``index`` off the event loop and connect it (not once stopping)."""
+        if self._stopping:
+            return
+        try:
+            worker = await asyncio.to_thread(self._spawn, index)
+        except OSError:
+            logger.exception("could not start run worker %d", index)
+            return
+        if self._stopping:
+            _stop_process(worker.process)
+            return
+        self.workers[index] = worker
+        worker.connect(self.loop, self._lost)
 
     def _spawn(self, index: int) -> _Worker:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -169,8 +196,11 @@ class RunWorkers:
             yield False  # gRPC has its own event loop: its triggers run where they arrive
             return
         self.in_flight += 1
+        busy = self.in_flight > 1
+        if busy and self._starting is None:
+            self.start()  # this trigger runs here; later ones go to the workers once ready
         try:
-            yield self.in_flight > 1
+            yield busy
         finally:
             self.in_flight -= 1
 
@@ -230,16 +260,7 @@ class RunWorkers:
         if self._stopping:
             return
         await asyncio.to_thread(_stop_process, dead)  # long dead: reaped at once
-        try:
-            worker = await asyncio.to_thread(self._spawn, index)
-        except OSError:
-            logger.exception("could not start run worker %d", index)
-            return
-        if self._stopping:
-            _stop_process(worker.process)
-            return
-        self.workers[index] = worker
-        worker.connect(self.loop, self._lost)
+        await self._start_one(index)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Close every connection (workers finish what they run, then exit), then wait."""
@@ -273,12 +294,12 @@ _workers: RunWorkers | None = None
 
 
 def start(count: int, loop: asyncio.AbstractEventLoop) -> RunWorkers | None:
-    """Start ``count`` workers fed from ``loop`` (serve's, before it runs); none for 0."""
+    """``count`` workers fed from ``loop`` (serve's, before it runs), started the first
+    time serve is busy; none for 0."""
     global _workers
     if count <= 0:
         return None
     _workers = RunWorkers(count, loop)
-    _workers.start()
     return _workers
 
 

@@ -32,10 +32,12 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpcore
-import httpx
-
 from pipelines.engine.components import ComponentError
+
+if typing.TYPE_CHECKING:
+    # httpx (with httpcore, h11, anyio, certifi: ~5 MB resident) is imported on the first
+    # request, not when the http and openai components are registered at start-up.
+    import httpx
 
 __all__ = [
     "ALLOWED_SCHEMES",
@@ -186,6 +188,8 @@ def check_url(url: str, *, policy: OutboundPolicy | None = None) -> httpx.URL:
     if scheme not in ALLOWED_SCHEMES:
         shown = f"{scheme}://" if scheme else "a URL without a scheme"
         raise OutboundRefused(f"request to {url!r} refused: {shown} is not allowed (only http and https)")
+    import httpx
+
     try:
         parsed = httpx.URL(url.strip())
     except (httpx.InvalidURL, ValueError) as exc:
@@ -239,55 +243,6 @@ async def resolve_checked(host: str, port: int, *, policy: OutboundPolicy) -> li
     return addresses
 
 
-class _GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
-    """Opens TCP connections only to addresses that passed :func:`resolve_checked`."""
-
-    def __init__(self, policy: OutboundPolicy) -> None:
-        self._policy = policy
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await resolve_checked(host, port, policy=self._policy)
-        last_error: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    address,
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last_error = exc
-        assert last_error is not None
-        raise last_error
-
-    async def connect_unix_socket(self, *args: typing.Any, **kwargs: typing.Any) -> typing.NoReturn:
-        raise OutboundRefused("unix sockets are not allowed")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, policy: OutboundPolicy) -> None:
-        super().__init__(trust_env=False)
-        # httpx builds its pool without a way to pass a network backend; swap the
-        # pool for an equivalent one that connects through the guard.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            network_backend=_GuardedNetworkBackend(policy),
-        )
-
-
 @dataclass(frozen=True)
 class OutboundResponse:
     """A fully read response (the body is capped)."""
@@ -334,6 +289,8 @@ async def guarded_request(
     Non-2xx answers are returned, not raised. Refusals raise :class:`OutboundRefused`;
     network failures, timeouts and oversized bodies raise :class:`ComponentError`.
     """
+    import httpx
+
     policy = OutboundPolicy.from_hosts(allowed_hosts)
     method = method.upper()
     current = check_url(url, policy=policy)
@@ -398,6 +355,8 @@ async def guarded_stream(
     reads the body, raise :class:`OutboundUnavailable`. ``allowed_paths``: see
     :class:`OutboundPolicy`.
     """
+    import httpx
+
     policy = OutboundPolicy.from_hosts(allowed_hosts, allowed_paths)
     target = check_url(url, policy=policy)
     try:
@@ -411,8 +370,12 @@ async def guarded_stream(
 
 
 def _client(policy: OutboundPolicy, timeout: float) -> httpx.AsyncClient:
+    import httpx
+
+    from pipelines.components._outbound_transport import GuardedTransport
+
     return httpx.AsyncClient(
-        transport=_GuardedTransport(policy),
+        transport=GuardedTransport(policy),
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
         trust_env=False,
@@ -420,6 +383,8 @@ def _client(policy: OutboundPolicy, timeout: float) -> httpx.AsyncClient:
 
 
 def _failure(exc: Exception, url: httpx.URL, timeout: float) -> ComponentError:
+    import httpx
+
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return OutboundUnavailable(f"request to {url} timed out after {timeout:g} s")
     if isinstance(exc, httpx.TransportError):
@@ -430,6 +395,8 @@ def _failure(exc: Exception, url: httpx.URL, timeout: float) -> ComponentError:
 def _without_credentials(headers: httpx.Headers) -> httpx.Headers:
     # Like browsers and httpx: credentials meant for one host never follow a
     # redirect to another.
+    import httpx
+
     out = httpx.Headers(headers)
     for name in ("authorization", "cookie", "proxy-authorization"):
         if name in out:
@@ -438,6 +405,8 @@ def _without_credentials(headers: httpx.Headers) -> httpx.Headers:
 
 
 def _without_body_headers(headers: httpx.Headers) -> httpx.Headers:
+    import httpx
+
     out = httpx.Headers(headers)
     for name in ("content-type", "content-length", "transfer-encoding"):
         if name in out:

@@ -1,8 +1,8 @@
 """Run workers: sync triggers executed by processes beside ``serve`` (pipelines/run_worker.py).
 
-A lone trigger runs in serve; concurrent ones go to a worker. Either way the answer
-and the run history are the same; a worker that dies fails only its own triggers
-(503, in the error shape) and is replaced.
+A lone trigger runs in serve; concurrent ones go to a worker, which serve starts the
+first time it is busy. Either way the answer and the run history are the same; a
+worker that dies fails only its own triggers (503, in the error shape) and is replaced.
 """
 
 from __future__ import annotations
@@ -58,12 +58,36 @@ async def _hellos(client: httpx.AsyncClient, base: str, prompts: list[str]) -> l
     )
 
 
+def _start_worker(server: Server, headers: dict[str, str]) -> int:
+    """Make serve busy once (a burst of triggers), which starts its worker; its pid once ready."""
+    base = f"{server.base_url}/v1beta/namespaces/admin/pipelines"
+
+    async def burst():
+        async with httpx.AsyncClient(headers=headers, timeout=30) as client:
+            return await _hellos(client, base, [f"warm{i}" for i in range(16)])
+
+    assert all(r.status_code == 200 for r in asyncio.run(burst()))
+    [worker] = _wait_for(lambda: _workers(server))
+    # The worker says it is ready once Django is set up; until then serve runs everything.
+    _wait_for(lambda: "run worker 0 ready" in server.output())
+    return worker
+
+
 def test_concurrent_triggers_run_in_a_worker_and_are_recorded(tmp_path):
     server = _start(tmp_path, "e2e-run-workers")
     try:
-        [worker] = _wait_for(lambda: _workers(server))
         token = server.create_token("w")
         base = f"{server.base_url}/v1beta/namespaces/admin/pipelines"
+        headers = {"Authorization": f"Bearer {token}"}
+        # One trigger at a time never starts a worker: serve runs them itself.
+        for prompt in ("one", "two"):
+            answer = httpx.post(
+                f"{base}/hello/trigger", json={"data": [{"variable": {"prompt": prompt}}]}, headers=headers
+            )
+            assert answer.json()["outputs"] == [{"answer": f"Hello {prompt}"}]
+        time.sleep(0.5)
+        assert _workers(server) == []
+        worker = _start_worker(server, headers)
 
         async def scenario():
             async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
@@ -75,8 +99,6 @@ def test_concurrent_triggers_run_in_a_worker_and_are_recorded(tmp_path):
                 )
                 return lone, many, bad
 
-        # The worker says it is ready once Django is set up; until then serve runs everything.
-        _wait_for(lambda: "run worker 0 ready" in server.output())
         lone, many, bad = asyncio.run(scenario())
         assert lone.json()["outputs"] == [{"answer": "Hello lone"}]
         assert [r.json()["outputs"][0]["answer"] for r in many] == [f"Hello p{i}" for i in range(40)]
@@ -95,6 +117,19 @@ def test_concurrent_triggers_run_in_a_worker_and_are_recorded(tmp_path):
     _wait_for(lambda: not _alive(worker), timeout=15)  # the worker exits with serve
 
 
+def _connected_to(pid: int, port: int) -> bool:
+    """Whether process ``pid`` has a TCP connection open to ``port`` on this machine."""
+    try:
+        inodes = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[2].split(":")[1], 16) == port and f"socket:[{fields[9]}]" in inodes:
+            return True
+    return False
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -110,10 +145,9 @@ def _alive(pid: int) -> bool:
 def test_a_dead_worker_fails_its_own_triggers_and_is_replaced(tmp_path, slow_server):
     server = _start(tmp_path, "e2e-run-worker-crash")
     try:
-        [worker] = _wait_for(lambda: _workers(server))
-        _wait_for(lambda: "run worker 0 ready" in server.output())
         token = server.create_token("w")
         headers = {"Authorization": f"Bearer {token}"}
+        worker = _start_worker(server, headers)
         base = f"{server.base_url}/v1beta/namespaces/admin/pipelines"
         assert (
             httpx.post(base, json={"id": "slow", "rawRecipe": SLOW_RECIPE}, headers=headers, timeout=10).status_code
@@ -127,7 +161,9 @@ def test_a_dead_worker_fails_its_own_triggers_and_is_replaced(tmp_path, slow_ser
                 in_serve = asyncio.create_task(client.post(f"{base}/slow/trigger", json=slow))
                 await asyncio.sleep(0.3)
                 in_worker = asyncio.create_task(client.post(f"{base}/slow/trigger", json=slow))
-                await asyncio.sleep(0.5)
+                # Killed while it runs that trigger: once it has called the slow server.
+                slow_port = int(slow_server.rsplit(":", 1)[1])
+                await asyncio.to_thread(_wait_for, lambda: _connected_to(worker, slow_port))
                 os.kill(worker, signal.SIGKILL)
                 return await in_serve, await in_worker
 

@@ -15,6 +15,10 @@ from pipelines.engine import processes
 
 class Command(BaseCommand):
     help = "Execute sync triggers for serve (started by manage.py serve; not for direct use)."
+    # serve has run the system checks before starting its workers; running them again
+    # here would import the URL configuration, and with it every view, DRF and
+    # drf-spectacular, into a process that only executes triggers.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
         parser.add_argument("--fd", type=int, required=True, help="the socket inherited from serve")

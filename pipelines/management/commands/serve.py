@@ -3,6 +3,7 @@ HTTP and websockets with daphne, and the gRPC API beside them on the same event 
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
@@ -260,6 +261,11 @@ class Command(BaseCommand):
             self.stdout.write(f"Resumed {resumed} queued run(s).")
 
     def _serve(self, host: str, port: int, grpc_port: int, run_workers: int) -> None:
+        # serve listens on plain TCP: TLS, where there is any, ends at a proxy in front.
+        # Twisted imports pyOpenSSL and service_identity for TLS endpoints whenever they
+        # are installed (~5 MB); a None entry makes that optional import fail, as it does
+        # without them, and Twisted runs without TLS support.
+        sys.modules.setdefault("OpenSSL", None)  # type: ignore[arg-type]  # None: not importable
         from daphne import http_protocol
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
@@ -292,7 +298,10 @@ class Command(BaseCommand):
         workers = run_worker.start(run_workers, reactor._asyncioEventloop)  # type: ignore[attr-defined]  # AsyncioSelectorReactor's, untyped
         if workers is not None:
             run_execution.placement_set(workers)
-            self.stdout.write(f"Sync triggers run in {run_workers} worker process(es) beside the server.")
+            self.stdout.write(
+                f"Sync triggers run in {run_workers} worker process(es) beside the server, "
+                "started the first time two arrive at once."
+            )
         self.stdout.flush()
         from pipelines.aio import freeze_startup_heap
 
