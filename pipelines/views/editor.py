@@ -4,16 +4,15 @@ Run that streams over the websocket (``/ws/runs/<uid>/``)."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from pipelines.errors import InvalidArgument, NotFound, RecipeInvalidError, ServiceError
+from pipelines.errors import InvalidArgument, RecipeInvalidError, ServiceError
 from pipelines.forms import ReleaseForm, RunForm, add_service_error
-from pipelines.selectors import releases_of, run_get
+from pipelines.selectors import releases_of
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services import releases as release_services
 from pipelines.services.triggers import CONSOLE_OPTIONS, Trigger, trigger_enqueue
@@ -21,6 +20,7 @@ from pipelines.snippets import snippet_context
 from pipelines.views.common import editable_pipeline, page
 from pipelines.views.outline import problem_line, recipe_graph
 from pipelines.views.pipelines import run_request
+from pipelines.views.runs import rerun_form
 
 
 def _urls(pipeline) -> dict[str, str]:
@@ -47,18 +47,6 @@ def checked(raw_recipe: str):
     return recipe, {"valid": not problems, "problems": problems, "graph": graph}
 
 
-def _prefill(request) -> dict:
-    """Inputs of an earlier run (``?inputs=<run uid>``): "Open in editor with these inputs"."""
-    run_uid = request.GET.get("inputs")
-    if not run_uid:
-        return {}
-    try:
-        run = run_get(run_uid=run_uid, user=request.user)
-    except (NotFound, ValidationError):
-        return {}
-    return dict(run.inputs[0]) if run.inputs and isinstance(run.inputs[0], dict) else {}
-
-
 @login_required
 @page
 def pipeline_editor(request, namespace_id: str, pipeline_id: str):
@@ -67,7 +55,7 @@ def pipeline_editor(request, namespace_id: str, pipeline_id: str):
     context = {
         "pipeline": pipeline,
         "permission": permission,
-        "form": RunForm(variables=recipe.variables if recipe else (), values=_prefill(request), prefix="v"),
+        "form": rerun_form(request, pipeline, recipe.variables if recipe else ()),
         "graph_html": state["graph"],
         "problems": state["problems"],
         "release_form": ReleaseForm(),

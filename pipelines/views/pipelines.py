@@ -27,6 +27,7 @@ from pipelines.services.triggers import CONSOLE_OPTIONS, Trigger, trigger_outcom
 from pipelines.services.users import user_namespace
 from pipelines.snippets import snippet_context
 from pipelines.views.common import is_htmx, page
+from pipelines.views.runs import carried_files
 
 BLANK = """\
 version: v1beta
@@ -171,6 +172,7 @@ def _read_form(request):
 _target_in_thread = db(trigger_target)
 _overview_context_in_thread = db(overview_context)
 _pipeline_get_in_thread = db(pipeline_get)
+_carried_in_thread = db(carried_files)
 
 
 @dataclass
@@ -212,7 +214,9 @@ async def run_request(request, user, namespace_id: str, pipeline_id: str, *, rel
         answer.status = 400
         return answer
     try:
-        rows = trigger_rows({"data": [{"variable": answer.form.variables()}]})
+        variables = answer.form.variables()
+        variables |= await _carried_in_thread(post, files, answer.form, user=user, pipeline=answer.target.pipeline)
+        rows = trigger_rows({"data": [{"variable": variables}]})
         await trigger_rate_check(requester=user, target=answer.target)
         answer.rows = await rows_with_fetched_files(answer.target, rows)
     except ServiceError as exc:
