@@ -17,17 +17,32 @@ from pipelines.services import pipelines as pipeline_services
 from pipelines.services.users import user_namespace
 from pipelines.views.common import editable_pipeline, page
 
-VISIBILITY_CHOICES = (
-    ("VISIBILITY_PRIVATE", "Private — only you can see and run it"),
-    ("VISIBILITY_PUBLIC", "Public — anyone can see it; signed-in users can run it"),
-)
+PRIVATE_LABEL = "Private — only you can see and run it"
+# What "public" lets others do: the role it is shared with (kept while private; the API
+# sets it with `sharing`), ROLE_EXECUTOR unless the owner chose ROLE_VIEWER.
+PUBLIC_LABELS = {
+    "ROLE_EXECUTOR": "Public — anyone can see it; signed-in users can run it",
+    "ROLE_VIEWER": "Public — anyone can see it; only you can run it",
+}
+
+
+def _public_role(pipeline) -> str:
+    entry = ((pipeline.sharing or {}).get("users") or {}).get("*/*") or {}
+    return entry.get("role") if entry.get("role") in PUBLIC_LABELS else "ROLE_EXECUTOR"
 
 
 class DetailsForm(forms.Form):
     description = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), help_text="Shown under its name."
     )
-    visibility = forms.ChoiceField(choices=VISIBILITY_CHOICES, widget=forms.RadioSelect)
+    visibility = forms.ChoiceField(choices=(), widget=forms.RadioSelect)
+
+    def __init__(self, *args, public_role: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["visibility"].choices = [
+            ("VISIBILITY_PRIVATE", PRIVATE_LABEL),
+            ("VISIBILITY_PUBLIC", PUBLIC_LABELS[public_role]),
+        ]
 
 
 class RenameForm(forms.Form):
@@ -67,7 +82,12 @@ def _forms(pipeline, data=None, action: str = "") -> dict[str, forms.Form]:
     """The page's four forms; only the one named by ``action`` is bound to ``data``."""
     initial = {"description": pipeline.description, "visibility": _visibility(pipeline)}
     return {
-        "details": DetailsForm(data if action == "details" else None, initial=initial, prefix="details"),
+        "details": DetailsForm(
+            data if action == "details" else None,
+            initial=initial,
+            prefix="details",
+            public_role=_public_role(pipeline),
+        ),
         "rename": RenameForm(data if action == "rename" else None, prefix="rename"),
         "clone": CloneForm(data if action == "clone" else None, prefix="clone"),
         "delete": DeleteForm(data if action == "delete" else None, prefix="delete", pipeline_id=pipeline.slug),
@@ -145,7 +165,8 @@ def _details(request, pipeline, data: dict):
     pipeline_services.pipeline_update(
         pipeline=pipeline, changes={"description": data["description"], "visibility": data["visibility"]}
     )
-    shown = "public: anyone can see it" if pipeline.is_public else "private: only you can see it"
+    shown = PUBLIC_LABELS[_public_role(pipeline)] if pipeline.is_public else PRIVATE_LABEL
+    shown = shown.split(" — ", 1)[0].lower() + ": " + shown.split(" — ", 1)[1]
     messages.success(request, f"Settings saved. The pipeline is {shown}.")
     return _back_to_settings(pipeline)
 

@@ -144,3 +144,14 @@ def test_an_unknown_setting_is_not_an_error_page(alice_client, hello):
     answer = alice_client.post("/alice/pipelines/hello/settings/explode", {})
     assert answer.status_code == 302
     assert "There is no setting" in alice_client.get(answer["Location"]).content.decode()
+
+
+def test_the_public_choice_says_who_can_run_it(alice_client, alice, make_pipeline):
+    make_pipeline(alice, "hello", public="ROLE_VIEWER")
+    page = alice_client.get(SETTINGS).content.decode()
+    assert "Public — anyone can see it; only you can run it" in page
+    post(alice_client, "details", description="", visibility="VISIBILITY_PRIVATE")
+    post(alice_client, "details", description="", visibility="VISIBILITY_PUBLIC")
+    assert Pipeline.objects.get(slug="hello").public_role == "ROLE_VIEWER"  # the role is kept
+    page = alice_client.get(SETTINGS).content.decode()
+    assert "The pipeline is public: anyone can see it; only you can run it." in page
