@@ -4,6 +4,8 @@ DELETE."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -28,7 +30,8 @@ PUBLIC_LABELS = {
 
 def _public_role(pipeline) -> str:
     entry = ((pipeline.sharing or {}).get("users") or {}).get("*/*") or {}
-    return entry.get("role") if entry.get("role") in PUBLIC_LABELS else "ROLE_EXECUTOR"
+    role = entry.get("role")
+    return role if isinstance(role, str) and role in PUBLIC_LABELS else "ROLE_EXECUTOR"
 
 
 class DetailsForm(forms.Form):
@@ -39,7 +42,7 @@ class DetailsForm(forms.Form):
 
     def __init__(self, *args, public_role: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["visibility"].choices = [
+        cast(forms.ChoiceField, self.fields["visibility"]).choices = [
             ("VISIBILITY_PRIVATE", PRIVATE_LABEL),
             ("VISIBILITY_PUBLIC", PUBLIC_LABELS[public_role]),
         ]
