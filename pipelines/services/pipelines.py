@@ -16,6 +16,7 @@ from pipelines.components import default_registry
 from pipelines.engine import Recipe, RecipeInvalid, RecipeLimits, parse_recipe, validate_recipe
 from pipelines.errors import AlreadyExists, InvalidArgument, NotFound, RecipeInvalidError
 from pipelines.models import RESOURCE_ID_PATTERN, Namespace, Pipeline, PipelineRelease
+from pipelines.services.run_files import remove_run_files
 
 ROLES = ("ROLE_VIEWER", "ROLE_EXECUTOR")
 
@@ -276,6 +277,10 @@ def pipeline_clone(
 
 
 def pipeline_delete(*, pipeline: Pipeline) -> None:
+    """Delete a pipeline with its releases and runs, and (once that is committed) the
+    files its runs kept on disk."""
     if pipeline.pk is None:
         raise NotFound("pipeline not found")
+    run_uids = list(pipeline.runs.values_list("uid", flat=True))
     pipeline.delete()
+    transaction.on_commit(lambda: remove_run_files(run_uids))
