@@ -523,6 +523,8 @@ class _RecipeParser:
         self.limits = limits
         self.problems: list[Problem] = []
         self.variable_types: dict[str, str] = {}
+        #: Locations a did-you-mean names: a misspelled required field is not also "missing".
+        self.suggested: set[str] = set()
 
     def problem(self, location: str, error: str) -> None:
         self.problems.append(Problem(location, error))
@@ -822,7 +824,7 @@ class _RecipeParser:
         for location, key, known in unknown_keys(task.input_schema, raw_input, f"{where}.input"):
             parent = location[len(f"{where}.input.") : -len(key) - 1]
             what = f"{task.name} has no input" if not parent else f"`{parent}` of {task.name} has no field"
-            self.problem(location, _unknown(what, key, known))
+            self.unknown_field(location, key, known, what)
         self.check_schema(task.input_schema, raw_input, input_node, f"{where}.input")
 
         setup_node: Node | None = None
@@ -832,7 +834,7 @@ class _RecipeParser:
             if isinstance(raw_setup, Mapping):
                 self.check_credentials(definition, raw_setup, f"{where}.setup")
                 for location, key, known in unknown_keys(definition.setup_schema, raw_setup, f"{where}.setup"):
-                    self.problem(location, _unknown(f"the {definition.type} setup has no field", key, known))
+                    self.unknown_field(location, key, known, f"the {definition.type} setup has no field")
                 self.check_schema(definition.setup_schema, raw_setup, setup_node, f"{where}.setup")
                 if definition.check_setup is not None:
                     for name, error in definition.check_setup(raw_setup):
@@ -977,6 +979,14 @@ class _RecipeParser:
             nodes.append(node)
         return nodes[0], nodes[1], nodes[2]
 
+    def unknown_field(self, location: str, key: str, known: Sequence[str], what: str) -> None:
+        """An input or setup field the task does not have: an error, naming the
+        likely intended field (which then is not also reported as missing)."""
+        self.problem(location, _unknown(what, key, known))
+        close = did_you_mean(key, known)
+        if close is not None:
+            self.suggested.add(location[: -len(key)] + close)
+
     def check_schema(self, schema: Mapping[str, Any], raw: Any, node: Node, where: str) -> None:
         """Check a component's input (or setup) against its task's schema, each
         reference standing for a value of the type it will resolve to. One problem
@@ -985,8 +995,8 @@ class _RecipeParser:
         found = schema_problems(schema, pending_instance(raw, node, self.reference_type))
         places = [_path(where, p.path) for p in found]
         for place, problem in zip(places, found, strict=True):
-            if problem.missing:
-                for name in problem.missing:
+            for name in problem.missing:
+                if f"{place}.{name}" not in self.suggested:
                     self.problem(f"{place}.{name}", f'missing required field "{name}"')
         reported: set[str] = {f"{place}.{name}" for place, p in zip(places, found, strict=True) for name in p.missing}
         for place, problem in sorted(zip(places, found, strict=True), key=lambda pair: -len(pair[1].path)):

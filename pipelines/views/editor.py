@@ -37,14 +37,16 @@ def _urls(pipeline) -> dict[str, str]:
 
 def checked(raw_recipe: str):
     """The parser's verdict on a draft: the recipe (None when invalid) and, for the
-    page, the line of each problem and the graph of a valid draft as HTML."""
+    page, its problems (errors and warnings, each with its line) and the graph of a
+    valid draft as HTML."""
     recipe, problems = pipeline_services.recipe_check(raw_recipe=raw_recipe)
     for problem in problems:
-        problem["line"] = problem_line(raw_recipe, problem["location"], problem["error"])
+        if "line" not in problem:
+            problem["line"] = problem_line(raw_recipe, problem["location"], problem["error"])
     graph = None
     if recipe is not None:
         graph = render_to_string("pipelines/pipeline_editor.html#graph", {"graph": recipe_graph(recipe)})
-    return recipe, {"valid": not problems, "problems": problems, "graph": graph}
+    return recipe, {"valid": recipe is not None, "problems": problems, "graph": graph}
 
 
 def _prefill(request) -> dict:
@@ -70,6 +72,8 @@ def pipeline_editor(request, namespace_id: str, pipeline_id: str):
         "form": RunForm(variables=recipe.variables if recipe else (), values=_prefill(request), prefix="v"),
         "graph_html": state["graph"],
         "problems": state["problems"],
+        "error_count": sum(p["severity"] == "error" for p in state["problems"]),
+        "warning_count": sum(p["severity"] == "warning" for p in state["problems"]),
         "release_form": ReleaseForm(),
         "releases": list(releases_of(pipeline=pipeline)),
         "editor_config": {"urls": _urls(pipeline), "problems": state["problems"]},
