@@ -162,7 +162,7 @@ def unknown_keys(schema: Mapping[str, Any], instance: Any, location: str) -> Ite
                 if str(key) in merged:
                     stack.append((item, merged[str(key)], f"{where}.{key}"))
                 elif not open_:
-                    yield f"{where}.{key}", str(key), sorted(merged)
+                    yield f"{where}.{key}", str(key), list(merged)
         elif isinstance(value, list):
             items: list[Mapping[str, Any]] = [
                 s["items"] for s in schemas if isinstance(s, Mapping) and isinstance(s.get("items"), Mapping)
@@ -323,10 +323,7 @@ def schema_problems(schema: Mapping[str, Any], instance: Any) -> list[SchemaProb
     except jsonschema.exceptions.SchemaError as exc:  # a component bug, but say so
         return [SchemaProblem((), f"the component's schema is invalid: {exc.message[:200]}")]
     out: list[SchemaProblem] = []
-    for error in errors:
-        if error.validator in ("oneOf", "anyOf") and error.context:
-            best = jsonschema.exceptions.best_match(error.context)
-            error = best if best is not None else error
+    for error in (leaf for top in errors for leaf in _chosen(top)):
         path = tuple(error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, Mapping):
             missing = tuple(str(n) for n in error.validator_value if n not in error.instance)
@@ -334,6 +331,25 @@ def schema_problems(schema: Mapping[str, Any], instance: Any) -> list[SchemaProb
             continue
         out.append(SchemaProblem(path, message(error)))
     return out
+
+
+def _chosen(error: Any) -> list[Any]:
+    """The errors to report for ``error``: itself, or for a oneOf/anyOf that no form
+    fits, the errors of the form meant — the one whose distinguishing field
+    (``auth-type: BEARER_TOKEN``) matches, else the one with the fewest errors."""
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
+        return [error]
+    depth = len(error.absolute_path)
+    branches: dict[Any, list[Any]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    meant = [
+        errs
+        for errs in branches.values()
+        if not any(e.validator in ("const", "enum") and len(e.absolute_path) == depth + 1 for e in errs)
+    ]
+    best = min(meant or list(branches.values()), key=len)
+    return [leaf for sub in best for leaf in _chosen(sub)]
 
 
 def _article(word: str) -> str:

@@ -241,3 +241,53 @@ def test_problems_carry_severity_and_line_in_their_dict():
     # A recipe given as JSON has no lines.
     (as_json,) = validate_recipe({"colour": "blue"}, registry=REGISTRY)
     assert "line" not in as_json.as_dict()
+
+
+def test_a_misspelled_required_input_is_reported_once_as_the_misspelling():
+    text = CHAT.replace("prompt: ${variable.prompt}", "promt: ${variable.prompt}")
+    (problem,) = problems(text)
+    assert problem.location == "component.ask.input.promt" and problem.error.endswith("did you mean `prompt`?")
+
+
+def test_nested_setup_keys_are_checked_in_the_form_chosen():
+    text = """\
+component:
+  call:
+    type: http
+    task: TASK_GET
+    setup:
+      authentication:
+        auth-type: BEARER_TOKEN
+        tokn: ${secret.token}
+    input:
+      endpoint-url: https://example.com
+"""
+    (problem,) = problems(text)
+    assert problem.location == "component.call.setup.authentication.tokn" and problem.severity == "error"
+    assert problem.line == line_of(text, "tokn")
+    assert problem.error == "the http setup has no field `tokn`; did you mean `token`?"
+
+
+def test_components_inside_an_iterator_are_checked_too():
+    text = """\
+variable:
+  texts:
+    type: array:string
+component:
+  loop:
+    type: iterator
+    input: ${variable.texts}
+    component:
+      ask:
+        type: openai
+        task: TASK_TEXT_GENERATION
+        input:
+          model: m
+          prompt: ${loop.element}
+          max-token: 5
+    output-elements:
+      answers: ${ask.output.texts}
+"""
+    (problem,) = problems(text)
+    assert problem.location == "component.loop.component.ask.input.max-token"
+    assert problem.line == line_of(text, "max-token") and problem.error.endswith("did you mean `max-tokens`?")
