@@ -488,6 +488,12 @@ def _path(location: str, parts: Iterable[Any]) -> str:
     return location
 
 
+def _hint(name: str, known: Iterable[str]) -> str:
+    """``; did you mean `prompt`?`` when a known name is close to ``name``; else ""."""
+    close = did_you_mean(name, sorted(known))
+    return f"; did you mean `{close}`?" if close is not None else ""
+
+
 def _unknown(what: str, key: str, known: Sequence[str]) -> str:
     """``<what> `colour`; did you mean `color`?`` — or the known names when none is close."""
     close = did_you_mean(key, known)
@@ -749,7 +755,10 @@ class _RecipeParser:
             definition = self.registry.get(type_)
             if definition is None:
                 known = ", ".join([*self.registry.types(), ITERATOR_TYPE])
-                self.problem(f"{where}.type", f'unknown component type "{type_}"; known types: {known}')
+                self.problem(
+                    f"{where}.type",
+                    f'unknown component type "{type_}"; known types: {known}{_hint(type_, self.registry.types())}',
+                )
                 continue
             task_name = spec.get("task")
             task = definition.tasks.get(task_name) if isinstance(task_name, str) else None
@@ -760,7 +769,8 @@ class _RecipeParser:
                 else:
                     self.problem(
                         f"{where}.task",
-                        f'unknown task "{task_name}" for component type "{type_}"; known tasks: {known}',
+                        f'unknown task "{task_name}" for component type "{type_}"; known tasks: {known}'
+                        f"{_hint(str(task_name), definition.tasks)}",
                     )
                 continue
             heads[cid] = (spec, definition, task)
@@ -1124,7 +1134,8 @@ class _RecipeParser:
             if first is None:
                 self.problem(where, f"{reference} must name a variable, e.g. ${{variable.prompt}}")
             elif first not in scope.variables:
-                self.problem(where, f'{reference} references an unknown variable "{first}"')
+                hint = _hint(str(first), scope.variables)
+                self.problem(where, f'{reference} references an unknown variable "{first}"{hint}')
         elif root == "secret":
             if first is None:
                 self.problem(where, f"{reference} must name a secret, e.g. ${{secret.my-key}}")
@@ -1151,13 +1162,15 @@ class _RecipeParser:
                 fields = scope.components[root]
                 if fields is not None and len(path) >= 2 and type(path[1]) is str and path[1] not in fields:
                     known = ", ".join(sorted(fields)) or "none"
+                    hint = _hint(path[1], fields)
                     self.problem(
-                        where, f'{reference}: component "{root}" has no output "{path[1]}" (its outputs: {known})'
+                        where, f'{reference}: component "{root}" has no output "{path[1]}" (its outputs: {known}){hint}'
                     )
         elif root == "connection":
             self.problem(where, f"{reference}: connections are not supported; reference a secret with ${{secret.<id>}}")
         else:
-            self.problem(where, f'{reference} references an unknown component or root "{root}"')
+            hint = _hint(root, [*scope.components, "variable", "secret"])
+            self.problem(where, f'{reference} references an unknown component or root "{root}"{hint}')
 
 
 def _located_references(value: Any, node: Node, where: str) -> Iterator[tuple[str, Reference]]:

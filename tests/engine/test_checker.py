@@ -291,3 +291,19 @@ component:
     (problem,) = problems(text)
     assert problem.location == "component.loop.component.ask.input.max-token"
     assert problem.line == line_of(text, "max-token") and problem.error.endswith("did you mean `max-tokens`?")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "location", "hint"),
+    [
+        ("${variable.prompt}", "${variable.promt}", "component.ask.input.prompt", "prompt"),
+        ("${ask.output.texts}", "${ask.output.text}", "output.answer.value", "texts"),
+        ("${ask.output.texts}", "${aks.output.texts}", "output.answer.value", "ask"),
+        ("task: TASK_TEXT_GENERATION", "task: TASK_TEXT_GENERATON", "component.ask.task", "TASK_TEXT_GENERATION"),
+        ("type: openai", "type: opeani", "component.ask.type", "openai"),
+    ],
+)
+def test_unknown_names_in_values_get_a_did_you_mean_too(before, after, location, hint):
+    found = errors(CHAT.replace(before, after))
+    assert [p.location for p in found] == [location]
+    assert found[0].error.endswith(f"; did you mean `{hint}`?")
