@@ -31,6 +31,8 @@ __all__ = [
     "SchemaProblem",
     "did_you_mean",
     "key_line",
+    "listing",
+    "message",
     "pending_instance",
     "schema_problems",
     "unknown_keys",
