@@ -39,13 +39,14 @@ def _urls(pipeline) -> dict[str, str]:
 
 def checked(raw_recipe: str):
     """The parser's verdict on a draft: the recipe (None when invalid) and, for the
-    page, the line of each problem and the graph data of a valid draft (drawn by
-    ``static/pipelines/graph.js``)."""
+    page, its problems (errors and warnings, each with its line) and the graph data of a
+    valid draft (drawn by ``static/pipelines/graph.js``)."""
     recipe, problems = pipeline_services.recipe_check(raw_recipe=raw_recipe)
     for problem in problems:
-        problem["line"] = problem_line(raw_recipe, problem["location"], problem["error"])
+        if "line" not in problem:
+            problem["line"] = problem_line(raw_recipe, problem["location"], problem["error"])
     graph = recipe_graph(recipe) if recipe is not None else None
-    return recipe, {"valid": not problems, "problems": problems, "graph": graph}
+    return recipe, {"valid": recipe is not None, "problems": problems, "graph": graph}
 
 
 @login_required
@@ -59,6 +60,8 @@ def pipeline_editor(request, namespace_id: str, pipeline_id: str):
         "form": rerun_form(request, pipeline, recipe),
         "graph": state["graph"],
         "problems": state["problems"],
+        "error_count": sum(p["severity"] == "error" for p in state["problems"]),
+        "warning_count": sum(p["severity"] == "warning" for p in state["problems"]),
         "release_form": ReleaseForm(),
         "releases": list(releases_of(pipeline=pipeline)),
         "editor_config": {"urls": _urls(pipeline), "problems": state["problems"]},

@@ -49,18 +49,30 @@ function lint(text, update) {
           from: Pos(p.line - 1, 0),
           to: Pos(p.line - 1, 1000),
           message: `${p.location}: ${p.error}`,
-          severity: "error",
+          severity: p.severity === "warning" ? "warning" : "error",
         })),
       );
     })
     .catch(() => update([]));
 }
 
+const plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
+
+// The badge counts errors (which block Save) and warnings (which do not):
+// "2 problems · 1 warning", "Valid · 1 warning", "Valid".
 function showState(state) {
   const problems = state.problems || [];
-  $("validity").innerHTML = problems.length
-    ? `<span class="badge badge-errored">${problems.length} problem${problems.length === 1 ? "" : "s"}</span>`
-    : '<span class="badge badge-completed">Valid</span>';
+  const errors = problems.filter((p) => p.severity !== "warning").length;
+  const warnings = problems.length - errors;
+  const badge = document.createElement("span");
+  if (errors) {
+    badge.className = "badge badge-errored";
+    badge.textContent = plural(errors, "problem") + (warnings ? ` · ${plural(warnings, "warning")}` : "");
+  } else {
+    badge.className = warnings ? "badge badge-warning" : "badge badge-completed";
+    badge.textContent = warnings ? `Valid · ${plural(warnings, "warning")}` : "Valid";
+  }
+  $("validity").replaceChildren(badge);
   const list = $("problems");
   list.replaceChildren(
     ...problems.map((p) => {
@@ -68,6 +80,10 @@ function showState(state) {
       const jump = Object.assign(document.createElement("button"), { type: "button", className: "linklike", textContent: `Line ${p.line}` });
       jump.dataset.line = p.line;
       const where = Object.assign(document.createElement("code"), { textContent: p.location });
+      if (p.severity === "warning") {
+        item.className = "problem-warning";
+        item.append(Object.assign(document.createElement("span"), { className: "badge badge-warning", textContent: "Warning" }), " ");
+      }
       item.append(jump, " ", where, `: ${p.error}`);
       return item;
     }),
