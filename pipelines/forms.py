@@ -268,7 +268,14 @@ class RunForm(forms.Form):
                 continue
             value = data.get(name)
             empty = value is None or value == "" or value == []
-            if empty and variable.required and not (variable.has_default and variable.default is not None):
+            # A re-run's checked "use the earlier run's file" box fills an empty file field.
+            carried = bool(self.data.get(f"{self.add_prefix(name)}-carried"))
+            if (
+                empty
+                and not carried
+                and variable.required
+                and not (variable.has_default and variable.default is not None)
+            ):
                 self.add_error(name, f"{field.label} is required.")
                 continue
             uploads = value if isinstance(value, list) else [value]

@@ -96,7 +96,7 @@ def test_unchecking_the_box_leaves_the_file_out(alice_client, img):
     first_run(alice_client)
     answer = alice_client.post("/alice/pipelines/img/editor/run", {"v-note": "no photo"})
     assert answer.status_code == 400
-    assert answer.json()["errors"] == {"v-photo": ['missing required variable "photo"']}
+    assert answer.json()["errors"] == {"v-photo": ["Photo is required."]}
 
 
 def test_an_expired_file_is_named_with_the_reason(alice_client, img, kept_on_disk):
