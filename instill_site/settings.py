@@ -133,7 +133,16 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = PIPELINE_DATA_DIR / "static"
+# `manage.py serve` collects static/ (and the apps' files: Swagger UI) here at start-up:
+# content-hashed names and gzip copies (pipelines/staticfiles.py), served with a
+# ten-year immutable cache lifetime. With DEBUG they are served from static/ as they are.
+STATIC_ROOT = Path(os.environ.get("PIPELINE_STATIC_ROOT", PIPELINE_DATA_DIR / "static")).resolve()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "pipelines.staticfiles.Storage"},
+}
+# Files without a hash in their name (none that pages link) may change: an hour at most.
+WHITENOISE_MAX_AGE = 0 if DEBUG else 3600
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
