@@ -26,6 +26,9 @@ const editor = window.CodeMirror
       indentUnit: 2,
       tabSize: 2,
       screenReaderLabel: "Recipe (YAML). Press Escape, then Tab, to leave the editor.",
+      // The editable text is the focusable element inside the scrolling area, which
+      // screen readers read as text and axe-core sees as a keyboard-reachable region.
+      inputStyle: "contenteditable",
       gutters: ["CodeMirror-lint-markers", "CodeMirror-linenumbers"],
       lint: { getAnnotations: lint, async: true, delay: 400 },
       // Tab indents, so the keyboard needs a way out: Escape arms it, and the next Tab or

@@ -17,7 +17,6 @@ from django.conf import settings
 
 from tests.web.test_trigger_snippet import render_page, snippets_of
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = next(
     (shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None
 )
