@@ -142,6 +142,26 @@ def test_page_screenshot_axe_and_no_script_errors(audited, audit_paths, spec: Pa
     violations = axe_violations(page)
     assert not violations, f"axe-core on {spec.name} at {size} ({page.url}):\n{describe(violations)}"
     assert not errors, f"script errors on {spec.name} at {size}: {errors}"
+    if size == "390x844":
+        small = page.evaluate(SMALL_TEXT, NOT_OURS)
+        assert not small, f"text under 12 px on {spec.name} at {size} (Lighthouse's legible size): {small}"
+
+
+# Visible text (outside SVG drawings and NOT_OURS) set in less than 12 px: "tag.class 11.7px 'text'".
+SMALL_TEXT = """(exclude) => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const small = new Map();
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!node.textContent.trim() || !el || el.closest("svg") || exclude.some((s) => el.closest(s))) continue;
+    if (!el.checkVisibility({ checkVisibilityCSS: true }) || !el.getClientRects().length) continue;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (size >= 12) continue;
+    const key = `${el.tagName.toLowerCase()}${el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : ""} ${size}px`;
+    if (!small.has(key)) small.set(key, `${key} '${node.textContent.trim().slice(0, 30)}'`);
+  }
+  return [...small.values()];
+}"""
 
 
 # --- keyboard only ---------------------------------------------------------------------
