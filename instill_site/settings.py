@@ -64,7 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "pipelines.staticfiles.StaticFilesConfig",  # django.contrib.staticfiles, ignoring unused apps' files
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

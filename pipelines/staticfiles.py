@@ -14,6 +14,7 @@ import asyncio
 from typing import Any
 
 from django.conf import settings
+from django.contrib.staticfiles.apps import StaticFilesConfig as DjangoStaticFilesConfig
 from whitenoise.middleware import WhiteNoiseMiddleware
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
@@ -22,6 +23,13 @@ NOT_COLLECTED = (
     "(`manage.py serve` and `make run` do it at start-up, the test suite once per session), or set DEBUG=true "
     "to serve them from static/ as they are."
 )
+
+
+class StaticFilesConfig(DjangoStaticFilesConfig):
+    """django.contrib.staticfiles without the files no page links: ReDoc and DRF's
+    browsable API (both off here) are 17 MB that every start-up would copy and gzip."""
+
+    ignore_patterns = [*DjangoStaticFilesConfig.ignore_patterns, "redoc", "rest_framework"]
 
 
 class StaticFilesNotCollected(ValueError):
