@@ -141,8 +141,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "pipelines.staticfiles.Storage"},
 }
-# Files without a hash in their name (none that pages link) may change: an hour at most.
-WHITENOISE_MAX_AGE = 0 if DEBUG else 3600
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
