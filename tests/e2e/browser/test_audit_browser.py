@@ -142,10 +142,29 @@ def test_page_screenshot_axe_and_no_script_errors(audited, audit_paths, spec: Pa
     violations = axe_violations(page)
     assert not violations, f"axe-core on {spec.name} at {size} ({page.url}):\n{describe(violations)}"
     assert not errors, f"script errors on {spec.name} at {size}: {errors}"
+    skips = page.evaluate(HEADING_SKIPS, NOT_OURS)
+    assert not skips, f"heading levels skip on {spec.name} at {size}: {skips}"
     if size == "390x844":
         small = page.evaluate(SMALL_TEXT, NOT_OURS)
         assert not small, f"text under 12 px on {spec.name} at {size} (Lighthouse's legible size): {small}"
 
+
+# Headings as assistive technology lists them (hidden ones are not), where one goes more
+# than a level deeper than the one before it: "h1 'admin/audit' -> h3 'Releases'".
+HEADING_SKIPS = """(exclude) => {
+  const headings = [...document.querySelectorAll("h1, h2, h3, h4, h5, h6")].filter((h) =>
+    !h.closest("[hidden], [aria-hidden=true]") && !exclude.some((s) => h.closest(s))
+    && (h.getClientRects().length || h.classList.contains("visually-hidden")));
+  const skips = [];
+  let previous = null;
+  for (const h of headings) {
+    const level = Number(h.tagName[1]);
+    const text = `${h.tagName.toLowerCase()} '${h.textContent.trim().replace(/\\s+/g, " ").slice(0, 30)}'`;
+    if (level > (previous ? previous.level + 1 : 1)) skips.push(`${previous ? previous.text : "(page start)"} -> ${text}`);
+    previous = { level, text };
+  }
+  return skips;
+}"""
 
 # Visible text (outside SVG drawings and NOT_OURS) set in less than 12 px: "tag.class 11.7px 'text'".
 SMALL_TEXT = """(exclude) => {
