@@ -118,6 +118,7 @@ class Server:
         grpc_port: int | None = None,
         env: dict[str, str] | None = None,
         python: str = sys.executable,
+        root: Path = ROOT,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.admin_password = admin_password
@@ -127,6 +128,8 @@ class Server:
         self.grpc_port = grpc_port or free_port()
         self.grpc_target = f"127.0.0.1:{self.grpc_port}"
         self.python = python
+        # The checkout whose manage.py runs (benchmarks/lcp.py compares an older one).
+        self.root = Path(root)
         self.extra_env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -145,7 +148,7 @@ class Server:
         }
         command = [
             self.python,
-            str(ROOT / "manage.py"),
+            str(self.root / "manage.py"),
             "serve",
             "--host",
             "127.0.0.1",
@@ -156,7 +159,7 @@ class Server:
         ]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                command, cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2.0) as client:
@@ -238,7 +241,7 @@ class Server:
 
 
 @contextmanager
-def bench_server(prefix: str, *, keep_log: bool = False, grace: float = 10.0) -> Iterator[Server]:
+def bench_server(prefix: str, *, keep_log: bool = False, grace: float = 10.0, root: Path = ROOT) -> Iterator[Server]:
     """A started server for a benchmark: its own temporary data dir, log at WARNING,
     DEBUG off. On exit it is stopped (with whatever it started) and its data dir
     removed, or, with ``keep_log``, kept and the log's path printed."""
@@ -248,6 +251,7 @@ def bench_server(prefix: str, *, keep_log: bool = False, grace: float = 10.0) ->
         admin_password="bench-admin-password",
         log_path=workdir / "server.log",
         env={"LOG_LEVEL": "WARNING", "DEBUG": "false"},
+        root=root,
     )
     print(f"Starting manage.py serve on {server.base_url} (data in {workdir}) ...", flush=True)
     try:

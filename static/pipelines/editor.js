@@ -26,16 +26,36 @@ const editor = window.CodeMirror
       indentUnit: 2,
       tabSize: 2,
       screenReaderLabel: "Recipe (YAML). Press Escape, then Tab, to leave the editor.",
+      // The editable text is the focusable element inside the scrolling area, which
+      // screen readers read as text and axe-core sees as a keyboard-reachable region.
+      inputStyle: "contenteditable",
       gutters: ["CodeMirror-lint-markers", "CodeMirror-linenumbers"],
       lint: { getAnnotations: lint, async: true, delay: 400 },
+      // Tab indents, so the keyboard needs a way out: Escape arms it, and the next Tab or
+      // Shift-Tab is left to the browser (the keydown handler below), which moves focus on
+      // (or back) as anywhere else.
       extraKeys: {
         Tab: (cm) => cm.replaceSelection("  "),
+        "Shift-Tab": (cm) => cm.execCommand("indentLess"),
         "Ctrl-S": () => save(),
         "Cmd-S": () => save(),
-        Esc: () => $("save-button").focus(),
+        Esc: (cm) => armLeave(cm, true),
       },
     })
   : null;
+// While armed, the editor shows "Tab leaves the editor" (app.css); any other key or
+// leaving the editor disarms it.
+function armLeave(cm, armed) {
+  cm.state.leaving = armed;
+  cm.getWrapperElement().classList.toggle("cm-leaving", armed);
+}
+if (editor) {
+  editor.on("keydown", (cm, event) => {
+    if (event.key === "Tab" && cm.state.leaving) event.codemirrorIgnore = true;
+    if (!["Escape", "Shift"].includes(event.key)) armLeave(cm, false);
+  });
+  editor.on("blur", (cm) => armLeave(cm, false));
+}
 const getText = () => (editor ? editor.getValue() : textarea.value);
 
 function lint(text, update) {
