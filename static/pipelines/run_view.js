@@ -21,6 +21,20 @@ export function isShort(value) {
   return typeof value === "string" && !value.startsWith("data:") && !value.includes("\n") && value.length <= 80;
 }
 
+// The name a data URI carries (";filename=report.pdf"), else one from its type: the same
+// rule as the server's pages (templatetags/pipeline_ui.py).
+function dataUriName(uri, mime) {
+  for (const part of uri.slice(5).split(",", 1)[0].split(";").slice(1)) {
+    const [key, ...rest] = part.split("=");
+    const name = rest.join("=");
+    if (["filename", "name"].includes(key.trim().toLowerCase()) && name) {
+      try { return decodeURIComponent(name).replace(/[/\\]/g, "_"); } catch { return name.replace(/[/\\]/g, "_"); }
+    }
+  }
+  const extension = { "text/plain": "txt", "application/octet-stream": "bin" }[mime] || mime.split("/").pop() || "bin";
+  return `file.${extension}`;
+}
+
 // A value as the server's pipeline_ui.render_value shows it: text in one style, images
 // inline, files as download links, objects and arrays as a JSON tree.
 export function renderValue(value, depth = 0) {
@@ -31,7 +45,7 @@ export function renderValue(value, depth = 0) {
     if (value.startsWith("data:image/")) return el("img", { src: value, className: "output-image", alt: `image output (${value.slice(5).split(/[;,]/)[0]})` });
     if (value.startsWith("data:")) {
       const mime = value.slice(5).split(/[;,]/)[0];
-      const name = `file.${mime.split("/").pop() || "bin"}`;
+      const name = dataUriName(value, mime);
       return el("a", { href: value, download: name, className: "file-link", textContent: `⭳ ${name}` });
     }
     if (depth > 0 && isShort(value)) return el("span", { className: "json-string", textContent: `"${value}"` });

@@ -40,7 +40,7 @@ def test_editor_asks_anonymous_visitors_to_sign_in(client, hello):
 def test_editor_page_has_the_recipe_graph_run_form_and_toolkit(alice_client, hello):
     page = alice_client.get("/alice/pipelines/hello/editor").content.decode()
     assert "jq-filter" in page and 'id="editor-config"' in page
-    assert 'id="graph-data"' in page and '"component.greet"' in page and "pipelines/graph.js" in page
+    assert 'id="graph-data"' in page and '"component.greet"' in page and static("pipelines/graph.js") in page
     assert 'name="v-prompt"' in page and "Trigger Snippet" in page
     assert static("vendor/codemirror-5.65.21/codemirror.min.js") in page
     assert (
