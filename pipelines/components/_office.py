@@ -38,6 +38,20 @@ LIBREOFFICE_MISSING = (
 _LIBREOFFICE_LOCK = threading.Lock()
 #: A conversion that takes longer than this is stopped.
 LIBREOFFICE_TIMEOUT = 120
+#: The most cells a workbook's sheets may span (rows x columns up to the last filled
+#: cell, as the table shows them): a few-KB file can name a cell in the far corner of
+#: a 17-billion-cell sheet, which would take the server's memory to lay out.
+MAX_WORKBOOK_CELLS = 2_000_000
+#: The most cells, empty ones included, read off an XLSX file's rows before that.
+MAX_WORKBOOK_STORED_CELLS = 25 * MAX_WORKBOOK_CELLS
+
+
+def _check_cells(kind: str, cells: int) -> None:
+    if cells > MAX_WORKBOOK_CELLS:
+        raise ComponentError(
+            f"The {kind} workbook spans more than {MAX_WORKBOOK_CELLS:,} cells (rows x columns up to its last "
+            "filled cell), too many to convert; split it or remove far-away cells."
+        )
 
 
 def cell_text(value: Any) -> str:
@@ -55,11 +69,13 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def _trim(rows: list[list[str]]) -> list[list[str]]:
-    """Rows without trailing empty rows and trailing empty columns."""
+def _trim(rows: list[list[str]], kind: str, counted: int = 0) -> list[list[str]]:
+    """Rows without trailing empty rows and trailing empty columns (``counted``: the
+    cells of the sheets before, for :data:`MAX_WORKBOOK_CELLS`)."""
     while rows and not any(rows[-1]):
         rows.pop()
     width = max((max((i + 1 for i, cell in enumerate(row) if cell), default=0) for row in rows), default=0)
+    _check_cells(kind, counted + len(rows) * width)
     return [row[:width] + [""] * (width - len(row[:width])) for row in rows]
 
 
@@ -72,10 +88,26 @@ def xlsx_sheets(data: bytes) -> list[tuple[str, list[list[str]]]]:
     except Exception as exc:  # noqa: BLE001 - openpyxl raises assorted zip/xml/KeyError errors
         raise ComponentError(f"Couldn't read the XLSX workbook: {exc}") from None
     try:
-        sheets = []
+        sheets: list[tuple[str, list[list[str]]]] = []
+        counted = stored = 0
         for sheet in workbook.worksheets:
-            rows = [[cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-            sheets.append((sheet.title, _trim(rows)))
+            # Rows as stored, not padded to the size the sheet declares (any size at all).
+            sheet.reset_dimensions()
+            rows: list[list[str]] = []
+            width = filled = 0
+            for row in sheet.iter_rows(values_only=True):
+                stored += len(row)
+                if stored > MAX_WORKBOOK_STORED_CELLS:  # empty styled cells far out on many rows
+                    _check_cells("XLSX", stored)
+                cells = [cell_text(value) for value in row]
+                while cells and not cells[-1]:
+                    cells.pop()  # styled empty cells
+                rows.append(cells)
+                if cells:
+                    width, filled = max(width, len(cells)), len(rows)
+                    _check_cells("XLSX", counted + filled * width)
+            sheets.append((sheet.title, _trim(rows, "XLSX", counted)))
+            counted += sum(len(row) for row in sheets[-1][1])
     finally:
         workbook.close()
     return sheets
@@ -90,9 +122,11 @@ def xls_sheets(data: bytes) -> list[tuple[str, list[list[str]]]]:
     except Exception as exc:  # noqa: BLE001 - xlrd raises XLRDError, struct and compdoc errors
         raise ComponentError(f"Couldn't read the XLS workbook: {exc}") from None
     try:
-        sheets = []
+        sheets: list[tuple[str, list[list[str]]]] = []
+        counted = 0
         for index in range(book.nsheets):
             sheet = book.sheet_by_index(index)
+            _check_cells("XLS", counted + sheet.nrows * sheet.ncols)
             rows = []
             for row in range(sheet.nrows):
                 cells = []
@@ -106,7 +140,8 @@ def xls_sheets(data: bytes) -> list[tuple[str, list[list[str]]]]:
                         value = xlrd.error_text_from_code.get(value, "#ERR")
                     cells.append(cell_text(value))
                 rows.append(cells)
-            sheets.append((sheet.name, _trim(rows)))
+            sheets.append((sheet.name, _trim(rows, "XLS", counted)))
+            counted += sum(len(row) for row in sheets[-1][1])
             book.unload_sheet(index)
     finally:
         book.release_resources()

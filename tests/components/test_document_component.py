@@ -735,3 +735,46 @@ def test_libreoffice_failures_and_timeouts_are_component_errors(
     with pytest.raises(ComponentError, match=r"LibreOffice took longer than 0.5 s to read the PPT file"):
         run("TASK_CONVERT_TO_MARKDOWN", {"document": instill_file("test.ppt")})
     assert time.monotonic() - started < 10
+
+
+def _workbook_with(cells: dict[str, str], *, dimension: str | None = None) -> bytes:
+    """An XLSX holding ``cells``; ``dimension`` rewrites the size the sheet declares."""
+    openpyxl = pytest.importorskip("openpyxl")
+    import zipfile
+
+    workbook = openpyxl.Workbook()
+    for ref, value in cells.items():
+        workbook.active[ref] = value
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    if dimension is None:
+        return buffer.getvalue()
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<dimension ref="A1:B2"/>', f'<dimension ref="{dimension}"/>'.encode())
+                assert dimension.encode() in data
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+def test_a_workbook_declaring_a_huge_sheet_reads_its_cells_only() -> None:
+    """A few-KB workbook whose sheet claims all 1,048,576 x 16,384 cells is read as the
+    cells it holds, at once (not padded out to billions of empty cells)."""
+    data = _workbook_with({"A1": "tea", "B2": "2.5"}, dimension="A1:XFD1048576")
+    started = time.monotonic()
+    out = run("TASK_CONVERT_TO_TEXT", {"document": File(data), "filename": "book.xlsx"})
+    assert out["body"] == "Sheet\ntea\t\n\t2.5"
+    assert time.monotonic() - started < 10
+
+
+def test_a_workbook_spanning_too_many_cells_is_refused() -> None:
+    """One cell in the far corner of a sheet would be a grid of 17 billion cells: refused
+    with the limit, quickly."""
+    data = _workbook_with({"A1": "tea", "XFD1048576": "x"})
+    started = time.monotonic()
+    with pytest.raises(ComponentError, match=r"XLSX workbook .*more than [\d,]+ cells"):
+        run("TASK_CONVERT_TO_TEXT", {"document": File(data), "filename": "book.xlsx"})
+    assert time.monotonic() - started < 10
