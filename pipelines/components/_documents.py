@@ -102,6 +102,10 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 
 #: Page bitmaps larger than this (pixels) are refused rather than exhausting memory.
 MAX_PAGE_PIXELS = 80_000_000
+#: A DOCX/PPTX/XLSX whose parts unpack to more than this (bytes, as its ZIP directory
+#: says; the reader never unpacks more than it says) is refused: the readers hold every
+#: part in memory, and XML packs a thousand to one (a ZIP bomb).
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -142,11 +146,23 @@ def _extension(filename: str | None) -> str:
 
 
 def _zip_names(data: bytes) -> list[str]:
+    return [info.filename for info in _zip_infos(data)]
+
+
+def _zip_infos(data: bytes) -> list[zipfile.ZipInfo]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return archive.namelist()
+            return archive.infolist()
     except zipfile.BadZipFile:
         return []
+
+
+def _check_unpacked(infos: list[zipfile.ZipInfo], kind: str) -> None:
+    if sum(info.file_size for info in infos) > MAX_UNPACKED_BYTES:
+        raise ComponentError(
+            f"The {_LABELS[kind]} file unpacks to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB, "
+            "too large to convert."
+        )
 
 
 def detect_kind(file: File, filename: str | None = None) -> str:
@@ -165,9 +181,11 @@ def detect_kind(file: File, filename: str | None = None) -> str:
     if data[:1024].lstrip().startswith(b"%PDF-"):
         return PDF
     if data.startswith(b"PK\x03\x04"):
-        names = _zip_names(data)
+        infos = _zip_infos(data)
+        names = {info.filename for info in infos}
         for part, kind in _ZIP_PARTS.items():
             if part in names:
+                _check_unpacked(infos, kind)
                 return kind
         raise _unsupported(mime if mime.startswith("application/vnd") else "application/zip", file, filename)
     if data.startswith(_OLE_MAGIC):

@@ -778,3 +778,24 @@ def test_a_workbook_spanning_too_many_cells_is_refused() -> None:
     with pytest.raises(ComponentError, match=r"XLSX workbook .*more than [\d,]+ cells"):
         run("TASK_CONVERT_TO_TEXT", {"document": File(data), "filename": "book.xlsx"})
     assert time.monotonic() - started < 10
+
+
+def test_an_office_file_that_unpacks_too_large_is_refused(monkeypatch) -> None:
+    """A ZIP bomb: a small DOCX/XLSX/PPTX whose parts unpack to more than the limit is
+    refused before any of it is unpacked, with the limit in the message."""
+    import zipfile
+
+    from pipelines.components import _documents
+
+    monkeypatch.setattr(_documents, "MAX_UNPACKED_BYTES", 1024 * 1024)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(make_docx())) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            out.writestr(item, source.read(item.filename))
+        out.writestr("word/padding.xml", b"<p/>" * 500_000)  # 2 MB, a few KB packed
+    bomb = buffer.getvalue()
+    assert len(bomb) < 100_000
+    with pytest.raises(ComponentError, match=r"DOCX file unpacks to more than 1 MB"):
+        run("TASK_CONVERT_TO_TEXT", {"document": File(bomb), "filename": "report.docx"})
+    # The same document without the padding still reads.
+    assert "Quarterly Report" in run("TASK_CONVERT_TO_TEXT", {"document": File(make_docx())})["body"]
