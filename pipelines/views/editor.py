@@ -12,9 +12,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from pipelines.aio import db
 from pipelines.errors import InvalidArgument, RecipeInvalidError, ServiceError
 from pipelines.forms import ReleaseForm, add_service_error, run_form_for
-from pipelines.selectors import releases_of
+from pipelines.selectors import pipeline_get_editable, releases_of
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services import releases as release_services
 from pipelines.snippets import snippet_context
@@ -139,6 +140,9 @@ def pipeline_release(request, namespace_id: str, pipeline_id: str):
     return render(request, "pipelines/pipeline_editor.html#release-panel", context, status=400 if form.errors else 200)
 
 
+_editable_in_thread = db(pipeline_get_editable)
+
+
 def _read_draft(request) -> str | None:
     return request.POST.get("rawRecipe")
 
@@ -156,6 +160,10 @@ async def pipeline_run_start(request, namespace_id: str, pipeline_id: str):
     if user.is_authenticated:
         raw = await asyncio.to_thread(_read_draft, request)
         if raw is not None:
+            try:  # only its owner runs a draft: others are told so, not what the draft lacks
+                await _editable_in_thread(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
+            except ServiceError as exc:
+                return JsonResponse({"error": exc.message, "errors": {}}, status=exc.http_status)
             recipe, state = await asyncio.to_thread(checked, raw)
             if recipe is None:
                 count = len(state["problems"])

@@ -65,6 +65,18 @@ def test_only_the_owner_runs_a_draft(bob_client, alice, make_pipeline):
     assert response.status_code == 403 and not PipelineRun.objects.exists()
 
 
+@pytest.mark.parametrize(("public", "status"), [("ROLE_EXECUTOR", 403), (None, 404)])
+def test_a_draft_of_someone_elses_pipeline_is_refused_before_it_is_read(
+    public, status, bob_client, alice, make_pipeline
+):
+    """Not "fix the recipe first": the draft is not theirs to run, broken or not (and a
+    private pipeline stays hidden)."""
+    make_pipeline(alice, "hello", public=public)
+    response = bob_client.post(EDITOR_RUN, {"v-prompt": "x", "rawRecipe": "output: [nope"})
+    assert response.status_code == status
+    assert "problems" not in response.content.decode() and not PipelineRun.objects.exists()
+
+
 def test_the_run_form_follows_the_draft(alice_client, hello):
     draft = hello.raw_recipe.replace("variable:\n", "variable:\n  city: {title: City, type: string}\n", 1)
     answer = alice_client.post("/alice/pipelines/hello/editor/run-form", {"rawRecipe": draft}).json()
