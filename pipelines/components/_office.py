@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import io
 import os
+import pathlib
 import shutil
 import signal
 import subprocess
@@ -38,6 +39,8 @@ LIBREOFFICE_MISSING = (
 _LIBREOFFICE_LOCK = threading.Lock()
 #: A conversion that takes longer than this is stopped.
 LIBREOFFICE_TIMEOUT = 120
+#: What LibreOffice gets of the server's environment.
+_PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "FONTCONFIG_PATH", "FONTCONFIG_FILE", "SAL_USE_VCLPLUGIN")
 #: The most cells a workbook's sheets may span (rows x columns up to the last filled
 #: cell, as the table shows them): a few-KB file can name a cell in the far corner of
 #: a 17-billion-cell sheet, which would take the server's memory to lay out.
@@ -176,6 +179,44 @@ def pptx_slides(data: bytes) -> list[list[tuple[str, str]]]:
     return slides
 
 
+# LibreOffice's profile for a conversion: a document is untrusted, so it may not reach
+# the network (linked pictures, OLE/DDE links, web queries would be fetched by the
+# server, past the outbound allow list, and drawn into the PDF) nor run macros. Links
+# are blocked and never updated, and any fetch goes to a proxy on a closed port.
+_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+{items}
+</oor:items>
+"""
+_PROFILE_SETTINGS = (
+    ("org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks", "true"),
+    ("org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution", "true"),
+    ("org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel", "3"),
+    ("org.openoffice.Office.Writer/Content/Update", "Link", "2"),
+    ("org.openoffice.Office.Calc/Content/Update", "Link", "2"),
+    ("org.openoffice.Inet/Settings", "ooInetProxyType", "2"),
+    ("org.openoffice.Inet/Settings", "ooInetHTTPProxyName", "127.0.0.1"),
+    ("org.openoffice.Inet/Settings", "ooInetHTTPProxyPort", "9"),
+    ("org.openoffice.Inet/Settings", "ooInetHTTPSProxyName", "127.0.0.1"),
+    ("org.openoffice.Inet/Settings", "ooInetHTTPSProxyPort", "9"),
+    ("org.openoffice.Inet/Settings", "ooInetNoProxy", ""),
+)
+
+
+def _write_profile(directory: str) -> str:
+    """A LibreOffice user profile with :data:`_PROFILE_SETTINGS` in ``directory``; its URL."""
+    user = os.path.join(directory, "user")
+    os.makedirs(user)
+    items = "\n".join(
+        f'<item oor:path="/{path}"><prop oor:name="{name}" oor:op="fuse"><value>{value}</value></prop></item>'
+        for path, name, value in _PROFILE_SETTINGS
+    )
+    with open(os.path.join(user, "registrymodifications.xcu"), "w", encoding="utf-8") as fh:
+        fh.write(_PROFILE.format(items=items))
+    return pathlib.Path(directory).as_uri()
+
+
 def libreoffice_to_pdf(data: bytes, extension: str, kind: str, what: str, advice: str) -> bytes:
     """``data`` (a ``.doc``/``.ppt``… file) converted to PDF by LibreOffice.
 
@@ -188,9 +229,22 @@ def libreoffice_to_pdf(data: bytes, extension: str, kind: str, what: str, advice
         source = os.path.join(workdir, f"document.{extension}")
         with open(source, "wb") as fh:
             fh.write(data)
-        command = [program, "--headless", "--norestore", "--convert-to", "pdf", "--outdir", workdir, source]
-        # Its own profile in the temporary directory: no clash with a desktop session.
-        env = {**os.environ, "HOME": workdir}
+        profile = _write_profile(os.path.join(workdir, "profile"))
+        command = [
+            program,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            workdir,
+            source,
+        ]
+        # Its own profile in the temporary directory (no clash with a desktop session),
+        # and none of the server's settings (keys, database URL) in its environment.
+        env = {name: os.environ[name] for name in _PASSED_ENV if name in os.environ}
+        env["HOME"] = workdir
         # Its own process group, so a timeout stops LibreOffice's helper processes too.
         process = subprocess.Popen(  # noqa: S603 - fixed program and arguments, no shell
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True

@@ -799,3 +799,53 @@ def test_an_office_file_that_unpacks_too_large_is_refused(monkeypatch) -> None:
         run("TASK_CONVERT_TO_TEXT", {"document": File(bomb), "filename": "report.docx"})
     # The same document without the padding still reads.
     assert "Quarterly Report" in run("TASK_CONVERT_TO_TEXT", {"document": File(make_docx())})["body"]
+
+
+@needs_libreoffice
+def test_libreoffice_fetches_nothing_a_document_links_to() -> None:
+    """A DOCX whose picture is a link to a URL (an internal address, say) is drawn
+    without it: LibreOffice fetches no linked content, which would bypass the server's
+    outbound allow list (and draw what it found into the page images)."""
+    import http.server
+    import re
+    import threading
+    import zipfile
+
+    from PIL import Image
+
+    requested: list[str] = []
+
+    class Server(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            requested.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Server)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        document = docx.Document()
+        document.add_paragraph("Linked picture below")
+        picture = io.BytesIO()
+        Image.new("RGB", (20, 20), "red").save(picture, "PNG")
+        document.add_picture(picture)
+        saved = io.BytesIO()
+        document.save(saved)
+        linked = io.BytesIO()
+        url = f"http://127.0.0.1:{server.server_address[1]}/internal.png"
+        with zipfile.ZipFile(saved) as source, zipfile.ZipFile(linked, "w") as out:
+            for item in source.infolist():
+                data = source.read(item.filename)
+                if item.filename == "word/_rels/document.xml.rels":
+                    data = re.sub(rb'Target="media/[^"]+"', f'Target="{url}" TargetMode="External"'.encode(), data)
+                elif item.filename == "word/document.xml":
+                    data = data.replace(b"r:embed=", b"r:link=")
+                out.writestr(item, data)
+        images = run("TASK_CONVERT_TO_IMAGES", {"document": File(linked.getvalue()), "filename": "linked.docx"})
+    finally:
+        server.shutdown()
+    assert images["filenames"] == ["linked-1.png"]
+    assert requested == []
