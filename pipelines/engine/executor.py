@@ -56,7 +56,7 @@ from .masking import Masker
 from .platform import PLATFORM_SECRET, PlatformSetup, allowed_host
 from .processes import TaskProcesses, shared
 from .recipe import Component, Graph, Recipe
-from .references import ReferenceUnresolved, files_to_read, read_files
+from .references import Node, ReferenceUnresolved, files_to_read, read_files
 from .results import COMPLETED, ERROR, SKIPPED, ComponentResult, RowResult, RunResult
 
 __all__ = ["DEFAULT_MAX_ITERATIONS", "EventHandler", "RunCancelled", "execute"]
@@ -223,6 +223,12 @@ class _Run:
     def render_outputs(self, scope: Mapping[str, Any]) -> dict[str, Any]:
         return {oid: output.value.render(scope, False) for oid, output in self.recipe.outputs.items()}
 
+    async def outputs_now(self, scope: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`render_outputs`, the documents they write into strings read first, off
+        the event loop (as for a component's input)."""
+        await _read_off_loop([output.value for output in self.recipe.outputs.values()], scope)
+        return self.render_outputs(scope)
+
     # rows ---------------------------------------------------------------------
 
     async def run_rows(
@@ -243,7 +249,7 @@ class _Run:
         await self.run_graph(graph, scope, index, results, events)
         components = {cid: results.get(cid) or ComponentResult(cid, SKIPPED) for cid in graph.components}
         errored = any(result.status == ERROR for result in components.values())
-        outputs = self.render_outputs(scope)
+        outputs = await self.outputs_now(scope)
         masker = self.maskers[index]
         if masker is not None:
             outputs = masker(outputs)
@@ -327,9 +333,8 @@ class _Run:
         setup: Any = None
         clock = time.perf_counter()
         try:
-            if files := files_to_read(component.input, scope):
-                # Documents written into strings are read off the event loop.
-                await asyncio.to_thread(read_files, files)
+            # Documents written into strings are read off the event loop.
+            await _read_off_loop([component.input], scope)
             rendered = component.input.render(scope, True)
             # Always a fresh top-level dict: literal inputs are shared between runs.
             inputs = dict(rendered) if isinstance(rendered, Mapping) else {"input": rendered}
@@ -370,7 +375,7 @@ class _Run:
         if events:
             await self.emit(ComponentOutputUpdated, index, component_id=cid, output=output)
             if self.recipe.graph.components.get(cid) is component:
-                await self.emit(PipelineOutputUpdated, index, output=self.render_outputs(scope))
+                await self.emit(PipelineOutputUpdated, index, output=await self.outputs_now(scope))
             await self.emit(ComponentStatusUpdated, index, component_id=cid, started=True, completed=True)
         masker = self.maskers[index]
         if masker is not None:  # after the scope took the real values
@@ -417,7 +422,7 @@ class _Run:
                 snapshot = dict(partial_output)
                 scope[cid] = {"input": inputs, "output": snapshot, "status": _STATUS_COMPLETED}
                 await self.emit(ComponentOutputUpdated, index, growing=True, component_id=cid, output=snapshot)
-                await self.emit(PipelineOutputUpdated, index, growing=True, output=self.render_outputs(scope))
+                await self.emit(PipelineOutputUpdated, index, growing=True, output=await self.outputs_now(scope))
 
         context = TaskContext(
             component_id=cid,
@@ -521,6 +526,7 @@ class _Run:
                     raise _ElementFailed(
                         position, f'component "{inner_id}" failed at element {position}: {result.error}'
                     )
+            await _read_off_loop([node for _, node in spec.output_elements], inner)
             collected[position] = [node.render(inner, False) for _, node in spec.output_elements]
 
         if len(elements) == 1:
@@ -568,6 +574,14 @@ class _Run:
 
 # Event fields that carry run values (the rest are ids, flags and counters).
 _MASKED_FIELDS = frozenset({"input", "output", "message"})
+
+
+async def _read_off_loop(nodes: Sequence[Node], scope: Mapping[str, Any]) -> None:
+    """Read the files that rendering ``nodes`` writes into strings (a document's text,
+    which may take seconds) in a worker thread, so rendering finds them read."""
+    files = [file for node in nodes for file in files_to_read(node, scope)]
+    if files:
+        await asyncio.to_thread(read_files, files)
 
 
 # The engine option that carries the platform setups (type → PlatformSetup).

@@ -614,3 +614,24 @@ async def test_text_attributes_are_read_off_the_event_loop(registry: Registry, d
     assert result.outputs_json() == [{"o": "text of cv.doc"}]
     assert doc_string_form == [name for name in doc_string_form if name != threading.main_thread().name]
     assert len(doc_string_form) == 1
+
+
+async def test_documents_written_into_pipeline_outputs_are_read_off_the_event_loop(
+    registry: Registry, doc_string_form: list[str]
+) -> None:
+    """An output that writes a document into a string (``"CV: ${variable.resume}"``) has
+    it read in a worker thread too, not on the loop every other run and request shares
+    (a long PDF, or LibreOffice for up to two minutes)."""
+    import threading
+
+    result = await run(
+        registry,
+        {
+            "variable": {"resume": {"type": "file"}},
+            "component": {"up": comp("text", "TASK_UPPER", input={"text": "x"})},
+            "output": {"cv": {"value": "CV: ${variable.resume}"}, "up": {"value": "${up.output.text}"}},
+        },
+        [{"resume": File(b"ok", mime_type="application/x-doc", filename="cv.doc")}],
+    )
+    assert result.outputs_json() == [{"cv": "CV: text of cv.doc", "up": "X"}]
+    assert doc_string_form and threading.main_thread().name not in doc_string_form
