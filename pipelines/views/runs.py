@@ -170,9 +170,11 @@ def rerun_form(request, pipeline: Pipeline, recipe: Recipe | None) -> RunForm:
     keeps it; a file chosen instead wins) or, when it cannot be, the reason why."""
     run_uid = request.GET.get("inputs")
     run = _earlier_run(run_uid, request.user) if run_uid else None
+    if run is not None and run.pipeline_id != pipeline.pk:
+        run = None  # another pipeline's run: its inputs mean nothing here
     row = _input_row(run)
     form = run_form_for(recipe, values=row)
-    if run is None or run.pipeline_id != pipeline.pk:
+    if run is None:
         return form
     for name, field in form.fields.items():
         if getattr(field, "ui", "") not in FILE_UIS or row.get(name) in (None, [], ""):

@@ -156,3 +156,10 @@ def test_a_stored_file_downloads_under_its_own_name(alice_client, alice, make_pi
     assert download.status_code == 200
     assert download["Content-Disposition"] == 'attachment; filename="report.pdf"'
     assert download["Content-Type"] == "application/pdf"
+
+
+def test_another_pipelines_run_fills_nothing_in(alice_client, alice, img, make_pipeline):
+    run = first_run(alice_client)
+    make_pipeline(alice, "other", raw_recipe=RECIPE)
+    page = alice_client.get(f"/alice/pipelines/other/editor?inputs={run.uid}").content.decode()
+    assert 'value="first"' not in page and ">first</textarea>" not in page and "-carried" not in page
