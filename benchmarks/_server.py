@@ -119,6 +119,7 @@ class Server:
         env: dict[str, str] | None = None,
         python: str = sys.executable,
         server: str | None = None,
+        root: Path = ROOT,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.admin_password = admin_password
@@ -130,6 +131,8 @@ class Server:
         self.python = python
         # The ASGI server (`serve --server`); None: serve's default (PIPELINE_SERVER).
         self.server = server
+        # The checkout whose manage.py runs (benchmarks/lcp.py compares an older one).
+        self.root = Path(root)
         self.extra_env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -148,7 +151,7 @@ class Server:
         }
         command = [
             self.python,
-            str(ROOT / "manage.py"),
+            str(self.root / "manage.py"),
             "serve",
             "--host",
             "127.0.0.1",
@@ -160,7 +163,7 @@ class Server:
         ]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                command, cwd=self.root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2.0) as client:
@@ -243,7 +246,7 @@ class Server:
 
 @contextmanager
 def bench_server(
-    prefix: str, *, keep_log: bool = False, grace: float = 10.0, asgi_server: str | None = None
+    prefix: str, *, keep_log: bool = False, grace: float = 10.0, root: Path = ROOT, asgi_server: str | None = None
 ) -> Iterator[Server]:
     """A started server for a benchmark: its own temporary data dir, log at WARNING,
     DEBUG off; ``asgi_server`` picks the ASGI server (default: serve's). On exit it is
@@ -256,6 +259,7 @@ def bench_server(
         log_path=workdir / "server.log",
         env={"LOG_LEVEL": "WARNING", "DEBUG": "false"},
         server=asgi_server,
+        root=root,
     )
     shown = f" --server {asgi_server}" if asgi_server else ""
     print(f"Starting manage.py serve{shown} on {server.base_url} (data in {workdir}) ...", flush=True)

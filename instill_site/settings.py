@@ -65,7 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "pipelines.staticfiles.StaticFilesConfig",  # django.contrib.staticfiles, ignoring unused apps' files
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -134,7 +134,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = PIPELINE_DATA_DIR / "static"
+# `manage.py serve` collects static/ (and the apps' files: Swagger UI) here at start-up:
+# content-hashed names and gzip copies (pipelines/staticfiles.py), served with a
+# ten-year immutable cache lifetime. With DEBUG they are served from static/ as they are.
+STATIC_ROOT = Path(os.environ.get("PIPELINE_STATIC_ROOT", PIPELINE_DATA_DIR / "static")).resolve()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "pipelines.staticfiles.Storage"},
+}
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -14,7 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 
 from pipelines.engine.inputs import media_type_fits
 from pipelines.engine.limits import InputLimitError, loads_json
-from pipelines.engine.recipe import Variable
+from pipelines.engine.recipe import Recipe, Variable
 from pipelines.engine.types import FILE_TYPES, item_type
 from pipelines.errors import InvalidArgument, ServiceError
 from pipelines.services.triggers import file_value
@@ -268,7 +268,14 @@ class RunForm(forms.Form):
                 continue
             value = data.get(name)
             empty = value is None or value == "" or value == []
-            if empty and variable.required and not (variable.has_default and variable.default is not None):
+            # A re-run's checked "use the earlier run's file" box fills an empty file field.
+            carried = bool(self.data.get(f"{self.add_prefix(name)}-carried"))
+            if (
+                empty
+                and not carried
+                and variable.required
+                and not (variable.has_default and variable.default is not None)
+            ):
                 self.add_error(name, f"{field.label} is required.")
                 continue
             uploads = value if isinstance(value, list) else [value]
@@ -371,3 +378,10 @@ class SecretCreateForm(forms.Form):
 
 class SecretUpdateForm(forms.Form):
     value = forms.CharField(label="New value", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "off"}))
+
+
+def run_form_for(recipe: Recipe | None, *args, **kwargs) -> RunForm:
+    """The run form of a recipe's variables (none for a recipe that does not parse)."""
+    if recipe is None:
+        return RunForm(*args, variables=(), prefix="v", **kwargs)
+    return RunForm(*args, variables=recipe.variables, specs=recipe.raw.get("variable"), prefix="v", **kwargs)

@@ -165,6 +165,9 @@ def _examples(variable: Variable, base: str) -> tuple[Any, Any]:
         sample = SAMPLE_FILES[base]
         return sample, sample
     if base == "string":
+        described = _described_example(variable)
+        if described:
+            return described, described
         return _pick(variable, _STRINGS, _TEXT)
     if base in ("number", "integer"):
         examples = _pick(variable, _NUMBERS, (3, 5))
@@ -174,6 +177,23 @@ def _examples(variable: Variable, base: str) -> tuple[Any, Any]:
     if base == "boolean":
         return True, False
     return _JSON
+
+
+# "… e.g. Lisbon", "(for example: a product SKU)", "such as 'Osaka'": the example a
+# description or title gives, up to the end of its phrase.
+_GIVEN_EXAMPLE = re.compile(
+    r"(?:\be\.g\.|\bfor (?:example|instance)\b|\bsuch as\b)[:,]?\s*[\"'“‘]?([^\"'”’.;:()\n]{1,80}?)[\"'”’]?\s*(?:$|[.;:()\n,])",
+    re.I,
+)
+
+
+def _described_example(variable: Variable) -> str | None:
+    """The example a variable's description (or title) gives, if any."""
+    for text in (variable.description, variable.title):
+        match = _GIVEN_EXAMPLE.search(text or "")
+        if match and match.group(1).strip():
+            return match.group(1).strip()
+    return None
 
 
 def _declared_example(variable: Variable, spec: Any) -> Any:
@@ -225,7 +245,25 @@ def example_row(recipe: Recipe | None) -> dict[str, Any]:
     ordered = sorted(
         enumerate(recipe.variables), key=lambda pair: (pair[1].ui_order is None, pair[1].ui_order or 0, pair[0])
     )
-    return {variable.id: example_value(variable, specs.get(variable.id)) for _, variable in ordered}
+    row: dict[str, Any] = {}
+    for _, variable in ordered:
+        value = example_value(variable, specs.get(variable.id))
+        if (
+            variable.type == "string"
+            and value in row.values()
+            and not _declared_example(variable, specs.get(variable.id))
+        ):
+            # Two text variables never get the same guess: the second example, else one named after it.
+            value = next(
+                (
+                    v
+                    for v in (_examples(variable, "string")[1], f"Example {variable.title or variable.id}")
+                    if v not in row.values()
+                ),
+                f"Example {variable.id}",
+            )
+        row[variable.id] = value
+    return row
 
 
 # --- literals -------------------------------------------------------------------------

@@ -1,14 +1,23 @@
 """Page routes. The API lives under /v1beta/ (pipelines.api.urls)."""
 
+from django.http import HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import path
 
-from pipelines.views import account, editor, pipelines, runs
+from pipelines.views import account, editor, pipeline_settings, pipelines, runs
 
 PIPE = "<str:namespace_id>/pipelines/<str:pipeline_id>/"
+
+
+def favicon(request):
+    """``/favicon.ico``, asked for by clients that do not read the page's icon link."""
+    return HttpResponseRedirect(static("pipelines/favicon.svg"))
+
 
 urlpatterns = [
     path("", pipelines.pipeline_list, name="pipeline-list"),
     path("new", pipelines.pipeline_new, name="pipeline-new"),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/login/", account.login, name="login"),
     path("accounts/logout/", account.logout, name="logout"),
     path("accounts/signup/", account.signup, name="signup"),
@@ -25,6 +34,8 @@ urlpatterns = [
     path(PIPE + "editor/release", editor.pipeline_release, name="pipeline-release"),
     path(PIPE + "editor/run", editor.pipeline_run_start, name="pipeline-run-start"),
     path(PIPE + "editor/run-form", editor.pipeline_run_form, name="pipeline-run-form"),
+    path(PIPE + "settings", pipeline_settings.pipeline_settings, name="pipeline-settings"),
+    path(PIPE + "settings/<str:action>", pipeline_settings.pipeline_settings_update, name="pipeline-settings-update"),
     path(PIPE + "runs/", runs.run_list, name="run-list"),
     path(PIPE + "runs/<uuid:run_uid>/", runs.run_detail, name="run-detail"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from pipelines.demo import HELLO
@@ -66,6 +67,13 @@ class ApiClient(Client):
 
     def patch(self, path, data=None, content_type="application/json", **extra):
         return super().patch(path, data if data is not None else {}, content_type=content_type, **self._auth(extra))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static_files():
+    """Pages link static files by their hashed names (pipelines/staticfiles.py), which
+    only a collectstatic makes: once per session, as `manage.py serve` does at start-up."""
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 @pytest.fixture

@@ -245,7 +245,10 @@ BODIES = {
     (PIPELINE + "/rename", "post", "200"): _one("pipeline", "Pipeline"),
     (PIPELINE + "/clone", "post", "201"): _one("pipeline", "Pipeline"),
     (PIPELINE + "/validate", "post", "200"): _object(
-        ["success", "errors"], success={"type": "boolean"}, errors={"type": "array", "items": ANY_OBJECT}
+        ["success", "errors", "warnings"],
+        success={"type": "boolean"},
+        errors={"type": "array", "items": ANY_OBJECT},
+        warnings={"type": "array", "items": ANY_OBJECT},
     ),
     (PIPELINE + "/releases", "get", "200"): _token_list("releases", "Release"),
     (PIPELINE + "/releases", "post", "201"): _one("release", "Release"),

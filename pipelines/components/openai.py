@@ -87,6 +87,28 @@ def _number(title: str, description: str, minimum: float, maximum: float) -> dic
     return {"type": "number", "title": title, "description": description, "minimum": minimum, "maximum": maximum}
 
 
+_RESPONSE_FORMAT = {
+    "type": "object",
+    "title": "Response Format",
+    "description": "{type: text}, {type: json_object}, or {type: json_schema, json-schema: <JSON text>}.",
+    "properties": {
+        "type": {"type": "string", "enum": ["text", "json_object", "json_schema"]},
+        "json-schema": {"type": ["string", "object"], "title": "JSON Schema"},
+    },
+    "required": ["type"],
+}
+_FUNCTION = {
+    "type": "object",
+    "title": "Function",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "title": "Name"},
+        "description": {"type": "string", "title": "Description"},
+        "parameters": {"type": "object", "title": "Parameters"},
+        "strict": {"type": "boolean", "title": "Strict"},
+    },
+}
+
 TEXT_GENERATION_INPUT = {
     "type": "object",
     "title": "Input",
@@ -128,15 +150,56 @@ TEXT_GENERATION_INPUT = {
         "frequency-penalty": _number(
             "Frequency Penalty", "Between -2.0 and 2.0; positive values discourage repetition.", -2, 2
         ),
-        "response-format": {
+        "response-format": _RESPONSE_FORMAT,
+        # Instill's current name for response-format; either is read.
+        "response-type": {**_RESPONSE_FORMAT, "title": "Response Type"},
+        "reasoning-effort": {
+            "type": "string",
+            "title": "Reasoning Effort",
+            "description": "How much reasoning models think before answering (sent as reasoning_effort).",
+            "enum": ["minimal", "low", "medium", "high"],
+        },
+        "verbosity": {
+            "type": "string",
+            "title": "Verbosity",
+            "description": "How long the answer should be (sent as verbosity).",
+            "enum": ["low", "medium", "high"],
+        },
+        "prediction": {
             "type": "object",
-            "title": "Response Format",
-            "description": "{type: text}, {type: json_object}, or {type: json_schema, json-schema: <JSON text>}.",
-            "properties": {
-                "type": {"type": "string", "enum": ["text", "json_object", "json_schema"]},
-                "json-schema": {"type": ["string", "object"], "title": "JSON Schema"},
+            "title": "Prediction",
+            "description": "Predicted Output: text most of the answer is expected to repeat (sent as prediction).",
+            "properties": {"content": {"type": "string", "title": "Content"}},
+        },
+        # Accepted so that Instill's recipes validate, but not sent: this component
+        # returns texts only, never tool calls (docs/recipes.md).
+        "tools": {
+            "type": "array",
+            "title": "Tools",
+            "description": "Accepted for compatibility with Instill and ignored: no tool calls are made or returned.",
+            "items": {
+                "type": "object",
+                "required": ["function"],
+                "properties": {"function": _FUNCTION},
             },
-            "required": ["type"],
+        },
+        "tool-choice": {
+            "title": "Tool Choice",
+            "description": "Accepted for compatibility with Instill and ignored, as tools are.",
+            "oneOf": [
+                {"type": "string", "enum": ["none", "auto", "required"]},
+                {
+                    "type": "object",
+                    "required": ["function"],
+                    "properties": {
+                        "function": {
+                            "type": "object",
+                            "required": ["name"],
+                            "properties": {"name": {"type": "string", "title": "Name"}},
+                        }
+                    },
+                },
+            ],
         },
     },
     "required": ["model", "prompt"],
@@ -218,6 +281,8 @@ _OPTIONS = {
     "stop": "stop",
     "presence-penalty": "presence_penalty",
     "frequency-penalty": "frequency_penalty",
+    "reasoning-effort": "reasoning_effort",
+    "verbosity": "verbosity",
 }
 
 
@@ -325,9 +390,12 @@ def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
         "stream_options": {"include_usage": True},
     }
     body.update({field: input[name] for name, field in _OPTIONS.items() if input.get(name) is not None})
-    response_format = _response_format(input.get("response-format"))
+    response_format = _response_format(input.get("response-format") or input.get("response-type"))
     if response_format is not None:
         body["response_format"] = response_format
+    prediction = input.get("prediction")
+    if isinstance(prediction, Mapping) and isinstance(prediction.get("content"), str) and prediction["content"]:
+        body["prediction"] = {"type": "content", "content": prediction["content"]}
     return body
 
 

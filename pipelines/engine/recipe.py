@@ -13,15 +13,26 @@ import datetime as _dt
 import inspect
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-import jsonschema
-import jsonschema.exceptions
-import jsonschema.validators
 import yaml
 
+from .checks import (
+    KNOWN_COMPONENT_KEYS,
+    KNOWN_ITERATOR_KEYS,
+    KNOWN_OUTPUT_KEYS,
+    KNOWN_TOP_KEYS,
+    KNOWN_VARIABLE_KEYS,
+    did_you_mean,
+    key_line,
+    listing,
+    pending_instance,
+    schema_problems,
+    unknown_keys,
+    yaml_error,
+)
 from .components import ComponentDefinition, Registry, Task
 from .conditions import Condition, ConditionSyntaxError, parse_condition
 from .inputs import check_value
@@ -69,20 +80,35 @@ _PLAINTEXT_CREDENTIAL = (
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with a recipe, as ``/validate`` reports it."""
+    """One thing wrong with a recipe, as ``/validate`` reports it.
+
+    ``severity`` is ``error`` (the recipe cannot be saved or run) or ``warning``
+    (something the engine ignores, such as an unknown top-level key); ``line`` is the
+    1-based line of the YAML text it points at, when the recipe was given as text.
+    """
 
     location: str
     error: str
+    severity: str = "error"
+    line: int | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        return {"location": self.location, "error": self.error}
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"location": self.location, "error": self.error, "severity": self.severity}
+        if self.line is not None:
+            out["line"] = self.line
+        return out
 
 
 class RecipeInvalid(ValueError):
-    """The recipe has problems; ``problems`` lists all of them."""
+    """The recipe has errors; ``problems`` lists all of them (warnings too, after
+    the errors)."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems: list[Problem] = list(problems)
+        self.problems: list[Problem] = sorted(problems, key=lambda p: not p.is_error)
         summary = "; ".join(f"{p.location}: {p.error}" if p.location else p.error for p in self.problems[:5])
         super().__init__(f"invalid recipe: {summary}{more_problems(len(self.problems) - 5)}")
 
@@ -195,7 +221,8 @@ class Graph:
 class Recipe:
     """A valid, compiled recipe. Immutable; share it freely between runs.
 
-    ``raw`` is the recipe as plain JSON (what the API shows as ``recipe``).
+    ``raw`` is the recipe as plain JSON (what the API shows as ``recipe``);
+    ``warnings`` what the checker found that does not stop it from running.
     """
 
     version: str | None
@@ -204,6 +231,7 @@ class Recipe:
     outputs: Mapping[str, Output]
     raw: dict[str, Any]
     graph: Graph = field(repr=False)
+    warnings: tuple[Problem, ...] = ()
 
     def variable(self, id_: str) -> Variable | None:
         for variable in self.variables:
@@ -267,10 +295,11 @@ def parse_recipe(source: str | Mapping[str, Any], *, registry: Registry, limits:
     """Parse YAML text (or an already-decoded mapping) into a :class:`Recipe`.
 
     Raises :class:`RecipeInvalid` listing every problem found (a recipe over
-    ``limits`` is one problem, found before anything is expanded).
+    ``limits`` is one problem, found before anything is expanded). Warnings alone
+    do not make a recipe invalid: they are in :attr:`Recipe.warnings`.
     """
     recipe, problems = _RecipeParser(registry, limits or RecipeLimits()).parse(source)
-    if problems or recipe is None:
+    if recipe is None:
         raise RecipeInvalid(problems)
     return recipe
 
@@ -278,7 +307,8 @@ def parse_recipe(source: str | Mapping[str, Any], *, registry: Registry, limits:
 def validate_recipe(
     source: str | Mapping[str, Any], *, registry: Registry, limits: RecipeLimits | None = None
 ) -> list[Problem]:
-    """All problems of a recipe; empty when it is valid."""
+    """All problems of a recipe, errors and warnings (see :attr:`Problem.severity`);
+    empty when it is valid and has nothing to warn about."""
     return _RecipeParser(registry, limits or RecipeLimits()).parse(source)[1]
 
 
@@ -321,7 +351,43 @@ class _RecipeRefused(Exception):
         self.location = location
 
 
-def _load_yaml(text: str, limits: RecipeLimits) -> Any:
+#: How many YAML syntax errors one check reports (each needs a parse of the text).
+MAX_YAML_ERRORS = 20
+# "  key: <value>" or "- key: <value>": the part a repair keeps of a line that does not parse.
+_KEY_PREFIX = re.compile(r"^(\s*(?:-\s+)?[^\s#'\"\[{][^:#]*:)(?:\s|$)")
+
+
+def _load_yaml_collecting(text: str, limits: RecipeLimits) -> tuple[Any, yaml.Node | None, list[Problem], set[int]]:
+    """Decode YAML text, reporting every syntax error rather than the first.
+
+    Each error is reported at the line it starts on; that line is then repaired (its
+    value dropped, or the line emptied) and the text read again, so an error on one
+    line does not hide those on others. Returns the value and node tree of the
+    repaired text (None when it never parsed), the errors, and the repaired lines.
+    """
+    problems: list[Problem] = []
+    repaired: set[int] = set()
+    lines = text.split("\n")
+    current = text
+    for _ in range(MAX_YAML_ERRORS):
+        try:
+            data, tree = _load_yaml(current, limits)
+            return data, tree, problems, repaired
+        except yaml.YAMLError as exc:
+            line, message = yaml_error(exc)
+            if line in repaired:
+                break
+            problems.append(Problem("recipe", message, line=line or None))
+            if not 1 <= line <= len(lines):
+                break
+            repaired.add(line)
+            key = _KEY_PREFIX.match(lines[line - 1])
+            lines[line - 1] = key.group(1) if key else ""
+            current = "\n".join(lines)
+    return None, None, problems, repaired
+
+
+def _load_yaml(text: str, limits: RecipeLimits) -> tuple[Any, yaml.Node | None]:
     """Decode YAML text within ``limits``.
 
     Aliases make the composed node graph a DAG (or, with an alias inside its own
@@ -338,9 +404,9 @@ def _load_yaml(text: str, limits: RecipeLimits) -> Any:
     try:
         node = loader.get_single_node()
         if node is None:
-            return None
+            return None, None
         _check_nodes(node, limits)
-        return loader.construct_document(node)
+        return loader.construct_document(node), node
     finally:
         loader.dispose()
 
@@ -414,37 +480,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-# --- JSON Schema checks that tolerate references --------------------------------
-
-_validator_cache: dict[int, tuple[Mapping[str, Any], Any]] = {}
-
-
-def _lenient_validator(schema: Mapping[str, Any]) -> Any:
-    """A validator for ``schema`` where any string containing ``${`` fits any type.
-
-    References are only known at run time, so ``"${variable.n}"`` must pass where
-    the schema wants an integer — and so must whatever contains it in a
-    ``oneOf``. Wrapping every keyword function does both.
-    """
-    cached = _validator_cache.get(id(schema))
-    if cached is not None and cached[0] is schema:
-        return cached[1]
-    base = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-
-    def wrap(function: Any) -> Any:
-        def check(validator: Any, value: Any, instance: Any, subschema: Any) -> Any:
-            if isinstance(instance, str) and "${" in instance:
-                return
-            result = function(validator, value, instance, subschema)
-            if result is not None:
-                yield from result
-
-        return check
-
-    cls = jsonschema.validators.extend(base, {k: wrap(v) for k, v in base.VALIDATORS.items()})  # type: ignore[no-untyped-call]  # types-jsonschema leaves extend() untyped
-    validator = cls(dict(schema))
-    _validator_cache[id(schema)] = (schema, validator)
-    return validator
+# --- JSON Schema checks -------------------------------------------------------------
 
 
 def _path(location: str, parts: Iterable[Any]) -> str:
@@ -453,34 +489,18 @@ def _path(location: str, parts: Iterable[Any]) -> str:
     return location
 
 
-def _schema_problems(schema: Mapping[str, Any], instance: Any, location: str) -> list[Problem]:
-    if not schema:
-        return []
-    try:
-        validator = _lenient_validator(schema)
-        errors = list(validator.iter_errors(instance))
-    except jsonschema.exceptions.SchemaError as exc:  # a component bug, but say so
-        return [Problem(location, f"the component's schema is invalid: {exc.message}")]
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for error in errors:
-        if error.context:
-            error = jsonschema.exceptions.best_match(error.context) or error
-        where = _path(location, error.absolute_path)
-        if error.validator == "required" and isinstance(error.instance, Mapping):
-            for name in error.validator_value:
-                if name not in error.instance:
-                    key = f"{where}.{name}"
-                    if key not in seen:
-                        seen.add(key)
-                        problems.append(Problem(key, f'missing required field "{name}"'))
-            continue
-        if where in seen:
-            continue
-        seen.add(where)
-        message = error.message if len(error.message) <= 300 else error.message[:297] + "..."
-        problems.append(Problem(where, message))
-    return problems
+def _hint(name: str, known: Iterable[str]) -> str:
+    """``; did you mean `prompt`?`` when a known name is close to ``name``; else ""."""
+    close = did_you_mean(name, sorted(known))
+    return f"; did you mean `{close}`?" if close is not None else ""
+
+
+def _unknown(what: str, key: str, known: Sequence[str]) -> str:
+    """``<what> `colour`; did you mean `color`?`` — or the known names when none is close."""
+    close = did_you_mean(key, known)
+    if close is not None:
+        return f"{what} `{key}`; did you mean `{close}`?"
+    return f"{what} `{key}`; known: {listing(f'`{k}`' for k in known)}"
 
 
 # --- the parser -----------------------------------------------------------------
@@ -509,34 +529,53 @@ class _RecipeParser:
         self.registry = registry
         self.limits = limits
         self.problems: list[Problem] = []
+        self.variable_types: dict[str, str] = {}
+        #: Locations a did-you-mean names: a misspelled required field is not also "missing".
+        self.suggested: set[str] = set()
 
     def problem(self, location: str, error: str) -> None:
         self.problems.append(Problem(location, error))
 
+    def warn(self, location: str, error: str) -> None:
+        self.problems.append(Problem(location, error, severity="warning"))
+
+    def unknown_keys(self, spec: Mapping[str, Any], known: Sequence[str], where: str, what: str) -> None:
+        """Warn about keys of a recipe map (a variable, a component ...) that the
+        engine does not read: most often a misspelling."""
+        for key in spec:
+            if key not in known:
+                self.warn(f"{where}.{key}", _unknown(f"unknown {what} key, ignored:", str(key), known))
+
     def parse(self, source: str | Mapping[str, Any]) -> tuple[Recipe | None, list[Problem]]:
         if isinstance(source, bytes):
             source = source.decode("utf-8", "replace")
+        tree: yaml.Node | None = None
+        repaired: set[int] = set()
         try:
             if isinstance(source, str):
-                data = _load_yaml(source, self.limits)
+                data, tree, syntax, repaired = _load_yaml_collecting(source, self.limits)
+                self.problems.extend(syntax)
             else:
                 _check_value(source, self.limits)
                 data = source
         except _RecipeRefused as exc:
             return None, [Problem(exc.location, str(exc))]
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            what = getattr(exc, "problem", None) or str(exc)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            return None, [Problem("recipe", f"invalid YAML{where}: {what}")]
         except UnicodeEncodeError as exc:  # a lone surrogate in the text itself
             line = source[: exc.start].count("\n") + 1 if isinstance(source, str) else 0
             return None, [Problem("recipe", f"the recipe is not valid Unicode: line {line} holds a lone surrogate")]
+        if self.problems and tree is None:
+            return None, self.problems
         if data is None:
             data = {}
         if not isinstance(data, Mapping):
-            return None, [Problem("recipe", "a recipe must be a map with variable, component and output")]
+            return None, [
+                *self.problems,
+                Problem("recipe", "a recipe must be a map with variable, component and output"),
+            ]
         raw: dict[str, Any] = _plain(data)
+        for key in raw:
+            if key not in KNOWN_TOP_KEYS:
+                self.warn(key, _unknown("unknown top-level key, ignored:", key, KNOWN_TOP_KEYS))
 
         version = raw.get("version")
         if version is not None and not isinstance(version, str):
@@ -553,6 +592,7 @@ class _RecipeParser:
                 sections[key] = value
 
         variables = self.parse_variables(sections["variable"])
+        self.variable_types = {v.id: v.type for v in variables}
         scope = _Scope(
             variables=frozenset(v.id for v in variables),
             components={},
@@ -568,8 +608,9 @@ class _RecipeParser:
         )
         outputs = self.parse_outputs(sections["output"], top_scope, components)
 
-        if self.problems:
-            return None, self.problems
+        problems = self.located(tree, repaired)
+        if any(p.is_error for p in problems):
+            return None, problems
         ordered = tuple(
             v for _, v in sorted(enumerate(variables), key=lambda p: (p[1].ui_order is None, p[1].ui_order or 0, p[0]))
         )
@@ -581,8 +622,29 @@ class _RecipeParser:
             outputs=MappingProxyType(outputs),
             raw=raw,
             graph=graph,
+            warnings=tuple(problems),
         )
-        return recipe, []
+        return recipe, problems
+
+    def located(self, tree: yaml.Node | None, repaired: set[int]) -> list[Problem]:
+        """The problems with the line each points at (when the recipe was text).
+
+        After a syntax error the rest of the text was read with its bad lines
+        repaired: what is found there, or only guessed at from a parent (a missing
+        field), may be an effect of the repair and is left out.
+        """
+        if tree is None:
+            return self.problems
+        out: list[Problem] = []
+        for problem in self.problems:
+            if problem.line is not None:
+                out.append(problem)
+                continue
+            line, exact = key_line(tree, problem.location)
+            if repaired and (not exact or line in repaired):
+                continue
+            out.append(replace(problem, line=line))
+        return out
 
     # variables ---------------------------------------------------------------
 
@@ -598,6 +660,7 @@ class _RecipeParser:
             if not isinstance(spec, Mapping):
                 self.problem(where, "a variable must be a map with at least a type")
                 continue
+            self.unknown_keys(spec, KNOWN_VARIABLE_KEYS, where, "variable")
             raw_type = next((spec[k] for k in ("type", "format", "instill-format") if k in spec), None)
             type_: str | None = None
             if raw_type is None:
@@ -682,6 +745,9 @@ class _RecipeParser:
             if not isinstance(type_, str) or not type_:
                 self.problem(f"{where}.type", "missing component type")
                 continue
+            self.unknown_keys(
+                spec, KNOWN_ITERATOR_KEYS if type_ == ITERATOR_TYPE else KNOWN_COMPONENT_KEYS, where, "component"
+            )
             if type_ == ITERATOR_TYPE:
                 elements = spec.get("output-elements")
                 fields[cid] = frozenset(str(k) for k in elements) if isinstance(elements, Mapping) else frozenset()
@@ -693,7 +759,10 @@ class _RecipeParser:
                 # may follow in a summary ("(and 1 more problem)") cannot read as one more.
                 known = ", ".join(self.registry.types()) + f" and {ITERATOR_TYPE}"
                 shown = type_ if len(type_) <= 100 else f"{type_[:100]}…"
-                self.problem(f"{where}.type", f'unknown component type "{shown}"; the known types are {known}')
+                self.problem(
+                    f"{where}.type",
+                    f'unknown component type "{shown}"; the known types are {known}{_hint(type_, self.registry.types())}',
+                )
                 continue
             task_name = spec.get("task")
             task = definition.tasks.get(task_name) if isinstance(task_name, str) else None
@@ -704,7 +773,8 @@ class _RecipeParser:
                 else:
                     self.problem(
                         f"{where}.task",
-                        f'unknown task "{task_name}" for component type "{type_}"; known tasks: {known}',
+                        f'unknown task "{task_name}" for component type "{type_}"; known tasks: {known}'
+                        f"{_hint(str(task_name), definition.tasks)}",
                     )
                 continue
             heads[cid] = (spec, definition, task)
@@ -765,7 +835,11 @@ class _RecipeParser:
             self.problem(f"{where}.input", "input must be a map of the task's input fields")
             raw_input = {}
         input_node = self.compile(raw_input, f"{where}.input", scope, refs)
-        self.problems.extend(_schema_problems(task.input_schema, raw_input, f"{where}.input"))
+        for location, key, known in unknown_keys(task.input_schema, raw_input, f"{where}.input"):
+            parent = location[len(f"{where}.input.") : -len(key) - 1]
+            what = f"{task.name} has no input" if not parent else f"`{parent}` of {task.name} has no field"
+            self.unknown_field(location, key, known, what)
+        self.check_schema(task.input_schema, raw_input, input_node, f"{where}.input")
 
         setup_node: Node | None = None
         raw_setup = spec.get("setup")
@@ -773,7 +847,9 @@ class _RecipeParser:
             setup_node = self.compile(raw_setup, f"{where}.setup", scope, refs)
             if isinstance(raw_setup, Mapping):
                 self.check_credentials(definition, raw_setup, f"{where}.setup")
-                self.problems.extend(_schema_problems(definition.setup_schema, raw_setup, f"{where}.setup"))
+                for location, key, known in unknown_keys(definition.setup_schema, raw_setup, f"{where}.setup"):
+                    self.unknown_field(location, key, known, f"the {definition.type} setup has no field")
+                self.check_schema(definition.setup_schema, raw_setup, setup_node, f"{where}.setup")
                 if definition.check_setup is not None:
                     for name, error in definition.check_setup(raw_setup):
                         self.problem(f"{where}.setup.{name}", error)
@@ -918,6 +994,46 @@ class _RecipeParser:
             nodes.append(node)
         return nodes[0], nodes[1], nodes[2]
 
+    def unknown_field(self, location: str, key: str, known: Sequence[str], what: str) -> None:
+        """An input or setup field the task does not have: an error, naming the
+        likely intended field (which then is not also reported as missing)."""
+        self.problem(location, _unknown(what, key, known))
+        close = did_you_mean(key, known)
+        if close is not None:
+            self.suggested.add(location[: -len(key)] + close)
+
+    def check_schema(self, schema: Mapping[str, Any], raw: Any, node: Node, where: str) -> None:
+        """Check a component's input (or setup) against its task's schema, each
+        reference standing for a value of the type it will resolve to. One problem
+        per place: a field's own problem, not also its parent's (a oneOf that failed
+        because of the field)."""
+        found = schema_problems(schema, pending_instance(raw, node, self.reference_type))
+        places = [_path(where, p.path) for p in found]
+        for place, problem in zip(places, found, strict=True):
+            for name in problem.missing:
+                if f"{place}.{name}" not in self.suggested:
+                    self.problem(f"{place}.{name}", f'missing required field "{name}"')
+        reported: set[str] = {f"{place}.{name}" for place, p in zip(places, found, strict=True) for name in p.missing}
+        for place, problem in sorted(zip(places, found, strict=True), key=lambda pair: -len(pair[1].path)):
+            if problem.missing or place in reported:
+                continue
+            if any(r.startswith((place + ".", place + "[")) for r in reported):
+                continue
+            reported.add(place)
+            self.problem(place, problem.message)
+
+    def reference_type(self, reference: Reference) -> tuple[str | None, str]:
+        """The JSON type a reference resolves to, when the recipe says (a variable's
+        declared type; a secret is a string), and how to name it in a message."""
+        if reference.root == "secret":
+            return "string", "a secret"
+        if reference.root == "variable" and len(reference.path) == 1 and reference.field in self.variable_types:
+            type_ = self.variable_types[str(reference.field)]
+            json_type = "array" if type_.startswith("array:") else type_
+            if json_type in ("string", "number", "integer", "boolean", "array"):
+                return json_type, f"variable `{reference.field}` has type {type_}"
+        return None, ""
+
     def parse_condition_field(
         self, spec: Mapping[str, Any], where: str, scope: _Scope, refs: list[tuple[Reference, str]]
     ) -> Condition | None:
@@ -990,6 +1106,7 @@ class _RecipeParser:
             if not isinstance(spec, Mapping):
                 self.problem(where, "an output must be a map with a value")
                 continue
+            self.unknown_keys(spec, KNOWN_OUTPUT_KEYS, where, "output")
             if "value" not in spec:
                 self.problem(f"{where}.value", "missing value")
                 continue
@@ -1041,7 +1158,8 @@ class _RecipeParser:
             if first is None:
                 self.problem(where, f"{reference} must name a variable, e.g. ${{variable.prompt}}")
             elif first not in scope.variables:
-                self.problem(where, f'{reference} references an unknown variable "{first}"')
+                hint = _hint(str(first), scope.variables)
+                self.problem(where, f'{reference} references an unknown variable "{first}"{hint}')
         elif root == "secret":
             if first is None:
                 self.problem(where, f"{reference} must name a secret, e.g. ${{secret.my-key}}")
@@ -1068,13 +1186,15 @@ class _RecipeParser:
                 fields = scope.components[root]
                 if fields is not None and len(path) >= 2 and type(path[1]) is str and path[1] not in fields:
                     known = ", ".join(sorted(fields)) or "none"
+                    hint = _hint(path[1], fields)
                     self.problem(
-                        where, f'{reference}: component "{root}" has no output "{path[1]}" (its outputs: {known})'
+                        where, f'{reference}: component "{root}" has no output "{path[1]}" (its outputs: {known}){hint}'
                     )
         elif root == "connection":
             self.problem(where, f"{reference}: connections are not supported; reference a secret with ${{secret.<id>}}")
         else:
-            self.problem(where, f'{reference} references an unknown component or root "{root}"')
+            hint = _hint(root, [*scope.components, "variable", "secret"])
+            self.problem(where, f'{reference} references an unknown component or root "{root}"{hint}')
 
 
 def _located_references(value: Any, node: Node, where: str) -> Iterator[tuple[str, Reference]]:

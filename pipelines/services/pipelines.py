@@ -16,6 +16,7 @@ from pipelines.components import default_registry
 from pipelines.engine import Recipe, RecipeInvalid, RecipeLimits, parse_recipe, validate_recipe
 from pipelines.errors import AlreadyExists, InvalidArgument, NotFound, RecipeInvalidError
 from pipelines.models import RESOURCE_ID_PATTERN, Namespace, Pipeline, PipelineRelease
+from pipelines.services.run_files import remove_run_files
 
 ROLES = ("ROLE_VIEWER", "ROLE_EXECUTOR")
 
@@ -55,7 +56,7 @@ def recipe_source(*, raw_recipe: Any = None, recipe: Any = None) -> tuple[str, d
     try:
         parsed = parse_recipe(source, registry=default_registry(), limits=recipe_limits())
     except RecipeInvalid as exc:
-        raise RecipeInvalidError([p.as_dict() for p in exc.problems]) from exc
+        raise RecipeInvalidError(_errors(exc)) from exc
     raw = source if isinstance(source, str) else yaml.safe_dump(source, sort_keys=False, allow_unicode=True)
     return raw, parsed.raw
 
@@ -67,21 +68,30 @@ def recipe_copied(pipeline: Pipeline) -> tuple[str, dict]:
 
 
 def recipe_validate(*, raw_recipe: str) -> list[dict]:
-    """Problems of a recipe (empty when valid), for ``/validate`` and the editor."""
+    """Problems of a recipe, errors and warnings (each says its ``severity``), for
+    ``/validate``; empty when it is valid with nothing to warn about."""
     if not raw_recipe.strip():
         return []
     return [p.as_dict() for p in validate_recipe(raw_recipe, registry=default_registry(), limits=recipe_limits())]
 
 
 def recipe_check(*, raw_recipe: str) -> tuple[Recipe | None, list[dict]]:
-    """The parsed recipe and no problems, or None and its problems (the editor's
-    as-you-type check, which also draws the graph of a valid recipe)."""
+    """The parsed recipe and its warnings, or None and its problems (errors, then
+    warnings): the editor's as-you-type check, which also draws the graph of a valid
+    recipe."""
     if not raw_recipe.strip():
         return None, []
     try:
-        return parse_recipe(raw_recipe, registry=default_registry(), limits=recipe_limits()), []
+        recipe = parse_recipe(raw_recipe, registry=default_registry(), limits=recipe_limits())
     except RecipeInvalid as exc:
         return None, [p.as_dict() for p in exc.problems]
+    return recipe, [p.as_dict() for p in recipe.warnings]
+
+
+def _errors(exc: RecipeInvalid) -> list[dict]:
+    """The errors of an invalid recipe, as a refusal lists them (its warnings are
+    for ``/validate`` and the editor)."""
+    return [p.as_dict() for p in exc.problems if p.is_error]
 
 
 def recipe_for(*, key: tuple, raw_recipe: str) -> Recipe:
@@ -93,7 +103,7 @@ def recipe_for(*, key: tuple, raw_recipe: str) -> Recipe:
         parsed = parse_recipe(raw_recipe or "{}", registry=default_registry(), limits=recipe_limits())
     except RecipeInvalid as exc:
         # Stored recipes were valid when saved; a component removed since is the usual cause.
-        raise RecipeInvalidError([p.as_dict() for p in exc.problems]) from exc
+        raise RecipeInvalidError(_errors(exc)) from exc
     with _recipe_cache_lock:
         _recipe_cache[key] = parsed
         while len(_recipe_cache) > RECIPE_CACHE_SIZE:
@@ -276,6 +286,10 @@ def pipeline_clone(
 
 
 def pipeline_delete(*, pipeline: Pipeline) -> None:
+    """Delete a pipeline with its releases and runs, and (once that is committed) the
+    files its runs kept on disk."""
     if pipeline.pk is None:
         raise NotFound("pipeline not found")
+    run_uids = list(pipeline.runs.values_list("uid", flat=True))
     pipeline.delete()
+    transaction.on_commit(lambda: remove_run_files(run_uids))

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from pipelines.engine import File
+from pipelines.engine.values import FileDecodeError
 
 MARKER = "@file"
 SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -121,6 +122,39 @@ def as_data_uris(value: Any, *, run_uid: uuid.UUID | str, cache: dict[str, str |
     return _walk(value, inline)
 
 
+class FileNotKept(Exception):
+    """A file input of an earlier run that cannot be given again; the message says why."""
+
+
+def stored_input_files(value: Any, *, run_uid: uuid.UUID | str) -> Any:
+    """A file input as a run's history keeps it, back as what a trigger takes (to run it
+    again): a File (a list of them for an array), or the URL it was given as.
+    :class:`FileNotKept` when one of them can no longer be read."""
+
+    def restore(item: Any) -> Any:
+        if isinstance(item, dict) and set(item) == {MARKER} and isinstance(item[MARKER], dict):
+            meta = item[MARKER]
+            path = stored_file(run_uid=run_uid, name=str(meta.get("name", "")))
+            if path is None:
+                days = settings.PIPELINE_RUN_FILE_RETENTION_DAYS
+                raise FileNotKept(
+                    f"{meta.get('filename') or 'the file'} is no longer kept (run files are kept {days} days)"
+                )
+            return File(path=path, mime_type=meta.get("mimeType"), filename=meta.get("filename"))
+        if isinstance(item, str) and item.startswith("data:"):
+            try:
+                return File.from_data_uri(item)
+            except FileDecodeError as exc:
+                raise FileNotKept(f"the stored file cannot be read ({exc})") from exc
+        if isinstance(item, str) and item.startswith(("http://", "https://")):
+            return item  # given as a URL: fetched again
+        raise FileNotKept("the run kept no file for it")
+
+    if isinstance(value, list):
+        return [restore(item) for item in value]
+    return restore(value)
+
+
 # Stored names are a 12-digit prefix and at most 80 characters of the file's name; a
 # longer one was never stored (and the file system would refuse to look it up).
 MAX_NAME_LENGTH = 255
@@ -132,6 +166,12 @@ def stored_file(*, run_uid: uuid.UUID | str, name: str) -> Path | None:
         return None
     path = run_dir(run_uid) / name
     return path if path.is_file() else None
+
+
+def remove_run_files(run_uids) -> None:
+    """Delete the stored files of these runs (the runs themselves are gone)."""
+    for run_uid in run_uids:
+        shutil.rmtree(run_dir(run_uid), ignore_errors=True)
 
 
 def cleanup_run_files(*, older_than_days: int | None = None) -> int:

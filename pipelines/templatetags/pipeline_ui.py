@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import unquote
 
 import markdown as markdown_lib
 import nh3
@@ -81,13 +82,22 @@ def render_value(value: Any, *, depth: int = 0) -> SafeString:
     return format_html("<code>{}</code>", json.dumps(value, default=str))
 
 
+def _data_uri_filename(uri: str, mime: str) -> str:
+    """The name a data URI carries (``;filename=report.pdf``), else one from its type."""
+    for part in uri[5:].split(",", 1)[0].split(";")[1:]:
+        key, _, name = part.partition("=")
+        if key.strip().lower() in ("filename", "name") and name:
+            return unquote(name).replace("/", "_").replace("\\", "_")
+    extension = {"text/plain": "txt", "application/octet-stream": "bin"}.get(mime) or mime.rsplit("/", 1)[-1] or "bin"
+    return f"file.{extension}"
+
+
 def _render_string(value: str, *, depth: int) -> SafeString:
     if value.startswith("data:"):
         mime = value[5:].split(";", 1)[0].split(",", 1)[0]
         if mime.startswith("image/"):
             return format_html('<img class="output-image" src="{}" alt="image output ({})">', value, mime)
-        extension = mime.rsplit("/", 1)[-1] or "bin"
-        return _file_link(value, f"file.{extension}", mime)
+        return _file_link(value, _data_uri_filename(value, mime), mime)
     if _RUN_FILE.match(value):
         return _file_link(value, value.rsplit("/", 1)[-1].split("-", 1)[-1])
     if not is_short(value):

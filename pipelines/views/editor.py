@@ -6,22 +6,22 @@ from __future__ import annotations
 import asyncio
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from pipelines.errors import InvalidArgument, NotFound, RecipeInvalidError, ServiceError
-from pipelines.forms import ReleaseForm, add_service_error
-from pipelines.selectors import releases_of, run_get
+from pipelines.errors import InvalidArgument, RecipeInvalidError, ServiceError
+from pipelines.forms import ReleaseForm, add_service_error, run_form_for
+from pipelines.selectors import releases_of
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services import releases as release_services
 from pipelines.snippets import snippet_context
 from pipelines.views.common import editable_pipeline, page
 from pipelines.views.outline import problem_line, recipe_graph
-from pipelines.views.pipelines import run_form_for, run_request, run_started
+from pipelines.views.pipelines import run_request, run_started
+from pipelines.views.runs import rerun_form
 
 
 def _urls(pipeline) -> dict[str, str]:
@@ -39,25 +39,14 @@ def _urls(pipeline) -> dict[str, str]:
 
 def checked(raw_recipe: str):
     """The parser's verdict on a draft: the recipe (None when invalid) and, for the
-    page, the line of each problem and the graph data of a valid draft (drawn by
-    ``static/pipelines/graph.js``)."""
+    page, its problems (errors and warnings, each with its line) and the graph data of a
+    valid draft (drawn by ``static/pipelines/graph.js``)."""
     recipe, problems = pipeline_services.recipe_check(raw_recipe=raw_recipe)
     for problem in problems:
-        problem["line"] = problem_line(raw_recipe, problem["location"], problem["error"])
+        if "line" not in problem:
+            problem["line"] = problem_line(raw_recipe, problem["location"], problem["error"])
     graph = recipe_graph(recipe) if recipe is not None else None
-    return recipe, {"valid": not problems, "problems": problems, "graph": graph}
-
-
-def _prefill(request) -> dict:
-    """Inputs of an earlier run (``?inputs=<run uid>``): "Open in editor with these inputs"."""
-    run_uid = request.GET.get("inputs")
-    if not run_uid:
-        return {}
-    try:
-        run = run_get(run_uid=run_uid, user=request.user)
-    except (NotFound, ValidationError):
-        return {}
-    return dict(run.inputs[0]) if run.inputs and isinstance(run.inputs[0], dict) else {}
+    return recipe, {"valid": recipe is not None, "problems": problems, "graph": graph}
 
 
 @login_required
@@ -68,9 +57,11 @@ def pipeline_editor(request, namespace_id: str, pipeline_id: str):
     context = {
         "pipeline": pipeline,
         "permission": permission,
-        "form": run_form_for(recipe, values=_prefill(request)),
+        "form": rerun_form(request, pipeline, recipe),
         "graph": state["graph"],
         "problems": state["problems"],
+        "error_count": sum(p["severity"] == "error" for p in state["problems"]),
+        "warning_count": sum(p["severity"] == "warning" for p in state["problems"]),
         "release_form": ReleaseForm(),
         "releases": list(releases_of(pipeline=pipeline)),
         "editor_config": {"urls": _urls(pipeline), "problems": state["problems"]},

@@ -18,7 +18,7 @@ from pipelines.components import default_registry
 from pipelines.demo import CHUNK_AND_JQ, HELLO, chat_recipe
 from pipelines.engine import Recipe
 from pipelines.errors import ServiceError
-from pipelines.forms import PipelineCreateForm, RunForm, add_service_error
+from pipelines.forms import PipelineCreateForm, RunForm, add_service_error, run_form_for
 from pipelines.selectors import pipeline_get, pipeline_search, pipeline_stats, release_get, releases_of, runs_visible
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services.run_execution import TriggerOutcome
@@ -34,6 +34,7 @@ from pipelines.services.triggers import (
 from pipelines.services.users import user_namespace
 from pipelines.snippets import snippet_context
 from pipelines.views.common import is_htmx, page
+from pipelines.views.runs import carried_files
 
 BLANK = """\
 version: v1beta
@@ -112,13 +113,6 @@ def _recipe(pipeline, release):
         return None, exc.message
 
 
-def run_form_for(recipe: Recipe | None, *args, **kwargs) -> RunForm:
-    """The run form of a recipe's variables (none for a recipe that does not parse)."""
-    if recipe is None:
-        return RunForm(*args, variables=(), prefix="v", **kwargs)
-    return RunForm(*args, variables=recipe.variables, specs=recipe.raw.get("variable"), prefix="v", **kwargs)
-
-
 def overview_context(request, pipeline, permission, release, *, form=None, result=None) -> dict:
     recipe, recipe_error = _recipe(pipeline, release)
     if form is None:
@@ -189,6 +183,7 @@ def _read_form(request):
 _target_in_thread = db(trigger_target)
 _overview_context_in_thread = db(overview_context)
 _pipeline_get_in_thread = db(pipeline_get)
+_carried_in_thread = db(carried_files)
 
 
 @dataclass
@@ -247,7 +242,9 @@ async def run_request(
         answer.status = 400
         return answer
     try:
-        rows = trigger_rows({"data": [{"variable": answer.form.variables()}]})
+        variables = answer.form.variables()
+        variables |= await _carried_in_thread(post, files, answer.form, user=user, pipeline=answer.target.pipeline)
+        rows = trigger_rows({"data": [{"variable": variables}]})
         await trigger_rate_check(requester=user, target=answer.target)
         answer.rows = await rows_with_fetched_files(answer.target, rows)
     except ServiceError as exc:

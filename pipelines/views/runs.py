@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import yaml
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
 
+from pipelines.engine import File
 from pipelines.engine.limits import loads_stored
-from pipelines.errors import NotFound
+from pipelines.errors import InvalidArgument, NotFound
+from pipelines.forms import RunForm, run_form_for
 from pipelines.selectors import (
     RUN_STATUS_CHOICES,
     RunFilters,
@@ -26,11 +29,12 @@ from pipelines.selectors import (
     runs_filter,
     runs_visible,
 )
-from pipelines.services.run_files import as_data_uris, as_urls
+from pipelines.services.run_files import FileNotKept, as_data_uris, as_urls, stored_input_files
 from pipelines.views.common import is_htmx, page
 
 if TYPE_CHECKING:
-    from pipelines.models import PipelineRun
+    from pipelines.engine.recipe import Recipe
+    from pipelines.models import Pipeline, PipelineRun
 
 PAGE_SIZE = 20
 EVENT_LOG_LIMIT = 500
@@ -132,3 +136,80 @@ def run_detail(request, namespace_id: str, pipeline_id: str, run_uid):
         "events": event_log(run),
     }
     return render(request, "pipelines/pipelinerun_detail.html", context)
+
+
+# --- running again ("Open in editor with these inputs") --------------------------------
+
+FILE_UIS = ("file", "files")
+
+
+def _earlier_run(run_uid: str, user) -> PipelineRun | None:
+    try:
+        return run_get(run_uid=run_uid, user=user)
+    except (NotFound, ValidationError):
+        return None
+
+
+def _input_row(run: PipelineRun | None) -> dict:
+    return dict(run.inputs[0]) if run is not None and run.inputs and isinstance(run.inputs[0], dict) else {}
+
+
+def _described(value) -> list[dict]:
+    items = value if isinstance(value, list) else [value]
+    return [
+        {"name": item.filename or "unnamed file", "size": item.size, "type": item.mime_type}
+        if isinstance(item, File)
+        else {"name": item, "size": None, "type": "URL"}
+        for item in items
+    ]
+
+
+def rerun_form(request, pipeline: Pipeline, recipe: Recipe | None) -> RunForm:
+    """The editor's run form, filled with the inputs of an earlier run (``?inputs=<run
+    uid>``): values as they were, and each stored file carried over (a checked box
+    keeps it; a file chosen instead wins) or, when it cannot be, the reason why."""
+    run_uid = request.GET.get("inputs")
+    run = _earlier_run(run_uid, request.user) if run_uid else None
+    row = _input_row(run)
+    form = run_form_for(recipe, values=row)
+    if run is None or run.pipeline_id != pipeline.pk:
+        return form
+    for name, field in form.fields.items():
+        if getattr(field, "ui", "") not in FILE_UIS or row.get(name) in (None, [], ""):
+            continue
+        try:
+            files = _described(stored_input_files(row[name], run_uid=run.uid))
+        except FileNotKept as exc:
+            field.__dict__["not_carried"] = f"The file of run {str(run.uid)[:8]} could not be carried over: {exc}."
+            continue
+        field.__dict__["carried"] = {"run": str(run.uid), "short": str(run.uid)[:8], "files": files}
+    return form
+
+
+def carried_files(post, files, form: RunForm, *, user, pipeline: Pipeline) -> dict:
+    """The stored files a re-run form carries over (``<field>-carried``: the earlier
+    run's uid, sent by a checked box) for the file fields left empty, ready for the
+    trigger. InvalidArgument on the field when one can no longer be given."""
+    carried: dict = {}
+    for name, field in form.fields.items():
+        key = form.add_prefix(name)
+        run_uid = post.get(f"{key}-carried")
+        if getattr(field, "ui", "") not in FILE_UIS or not run_uid or files.getlist(key):
+            continue
+        label = field.label or name
+        run = _earlier_run(run_uid, user)
+        if run is None or run.pipeline_id != pipeline.pk:
+            raise InvalidArgument(
+                f"{label}: the earlier run {run_uid[:36]} is not one of this pipeline's runs you can see; choose the file again",
+                field=f"variable.{name}",
+            )
+        row = _input_row(run)
+        if row.get(name) in (None, [], ""):
+            raise InvalidArgument(
+                f"{label}: run {run_uid[:8]} had no file for it; choose one", field=f"variable.{name}"
+            )
+        try:
+            carried[name] = stored_input_files(row[name], run_uid=run.uid)
+        except FileNotKept as exc:
+            raise InvalidArgument(f"{label}: {exc}; choose the file again", field=f"variable.{name}") from exc
+    return carried

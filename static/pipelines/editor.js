@@ -26,16 +26,36 @@ const editor = window.CodeMirror
       indentUnit: 2,
       tabSize: 2,
       screenReaderLabel: "Recipe (YAML). Press Escape, then Tab, to leave the editor.",
+      // The editable text is the focusable element inside the scrolling area, which
+      // screen readers read as text and axe-core sees as a keyboard-reachable region.
+      inputStyle: "contenteditable",
       gutters: ["CodeMirror-lint-markers", "CodeMirror-linenumbers"],
       lint: { getAnnotations: lint, async: true, delay: 400 },
+      // Tab indents, so the keyboard needs a way out: Escape arms it, and the next Tab or
+      // Shift-Tab is left to the browser (the keydown handler below), which moves focus on
+      // (or back) as anywhere else.
       extraKeys: {
         Tab: (cm) => cm.replaceSelection("  "),
+        "Shift-Tab": (cm) => cm.execCommand("indentLess"),
         "Ctrl-S": () => save(),
         "Cmd-S": () => save(),
-        Esc: () => $("save-button").focus(),
+        Esc: (cm) => armLeave(cm, true),
       },
     })
   : null;
+// While armed, the editor shows "Tab leaves the editor" (app.css); any other key or
+// leaving the editor disarms it.
+function armLeave(cm, armed) {
+  cm.state.leaving = armed;
+  cm.getWrapperElement().classList.toggle("cm-leaving", armed);
+}
+if (editor) {
+  editor.on("keydown", (cm, event) => {
+    if (event.key === "Tab" && cm.state.leaving) event.codemirrorIgnore = true;
+    if (!["Escape", "Shift"].includes(event.key)) armLeave(cm, false);
+  });
+  editor.on("blur", (cm) => armLeave(cm, false));
+}
 const getText = () => (editor ? editor.getValue() : textarea.value);
 
 function lint(text, update) {
@@ -49,18 +69,30 @@ function lint(text, update) {
           from: Pos(p.line - 1, 0),
           to: Pos(p.line - 1, 1000),
           message: `${p.location}: ${p.error}`,
-          severity: "error",
+          severity: p.severity === "warning" ? "warning" : "error",
         })),
       );
     })
     .catch(() => update([]));
 }
 
+const plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
+
+// The badge counts errors (which block Save) and warnings (which do not):
+// "2 problems · 1 warning", "Valid · 1 warning", "Valid".
 function showState(state) {
   const problems = state.problems || [];
-  $("validity").innerHTML = problems.length
-    ? `<span class="badge badge-errored">${problems.length} problem${problems.length === 1 ? "" : "s"}</span>`
-    : '<span class="badge badge-completed">Valid</span>';
+  const errors = problems.filter((p) => p.severity !== "warning").length;
+  const warnings = problems.length - errors;
+  const badge = document.createElement("span");
+  if (errors) {
+    badge.className = "badge badge-errored";
+    badge.textContent = plural(errors, "problem") + (warnings ? ` · ${plural(warnings, "warning")}` : "");
+  } else {
+    badge.className = warnings ? "badge badge-warning" : "badge badge-completed";
+    badge.textContent = warnings ? `Valid · ${plural(warnings, "warning")}` : "Valid";
+  }
+  $("validity").replaceChildren(badge);
   const list = $("problems");
   list.replaceChildren(
     ...problems.map((p) => {
@@ -68,6 +100,10 @@ function showState(state) {
       const jump = Object.assign(document.createElement("button"), { type: "button", className: "linklike", textContent: `Line ${p.line}` });
       jump.dataset.line = p.line;
       const where = Object.assign(document.createElement("code"), { textContent: p.location });
+      if (p.severity === "warning") {
+        item.className = "problem-warning";
+        item.append(Object.assign(document.createElement("span"), { className: "badge badge-warning", textContent: "Warning" }), " ");
+      }
       item.append(jump, " ", where, `: ${p.error}`);
       return item;
     }),

@@ -177,7 +177,7 @@ def test_delete(api, hello):
 
 
 def test_validate_endpoint(api, hello):
-    assert api.post(f"{NS}/hello/validate", {}).json() == {"success": True, "errors": []}
+    assert api.post(f"{NS}/hello/validate", {}).json() == {"success": True, "errors": [], "warnings": []}
     draft = "component:\n  a: {type: json, task: TASK_NOPE}\n"
     result = api.post(f"{NS}/hello/validate", {"rawRecipe": draft}).json()
     assert result["success"] is False and result["errors"][0]["location"].startswith("component.a")

@@ -64,7 +64,14 @@ def make_registry() -> Registry:
                         blocking=False,
                     )
                 },
-                setup_schema={"type": "object", "properties": {"api-key": {"type": "string"}}},
+                setup_schema={
+                    "type": "object",
+                    "properties": {
+                        "api-key": {"type": "string"},
+                        "base": {},
+                        "auth": {"type": "object", "properties": {"token": {"type": "string"}}},
+                    },
+                },
                 credential_fields=frozenset({"api-key", "auth.token"}),
             ),
             ComponentDefinition(
@@ -109,7 +116,7 @@ def make_registry() -> Registry:
                 tasks={
                     "TASK_SLEEP": Task(
                         "TASK_SLEEP",
-                        {"type": "object", "properties": {"seconds": {"type": "number"}}},
+                        {"type": "object", "properties": {"seconds": {"type": "number"}, "value": {}}},
                         {"type": "object", "properties": {"value": {}, "started": {}, "ended": {}}},
                         _sleep,
                     )

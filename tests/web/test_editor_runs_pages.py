@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.templatetags.static import static
 
 from pipelines.models import PipelineRelease, PipelineRun, RunEvent
 from pipelines.services.releases import release_create
@@ -41,7 +42,7 @@ def test_editor_page_has_the_recipe_graph_run_form_and_toolkit(alice_client, hel
     assert "jq-filter" in page and 'id="editor-config"' in page
     assert 'id="graph-data"' in page and '"component.greet"' in page and "pipelines/graph.js" in page
     assert 'name="v-prompt"' in page and "Trigger Snippet" in page
-    assert "codemirror-5.65.21/codemirror.js" in page
+    assert static("vendor/codemirror-5.65.21/codemirror.min.js") in page
     assert (
         '<button id="live-cancel" class="btn btn-sm" type="button" data-run-cancel hidden>Cancel run</button>' in page
     )

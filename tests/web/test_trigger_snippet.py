@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.test import RequestFactory
 from PIL import Image
 
@@ -488,7 +489,7 @@ def test_partial_renders_tabs_selectors_and_copy_buttons():
     assert any(tag == "a" and a.get("href") == "/settings/tokens" for tag, a in page.elements)
     shown = [a for tag, a in page.elements if "data-snippet-item" in a and "hidden" not in a]
     assert [(a["data-version"], a["data-mode"]) for a in shown] == [("latest", "sync")] * 3
-    assert 'src="/static/pipelines/snippets.js"' in html and "/static/pipelines/snippets.css" in html
+    assert f'src="{static("pipelines/snippets.js")}"' in html and static("pipelines/snippets.css") in html
 
 
 def test_copied_text_is_exactly_the_snippet():

@@ -13,10 +13,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tests.web.test_trigger_snippet import render_page, snippets_of
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = next(
     (shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None
 )
@@ -82,7 +82,8 @@ def site(tmp_path):
     (tmp_path / "page.html").write_text(
         f"<!doctype html><html><head><meta charset='utf-8'></head><body>{body}{DRIVER}</body></html>"
     )
-    shutil.copytree(ROOT / "static", tmp_path / "static")
+    # The page links the collected, hashed names (pipelines/staticfiles.py).
+    shutil.copytree(Path(settings.STATIC_ROOT) / "pipelines", tmp_path / "static" / "pipelines")
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(tmp_path)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -124,7 +124,9 @@ class PipelineValidateApi(APIView):
         data = validated(s.PipelineValidateInput, request.data or {})
         raw = data.get("rawRecipe", pipeline.raw_recipe)
         problems = pipeline_services.recipe_validate(raw_recipe=raw)
-        return Response({"success": not problems, "errors": problems})
+        errors = [p for p in problems if p["severity"] == "error"]
+        warnings = [p for p in problems if p["severity"] != "error"]
+        return Response({"success": not errors, "errors": errors, "warnings": warnings})
 
 
 class PipelineRenameApi(APIView):

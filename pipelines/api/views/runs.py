@@ -80,7 +80,8 @@ class RunFileApi(APIView):
             open(path, "rb"),
             content_type=meta.get("mimeType") or "application/octet-stream",
             as_attachment=True,
-            filename=meta.get("filename") or name,
+            # The name the file was given (report.pdf), not the stored one.
+            filename=meta.get("filename") or name.split("-", 1)[-1],
         )
 
 

@@ -206,6 +206,9 @@ class Command(BaseCommand):
         _http_port_check(host, port)
         settings.PIPELINE_DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
+        # Hashed, gzipped copies of static/ for the pages to link (pipelines/staticfiles.py);
+        # only new or changed files are copied and compressed again.
+        call_command("collectstatic", interactive=False, verbosity=0)
         username = settings.PIPELINE_ADMIN_USER
         user, created = admin_ensure(username=username, password=settings.PIPELINE_ADMIN_PASSWORD)
         if created:
