@@ -41,7 +41,8 @@ fi
 # supported. Only for a whole-suite run.
 if (( $# == 0 )); then
     PIPELINE_SERVER=daphne "$PY" -m pytest --junitxml="$PIPELINE_TEST_OUTPUT/junit-daphne.xml" \
-        tests/e2e/test_streaming.py tests/e2e/test_run_events.py tests/e2e/test_http_limits.py tests/e2e/browser
+        tests/e2e/test_streaming.py tests/e2e/test_run_events.py tests/e2e/test_http_limits.py \
+        tests/e2e/test_serve_http_layer.py tests/e2e/browser
     daphne_status=$?
     (( status == 0 )) && status=$daphne_status
 fi
