@@ -4,12 +4,16 @@ protection of uvicorn's."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
 
 import httpx
 import pytest
 
+from benchmarks._server import ROOT, free_port
 from tests.e2e.conftest import ASGI_SERVER, start_server
 from tests.e2e.test_http_limits import assert_still_serving
 from tests.e2e.test_serve import HELLO_BODY, HELLO_TRIGGER, assert_error
@@ -102,3 +106,19 @@ def test_forwarded_headers_are_ignored_unless_trusted(tmp_path) -> None:
         assert attempt("203.0.113.9", "admin", server.admin_password) == 429
     finally:
         server.stop()
+
+
+def test_an_unknown_pipeline_server_stops_serve_with_the_choices(tmp_path) -> None:
+    """Before it migrates or listens: no admin user is created."""
+    env = {**os.environ, "PIPELINE_DATA_DIR": str(tmp_path / "data"), "PIPELINE_SERVER": "gunicorn"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(free_port()), "--grpc-port", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "PIPELINE_SERVER is 'gunicorn': it must be one of uvicorn, daphne." in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "Created the admin user" not in done.stdout
