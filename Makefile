@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PORT ?= 8080
 # serve and the Trigger Snippet read the gRPC port from PIPELINE_GRPC_PORT.
 GRPC_PORT ?= $(or $(PIPELINE_GRPC_PORT),8081)
+# The ASGI server, uvicorn or daphne: `make run SERVER=daphne` (serve reads PIPELINE_SERVER).
+SERVER ?= $(or $(PIPELINE_SERVER),uvicorn)
 # pip runs only when pyproject.toml is newer than the stamp of the extras installed.
 # The stamps live in .venv: a new venv (a fresh clone, `make clean`) has none.
 STAMP := $(VENV)/.installed
@@ -42,7 +44,7 @@ install-test: $(STAMP)-scale-test
 	@bash scripts/install-system-deps.sh
 
 run: install
-	PIPELINE_GRPC_PORT=$(GRPC_PORT) $(PY) manage.py serve --port $(PORT)
+	PIPELINE_GRPC_PORT=$(GRPC_PORT) PIPELINE_SERVER=$(SERVER) $(PY) manage.py serve --port $(PORT)
 
 test: install-test
 	@bash scripts/test.sh

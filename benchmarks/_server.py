@@ -118,6 +118,7 @@ class Server:
         grpc_port: int | None = None,
         env: dict[str, str] | None = None,
         python: str = sys.executable,
+        server: str | None = None,
         root: Path = ROOT,
     ) -> None:
         self.data_dir = Path(data_dir)
@@ -128,6 +129,8 @@ class Server:
         self.grpc_port = grpc_port or free_port()
         self.grpc_target = f"127.0.0.1:{self.grpc_port}"
         self.python = python
+        # The ASGI server (`serve --server`); None: serve's default (PIPELINE_SERVER).
+        self.server = server
         # The checkout whose manage.py runs (benchmarks/lcp.py compares an older one).
         self.root = Path(root)
         self.extra_env = env or {}
@@ -156,6 +159,7 @@ class Server:
             str(self.port),
             "--grpc-port",
             str(self.grpc_port),
+            *(["--server", self.server] if self.server else []),
         ]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
@@ -241,9 +245,12 @@ class Server:
 
 
 @contextmanager
-def bench_server(prefix: str, *, keep_log: bool = False, grace: float = 10.0, root: Path = ROOT) -> Iterator[Server]:
+def bench_server(
+    prefix: str, *, keep_log: bool = False, grace: float = 10.0, root: Path = ROOT, asgi_server: str | None = None
+) -> Iterator[Server]:
     """A started server for a benchmark: its own temporary data dir, log at WARNING,
-    DEBUG off. On exit it is stopped (with whatever it started) and its data dir
+    DEBUG off; ``asgi_server`` picks the ASGI server (default: serve's). On exit it is
+    stopped (with whatever it started) and its data dir
     removed, or, with ``keep_log``, kept and the log's path printed."""
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
     server = Server(
@@ -251,9 +258,11 @@ def bench_server(prefix: str, *, keep_log: bool = False, grace: float = 10.0, ro
         admin_password="bench-admin-password",
         log_path=workdir / "server.log",
         env={"LOG_LEVEL": "WARNING", "DEBUG": "false"},
+        server=asgi_server,
         root=root,
     )
-    print(f"Starting manage.py serve on {server.base_url} (data in {workdir}) ...", flush=True)
+    shown = f" --server {asgi_server}" if asgi_server else ""
+    print(f"Starting manage.py serve{shown} on {server.base_url} (data in {workdir}) ...", flush=True)
     try:
         server.start(timeout=60)
         yield server

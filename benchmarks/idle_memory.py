@@ -15,7 +15,7 @@ RSS counts pages shared between processes in each of them (a task process forked
 the zygote shares the zygote's imports copy-on-write); PSS splits shared pages between
 the processes sharing them, so the PSS column adds up to what the tree really holds.
 
-    .venv/bin/python benchmarks/idle_memory.py [--triggers 1000]
+    .venv/bin/python benchmarks/idle_memory.py [--triggers 1000] [--server uvicorn|daphne]
 """
 
 from __future__ import annotations
@@ -107,10 +107,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--triggers", type=int, default=1000, help="hello triggers after the first (default 1,000)")
     parser.add_argument("--concurrency", type=int, default=4, help="triggers in flight at once (default 4)")
+    parser.add_argument("--server", choices=["uvicorn", "daphne"], help="serve's ASGI server (default: serve's)")
     args = parser.parse_args()
 
     started = time.monotonic()
-    with bench_server("idle-memory-") as server:
+    with bench_server("idle-memory-", asgi_server=args.server) as server:
         startup = time.monotonic() - started
         print(f"  serve answered its first request {startup:.2f} s after it was started")
         time.sleep(SETTLE_SECONDS)

@@ -262,6 +262,7 @@ def main() -> int:
     parser.add_argument("--client", choices=["asyncio", "hey"], default="asyncio", help="load generator (asyncio)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed, not only on errors")
     parser.add_argument("--keep-log", action="store_true", help="print the server's log path and keep it")
+    parser.add_argument("--server", choices=["uvicorn", "daphne"], help="serve's ASGI server (default: serve's)")
     args = parser.parse_args()
     if args.client == "hey" and not shutil.which("hey"):
         parser.error("--client hey needs the hey load generator: apt-get install hey")
@@ -272,8 +273,10 @@ def main() -> int:
         admin_password="bench-admin-password",
         log_path=workdir / "server.log",
         env={"LOG_LEVEL": "WARNING", "DEBUG": "false"},
+        server=args.server,
     )
-    print(f"Starting manage.py serve on {server.base_url} (data in {workdir}) ...", flush=True)
+    shown = f" --server {args.server}" if args.server else ""
+    print(f"Starting manage.py serve{shown} on {server.base_url} (data in {workdir}) ...", flush=True)
     started = time.perf_counter()
     try:
         server.start(timeout=60)

@@ -204,6 +204,7 @@ LOGGING = {
     "loggers": {
         "django.channels.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        "uvicorn": {"level": "WARNING"},
         # One line per outbound request is noise in logs and test failures.
         "httpx": {"level": "WARNING"},
     },
@@ -234,6 +235,12 @@ PIPELINE_DB_THREADS = env_int("PIPELINE_DB_THREADS", 2)
 # Processes `serve` starts to execute plain sync triggers beside the web server
 # (pipelines/run_worker.py); 0 runs them in the web process.
 PIPELINE_RUN_WORKERS = env_int("PIPELINE_RUN_WORKERS", 1)
+# The ASGI server `serve` runs the application on: "uvicorn" (uvloop + httptools +
+# websockets) or "daphne" (Channels' reference server). `serve --server` overrides it.
+PIPELINE_SERVER = os.environ.get("PIPELINE_SERVER", "uvicorn").strip().lower()
+# On uvicorn, a request's head (request line and headers) must have arrived this many
+# seconds after its first byte; a client trickling one (slowloris) is disconnected.
+PIPELINE_HTTP_HEAD_TIMEOUT_SECONDS = env_int("PIPELINE_HTTP_HEAD_TIMEOUT_SECONDS", 60)
 # With SQLite, the trigger hot path reads and writes on the event loop itself when that
 # can never wait (pipelines/loop_sqlite.py); off: always through those threads.
 PIPELINE_LOOP_SQLITE = env_bool("PIPELINE_LOOP_SQLITE", True)

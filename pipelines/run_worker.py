@@ -1,7 +1,7 @@
 """Run workers: processes beside ``serve`` that execute its plain sync triggers.
 
 One Python process runs one thread of Python at a time (the GIL). Serving a trigger
-over HTTP (daphne, Django, authentication) and executing it (the engine, the run
+over HTTP (the ASGI server, Django, authentication) and executing it (the engine, the run
 history) each cost about as much CPU, so a single ``serve`` process left every core
 but one idle and triggered at about half the rate it answers a bare request. ``serve``
 therefore has ``PIPELINE_RUN_WORKERS`` worker processes (``manage.py run_worker``,
@@ -136,7 +136,7 @@ class RunWorkers:
 
     def __init__(self, count: int, loop: asyncio.AbstractEventLoop) -> None:
         self.count = count
-        self.loop = loop  # serve's (daphne's) event loop: the one place workers are fed from
+        self.loop = loop  # serve's (its ASGI server's) event loop: the one place workers are fed from
         self.in_flight = 0  # sync triggers being answered by serve, here or in a worker
         self.workers: list[_Worker | None] = [None] * count
         self._ids = itertools.count(1)

@@ -36,6 +36,17 @@ if (( status == 5 )); then
     status=1
 fi
 
+# The other ASGI server: serve runs on uvicorn by default (PIPELINE_SERVER); the
+# streaming, websocket, HTTP-limit and browser tests run again on daphne, which stays
+# supported. Only for a whole-suite run.
+if (( $# == 0 )); then
+    PIPELINE_SERVER=daphne "$PY" -m pytest --junitxml="$PIPELINE_TEST_OUTPUT/junit-daphne.xml" \
+        tests/e2e/test_streaming.py tests/e2e/test_run_events.py tests/e2e/test_http_limits.py \
+        tests/e2e/test_serve_http_layer.py tests/e2e/browser
+    daphne_status=$?
+    (( status == 0 )) && status=$daphne_status
+fi
+
 # The scale-out flavour: the trigger/async/release/cancel tests again on PostgreSQL +
 # Redis + real Celery workers, which tests/scale/run.py starts (and stops) itself.
 # Only for a whole-suite run; `make test` or `scripts/test.sh` with no arguments.

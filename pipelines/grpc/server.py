@@ -1,8 +1,8 @@
 """The asyncio gRPC server (``grpc.aio``) of the Instill-compatible API.
 
-``manage.py serve`` starts it on daphne's own event loop, so triggers over gRPC and
-over HTTP share one loop (the sync-run recorder groups their writes together) and
-one in-process executor; ``manage.py grpcserver`` runs it alone, for scale-out.
+``manage.py serve`` starts it on the ASGI server's own event loop (uvicorn's or
+daphne's), so triggers over gRPC and over HTTP share one loop (the sync-run recorder
+groups their writes together) and one in-process executor; ``manage.py grpcserver`` runs it alone, for scale-out.
 """
 
 from __future__ import annotations

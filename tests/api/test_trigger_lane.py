@@ -1,6 +1,6 @@
 """The trigger lane (pipelines/asgi.py): API triggers without the browser middleware.
 
-Each request here goes through the ASGI handler itself, as daphne calls it, once with
+Each request here goes through the ASGI handler itself, as the ASGI server calls it, once with
 the lane and once without (``PIPELINE_TRIGGER_LANE``): whatever the lane serves must be
 answered exactly as the full request cycle answers it — status, headers, body — and
 what it must not serve (sessions, uploads, streams, other paths) must pass through.

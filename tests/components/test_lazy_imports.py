@@ -62,7 +62,7 @@ ours.close()
 execute_from_command_line(["manage.py", "run_worker", "--fd", str(theirs.detach())])
 """
 # The HTTP server's libraries: serve imports them, a run worker has no use for them.
-HTTP_SERVER = ("daphne", "twisted", "autobahn", "OpenSSL")
+HTTP_SERVER = ("daphne", "twisted", "autobahn", "OpenSSL", "uvicorn", "uvloop", "httptools", "websockets")
 
 # What the task processes' zygote imports (no Django) before it forks a worker.
 ZYGOTE = """

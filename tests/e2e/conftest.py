@@ -17,6 +17,9 @@ if str(ROOT) not in sys.path:  # benchmarks/_server.py is shared with `make benc
 from benchmarks._server import Server  # noqa: E402
 
 ADMIN_PASSWORD = "e2e-admin-password"
+# The ASGI server every test's `serve` runs on (`serve --server`): PIPELINE_SERVER, or
+# serve's default. scripts/test.sh runs the streaming and browser tests on the other too.
+ASGI_SERVER = os.environ.get("PIPELINE_SERVER") or None
 # Server logs, screenshots and JUnit files of the run.
 OUTPUT = Path(os.environ.get("PIPELINE_TEST_OUTPUT", ROOT / "test-output"))
 
@@ -30,6 +33,7 @@ def start_server(data_dir: Path, name: str, *, admin_password: str = ADMIN_PASSW
         admin_password=admin_password,
         log_path=OUTPUT / f"{name}.log",
         env={"PIPELINE_HTTP_ALLOWED_HOSTS": "127.0.0.1", **env},
+        server=ASGI_SERVER,
     )
     server.start(timeout=60)
     return server

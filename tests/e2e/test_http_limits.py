@@ -1,6 +1,7 @@
-"""Limits of the HTTP layer itself (``manage.py serve``): requests that Twisted refuses
-before our code sees them are answered 400 in the API's error shape, naming what is
-too large, instead of a closed connection or a bare ``400 Bad Request``."""
+"""Limits of the HTTP layer itself (``manage.py serve``): requests that the server (Twisted
+under daphne; uvicorn's httptools protocol) refuses before our code sees them are answered
+400 in the API's error shape, naming what is too large, instead of a closed connection
+or a bare ``400 Bad Request``."""
 
 from __future__ import annotations
 

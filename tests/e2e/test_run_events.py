@@ -1,5 +1,5 @@
 """Following runs over a live server: SSE resume with a real SSE client, heartbeats,
-many concurrent streams, and the websocket feed through daphne."""
+many concurrent streams, and the websocket feed through serve's ASGI server."""
 
 from __future__ import annotations
 

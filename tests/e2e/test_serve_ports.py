@@ -86,8 +86,8 @@ def test_a_second_serve_on_a_taken_grpc_port_fails_at_start(e2e_server: Server, 
 
 
 def test_a_second_serve_on_a_taken_http_port_fails_at_start(e2e_server: Server, tmp_path: Path) -> None:
-    """daphne alone logs the failed listen and exits 0 after announcing the server; the
-    second serve exits with an error naming the port before it migrates or announces itself."""
+    """daphne alone logs the failed listen and exits 0 after announcing the server
+    (uvicorn exits 3); the second serve exits with an error naming the port before it migrates or announces itself."""
     code, output = second_serve(tmp_path / "data", port=e2e_server.port, grpc_port=free_port())
 
     assert code not in (None, 0), output

@@ -90,7 +90,7 @@ def alice_md(alice_token) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="session")
 def serve_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real ``manage.py serve`` (HTTP and gRPC on daphne's loop) on free ports."""
+    """A real ``manage.py serve`` (HTTP and gRPC on one event loop) on free ports."""
     log = Path(os.environ.get("PIPELINE_TEST_OUTPUT", ROOT / "test-output")) / "grpc-serve.log"
     with Server(
         data_dir=tmp_path_factory.mktemp("grpc-serve-data"), admin_password="grpc-admin", log_path=log

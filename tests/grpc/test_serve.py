@@ -1,4 +1,4 @@
-"""gRPC inside ``manage.py serve``: on daphne's event loop beside HTTP, sharing its run
+"""gRPC inside ``manage.py serve``: on the ASGI server's event loop beside HTTP, sharing its run
 recorder and in-process executor."""
 
 from __future__ import annotations

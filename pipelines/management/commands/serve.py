@@ -1,5 +1,6 @@
 """``manage.py serve``: migrate, make sure the admin and the demos exist, then serve
-HTTP and websockets with daphne, and the gRPC API beside them on the same event loop."""
+HTTP and websockets with uvicorn or daphne (``--server``, ``PIPELINE_SERVER``), and
+the gRPC API beside them on the same event loop."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from pipelines import http_limits
 from pipelines.demo import demo_ensure
 from pipelines.engine import processes
 from pipelines.services.users import admin_ensure, user_namespace
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from twisted.internet.interfaces import ITCPTransport
 
 DEFAULT_ADMIN_PASSWORD = "password"  # settings.PIPELINE_ADMIN_PASSWORD's default
+SERVERS = ("uvicorn", "daphne")  # settings.PIPELINE_SERVER
 
 
 def _proxy_headers() -> dict[str, str]:
@@ -50,11 +53,7 @@ def _http_port_check(host: str, port: int) -> None:
 
 
 def _request_class():
-    import json
-
     from daphne.http_protocol import WebRequest
-
-    from pipelines.api.errors import error_body, too_big_message
 
     limit = settings.PIPELINE_MAX_REQUEST_BYTES
 
@@ -95,12 +94,7 @@ def _request_class():
 
         def _refuse(self):
             self._refused = True
-            body = json.dumps(error_body(8, too_big_message(limit))).encode()
-            head = (
-                b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: application/json\r\n"
-                b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
-            )
-            self.channel.transport.write(head + body)
+            self.channel.transport.write(http_limits.too_big(limit))
             self.channel.transport.loseConnection()
 
     return PipelineRequest
@@ -117,20 +111,8 @@ def _channel_protocol():
     request line) and the limit, so a client that sends, say, a 100 KB Idempotency-Key
     learns what to fix.
     """
-    import json
-    import re
-
     from twisted.internet import reactor
     from twisted.web.http import HTTPChannel, _GenericHTTPChannelProtocol
-
-    from pipelines.api.errors import error_body
-
-    header_name = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}):")
-    # After the answer the connection lingers this long, reading and dropping what the
-    # client is still sending: closing with unread data makes the kernel send a reset,
-    # and a reset can destroy the answer before the client has read it.
-    linger_seconds = 2.0
-    linger_bytes = 1024 * 1024
 
     class PipelineChannel(HTTPChannel):
         _line = b""
@@ -144,24 +126,16 @@ def _channel_protocol():
             super().lineReceived(line)
 
         def lineLengthExceeded(self, line):
-            self._refuse(f"{self._what(line)} is longer than {self.MAX_LENGTH} bytes, the server's limit for one line")
+            self._refuse(http_limits.line_too_long(line, self.MAX_LENGTH))
 
         def _respondToBadRequestAndDisconnect(self):
             if self._receivedHeaderSize > self.totalHeadersSize:
-                message = (
-                    f"the request's headers are larger than {self.totalHeadersSize} bytes in all, the server's limit "
-                    f"(passed at {self._what(self._line)})"
-                )
+                message = http_limits.headers_too_large(self._line, self.totalHeadersSize)
             elif self._receivedHeaderCount > self.maxHeaders:
-                message = f"the request has more than {self.maxHeaders} headers, the server's limit"
+                message = http_limits.too_many_headers(self.maxHeaders)
             else:
-                message = "malformed HTTP request: the request line or a header could not be parsed"
+                message = http_limits.MALFORMED
             self._refuse(message)
-
-        def _what(self, line: bytes) -> str:
-            # A request line starts with a method and a space, never with "name:".
-            found = header_name.match(line)
-            return f"the {found.group(1).decode()} header" if found else "the request line (method and URL)"
 
         def _refuse(self, message: str):
             """Answer 400 and stop reading requests from this connection."""
@@ -169,20 +143,16 @@ def _channel_protocol():
                 return
             self._refused = True
             self._buffer = b""  # LineReceiver stops at once: no more lines of this request
-            body = json.dumps(error_body(3, message)).encode()
             transport = cast("ITCPTransport", self.transport)  # a connection being read has one
-            transport.write(
-                b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
-                b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
-            )
+            transport.write(http_limits.bad_request(message))
             self.setTimeout(None)
             transport.loseWriteConnection()
-            reactor.callLater(linger_seconds, transport.abortConnection)
+            reactor.callLater(http_limits.LINGER_SECONDS, transport.abortConnection)
 
         def dataReceived(self, data):
             if self._refused:
                 self._dropped += len(data)
-                if self._dropped > linger_bytes:
+                if self._dropped > http_limits.LINGER_BYTES:
                     cast("ITCPTransport", self.transport).abortConnection()
                 return
             super().dataReceived(data)
@@ -212,10 +182,27 @@ class Command(BaseCommand):
             default=None,
             help="processes that execute sync triggers beside the server (default: PIPELINE_RUN_WORKERS, 1; 0: none)",
         )
+        parser.add_argument(
+            "--server",
+            choices=SERVERS,
+            default=None,
+            help="the ASGI server (default: PIPELINE_SERVER, uvicorn)",
+        )
 
     def handle(
-        self, *args, host: str, port: int, grpc_port: int | None, no_demo: bool, run_workers: int | None, **options
+        self,
+        *args,
+        host: str,
+        port: int,
+        grpc_port: int | None,
+        no_demo: bool,
+        run_workers: int | None,
+        server: str | None,
+        **options,
     ):
+        server = server or settings.PIPELINE_SERVER
+        if server not in SERVERS:
+            raise CommandError(f"PIPELINE_SERVER is {server!r}: it must be one of {', '.join(SERVERS)}.")
         _http_port_check(host, port)
         settings.PIPELINE_DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
@@ -244,6 +231,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Installed demo pipeline {username}/{pipeline_id}.")
         self._recover()
         self._serve(
+            server,
             host,
             port,
             settings.PIPELINE_GRPC_PORT if grpc_port is None else grpc_port,
@@ -263,42 +251,36 @@ class Command(BaseCommand):
         if resumed:
             self.stdout.write(f"Resumed {resumed} queued run(s).")
 
-    def _serve(self, host: str, port: int, grpc_port: int, run_workers: int) -> None:
-        # serve listens on plain TCP: TLS, where there is any, ends at a proxy in front.
-        # Twisted imports pyOpenSSL and service_identity for TLS endpoints whenever they
-        # are installed (~5 MB); a None entry makes that optional import fail, as it does
-        # without them, and Twisted runs without TLS support.
-        sys.modules.setdefault("OpenSSL", None)  # type: ignore[arg-type]  # None: not importable
-        from daphne import http_protocol
-        from daphne.endpoints import build_endpoint_description_strings
-        from daphne.server import Server
+    def _serve(self, server: str, host: str, port: int, grpc_port: int, run_workers: int) -> None:
+        """Serve until SIGINT/SIGTERM: the same application, gRPC server and run workers
+        on either server's event loop; then stop the workers (they finish their runs)."""
+        if server == "daphne":
+            loop, start_grpc = self._daphne_loop(host, grpc_port)
+        else:
+            from pipelines import uvicorn_server
 
-        http_protocol.WebRequest = _request_class()
-        http_protocol.HTTPFactory.protocol = _channel_protocol()
-
+            loop = uvicorn_server.new_loop()
+            start_grpc = self._grpc_bind
         from instill_site.asgi import application
 
-        shown = "localhost" if host in ("0.0.0.0", "::") else host
+        grpc_server = None
         if grpc_port:
-            from pipelines.grpc.server import serve_beside_daphne
-
             try:
-                grpc_port = serve_beside_daphne(host=host, port=grpc_port)
+                grpc_server, grpc_port = start_grpc(host, grpc_port)
             except OSError as exc:
                 raise CommandError(
                     f"{exc} Choose another with --grpc-port (default PIPELINE_GRPC_PORT; `make run GRPC_PORT=...`), "
                     "or 0 for no gRPC."
                 ) from exc
+        shown = "localhost" if host in ("0.0.0.0", "::") else host
         self.stdout.write(f"Pipeline is serving on http://{shown}:{port}/ (API under /v1beta/, docs at /v1beta/docs)")
         if grpc_port:
             self.stdout.write(f"gRPC API (Instill SDK) on {shown}:{grpc_port}")
-        from twisted.internet import reactor
-
         from pipelines import run_worker
         from pipelines.services import run_execution
 
-        # daphne runs its asyncio loop inside Twisted's reactor; workers are fed from it.
-        workers = run_worker.start(run_workers, reactor._asyncioEventloop)  # type: ignore[attr-defined]  # AsyncioSelectorReactor's, untyped
+        # Workers are fed from the server's event loop.
+        workers = run_worker.start(run_workers, loop)
         if workers is not None:
             run_execution.placement_set(workers)
             self.stdout.write(
@@ -310,20 +292,63 @@ class Command(BaseCommand):
 
         freeze_startup_heap()
         try:
-            server = Server(
-                application=application,
-                endpoints=build_endpoint_description_strings(host=host, port=port),
-                http_timeout=None,
-                websocket_handshake_timeout=10,
-                application_close_timeout=10,
-                server_name="pipeline",
-                verbosity=0,
-                **_proxy_headers(),
-            )
-            server.run()
-            if not server.listening_addresses:  # taken since _http_port_check: daphne logged why
-                raise CommandError(f"could not listen for HTTP on {host}:{port}")
+            if server == "daphne":
+                self._run_daphne(application, host, port)
+            else:
+                try:
+                    uvicorn_server.serve(application, host=host, port=port, loop=loop, grpc_server=grpc_server)
+                except OSError as exc:  # taken since _http_port_check: uvicorn logged why
+                    raise CommandError(str(exc)) from exc
         finally:
             run_execution.placement_set(None)
             run_worker.stop()
             processes.shutdown_shared()
+
+    @staticmethod
+    def _grpc_bind(host: str, port: int):
+        """The gRPC server bound on the current event loop (started by the server's run)."""
+        from pipelines.grpc.server import build_server
+
+        return build_server(host=host, port=port)
+
+    @staticmethod
+    def _daphne_loop(host: str, grpc_port: int):
+        """daphne's event loop (inside Twisted's reactor), with its HTTP layer patched
+        (:func:`_request_class`, :func:`_channel_protocol`), and how to bind gRPC on it."""
+        # serve listens on plain TCP: TLS, where there is any, ends at a proxy in front.
+        # Twisted imports pyOpenSSL and service_identity for TLS endpoints whenever they
+        # are installed (~5 MB); a None entry makes that optional import fail, as it does
+        # without them, and Twisted runs without TLS support.
+        sys.modules.setdefault("OpenSSL", None)  # type: ignore[arg-type]  # None: not importable
+        from daphne import http_protocol, server  # noqa: F401  # daphne.server installs the asyncio reactor
+
+        http_protocol.WebRequest = _request_class()
+        http_protocol.HTTPFactory.protocol = _channel_protocol()
+        from twisted.internet import reactor
+
+        def start_grpc(host: str, port: int):
+            from pipelines.grpc.server import serve_beside_daphne
+
+            return None, serve_beside_daphne(host=host, port=port)
+
+        # daphne runs its asyncio loop inside Twisted's reactor.
+        return reactor._asyncioEventloop, start_grpc  # type: ignore[attr-defined]  # AsyncioSelectorReactor's, untyped
+
+    @staticmethod
+    def _run_daphne(application, host: str, port: int) -> None:
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server
+
+        server = Server(
+            application=application,
+            endpoints=build_endpoint_description_strings(host=host, port=port),
+            http_timeout=None,
+            websocket_handshake_timeout=10,
+            application_close_timeout=10,
+            server_name="pipeline",
+            verbosity=0,
+            **_proxy_headers(),
+        )
+        server.run()
+        if not server.listening_addresses:  # taken since _http_port_check: daphne logged why
+            raise CommandError(f"could not listen for HTTP on {host}:{port}")
