@@ -65,7 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "pipelines.staticfiles.StaticFilesConfig",  # django.contrib.staticfiles, ignoring unused apps' files
+    "pipelines.static_app.StaticFilesConfig",  # django.contrib.staticfiles, ignoring unused apps' files
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

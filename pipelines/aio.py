@@ -14,6 +14,7 @@ transaction.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
 import gc
 import threading
@@ -104,6 +105,14 @@ def freeze_startup_heap() -> None:
     (CPython's ``gc.freeze``). Those objects live as long as the process; every full
     collection walked them all — pauses of ~120 ms every few thousand requests under
     load, the trigger's p99.9 (profiled). Collections now walk only what requests
-    allocate."""
+    allocate.
+
+    Then hands the heap start-up freed (migrations, parsing, imports' temporaries) back
+    to the system with glibc's ``malloc_trim``: ~1–3 MB of RSS per process that would
+    otherwise stay resident for the process's life. Elsewhere than glibc, nothing."""
     gc.collect()
     gc.freeze()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl, macOS): its allocator keeps it
+        pass

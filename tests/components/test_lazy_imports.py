@@ -61,8 +61,8 @@ ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 ours.close()
 execute_from_command_line(["manage.py", "run_worker", "--fd", str(theirs.detach())])
 """
-# The HTTP server's libraries: serve imports them, a run worker has no use for them.
-HTTP_SERVER = ("daphne", "twisted", "autobahn", "OpenSSL", "uvicorn", "uvloop", "httptools", "websockets")
+# The HTTP server's libraries (and its static files' server): serve imports them, a run worker has no use for them.
+HTTP_SERVER = ("daphne", "twisted", "autobahn", "OpenSSL", "uvicorn", "uvloop", "httptools", "websockets", "whitenoise")
 
 # What the task processes' zygote imports (no Django) before it forks a worker.
 ZYGOTE = """

@@ -86,3 +86,19 @@ async def test_debug_serves_static_as_it_is_without_caching(settings):
     answer = await get(app, "/static/pipelines/app.css")
     assert answer.status == 200 and answer.body == (Path(settings.BASE_DIR) / "static/pipelines/app.css").read_bytes()
     assert answer.headers["cache-control"] == "max-age=0, public"
+
+
+def test_serve_collects_only_when_a_static_file_changed(settings, tmp_path, monkeypatch):
+    """serve's start-up collects in a child process the first time, then not again until
+    the sources change (their names, sizes and mtimes, stamped beside the manifest)."""
+    from pipelines.staticfiles import STAMP, collect_if_changed
+
+    root = tmp_path / "collected"
+    monkeypatch.setenv("PIPELINE_STATIC_ROOT", str(root))  # the child process's settings
+    settings.STATIC_ROOT = root
+    assert collect_if_changed() is True
+    assert (root / "staticfiles.json").is_file() and any(root.glob("pipelines/app.*.css.gz"))
+    assert collect_if_changed() is False
+    (root / STAMP).write_text("sources as they were before an upgrade")
+    assert collect_if_changed() is True
+    assert collect_if_changed() is False

@@ -15,6 +15,7 @@ from pipelines import http_limits
 from pipelines.demo import demo_ensure
 from pipelines.engine import processes
 from pipelines.services.users import admin_ensure, user_namespace
+from pipelines.staticfiles import collect_if_changed
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import ITCPTransport
@@ -206,9 +207,12 @@ class Command(BaseCommand):
         _http_port_check(host, port)
         settings.PIPELINE_DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
-        # Hashed, gzipped copies of static/ for the pages to link (pipelines/staticfiles.py);
-        # only new or changed files are copied and compressed again.
-        call_command("collectstatic", interactive=False, verbosity=0)
+        # Hashed, gzipped copies of static/ for the pages to link (pipelines/staticfiles.py),
+        # made again only when a static file changed, in a child process.
+        try:
+            collect_if_changed()
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
         username = settings.PIPELINE_ADMIN_USER
         user, created = admin_ensure(username=username, password=settings.PIPELINE_ADMIN_PASSWORD)
         if created:
