@@ -1,0 +1,458 @@
+"""The ``ollama`` AI component: chat and embeddings with Ollama's native API
+(Instill ``ollama`` v0, with its field names: ``TASK_TEXT_GENERATION_CHAT`` and
+``TASK_TEXT_EMBEDDINGS``, setup ``endpoint`` and ``auto-pull``).
+
+``TASK_TEXT_GENERATION_CHAT`` posts to ``/api/chat`` with ``stream: true`` and reads
+Ollama's newline-delimited JSON: every line that adds text publishes the cumulative
+``text``, and the last line (``"done": true``) brings the token counts for ``usage``.
+``TASK_TEXT_EMBEDDINGS`` posts to ``/api/embed``.
+
+A model the server has not got (Ollama answers 404 "model ... not found") is pulled
+with ``/api/pull`` only when the recipe's setup says ``auto-pull: true`` — and only
+from a server the outbound guard lets us reach; then the request is sent once more.
+Otherwise the error says to pull it or to set ``auto-pull``.
+
+Requests, retries (429, 5xx, network failures; never once text is published) and
+error messages work as in :mod:`~pipelines.components.openai`, whose helpers this
+module uses. The server is ``setup.endpoint`` (Instill's name), else
+``setup.base-url`` — which is what the platform fills from ``PIPELINE_OLLAMA_BASE_URL``
+for a component that gives no setup (:mod:`pipelines.engine.platform`) — else
+``http://localhost:11434``. Loopback is refused by the outbound guard unless allowed
+(``PIPELINE_LLM_ALLOWED_HOSTS``, or the platform base URL, which counts as allowed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pipelines.components import openai, outbound
+from pipelines.components.openai import _check_status, _json_body, _required_string, _Transient, _with_retries
+from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
+from pipelines.engine.values import File, FileDecodeError
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_ENDPOINT = "http://localhost:11434"
+DEFAULT_SYSTEM_MESSAGE = "You are a helpful assistant."
+DEFAULT_TEMPERATURE = 0.7
+DEFAULT_TOP_K = 10
+#: The paths this component calls; ``/api/pull`` only when the setup asks for it.
+CHAT_PATHS = ("/api/chat", "/api/embed")
+PULL_PATH = "/api/pull"
+
+# --- schemas ----------------------------------------------------------------------
+
+_CONTENT_PART = {
+    "type": "object",
+    "properties": {
+        "image-url": {
+            "type": "object",
+            "title": "Image URL",
+            "description": "The image URL.",
+            "properties": {
+                "url": {
+                    "type": "string",
+                    "title": "URL",
+                    "description": "Either a URL of the image or the base64 encoded image data.",
+                }
+            },
+            "required": ["url"],
+        },
+        "text": {"type": "string", "title": "Text", "description": "The text content."},
+        "type": {
+            "type": "string",
+            "title": "Type",
+            "description": "The type of the content part.",
+            "enum": ["text", "image_url"],
+        },
+    },
+    "required": ["type"],
+}
+_CHAT_MESSAGE = {
+    "type": "object",
+    "title": "Chat Message",
+    "properties": {
+        "role": openai._CHAT_MESSAGE["properties"]["role"],  # type: ignore[index]
+        "content": {
+            "title": "Content",
+            "description": "The message content: a list of {type: text, text} and {type: image_url, image-url: {url}} parts, or a string.",
+            "type": ["array", "string"],
+            "items": _CONTENT_PART,
+        },
+    },
+    "required": ["role", "content"],
+}
+_MODEL = {
+    "type": "string",
+    "title": "Model Name",
+    "description": "The OSS model to be used, check https://ollama.com/library for list of models available.",
+}
+_USAGE = {**openai._USAGE, "description": "Token counts reported by the server (prompt_eval_count, eval_count)."}
+CHAT_INPUT = {
+    "type": "object",
+    "title": "Input",
+    "properties": {
+        "model": {**_MODEL, "examples": ["moondream", "llama3.2"]},
+        "prompt": {"type": "string", "title": "Prompt", "description": "The prompt text."},
+        "system-message": {
+            "type": "string",
+            "title": "System Message",
+            "description": "Sets the behaviour of the assistant; ignored when chat-history is given.",
+            "default": DEFAULT_SYSTEM_MESSAGE,
+        },
+        "prompt-images": {
+            "type": "array",
+            "title": "Prompt Images",
+            "description": "The prompt images: image files, data URIs or base64 image data.",
+            "items": {"type": "string", "instillAcceptFormats": ["image/*"]},
+        },
+        "chat-history": {
+            "type": "array",
+            "title": "Chat history",
+            "description": "Earlier messages of the conversation; when given, system-message is not sent.",
+            "items": _CHAT_MESSAGE,
+        },
+        "seed": {"type": "integer", "title": "Seed", "description": "The seed."},
+        "temperature": {
+            "type": "number",
+            "title": "Temperature",
+            "description": "The temperature for sampling.",
+            "default": DEFAULT_TEMPERATURE,
+        },
+        "top-k": {"type": "integer", "title": "Top K", "description": "Top k for sampling.", "default": DEFAULT_TOP_K},
+        "max-new-tokens": {
+            "type": "integer",
+            "title": "Max New Tokens",
+            "description": "The maximum number of tokens for model to generate (sent as num_predict when given; Instill's documented default of 50 is not applied, as Instill does not send it either).",
+            "default": 50,
+        },
+    },
+    "required": ["prompt", "model"],
+}
+CHAT_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {"text": {"type": "string", "title": "Text", "description": "Model Output."}, "usage": _USAGE},
+    "required": ["text"],
+}
+EMBEDDINGS_INPUT = {
+    "type": "object",
+    "title": "Input",
+    "properties": {
+        "model": {**_MODEL, "examples": ["snowflake-arctic-embed:22m", "nomic-embed-text"]},
+        "text": {"type": "string", "title": "Text", "description": "The text."},
+    },
+    "required": ["text", "model"],
+}
+EMBEDDINGS_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {
+        "embedding": {
+            "type": "array",
+            "title": "Embedding",
+            "description": "Embedding of the input text.",
+            "items": {"type": "number"},
+        }
+    },
+    "required": ["embedding"],
+}
+SETUP_SCHEMA = {
+    "type": "object",
+    "title": "Ollama Connection",
+    "properties": {
+        "endpoint": {
+            "type": "string",
+            "title": "Endpoint",
+            "description": "Your Ollama server. Ollama has no authentication: keep it reachable from this server only.",
+            "default": DEFAULT_ENDPOINT,
+        },
+        "auto-pull": {
+            "type": "boolean",
+            "title": "Model Auto-Pull",
+            "description": "Pull the requested model to the Ollama server when it has not got it.",
+        },
+        "base-url": {
+            "type": "string",
+            "title": "Base URL",
+            "description": "Another name for endpoint (what PIPELINE_OLLAMA_BASE_URL fills); endpoint wins when both are given.",
+        },
+    },
+}
+
+# --- the request --------------------------------------------------------------------
+
+
+def _server(setup: Mapping[str, Any]) -> str:
+    base = setup.get("endpoint") or setup.get("base-url") or DEFAULT_ENDPOINT
+    if not isinstance(base, str):
+        raise ComponentError("setup.endpoint must be a string.")
+    problem = openai.base_url_problem(base)
+    if problem:
+        raise ComponentError(f"setup.endpoint {problem.replace('/v1', '')}.")
+    return base.rstrip("/")
+
+
+def check_setup(setup: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Problems of a literal ``setup`` at recipe validation."""
+    problems = []
+    for field in ("endpoint", "base-url"):
+        value = setup.get(field)
+        if isinstance(value, str) and value and "${" not in value:
+            problem = openai.base_url_problem(value)
+            if problem:
+                problems.append((field, f"{field} {problem.replace('/v1', '')}"))
+    auto_pull = setup.get("auto-pull")
+    if auto_pull is not None and not isinstance(auto_pull, bool) and "${" not in str(auto_pull):
+        problems.append(("auto-pull", "auto-pull must be true or false"))
+    return problems
+
+
+def _image(value: Any, where: str) -> str:
+    """Ollama wants bare base64 image data."""
+    if isinstance(value, File):
+        file = value
+    elif isinstance(value, str) and value.startswith(("http://", "https://")):
+        raise ComponentError(f"{where}: Ollama takes image data, not URLs; give an image file or base64 data.")
+    elif isinstance(value, str) and value:
+        try:
+            file = File.from_data_uri(value) if value.startswith("data:") else File.from_base64(value)
+        except FileDecodeError:
+            raise ComponentError(f"{where} is not a valid data URI or base64 image.") from None
+    else:
+        raise ComponentError(f"{where} must be an image file, a data URI or base64 image data.")
+    if not file.mime_type.startswith("image/"):
+        raise ComponentError(f"{where} must be an image, got {file.mime_type}.")
+    return file.base64()
+
+
+def _history_message(message: Any, index: int) -> dict[str, Any]:
+    where = f"chat-history[{index}]"
+    if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
+        raise ComponentError(f"{where} must be an object with a role and a content.")
+    content = message.get("content")
+    if isinstance(content, str):
+        return {"role": message["role"], "content": content}
+    if not isinstance(content, list):
+        raise ComponentError(f"{where}.content must be a list of parts or a string.")
+    text, images = "", []
+    for part in content:
+        kind = part.get("type") if isinstance(part, Mapping) else None
+        if kind == "text":
+            text += str(part.get("text") or "")
+        elif kind == "image_url":
+            url = (part.get("image-url") or part.get("image_url") or {}).get("url")
+            images.append(_image(url, f"{where} image"))
+        else:
+            raise ComponentError(f"{where}.content parts must be of type text or image_url.")
+    out: dict[str, Any] = {"role": message["role"], "content": text}
+    if images:
+        out["images"] = images
+    return out
+
+
+def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
+    prompt = _required_string(input, "prompt")
+    history = input.get("chat-history")
+    if history:
+        if not isinstance(history, list):
+            raise ComponentError("chat-history must be a list of messages.")
+        messages = [_history_message(message, i) for i, message in enumerate(history)]
+    else:
+        system = input.get("system-message", DEFAULT_SYSTEM_MESSAGE)
+        messages = [{"role": "system", "content": system}] if system else []
+    images = input.get("prompt-images") or []
+    if not isinstance(images, list):
+        images = [images]
+    user: dict[str, Any] = {"role": "user", "content": prompt}
+    if images:
+        user["images"] = [_image(image, f"prompt-images[{i}]") for i, image in enumerate(images)]
+    messages.append(user)
+    options: dict[str, Any] = {
+        "temperature": input.get("temperature", DEFAULT_TEMPERATURE),
+        "top_k": input.get("top-k", DEFAULT_TOP_K),
+    }
+    if input.get("seed") is not None:
+        options["seed"] = input["seed"]
+    if input.get("max-new-tokens") is not None:
+        options["num_predict"] = input["max-new-tokens"]
+    return {
+        "model": _required_string(input, "model"),
+        "messages": messages,
+        "stream": True,
+        "options": {k: v for k, v in options.items() if v is not None},
+    }
+
+
+# --- talking to the server ------------------------------------------------------------
+
+
+def _stream(ctx: TaskContext, url: str, body: Mapping[str, Any], paths: tuple[str, ...] = CHAT_PATHS) -> Any:
+    return outbound.guarded_stream(
+        "POST",
+        url,
+        headers={"Content-Type": "application/json", "Accept": "application/x-ndjson"},
+        content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        allowed_hosts=ctx.config.get("llm_allowed_hosts", ctx.config.get("http_allowed_hosts", ())),
+        allowed_paths=paths,
+        timeout=float(ctx.config.get("http_timeout", outbound.DEFAULT_TIMEOUT)),
+    )
+
+
+class _ModelMissing(ComponentError):
+    """Ollama answered 404: the server has not got the model."""
+
+
+async def _check(response: httpx.Response, url: str) -> None:
+    try:
+        await _check_status(response, url)
+    except _Transient:
+        raise
+    except ComponentError as exc:
+        if response.status_code == 404:
+            raise _ModelMissing(str(exc)) from None
+        raise
+
+
+async def _lines(response: httpx.Response, url: str) -> Any:
+    """Each JSON object of an NDJSON answer; an ``{"error": ...}`` line is a failure."""
+    async for line in response.aiter_lines():
+        if not line.strip():
+            continue
+        try:
+            payload = json.loads(line)
+        except ValueError:
+            raise ComponentError(f"{url} streamed something that is not JSON: {line[:200]!r}") from None
+        if not isinstance(payload, Mapping):
+            continue
+        if payload.get("error"):
+            raise ComponentError(f"{url} reported an error: {str(payload['error'])[:500]}")
+        yield payload
+
+
+async def _pull(ctx: TaskContext, model: str) -> None:
+    """``POST /api/pull``, its progress streamed (so a long download never looks idle)."""
+    url = _server(ctx.setup) + PULL_PATH
+    try:
+        async with _stream(ctx, url, {"model": model, "stream": True}, (*CHAT_PATHS, PULL_PATH)) as response:
+            await _check(response, url)
+            status = None
+            async for payload in _lines(response, url):
+                status = payload.get("status", status)
+    except outbound.OutboundUnavailable as exc:
+        raise _Transient(str(exc)) from None
+    if status != "success":
+        raise ComponentError(f"{url}: pulling {model} ended without success (last status: {status}).")
+
+
+async def _with_model(ctx: TaskContext, model: str, send: Any) -> dict[str, Any]:
+    """``send`` (retried as openai's requests are); a missing model is pulled first
+    when ``setup.auto-pull`` is true."""
+    try:
+        return await _with_retries(ctx, send)
+    except _ModelMissing as exc:
+        if ctx.setup.get("auto-pull") is not True:
+            raise ComponentError(
+                f"{exc} — pull {model} on the Ollama server (ollama pull {model}), or set auto-pull: true in the setup"
+            ) from None
+
+    async def pull() -> dict[str, Any]:
+        await _pull(ctx, model)
+        return {}
+
+    await _with_retries(ctx, pull)
+    return await _with_retries(ctx, send)
+
+
+def _usage(done: Mapping[str, Any]) -> dict[str, int] | None:
+    prompt, completion = done.get("prompt_eval_count"), done.get("eval_count")
+    if not isinstance(prompt, int) and not isinstance(completion, int):
+        return None
+    prompt = prompt if isinstance(prompt, int) else 0
+    completion = completion if isinstance(completion, int) else 0
+    return {"prompt-tokens": prompt, "completion-tokens": completion, "total-tokens": prompt + completion}
+
+
+# --- tasks ----------------------------------------------------------------------------
+
+
+async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    body = _chat_request(input)
+    url = _server(ctx.setup) + "/api/chat"
+    text = ""
+
+    async def attempt() -> dict[str, Any]:
+        nonlocal text
+        usage = None
+        try:
+            async with _stream(ctx, url, body) as response:
+                await _check(response, url)
+                async for payload in _lines(response, url):
+                    piece = (payload.get("message") or {}).get("content")
+                    if isinstance(piece, str) and piece:
+                        text += piece
+                        await ctx.publish({"text": text})
+                    if payload.get("done"):
+                        usage = _usage(payload)
+        except outbound.OutboundUnavailable as exc:
+            if text:  # what was published stays published: a retry would repeat it
+                raise ComponentError(f"{exc} (the answer broke off after it had started)") from None
+            raise _Transient(str(exc)) from None
+        output: dict[str, Any] = {"text": text}
+        if usage:
+            output["usage"] = usage
+        return output
+
+    return await _with_model(ctx, body["model"], attempt)
+
+
+async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    body = {"model": _required_string(input, "model"), "input": _required_string(input, "text")}
+    url = _server(ctx.setup) + "/api/embed"
+
+    async def attempt() -> dict[str, Any]:
+        try:
+            async with _stream(ctx, url, body) as response:
+                await _check(response, url)
+                payload = await _json_body(response, ctx, url)
+        except outbound.OutboundUnavailable as exc:
+            raise _Transient(str(exc)) from None
+        embeddings = payload.get("embeddings")
+        embedding = embeddings[0] if isinstance(embeddings, list) and embeddings else None
+        if not isinstance(embedding, list):
+            raise ComponentError(f"{url} answered without an embedding.")
+        return {"embedding": embedding}
+
+    return await _with_model(ctx, body["model"], attempt)
+
+
+COMPONENT = ComponentDefinition(
+    type="ollama",
+    title="Ollama",
+    kind="ai",
+    vendor="Ollama",
+    description="Chat (streamed) and embeddings with the models of an Ollama server, through its native API.",
+    setup_schema=SETUP_SCHEMA,
+    check_setup=check_setup,
+    tasks={
+        "TASK_TEXT_GENERATION_CHAT": Task(
+            name="TASK_TEXT_GENERATION_CHAT",
+            title="Text Generation Chat",
+            description="Provide text outputs in response to text/image inputs; the answer streams as it is generated.",
+            input_schema=CHAT_INPUT,
+            output_schema=CHAT_OUTPUT,
+            run=run_chat,
+        ),
+        "TASK_TEXT_EMBEDDINGS": Task(
+            name="TASK_TEXT_EMBEDDINGS",
+            title="Text Embeddings",
+            description="Turn text into a vector of numbers that capture its meaning, unlocking use cases like semantic search.",
+            input_schema=EMBEDDINGS_INPUT,
+            output_schema=EMBEDDINGS_OUTPUT,
+            run=run_embeddings,
+        ),
+    },
+)
