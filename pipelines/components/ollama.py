@@ -27,8 +27,8 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pipelines.components import openai, outbound
-from pipelines.components.openai import _check_status, _json_body, _required_string, _Transient, _with_retries
+from pipelines.components import _ai_http, openai, outbound
+from pipelines.components.openai import _check_status, _required_string, _Transient
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import File, FileDecodeError
 
@@ -187,24 +187,15 @@ SETUP_SCHEMA = {
 
 
 def _server(setup: Mapping[str, Any]) -> str:
-    base = setup.get("endpoint") or setup.get("base-url") or DEFAULT_ENDPOINT
-    if not isinstance(base, str):
-        raise ComponentError("setup.endpoint must be a string.")
-    problem = openai.base_url_problem(base)
-    if problem:
-        raise ComponentError(f"setup.endpoint {problem.replace('/v1', '')}.")
-    return base.rstrip("/")
+    return _ai_http.base_url(setup, DEFAULT_ENDPOINT, "endpoint", "base-url")
+
+
+_check_urls = _ai_http.check_base_urls("endpoint", "base-url")
 
 
 def check_setup(setup: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Problems of a literal ``setup`` at recipe validation."""
-    problems = []
-    for field in ("endpoint", "base-url"):
-        value = setup.get(field)
-        if isinstance(value, str) and value and "${" not in value:
-            problem = openai.base_url_problem(value)
-            if problem:
-                problems.append((field, f"{field} {problem.replace('/v1', '')}"))
+    problems = _check_urls(setup)
     auto_pull = setup.get("auto-pull")
     if auto_pull is not None and not isinstance(auto_pull, bool) and "${" not in str(auto_pull):
         problems.append(("auto-pull", "auto-pull must be true or false"))
@@ -291,15 +282,7 @@ def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _stream(ctx: TaskContext, url: str, body: Mapping[str, Any], paths: tuple[str, ...] = CHAT_PATHS) -> Any:
-    return outbound.guarded_stream(
-        "POST",
-        url,
-        headers={"Content-Type": "application/json", "Accept": "application/x-ndjson"},
-        content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        allowed_hosts=ctx.config.get("llm_allowed_hosts", ctx.config.get("http_allowed_hosts", ())),
-        allowed_paths=paths,
-        timeout=float(ctx.config.get("http_timeout", outbound.DEFAULT_TIMEOUT)),
-    )
+    return _ai_http.post(ctx, url, body, paths=paths, headers={"Accept": "application/x-ndjson"})
 
 
 class _ModelMissing(ComponentError):
@@ -349,10 +332,10 @@ async def _pull(ctx: TaskContext, model: str) -> None:
 
 
 async def _with_model(ctx: TaskContext, model: str, send: Any) -> dict[str, Any]:
-    """``send`` (retried as openai's requests are); a missing model is pulled first
+    """``send()`` (which retries its own failures); a missing model is pulled first
     when ``setup.auto-pull`` is true."""
     try:
-        return await _with_retries(ctx, send)
+        return await send()  # type: ignore[no-any-return]
     except _ModelMissing as exc:
         if ctx.setup.get("auto-pull") is not True:
             raise ComponentError(
@@ -363,8 +346,8 @@ async def _with_model(ctx: TaskContext, model: str, send: Any) -> dict[str, Any]
         await _pull(ctx, model)
         return {}
 
-    await _with_retries(ctx, pull)
-    return await _with_retries(ctx, send)
+    await _ai_http.retried(ctx, pull)
+    return await send()  # type: ignore[no-any-return]
 
 
 def _usage(done: Mapping[str, Any]) -> dict[str, int] | None:
@@ -398,35 +381,28 @@ async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
                     if payload.get("done"):
                         usage = _usage(payload)
         except outbound.OutboundUnavailable as exc:
-            if text:  # what was published stays published: a retry would repeat it
-                raise ComponentError(f"{exc} (the answer broke off after it had started)") from None
-            raise _Transient(str(exc)) from None
+            raise _ai_http.streamed(exc, bool(text)) from None
         output: dict[str, Any] = {"text": text}
         if usage:
             output["usage"] = usage
         return output
 
-    return await _with_model(ctx, body["model"], attempt)
+    return await _with_model(ctx, body["model"], lambda: _ai_http.retried(ctx, attempt))
 
 
 async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     body = {"model": _required_string(input, "model"), "input": _required_string(input, "text")}
     url = _server(ctx.setup) + "/api/embed"
 
-    async def attempt() -> dict[str, Any]:
-        try:
-            async with _stream(ctx, url, body) as response:
-                await _check(response, url)
-                payload = await _json_body(response, ctx, url)
-        except outbound.OutboundUnavailable as exc:
-            raise _Transient(str(exc)) from None
+    async def send() -> dict[str, Any]:
+        payload = await _ai_http.json_call(ctx, url, body, paths=CHAT_PATHS, headers={}, check=_check)
         embeddings = payload.get("embeddings")
         embedding = embeddings[0] if isinstance(embeddings, list) and embeddings else None
         if not isinstance(embedding, list):
             raise ComponentError(f"{url} answered without an embedding.")
         return {"embedding": embedding}
 
-    return await _with_model(ctx, body["model"], attempt)
+    return await _with_model(ctx, body["model"], send)
 
 
 COMPONENT = ComponentDefinition(
