@@ -13,9 +13,9 @@ from typing import Any
 
 from pipelines.components import openai, outbound
 from pipelines.components.openai import _check_status, _json_body, _Transient, _with_retries
-from pipelines.engine.components import ComponentError, TaskContext
+from pipelines.engine.components import ComponentError, Task, TaskContext
 
-__all__ = ["base_url", "check_base_urls", "json_call", "post", "retried", "streamed"]
+__all__ = ["base_url", "chat_task", "check_base_urls", "embeddings_task", "json_call", "post", "retried", "streamed"]
 
 
 def base_url(setup: Mapping[str, Any], default: str, *fields: str) -> str:
@@ -99,3 +99,27 @@ def streamed(exc: outbound.OutboundUnavailable, published: bool) -> ComponentErr
     if published:  # what was published stays published: a retry would repeat it
         return ComponentError(f"{exc} (the answer broke off after it had started)")
     return _Transient(str(exc))
+
+
+def chat_task(run: Any, input: dict[str, Any], output: dict[str, Any], inputs: str) -> Task:
+    """Instill's ``TASK_TEXT_GENERATION_CHAT``, answering ``inputs`` ("text", "text/image")."""
+    return Task(
+        name="TASK_TEXT_GENERATION_CHAT",
+        title="Text Generation Chat",
+        description=f"Provide text outputs in response to {inputs} inputs; the answer streams as it is generated.",
+        input_schema=input,
+        output_schema=output,
+        run=run,
+    )
+
+
+def embeddings_task(run: Any, input: dict[str, Any], output: dict[str, Any]) -> Task:
+    """Instill's ``TASK_TEXT_EMBEDDINGS``."""
+    return Task(
+        name="TASK_TEXT_EMBEDDINGS",
+        title="Text Embeddings",
+        description="Turn text into a vector of numbers that capture its meaning, unlocking use cases like semantic search.",
+        input_schema=input,
+        output_schema=output,
+        run=run,
+    )

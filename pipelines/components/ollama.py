@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.components import _ai_http, openai, outbound
 from pipelines.components.openai import _check_status, _required_string, _Transient
-from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
+from pipelines.engine.components import ComponentDefinition, ComponentError, TaskContext
 from pipelines.engine.values import File, FileDecodeError
 
 if TYPE_CHECKING:
@@ -414,21 +414,7 @@ COMPONENT = ComponentDefinition(
     setup_schema=SETUP_SCHEMA,
     check_setup=check_setup,
     tasks={
-        "TASK_TEXT_GENERATION_CHAT": Task(
-            name="TASK_TEXT_GENERATION_CHAT",
-            title="Text Generation Chat",
-            description="Provide text outputs in response to text/image inputs; the answer streams as it is generated.",
-            input_schema=CHAT_INPUT,
-            output_schema=CHAT_OUTPUT,
-            run=run_chat,
-        ),
-        "TASK_TEXT_EMBEDDINGS": Task(
-            name="TASK_TEXT_EMBEDDINGS",
-            title="Text Embeddings",
-            description="Turn text into a vector of numbers that capture its meaning, unlocking use cases like semantic search.",
-            input_schema=EMBEDDINGS_INPUT,
-            output_schema=EMBEDDINGS_OUTPUT,
-            run=run_embeddings,
-        ),
+        "TASK_TEXT_GENERATION_CHAT": _ai_http.chat_task(run_chat, CHAT_INPUT, CHAT_OUTPUT, "text/image"),
+        "TASK_TEXT_EMBEDDINGS": _ai_http.embeddings_task(run_embeddings, EMBEDDINGS_INPUT, EMBEDDINGS_OUTPUT),
     },
 )

@@ -13,106 +13,52 @@ be told to fail. Standard library only.
 from __future__ import annotations
 
 import json
-import re
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.components.fake_vendor import Fake, Handler, RunningFake, answer_for, words_of
 
-@dataclass
-class Recorded:
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
-def answer_for(prompt: str) -> str:
-    return f"You said: {prompt}"
-
-
-def words_of(text: str) -> list[str]:
-    return re.findall(r"\S+\s*", text)
+__all__ = ["FakeOllama", "answer_for", "embedding_for", "running", "words_of"]
 
 
 def embedding_for(text: str) -> list[float]:
     return [round(len(text) / 100, 2), 0.25, -0.5]
 
 
-class FakeOllama:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.base_url = ""
-        self.reset()
-
+class FakeOllama(Fake):
     def reset(self) -> None:
+        super().reset()
         with self.lock:
-            self.requests: list[Recorded] = []
             self.models: set[str] = {"llama3.2", "nomic-embed-text"}
-            self.failures: list[int] = []
             self.stream_error: str | None = None
 
-    def fail(self, status: int, times: int = 1) -> None:
-        with self.lock:
-            self.failures += [status] * times
 
-    def paths(self) -> list[str]:
-        return [r.path for r in self.requests]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _json(self, status: int, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _ndjson(self, lines: Iterator[dict[str, Any]]) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-ndjson")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        for line in lines:
-            data = json.dumps(line).encode() + b"\n"
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self.wfile.flush()
-        self.wfile.write(b"0\r\n\r\n")
-
+class _Handler(Handler):
     def do_POST(self) -> None:
         fake = self.server.fake
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = json.loads(raw or b"null")
+        body = self.read_json()
+        self.record(body)
         with fake.lock:
-            fake.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             failure = fake.failures.pop(0) if fake.failures else None
             models = set(fake.models)
             stream_error = fake.stream_error
         if failure is not None:
-            self._json(failure, {"error": f"fake failure {failure}"})
+            self.send_json(failure, {"error": f"fake failure {failure}"})
             return
         model = body.get("model")
         if self.path == "/api/pull":
             with fake.lock:
                 fake.models.add(model)
-            self._ndjson(_pull_lines(model))
+            self.send_chunks("application/x-ndjson", _ndjson(_pull_lines(model)))
             return
         if self.path not in ("/api/chat", "/api/embed"):
-            self._json(404, {"error": "404 page not found"})
+            self.send_json(404, {"error": "404 page not found"})
             return
         if model not in models:
-            self._json(404, {"error": f'model "{model}" not found, try pulling it first'})
+            self.send_json(404, {"error": f'model "{model}" not found, try pulling it first'})
             return
         if self.path == "/api/embed":
-            self._json(
+            self.send_json(
                 200,
                 {
                     "model": model,
@@ -124,7 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         prompt = body["messages"][-1]["content"]
-        self._ndjson(_chat_lines(model, prompt, body["messages"], stream_error))
+        self.send_chunks("application/x-ndjson", _ndjson(_chat_lines(model, prompt, body["messages"], stream_error)))
 
 
 def _chat_lines(model: str, prompt: str, messages: list[dict[str, Any]], error: str | None) -> Iterator[dict[str, Any]]:
@@ -163,20 +109,9 @@ def _pull_lines(model: str) -> Iterator[dict[str, Any]]:
     yield {"status": "success"}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeOllama
+def _ndjson(lines: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+    return (json.dumps(line).encode() + b"\n" for line in lines)
 
 
-class RunningFake:
-    def __init__(self) -> None:
-        self.fake = FakeOllama()
-        self.server = _Server(("127.0.0.1", 0), _Handler)
-        self.server.fake = self.fake
-        self.fake.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def running() -> RunningFake[FakeOllama]:
+    return RunningFake(FakeOllama(), _Handler)

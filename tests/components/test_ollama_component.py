@@ -5,7 +5,6 @@ and the platform's PIPELINE_OLLAMA_BASE_URL."""
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 import pytest
@@ -13,9 +12,10 @@ import pytest
 from pipelines.components import default_registry
 from pipelines.components.ollama import COMPONENT
 from pipelines.engine import ComponentOutputUpdated, Event, RecipeInvalid, execute, parse_recipe
-from pipelines.engine.components import ComponentError, TaskContext
+from pipelines.engine.components import ComponentError
 from pipelines.engine.platform import PlatformSetup
-from tests.components.fake_ollama import RunningFake, answer_for, embedding_for, words_of
+from tests.components import fake_vendor
+from tests.components.fake_ollama import answer_for, embedding_for, running, words_of
 
 FAST = {"http_allowed_hosts": ["127.0.0.1"], "openai_backoff_seconds": 0.01}
 PNG = base64.b64decode(
@@ -25,9 +25,9 @@ PNG = base64.b64decode(
 
 @pytest.fixture(scope="module")
 def _server():
-    running = RunningFake()
-    yield running
-    running.stop()
+    server = running()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -39,18 +39,8 @@ def fake(_server):
 async def run_task(
     fake, task: str, input: dict[str, Any], *, published: list | None = None, setup: dict | None = None, **config: Any
 ) -> dict[str, Any]:
-    async def emit(output: dict[str, Any]) -> None:
-        if published is not None:
-            published.append(json.loads(json.dumps(output)))
-
-    ctx = TaskContext(
-        component_id="ollama-0",
-        task=task,
-        setup={"endpoint": fake.base_url, **(setup or {})},
-        config={**FAST, **config},
-        emit_output=emit,
-    )
-    return await COMPONENT.tasks[task].run(input, ctx)
+    setup = {"endpoint": fake.base_url, **(setup or {})}
+    return await fake_vendor.run_task(COMPONENT, task, input, setup, {**FAST, **config}, published)
 
 
 async def chat(fake, input: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -1,0 +1,437 @@
+"""The ``cohere`` AI component: chat, embeddings and reranking with Cohere's v2 API
+(Instill ``cohere`` v0, with its field names: ``TASK_TEXT_GENERATION_CHAT``,
+``TASK_TEXT_EMBEDDINGS``, ``TASK_TEXT_RERANKING``; setup ``api-key``).
+
+- chat posts to ``/v2/chat`` with ``stream: true`` and reads Cohere's server-sent
+  events: each ``content-delta`` publishes the cumulative ``text``, ``citation-start``
+  events give ``citations``, ``message-end`` the billed tokens for ``usage``
+  (``input-tokens``, ``output-tokens``). Instill's defaults are sent as Instill sends
+  them: ``max_tokens`` 50, ``temperature`` 0.7, ``k`` 10, ``seed`` 42; ``documents``
+  ground the answer;
+- embeddings post to ``/v2/embed`` (one text; ``input-type``, ``embedding-type``);
+- reranking posts to ``/v2/rerank``; the output lists the documents in Cohere's order
+  with their indexes and relevance scores.
+
+The key is sent as ``Authorization: Bearer``; the API root is ``https://api.cohere.com``
+or ``setup.base-url`` (what the platform fills from ``PIPELINE_COHERE_BASE_URL``).
+Retries and errors as in :mod:`~pipelines.components.openai`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pipelines.components import _ai_http, outbound
+from pipelines.components.openai import _check_status, _required_string, _sse_data
+from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
+
+DEFAULT_BASE_URL = "https://api.cohere.com"
+PATHS = ("/v2/chat", "/v2/embed", "/v2/rerank")
+DEFAULT_SYSTEM_MESSAGE = "You are a helpful assistant."
+#: Instill's documented defaults, sent when the recipe gives none (as Instill does).
+CHAT_DEFAULTS = {"max-new-tokens": 50, "temperature": 0.7, "top-k": 10, "seed": 42}
+_CHAT_OPTIONS = {"max-new-tokens": "max_tokens", "temperature": "temperature", "top-k": "k", "seed": "seed"}
+#: Instill's (Cohere v1) chat-history roles, as v2 names them.
+_ROLES = {"USER": "user", "CHATBOT": "assistant", "SYSTEM": "system"}
+EMBEDDING_TYPES = ("float", "int8", "uint8", "binary", "ubinary")
+INPUT_TYPES = ("search_document", "search_query", "classification", "clustering")
+
+# --- schemas ----------------------------------------------------------------------
+
+
+def _model(examples: list[str], description: str) -> dict[str, Any]:
+    return {"type": "string", "title": "Model Name", "description": description, "examples": examples}
+
+
+def _integer(title: str, description: str, default: int) -> dict[str, Any]:
+    return {"type": "integer", "title": title, "description": description, "default": default}
+
+
+_CONTENT_PART = {
+    "type": "object",
+    "properties": {
+        "image-url": {"type": "object", "title": "Image URL", "properties": {"url": {"type": "string"}}},
+        "text": {"type": "string", "title": "Text", "description": "The text content."},
+        "type": {"type": "string", "title": "Type", "enum": ["text", "image_url"]},
+    },
+    "required": ["type"],
+}
+CHAT_INPUT = {
+    "type": "object",
+    "title": "Input",
+    "properties": {
+        "model-name": _model(
+            ["command-r-plus", "command-r", "command-a-03-2025"], "The Cohere command model to be used."
+        ),
+        "prompt": {"type": "string", "title": "Prompt", "description": "The prompt text."},
+        "system-message": {
+            "type": "string",
+            "title": "System Message",
+            "description": "Sets the behaviour of the assistant.",
+            "default": DEFAULT_SYSTEM_MESSAGE,
+        },
+        "documents": {
+            "type": "array",
+            "title": "Documents",
+            "description": "Documents that ground the answer (best under 300 words each); the answer cites them.",
+            "items": {"type": "string"},
+        },
+        "prompt-images": {
+            "type": "array",
+            "title": "Prompt Images",
+            "description": "Accepted as Instill does and ignored: Cohere's command models take text only.",
+            "items": {"type": "string"},
+        },
+        "chat-history": {
+            "type": "array",
+            "title": "Chat history",
+            "description": 'Earlier messages: {"role": "USER" or "CHATBOT" (or user, assistant, system), "content": [{type: text, text}] or a string}; images are ignored.',
+            "items": {
+                "type": "object",
+                "properties": {
+                    "role": {"type": "string", "title": "Role"},
+                    "content": {"type": ["array", "string"], "title": "Content", "items": _CONTENT_PART},
+                },
+                "required": ["role", "content"],
+            },
+        },
+        "max-new-tokens": _integer("Max New Tokens", "The maximum number of tokens for model to generate.", 50),
+        "seed": _integer("Seed", "The seed.", 42),
+        "temperature": {
+            "type": "number",
+            "title": "Temperature",
+            "description": "The temperature for sampling.",
+            "default": 0.7,
+        },
+        "top-k": _integer("Top K", "Top k for sampling.", 10),
+    },
+    "required": ["prompt", "model-name"],
+}
+CHAT_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {
+        "text": {"type": "string", "title": "Text", "description": "Model Output."},
+        "citations": {
+            "type": "array",
+            "title": "Citations",
+            "items": {
+                "type": "object",
+                "title": "Citation",
+                "properties": {
+                    "start": {"type": "integer", "title": "Start"},
+                    "end": {"type": "integer", "title": "End"},
+                    "text": {"type": "string", "title": "Text"},
+                },
+                "required": ["start", "end", "text"],
+            },
+        },
+        "usage": {
+            "type": "object",
+            "title": "Usage",
+            "description": "Token Usage on the Cohere Platform Command Models.",
+            "properties": {
+                "input-tokens": {"type": "number", "title": "Input Tokens"},
+                "output-tokens": {"type": "number", "title": "Output Tokens"},
+            },
+        },
+    },
+    "required": ["text"],
+}
+EMBEDDINGS_INPUT = {
+    "type": "object",
+    "title": "Input",
+    "properties": {
+        "model-name": _model(["embed-multilingual-v3.0", "embed-english-v3.0"], "The Cohere embed model to be used."),
+        "text": {"type": "string", "title": "Text", "description": "The text."},
+        "input-type": {
+            "type": "string",
+            "title": "Input Type",
+            "description": "Specifies the type of input passed to the model.",
+            "enum": list(INPUT_TYPES),
+        },
+        "embedding-type": {
+            "type": "string",
+            "title": "Embedding Type",
+            "description": "The return type of the embedding; binary/ubinary are packed bits (1/8 the length of float).",
+            "enum": list(EMBEDDING_TYPES),
+        },
+    },
+    "required": ["text", "model-name", "input-type", "embedding-type"],
+}
+EMBEDDINGS_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {
+        "embedding": {"type": "array", "title": "Embedding", "items": {"type": "number"}},
+        "usage": {
+            "type": "object",
+            "title": "Usage",
+            "properties": {"tokens": {"type": "number", "title": "Token Count"}},
+        },
+    },
+    "required": ["embedding"],
+}
+RERANK_INPUT = {
+    "type": "object",
+    "title": "Input",
+    "properties": {
+        "model-name": _model(["rerank-multilingual-v3.0", "rerank-v3.5"], "The Cohere rerank model to be used."),
+        "query": {"type": "string", "title": "Query", "description": "The query."},
+        "documents": {
+            "type": "array",
+            "title": "Documents",
+            "description": "The documents to be used for reranking.",
+            "items": {"type": "string"},
+        },
+        "top-n": {
+            "type": "integer",
+            "title": "Top N",
+            "description": "How many of the most relevant documents to return (sent as top_n when given; all otherwise, as Instill returns).",
+            "default": 3,
+        },
+        "max-chunks-per-doc": {
+            "type": "integer",
+            "title": "Maximum number of chunks per document",
+            "description": "Accepted as Instill does and not sent: Cohere's v2 API has no such option.",
+            "default": 10,
+        },
+    },
+    "required": ["query", "model-name", "documents"],
+}
+RERANK_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {
+        "ranking": {"type": "array", "title": "Reranked documents", "items": {"type": "string"}},
+        "indexes": {"type": "array", "title": "Reranked documents index", "items": {"type": "integer"}},
+        "relevance": {"type": "array", "title": "Reranked documents relevance", "items": {"type": "number"}},
+        "usage": {
+            "type": "object",
+            "title": "Usage",
+            "properties": {"search-counts": {"type": "number", "title": "Search Counts"}},
+        },
+    },
+    "required": ["ranking", "indexes", "relevance"],
+}
+SETUP_SCHEMA = {
+    "type": "object",
+    "title": "Cohere Connection",
+    "properties": {
+        "api-key": {
+            "type": "string",
+            "title": "API Key",
+            "description": "Your Cohere API key (Cohere dashboard); sent as a bearer token.",
+        },
+        "base-url": {
+            "type": "string",
+            "title": "Base URL",
+            "description": f"The API root (default {DEFAULT_BASE_URL}).",
+        },
+    },
+}
+
+# --- the requests ---------------------------------------------------------------------
+
+
+def _text_of(content: Any, where: str) -> str:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise ComponentError(f"{where}.content must be a list of parts or a string.")
+    # Images are ignored, as Instill ignores them: Cohere's chat models read text.
+    return "".join(str(p.get("text") or "") for p in content if isinstance(p, Mapping) and p.get("type") == "text")
+
+
+def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
+    prompt = _required_string(input, "prompt")
+    messages: list[dict[str, Any]] = []
+    system = input.get("system-message", DEFAULT_SYSTEM_MESSAGE)
+    if system:
+        messages.append({"role": "system", "content": system})
+    history = input.get("chat-history") or []
+    if not isinstance(history, list):
+        raise ComponentError("chat-history must be a list of messages.")
+    for i, message in enumerate(history):
+        where = f"chat-history[{i}]"
+        if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
+            raise ComponentError(f"{where} must be an object with a role and a content.")
+        role = _ROLES.get(message["role"], message["role"].lower())
+        if role not in ("user", "assistant", "system"):
+            raise ComponentError(f"{where}.role must be USER, CHATBOT or SYSTEM (or user, assistant, system).")
+        messages.append({"role": role, "content": _text_of(message.get("content"), where)})
+    messages.append({"role": "user", "content": prompt})
+    body: dict[str, Any] = {"model": _required_string(input, "model-name"), "messages": messages, "stream": True}
+    for name, field in _CHAT_OPTIONS.items():
+        value = input.get(name, CHAT_DEFAULTS[name])
+        if value is not None:
+            body[field] = value
+    documents = input.get("documents")
+    if documents:
+        if not isinstance(documents, list) or not all(isinstance(d, str) for d in documents):
+            raise ComponentError("documents must be a list of strings.")
+        body["documents"] = documents
+    return body
+
+
+def _headers(setup: Mapping[str, Any], accept: str) -> dict[str, str]:
+    headers = {"Accept": accept}
+    if setup.get("api-key"):
+        headers["Authorization"] = f"Bearer {setup['api-key']}"
+    return headers
+
+
+def _url(ctx: TaskContext, path: str) -> str:
+    return _ai_http.base_url(ctx.setup, DEFAULT_BASE_URL) + path
+
+
+def _billed(payload: Any) -> Mapping[str, Any]:
+    meta = payload.get("meta") if isinstance(payload, Mapping) else None
+    billed = meta.get("billed_units") if isinstance(meta, Mapping) else None
+    return billed if isinstance(billed, Mapping) else {}
+
+
+# --- tasks ----------------------------------------------------------------------------
+
+
+async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    body = _chat_request(input)
+    url = _url(ctx, "/v2/chat")
+    state: dict[str, Any] = {"text": ""}
+
+    async def attempt() -> dict[str, Any]:
+        citations: list[dict[str, Any]] = []
+        usage = None
+        try:
+            async with _ai_http.post(
+                ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "text/event-stream")
+            ) as response:
+                await _check_status(response, url)
+                async for data in _sse_data(response):
+                    event = _event(data, url)
+                    kind = event.get("type")
+                    delta = _mapping(event.get("delta"))
+                    message = _mapping(delta.get("message"))
+                    if kind == "content-delta":
+                        piece = _mapping(message.get("content")).get("text")
+                        if isinstance(piece, str) and piece:
+                            state["text"] += piece
+                            await ctx.publish({"text": state["text"]})
+                    elif kind == "citation-start":
+                        citation = _mapping(message.get("citations"))
+                        citations.append({key: citation.get(key) for key in ("start", "end", "text")})
+                    elif kind == "message-end":
+                        billed = _mapping(_mapping(delta.get("usage")).get("billed_units"))
+                        usage = {
+                            "input-tokens": billed.get("input_tokens"),
+                            "output-tokens": billed.get("output_tokens"),
+                        }
+        except outbound.OutboundUnavailable as exc:
+            raise _ai_http.streamed(exc, bool(state["text"])) from None
+        output: dict[str, Any] = {"text": state["text"], "citations": citations}
+        if usage:
+            output["usage"] = {key: value for key, value in usage.items() if isinstance(value, int | float)}
+        return output
+
+    return await _ai_http.retried(ctx, attempt)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _event(data: str, url: str) -> Mapping[str, Any]:
+    try:
+        event = json.loads(data)
+    except ValueError:
+        raise ComponentError(f"{url} streamed something that is not JSON: {data[:200]!r}") from None
+    if not isinstance(event, Mapping):
+        return {}
+    if event.get("type") == "message-end":
+        reason = (event.get("delta") or {}).get("finish_reason")
+        if reason == "ERROR":
+            raise ComponentError(f"{url} ended the answer with an error.")
+    return event
+
+
+async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    embedding_type = input.get("embedding-type") or "float"
+    if embedding_type not in EMBEDDING_TYPES:
+        raise ComponentError(f"embedding-type must be one of {', '.join(EMBEDDING_TYPES)}.")
+    input_type = _required_string(input, "input-type")
+    if input_type not in INPUT_TYPES:
+        raise ComponentError(f"input-type must be one of {', '.join(INPUT_TYPES)}.")
+    body = {
+        "model": _required_string(input, "model-name"),
+        "texts": [_required_string(input, "text")],
+        "input_type": input_type,
+        "embedding_types": [embedding_type],
+    }
+    url = _url(ctx, "/v2/embed")
+    payload = await _ai_http.json_call(ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "application/json"))
+    embeddings = payload.get("embeddings")
+    found = embeddings.get(embedding_type) if isinstance(embeddings, Mapping) else None
+    if not isinstance(found, list) or not found or not isinstance(found[0], list):
+        raise ComponentError(f"{url} answered without a {embedding_type} embedding.")
+    output: dict[str, Any] = {"embedding": found[0]}
+    tokens = _billed(payload).get("input_tokens")
+    if isinstance(tokens, int | float):
+        output["usage"] = {"tokens": tokens}
+    return output
+
+
+async def run_rerank(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    documents = input.get("documents")
+    if not isinstance(documents, list) or not documents or not all(isinstance(d, str) for d in documents):
+        raise ComponentError("documents must be a non-empty list of strings.")
+    body: dict[str, Any] = {
+        "model": _required_string(input, "model-name"),
+        "query": _required_string(input, "query"),
+        "documents": documents,
+    }
+    if input.get("top-n") is not None:
+        body["top_n"] = input["top-n"]
+    url = _url(ctx, "/v2/rerank")
+    payload = await _ai_http.json_call(ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "application/json"))
+    results = payload.get("results")
+    if not isinstance(results, list):
+        raise ComponentError(f"{url} answered without results.")
+    indexes: list[int] = []
+    relevance: list[float] = []
+    for result in results:
+        index = result.get("index") if isinstance(result, Mapping) else None
+        if not isinstance(index, int) or not 0 <= index < len(documents):
+            raise ComponentError(f"{url} answered a result for a document it was not sent: {result!r:.200}")
+        indexes.append(index)
+        relevance.append(result.get("relevance_score"))
+    output: dict[str, Any] = {"ranking": [documents[i] for i in indexes], "indexes": indexes, "relevance": relevance}
+    units = _billed(payload).get("search_units")
+    if isinstance(units, int | float):
+        output["usage"] = {"search-counts": units}
+    return output
+
+
+COMPONENT = ComponentDefinition(
+    type="cohere",
+    title="Cohere",
+    kind="ai",
+    vendor="Cohere",
+    description="Chat (streamed, with citations), embeddings and reranking with Cohere's models.",
+    setup_schema=SETUP_SCHEMA,
+    credential_fields=frozenset({"api-key"}),
+    check_setup=_ai_http.check_base_urls("base-url"),
+    tasks={
+        "TASK_TEXT_GENERATION_CHAT": _ai_http.chat_task(run_chat, CHAT_INPUT, CHAT_OUTPUT, "text"),
+        "TASK_TEXT_EMBEDDINGS": _ai_http.embeddings_task(run_embeddings, EMBEDDINGS_INPUT, EMBEDDINGS_OUTPUT),
+        "TASK_TEXT_RERANKING": Task(
+            name="TASK_TEXT_RERANKING",
+            title="Text Reranking",
+            description="Sort text inputs by semantic relevance to a specified query.",
+            input_schema=RERANK_INPUT,
+            output_schema=RERANK_OUTPUT,
+            run=run_rerank,
+        ),
+    },
+)
