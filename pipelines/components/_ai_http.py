@@ -14,8 +14,19 @@ from typing import Any
 from pipelines.components import openai, outbound
 from pipelines.components.openai import _check_status, _json_body, _Transient, _with_retries
 from pipelines.engine.components import ComponentError, Task, TaskContext
+from pipelines.engine.values import File, FileDecodeError
 
-__all__ = ["base_url", "chat_task", "check_base_urls", "embeddings_task", "json_call", "post", "retried", "streamed"]
+__all__ = [
+    "base_url",
+    "chat_task",
+    "check_base_urls",
+    "embeddings_task",
+    "file_of",
+    "json_call",
+    "post",
+    "retried",
+    "streamed",
+]
 
 
 def base_url(setup: Mapping[str, Any], default: str, *fields: str) -> str:
@@ -123,3 +134,18 @@ def embeddings_task(run: Any, input: dict[str, Any], output: dict[str, Any]) -> 
         output_schema=output,
         run=run,
     )
+
+
+def file_of(value: Any, where: str, kind: str = "") -> File:
+    """A file input — a file, a data URI or base64 data — whose MIME type starts with ``kind``."""
+    file = value
+    if not isinstance(file, File):
+        if not isinstance(value, str) or not value:
+            raise ComponentError(f"{where} must be a file, a data URI or base64 data.")
+        try:
+            file = File.from_data_uri(value) if value.startswith("data:") else File.from_base64(value)
+        except FileDecodeError:
+            raise ComponentError(f"{where} is not a valid data URI or base64 data.") from None
+    if kind and not file.mime_type.startswith(kind):
+        raise ComponentError(f"{where} must be {kind.rstrip('/')}, got {file.mime_type}.")
+    return file

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 from pipelines.components import _ai_http, openai, outbound
 from pipelines.components.openai import _check_status, _required_string, _Transient
 from pipelines.engine.components import ComponentDefinition, ComponentError, TaskContext
-from pipelines.engine.values import File, FileDecodeError
 
 if TYPE_CHECKING:
     import httpx
@@ -204,20 +203,9 @@ def check_setup(setup: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _image(value: Any, where: str) -> str:
     """Ollama wants bare base64 image data."""
-    if isinstance(value, File):
-        file = value
-    elif isinstance(value, str) and value.startswith(("http://", "https://")):
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
         raise ComponentError(f"{where}: Ollama takes image data, not URLs; give an image file or base64 data.")
-    elif isinstance(value, str) and value:
-        try:
-            file = File.from_data_uri(value) if value.startswith("data:") else File.from_base64(value)
-        except FileDecodeError:
-            raise ComponentError(f"{where} is not a valid data URI or base64 image.") from None
-    else:
-        raise ComponentError(f"{where} must be an image file, a data URI or base64 image data.")
-    if not file.mime_type.startswith("image/"):
-        raise ComponentError(f"{where} must be an image, got {file.mime_type}.")
-    return file.base64()
+    return _ai_http.file_of(value, where, "image/").base64()
 
 
 def _history_message(message: Any, index: int) -> dict[str, Any]:

@@ -89,11 +89,7 @@ def _chat_events(body: dict[str, Any]) -> Iterator[bytes]:
 
 class _Handler(Handler):
     def do_POST(self) -> None:
-        fake = self.server.fake
-        body = self.read_json()
-        self.record(body)
-        with fake.lock:
-            failure = fake.failures.pop(0) if fake.failures else None
+        body, failure = self.receive()
         if self.headers.get("Authorization") != f"Bearer {KEY}":
             self.send_json(401, {"id": "b9b5c1f4", "message": "invalid api token"})
         elif failure is not None:

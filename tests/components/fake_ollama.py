@@ -36,10 +36,8 @@ class FakeOllama(Fake):
 class _Handler(Handler):
     def do_POST(self) -> None:
         fake = self.server.fake
-        body = self.read_json()
-        self.record(body)
+        body, failure = self.receive()
         with fake.lock:
-            failure = fake.failures.pop(0) if fake.failures else None
             models = set(fake.models)
             stream_error = fake.stream_error
         if failure is not None:

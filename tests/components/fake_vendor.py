@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -79,14 +79,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def read_json(self) -> Any:
-        return json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
-
-    def record(self, body: Any) -> Recorded:
-        recorded = Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        with self.server.fake.lock:
-            self.server.fake.requests.append(recorded)
-        return recorded
+    def receive(self) -> tuple[Any, int | None]:
+        """The request's JSON body, recorded, and the queued failure status it takes (if any)."""
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
+        fake = self.server.fake
+        with fake.lock:
+            fake.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            return body, fake.failures.pop(0) if fake.failures else None
 
     def send_json(self, status: int, payload: Any) -> None:
         data = json.dumps(payload).encode()
@@ -106,6 +105,25 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
+
+
+def fixtures(start: Callable[[], RunningFake[Any]]) -> tuple[Any, Any]:
+    """The pytest fixtures ``vendor_server`` (started once per test module) and ``fake``
+    (its state, reset for each test); a test module assigns both to module names."""
+    import pytest
+
+    @pytest.fixture(scope="module", name="vendor_server")
+    def server() -> Iterator[RunningFake[Any]]:
+        running = start()
+        yield running
+        running.stop()
+
+    @pytest.fixture(name="fake")
+    def fake(vendor_server: RunningFake[Any]) -> Any:
+        vendor_server.fake.reset()
+        return vendor_server.fake
+
+    return server, fake
 
 
 class RunningFake[F]:

@@ -20,17 +20,7 @@ from tests.components.fake_cohere import KEY, relevance, running, words_of
 FAST = {"http_allowed_hosts": ["127.0.0.1"], "openai_backoff_seconds": 0.01}
 
 
-@pytest.fixture(scope="module")
-def _server():
-    server = running()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake(_server):
-    _server.fake.reset()
-    return _server.fake
+vendor_server, fake = fake_vendor.fixtures(running)
 
 
 async def run_task(fake, task: str, input: dict[str, Any], *, published: list | None = None, **setup: Any):

@@ -23,17 +23,7 @@ PNG = base64.b64decode(
 )
 
 
-@pytest.fixture(scope="module")
-def _server():
-    server = running()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fake(_server):
-    _server.fake.reset()
-    return _server.fake
+vendor_server, fake = fake_vendor.fixtures(running)
 
 
 async def run_task(
