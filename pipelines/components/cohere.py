@@ -23,8 +23,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.components import _ai_http, outbound
-from pipelines.components.openai import _check_status, _required_string, _sse_data
+from pipelines.components import outbound, vendor_api
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 
 DEFAULT_BASE_URL = "https://api.cohere.com"
@@ -246,7 +245,7 @@ def _text_of(content: Any, where: str) -> str:
 
 
 def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
-    prompt = _required_string(input, "prompt")
+    prompt = vendor_api.required_string(input, "prompt")
     messages: list[dict[str, Any]] = []
     system = input.get("system-message", DEFAULT_SYSTEM_MESSAGE)
     if system:
@@ -263,7 +262,11 @@ def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
             raise ComponentError(f"{where}.role must be USER, CHATBOT or SYSTEM (or user, assistant, system).")
         messages.append({"role": role, "content": _text_of(message.get("content"), where)})
     messages.append({"role": "user", "content": prompt})
-    body: dict[str, Any] = {"model": _required_string(input, "model-name"), "messages": messages, "stream": True}
+    body: dict[str, Any] = {
+        "model": vendor_api.required_string(input, "model-name"),
+        "messages": messages,
+        "stream": True,
+    }
     for name, field in _CHAT_OPTIONS.items():
         value = input.get(name, CHAT_DEFAULTS[name])
         if value is not None:
@@ -284,7 +287,7 @@ def _headers(setup: Mapping[str, Any], accept: str) -> dict[str, str]:
 
 
 def _url(ctx: TaskContext, path: str) -> str:
-    return _ai_http.base_url(ctx.setup, DEFAULT_BASE_URL) + path
+    return vendor_api.base_url(ctx.setup, DEFAULT_BASE_URL) + path
 
 
 def _billed(payload: Any) -> Mapping[str, Any]:
@@ -305,11 +308,11 @@ async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
         citations: list[dict[str, Any]] = []
         usage = None
         try:
-            async with _ai_http.post(
+            async with vendor_api.post(
                 ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "text/event-stream")
             ) as response:
-                await _check_status(response, url)
-                async for data in _sse_data(response):
+                await vendor_api.check_status(response, url)
+                async for data in vendor_api.sse_data(response):
                     event = _event(data, url)
                     kind = event.get("type")
                     delta = _mapping(event.get("delta"))
@@ -329,13 +332,13 @@ async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
                             "output-tokens": billed.get("output_tokens"),
                         }
         except outbound.OutboundUnavailable as exc:
-            raise _ai_http.streamed(exc, bool(state["text"])) from None
+            raise vendor_api.streamed(exc, bool(state["text"])) from None
         output: dict[str, Any] = {"text": state["text"], "citations": citations}
         if usage:
             output["usage"] = {key: value for key, value in usage.items() if isinstance(value, int | float)}
         return output
 
-    return await _ai_http.retried(ctx, attempt)
+    return await vendor_api.retried(ctx, attempt)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -360,17 +363,17 @@ async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, A
     embedding_type = input.get("embedding-type") or "float"
     if embedding_type not in EMBEDDING_TYPES:
         raise ComponentError(f"embedding-type must be one of {', '.join(EMBEDDING_TYPES)}.")
-    input_type = _required_string(input, "input-type")
+    input_type = vendor_api.required_string(input, "input-type")
     if input_type not in INPUT_TYPES:
         raise ComponentError(f"input-type must be one of {', '.join(INPUT_TYPES)}.")
     body = {
-        "model": _required_string(input, "model-name"),
-        "texts": [_required_string(input, "text")],
+        "model": vendor_api.required_string(input, "model-name"),
+        "texts": [vendor_api.required_string(input, "text")],
         "input_type": input_type,
         "embedding_types": [embedding_type],
     }
     url = _url(ctx, "/v2/embed")
-    payload = await _ai_http.json_call(ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "application/json"))
+    payload = await vendor_api.json_call(ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "application/json"))
     embeddings = payload.get("embeddings")
     found = embeddings.get(embedding_type) if isinstance(embeddings, Mapping) else None
     if not isinstance(found, list) or not found or not isinstance(found[0], list):
@@ -387,14 +390,14 @@ async def run_rerank(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     if not isinstance(documents, list) or not documents or not all(isinstance(d, str) for d in documents):
         raise ComponentError("documents must be a non-empty list of strings.")
     body: dict[str, Any] = {
-        "model": _required_string(input, "model-name"),
-        "query": _required_string(input, "query"),
+        "model": vendor_api.required_string(input, "model-name"),
+        "query": vendor_api.required_string(input, "query"),
         "documents": documents,
     }
     if input.get("top-n") is not None:
         body["top_n"] = input["top-n"]
     url = _url(ctx, "/v2/rerank")
-    payload = await _ai_http.json_call(ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "application/json"))
+    payload = await vendor_api.json_call(ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "application/json"))
     results = payload.get("results")
     if not isinstance(results, list):
         raise ComponentError(f"{url} answered without results.")
@@ -421,10 +424,10 @@ COMPONENT = ComponentDefinition(
     description="Chat (streamed, with citations), embeddings and reranking with Cohere's models.",
     setup_schema=SETUP_SCHEMA,
     credential_fields=frozenset({"api-key"}),
-    check_setup=_ai_http.check_base_urls("base-url"),
+    check_setup=vendor_api.check_base_urls("base-url"),
     tasks={
-        "TASK_TEXT_GENERATION_CHAT": _ai_http.chat_task(run_chat, CHAT_INPUT, CHAT_OUTPUT, "text"),
-        "TASK_TEXT_EMBEDDINGS": _ai_http.embeddings_task(run_embeddings, EMBEDDINGS_INPUT, EMBEDDINGS_OUTPUT),
+        "TASK_TEXT_GENERATION_CHAT": vendor_api.chat_task(run_chat, CHAT_INPUT, CHAT_OUTPUT, "text"),
+        "TASK_TEXT_EMBEDDINGS": vendor_api.embeddings_task(run_embeddings, EMBEDDINGS_INPUT, EMBEDDINGS_OUTPUT),
         "TASK_TEXT_RERANKING": Task(
             name="TASK_TEXT_RERANKING",
             title="Text Reranking",

@@ -32,8 +32,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.components import _ai_http, openai, outbound
-from pipelines.components.openai import _check_status, _json_body, _required_string, _sse_data
+from pipelines.components import outbound, vendor_api
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import File, FileDecodeError
 
@@ -154,7 +153,7 @@ EMBEDDINGS_INPUT = {
     # Instill lists task-type as required and fills its default; so does run_embeddings.
     "required": ["text", "model"],
 }
-EMBEDDINGS_OUTPUT = openai.TEXT_EMBEDDINGS_OUTPUT
+EMBEDDINGS_OUTPUT = vendor_api.EMBEDDING_OUTPUT
 SETUP_SCHEMA = {
     "type": "object",
     "title": "Gemini Connection",
@@ -198,7 +197,7 @@ def _media_part(value: Any, prefix: str, where: str) -> dict[str, Any]:
         mime = mimetypes.guess_type(value)[0] or ""
         data = {"fileUri": value}
         return {"fileData": {"mimeType": mime, **data} if mime else data}
-    file = _ai_http.file_of(value, where, prefix)
+    file = vendor_api.file_of(value, where, prefix)
     return {"inlineData": {"mimeType": file.mime_type, "data": file.base64()}}
 
 
@@ -247,7 +246,7 @@ def _model_path(model: str) -> str:
 
 
 def _url(ctx: TaskContext, model: str, method: str) -> str:
-    return _ai_http.base_url(ctx.setup, DEFAULT_BASE_URL) + _model_path(model) + method
+    return vendor_api.base_url(ctx.setup, DEFAULT_BASE_URL) + _model_path(model) + method
 
 
 def _headers(setup: Mapping[str, Any], accept: str) -> dict[str, str]:
@@ -328,12 +327,14 @@ class _Answer:
 
 
 async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
-    model = _required_string(input, "model")
+    model = vendor_api.required_string(input, "model")
     body = _chat_request(input)
     stream = input.get("stream") is True
     url = _url(ctx, model, PATHS[1] if stream else PATHS[0])
     if not stream:
-        payload = await _ai_http.json_call(ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "application/json"))
+        payload = await vendor_api.json_call(
+            ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "application/json")
+        )
         answer = _Answer()
         answer.add(payload)
         return answer.output()
@@ -343,22 +344,22 @@ async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
         nonlocal published
         answer = _Answer()
         try:
-            async with _ai_http.post(
+            async with vendor_api.post(
                 ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "text/event-stream")
             ) as response:
-                await _check_status(response, url)
+                await vendor_api.check_status(response, url)
                 if "text/event-stream" not in response.headers.get("content-type", ""):
-                    answer.add(await _json_body(response, ctx, url))  # the server did not stream
+                    answer.add(await vendor_api.json_body(response, ctx, url))  # the server did not stream
                     return answer.output()
-                async for data in _sse_data(response):
+                async for data in vendor_api.sse_data(response):
                     if answer.add(_chunk(data, url)):
                         published = True
                         await ctx.publish({"texts": list(answer.texts)})
         except outbound.OutboundUnavailable as exc:
-            raise _ai_http.streamed(exc, published) from None
+            raise vendor_api.streamed(exc, published) from None
         return answer.output()
 
-    return await _ai_http.retried(ctx, attempt)
+    return await vendor_api.retried(ctx, attempt)
 
 
 def _chunk(data: str, url: str) -> Mapping[str, Any]:
@@ -376,13 +377,13 @@ def _chunk(data: str, url: str) -> Mapping[str, Any]:
 
 
 async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
-    model = _required_string(input, "model")
+    model = vendor_api.required_string(input, "model")
     task_type = input.get("task-type") or "SEMANTIC_SIMILARITY"
     if task_type not in TASK_TYPES:
         raise ComponentError(f"task-type must be one of {', '.join(TASK_TYPES)}.")
     body: dict[str, Any] = {
         "model": f"models/{model.removeprefix('models/')}",
-        "content": {"parts": [{"text": _required_string(input, "text")}]},
+        "content": {"parts": [{"text": vendor_api.required_string(input, "text")}]},
         "taskType": task_type,
     }
     if input.get("title"):
@@ -390,7 +391,7 @@ async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, A
     if input.get("output-dimensionality") is not None:
         body["outputDimensionality"] = input["output-dimensionality"]
     url = _url(ctx, model, PATHS[2])
-    payload = await _ai_http.json_call(ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "application/json"))
+    payload = await vendor_api.json_call(ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "application/json"))
     values = (payload.get("embedding") or {}).get("values") if isinstance(payload.get("embedding"), Mapping) else None
     if not isinstance(values, list):
         raise ComponentError(f"{url} answered without an embedding.")
@@ -405,7 +406,7 @@ COMPONENT = ComponentDefinition(
     description="Chat (streamed on request; text, images, audio, video and documents in) and embeddings with Google's Gemini models.",
     setup_schema=SETUP_SCHEMA,
     credential_fields=frozenset({"api-key"}),
-    check_setup=_ai_http.check_base_urls("base-url"),
+    check_setup=vendor_api.check_base_urls("base-url"),
     tasks={
         "TASK_CHAT": Task(
             name="TASK_CHAT",
@@ -415,6 +416,6 @@ COMPONENT = ComponentDefinition(
             output_schema=CHAT_OUTPUT,
             run=run_chat,
         ),
-        "TASK_TEXT_EMBEDDINGS": _ai_http.embeddings_task(run_embeddings, EMBEDDINGS_INPUT, EMBEDDINGS_OUTPUT),
+        "TASK_TEXT_EMBEDDINGS": vendor_api.embeddings_task(run_embeddings, EMBEDDINGS_INPUT, EMBEDDINGS_OUTPUT),
     },
 )

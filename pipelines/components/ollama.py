@@ -27,8 +27,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pipelines.components import _ai_http, openai, outbound
-from pipelines.components.openai import _check_status, _required_string, _Transient
+from pipelines.components import outbound, vendor_api
 from pipelines.engine.components import ComponentDefinition, ComponentError, TaskContext
 
 if TYPE_CHECKING:
@@ -74,7 +73,11 @@ _CHAT_MESSAGE = {
     "type": "object",
     "title": "Chat Message",
     "properties": {
-        "role": openai._CHAT_MESSAGE["properties"]["role"],  # type: ignore[index]
+        "role": {
+            "type": "string",
+            "title": "Role",
+            "description": "The message role, i.e. 'system', 'user' or 'assistant'.",
+        },
         "content": {
             "title": "Content",
             "description": "The message content: a list of {type: text, text} and {type: image_url, image-url: {url}} parts, or a string.",
@@ -89,7 +92,10 @@ _MODEL = {
     "title": "Model Name",
     "description": "The OSS model to be used, check https://ollama.com/library for list of models available.",
 }
-_USAGE = {**openai._USAGE, "description": "Token counts reported by the server (prompt_eval_count, eval_count)."}
+_USAGE = {
+    **vendor_api.USAGE_SCHEMA,
+    "description": "Token counts reported by the server (prompt_eval_count, eval_count).",
+}
 CHAT_INPUT = {
     "type": "object",
     "title": "Input",
@@ -186,10 +192,10 @@ SETUP_SCHEMA = {
 
 
 def _server(setup: Mapping[str, Any]) -> str:
-    return _ai_http.base_url(setup, DEFAULT_ENDPOINT, "endpoint", "base-url")
+    return vendor_api.base_url(setup, DEFAULT_ENDPOINT, "endpoint", "base-url")
 
 
-_check_urls = _ai_http.check_base_urls("endpoint", "base-url")
+_check_urls = vendor_api.check_base_urls("endpoint", "base-url")
 
 
 def check_setup(setup: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -205,7 +211,7 @@ def _image(value: Any, where: str) -> str:
     """Ollama wants bare base64 image data."""
     if isinstance(value, str) and value.startswith(("http://", "https://")):
         raise ComponentError(f"{where}: Ollama takes image data, not URLs; give an image file or base64 data.")
-    return _ai_http.file_of(value, where, "image/").base64()
+    return vendor_api.file_of(value, where, "image/").base64()
 
 
 def _history_message(message: Any, index: int) -> dict[str, Any]:
@@ -234,7 +240,7 @@ def _history_message(message: Any, index: int) -> dict[str, Any]:
 
 
 def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
-    prompt = _required_string(input, "prompt")
+    prompt = vendor_api.required_string(input, "prompt")
     history = input.get("chat-history")
     if history:
         if not isinstance(history, list):
@@ -259,7 +265,7 @@ def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
     if input.get("max-new-tokens") is not None:
         options["num_predict"] = input["max-new-tokens"]
     return {
-        "model": _required_string(input, "model"),
+        "model": vendor_api.required_string(input, "model"),
         "messages": messages,
         "stream": True,
         "options": {k: v for k, v in options.items() if v is not None},
@@ -270,7 +276,7 @@ def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _stream(ctx: TaskContext, url: str, body: Mapping[str, Any], paths: tuple[str, ...] = CHAT_PATHS) -> Any:
-    return _ai_http.post(ctx, url, body, paths=paths, headers={"Accept": "application/x-ndjson"})
+    return vendor_api.post(ctx, url, body, paths=paths, headers={"Accept": "application/x-ndjson"})
 
 
 class _ModelMissing(ComponentError):
@@ -279,8 +285,8 @@ class _ModelMissing(ComponentError):
 
 async def _check(response: httpx.Response, url: str) -> None:
     try:
-        await _check_status(response, url)
-    except _Transient:
+        await vendor_api.check_status(response, url)
+    except vendor_api.Transient:
         raise
     except ComponentError as exc:
         if response.status_code == 404:
@@ -314,7 +320,7 @@ async def _pull(ctx: TaskContext, model: str) -> None:
             async for payload in _lines(response, url):
                 status = payload.get("status", status)
     except outbound.OutboundUnavailable as exc:
-        raise _Transient(str(exc)) from None
+        raise vendor_api.Transient(str(exc)) from None
     if status != "success":
         raise ComponentError(f"{url}: pulling {model} ended without success (last status: {status}).")
 
@@ -334,7 +340,7 @@ async def _with_model(ctx: TaskContext, model: str, send: Any) -> dict[str, Any]
         await _pull(ctx, model)
         return {}
 
-    await _ai_http.retried(ctx, pull)
+    await vendor_api.retried(ctx, pull)
     return await send()  # type: ignore[no-any-return]
 
 
@@ -369,21 +375,21 @@ async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
                     if payload.get("done"):
                         usage = _usage(payload)
         except outbound.OutboundUnavailable as exc:
-            raise _ai_http.streamed(exc, bool(text)) from None
+            raise vendor_api.streamed(exc, bool(text)) from None
         output: dict[str, Any] = {"text": text}
         if usage:
             output["usage"] = usage
         return output
 
-    return await _with_model(ctx, body["model"], lambda: _ai_http.retried(ctx, attempt))
+    return await _with_model(ctx, body["model"], lambda: vendor_api.retried(ctx, attempt))
 
 
 async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
-    body = {"model": _required_string(input, "model"), "input": _required_string(input, "text")}
+    body = {"model": vendor_api.required_string(input, "model"), "input": vendor_api.required_string(input, "text")}
     url = _server(ctx.setup) + "/api/embed"
 
     async def send() -> dict[str, Any]:
-        payload = await _ai_http.json_call(ctx, url, body, paths=CHAT_PATHS, headers={}, check=_check)
+        payload = await vendor_api.json_call(ctx, url, body, paths=CHAT_PATHS, headers={}, check=_check)
         embeddings = payload.get("embeddings")
         embedding = embeddings[0] if isinstance(embeddings, list) and embeddings else None
         if not isinstance(embedding, list):
@@ -402,7 +408,7 @@ COMPONENT = ComponentDefinition(
     setup_schema=SETUP_SCHEMA,
     check_setup=check_setup,
     tasks={
-        "TASK_TEXT_GENERATION_CHAT": _ai_http.chat_task(run_chat, CHAT_INPUT, CHAT_OUTPUT, "text/image"),
-        "TASK_TEXT_EMBEDDINGS": _ai_http.embeddings_task(run_embeddings, EMBEDDINGS_INPUT, EMBEDDINGS_OUTPUT),
+        "TASK_TEXT_GENERATION_CHAT": vendor_api.chat_task(run_chat, CHAT_INPUT, CHAT_OUTPUT, "text/image"),
+        "TASK_TEXT_EMBEDDINGS": vendor_api.embeddings_task(run_embeddings, EMBEDDINGS_INPUT, EMBEDDINGS_OUTPUT),
     },
 )

@@ -20,6 +20,9 @@ We call the API with httpx, not the ``openai`` package:
   one-to-one onto request fields, so what OpenAI-compatible servers add passes
   through untouched — and it is one heavy dependency fewer.
 
+The HTTP helpers are :mod:`~pipelines.components.vendor_api`'s, shared with the other
+AI components (``retry_delay``, ``MAX_RETRY_AFTER`` ... are re-exported here).
+
 Failures: an HTTP error answer becomes a :class:`ComponentError` carrying its status
 and the provider's own message (``{"error": {"message": ...}}``). 429, 5xx, network
 failures and timeouts are retried — :data:`MAX_ATTEMPTS` attempts in all, with
@@ -31,30 +34,28 @@ each gap between chunks), not the whole answer.
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import json
-import random
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from collections.abc import Mapping
+from typing import Any
 
 from pipelines.components import outbound
+from pipelines.components.vendor_api import BACKOFF_SECONDS as BACKOFF_SECONDS
+from pipelines.components.vendor_api import EMBEDDING_OUTPUT, USAGE_SCHEMA, base_url_problem
+from pipelines.components.vendor_api import MAX_ATTEMPTS as MAX_ATTEMPTS
+from pipelines.components.vendor_api import MAX_RETRY_AFTER as MAX_RETRY_AFTER
+from pipelines.components.vendor_api import Transient as _Transient
+from pipelines.components.vendor_api import check_status as _check_status
+from pipelines.components.vendor_api import json_body as _json_body
+from pipelines.components.vendor_api import provider_message as _provider_message
+from pipelines.components.vendor_api import required_string as _required_string
+from pipelines.components.vendor_api import retry_delay as retry_delay
+from pipelines.components.vendor_api import sse_data as _sse_data
+from pipelines.components.vendor_api import with_retries as _with_retries
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import File, FileDecodeError
 
-if TYPE_CHECKING:
-    import httpx  # responses come from outbound, which imports httpx on the first request
-
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_SYSTEM_MESSAGE = "You are a helpful assistant."
-MAX_ATTEMPTS = 3
-BACKOFF_SECONDS = 0.5
-MAX_RETRY_AFTER = 30.0
-# Error answers are read for their message only; a provider's page of HTML is not news.
-_MAX_ERROR_BODY = 64 * 1024
-_MAX_MESSAGE_CHARS = 500
 
 # --- schemas ----------------------------------------------------------------------
 
@@ -204,16 +205,7 @@ TEXT_GENERATION_INPUT = {
     },
     "required": ["model", "prompt"],
 }
-_USAGE = {
-    "type": "object",
-    "title": "Usage",
-    "description": "Token counts reported by the server.",
-    "properties": {
-        "prompt-tokens": {"type": "integer", "title": "Prompt tokens"},
-        "completion-tokens": {"type": "integer", "title": "Completion tokens"},
-        "total-tokens": {"type": "integer", "title": "Total tokens"},
-    },
-}
+_USAGE = USAGE_SCHEMA
 TEXT_GENERATION_OUTPUT = {
     "type": "object",
     "title": "Output",
@@ -242,12 +234,7 @@ TEXT_EMBEDDINGS_INPUT = {
     },
     "required": ["text", "model"],
 }
-TEXT_EMBEDDINGS_OUTPUT = {
-    "type": "object",
-    "title": "Output",
-    "properties": {"embedding": {"type": "array", "title": "Embedding", "items": {"type": "number"}}},
-    "required": ["embedding"],
-}
+TEXT_EMBEDDINGS_OUTPUT = EMBEDDING_OUTPUT
 SETUP_SCHEMA = {
     "type": "object",
     "title": "OpenAI Connection",
@@ -284,13 +271,6 @@ _OPTIONS = {
     "reasoning-effort": "reasoning_effort",
     "verbosity": "verbosity",
 }
-
-
-def _required_string(input: Mapping[str, Any], name: str) -> str:
-    value = input.get(name)
-    if not isinstance(value, str) or not value:
-        raise ComponentError(f"{name} is required.")
-    return value
 
 
 def _image_url(value: Any, where: str) -> str:
@@ -402,38 +382,8 @@ def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
 # --- talking to the server ------------------------------------------------------------
 
 
-class _Transient(ComponentError):
-    """A failure another attempt may not have: 429, 5xx, network, timeout."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 #: The paths this component calls under ``base-url``: all an allowed model host admits.
 API_PATHS = ("/chat/completions", "/embeddings")
-
-
-def base_url_problem(base: str) -> str | None:
-    """Why ``base`` cannot be an API root (``None`` when it can).
-
-    The endpoint is ``base`` + ``/chat/completions``; anything in ``base`` that would
-    make the server see another path — a fragment or query that swallows the suffix
-    (``http://host/api/pull#``), dot segments, percent-encoded characters (``%2f``,
-    ``%2e``), a backslash — or that carries credentials is refused.
-    """
-    parts = urlsplit(base)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return "must be an http(s) URL with a host, such as http://localhost:11434/v1"
-    if "@" in parts.netloc:
-        return "must not hold credentials (user@host): put the key in setup.api-key"
-    if "?" in base or "#" in base:
-        return "must not have a query (?) or fragment (#)"
-    if "%" in base or "\\" in base or any(c.isspace() or ord(c) < 32 for c in base):
-        return "must not hold percent-encoded characters, backslashes or spaces"
-    if any(segment in (".", "..") for segment in parts.path.split("/")):
-        return "must not hold . or .. path segments"
-    return None
 
 
 def check_setup(setup: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -466,80 +416,6 @@ def _headers(setup: Mapping[str, Any], accept: str) -> dict[str, str]:
     return headers
 
 
-def _provider_message(content: bytes, reason: str) -> str:
-    """The provider's own explanation: OpenAI's ``{"error": {"message"}}``, or the
-    shapes of other compatible servers, or the start of the body."""
-    try:
-        payload = json.loads(content)
-    except ValueError:
-        payload = None
-    if isinstance(payload, Mapping):
-        error = payload.get("error")
-        for candidate in (
-            error.get("message") if isinstance(error, Mapping) else error,
-            payload.get("message"),
-            payload.get("detail"),
-        ):
-            if isinstance(candidate, str) and candidate:
-                return candidate[:_MAX_MESSAGE_CHARS]
-    text = content.decode("utf-8", errors="replace").strip()
-    return text[:_MAX_MESSAGE_CHARS] or reason
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms`` or ``Retry-After``)."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def retry_delay(attempt: int, retry_after: float | None, backoff: float) -> float:
-    """Seconds to wait before attempt ``attempt + 1``: the server's ``Retry-After``
-    (at most :data:`MAX_RETRY_AFTER`), else exponential backoff with jitter."""
-    if retry_after is not None:
-        return min(retry_after, MAX_RETRY_AFTER)
-    return backoff * 2.0 ** (attempt - 1) * random.uniform(0.5, 1.0)
-
-
-async def _with_retries(ctx: TaskContext, attempt: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-    attempts = max(1, int(ctx.config.get("openai_max_attempts", MAX_ATTEMPTS)))
-    backoff = float(ctx.config.get("openai_backoff_seconds", BACKOFF_SECONDS))
-    for number in range(1, attempts + 1):
-        try:
-            return await attempt()
-        except _Transient as exc:
-            if number == attempts:
-                suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
-                raise ComponentError(f"{exc}{suffix}") from None
-            await asyncio.sleep(retry_delay(number, exc.retry_after, backoff))
-    raise AssertionError("unreachable")
-
-
-async def _check_status(response: httpx.Response, url: str) -> None:
-    if response.is_success:
-        return
-    content = await outbound.read_capped(response, _MAX_ERROR_BODY)
-    message = f"{url} answered {response.status_code}: {_provider_message(content, response.reason_phrase)}"
-    if response.status_code == 429 or response.status_code >= 500:
-        raise _Transient(message, _retry_after(response.headers))
-    raise ComponentError(message)
-
-
 def _request(ctx: TaskContext, url: str, body: Mapping[str, Any], accept: str) -> Any:
     return outbound.guarded_stream(
         "POST",
@@ -550,33 +426,6 @@ def _request(ctx: TaskContext, url: str, body: Mapping[str, Any], accept: str) -
         allowed_paths=API_PATHS,
         timeout=float(ctx.config.get("http_timeout", outbound.DEFAULT_TIMEOUT)),
     )
-
-
-async def _json_body(response: httpx.Response, ctx: TaskContext, url: str) -> Mapping[str, Any]:
-    limit = int(ctx.config.get("http_max_response_bytes", outbound.DEFAULT_MAX_RESPONSE_BYTES))
-    content = await outbound.read_capped(response, limit)
-    try:
-        payload = json.loads(content)
-    except ValueError:
-        raise ComponentError(f"{url} answered with something that is not JSON: {content[:200]!r}") from None
-    if not isinstance(payload, Mapping):
-        raise ComponentError(f"{url} answered with JSON that is not an object.")
-    return payload
-
-
-async def _sse_data(response: httpx.Response) -> AsyncIterator[str]:
-    """The ``data`` of each server-sent event, multi-line data joined by newlines."""
-    lines: list[str] = []
-    async for line in response.aiter_lines():
-        if not line:
-            if lines:
-                yield "\n".join(lines)
-                lines = []
-        elif line.startswith("data:"):
-            lines.append(line[5:].removeprefix(" "))
-        # Comments (":"), event names, ids and retry hints carry nothing we need.
-    if lines:
-        yield "\n".join(lines)
 
 
 def _usage(usage: Any) -> dict[str, int] | None:
