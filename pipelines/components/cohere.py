@@ -19,11 +19,10 @@ Retries and errors as in :mod:`~pipelines.components.openai`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.components import outbound, vendor_api
+from pipelines.components import vendor_api
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 
 DEFAULT_BASE_URL = "https://api.cohere.com"
@@ -302,61 +301,65 @@ def _billed(payload: Any) -> Mapping[str, Any]:
 async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     body = _chat_request(input)
     url = _url(ctx, "/v2/chat")
-    state: dict[str, Any] = {"text": ""}
-
-    async def attempt() -> dict[str, Any]:
-        citations: list[dict[str, Any]] = []
-        usage = None
-        try:
-            async with vendor_api.post(
-                ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "text/event-stream")
-            ) as response:
-                await vendor_api.check_status(response, url)
-                async for data in vendor_api.sse_data(response):
-                    event = _event(data, url)
-                    kind = event.get("type")
-                    delta = _mapping(event.get("delta"))
-                    message = _mapping(delta.get("message"))
-                    if kind == "content-delta":
-                        piece = _mapping(message.get("content")).get("text")
-                        if isinstance(piece, str) and piece:
-                            state["text"] += piece
-                            await ctx.publish({"text": state["text"]})
-                    elif kind == "citation-start":
-                        citation = _mapping(message.get("citations"))
-                        citations.append({key: citation.get(key) for key in ("start", "end", "text")})
-                    elif kind == "message-end":
-                        billed = _mapping(_mapping(delta.get("usage")).get("billed_units"))
-                        usage = {
-                            "input-tokens": billed.get("input_tokens"),
-                            "output-tokens": billed.get("output_tokens"),
-                        }
-        except outbound.OutboundUnavailable as exc:
-            raise vendor_api.streamed(exc, bool(state["text"])) from None
-        output: dict[str, Any] = {"text": state["text"], "citations": citations}
-        if usage:
-            output["usage"] = {key: value for key, value in usage.items() if isinstance(value, int | float)}
-        return output
-
-    return await vendor_api.retried(ctx, attempt)
+    return await vendor_api.sse_call(
+        ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "text/event-stream"), start=lambda: _Answer(ctx)
+    )
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _event(data: str, url: str) -> Mapping[str, Any]:
-    try:
-        event = json.loads(data)
-    except ValueError:
-        raise ComponentError(f"{url} streamed something that is not JSON: {data[:200]!r}") from None
-    if not isinstance(event, Mapping):
-        return {}
-    if event.get("type") == "message-end":
-        reason = (event.get("delta") or {}).get("finish_reason")
-        if reason == "ERROR":
-            raise ComponentError(f"{url} ended the answer with an error.")
-    return event
+class _Answer:
+    """Cohere's v2 chat stream, event by event (or its whole answer)."""
+
+    def __init__(self, ctx: TaskContext) -> None:
+        self.ctx = ctx
+        self.text = ""
+        self.citations: list[dict[str, Any]] = []
+        self.billed: Mapping[str, Any] = {}
+
+    def _cite(self, citation: Mapping[str, Any]) -> None:
+        self.citations.append({key: citation.get(key) for key in ("start", "end", "text")})
+
+    async def event(self, data: str, url: str) -> bool:
+        event = vendor_api.json_event(data, url)
+        kind = event.get("type")
+        delta = _mapping(event.get("delta"))
+        message = _mapping(delta.get("message"))
+        if kind == "content-delta":
+            piece = _mapping(message.get("content")).get("text")
+            if isinstance(piece, str) and piece:
+                self.text += piece
+                await self.ctx.publish({"text": self.text})
+                return True
+        elif kind == "citation-start":
+            self._cite(_mapping(message.get("citations")))
+        elif kind == "message-end":
+            if delta.get("finish_reason") == "ERROR":
+                raise ComponentError(f"{url} ended the answer with an error.")
+            self.billed = _mapping(_mapping(delta.get("usage")).get("billed_units"))
+        return False
+
+    def whole(self, payload: Mapping[str, Any]) -> None:
+        """A non-streamed v2 answer: ``message.content`` parts, ``message.citations``, ``usage``."""
+        message = _mapping(payload.get("message"))
+        content = message.get("content")
+        parts = content if isinstance(content, list) else []
+        self.text = "".join(
+            str(p.get("text") or "") for p in parts if isinstance(p, Mapping) and p.get("type") == "text"
+        )
+        for citation in message.get("citations") or []:
+            self._cite(_mapping(citation))
+        self.billed = _mapping(_mapping(payload.get("usage")).get("billed_units"))
+
+    def output(self) -> dict[str, Any]:
+        output: dict[str, Any] = {"text": self.text, "citations": self.citations}
+        usage = {"input-tokens": self.billed.get("input_tokens"), "output-tokens": self.billed.get("output_tokens")}
+        usage = {key: value for key, value in usage.items() if isinstance(value, int | float)}
+        if usage:
+            output["usage"] = usage
+        return output
 
 
 async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:

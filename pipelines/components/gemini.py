@@ -26,13 +26,12 @@ fills from ``PIPELINE_GEMINI_BASE_URL``). Retries and errors as in
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.components import outbound, vendor_api
+from pipelines.components import vendor_api
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import File, FileDecodeError
 
@@ -338,42 +337,24 @@ async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
         answer = _Answer()
         answer.add(payload)
         return answer.output()
-    published = False
-
-    async def attempt() -> dict[str, Any]:
-        nonlocal published
-        answer = _Answer()
-        try:
-            async with vendor_api.post(
-                ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "text/event-stream")
-            ) as response:
-                await vendor_api.check_status(response, url)
-                if "text/event-stream" not in response.headers.get("content-type", ""):
-                    answer.add(await vendor_api.json_body(response, ctx, url))  # the server did not stream
-                    return answer.output()
-                async for data in vendor_api.sse_data(response):
-                    if answer.add(_chunk(data, url)):
-                        published = True
-                        await ctx.publish({"texts": list(answer.texts)})
-        except outbound.OutboundUnavailable as exc:
-            raise vendor_api.streamed(exc, published) from None
-        return answer.output()
-
-    return await vendor_api.retried(ctx, attempt)
+    return await vendor_api.sse_call(
+        ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "text/event-stream"), start=lambda: _Stream(ctx)
+    )
 
 
-def _chunk(data: str, url: str) -> Mapping[str, Any]:
-    try:
-        chunk = json.loads(data)
-    except ValueError:
-        raise ComponentError(f"{url} streamed something that is not JSON: {data[:200]!r}") from None
-    if not isinstance(chunk, Mapping):
-        return {}
-    error = chunk.get("error")
-    if error:
-        message = error.get("message") if isinstance(error, Mapping) else error
-        raise ComponentError(f"{url} reported an error while streaming: {str(message)[:500]}")
-    return chunk
+class _Stream(_Answer):
+    def __init__(self, ctx: TaskContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def whole(self, payload: Mapping[str, Any]) -> None:
+        self.add(payload)
+
+    async def event(self, data: str, url: str) -> bool:
+        if not self.add(vendor_api.json_event(data, url)):
+            return False
+        await self.ctx.publish({"texts": list(self.texts)})
+        return True
 
 
 async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:

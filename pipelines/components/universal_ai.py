@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.components import outbound, vendor_api
+from pipelines.components import vendor_api
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -278,34 +278,24 @@ async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
         answer = _Choices()
         answer.add(payload, "message")
         return answer.output()
-    published = False
+    return await vendor_api.sse_call(
+        ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "text/event-stream"), start=lambda: _Stream(ctx)
+    )
 
-    async def attempt() -> dict[str, Any]:
-        nonlocal published
-        answer = _Choices()
-        try:
-            async with vendor_api.post(
-                ctx, url, body, paths=PATHS, headers=_headers(ctx.setup, "text/event-stream")
-            ) as response:
-                await vendor_api.check_status(response, url)
-                if "text/event-stream" not in response.headers.get("content-type", ""):
-                    answer.add(await vendor_api.json_body(response, ctx, url), "message")  # it did not stream
-                    return answer.output()
-                async for data in vendor_api.sse_data(response):
-                    if data.strip() == "[DONE]":
-                        break
-                    try:
-                        chunk = json.loads(data)
-                    except ValueError:
-                        raise ComponentError(f"{url} streamed something that is not JSON: {data[:200]!r}") from None
-                    if isinstance(chunk, Mapping) and answer.add(chunk, "delta"):
-                        published = True
-                        await ctx.publish(answer.output())
-        except outbound.OutboundUnavailable as exc:
-            raise vendor_api.streamed(exc, published) from None
-        return answer.output()
 
-    return await vendor_api.retried(ctx, attempt)
+class _Stream(_Choices):
+    def __init__(self, ctx: TaskContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def whole(self, payload: Mapping[str, Any]) -> None:
+        self.add(payload, "message")
+
+    async def event(self, data: str, url: str) -> bool:
+        if not self.add(vendor_api.json_event(data, url), "delta"):
+            return False
+        await self.ctx.publish(self.output())
+        return True
 
 
 COMPONENT = ComponentDefinition(

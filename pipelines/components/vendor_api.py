@@ -22,7 +22,7 @@ import json
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from pipelines.components import outbound
@@ -38,6 +38,7 @@ __all__ = [
     "MAX_ATTEMPTS",
     "MAX_RETRY_AFTER",
     "USAGE_SCHEMA",
+    "StreamSink",
     "Transient",
     "base_url",
     "base_url_problem",
@@ -48,11 +49,13 @@ __all__ = [
     "file_of",
     "json_body",
     "json_call",
+    "json_event",
     "post",
     "provider_message",
     "required_string",
     "retried",
     "retry_delay",
+    "sse_call",
     "sse_data",
     "streamed",
     "with_retries",
@@ -306,6 +309,69 @@ def streamed(exc: outbound.OutboundUnavailable, published: bool) -> ComponentErr
     if published:  # what was published stays published: a retry would repeat it
         return ComponentError(f"{exc} (the answer broke off after it had started)")
     return Transient(str(exc))
+
+
+def json_event(data: str, url: str) -> Mapping[str, Any]:
+    """One streamed event's JSON object (``{}`` for other JSON); an ``error`` in it fails the task."""
+    try:
+        event = json.loads(data)
+    except ValueError:
+        raise ComponentError(f"{url} streamed something that is not JSON: {data[:200]!r}") from None
+    if not isinstance(event, Mapping):
+        return {}
+    error = event.get("error")
+    if error:
+        message = error.get("message") if isinstance(error, Mapping) else error
+        raise ComponentError(f"{url} reported an error while streaming: {str(message)[:_MAX_MESSAGE_CHARS]}")
+    return event
+
+
+class StreamSink(Protocol):
+    """What :func:`sse_call` feeds one attempt's answer to."""
+
+    async def event(self, data: str, url: str) -> bool:
+        """Take one event's data; whether it published a partial output."""
+
+    def whole(self, payload: Mapping[str, Any]) -> None:
+        """Take a whole answer (the server did not stream)."""
+
+    def output(self) -> dict[str, Any]:
+        """The task's output."""
+
+
+async def sse_call(
+    ctx: TaskContext,
+    url: str,
+    body: Mapping[str, Any],
+    *,
+    paths: tuple[str, ...],
+    headers: Mapping[str, str],
+    start: Callable[[], StreamSink],
+) -> dict[str, Any]:
+    """POST ``body`` asking for server-sent events, each fed to a sink ``start()`` makes
+    for the attempt; retried until something was published (``[DONE]`` ends the stream)."""
+    published = False
+
+    async def attempt() -> dict[str, Any]:
+        nonlocal published
+        sink = start()
+        try:
+            async with post(
+                ctx, url, body, paths=paths, headers={"Accept": "text/event-stream", **headers}
+            ) as response:
+                await check_status(response, url)
+                if "text/event-stream" not in response.headers.get("content-type", ""):
+                    sink.whole(await json_body(response, ctx, url))
+                    return sink.output()
+                async for data in sse_data(response):
+                    if data.strip() == "[DONE]":
+                        break
+                    published = await sink.event(data, url) or published
+        except outbound.OutboundUnavailable as exc:
+            raise streamed(exc, published) from None
+        return sink.output()
+
+    return await with_retries(ctx, attempt)
 
 
 def chat_task(run: Any, input: dict[str, Any], output: dict[str, Any], inputs: str) -> Task:
