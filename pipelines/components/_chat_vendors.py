@@ -306,3 +306,63 @@ def _event(data: str, url: str) -> Mapping[str, Any] | None:
             f"{url} reported an error while streaming: {openai._provider_message(data.encode(), 'error')}"
         )
     return chunk
+
+
+# --- OpenAI-like chat answers (Mistral, Groq) -------------------------------------------
+
+
+def openai_messages(system: str, messages: list[Message], *, images: bool) -> list[dict[str, Any]]:
+    """Chat-completions messages; with ``images`` false (Mistral's chat models) the
+    images are left out, as Instill does."""
+    out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    for message in messages:
+        if not images or all(isinstance(part, str) for part in message.parts):
+            out.append({"role": message.role, "content": message.text})
+            continue
+        parts: list[dict[str, Any]] = []
+        for part in message.parts:
+            if isinstance(part, str):
+                parts.append({"type": "text", "text": part})
+            else:
+                url = part.url if isinstance(part, ImageURL) else f"data:{part.mime_type};base64,{part.base64()}"
+                parts.append({"type": "image_url", "image_url": {"url": url}})
+        out.append({"role": message.role, "content": parts})
+    return out
+
+
+def _openai_usage(usage: Any, answer: ChatAnswer) -> None:
+    if isinstance(usage, Mapping):
+        if isinstance(usage.get("prompt_tokens"), int):
+            answer.input_tokens = usage["prompt_tokens"]
+        if isinstance(usage.get("completion_tokens"), int):
+            answer.output_tokens = usage["completion_tokens"]
+
+
+def read_openai_chunk(chunk: Mapping[str, Any], answer: ChatAnswer) -> bool:
+    """One ``chat.completion.chunk``: the first choice's text; the usage where the
+    vendor puts it (``usage``, or Groq's ``x_groq.usage``)."""
+    _openai_usage(chunk.get("usage"), answer)
+    extra = chunk.get("x_groq")
+    if isinstance(extra, Mapping):
+        _openai_usage(extra.get("usage"), answer)
+    for choice in chunk.get("choices") or []:
+        if isinstance(choice, Mapping) and choice.get("index", 0) == 0:
+            text = (choice.get("delta") or {}).get("content")
+            if isinstance(text, str) and text:
+                answer.text += text
+                return True
+    return False
+
+
+def read_openai_whole(payload: Mapping[str, Any], answer: ChatAnswer) -> None:
+    for choice in payload.get("choices") or []:
+        if isinstance(choice, Mapping) and choice.get("index", 0) == 0:
+            answer.text += str((choice.get("message") or {}).get("content") or "")
+    _openai_usage(payload.get("usage"), answer)
+
+
+def bearer_headers(setup: Mapping[str, Any], accept: str) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "Accept": accept}
+    if setup.get("api-key"):
+        headers["Authorization"] = f"Bearer {setup['api-key']}"
+    return headers

@@ -828,14 +828,22 @@ TEXT_TO_SPEECH_OUTPUT = {
 }
 
 
-async def _call(ctx: TaskContext, url: str, content: bytes, headers: Mapping[str, str]) -> tuple[str, bytes]:
+async def call(
+    ctx: TaskContext,
+    url: str,
+    content: bytes,
+    headers: Mapping[str, str],
+    allowed_paths: tuple[str, ...] = API_PATHS,
+) -> tuple[str, bytes]:
     """One non-streamed call, retried as the others are: the answer's media type and
     body (capped)."""
 
     async def attempt() -> dict[str, Any]:
         limit = int(ctx.config.get("http_max_response_bytes", outbound.DEFAULT_MAX_RESPONSE_BYTES))
         try:
-            async with model_request(ctx, url, headers=headers, content=content, allowed_paths=API_PATHS) as response:
+            async with model_request(
+                ctx, url, headers=headers, content=content, allowed_paths=allowed_paths
+            ) as response:
                 await _check_status(response, url)
                 media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 return {"type": media_type, "body": await outbound.read_capped(response, limit)}
@@ -856,7 +864,7 @@ async def run_text_to_image(input: dict[str, Any], ctx: TaskContext) -> dict[str
     if not str(body["model"]).startswith("gpt-image"):
         body["response_format"] = "b64_json"
     url = _endpoint(ctx.setup, "images/generations")
-    _, content = await _call(ctx, url, json_content(body), _headers(ctx.setup, "application/json"))
+    _, content = await call(ctx, url, json_content(body), _headers(ctx.setup, "application/json"))
     payload = _json_of(content, url)
     results = []
     for i, item in enumerate(payload.get("data") or []):
@@ -924,7 +932,7 @@ async def run_speech_recognition(input: dict[str, Any], ctx: TaskContext) -> dic
     content, content_type = _multipart(fields, "file", audio, filename)
     headers = {**_headers(ctx.setup, "application/json"), "Content-Type": content_type}
     url = _endpoint(ctx.setup, "audio/transcriptions")
-    payload = _json_of((await _call(ctx, url, content, headers))[1], url)
+    payload = _json_of((await call(ctx, url, content, headers))[1], url)
     text = payload.get("text")
     if not isinstance(text, str):
         raise ComponentError(f"{url} answered without a text.")
@@ -942,7 +950,7 @@ async def run_text_to_speech(input: dict[str, Any], ctx: TaskContext) -> dict[st
     if input.get("speed") is not None:
         body["speed"] = input["speed"]
     url = _endpoint(ctx.setup, "audio/speech")
-    declared, audio = await _call(ctx, url, json_content(body), _headers(ctx.setup, "audio/*"))
+    declared, audio = await call(ctx, url, json_content(body), _headers(ctx.setup, "audio/*"))
     if not audio:
         raise ComponentError(f"{url} answered without audio.")
     file = File(audio, mime_type=declared if declared.startswith("audio/") else None)

@@ -1,0 +1,142 @@
+"""The ``mistral-ai`` AI component: Mistral AI's chat and embeddings APIs (Instill
+``mistral-ai`` v0: ``TASK_TEXT_GENERATION_CHAT`` and ``TASK_TEXT_EMBEDDINGS``, their
+field names and defaults, plus ``setup.base-url``).
+
+``POST {base-url}/chat/completions`` (default base ``https://api.mistral.ai/v1``),
+always ``stream: true``: each chunk that adds text publishes the cumulative ``text``;
+the last chunk's ``usage`` becomes ``usage`` (``input-tokens``, ``output-tokens``).
+``prompt-images`` and images in ``chat-history`` are left out, as Instill does (its
+chat models take text). ``POST {base-url}/embeddings`` for ``TASK_TEXT_EMBEDDINGS``.
+HTTP, retries and the outbound guard are the openai component's; the allowed model
+host admits these two paths only.
+
+A platform key: ``PIPELINE_MISTRAL_AI_API_KEY`` / ``PIPELINE_MISTRAL_AI_BASE_URL``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipelines.components import _chat_vendors as chat
+from pipelines.components import openai
+from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
+
+DEFAULT_BASE_URL = "https://api.mistral.ai/v1"
+API_PATHS = ("/chat/completions", "/embeddings")
+
+CHAT_INPUT = chat.chat_input(
+    "model-name",
+    ["open-mixtral-8x22b", "mistral-large-latest", "mistral-small-latest"],
+    **{
+        "top-p": {
+            "type": "number",
+            "title": "Top P",
+            "description": "Nucleus sampling: the probability mass of tokens considered.",
+            "default": 0.5,
+        },
+        "safe": {"type": "boolean", "title": "Safe", "description": "Inject Mistral's safety prompt (safe_prompt)."},
+    },
+)
+EMBEDDINGS_INPUT = {
+    "type": "object",
+    "title": "Input",
+    "properties": {
+        "model-name": {"type": "string", "title": "Model Name", "examples": ["mistral-embed"]},
+        "text": {"type": "string", "title": "Text", "description": "The text to embed."},
+    },
+    "required": ["text", "model-name"],
+}
+EMBEDDINGS_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {
+        "embedding": {"type": "array", "title": "Embedding", "items": {"type": "number"}},
+        "usage": {
+            "type": "object",
+            "title": "Usage",
+            "properties": {"tokens": {"type": "number", "title": "Token Count"}},
+            "required": ["tokens"],
+        },
+    },
+    "required": ["embedding"],
+}
+SETUP_SCHEMA = chat.setup_schema("Mistral AI Connection", "Mistral AI", DEFAULT_BASE_URL)
+# Recipe field → request field; top-k is accepted and not sent (Mistral has none).
+_OPTIONS = {
+    "model-name": "model",
+    "temperature": "temperature",
+    "max-new-tokens": "max_tokens",
+    "top-p": "top_p",
+    "seed": "random_seed",
+    "safe": "safe_prompt",
+}
+_DEFAULTS = {"max-new-tokens": 50, "temperature": 0.7, "top-p": 0.5}
+
+
+def chat_body(input: dict[str, Any]) -> dict[str, Any]:
+    prompt = chat.required_string(input, "prompt")
+    chat.required_string(input, "model-name")
+    system, messages = chat.conversation(input, prompt)
+    body = chat.options(input, _OPTIONS, _DEFAULTS)
+    body["messages"] = chat.openai_messages(system, messages, images=False)
+    body["stream"] = True
+    return body
+
+
+async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    body = chat_body(input)
+    return await chat.stream_chat(
+        ctx,
+        openai._endpoint(ctx.setup, "chat/completions", DEFAULT_BASE_URL),
+        headers=chat.bearer_headers(ctx.setup, "text/event-stream"),
+        body=body,
+        allowed_paths=API_PATHS,
+        read_event=chat.read_openai_chunk,
+        read_whole=chat.read_openai_whole,
+    )
+
+
+async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    body = {"model": chat.required_string(input, "model-name"), "input": [chat.required_string(input, "text")]}
+    url = openai._endpoint(ctx.setup, "embeddings", DEFAULT_BASE_URL)
+    headers = chat.bearer_headers(ctx.setup, "application/json")
+    _, content = await openai.call(ctx, url, openai.json_content(body), headers, API_PATHS)
+    payload = openai._json_of(content, url)
+    data = payload.get("data")
+    embedding = data[0].get("embedding") if isinstance(data, list) and data and isinstance(data[0], dict) else None
+    if not isinstance(embedding, list):
+        raise ComponentError(f"{url} answered without an embedding: {json.dumps(payload)[:200]}")
+    usage = payload.get("usage")
+    tokens = usage.get("total_tokens") if isinstance(usage, dict) else None
+    return {"embedding": embedding, "usage": {"tokens": tokens if isinstance(tokens, int) else 0}}
+
+
+COMPONENT = ComponentDefinition(
+    type="mistral-ai",
+    title="Mistral AI",
+    kind="ai",
+    vendor="Mistral AI",
+    description="Connect the AI models served on the Mistral AI Platform: chat (streamed) and embeddings.",
+    setup_schema=SETUP_SCHEMA,
+    credential_fields=frozenset({"api-key"}),
+    check_setup=openai.check_setup,
+    tasks={
+        "TASK_TEXT_GENERATION_CHAT": Task(
+            name="TASK_TEXT_GENERATION_CHAT",
+            title="Text Generation Chat",
+            description="Provide text outputs in response to text inputs; the answer streams as it is generated.",
+            input_schema=CHAT_INPUT,
+            output_schema=chat.CHAT_OUTPUT,
+            run=run_chat,
+        ),
+        "TASK_TEXT_EMBEDDINGS": Task(
+            name="TASK_TEXT_EMBEDDINGS",
+            title="Text Embeddings",
+            description="Turn text into a vector of numbers that capture its meaning.",
+            input_schema=EMBEDDINGS_INPUT,
+            output_schema=EMBEDDINGS_OUTPUT,
+            run=run_embeddings,
+        ),
+    },
+)
