@@ -63,7 +63,15 @@ def _field(type_: str, title: str, description: str, default: Any = None) -> dic
     return schema
 
 
-def chat_input(model_field: str, examples: list[str], **extra: dict[str, Any]) -> dict[str, Any]:
+TOP_P = {
+    "type": "number",
+    "title": "Top P",
+    "description": "Nucleus sampling: the probability mass of tokens considered.",
+    "default": 0.5,
+}
+
+
+def chat_input(model_field: str, examples: list[str], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Instill's ``TASK_TEXT_GENERATION_CHAT`` input, the model under ``model_field``."""
     properties = {
         model_field: {
@@ -95,7 +103,7 @@ def chat_input(model_field: str, examples: list[str], **extra: dict[str, Any]) -
         "temperature": _field("number", "Temperature", "The temperature for sampling.", 0.7),
         "top-k": _field("integer", "Top K", "Top k for sampling.", 10),
         "seed": _field("integer", "Seed", "The seed, for models that take one."),
-        **extra,
+        **(extra or {}),
     }
     return {"type": "object", "title": "Input", "properties": properties, "required": ["prompt", model_field]}
 

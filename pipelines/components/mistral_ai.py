@@ -28,13 +28,8 @@ API_PATHS = ("/chat/completions", "/embeddings")
 CHAT_INPUT = chat.chat_input(
     "model-name",
     ["open-mixtral-8x22b", "mistral-large-latest", "mistral-small-latest"],
-    **{
-        "top-p": {
-            "type": "number",
-            "title": "Top P",
-            "description": "Nucleus sampling: the probability mass of tokens considered.",
-            "default": 0.5,
-        },
+    {
+        "top-p": chat.TOP_P,
         "safe": {"type": "boolean", "title": "Safe", "description": "Inject Mistral's safety prompt (safe_prompt)."},
     },
 )
