@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+import pytest
+
+from pipelines.engine.components import ComponentDefinition, TaskContext
 from tests import fake_openai
 from tests.fake_openai import Failure, Recorded, answer_for, expected_embedding, tokens_of
 
@@ -300,3 +303,51 @@ def start_groq() -> RunningVendor:
         "/openai/v1/chat/completions": _chat_completions(lambda usage: {"x_groq": {"id": "req_01", "usage": usage}})
     }
     return RunningVendor(routes, "/openai/v1", openai_like_error)
+
+
+# --- test helpers ----------------------------------------------------------------------
+
+#: Loopback is refused by default: the tests allow the fakes' host, and retry fast.
+FAST = {"http_allowed_hosts": ["127.0.0.1"], "openai_backoff_seconds": 0.01}
+
+
+def fixtures(start: Callable[[], RunningVendor]) -> tuple[Any, Any]:
+    """A test module's ``_server`` (one fake for the module) and ``fake`` (reset for
+    each test) fixtures: ``_server, fake = fixtures(start_groq)``."""
+
+    @pytest.fixture(scope="module")
+    def _server() -> Iterator[RunningVendor]:
+        running = start()
+        yield running
+        running.stop()
+
+    @pytest.fixture
+    def fake(_server: RunningVendor) -> FakeVendor:
+        _server.fake.reset()
+        return _server.fake
+
+    return _server, fake
+
+
+async def run_task(
+    component: ComponentDefinition,
+    fake: FakeVendor,
+    task: str,
+    input: dict[str, Any],
+    published: list | None = None,
+    **setup: Any,
+) -> dict[str, Any]:
+    """Run a task against ``fake`` as the engine would, collecting what it publishes."""
+
+    async def emit(output: dict[str, Any]) -> None:
+        if published is not None:
+            published.append(json.loads(json.dumps(output)))
+
+    ctx = TaskContext(
+        component_id=component.type,
+        task=task,
+        setup={"base-url": fake.base_url, **setup},
+        config=FAST,
+        emit_output=emit,
+    )
+    return await component.tasks[task].run(input, ctx)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.components import openai, outbound
-from pipelines.engine.components import ComponentError, TaskContext
+from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import File, FileDecodeError
 
 DEFAULT_SYSTEM_MESSAGE = "You are a helpful assistant."
@@ -374,3 +374,66 @@ def bearer_headers(setup: Mapping[str, Any], accept: str) -> dict[str, str]:
     if setup.get("api-key"):
         headers["Authorization"] = f"Bearer {setup['api-key']}"
     return headers
+
+
+async def openai_like_chat(
+    input: Mapping[str, Any],
+    ctx: TaskContext,
+    *,
+    model_field: str,
+    names: Mapping[str, str],
+    defaults: Mapping[str, Any],
+    default_base_url: str,
+    images: bool,
+    allowed_paths: tuple[str, ...] = ("/chat/completions",),
+) -> dict[str, Any]:
+    """A streamed ``chat/completions`` call for the vendors that speak OpenAI's chat
+    API (Mistral, Groq): ``names`` maps recipe fields to request fields."""
+    prompt = required_string(input, "prompt")
+    required_string(input, model_field)
+    system, messages = conversation(input, prompt)
+    body = options(input, names, defaults)
+    body["messages"] = openai_messages(system, messages, images=images)
+    body["stream"] = True
+    return await stream_chat(
+        ctx,
+        openai._endpoint(ctx.setup, "chat/completions", default_base_url),
+        headers=bearer_headers(ctx.setup, "text/event-stream"),
+        body=body,
+        allowed_paths=allowed_paths,
+        read_event=read_openai_chunk,
+        read_whole=read_openai_whole,
+    )
+
+
+def chat_component(
+    type: str,
+    title: str,
+    vendor: str,
+    description: str,
+    setup: dict[str, Any],
+    chat_input: dict[str, Any],
+    run: Any,
+    **more_tasks: Task,
+) -> ComponentDefinition:
+    """A vendor component with Instill's ``TASK_TEXT_GENERATION_CHAT`` (and any
+    ``more_tasks``), an ``api-key`` (so it takes a platform key) and ``base-url``."""
+    chat_task = Task(
+        name="TASK_TEXT_GENERATION_CHAT",
+        title="Text Generation Chat",
+        description="Provide text outputs in response to text inputs; the answer streams as it is generated.",
+        input_schema=chat_input,
+        output_schema=CHAT_OUTPUT,
+        run=run,
+    )
+    return ComponentDefinition(
+        type=type,
+        title=title,
+        kind="ai",
+        vendor=vendor,
+        description=description,
+        setup_schema=setup,
+        credential_fields=frozenset({"api-key"}),
+        check_setup=openai.check_setup,
+        tasks={"TASK_TEXT_GENERATION_CHAT": chat_task, **more_tasks},
+    )

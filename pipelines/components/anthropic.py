@@ -21,7 +21,7 @@ from typing import Any
 
 from pipelines.components import _chat_vendors as chat
 from pipelines.components import openai
-from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
+from pipelines.engine.components import ComponentError, TaskContext
 from pipelines.engine.values import File
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -112,23 +112,12 @@ async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     )
 
 
-COMPONENT = ComponentDefinition(
-    type="anthropic",
-    title="Anthropic",
-    kind="ai",
-    vendor="Anthropic",
-    description="Connect the AI models served on the Anthropic Platform: Claude, answers streamed.",
-    setup_schema=SETUP_SCHEMA,
-    credential_fields=frozenset({"api-key"}),
-    check_setup=openai.check_setup,
-    tasks={
-        "TASK_TEXT_GENERATION_CHAT": Task(
-            name="TASK_TEXT_GENERATION_CHAT",
-            title="Text Generation Chat",
-            description="Provide text outputs in response to text inputs; the answer streams as it is generated.",
-            input_schema=INPUT,
-            output_schema=chat.CHAT_OUTPUT,
-            run=run_chat,
-        )
-    },
+COMPONENT = chat.chat_component(
+    "anthropic",
+    "Anthropic",
+    "Anthropic",
+    "Connect the AI models served on the Anthropic Platform: Claude, answers streamed.",
+    SETUP_SCHEMA,
+    INPUT,
+    run_chat,
 )

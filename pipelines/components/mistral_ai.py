@@ -20,7 +20,7 @@ from typing import Any
 
 from pipelines.components import _chat_vendors as chat
 from pipelines.components import openai
-from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
+from pipelines.engine.components import ComponentError, Task, TaskContext
 
 DEFAULT_BASE_URL = "https://api.mistral.ai/v1"
 API_PATHS = ("/chat/completions", "/embeddings")
@@ -69,26 +69,16 @@ _OPTIONS = {
 _DEFAULTS = {"max-new-tokens": 50, "temperature": 0.7, "top-p": 0.5}
 
 
-def chat_body(input: dict[str, Any]) -> dict[str, Any]:
-    prompt = chat.required_string(input, "prompt")
-    chat.required_string(input, "model-name")
-    system, messages = chat.conversation(input, prompt)
-    body = chat.options(input, _OPTIONS, _DEFAULTS)
-    body["messages"] = chat.openai_messages(system, messages, images=False)
-    body["stream"] = True
-    return body
-
-
 async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
-    body = chat_body(input)
-    return await chat.stream_chat(
+    return await chat.openai_like_chat(
+        input,
         ctx,
-        openai._endpoint(ctx.setup, "chat/completions", DEFAULT_BASE_URL),
-        headers=chat.bearer_headers(ctx.setup, "text/event-stream"),
-        body=body,
+        model_field="model-name",
+        names=_OPTIONS,
+        defaults=_DEFAULTS,
+        default_base_url=DEFAULT_BASE_URL,
+        images=False,
         allowed_paths=API_PATHS,
-        read_event=chat.read_openai_chunk,
-        read_whole=chat.read_openai_whole,
     )
 
 
@@ -107,31 +97,20 @@ async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, A
     return {"embedding": embedding, "usage": {"tokens": tokens if isinstance(tokens, int) else 0}}
 
 
-COMPONENT = ComponentDefinition(
-    type="mistral-ai",
-    title="Mistral AI",
-    kind="ai",
-    vendor="Mistral AI",
-    description="Connect the AI models served on the Mistral AI Platform: chat (streamed) and embeddings.",
-    setup_schema=SETUP_SCHEMA,
-    credential_fields=frozenset({"api-key"}),
-    check_setup=openai.check_setup,
-    tasks={
-        "TASK_TEXT_GENERATION_CHAT": Task(
-            name="TASK_TEXT_GENERATION_CHAT",
-            title="Text Generation Chat",
-            description="Provide text outputs in response to text inputs; the answer streams as it is generated.",
-            input_schema=CHAT_INPUT,
-            output_schema=chat.CHAT_OUTPUT,
-            run=run_chat,
-        ),
-        "TASK_TEXT_EMBEDDINGS": Task(
-            name="TASK_TEXT_EMBEDDINGS",
-            title="Text Embeddings",
-            description="Turn text into a vector of numbers that capture its meaning.",
-            input_schema=EMBEDDINGS_INPUT,
-            output_schema=EMBEDDINGS_OUTPUT,
-            run=run_embeddings,
-        ),
-    },
+COMPONENT = chat.chat_component(
+    "mistral-ai",
+    "Mistral AI",
+    "Mistral AI",
+    "Connect the AI models served on the Mistral AI Platform: chat (streamed) and embeddings.",
+    SETUP_SCHEMA,
+    CHAT_INPUT,
+    run_chat,
+    TASK_TEXT_EMBEDDINGS=Task(
+        name="TASK_TEXT_EMBEDDINGS",
+        title="Text Embeddings",
+        description="Turn text into a vector of numbers that capture its meaning.",
+        input_schema=EMBEDDINGS_INPUT,
+        output_schema=EMBEDDINGS_OUTPUT,
+        run=run_embeddings,
+    ),
 )

@@ -16,41 +16,20 @@ from pipelines.engine.components import ComponentError, TaskContext
 from pipelines.engine.platform import PlatformSetup
 from pipelines.engine.values import File
 from tests.fake_openai import tokens_of
-from tests.fake_vendors import start_anthropic
+from tests.fake_vendors import fixtures, run_task, start_anthropic
 
-FAST = {"http_allowed_hosts": ["127.0.0.1"], "openai_backoff_seconds": 0.01}
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
 
 
-@pytest.fixture(scope="module")
-def _server():
-    running = start_anthropic()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def fake(_server):
-    _server.fake.reset()
-    return _server.fake
+_server, fake = fixtures(start_anthropic)
 
 
 async def chat(fake, input: dict[str, Any], *, published: list | None = None, **setup: Any) -> dict[str, Any]:
-    async def emit(output: dict[str, Any]) -> None:
-        if published is not None:
-            published.append(json.loads(json.dumps(output)))
-
-    ctx = TaskContext(
-        component_id="claude",
-        task="TASK_TEXT_GENERATION_CHAT",
-        setup={"base-url": fake.base_url, **setup},
-        config=FAST,
-        emit_output=emit,
-    )
-    return await COMPONENT.tasks["TASK_TEXT_GENERATION_CHAT"].run(
-        {"model-name": "claude-3-5-sonnet-latest", **input}, ctx
+    task = "TASK_TEXT_GENERATION_CHAT"
+    return await run_task(
+        COMPONENT, fake, task, {"model-name": "claude-3-5-sonnet-latest", **input}, published, **setup
     )
 
 

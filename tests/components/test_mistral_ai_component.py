@@ -6,7 +6,6 @@ TASK_TEXT_TO_IMAGE (tests/fake_openai.py)."""
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 import pytest
@@ -14,42 +13,22 @@ import pytest
 from pipelines.components import default_registry
 from pipelines.components.mistral_ai import COMPONENT
 from pipelines.engine import ComponentOutputUpdated, Event, execute, parse_recipe
-from pipelines.engine.components import ComponentError, TaskContext
+from pipelines.engine.components import ComponentError
 from pipelines.engine.platform import PlatformSetup
 from pipelines.engine.values import File
 from tests.fake_openai import PNG, expected_embedding, tokens_of
-from tests.fake_vendors import start_mistral
+from tests.fake_vendors import fixtures, run_task, start_mistral
 
-FAST = {"http_allowed_hosts": ["127.0.0.1"], "openai_backoff_seconds": 0.01}
-
-
-@pytest.fixture(scope="module")
-def _server():
-    running = start_mistral()
-    yield running
-    running.stop()
+_server, fake = fixtures(start_mistral)
 
 
-@pytest.fixture
-def fake(_server):
-    _server.fake.reset()
-    return _server.fake
-
-
-async def run_task(fake, task: str, input: dict[str, Any], published: list | None = None, **setup: Any):
-    async def emit(output: dict[str, Any]) -> None:
-        if published is not None:
-            published.append(json.loads(json.dumps(output)))
-
-    ctx = TaskContext(
-        component_id="mistral", task=task, setup={"base-url": fake.base_url, **setup}, config=FAST, emit_output=emit
-    )
-    return await COMPONENT.tasks[task].run(input, ctx)
+async def run(fake, task: str, input: dict[str, Any], published: list | None = None, **setup: Any):
+    return await run_task(COMPONENT, fake, task, input, published, **setup)
 
 
 async def test_chat_streams_and_sends_mistrals_fields_with_instills_defaults(fake):
     published: list[dict] = []
-    out = await run_task(
+    out = await run(
         fake,
         "TASK_TEXT_GENERATION_CHAT",
         {"model-name": "mistral-small-latest", "prompt": "hello there", "seed": 42, "safe": True, "top-k": 3},
@@ -89,7 +68,7 @@ async def test_chat_history_is_text_only_and_replaces_the_system_message(fake):
         {"role": "assistant", "content": "Hello."},
     ]
     png = "data:image/png;base64," + base64.b64encode(PNG).decode()
-    await run_task(
+    await run(
         fake,
         "TASK_TEXT_GENERATION_CHAT",
         {"model-name": "m", "prompt": "Go", "chat-history": history, "prompt-images": [png]},
@@ -104,29 +83,29 @@ async def test_chat_history_is_text_only_and_replaces_the_system_message(fake):
 
 async def test_chat_errors_and_retries(fake):
     fake.fail(429, "Requests rate limit exceeded")
-    out = await run_task(fake, "TASK_TEXT_GENERATION_CHAT", {"model-name": "m", "prompt": "again"})
+    out = await run(fake, "TASK_TEXT_GENERATION_CHAT", {"model-name": "m", "prompt": "again"})
     assert out["text"] == "You said: again" and len(fake.requests) == 2
     fake.reset()
     fake.fail(401, "Unauthorized")
     with pytest.raises(ComponentError, match="answered 401: Unauthorized"):
-        await run_task(fake, "TASK_TEXT_GENERATION_CHAT", {"model-name": "m", "prompt": "x"})
+        await run(fake, "TASK_TEXT_GENERATION_CHAT", {"model-name": "m", "prompt": "x"})
     fake.reset()
     fake.stream_error = {"message": "Service unavailable", "type": "internal_error"}
     with pytest.raises(ComponentError, match="error while streaming: Service unavailable"):
-        await run_task(fake, "TASK_TEXT_GENERATION_CHAT", {"model-name": "m", "prompt": "x y"})
+        await run(fake, "TASK_TEXT_GENERATION_CHAT", {"model-name": "m", "prompt": "x y"})
     assert len(fake.requests) == 1
     with pytest.raises(ComponentError, match="model-name is required"):
-        await run_task(fake, "TASK_TEXT_GENERATION_CHAT", {"prompt": "x"})
+        await run(fake, "TASK_TEXT_GENERATION_CHAT", {"prompt": "x"})
 
 
 async def test_a_whole_completion_is_read_too(fake):
     fake.ignore_stream = True
-    out = await run_task(fake, "TASK_TEXT_GENERATION_CHAT", {"model-name": "m", "prompt": "whole"})
+    out = await run(fake, "TASK_TEXT_GENERATION_CHAT", {"model-name": "m", "prompt": "whole"})
     assert out == {"text": "You said: whole", "usage": {"input-tokens": 6, "output-tokens": 3}}
 
 
 async def test_embeddings(fake):
-    out = await run_task(fake, "TASK_TEXT_EMBEDDINGS", {"model-name": "mistral-embed", "text": "Embed this sentence."})
+    out = await run(fake, "TASK_TEXT_EMBEDDINGS", {"model-name": "mistral-embed", "text": "Embed this sentence."})
     assert out == {"embedding": expected_embedding("Embed this sentence.", 8), "usage": {"tokens": 3}}
     [request] = fake.requests
     assert request.path == "/v1/embeddings"
@@ -136,7 +115,7 @@ async def test_embeddings(fake):
 async def test_embeddings_error(fake):
     fake.fail(400, "Invalid model: nope")
     with pytest.raises(ComponentError, match="answered 400: Invalid model: nope"):
-        await run_task(fake, "TASK_TEXT_EMBEDDINGS", {"model-name": "nope", "text": "x"})
+        await run(fake, "TASK_TEXT_EMBEDDINGS", {"model-name": "nope", "text": "x"})
 
 
 # Instill's mistral-ai README (pipeline-backend pkg/component/ai/mistralai/v0/README.mdx,
