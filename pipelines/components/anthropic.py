@@ -7,7 +7,7 @@ defaults, plus ``setup.base-url``).
 cumulative ``text``; ``message_start`` and ``message_delta`` carry the token counts
 that end up in ``usage`` (``input-tokens``, ``output-tokens``). An ``error`` event
 fails the component with Anthropic's message. HTTP, retries and the outbound guard
-are the openai component's (:mod:`pipelines.components._chat_vendors`); the allowed
+are the openai component's (:mod:`pipelines.components.chat_vendors`); the allowed
 model host admits ``/v1/messages`` only.
 
 A platform key: ``PIPELINE_ANTHROPIC_API_KEY``, and ``PIPELINE_ANTHROPIC_BASE_URL``
@@ -19,8 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.components import _chat_vendors as chat
-from pipelines.components import openai
+from pipelines.components import chat_vendors as chat
 from pipelines.engine.components import ComponentError, TaskContext
 from pipelines.engine.values import File
 
@@ -93,7 +92,7 @@ def _read_whole(message: Mapping[str, Any], answer: chat.ChatAnswer) -> None:
 
 async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     body = request_body(input)
-    url = openai._endpoint(ctx.setup, "v1/messages", DEFAULT_BASE_URL)
+    url = chat.endpoint(ctx.setup, "v1/messages", DEFAULT_BASE_URL)
     headers = {
         "Content-Type": "application/json",
         "Accept": "text/event-stream",

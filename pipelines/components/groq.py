@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.components import _chat_vendors as chat
+from pipelines.components import chat_vendors as chat
 from pipelines.engine.components import TaskContext
 
 DEFAULT_BASE_URL = "https://api.groq.com/openai/v1"

@@ -18,8 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipelines.components import _chat_vendors as chat
-from pipelines.components import openai
+from pipelines.components import chat_vendors as chat
 from pipelines.engine.components import ComponentError, Task, TaskContext
 
 DEFAULT_BASE_URL = "https://api.mistral.ai/v1"
@@ -84,10 +83,10 @@ async def run_chat(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
 
 async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     body = {"model": chat.required_string(input, "model-name"), "input": [chat.required_string(input, "text")]}
-    url = openai._endpoint(ctx.setup, "embeddings", DEFAULT_BASE_URL)
+    url = chat.endpoint(ctx.setup, "embeddings", DEFAULT_BASE_URL)
     headers = chat.bearer_headers(ctx.setup, "application/json")
-    _, content = await openai.call(ctx, url, openai.json_content(body), headers, API_PATHS)
-    payload = openai._json_of(content, url)
+    _, content = await chat.call(ctx, url, chat.json_content(body), headers, API_PATHS)
+    payload = chat.json_of(content, url)
     data = payload.get("data")
     embedding = data[0].get("embedding") if isinstance(data, list) and data and isinstance(data[0], dict) else None
     if not isinstance(embedding, list):

@@ -48,6 +48,30 @@ from pipelines.engine.values import File, FileDecodeError
 if TYPE_CHECKING:
     import httpx  # responses come from outbound, which imports httpx on the first request
 
+__all__ = [
+    "API_PATHS",
+    "COMPLETION_TOKENS_MODELS",
+    "COMPONENT",
+    "DEFAULT_BASE_URL",
+    "MAX_ATTEMPTS",
+    "MAX_RETRY_AFTER",
+    "Transient",
+    "base_url_problem",
+    "call",
+    "check_setup",
+    "check_status",
+    "endpoint",
+    "json_body",
+    "json_content",
+    "json_of",
+    "model_request",
+    "provider_message",
+    "required_string",
+    "retry_delay",
+    "sse_data",
+    "with_retries",
+]
+
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_SYSTEM_MESSAGE = "You are a helpful assistant."
 MAX_ATTEMPTS = 3
@@ -914,11 +938,20 @@ _AUDIO_EXTENSIONS = {
 }
 
 
-async def run_speech_recognition(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
-    from pipelines.components._images import as_file
+def _audio_file(value: Any) -> File:
+    if isinstance(value, File):
+        return value
+    if not isinstance(value, str) or not value:
+        raise ComponentError("audio is required: an audio file, a data URI or base64.")
+    try:
+        return File.from_data_uri(value) if value.startswith("data:") else File.from_base64(value)
+    except FileDecodeError:
+        raise ComponentError("audio is not a valid data URI or base64 string.") from None
 
+
+async def run_speech_recognition(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     model = _required_string(input, "model")
-    audio = as_file(input.get("audio"), what="audio")
+    audio = _audio_file(input.get("audio"))
     if not audio.mime_type.startswith(("audio/", "video/")):
         raise ComponentError(f"audio must be an audio file, got {audio.mime_type}.")
     filename = audio.filename or ""
@@ -1013,3 +1046,16 @@ COMPONENT = ComponentDefinition(
         ),
     },
 )
+
+
+# The HTTP the other AI vendor components share (pipelines/components/chat_vendors.py),
+# under public names.
+Transient = _Transient
+check_status = _check_status
+endpoint = _endpoint
+json_body = _json_body
+json_of = _json_of
+provider_message = _provider_message
+required_string = _required_string
+sse_data = _sse_data
+with_retries = _with_retries

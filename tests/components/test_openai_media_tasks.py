@@ -107,7 +107,7 @@ async def test_speech_recognition_names_an_unnamed_audio_by_its_type(run, fake_o
 async def test_speech_recognition_refuses_what_is_not_audio(run, fake_openai):
     with pytest.raises(ComponentError, match="audio must be an audio file, got image/png"):
         await run_openai(run, fake_openai, "TASK_SPEECH_RECOGNITION", {"model": "whisper-1", "audio": File(PNG)})
-    with pytest.raises(ComponentError, match="The audio is missing"):
+    with pytest.raises(ComponentError, match="audio is required"):
         await run_openai(run, fake_openai, "TASK_SPEECH_RECOGNITION", {"model": "whisper-1"})
     assert fake_openai.requests == []
 

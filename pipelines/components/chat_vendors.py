@@ -21,7 +21,39 @@ from pipelines.components import openai, outbound
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import File, FileDecodeError
 
+__all__ = [
+    "CHAT_MESSAGE",
+    "CHAT_OUTPUT",
+    "DEFAULT_SYSTEM_MESSAGE",
+    "TOP_P",
+    "ChatAnswer",
+    "ImageURL",
+    "Message",
+    "bearer_headers",
+    "call",
+    "chat_component",
+    "chat_input",
+    "conversation",
+    "endpoint",
+    "image",
+    "json_content",
+    "json_of",
+    "openai_like_chat",
+    "openai_messages",
+    "options",
+    "read_openai_chunk",
+    "read_openai_whole",
+    "required_string",
+    "setup_schema",
+    "stream_chat",
+]
+
 DEFAULT_SYSTEM_MESSAGE = "You are a helpful assistant."
+# The openai component's calls, for the vendors' other tasks.
+call = openai.call
+endpoint = openai.endpoint
+json_content = openai.json_content
+json_of = openai.json_of
 
 # --- schemas ------------------------------------------------------------------------
 
@@ -145,7 +177,7 @@ def setup_schema(title: str, vendor: str, default_base_url: str) -> dict[str, An
 # --- reading the input --------------------------------------------------------------
 
 
-required_string = openai._required_string
+required_string = openai.required_string
 
 
 def options(input: Mapping[str, Any], names: Mapping[str, str], defaults: Mapping[str, Any]) -> dict[str, Any]:
@@ -281,11 +313,11 @@ async def stream_chat(
             async with openai.model_request(
                 ctx, url, headers=headers, content=content, allowed_paths=allowed_paths
             ) as response:
-                await openai._check_status(response, url)
+                await openai.check_status(response, url)
                 if "text/event-stream" not in response.headers.get("content-type", ""):
-                    read_whole(await openai._json_body(response, ctx, url), answer)
+                    read_whole(await openai.json_body(response, ctx, url), answer)
                     return answer.output()
-                async for data in openai._sse_data(response):
+                async for data in openai.sse_data(response):
                     if data.strip() == "[DONE]":
                         break
                     chunk = _event(data, url)
@@ -294,10 +326,10 @@ async def stream_chat(
         except outbound.OutboundUnavailable as exc:
             if answer.text:  # what was published stays published: a retry would repeat it
                 raise ComponentError(f"{exc} (the answer broke off after it had started)") from None
-            raise openai._Transient(str(exc)) from None
+            raise openai.Transient(str(exc)) from None
         return answer.output()
 
-    return await openai._with_retries(ctx, attempt)
+    return await openai.with_retries(ctx, attempt)
 
 
 def _event(data: str, url: str) -> Mapping[str, Any] | None:
@@ -311,7 +343,7 @@ def _event(data: str, url: str) -> Mapping[str, Any] | None:
         return None
     if chunk.get("error") or chunk.get("type") == "error":
         raise ComponentError(
-            f"{url} reported an error while streaming: {openai._provider_message(data.encode(), 'error')}"
+            f"{url} reported an error while streaming: {openai.provider_message(data.encode(), 'error')}"
         )
     return chunk
 
@@ -397,7 +429,7 @@ async def openai_like_chat(
     body["stream"] = True
     return await stream_chat(
         ctx,
-        openai._endpoint(ctx.setup, "chat/completions", default_base_url),
+        openai.endpoint(ctx.setup, "chat/completions", default_base_url),
         headers=bearer_headers(ctx.setup, "text/event-stream"),
         body=body,
         allowed_paths=allowed_paths,
