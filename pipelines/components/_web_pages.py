@@ -12,6 +12,7 @@ thread, off the event loop (see docs/execution.md).
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import re
@@ -48,6 +49,11 @@ def _soup(data: bytes | str, charset: str | None = None) -> Any:
 
     if isinstance(data, str):
         return BeautifulSoup(data, "lxml")
+    if charset:
+        try:
+            codecs.lookup(charset)
+        except LookupError:
+            charset = None  # a charset Python does not know: let the page's <meta> say
     return BeautifulSoup(data, "lxml", from_encoding=charset or None)
 
 

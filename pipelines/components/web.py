@@ -228,8 +228,17 @@ class Fetched:
     body: bytes
 
     @property
+    def mime(self) -> str:
+        return self.content_type.split(";", 1)[0].strip().lower()
+
+    @property
     def is_html(self) -> bool:
-        return self.content_type.split(";", 1)[0].strip().lower() in _HTML_TYPES
+        return self.mime in _HTML_TYPES
+
+    @property
+    def is_page(self) -> bool:
+        """HTML, text, or a server that does not say (read as HTML, as browsers sniff)."""
+        return not self.mime or self.is_html or self.mime.startswith("text/")
 
     @property
     def charset(self) -> str | None:
@@ -507,6 +516,8 @@ async def scrape_pages(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any
     async def scrape(url: str) -> dict[str, Any]:
         async with limit:
             fetched = await fetcher.get_ok(url)
+        if not fetched.is_page:
+            raise ComponentError(f"{fetched.url} is {fetched.mime}, not a web page.")
         return await asyncio.to_thread(pages_.scrape_page, fetched.body, fetched.charset, url, options)
 
     results = await asyncio.gather(*(scrape(url) for url in urls), return_exceptions=True)

@@ -149,6 +149,13 @@ def site(base: str, port: int) -> dict[str, tuple[int, str, str | bytes, dict[st
         "/missing": (404, HTML, _page("Not found", "<p>Nothing here.</p>"), {}),
         "/big": (200, HTML, _page("Big", "<p>" + "x" * 5000 + "</p>"), {}),
         "/pdf": (200, "application/pdf", b"%PDF-1.4 not really", {}),
+        "/latin1": (200, "text/html; charset=iso-8859-1", _page("Café", "<p>Ça va</p>").encode("latin-1"), {}),
+        "/latin1-bogus": (
+            200,
+            "text/html; charset=no-such-charset",
+            _page("Café", "<p>Ça va</p>", head='<meta charset="iso-8859-1">').encode("latin-1"),
+            {},
+        ),
     }
 
 
@@ -418,6 +425,8 @@ async def test_scrape_keeps_going_past_a_failed_url(run, web_site):
     assert out["pages"][0]["metadata"]["source-url"] == web_site.url("/to-article"), "the URL asked for"
     with pytest.raises(ComponentError, match=r"Couldn't scrape any page: .*/missing: .* answered HTTP 404"):
         await run(COMPONENT, "TASK_SCRAPE_PAGES", {"urls": urls[:1], "scrape-method": "http"}, **LOCAL)
+    with pytest.raises(ComponentError, match=r"/pdf is application/pdf, not a web page"):
+        await run(COMPONENT, "TASK_SCRAPE_PAGES", {"urls": [web_site.url("/pdf")], "scrape-method": "http"}, **LOCAL)
 
 
 async def test_scrape_method_chrome_simulator_is_not_supported(run, web_site):
@@ -449,6 +458,14 @@ async def test_page_size_is_capped(run, web_site):
             http_max_response_bytes=1000,
             **LOCAL,
         )
+
+
+async def test_page_charset_from_header_or_meta(run, web_site):
+    """The header's charset wins; an unknown one leaves the page's <meta charset> to say."""
+    for path in ("/latin1", "/latin1-bogus"):
+        page = await scrape(run, web_site, path)
+        assert page["metadata"]["title"] == "Café"
+        assert page["content"] == "Ça va"
 
 
 async def test_instill_scrape_fixture(run, web_site):
