@@ -24,6 +24,17 @@ from xml.etree import ElementTree
 
 from pipelines.engine.components import ComponentError
 
+__all__ = [
+    "MAX_SITEMAP_BYTES",
+    "CrawledPage",
+    "ScrapeOptions",
+    "SelectorError",
+    "crawl_page",
+    "http_links",
+    "parse_sitemap",
+    "scrape_page",
+]
+
 #: What ``only-main-content`` drops, as Instill defines it ("excluding the content of the
 #: tag of header, nav, footer"), and the same landmarks written as ARIA roles.
 BOILERPLATE = "header, nav, footer, [role=banner], [role=navigation], [role=contentinfo]"

@@ -341,36 +341,42 @@ def _integer(value: Any, field: str, default: int, maximum: int | None = None) -
 
 
 class _Robots:
-    """robots.txt of each origin, read once per crawl."""
+    """robots.txt of each origin, read once per crawl (pages of one origin fetched at
+    once wait for the one read)."""
 
     def __init__(self, fetcher: Fetcher) -> None:
         self.fetcher = fetcher
         self.parsers: dict[str, Any] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
 
     async def refusal(self, url: str) -> str | None:
-        from urllib.robotparser import RobotFileParser
-
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        parser = self.parsers.get(origin)
-        if parser is None:
-            parser = RobotFileParser(origin + "/robots.txt")
-            try:
-                fetched = await self.fetcher.get(origin + "/robots.txt")
-            except outbound.OutboundRefused:
-                raise  # the guard's reason, which the page itself would meet
-            except ComponentError:
-                fetched = None
-            if fetched is not None and 200 <= fetched.status < 300:
-                parser.parse(fetched.body.decode("utf-8", errors="replace").splitlines())
-            elif fetched is not None and 400 <= fetched.status < 500:
-                parser.parse(["User-agent: *", "Disallow:"])  # no robots.txt: everything allowed
-            else:  # unreachable: RFC 9309 says assume everything is disallowed
-                parser.parse(["User-agent: *", "Disallow: /"])
-            self.parsers[origin] = parser
+        async with self.locks.setdefault(origin, asyncio.Lock()):
+            parser = self.parsers.get(origin)
+            if parser is None:
+                parser = self.parsers[origin] = await self._read(origin)
         if parser.can_fetch(ROBOTS_AGENT, url):
             return None
         return f"robots.txt of {origin} disallows"
+
+    async def _read(self, origin: str) -> Any:
+        from urllib.robotparser import RobotFileParser
+
+        parser = RobotFileParser(origin + "/robots.txt")
+        try:
+            fetched = await self.fetcher.get(origin + "/robots.txt")
+        except outbound.OutboundRefused:
+            raise  # the guard's reason, which the page itself would meet
+        except ComponentError:
+            fetched = None
+        if fetched is not None and 200 <= fetched.status < 300:
+            parser.parse(fetched.body.decode("utf-8", errors="replace").splitlines())
+        elif fetched is not None and 400 <= fetched.status < 500:
+            parser.parse(["User-agent: *", "Disallow:"])  # no robots.txt: everything allowed
+        else:  # unreachable: RFC 9309 says assume everything is disallowed
+            parser.parse(["User-agent: *", "Disallow: /"])
+        return parser
 
 
 def _matches_domain(url: str, domains: list[str]) -> bool:
