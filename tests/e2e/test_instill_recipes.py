@@ -32,12 +32,16 @@ pytestmark = pytest.mark.e2e
 RECIPES = Path(__file__).parents[1] / "fixtures" / "instill_recipes"
 INSTILL_FILES = Path(__file__).parents[1] / "components" / "fixtures" / "instill"
 KEY = "sk-platform-" + secrets.token_hex(8)
-PDF_TEXT = "This is test file for markdown"  # Instill's test.pdf, as its document tests expect
+# Instill's test files as its document component's tests expect them (convert_test.go,
+# convert_document_to_markdown_test.go, fast_test.go in instill-ai/pipeline-backend)
+PDF_TEXT = "This is test file for markdown"
 MARKDOWN = f"# {PDF_TEXT}"
+CSV_TABLE = "| test | test | tse |\n| --- | --- | --- |\n| 1 | 23 | 2 |"
 MIME = {
     "pdf": "application/pdf",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "csv": "text/csv",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
 
 
@@ -117,8 +121,7 @@ def test_fast_doc_to_text_reads_the_pdf_as_instill_does(server, headers, fake_op
 
 def test_simple_doc_to_markdown_gives_the_heading_and_the_images(server, headers, fake_openai):
     outputs = run(server, headers, "pipelines--simple-doc-to-markdown.yaml", {"file": data_uri("test.docx")})
-    assert outputs["markdown"].strip() == MARKDOWN
-    assert outputs["images"] == []
+    assert outputs == {"markdown": f"{MARKDOWN}\n", "images": []}  # as Instill's DOCX test expects
 
 
 def test_semantic_diff_sends_both_documents_markdown_to_the_model(server, headers, fake_openai):
@@ -137,16 +140,19 @@ def test_semantic_diff_sends_both_documents_markdown_to_the_model(server, header
     assert outputs == {"semantic-diff": echo(prompt)}
 
 
-def test_hybrid_parser_refines_the_markdown_of_a_pdf_with_its_page_images(server, headers, fake_openai):
-    """A PDF with text: the refine branch runs (condition body != ""), one batch of page
-    images goes to the model with the drafted markdown; the OCR branch is skipped."""
-    outputs = run(server, headers, "pipelines--hybrid-multimodal-parser.yaml", {"document-input": data_uri("test.pdf")})
+@pytest.mark.parametrize("document", ["test.pdf", "test.pptx"])
+def test_hybrid_parser_refines_the_markdown_of_a_document_with_its_page_images(server, headers, fake_openai, document):
+    """A document with text (the recipe takes PDF/DOCX/DOC/PPTX/PPT): the refine branch runs
+    (condition body != ""), one batch of page images goes to the model with the drafted
+    markdown; the OCR branch is skipped."""
+    outputs = run(server, headers, "pipelines--hybrid-multimodal-parser.yaml", {"document-input": data_uri(document)})
     [request] = fake_openai.chat_requests
     [prompt] = chat_prompts(fake_openai)
     assert prompt.startswith("Conduct OCR to extract all text from the document images.")
-    assert f'**Drafted Markdown Content**:\n```\n["{MARKDOWN}\n"]\n```' in prompt
+    drafted = prompt.split("**Drafted Markdown Content**:\n```\n", 1)[1].split("\n```", 1)[0]
+    assert " ".join(drafted.split()) == f'["{MARKDOWN} "]'  # an array of one page's markdown, as Instill writes it
     images = [p for p in request.body["messages"][-1]["content"] if p["type"] == "image_url"]
-    assert len(images) == 1  # test.pdf has one page
+    assert len(images) == 1  # one page
     assert images[0]["image_url"]["url"].startswith("data:image/")
     assert outputs == {"convert_result": echo(prompt), "convert_result2": None}
 
@@ -170,16 +176,16 @@ STATEMENTS = {
 
 @pytest.mark.parametrize("fixture", sorted(STATEMENTS))
 def test_bank_statement_recipes_analyse_each_file_then_the_whole(server, headers, fake_openai, fixture):
-    """The iterator reads each statement as markdown and asks the model about it; the later
-    steps get the per-statement answers as Instill writes an array into a string
-    (``["a", "b"]``, raw strings joined by ", ")."""
+    """Statements as the recipes describe them ("PDF, CSV, etc."). The iterator reads each
+    as Markdown and asks the model about it; the later steps get the per-statement answers
+    as Instill writes an array into a string (``["a", "b"]``, raw strings joined by ", ")."""
     variable, individual, steps = STATEMENTS[fixture]
-    outputs = run(server, headers, fixture, {variable: [data_uri("test.pdf"), data_uri("test.docx")]})
+    outputs = run(server, headers, fixture, {variable: [data_uri("test.pdf"), data_uri("test.csv")]})
     prompts = chat_prompts(fake_openai)
     assert len(prompts) == 2 + steps
     per_statement, after = prompts[:2], prompts[2:]  # the iterator's calls come first
-    for prompt in per_statement:
-        assert f"\n{MARKDOWN}\n" in prompt
+    assert sorted(f"\n{MARKDOWN}\n" in prompt for prompt in per_statement) == [False, True]
+    assert sorted(f"\n{CSV_TABLE}\n" in prompt for prompt in per_statement) == [False, True]
     answers = outputs.pop(individual)
     assert sorted(answers) == sorted(echo(p) for p in per_statement)
     as_instill_writes_it = "[" + ", ".join(f'"{answer}"' for answer in answers) + "]"
