@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,30 @@ def test_bank_statement_recipes_analyse_each_file_then_the_whole(server, headers
     as_instill_writes_it = "[" + ", ".join(f'"{answer}"' for answer in answers) + "]"
     assert any(as_instill_writes_it in prompt for prompt in after)
     assert sorted(outputs.values()) == sorted(echo(p) for p in after)
+
+
+def test_a_bank_statement_recipe_streams_to_the_same_outputs(server, headers, fake_openai):
+    """Triggered with ``Accept: text/event-stream`` (as Instill's console does), the
+    iterator-and-LLM recipe streams its answers and its last output is the one a plain
+    trigger answers."""
+    fixture = "pipelines--multi-bank-financial-report.yaml"
+    variables = {"bank_statements": [data_uri("test.pdf"), data_uri("test.csv")]}
+    answered = run(server, headers, fixture, variables)
+    trigger = f"{server.base_url}/v1beta/namespaces/admin/pipelines/multi-bank-financial-report/trigger"
+    with httpx.stream(
+        "POST",
+        trigger,
+        json={"data": [{"variable": variables}]},
+        headers={**headers, "Accept": "text/event-stream"},
+        timeout=120,
+    ) as stream:
+        assert stream.status_code == 200
+        lines = list(stream.iter_lines())
+    events = [json.loads(line[len("data: ") :]) for line in lines if line.startswith("data: ")]
+    outputs = [event["output"] for event in events if "output" in event and "componentID" not in event]
+    assert len(outputs) > 4  # the answers arrive in pieces
+    assert outputs[-1] == answered
+    assert events[-1]["status"]["completed"] is True
 
 
 # pipeline-backend component READMEs' "Example Recipes" ------------------------------------
