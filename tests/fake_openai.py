@@ -1,7 +1,8 @@
 """A real local HTTP server speaking the OpenAI chat-completions and embeddings protocol,
 and images/generations, audio/transcriptions (multipart) and audio/speech (binary audio).
 
-Deterministic: a chat answer is ``You said: <the last user text>``, streamed one word
+Deterministic: a chat answer is ``You said: <the last user text>`` (in JSON mode and
+with structured outputs, JSON carrying it: ``answer_for``), streamed one word
 (with its trailing space) per chunk; usage counts words. It records every request
 (path, headers, JSON body) and can be told to fail, stall or ignore ``stream``.
 Standard library only, so tests exercise the component's real HTTP and SSE code.
@@ -54,8 +55,31 @@ class Failure:
 
 
 def answer_for(body: dict[str, Any]) -> str:
-    """What the fake says to a chat request."""
-    return f"You said: {_last_user_text(body.get('messages') or [])}"
+    """What the fake says to a chat request: the echo, or in JSON mode (``response_format``
+    ``json_object``) ``{"answer": <the echo>}``, and with structured outputs (``json_schema``)
+    a JSON value of the schema whose strings are the echo, numbers 0 and booleans true."""
+    echo = f"You said: {_last_user_text(body.get('messages') or [])}"
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") == "json_object":
+        return json.dumps({"answer": echo})
+    if response_format.get("type") == "json_schema":
+        return json.dumps(value_of_schema((response_format.get("json_schema") or {}).get("schema") or {}, echo))
+    return echo
+
+
+def value_of_schema(schema: dict[str, Any], text: str) -> Any:
+    """The fake's value for a JSON schema: every property present (structured outputs are
+    strict), arrays of one item, ``text`` for strings."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if "enum" in schema:
+        return schema["enum"][0]
+    if kind == "object":
+        return {name: value_of_schema(sub, text) for name, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [value_of_schema(schema.get("items") or {}, text)]
+    return {"string": text, "number": 0, "integer": 0, "boolean": True, "null": None}.get(str(kind), text)
 
 
 def tokens_of(text: str) -> list[str]:
