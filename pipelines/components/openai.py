@@ -20,9 +20,6 @@ We call the API with httpx, not the ``openai`` package:
   one-to-one onto request fields, so what OpenAI-compatible servers add passes
   through untouched — and it is one heavy dependency fewer.
 
-The HTTP helpers are :mod:`~pipelines.components.vendor_api`'s, shared with the other
-AI components (``retry_delay``, ``MAX_RETRY_AFTER`` ... are re-exported here).
-
 Failures: an HTTP error answer becomes a :class:`ComponentError` carrying its status
 and the provider's own message (``{"error": {"message": ...}}``). 429, 5xx, network
 failures and timeouts are retried — :data:`MAX_ATTEMPTS` attempts in all, with
@@ -34,28 +31,55 @@ each gap between chunks), not the whole answer.
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
 import json
-from collections.abc import Mapping
-from typing import Any
+import random
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pipelines.components import outbound
-from pipelines.components.vendor_api import BACKOFF_SECONDS as BACKOFF_SECONDS
-from pipelines.components.vendor_api import EMBEDDING_OUTPUT, USAGE_SCHEMA, base_url_problem
-from pipelines.components.vendor_api import MAX_ATTEMPTS as MAX_ATTEMPTS
-from pipelines.components.vendor_api import MAX_RETRY_AFTER as MAX_RETRY_AFTER
-from pipelines.components.vendor_api import Transient as _Transient
-from pipelines.components.vendor_api import check_status as _check_status
-from pipelines.components.vendor_api import json_body as _json_body
-from pipelines.components.vendor_api import provider_message as _provider_message
-from pipelines.components.vendor_api import required_string as _required_string
-from pipelines.components.vendor_api import retry_delay as retry_delay
-from pipelines.components.vendor_api import sse_data as _sse_data
-from pipelines.components.vendor_api import with_retries as _with_retries
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import File, FileDecodeError
 
+if TYPE_CHECKING:
+    import httpx  # responses come from outbound, which imports httpx on the first request
+
+__all__ = [
+    "API_PATHS",
+    "COMPLETION_TOKENS_MODELS",
+    "COMPONENT",
+    "DEFAULT_BASE_URL",
+    "MAX_ATTEMPTS",
+    "MAX_RETRY_AFTER",
+    "Transient",
+    "base_url_problem",
+    "call",
+    "check_setup",
+    "check_status",
+    "endpoint",
+    "json_body",
+    "json_content",
+    "json_of",
+    "model_request",
+    "provider_message",
+    "required_string",
+    "retry_delay",
+    "sse_data",
+    "with_retries",
+]
+
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_SYSTEM_MESSAGE = "You are a helpful assistant."
+MAX_ATTEMPTS = 3
+BACKOFF_SECONDS = 0.5
+MAX_RETRY_AFTER = 30.0
+# Error answers are read for their message only; a provider's page of HTML is not news.
+_MAX_ERROR_BODY = 64 * 1024
+_MAX_MESSAGE_CHARS = 500
 
 # --- schemas ----------------------------------------------------------------------
 
@@ -205,7 +229,16 @@ TEXT_GENERATION_INPUT = {
     },
     "required": ["model", "prompt"],
 }
-_USAGE = USAGE_SCHEMA
+_USAGE = {
+    "type": "object",
+    "title": "Usage",
+    "description": "Token counts reported by the server.",
+    "properties": {
+        "prompt-tokens": {"type": "integer", "title": "Prompt tokens"},
+        "completion-tokens": {"type": "integer", "title": "Completion tokens"},
+        "total-tokens": {"type": "integer", "title": "Total tokens"},
+    },
+}
 TEXT_GENERATION_OUTPUT = {
     "type": "object",
     "title": "Output",
@@ -234,7 +267,12 @@ TEXT_EMBEDDINGS_INPUT = {
     },
     "required": ["text", "model"],
 }
-TEXT_EMBEDDINGS_OUTPUT = EMBEDDING_OUTPUT
+TEXT_EMBEDDINGS_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {"embedding": {"type": "array", "title": "Embedding", "items": {"type": "number"}}},
+    "required": ["embedding"],
+}
 SETUP_SCHEMA = {
     "type": "object",
     "title": "OpenAI Connection",
@@ -271,6 +309,19 @@ _OPTIONS = {
     "reasoning-effort": "reasoning_effort",
     "verbosity": "verbosity",
 }
+
+
+#: Models that refuse ``max_tokens`` and want ``max-tokens`` sent as ``max_completion_tokens``:
+#: OpenAI's reasoning models (o1, o3, o4-mini, ...) and gpt-5. Other models keep
+#: ``max_tokens``, which every OpenAI-compatible server (Ollama, vLLM) understands.
+COMPLETION_TOKENS_MODELS = re.compile(r"(?:o\d|gpt-5)(?:$|[-.])")
+
+
+def _required_string(input: Mapping[str, Any], name: str) -> str:
+    value = input.get(name)
+    if not isinstance(value, str) or not value:
+        raise ComponentError(f"{name} is required.")
+    return value
 
 
 def _image_url(value: Any, where: str) -> str:
@@ -370,6 +421,8 @@ def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
         "stream_options": {"include_usage": True},
     }
     body.update({field: input[name] for name, field in _OPTIONS.items() if input.get(name) is not None})
+    if "max_tokens" in body and COMPLETION_TOKENS_MODELS.match(body["model"]):
+        body["max_completion_tokens"] = body.pop("max_tokens")
     response_format = _response_format(input.get("response-format") or input.get("response-type"))
     if response_format is not None:
         body["response_format"] = response_format
@@ -382,8 +435,38 @@ def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
 # --- talking to the server ------------------------------------------------------------
 
 
+class _Transient(ComponentError):
+    """A failure another attempt may not have: 429, 5xx, network, timeout."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 #: The paths this component calls under ``base-url``: all an allowed model host admits.
-API_PATHS = ("/chat/completions", "/embeddings")
+API_PATHS = ("/chat/completions", "/embeddings", "/images/generations", "/audio/transcriptions", "/audio/speech")
+
+
+def base_url_problem(base: str) -> str | None:
+    """Why ``base`` cannot be an API root (``None`` when it can).
+
+    The endpoint is ``base`` + ``/chat/completions``; anything in ``base`` that would
+    make the server see another path — a fragment or query that swallows the suffix
+    (``http://host/api/pull#``), dot segments, percent-encoded characters (``%2f``,
+    ``%2e``), a backslash — or that carries credentials is refused.
+    """
+    parts = urlsplit(base)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL with a host, such as http://localhost:11434/v1"
+    if "@" in parts.netloc:
+        return "must not hold credentials (user@host): put the key in setup.api-key"
+    if "?" in base or "#" in base:
+        return "must not have a query (?) or fragment (#)"
+    if "%" in base or "\\" in base or any(c.isspace() or ord(c) < 32 for c in base):
+        return "must not hold percent-encoded characters, backslashes or spaces"
+    if any(segment in (".", "..") for segment in parts.path.split("/")):
+        return "must not hold . or .. path segments"
+    return None
 
 
 def check_setup(setup: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -397,8 +480,8 @@ def check_setup(setup: Mapping[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
-def _endpoint(setup: Mapping[str, Any], path: str) -> str:
-    base = setup.get("base-url") or DEFAULT_BASE_URL
+def _endpoint(setup: Mapping[str, Any], path: str, default: str = DEFAULT_BASE_URL) -> str:
+    base = setup.get("base-url") or default
     if not isinstance(base, str):
         raise ComponentError("setup.base-url must be a string.")
     problem = base_url_problem(base)
@@ -416,16 +499,134 @@ def _headers(setup: Mapping[str, Any], accept: str) -> dict[str, str]:
     return headers
 
 
-def _request(ctx: TaskContext, url: str, body: Mapping[str, Any], accept: str) -> Any:
+def _provider_message(content: bytes, reason: str) -> str:
+    """The provider's own explanation: OpenAI's ``{"error": {"message"}}``, or the
+    shapes of other compatible servers, or the start of the body."""
+    try:
+        payload = json.loads(content)
+    except ValueError:
+        payload = None
+    if isinstance(payload, Mapping):
+        error = payload.get("error")
+        for candidate in (
+            error.get("message") if isinstance(error, Mapping) else error,
+            payload.get("message"),
+            payload.get("detail"),
+        ):
+            if isinstance(candidate, str) and candidate:
+                return candidate[:_MAX_MESSAGE_CHARS]
+    text = content.decode("utf-8", errors="replace").strip()
+    return text[:_MAX_MESSAGE_CHARS] or reason
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms`` or ``Retry-After``)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def retry_delay(attempt: int, retry_after: float | None, backoff: float) -> float:
+    """Seconds to wait before attempt ``attempt + 1``: the server's ``Retry-After``
+    (at most :data:`MAX_RETRY_AFTER`), else exponential backoff with jitter."""
+    if retry_after is not None:
+        return min(retry_after, MAX_RETRY_AFTER)
+    return backoff * 2.0 ** (attempt - 1) * random.uniform(0.5, 1.0)
+
+
+async def _with_retries(ctx: TaskContext, attempt: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    attempts = max(1, int(ctx.config.get("openai_max_attempts", MAX_ATTEMPTS)))
+    backoff = float(ctx.config.get("openai_backoff_seconds", BACKOFF_SECONDS))
+    for number in range(1, attempts + 1):
+        try:
+            return await attempt()
+        except _Transient as exc:
+            if number == attempts:
+                suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
+                raise ComponentError(f"{exc}{suffix}") from None
+            await asyncio.sleep(retry_delay(number, exc.retry_after, backoff))
+    raise AssertionError("unreachable")
+
+
+async def _check_status(response: httpx.Response, url: str) -> None:
+    if response.is_success:
+        return
+    content = await outbound.read_capped(response, _MAX_ERROR_BODY)
+    message = f"{url} answered {response.status_code}: {_provider_message(content, response.reason_phrase)}"
+    if response.status_code == 429 or response.status_code >= 500:
+        raise _Transient(message, _retry_after(response.headers))
+    raise ComponentError(message)
+
+
+def model_request(
+    ctx: TaskContext, url: str, *, headers: Mapping[str, str], content: bytes, allowed_paths: tuple[str, ...]
+) -> Any:
+    """POST ``content`` to a model server through the outbound guard, where allowed
+    model hosts admit ``allowed_paths`` only (the vendor components share this)."""
     return outbound.guarded_stream(
         "POST",
         url,
-        headers=_headers(ctx.setup, accept),
-        content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        headers=headers,
+        content=content,
         allowed_hosts=ctx.config.get("llm_allowed_hosts", ctx.config.get("http_allowed_hosts", ())),
-        allowed_paths=API_PATHS,
+        allowed_paths=allowed_paths,
         timeout=float(ctx.config.get("http_timeout", outbound.DEFAULT_TIMEOUT)),
     )
+
+
+def json_content(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def _request(ctx: TaskContext, url: str, body: Mapping[str, Any], accept: str) -> Any:
+    return model_request(
+        ctx, url, headers=_headers(ctx.setup, accept), content=json_content(body), allowed_paths=API_PATHS
+    )
+
+
+def _json_of(content: bytes, url: str) -> Mapping[str, Any]:
+    try:
+        payload = json.loads(content)
+    except ValueError:
+        raise ComponentError(f"{url} answered with something that is not JSON: {content[:200]!r}") from None
+    if not isinstance(payload, Mapping):
+        raise ComponentError(f"{url} answered with JSON that is not an object.")
+    return payload
+
+
+async def _json_body(response: httpx.Response, ctx: TaskContext, url: str) -> Mapping[str, Any]:
+    limit = int(ctx.config.get("http_max_response_bytes", outbound.DEFAULT_MAX_RESPONSE_BYTES))
+    return _json_of(await outbound.read_capped(response, limit), url)
+
+
+async def _sse_data(response: httpx.Response) -> AsyncIterator[str]:
+    """The ``data`` of each server-sent event, multi-line data joined by newlines."""
+    lines: list[str] = []
+    async for line in response.aiter_lines():
+        if not line:
+            if lines:
+                yield "\n".join(lines)
+                lines = []
+        elif line.startswith("data:"):
+            lines.append(line[5:].removeprefix(" "))
+        # Comments (":"), event names, ids and retry hints carry nothing we need.
+    if lines:
+        yield "\n".join(lines)
 
 
 def _usage(usage: Any) -> dict[str, int] | None:
@@ -530,12 +731,275 @@ async def run_text_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[s
     return await _with_retries(ctx, attempt)
 
 
+# --- images and audio ------------------------------------------------------------------
+
+TEXT_TO_IMAGE_INPUT = {
+    "type": "object",
+    "title": "Input",
+    "properties": {
+        "model": {
+            "type": "string",
+            "title": "Model",
+            "description": "The model to use for image generation.",
+            "default": "dall-e-2",
+            "examples": ["dall-e-2", "dall-e-3", "gpt-image-1"],
+        },
+        "prompt": {"type": "string", "title": "Prompt", "description": "A text description of the desired image(s)."},
+        "n": {
+            "type": "integer",
+            "title": "N",
+            "description": "The number of images to generate, 1 to 10 (dall-e-3: 1).",
+            "default": 1,
+            "minimum": 1,
+            "maximum": 10,
+        },
+        "quality": {
+            "type": "string",
+            "title": "Quality",
+            "description": "standard or hd (dall-e-3 only).",
+            "default": "standard",
+        },
+        "size": {
+            "type": "string",
+            "title": "Size",
+            "description": "256x256, 512x512 or 1024x1024 (dall-e-2); 1024x1024, 1792x1024 or 1024x1792 (dall-e-3).",
+            "default": "1024x1024",
+        },
+        "style": {
+            "type": "string",
+            "title": "Style",
+            "description": "vivid or natural (dall-e-3 only).",
+            "default": "vivid",
+        },
+    },
+    "required": ["prompt", "model"],
+}
+TEXT_TO_IMAGE_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {
+        "results": {
+            "type": "array",
+            "title": "Images",
+            "description": "Generated results.",
+            "items": {
+                "type": "object",
+                "title": "Image",
+                "properties": {
+                    "image": {"title": "Generated Image", "instillFormat": "image/png"},
+                    "revised-prompt": {"type": "string", "title": "Revised Prompt"},
+                },
+                "required": ["image", "revised-prompt"],
+            },
+        }
+    },
+    "required": ["results"],
+}
+SPEECH_RECOGNITION_INPUT = {
+    "type": "object",
+    "title": "Input",
+    "properties": {
+        "model": {
+            "type": "string",
+            "title": "Model",
+            "description": "ID of the model to use.",
+            "examples": ["whisper-1", "gpt-4o-transcribe"],
+        },
+        "audio": {
+            "title": "Audio",
+            "description": "The audio to transcribe: flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav or webm.",
+            "instillAcceptFormats": ["audio/*"],
+        },
+        "prompt": {"type": "string", "title": "Prompt", "description": "Text to guide the model's style."},
+        "language": {"type": "string", "title": "Language", "description": "The audio's language (ISO-639-1)."},
+        "temperature": _number("Temperature", "The sampling temperature, between 0 and 1.", 0, 1),
+    },
+    "required": ["audio", "model"],
+}
+SPEECH_RECOGNITION_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {"text": {"type": "string", "title": "Text", "description": "Generated text."}},
+    "required": ["text"],
+}
+TEXT_TO_SPEECH_INPUT = {
+    "type": "object",
+    "title": "Input",
+    "properties": {
+        "model": {"type": "string", "title": "Model", "default": "tts-1", "examples": ["tts-1", "tts-1-hd"]},
+        "text": {"type": "string", "title": "Text", "description": "The text to speak.", "maxLength": 4096},
+        "voice": {
+            "type": "string",
+            "title": "Voice",
+            "description": "alloy, echo, fable, onyx, nova or shimmer.",
+            "default": "alloy",
+        },
+        "response-type": {
+            "type": "string",
+            "title": "Response Format",
+            "description": "The audio format: mp3, opus, aac or flac.",
+            "default": "mp3",
+        },
+        "speed": _number("Speed", "The speed of the audio, from 0.25 to 4.0.", 0.25, 4),
+    },
+    "required": ["text", "model", "voice"],
+}
+TEXT_TO_SPEECH_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {"audio": {"title": "Audio", "description": "AI generated audio.", "instillFormat": "audio/*"}},
+    "required": [],
+}
+
+
+async def call(
+    ctx: TaskContext,
+    url: str,
+    content: bytes,
+    headers: Mapping[str, str],
+    allowed_paths: tuple[str, ...] = API_PATHS,
+) -> tuple[str, bytes]:
+    """One non-streamed call, retried as the others are: the answer's media type and
+    body (capped)."""
+
+    async def attempt() -> dict[str, Any]:
+        limit = int(ctx.config.get("http_max_response_bytes", outbound.DEFAULT_MAX_RESPONSE_BYTES))
+        try:
+            async with model_request(
+                ctx, url, headers=headers, content=content, allowed_paths=allowed_paths
+            ) as response:
+                await _check_status(response, url)
+                media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                return {"type": media_type, "body": await outbound.read_capped(response, limit)}
+        except outbound.OutboundUnavailable as exc:
+            raise _Transient(str(exc)) from None
+
+    answer = await _with_retries(ctx, attempt)
+    return answer["type"], answer["body"]
+
+
+async def run_text_to_image(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "prompt": _required_string(input, "prompt"),
+        "model": input.get("model") or "dall-e-2",
+    }
+    body.update({name: input[name] for name in ("n", "quality", "size", "style") if input.get(name) is not None})
+    # gpt-image models always answer base64 and refuse the parameter.
+    if not str(body["model"]).startswith("gpt-image"):
+        body["response_format"] = "b64_json"
+    url = _endpoint(ctx.setup, "images/generations")
+    _, content = await call(ctx, url, json_content(body), _headers(ctx.setup, "application/json"))
+    payload = _json_of(content, url)
+    results = []
+    for i, item in enumerate(payload.get("data") or []):
+        encoded = item.get("b64_json") if isinstance(item, Mapping) else None
+        if not isinstance(encoded, str) or not encoded:
+            raise ComponentError(f"{url} answered without the image data (b64_json) of image {i}.")
+        try:
+            image = File.from_data_uri(encoded) if encoded.startswith("data:") else File.from_base64(encoded)
+        except FileDecodeError:
+            raise ComponentError(f"{url} answered with image {i} not in base64.") from None
+        image.filename = f"image-{i}.{image.mime_type.rpartition('/')[2]}"
+        results.append({"image": image, "revised-prompt": str(item.get("revised_prompt") or "")})
+    if not results:
+        raise ComponentError(f"{url} answered without images.")
+    return {"results": results}
+
+
+def _multipart(fields: list[tuple[str, str]], file_field: str, file: File, filename: str) -> tuple[bytes, str]:
+    boundary = f"pipeline-{random.getrandbits(96):024x}"
+    parts = []
+    for name, value in fields:
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    quoted = filename.replace('"', "%22").replace("\r", "").replace("\n", "")
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{quoted}"\r\n'
+        f"Content-Type: {file.mime_type}\r\n\r\n".encode()
+    )
+    parts += [file.read(), f"\r\n--{boundary}--\r\n".encode()]
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+# The extension OpenAI reads the audio format from, for files that came without a name.
+_AUDIO_EXTENSIONS = {
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/wave": "wav",
+    "audio/mpeg": "mp3",
+    "audio/mp3": "mp3",
+    "audio/ogg": "ogg",
+    "audio/flac": "flac",
+    "audio/mp4": "m4a",
+    "audio/m4a": "m4a",
+    "audio/x-m4a": "m4a",
+    "audio/webm": "webm",
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+}
+
+
+def _audio_file(value: Any) -> File:
+    if isinstance(value, File):
+        return value
+    if not isinstance(value, str) or not value:
+        raise ComponentError("audio is required: an audio file, a data URI or base64.")
+    try:
+        return File.from_data_uri(value) if value.startswith("data:") else File.from_base64(value)
+    except FileDecodeError:
+        raise ComponentError("audio is not a valid data URI or base64 string.") from None
+
+
+async def run_speech_recognition(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    model = _required_string(input, "model")
+    audio = _audio_file(input.get("audio"))
+    if not audio.mime_type.startswith(("audio/", "video/")):
+        raise ComponentError(f"audio must be an audio file, got {audio.mime_type}.")
+    filename = audio.filename or ""
+    if "." not in filename:
+        filename = f"{filename or 'audio'}.{_AUDIO_EXTENSIONS.get(audio.mime_type, 'wav')}"
+    # verbose_json as Instill asks; only its text is read.
+    fields = [("model", model), ("response_format", "verbose_json")]
+    fields += [(name, str(input[name])) for name in ("prompt", "language") if input.get(name)]
+    if input.get("temperature") is not None:
+        fields.append(("temperature", str(input["temperature"])))
+    content, content_type = _multipart(fields, "file", audio, filename)
+    headers = {**_headers(ctx.setup, "application/json"), "Content-Type": content_type}
+    url = _endpoint(ctx.setup, "audio/transcriptions")
+    payload = _json_of((await call(ctx, url, content, headers))[1], url)
+    text = payload.get("text")
+    if not isinstance(text, str):
+        raise ComponentError(f"{url} answered without a text.")
+    return {"text": text}
+
+
+async def run_text_to_speech(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "input": _required_string(input, "text"),
+        "model": input.get("model") or "tts-1",
+        "voice": input.get("voice") or "alloy",
+    }
+    if input.get("response-type"):
+        body["response_format"] = input["response-type"]
+    if input.get("speed") is not None:
+        body["speed"] = input["speed"]
+    url = _endpoint(ctx.setup, "audio/speech")
+    declared, audio = await call(ctx, url, json_content(body), _headers(ctx.setup, "audio/*"))
+    if not audio:
+        raise ComponentError(f"{url} answered without audio.")
+    file = File(audio, mime_type=declared if declared.startswith("audio/") else None)
+    if not file.mime_type.startswith("audio/"):
+        raise ComponentError(f"{url} answered with {file.mime_type}, not audio.")
+    extension = {"audio/mpeg": "mp3", "audio/aac": "aac"}.get(file.mime_type, file.mime_type.rpartition("/")[2])
+    file.filename = f"speech.{extension}"
+    return {"audio": file}
+
+
 COMPONENT = ComponentDefinition(
     type="openai",
     title="OpenAI",
     kind="ai",
     vendor="OpenAI",
-    description="Text generation (streamed) and embeddings with OpenAI or any OpenAI-compatible server (Ollama, vLLM, llama.cpp).",
+    description="Text generation (streamed), embeddings, images, speech recognition and speech with OpenAI or any OpenAI-compatible server (Ollama, vLLM, llama.cpp).",
     setup_schema=SETUP_SCHEMA,
     credential_fields=frozenset({"api-key"}),
     check_setup=check_setup,
@@ -556,5 +1020,42 @@ COMPONENT = ComponentDefinition(
             output_schema=TEXT_EMBEDDINGS_OUTPUT,
             run=run_text_embeddings,
         ),
+        "TASK_TEXT_TO_IMAGE": Task(
+            name="TASK_TEXT_TO_IMAGE",
+            title="Text to Image",
+            description="Generate images with DALL·E (images/generations).",
+            input_schema=TEXT_TO_IMAGE_INPUT,
+            output_schema=TEXT_TO_IMAGE_OUTPUT,
+            run=run_text_to_image,
+        ),
+        "TASK_SPEECH_RECOGNITION": Task(
+            name="TASK_SPEECH_RECOGNITION",
+            title="Speech Recognition",
+            description="Turn audio into text (audio/transcriptions).",
+            input_schema=SPEECH_RECOGNITION_INPUT,
+            output_schema=SPEECH_RECOGNITION_OUTPUT,
+            run=run_speech_recognition,
+        ),
+        "TASK_TEXT_TO_SPEECH": Task(
+            name="TASK_TEXT_TO_SPEECH",
+            title="Text to Speech",
+            description="Turn text into lifelike spoken audio (audio/speech).",
+            input_schema=TEXT_TO_SPEECH_INPUT,
+            output_schema=TEXT_TO_SPEECH_OUTPUT,
+            run=run_text_to_speech,
+        ),
     },
 )
+
+
+# The HTTP the other AI vendor components share (pipelines/components/chat_vendors.py),
+# under public names.
+Transient = _Transient
+check_status = _check_status
+endpoint = _endpoint
+json_body = _json_body
+json_of = _json_of
+provider_message = _provider_message
+required_string = _required_string
+sse_data = _sse_data
+with_retries = _with_retries

@@ -1,5 +1,5 @@
 """Talking to AI vendors' HTTP APIs, for the AI components (``openai``, ``ollama``,
-``cohere``, ``gemini``): one guarded POST, bounded retries, the provider's own error
+``cohere``, ``gemini``, ``universal-ai``): one guarded POST, bounded retries, the provider's own error
 message, server-sent events, and the API root a setup names.
 
 Failures: an HTTP error answer becomes a :class:`ComponentError` carrying its status
@@ -10,30 +10,36 @@ deployment's ``openai_max_attempts``), with exponential backoff and jitter, hono
 ``Retry-After`` up to :data:`MAX_RETRY_AFTER` seconds — but a streamed answer that
 broke off after text was published is not retried (:func:`streamed`).
 
-Every request goes through :mod:`~pipelines.components.outbound` (the SSRF guard); an
+The call helpers are the openai component's (:mod:`~pipelines.components.openai`,
+re-exported here); what this module adds serves the vendors whose APIs are not
+OpenAI's. Every request goes through :mod:`~pipelines.components.outbound` (the SSRF guard); an
 allowed model host (``llm_allowed_hosts``) admits only the paths the component names.
 """
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import json
-import random
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 from pipelines.components import outbound
+from pipelines.components.openai import (
+    MAX_ATTEMPTS,
+    MAX_RETRY_AFTER,
+    Transient,
+    base_url_problem,
+    check_status,
+    json_body,
+    provider_message,
+    required_string,
+    retry_delay,
+    sse_data,
+    with_retries,
+)
 from pipelines.engine.components import ComponentError, Task, TaskContext
 from pipelines.engine.values import File, FileDecodeError
 
-if TYPE_CHECKING:
-    import httpx  # responses come from outbound, which imports httpx on the first request
-
 __all__ = [
-    "BACKOFF_SECONDS",
     "EMBEDDING_OUTPUT",
     "MAX_ATTEMPTS",
     "MAX_RETRY_AFTER",
@@ -79,153 +85,6 @@ EMBEDDING_OUTPUT = {
     "properties": {"embedding": {"type": "array", "title": "Embedding", "items": {"type": "number"}}},
     "required": ["embedding"],
 }
-
-MAX_ATTEMPTS = 3
-BACKOFF_SECONDS = 0.5
-MAX_RETRY_AFTER = 30.0
-
-
-# Error answers are read for their message only; a provider's page of HTML is not news.
-_MAX_ERROR_BODY = 64 * 1024
-_MAX_MESSAGE_CHARS = 500
-
-
-def required_string(input: Mapping[str, Any], name: str) -> str:
-    value = input.get(name)
-    if not isinstance(value, str) or not value:
-        raise ComponentError(f"{name} is required.")
-    return value
-
-
-class Transient(ComponentError):
-    """A failure another attempt may not have: 429, 5xx, network, timeout."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def base_url_problem(base: str) -> str | None:
-    """Why ``base`` cannot be an API root (``None`` when it can).
-
-    The endpoint is ``base`` + ``/chat/completions``; anything in ``base`` that would
-    make the server see another path — a fragment or query that swallows the suffix
-    (``http://host/api/pull#``), dot segments, percent-encoded characters (``%2f``,
-    ``%2e``), a backslash — or that carries credentials is refused.
-    """
-    parts = urlsplit(base)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return "must be an http(s) URL with a host, such as http://localhost:11434/v1"
-    if "@" in parts.netloc:
-        return "must not hold credentials (user@host): put the key in setup.api-key"
-    if "?" in base or "#" in base:
-        return "must not have a query (?) or fragment (#)"
-    if "%" in base or "\\" in base or any(c.isspace() or ord(c) < 32 for c in base):
-        return "must not hold percent-encoded characters, backslashes or spaces"
-    if any(segment in (".", "..") for segment in parts.path.split("/")):
-        return "must not hold . or .. path segments"
-    return None
-
-
-def provider_message(content: bytes, reason: str) -> str:
-    """The provider's own explanation: OpenAI's ``{"error": {"message"}}``, or the
-    shapes of other compatible servers, or the start of the body."""
-    try:
-        payload = json.loads(content)
-    except ValueError:
-        payload = None
-    if isinstance(payload, Mapping):
-        error = payload.get("error")
-        for candidate in (
-            error.get("message") if isinstance(error, Mapping) else error,
-            payload.get("message"),
-            payload.get("detail"),
-        ):
-            if isinstance(candidate, str) and candidate:
-                return candidate[:_MAX_MESSAGE_CHARS]
-    text = content.decode("utf-8", errors="replace").strip()
-    return text[:_MAX_MESSAGE_CHARS] or reason
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms`` or ``Retry-After``)."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def retry_delay(attempt: int, retry_after: float | None, backoff: float) -> float:
-    """Seconds to wait before attempt ``attempt + 1``: the server's ``Retry-After``
-    (at most :data:`MAX_RETRY_AFTER`), else exponential backoff with jitter."""
-    if retry_after is not None:
-        return min(retry_after, MAX_RETRY_AFTER)
-    return backoff * 2.0 ** (attempt - 1) * random.uniform(0.5, 1.0)
-
-
-async def with_retries(ctx: TaskContext, attempt: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-    attempts = max(1, int(ctx.config.get("openai_max_attempts", MAX_ATTEMPTS)))
-    backoff = float(ctx.config.get("openai_backoff_seconds", BACKOFF_SECONDS))
-    for number in range(1, attempts + 1):
-        try:
-            return await attempt()
-        except Transient as exc:
-            if number == attempts:
-                suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
-                raise ComponentError(f"{exc}{suffix}") from None
-            await asyncio.sleep(retry_delay(number, exc.retry_after, backoff))
-    raise AssertionError("unreachable")
-
-
-async def check_status(response: httpx.Response, url: str) -> None:
-    if response.is_success:
-        return
-    content = await outbound.read_capped(response, _MAX_ERROR_BODY)
-    message = f"{url} answered {response.status_code}: {provider_message(content, response.reason_phrase)}"
-    if response.status_code == 429 or response.status_code >= 500:
-        raise Transient(message, _retry_after(response.headers))
-    raise ComponentError(message)
-
-
-async def json_body(response: httpx.Response, ctx: TaskContext, url: str) -> Mapping[str, Any]:
-    limit = int(ctx.config.get("http_max_response_bytes", outbound.DEFAULT_MAX_RESPONSE_BYTES))
-    content = await outbound.read_capped(response, limit)
-    try:
-        payload = json.loads(content)
-    except ValueError:
-        raise ComponentError(f"{url} answered with something that is not JSON: {content[:200]!r}") from None
-    if not isinstance(payload, Mapping):
-        raise ComponentError(f"{url} answered with JSON that is not an object.")
-    return payload
-
-
-async def sse_data(response: httpx.Response) -> AsyncIterator[str]:
-    """The ``data`` of each server-sent event, multi-line data joined by newlines."""
-    lines: list[str] = []
-    async for line in response.aiter_lines():
-        if not line:
-            if lines:
-                yield "\n".join(lines)
-                lines = []
-        elif line.startswith("data:"):
-            lines.append(line[5:].removeprefix(" "))
-        # Comments (":"), event names, ids and retry hints carry nothing we need.
-    if lines:
-        yield "\n".join(lines)
 
 
 def base_url(setup: Mapping[str, Any], default: str, *fields: str) -> str:
@@ -322,7 +181,7 @@ def json_event(data: str, url: str) -> Mapping[str, Any]:
     error = event.get("error")
     if error:
         message = error.get("message") if isinstance(error, Mapping) else error
-        raise ComponentError(f"{url} reported an error while streaming: {str(message)[:_MAX_MESSAGE_CHARS]}")
+        raise ComponentError(f"{url} reported an error while streaming: {str(message)[:500]}")
     return event
 
 
