@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.components import vendor_api
+from pipelines.components import chat_vendors, vendor_api
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 
 DEFAULT_BASE_URL = "https://api.cohere.com"
@@ -47,71 +47,22 @@ def _integer(title: str, description: str, default: int) -> dict[str, Any]:
     return {"type": "integer", "title": title, "description": description, "default": default}
 
 
-_CONTENT_PART = {
-    "type": "object",
-    "properties": {
-        "image-url": {"type": "object", "title": "Image URL", "properties": {"url": {"type": "string"}}},
-        "text": {"type": "string", "title": "Text", "description": "The text content."},
-        "type": {"type": "string", "title": "Type", "enum": ["text", "image_url"]},
-    },
-    "required": ["type"],
+_DOCUMENTS = {
+    "type": "array",
+    "title": "Documents",
+    "description": "Documents that ground the answer (best under 300 words each); the answer cites them.",
+    "items": {"type": "string"},
 }
-CHAT_INPUT = {
-    "type": "object",
-    "title": "Input",
-    "properties": {
-        "model-name": _model(
-            ["command-r-plus", "command-r", "command-a-03-2025"], "The Cohere command model to be used."
-        ),
-        "prompt": {"type": "string", "title": "Prompt", "description": "The prompt text."},
-        "system-message": {
-            "type": "string",
-            "title": "System Message",
-            "description": "Sets the behaviour of the assistant.",
-            "default": DEFAULT_SYSTEM_MESSAGE,
-        },
-        "documents": {
-            "type": "array",
-            "title": "Documents",
-            "description": "Documents that ground the answer (best under 300 words each); the answer cites them.",
-            "items": {"type": "string"},
-        },
-        "prompt-images": {
-            "type": "array",
-            "title": "Prompt Images",
-            "description": "Accepted as Instill does and ignored: Cohere's command models take text only.",
-            "items": {"type": "string"},
-        },
-        "chat-history": {
-            "type": "array",
-            "title": "Chat history",
-            "description": 'Earlier messages: {"role": "USER" or "CHATBOT" (or user, assistant, system), "content": [{type: text, text}] or a string}; images are ignored.',
-            "items": {
-                "type": "object",
-                "properties": {
-                    "role": {"type": "string", "title": "Role"},
-                    "content": {"type": ["array", "string"], "title": "Content", "items": _CONTENT_PART},
-                },
-                "required": ["role", "content"],
-            },
-        },
-        "max-new-tokens": _integer("Max New Tokens", "The maximum number of tokens for model to generate.", 50),
-        "seed": _integer("Seed", "The seed.", 42),
-        "temperature": {
-            "type": "number",
-            "title": "Temperature",
-            "description": "The temperature for sampling.",
-            "default": 0.7,
-        },
-        "top-k": _integer("Top K", "Top k for sampling.", 10),
-    },
-    "required": ["prompt", "model-name"],
-}
+# Instill's TASK_TEXT_GENERATION_CHAT fields, as the other chat vendors have them, and cohere's documents.
+CHAT_INPUT = chat_vendors.chat_input(
+    "model-name",
+    ["command-r-plus", "command-r", "command-a-03-2025"],
+    {"documents": _DOCUMENTS, "seed": {"type": "integer", "title": "Seed", "description": "The seed.", "default": 42}},
+)
 CHAT_OUTPUT = {
-    "type": "object",
-    "title": "Output",
+    **chat_vendors.CHAT_OUTPUT,
     "properties": {
-        "text": {"type": "string", "title": "Text", "description": "Model Output."},
+        **chat_vendors.CHAT_OUTPUT["properties"],  # type: ignore[dict-item]
         "citations": {
             "type": "array",
             "title": "Citations",
@@ -126,17 +77,7 @@ CHAT_OUTPUT = {
                 "required": ["start", "end", "text"],
             },
         },
-        "usage": {
-            "type": "object",
-            "title": "Usage",
-            "description": "Token Usage on the Cohere Platform Command Models.",
-            "properties": {
-                "input-tokens": {"type": "number", "title": "Input Tokens"},
-                "output-tokens": {"type": "number", "title": "Output Tokens"},
-            },
-        },
     },
-    "required": ["text"],
 }
 EMBEDDINGS_INPUT = {
     "type": "object",
@@ -214,22 +155,7 @@ RERANK_OUTPUT = {
     },
     "required": ["ranking", "indexes", "relevance"],
 }
-SETUP_SCHEMA = {
-    "type": "object",
-    "title": "Cohere Connection",
-    "properties": {
-        "api-key": {
-            "type": "string",
-            "title": "API Key",
-            "description": "Your Cohere API key (Cohere dashboard); sent as a bearer token.",
-        },
-        "base-url": {
-            "type": "string",
-            "title": "Base URL",
-            "description": f"The API root (default {DEFAULT_BASE_URL}).",
-        },
-    },
-}
+SETUP_SCHEMA = chat_vendors.setup_schema("Cohere Connection", "Cohere", DEFAULT_BASE_URL)
 
 # --- the requests ---------------------------------------------------------------------
 

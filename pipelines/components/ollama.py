@@ -27,7 +27,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pipelines.components import outbound, vendor_api
+from pipelines.components import chat_vendors, outbound, vendor_api
 from pipelines.engine.components import ComponentDefinition, ComponentError, TaskContext
 
 if TYPE_CHECKING:
@@ -43,106 +43,14 @@ PULL_PATH = "/api/pull"
 
 # --- schemas ----------------------------------------------------------------------
 
-_CONTENT_PART = {
-    "type": "object",
-    "properties": {
-        "image-url": {
-            "type": "object",
-            "title": "Image URL",
-            "description": "The image URL.",
-            "properties": {
-                "url": {
-                    "type": "string",
-                    "title": "URL",
-                    "description": "Either a URL of the image or the base64 encoded image data.",
-                }
-            },
-            "required": ["url"],
-        },
-        "text": {"type": "string", "title": "Text", "description": "The text content."},
-        "type": {
-            "type": "string",
-            "title": "Type",
-            "description": "The type of the content part.",
-            "enum": ["text", "image_url"],
-        },
-    },
-    "required": ["type"],
-}
-_CHAT_MESSAGE = {
-    "type": "object",
-    "title": "Chat Message",
-    "properties": {
-        "role": {
-            "type": "string",
-            "title": "Role",
-            "description": "The message role, i.e. 'system', 'user' or 'assistant'.",
-        },
-        "content": {
-            "title": "Content",
-            "description": "The message content: a list of {type: text, text} and {type: image_url, image-url: {url}} parts, or a string.",
-            "type": ["array", "string"],
-            "items": _CONTENT_PART,
-        },
-    },
-    "required": ["role", "content"],
-}
 _MODEL = {
     "type": "string",
     "title": "Model Name",
     "description": "The OSS model to be used, check https://ollama.com/library for list of models available.",
 }
-_USAGE = {
-    **vendor_api.USAGE_SCHEMA,
-    "description": "Token counts reported by the server (prompt_eval_count, eval_count).",
-}
-CHAT_INPUT = {
-    "type": "object",
-    "title": "Input",
-    "properties": {
-        "model": {**_MODEL, "examples": ["moondream", "llama3.2"]},
-        "prompt": {"type": "string", "title": "Prompt", "description": "The prompt text."},
-        "system-message": {
-            "type": "string",
-            "title": "System Message",
-            "description": "Sets the behaviour of the assistant; ignored when chat-history is given.",
-            "default": DEFAULT_SYSTEM_MESSAGE,
-        },
-        "prompt-images": {
-            "type": "array",
-            "title": "Prompt Images",
-            "description": "The prompt images: image files, data URIs or base64 image data.",
-            "items": {"type": "string", "instillAcceptFormats": ["image/*"]},
-        },
-        "chat-history": {
-            "type": "array",
-            "title": "Chat history",
-            "description": "Earlier messages of the conversation; when given, system-message is not sent.",
-            "items": _CHAT_MESSAGE,
-        },
-        "seed": {"type": "integer", "title": "Seed", "description": "The seed."},
-        "temperature": {
-            "type": "number",
-            "title": "Temperature",
-            "description": "The temperature for sampling.",
-            "default": DEFAULT_TEMPERATURE,
-        },
-        "top-k": {"type": "integer", "title": "Top K", "description": "Top k for sampling.", "default": DEFAULT_TOP_K},
-        "max-new-tokens": {
-            "type": "integer",
-            "title": "Max New Tokens",
-            "description": "The maximum number of tokens for model to generate (sent as num_predict when given; Instill's documented default of 50 is not applied, as Instill does not send it either).",
-            "default": 50,
-        },
-    },
-    "required": ["prompt", "model"],
-}
-CHAT_OUTPUT = {
-    "type": "object",
-    "title": "Output",
-    "properties": {"text": {"type": "string", "title": "Text", "description": "Model Output."}, "usage": _USAGE},
-    "required": ["text"],
-}
+# Instill's TASK_TEXT_GENERATION_CHAT fields, as the other chat vendors have them.
+CHAT_INPUT = chat_vendors.chat_input("model", ["moondream", "llama3.2"])
+CHAT_OUTPUT = chat_vendors.CHAT_OUTPUT
 EMBEDDINGS_INPUT = {
     "type": "object",
     "title": "Input",
@@ -345,12 +253,11 @@ async def _with_model(ctx: TaskContext, model: str, send: Any) -> dict[str, Any]
 
 
 def _usage(done: Mapping[str, Any]) -> dict[str, int] | None:
+    """Ollama's eval counts as Instill's chat usage."""
     prompt, completion = done.get("prompt_eval_count"), done.get("eval_count")
-    if not isinstance(prompt, int) and not isinstance(completion, int):
+    if not isinstance(prompt, int) or not isinstance(completion, int):
         return None
-    prompt = prompt if isinstance(prompt, int) else 0
-    completion = completion if isinstance(completion, int) else 0
-    return {"prompt-tokens": prompt, "completion-tokens": completion, "total-tokens": prompt + completion}
+    return {"input-tokens": prompt, "output-tokens": completion}
 
 
 # --- tasks ----------------------------------------------------------------------------

@@ -65,7 +65,7 @@ async def test_chat_streams_ndjson_as_cumulative_text_and_reports_usage(fake):
     # prompt_eval_count counts words of the messages (5 of the system message, 2 of the prompt)
     assert out == {
         "text": "You said: hello there",
-        "usage": {"prompt-tokens": 7, "completion-tokens": len(words), "total-tokens": 7 + len(words)},
+        "usage": {"input-tokens": 7, "output-tokens": len(words)},
     }
 
 
