@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     import httpx
 
 DEFAULT_ENDPOINT = "http://localhost:11434"
-DEFAULT_SYSTEM_MESSAGE = "You are a helpful assistant."
 DEFAULT_TEMPERATURE = 0.7
 DEFAULT_TOP_K = 10
 #: The paths this component calls; ``/api/pull`` only when the setup asks for it.
@@ -115,33 +114,15 @@ def check_setup(setup: Mapping[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-def _image(value: Any, where: str) -> str:
-    """Ollama wants bare base64 image data."""
-    if isinstance(value, str) and value.startswith(("http://", "https://")):
-        raise ComponentError(f"{where}: Ollama takes image data, not URLs; give an image file or base64 data.")
-    return vendor_api.file_of(value, where, "image/").base64()
-
-
-def _history_message(message: Any, index: int) -> dict[str, Any]:
-    where = f"chat-history[{index}]"
-    if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
-        raise ComponentError(f"{where} must be an object with a role and a content.")
-    content = message.get("content")
-    if isinstance(content, str):
-        return {"role": message["role"], "content": content}
-    if not isinstance(content, list):
-        raise ComponentError(f"{where}.content must be a list of parts or a string.")
-    text, images = "", []
-    for part in content:
-        kind = part.get("type") if isinstance(part, Mapping) else None
-        if kind == "text":
-            text += str(part.get("text") or "")
-        elif kind == "image_url":
-            url = (part.get("image-url") or part.get("image_url") or {}).get("url")
-            images.append(_image(url, f"{where} image"))
-        else:
-            raise ComponentError(f"{where}.content parts must be of type text or image_url.")
-    out: dict[str, Any] = {"role": message["role"], "content": text}
+def _message(message: chat_vendors.Message, where: str) -> dict[str, Any]:
+    """One message as Ollama takes it: the text, and its images as bare base64."""
+    out: dict[str, Any] = {"role": message.role, "content": message.text}
+    images = []
+    for part in message.parts:
+        if isinstance(part, chat_vendors.ImageURL):
+            raise ComponentError(f"{where}: Ollama takes image data, not URLs; give an image file or base64 data.")
+        if not isinstance(part, str):
+            images.append(part.base64())
     if images:
         out["images"] = images
     return out
@@ -149,21 +130,10 @@ def _history_message(message: Any, index: int) -> dict[str, Any]:
 
 def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
     prompt = vendor_api.required_string(input, "prompt")
-    history = input.get("chat-history")
-    if history:
-        if not isinstance(history, list):
-            raise ComponentError("chat-history must be a list of messages.")
-        messages = [_history_message(message, i) for i, message in enumerate(history)]
-    else:
-        system = input.get("system-message", DEFAULT_SYSTEM_MESSAGE)
-        messages = [{"role": "system", "content": system}] if system else []
-    images = input.get("prompt-images") or []
-    if not isinstance(images, list):
-        images = [images]
-    user: dict[str, Any] = {"role": "user", "content": prompt}
-    if images:
-        user["images"] = [_image(image, f"prompt-images[{i}]") for i, image in enumerate(images)]
-    messages.append(user)
+    system, conversation = chat_vendors.conversation(input, prompt)
+    messages = [{"role": "system", "content": system}] if system else []
+    where = ["chat-history"] * (len(conversation) - 1) + ["prompt-images"]
+    messages += [_message(message, where[i]) for i, message in enumerate(conversation)]
     options: dict[str, Any] = {
         "temperature": input.get("temperature", DEFAULT_TEMPERATURE),
         "top_k": input.get("top-k", DEFAULT_TOP_K),

@@ -184,7 +184,7 @@ async def test_an_error_line_in_the_stream_fails_the_task_after_the_published_te
 
 
 async def test_bad_inputs_are_clear_errors(fake):
-    with pytest.raises(ComponentError, match=r"prompt-images\[0\].*not URLs"):
+    with pytest.raises(ComponentError, match=r"prompt-images: Ollama takes image data, not URLs"):
         await chat(fake, {"prompt": "x", "prompt-images": ["https://example.com/cat.png"]})
     with pytest.raises(ComponentError, match="prompt is required"):
         await chat(fake, {"prompt": ""})
