@@ -55,6 +55,8 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "MAX_ATTEMPTS",
     "MAX_RETRY_AFTER",
+    "TEXT_EMBEDDINGS_OUTPUT",
+    "USAGE",
     "Transient",
     "base_url_problem",
     "call",
@@ -229,7 +231,7 @@ TEXT_GENERATION_INPUT = {
     },
     "required": ["model", "prompt"],
 }
-_USAGE = {
+USAGE = {
     "type": "object",
     "title": "Usage",
     "description": "Token counts reported by the server.",
@@ -249,7 +251,7 @@ TEXT_GENERATION_OUTPUT = {
             "items": {"type": "string"},
             "description": "One text per choice.",
         },
-        "usage": _USAGE,
+        "usage": USAGE,
     },
     "required": ["texts"],
 }

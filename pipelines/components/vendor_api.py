@@ -22,7 +22,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from pipelines.components import outbound
+from pipelines.components import openai, outbound
 from pipelines.components.openai import (
     MAX_ATTEMPTS,
     MAX_RETRY_AFTER,
@@ -67,24 +67,9 @@ __all__ = [
     "with_retries",
 ]
 
-#: Token counts as the chat tasks report them.
-USAGE_SCHEMA = {
-    "type": "object",
-    "title": "Usage",
-    "description": "Token counts reported by the server.",
-    "properties": {
-        "prompt-tokens": {"type": "integer", "title": "Prompt tokens"},
-        "completion-tokens": {"type": "integer", "title": "Completion tokens"},
-        "total-tokens": {"type": "integer", "title": "Total tokens"},
-    },
-}
-#: The output of a TASK_TEXT_EMBEDDINGS that answers one embedding.
-EMBEDDING_OUTPUT = {
-    "type": "object",
-    "title": "Output",
-    "properties": {"embedding": {"type": "array", "title": "Embedding", "items": {"type": "number"}}},
-    "required": ["embedding"],
-}
+#: Token counts as openai's chat reports them, and a TASK_TEXT_EMBEDDINGS that answers one embedding.
+USAGE_SCHEMA = openai.USAGE
+EMBEDDING_OUTPUT = openai.TEXT_EMBEDDINGS_OUTPUT
 
 
 def base_url(setup: Mapping[str, Any], default: str, *fields: str) -> str:
