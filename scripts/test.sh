@@ -20,13 +20,23 @@ export PIPELINE_DATA_DIR=$data_dir
 export PIPELINE_TEST_OUTPUT=${PIPELINE_TEST_OUTPUT:-$ROOT/test-output}
 mkdir -p "$PIPELINE_TEST_OUTPUT"
 
-# Style and type checks (`make lint`) first, only for a whole-suite run: a failed check
-# fails the run, but the tests still run so one run shows everything.
-failed_checks=()
+# Style and type checks (`make lint`), only for a whole-suite run: beside the tests (they
+# use one core, the tests wait on servers much of the time), reported after them. A
+# failed check fails the run, but the tests still run so one run shows everything.
+checks_dir=$(mktemp -d "${TMPDIR:-/tmp}/pipeline-test-checks.XXXXXX")
+trap 'rm -rf "$data_dir" "$checks_dir"' EXIT
+checks_log=$checks_dir/checks.log
+checks_pid=
 if (( $# == 0 )); then
-    "$PY" -m ruff format --check . || failed_checks+=("ruff format --check (fix: make format)")
-    "$PY" -m ruff check . || failed_checks+=("ruff check (make format fixes many)")
-    "$PY" -m mypy || failed_checks+=("mypy")
+    (
+        failed=()
+        "$PY" -m ruff format --check . || failed+=("ruff format --check (fix: make format)")
+        "$PY" -m ruff check . || failed+=("ruff check (make format fixes many)")
+        "$PY" -m mypy || failed+=("mypy")
+        (( ${#failed[@]} )) && printf '%s\n' "${failed[@]}" > "$checks_dir/failed-checks"
+        exit 0
+    ) > "$checks_log" 2>&1 &
+    checks_pid=$!
 fi
 
 "$PY" -m pytest --junitxml="$PIPELINE_TEST_OUTPUT/junit.xml" "$@"
@@ -38,23 +48,37 @@ fi
 
 # The other ASGI server: serve runs on uvicorn by default (PIPELINE_SERVER); the
 # streaming, HTTP-limit and HTTP-layer tests and the console's browser tests of live
-# runs over the websocket run again on daphne, which stays supported. Only for a
-# whole-suite run.
+# runs over the websocket run again on daphne, which stays supported — beside the
+# scale-out flavour: the trigger/async/release/cancel tests again on PostgreSQL + Redis +
+# real Celery workers, which tests/scale/run.py starts (and stops) itself. Each has a
+# data dir of its own; the daphne pass's output follows the scale-out flavour's. Only
+# for a whole-suite run; `make test` or `scripts/test.sh` with no arguments.
 if (( $# == 0 )); then
-    PIPELINE_SERVER=daphne "$PY" -m pytest --junitxml="$PIPELINE_TEST_OUTPUT/junit-daphne.xml" \
+    daphne_dir=$(mktemp -d "${TMPDIR:-/tmp}/pipeline-test-daphne.XXXXXX")
+    trap 'rm -rf "$data_dir" "$checks_dir" "$daphne_dir"' EXIT
+    PIPELINE_DATA_DIR=$daphne_dir PIPELINE_SERVER=daphne "$PY" -m pytest \
+        --junitxml="$PIPELINE_TEST_OUTPUT/junit-daphne.xml" \
         tests/e2e/test_streaming.py tests/e2e/test_run_events.py tests/e2e/test_http_limits.py \
-        tests/e2e/test_serve_http_layer.py tests/e2e/browser/test_pages_browser.py
-    daphne_status=$?
-    (( status == 0 )) && status=$daphne_status
-fi
-
-# The scale-out flavour: the trigger/async/release/cancel tests again on PostgreSQL +
-# Redis + real Celery workers, which tests/scale/run.py starts (and stops) itself.
-# Only for a whole-suite run; `make test` or `scripts/test.sh` with no arguments.
-if (( $# == 0 )); then
+        tests/e2e/test_serve_http_layer.py tests/e2e/browser/test_pages_browser.py \
+        > "$daphne_dir.log" 2>&1 &
+    daphne_pid=$!
     "$PY" tests/scale/run.py --junitxml="$PIPELINE_TEST_OUTPUT/junit-scale.xml"
     scale_status=$?
     (( status == 0 )) && status=$scale_status
+    wait "$daphne_pid"
+    daphne_status=$?
+    echo "--- the same transport and websocket tests on daphne (PIPELINE_SERVER=daphne):"
+    cat "$daphne_dir.log"
+    rm -f "$daphne_dir.log"
+    (( status == 0 )) && status=$daphne_status
+fi
+
+failed_checks=()
+if [[ -n $checks_pid ]]; then
+    wait "$checks_pid"
+    echo "--- style and type checks (make lint):"
+    cat "$checks_log"
+    [[ -f $checks_dir/failed-checks ]] && mapfile -t failed_checks < "$checks_dir/failed-checks"
 fi
 if (( ${#failed_checks[@]} )); then
     printf 'test.sh: failed check: %s\n' "${failed_checks[@]}" >&2
