@@ -344,3 +344,74 @@ def _setup_connections(graph: Graph, prefix: str, out: list[tuple[str, str]]) ->
                     out.append((f"{prefix}.{component.id}.setup", str(reference.field)))
         if component.iterator is not None:
             _setup_connections(component.iterator.graph, f"{prefix}.{component.id}.component", out)
+
+
+# --- the Settings page's form -----------------------------------------------------------
+
+_INPUT_KINDS = {"string": "text", "integer": "number", "number": "number", "boolean": "checkbox"}
+
+
+def setup_fields(definition: ComponentDefinition, connection: Connection | None = None) -> list[dict[str, Any]]:
+    """The integration's top-level setup fields as the page's form shows them: a
+    password input for a secret field (empty: its stored value is never sent back), a
+    JSON text area for a field that holds an object or a list."""
+    schema = definition.setup_schema
+    properties: Mapping[str, Any] = schema.get("properties") or {}
+    required = set(schema.get("required") or ())
+    secret = {dotted.split(".")[0] for dotted in definition.credential_fields}
+    stored = connection.setup if connection is not None else {}
+    stored_secrets = set(_stored_secrets(connection)) if connection is not None else set()
+    fields = []
+    for name, spec in properties.items():
+        spec = spec if isinstance(spec, Mapping) else {}
+        json_type = str(spec.get("type") or "")
+        kind = "password" if name in secret and json_type == "string" else _INPUT_KINDS.get(json_type, "json")
+        value = stored.get(name, "")
+        if kind == "json" and name in stored:
+            value = json.dumps(value)
+        fields.append(
+            {
+                "name": name,
+                "title": spec.get("title") or name,
+                "description": spec.get("description") or "",
+                "kind": kind,
+                "value": "" if kind == "password" else value,
+                "required": name in required,
+                "stored": name in stored_secrets,
+            }
+        )
+    return fields
+
+
+def setup_from_form(definition: ComponentDefinition, form: Mapping[str, Any], *, editing: bool) -> dict[str, Any]:
+    """The setup a page form sent (``setup.<field>`` entries). Empty fields are left
+    out; on an edit an empty secret field keeps its stored value."""
+    setup: dict[str, Any] = {}
+    for field in setup_fields(definition):
+        raw = form.get(f"setup.{field['name']}")
+        kind = field["kind"]
+        if kind == "checkbox":
+            if raw is not None:
+                setup[field["name"]] = raw in ("on", "true", "1")
+            continue
+        if raw is None or raw == "":
+            if kind == "password" and editing:
+                setup[field["name"]] = MASK
+            continue
+        if kind == "number":
+            try:
+                setup[field["name"]] = float(raw) if "." in raw else int(raw)
+            except ValueError:
+                raise InvalidArgument(
+                    f"setup.{field['name']}: {raw!r} is not a number", field=f"setup.{field['name']}"
+                ) from None
+        elif kind == "json":
+            try:
+                setup[field["name"]] = json.loads(raw)
+            except ValueError:
+                raise InvalidArgument(
+                    f"setup.{field['name']}: write it as JSON", field=f"setup.{field['name']}"
+                ) from None
+        else:
+            setup[field["name"]] = raw
+    return setup
