@@ -11,12 +11,12 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from pipelines import ratelimits
-from pipelines.api.pagination import token_page
 from pipelines.auth import AUTHENTICATION_REQUIRED, authenticate_authorization, rate_subject
 from pipelines.errors import PermissionDenied, Unauthenticated
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import integration_pb2 as ipb
 from pipelines.grpc.messages import struct_dict
 from pipelines.models import Namespace
+from pipelines.paging import token_page
 from pipelines.selectors import namespace_get, user_owns_namespace
 from pipelines.services import component_catalog
 from pipelines.services import connections as connection_services
