@@ -359,7 +359,9 @@ def setup_fields(definition: ComponentDefinition, connection: Connection | None 
     properties: Mapping[str, Any] = schema.get("properties") or {}
     required = set(schema.get("required") or ())
     secret = {dotted.split(".")[0] for dotted in definition.credential_fields}
-    stored = connection.setup if connection is not None else {}
+    # Objects are shown as JSON with their secret fields masked: sent back as they are,
+    # the mask keeps the stored values (connection_update).
+    stored = masked_setup(connection) if connection is not None else {}
     stored_secrets = set(_stored_secrets(connection)) if connection is not None else set()
     fields = []
     for name, spec in properties.items():

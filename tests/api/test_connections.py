@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection as db
 
+from pipelines.services.connections import connections_for_run
 from tests.components.test_platform_keys import INSTILL_RECIPE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -176,3 +177,17 @@ def test_a_connection_outside_a_setup_is_refused_and_cannot_be_overridden(api, a
     row = {"data": [{"variable": {"prompt": "hi"}, "secret": {"connection:my-openai": "{}"}}]}
     response = api.post(f"{PIPELINES}/chat/trigger", row)
     assert response.status_code == 400 and "cannot be overridden" in response.json()["message"]
+
+
+def test_a_nested_secret_field_is_masked_and_kept(api, alice):
+    """``http``'s credential is inside ``authentication``: masked there, kept when the
+    mask comes back, encrypted at rest."""
+    setup = {"authentication": {"auth-type": "BEARER_TOKEN", "token": KEY}}
+    created = api.post(CONNECTIONS, {"id": "web", "integrationId": "http", "setup": setup})
+    assert created.status_code == 201, created.content
+    assert created.json()["connection"]["setup"] == {"authentication": {"auth-type": "BEARER_TOKEN", "token": MASK}}
+    assert KEY not in raw_rows()
+    masked = {"authentication": {"auth-type": "BEARER_TOKEN", "token": MASK}}
+    assert api.patch(f"{CONNECTIONS}/web", {"setup": masked}).status_code == 200
+    entries = connections_for_run(namespace_id=alice.namespace.pk, connection_ids=["web"])
+    assert KEY in entries["connection:web"] and entries["connection:web#0"] == KEY

@@ -7,6 +7,7 @@ import pytest
 
 from pipelines.models import Connection
 from pipelines.services.connections import connections_for_run
+from tests.api.test_connections import RECIPE
 
 KEY = "sk-page-key-0123456789"
 
@@ -66,3 +67,15 @@ def test_other_users_cannot_edit_her_connections(alice_client, bob_client):
     assert bob_client.get("/settings/connections/mine").status_code == 404
     assert bob_client.post("/settings/connections/mine/delete").status_code == 404
     assert Connection.objects.filter(slug="mine").exists()
+
+
+def test_the_editor_checker_names_a_missing_connection(alice_client, alice, make_pipeline):
+    make_pipeline(alice, "chat", raw_recipe=RECIPE)
+    answer = alice_client.post("/alice/pipelines/chat/editor/validate", {"rawRecipe": RECIPE}).json()
+    [problem] = answer["problems"]
+    assert problem["error"] == "Connection my-openai doesn't exist." and problem["severity"] == "error"
+    assert RECIPE.splitlines()[problem["line"] - 1].strip().startswith("setup:")
+    page = alice_client.get("/alice/pipelines/chat/editor").content.decode()
+    assert "1 problem" in page and "Connection my-openai doesn&#x27;t exist." in page
+    alice_client.post("/settings/connections", {"integrationId": "openai", "id": "my-openai", "setup.api-key": KEY})
+    assert alice_client.post("/alice/pipelines/chat/editor/validate", {"rawRecipe": RECIPE}).json()["problems"] == []
