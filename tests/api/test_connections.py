@@ -10,6 +10,7 @@ import pytest
 from django.db import connection as db
 
 from pipelines.services.connections import connections_for_run
+from tests.api.test_async import poll
 from tests.components.test_platform_keys import INSTILL_RECIPE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -191,3 +192,18 @@ def test_a_nested_secret_field_is_masked_and_kept(api, alice):
     assert api.patch(f"{CONNECTIONS}/web", {"setup": masked}).status_code == 200
     entries = connections_for_run(namespace_id=alice.namespace.pk, connection_ids=["web"])
     assert KEY in entries["connection:web"] and entries["connection:web#0"] == KEY
+
+
+def test_an_async_trigger_runs_on_its_connection(api, alice, fake_openai, settings):
+    """A queued run loads the connection again when it starts (as it loads secrets)."""
+    settings.PIPELINE_LLM_ALLOWED_HOSTS = [fake_openai.base_url.removeprefix("http://").removesuffix("/v1")]
+    fake_openai.require_key(KEY)
+    assert api.post(CONNECTIONS, openai_connection(fake_openai.base_url)).status_code == 201
+    assert api.post(PIPELINES, {"id": "chat", "rawRecipe": RECIPE}).status_code == 201
+    response = api.post(f"{PIPELINES}/chat/trigger-async", {"data": [{"variable": {"prompt": "later"}}]})
+    assert response.status_code == 200, response.content
+    done = poll(api, response.json()["operation"]["name"])
+    assert done["response"]["outputs"] == [{"answer": "You said: later"}]
+    assert api.delete(f"{CONNECTIONS}/my-openai").status_code == 204
+    refused = api.post(f"{PIPELINES}/chat/trigger-async", {"data": [{"variable": {"prompt": "x"}}]})
+    assert refused.status_code == 400 and refused.json()["message"] == "Connection my-openai doesn't exist."
