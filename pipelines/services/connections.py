@@ -69,14 +69,18 @@ def _secret_fields(definition: ComponentDefinition) -> list[str]:
 
 
 def _split_secrets(definition: ComponentDefinition, setup: Mapping[str, Any]) -> tuple[dict, dict[str, str]]:
-    """(the setup without its secret fields, the secret fields by dotted name)."""
+    """(the setup as stored and shown: each secret field ``*****MASK*****``; the secret
+    fields by dotted name). The mask in the stored setup says which fields hold a
+    secret without decrypting anything."""
     plain = json.loads(json.dumps(setup))  # a deep copy
     secrets: dict[str, str] = {}
     for dotted in _secret_fields(definition):
         value = _get(plain, dotted)
-        if isinstance(value, str) and value:
+        if isinstance(value, str) and value and value != MASK:  # the mask alone is no secret
             secrets[dotted] = value
-        _set(plain, dotted, None)
+            _set(plain, dotted, MASK)
+        else:
+            _set(plain, dotted, None)
     return plain, secrets
 
 
@@ -84,7 +88,8 @@ def _stored_secrets(connection: Connection) -> dict[str, str]:
     return json.loads(decrypt(connection.encrypted_secrets)) if connection.encrypted_secrets else {}
 
 
-def _with(setup: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, Any]:
+def _with(setup: Mapping[str, Any], values: Mapping[str, str | None]) -> dict[str, Any]:
+    """A copy of the setup with the values at their dotted places (None removes one)."""
     out = json.loads(json.dumps(setup))
     for dotted, value in values.items():
         _set(out, dotted, value)
@@ -211,8 +216,7 @@ def connection_update(*, namespace: Namespace, connection_id: str, data: Mapping
         stored = _stored_secrets(connection)
         setup = data["setup"]
         if isinstance(setup, Mapping):
-            kept = {d: stored[d] for d in _secret_fields(definition) if _get(setup, d) == MASK and d in stored}
-            setup = _with(setup, kept)
+            setup = _with(setup, {d: stored.get(d) for d in _secret_fields(definition) if _get(setup, d) == MASK})
         plain, secrets = _split_secrets(definition, _check_setup(definition, setup))
         connection.setup = plain
         connection.encrypted_secrets = encrypt(json.dumps(secrets)) if secrets else ""
@@ -235,12 +239,9 @@ def connection_delete(*, namespace: Namespace, connection_id: str) -> None:
 
 
 def masked_setup(connection: Connection) -> dict[str, Any]:
-    """The setup as answers show it: each stored secret field ``*****MASK*****``."""
-    return _with(connection.setup, dict.fromkeys(_stored_secrets_names(connection), MASK))
-
-
-def _stored_secrets_names(connection: Connection) -> Iterable[str]:
-    return _stored_secrets(connection).keys()
+    """The setup as answers show it: each stored secret field ``*****MASK*****`` (as
+    it is stored)."""
+    return json.loads(json.dumps(connection.setup))
 
 
 def _integration_title(integration_id: str) -> str:
@@ -362,7 +363,7 @@ def setup_fields(definition: ComponentDefinition, connection: Connection | None 
     # Objects are shown as JSON with their secret fields masked: sent back as they are,
     # the mask keeps the stored values (connection_update).
     stored = masked_setup(connection) if connection is not None else {}
-    stored_secrets = set(_stored_secrets(connection)) if connection is not None else set()
+    masked = {name for name, value in stored.items() if value == MASK}
     fields = []
     for name, spec in properties.items():
         spec = spec if isinstance(spec, Mapping) else {}
@@ -379,7 +380,7 @@ def setup_fields(definition: ComponentDefinition, connection: Connection | None 
                 "kind": kind,
                 "value": "" if kind == "password" else value,
                 "required": name in required,
-                "stored": name in stored_secrets,
+                "stored": name in masked,
             }
         )
     return fields

@@ -207,3 +207,14 @@ def test_an_async_trigger_runs_on_its_connection(api, alice, fake_openai, settin
     assert api.delete(f"{CONNECTIONS}/my-openai").status_code == 204
     refused = api.post(f"{PIPELINES}/chat/trigger-async", {"data": [{"variable": {"prompt": "x"}}]})
     assert refused.status_code == 400 and refused.json()["message"] == "Connection my-openai doesn't exist."
+
+
+def test_the_mask_alone_is_never_taken_for_a_key(api, alice):
+    """A mask where nothing is stored leaves the field out (a run would send no key,
+    not the mask)."""
+    masked = {**openai_connection(), "setup": {"api-key": MASK}}
+    assert api.post(CONNECTIONS, masked).json()["connection"]["setup"] == {}
+    assert api.patch(f"{CONNECTIONS}/my-openai", {"setup": {"api-key": MASK}}).json()["connection"]["setup"] == {}
+    assert connections_for_run(namespace_id=alice.namespace.pk, connection_ids=["my-openai"]) == {
+        "connection:my-openai": "{}"
+    }
