@@ -37,12 +37,13 @@ if (( status == 5 )); then
 fi
 
 # The other ASGI server: serve runs on uvicorn by default (PIPELINE_SERVER); the
-# streaming, websocket, HTTP-limit and browser tests run again on daphne, which stays
-# supported. Only for a whole-suite run.
+# streaming, HTTP-limit and HTTP-layer tests and the console's browser tests of live
+# runs over the websocket run again on daphne, which stays supported. Only for a
+# whole-suite run.
 if (( $# == 0 )); then
     PIPELINE_SERVER=daphne "$PY" -m pytest --junitxml="$PIPELINE_TEST_OUTPUT/junit-daphne.xml" \
         tests/e2e/test_streaming.py tests/e2e/test_run_events.py tests/e2e/test_http_limits.py \
-        tests/e2e/test_serve_http_layer.py tests/e2e/browser
+        tests/e2e/test_serve_http_layer.py tests/e2e/browser/test_pages_browser.py
     daphne_status=$?
     (( status == 0 )) && status=$daphne_status
 fi

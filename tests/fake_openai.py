@@ -1,6 +1,8 @@
-"""A real local HTTP server speaking the OpenAI chat-completions and embeddings protocol.
+"""A real local HTTP server speaking the OpenAI chat-completions and embeddings protocol,
+and images/generations, audio/transcriptions (multipart) and audio/speech (binary audio).
 
-Deterministic: a chat answer is ``You said: <the last user text>``, streamed one word
+Deterministic: a chat answer is ``You said: <the last user text>`` (in JSON mode and
+with structured outputs, JSON carrying it: ``answer_for``), streamed one word
 (with its trailing space) per chunk; usage counts words. It records every request
 (path, headers, JSON body) and can be told to fail, stall or ignore ``stream``.
 Standard library only, so tests exercise the component's real HTTP and SSE code.
@@ -8,6 +10,9 @@ Standard library only, so tests exercise the component's real HTTP and SSE code.
 
 from __future__ import annotations
 
+import base64
+import email.parser
+import email.policy
 import hashlib
 import json
 import re
@@ -24,6 +29,22 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""
+
+    def form(self) -> dict[str, Any]:
+        """A multipart/form-data body's fields: text values as str, files as
+        ``(filename, content type, bytes)``."""
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + self.headers["content-type"].encode() + b"\r\n\r\n" + self.raw
+        )
+        assert message.is_multipart(), self.headers["content-type"]
+        fields: dict[str, Any] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            filename = part.get_filename()
+            fields[name] = (filename, part.get_content_type(), payload) if filename else payload.decode()
+        return fields
 
 
 @dataclass
@@ -34,8 +55,31 @@ class Failure:
 
 
 def answer_for(body: dict[str, Any]) -> str:
-    """What the fake says to a chat request."""
-    return f"You said: {_last_user_text(body.get('messages') or [])}"
+    """What the fake says to a chat request: the echo, or in JSON mode (``response_format``
+    ``json_object``) ``{"answer": <the echo>}``, and with structured outputs (``json_schema``)
+    a JSON value of the schema whose strings are the echo, numbers 0 and booleans true."""
+    echo = f"You said: {_last_user_text(body.get('messages') or [])}"
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") == "json_object":
+        return json.dumps({"answer": echo})
+    if response_format.get("type") == "json_schema":
+        return json.dumps(value_of_schema((response_format.get("json_schema") or {}).get("schema") or {}, echo))
+    return echo
+
+
+def value_of_schema(schema: dict[str, Any], text: str) -> Any:
+    """The fake's value for a JSON schema: every property present (structured outputs are
+    strict), arrays of one item, ``text`` for strings."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if "enum" in schema:
+        return schema["enum"][0]
+    if kind == "object":
+        return {name: value_of_schema(sub, text) for name, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [value_of_schema(schema.get("items") or {}, text)]
+    return {"string": text, "number": 0, "integer": 0, "boolean": True, "null": None}.get(str(kind), text)
 
 
 def tokens_of(text: str) -> list[str]:
@@ -115,7 +159,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = raw.decode("utf-8", errors="replace")
         with fake.lock:
-            fake.requests.append(Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            fake.requests.append(
+                Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body, raw)
+            )
             failure = fake.failures.pop(0) if fake.failures else None
             api_key, delay = fake.api_key, fake.delay
         if delay:
@@ -128,6 +174,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._chat(body)
         if self.path == "/v1/embeddings":
             return self._embeddings(body)
+        if self.path == "/v1/images/generations":
+            return self._images(body)
+        if self.path == "/v1/audio/transcriptions":
+            return self._json(200, TRANSCRIPTION)
+        if self.path == "/v1/audio/speech":
+            return self._speech(body)
         return self._error(404, f"Unknown path {self.path}")
 
     # answers ---------------------------------------------------------------------
@@ -213,6 +265,53 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             },
         )
+
+    def _images(self, body: dict[str, Any]) -> None:
+        # OpenAI's "The image object" with response_format b64_json (API reference).
+        data = [
+            {"b64_json": base64.b64encode(PNG).decode(), "revised_prompt": f"{body['prompt']} (revised {i})"}
+            for i in range(int(body.get("n") or 1))
+        ]
+        self._json(200, {"created": 1589478378, "data": data})
+
+    def _speech(self, body: dict[str, Any]) -> None:
+        # audio/speech answers the audio file itself (API reference: "The audio file content").
+        kinds = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac", "wav": "audio/wav"}
+        data = SPEECH_MP3 + str(body.get("input")).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", kinds.get(body.get("response_format") or "mp3", "audio/mpeg"))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+#: A 1x1 PNG: every generated image.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+#: The start of every spoken answer: an ID3 tag header, then the spoken text.
+SPEECH_MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00"
+#: audio/transcriptions with response_format verbose_json (OpenAI's API reference example).
+TRANSCRIPTION = {
+    "task": "transcribe",
+    "language": "english",
+    "duration": 8.470000267028809,
+    "text": "The beach was a popular spot on a hot summer day. People were swimming in the ocean, building sandcastles, and playing beach volleyball.",
+    "segments": [
+        {
+            "id": 0,
+            "seek": 0,
+            "start": 0.0,
+            "end": 3.319999933242798,
+            "text": " The beach was a popular spot on a hot summer day.",
+            "tokens": [50364, 440, 7534, 390, 257, 3743, 4008, 322, 257, 2368, 4266, 786, 13, 50530],
+            "temperature": 0.0,
+            "avg_logprob": -0.2860786020755768,
+            "compression_ratio": 1.2363636493682861,
+            "no_speech_prob": 0.00985979475080967,
+        }
+    ],
+}
 
 
 class _Server(ThreadingHTTPServer):

@@ -35,6 +35,7 @@ import asyncio
 import email.utils
 import json
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,32 @@ from pipelines.engine.values import File, FileDecodeError
 
 if TYPE_CHECKING:
     import httpx  # responses come from outbound, which imports httpx on the first request
+
+__all__ = [
+    "API_PATHS",
+    "COMPLETION_TOKENS_MODELS",
+    "COMPONENT",
+    "DEFAULT_BASE_URL",
+    "MAX_ATTEMPTS",
+    "MAX_RETRY_AFTER",
+    "TEXT_EMBEDDINGS_OUTPUT",
+    "USAGE",
+    "Transient",
+    "base_url_problem",
+    "call",
+    "check_setup",
+    "check_status",
+    "endpoint",
+    "json_body",
+    "json_content",
+    "json_of",
+    "model_request",
+    "provider_message",
+    "required_string",
+    "retry_delay",
+    "sse_data",
+    "with_retries",
+]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_SYSTEM_MESSAGE = "You are a helpful assistant."
@@ -204,7 +231,7 @@ TEXT_GENERATION_INPUT = {
     },
     "required": ["model", "prompt"],
 }
-_USAGE = {
+USAGE = {
     "type": "object",
     "title": "Usage",
     "description": "Token counts reported by the server.",
@@ -224,7 +251,7 @@ TEXT_GENERATION_OUTPUT = {
             "items": {"type": "string"},
             "description": "One text per choice.",
         },
-        "usage": _USAGE,
+        "usage": USAGE,
     },
     "required": ["texts"],
 }
@@ -284,6 +311,12 @@ _OPTIONS = {
     "reasoning-effort": "reasoning_effort",
     "verbosity": "verbosity",
 }
+
+
+#: Models that refuse ``max_tokens`` and want ``max-tokens`` sent as ``max_completion_tokens``:
+#: OpenAI's reasoning models (o1, o3, o4-mini, ...) and gpt-5. Other models keep
+#: ``max_tokens``, which every OpenAI-compatible server (Ollama, vLLM) understands.
+COMPLETION_TOKENS_MODELS = re.compile(r"(?:o\d|gpt-5)(?:$|[-.])")
 
 
 def _required_string(input: Mapping[str, Any], name: str) -> str:
@@ -390,6 +423,8 @@ def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
         "stream_options": {"include_usage": True},
     }
     body.update({field: input[name] for name, field in _OPTIONS.items() if input.get(name) is not None})
+    if "max_tokens" in body and COMPLETION_TOKENS_MODELS.match(body["model"]):
+        body["max_completion_tokens"] = body.pop("max_tokens")
     response_format = _response_format(input.get("response-format") or input.get("response-type"))
     if response_format is not None:
         body["response_format"] = response_format
@@ -411,7 +446,7 @@ class _Transient(ComponentError):
 
 
 #: The paths this component calls under ``base-url``: all an allowed model host admits.
-API_PATHS = ("/chat/completions", "/embeddings")
+API_PATHS = ("/chat/completions", "/embeddings", "/images/generations", "/audio/transcriptions", "/audio/speech")
 
 
 def base_url_problem(base: str) -> str | None:
@@ -447,8 +482,8 @@ def check_setup(setup: Mapping[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
-def _endpoint(setup: Mapping[str, Any], path: str) -> str:
-    base = setup.get("base-url") or DEFAULT_BASE_URL
+def _endpoint(setup: Mapping[str, Any], path: str, default: str = DEFAULT_BASE_URL) -> str:
+    base = setup.get("base-url") or default
     if not isinstance(base, str):
         raise ComponentError("setup.base-url must be a string.")
     problem = base_url_problem(base)
@@ -540,21 +575,33 @@ async def _check_status(response: httpx.Response, url: str) -> None:
     raise ComponentError(message)
 
 
-def _request(ctx: TaskContext, url: str, body: Mapping[str, Any], accept: str) -> Any:
+def model_request(
+    ctx: TaskContext, url: str, *, headers: Mapping[str, str], content: bytes, allowed_paths: tuple[str, ...]
+) -> Any:
+    """POST ``content`` to a model server through the outbound guard, where allowed
+    model hosts admit ``allowed_paths`` only (the vendor components share this)."""
     return outbound.guarded_stream(
         "POST",
         url,
-        headers=_headers(ctx.setup, accept),
-        content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        headers=headers,
+        content=content,
         allowed_hosts=ctx.config.get("llm_allowed_hosts", ctx.config.get("http_allowed_hosts", ())),
-        allowed_paths=API_PATHS,
+        allowed_paths=allowed_paths,
         timeout=float(ctx.config.get("http_timeout", outbound.DEFAULT_TIMEOUT)),
     )
 
 
-async def _json_body(response: httpx.Response, ctx: TaskContext, url: str) -> Mapping[str, Any]:
-    limit = int(ctx.config.get("http_max_response_bytes", outbound.DEFAULT_MAX_RESPONSE_BYTES))
-    content = await outbound.read_capped(response, limit)
+def json_content(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def _request(ctx: TaskContext, url: str, body: Mapping[str, Any], accept: str) -> Any:
+    return model_request(
+        ctx, url, headers=_headers(ctx.setup, accept), content=json_content(body), allowed_paths=API_PATHS
+    )
+
+
+def _json_of(content: bytes, url: str) -> Mapping[str, Any]:
     try:
         payload = json.loads(content)
     except ValueError:
@@ -562,6 +609,11 @@ async def _json_body(response: httpx.Response, ctx: TaskContext, url: str) -> Ma
     if not isinstance(payload, Mapping):
         raise ComponentError(f"{url} answered with JSON that is not an object.")
     return payload
+
+
+async def _json_body(response: httpx.Response, ctx: TaskContext, url: str) -> Mapping[str, Any]:
+    limit = int(ctx.config.get("http_max_response_bytes", outbound.DEFAULT_MAX_RESPONSE_BYTES))
+    return _json_of(await outbound.read_capped(response, limit), url)
 
 
 async def _sse_data(response: httpx.Response) -> AsyncIterator[str]:
@@ -681,12 +733,275 @@ async def run_text_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[s
     return await _with_retries(ctx, attempt)
 
 
+# --- images and audio ------------------------------------------------------------------
+
+TEXT_TO_IMAGE_INPUT = {
+    "type": "object",
+    "title": "Input",
+    "properties": {
+        "model": {
+            "type": "string",
+            "title": "Model",
+            "description": "The model to use for image generation.",
+            "default": "dall-e-2",
+            "examples": ["dall-e-2", "dall-e-3", "gpt-image-1"],
+        },
+        "prompt": {"type": "string", "title": "Prompt", "description": "A text description of the desired image(s)."},
+        "n": {
+            "type": "integer",
+            "title": "N",
+            "description": "The number of images to generate, 1 to 10 (dall-e-3: 1).",
+            "default": 1,
+            "minimum": 1,
+            "maximum": 10,
+        },
+        "quality": {
+            "type": "string",
+            "title": "Quality",
+            "description": "standard or hd (dall-e-3 only).",
+            "default": "standard",
+        },
+        "size": {
+            "type": "string",
+            "title": "Size",
+            "description": "256x256, 512x512 or 1024x1024 (dall-e-2); 1024x1024, 1792x1024 or 1024x1792 (dall-e-3).",
+            "default": "1024x1024",
+        },
+        "style": {
+            "type": "string",
+            "title": "Style",
+            "description": "vivid or natural (dall-e-3 only).",
+            "default": "vivid",
+        },
+    },
+    "required": ["prompt", "model"],
+}
+TEXT_TO_IMAGE_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {
+        "results": {
+            "type": "array",
+            "title": "Images",
+            "description": "Generated results.",
+            "items": {
+                "type": "object",
+                "title": "Image",
+                "properties": {
+                    "image": {"title": "Generated Image", "instillFormat": "image/png"},
+                    "revised-prompt": {"type": "string", "title": "Revised Prompt"},
+                },
+                "required": ["image", "revised-prompt"],
+            },
+        }
+    },
+    "required": ["results"],
+}
+SPEECH_RECOGNITION_INPUT = {
+    "type": "object",
+    "title": "Input",
+    "properties": {
+        "model": {
+            "type": "string",
+            "title": "Model",
+            "description": "ID of the model to use.",
+            "examples": ["whisper-1", "gpt-4o-transcribe"],
+        },
+        "audio": {
+            "title": "Audio",
+            "description": "The audio to transcribe: flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav or webm.",
+            "instillAcceptFormats": ["audio/*"],
+        },
+        "prompt": {"type": "string", "title": "Prompt", "description": "Text to guide the model's style."},
+        "language": {"type": "string", "title": "Language", "description": "The audio's language (ISO-639-1)."},
+        "temperature": _number("Temperature", "The sampling temperature, between 0 and 1.", 0, 1),
+    },
+    "required": ["audio", "model"],
+}
+SPEECH_RECOGNITION_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {"text": {"type": "string", "title": "Text", "description": "Generated text."}},
+    "required": ["text"],
+}
+TEXT_TO_SPEECH_INPUT = {
+    "type": "object",
+    "title": "Input",
+    "properties": {
+        "model": {"type": "string", "title": "Model", "default": "tts-1", "examples": ["tts-1", "tts-1-hd"]},
+        "text": {"type": "string", "title": "Text", "description": "The text to speak.", "maxLength": 4096},
+        "voice": {
+            "type": "string",
+            "title": "Voice",
+            "description": "alloy, echo, fable, onyx, nova or shimmer.",
+            "default": "alloy",
+        },
+        "response-type": {
+            "type": "string",
+            "title": "Response Format",
+            "description": "The audio format: mp3, opus, aac or flac.",
+            "default": "mp3",
+        },
+        "speed": _number("Speed", "The speed of the audio, from 0.25 to 4.0.", 0.25, 4),
+    },
+    "required": ["text", "model", "voice"],
+}
+TEXT_TO_SPEECH_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {"audio": {"title": "Audio", "description": "AI generated audio.", "instillFormat": "audio/*"}},
+    "required": [],
+}
+
+
+async def call(
+    ctx: TaskContext,
+    url: str,
+    content: bytes,
+    headers: Mapping[str, str],
+    allowed_paths: tuple[str, ...] = API_PATHS,
+) -> tuple[str, bytes]:
+    """One non-streamed call, retried as the others are: the answer's media type and
+    body (capped)."""
+
+    async def attempt() -> dict[str, Any]:
+        limit = int(ctx.config.get("http_max_response_bytes", outbound.DEFAULT_MAX_RESPONSE_BYTES))
+        try:
+            async with model_request(
+                ctx, url, headers=headers, content=content, allowed_paths=allowed_paths
+            ) as response:
+                await _check_status(response, url)
+                media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                return {"type": media_type, "body": await outbound.read_capped(response, limit)}
+        except outbound.OutboundUnavailable as exc:
+            raise _Transient(str(exc)) from None
+
+    answer = await _with_retries(ctx, attempt)
+    return answer["type"], answer["body"]
+
+
+async def run_text_to_image(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "prompt": _required_string(input, "prompt"),
+        "model": input.get("model") or "dall-e-2",
+    }
+    body.update({name: input[name] for name in ("n", "quality", "size", "style") if input.get(name) is not None})
+    # gpt-image models always answer base64 and refuse the parameter.
+    if not str(body["model"]).startswith("gpt-image"):
+        body["response_format"] = "b64_json"
+    url = _endpoint(ctx.setup, "images/generations")
+    _, content = await call(ctx, url, json_content(body), _headers(ctx.setup, "application/json"))
+    payload = _json_of(content, url)
+    results = []
+    for i, item in enumerate(payload.get("data") or []):
+        encoded = item.get("b64_json") if isinstance(item, Mapping) else None
+        if not isinstance(encoded, str) or not encoded:
+            raise ComponentError(f"{url} answered without the image data (b64_json) of image {i}.")
+        try:
+            image = File.from_data_uri(encoded) if encoded.startswith("data:") else File.from_base64(encoded)
+        except FileDecodeError:
+            raise ComponentError(f"{url} answered with image {i} not in base64.") from None
+        image.filename = f"image-{i}.{image.mime_type.rpartition('/')[2]}"
+        results.append({"image": image, "revised-prompt": str(item.get("revised_prompt") or "")})
+    if not results:
+        raise ComponentError(f"{url} answered without images.")
+    return {"results": results}
+
+
+def _multipart(fields: list[tuple[str, str]], file_field: str, file: File, filename: str) -> tuple[bytes, str]:
+    boundary = f"pipeline-{random.getrandbits(96):024x}"
+    parts = []
+    for name, value in fields:
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    quoted = filename.replace('"', "%22").replace("\r", "").replace("\n", "")
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{quoted}"\r\n'
+        f"Content-Type: {file.mime_type}\r\n\r\n".encode()
+    )
+    parts += [file.read(), f"\r\n--{boundary}--\r\n".encode()]
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+# The extension OpenAI reads the audio format from, for files that came without a name.
+_AUDIO_EXTENSIONS = {
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/wave": "wav",
+    "audio/mpeg": "mp3",
+    "audio/mp3": "mp3",
+    "audio/ogg": "ogg",
+    "audio/flac": "flac",
+    "audio/mp4": "m4a",
+    "audio/m4a": "m4a",
+    "audio/x-m4a": "m4a",
+    "audio/webm": "webm",
+    "video/mp4": "mp4",
+    "video/webm": "webm",
+}
+
+
+def _audio_file(value: Any) -> File:
+    if isinstance(value, File):
+        return value
+    if not isinstance(value, str) or not value:
+        raise ComponentError("audio is required: an audio file, a data URI or base64.")
+    try:
+        return File.from_data_uri(value) if value.startswith("data:") else File.from_base64(value)
+    except FileDecodeError:
+        raise ComponentError("audio is not a valid data URI or base64 string.") from None
+
+
+async def run_speech_recognition(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    model = _required_string(input, "model")
+    audio = _audio_file(input.get("audio"))
+    if not audio.mime_type.startswith(("audio/", "video/")):
+        raise ComponentError(f"audio must be an audio file, got {audio.mime_type}.")
+    filename = audio.filename or ""
+    if "." not in filename:
+        filename = f"{filename or 'audio'}.{_AUDIO_EXTENSIONS.get(audio.mime_type, 'wav')}"
+    # verbose_json as Instill asks; only its text is read.
+    fields = [("model", model), ("response_format", "verbose_json")]
+    fields += [(name, str(input[name])) for name in ("prompt", "language") if input.get(name)]
+    if input.get("temperature") is not None:
+        fields.append(("temperature", str(input["temperature"])))
+    content, content_type = _multipart(fields, "file", audio, filename)
+    headers = {**_headers(ctx.setup, "application/json"), "Content-Type": content_type}
+    url = _endpoint(ctx.setup, "audio/transcriptions")
+    payload = _json_of((await call(ctx, url, content, headers))[1], url)
+    text = payload.get("text")
+    if not isinstance(text, str):
+        raise ComponentError(f"{url} answered without a text.")
+    return {"text": text}
+
+
+async def run_text_to_speech(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "input": _required_string(input, "text"),
+        "model": input.get("model") or "tts-1",
+        "voice": input.get("voice") or "alloy",
+    }
+    if input.get("response-type"):
+        body["response_format"] = input["response-type"]
+    if input.get("speed") is not None:
+        body["speed"] = input["speed"]
+    url = _endpoint(ctx.setup, "audio/speech")
+    declared, audio = await call(ctx, url, json_content(body), _headers(ctx.setup, "audio/*"))
+    if not audio:
+        raise ComponentError(f"{url} answered without audio.")
+    file = File(audio, mime_type=declared if declared.startswith("audio/") else None)
+    if not file.mime_type.startswith("audio/"):
+        raise ComponentError(f"{url} answered with {file.mime_type}, not audio.")
+    extension = {"audio/mpeg": "mp3", "audio/aac": "aac"}.get(file.mime_type, file.mime_type.rpartition("/")[2])
+    file.filename = f"speech.{extension}"
+    return {"audio": file}
+
+
 COMPONENT = ComponentDefinition(
     type="openai",
     title="OpenAI",
     kind="ai",
     vendor="OpenAI",
-    description="Text generation (streamed) and embeddings with OpenAI or any OpenAI-compatible server (Ollama, vLLM, llama.cpp).",
+    description="Text generation (streamed), embeddings, images, speech recognition and speech with OpenAI or any OpenAI-compatible server (Ollama, vLLM, llama.cpp).",
     setup_schema=SETUP_SCHEMA,
     credential_fields=frozenset({"api-key"}),
     check_setup=check_setup,
@@ -707,5 +1022,42 @@ COMPONENT = ComponentDefinition(
             output_schema=TEXT_EMBEDDINGS_OUTPUT,
             run=run_text_embeddings,
         ),
+        "TASK_TEXT_TO_IMAGE": Task(
+            name="TASK_TEXT_TO_IMAGE",
+            title="Text to Image",
+            description="Generate images with DALL·E (images/generations).",
+            input_schema=TEXT_TO_IMAGE_INPUT,
+            output_schema=TEXT_TO_IMAGE_OUTPUT,
+            run=run_text_to_image,
+        ),
+        "TASK_SPEECH_RECOGNITION": Task(
+            name="TASK_SPEECH_RECOGNITION",
+            title="Speech Recognition",
+            description="Turn audio into text (audio/transcriptions).",
+            input_schema=SPEECH_RECOGNITION_INPUT,
+            output_schema=SPEECH_RECOGNITION_OUTPUT,
+            run=run_speech_recognition,
+        ),
+        "TASK_TEXT_TO_SPEECH": Task(
+            name="TASK_TEXT_TO_SPEECH",
+            title="Text to Speech",
+            description="Turn text into lifelike spoken audio (audio/speech).",
+            input_schema=TEXT_TO_SPEECH_INPUT,
+            output_schema=TEXT_TO_SPEECH_OUTPUT,
+            run=run_text_to_speech,
+        ),
     },
 )
+
+
+# The HTTP the other AI vendor components share (pipelines/components/chat_vendors.py),
+# under public names.
+Transient = _Transient
+check_status = _check_status
+endpoint = _endpoint
+json_body = _json_body
+json_of = _json_of
+provider_message = _provider_message
+required_string = _required_string
+sse_data = _sse_data
+with_retries = _with_retries

@@ -17,8 +17,8 @@ port), ``host:port`` (that port only, e.g. ``localhost:11434`` for a local model
 server; IPv6 as ``[::1]:11434``), or ``*`` for all. Deployments fill it from
 ``PIPELINE_HTTP_ALLOWED_HOSTS``. A caller that names ``allowed_paths`` (the openai
 component: its own API paths) narrows the bypass to URLs whose path ends in one of
-them, with no query, fragment or percent-encoding — an allowed model server is not
-an open door to the rest of its API (``/api/pull``).
+them, with no query (unless the allowed path spells it), fragment or percent-encoding
+— an allowed model server is not an open door to the rest of its API (``/api/pull``).
 """
 
 from __future__ import annotations
@@ -97,9 +97,14 @@ class OutboundPolicy:
         if not self.allowed_paths:
             return None
         raw_path = url.raw_path.decode("ascii", "replace")
-        if url.userinfo or url.query or url.fragment or "?" in raw_path or "%" in raw_path:
+        if url.userinfo or url.fragment or "%" in raw_path or raw_path.count("?") > (1 if url.query else 0):
             return "a URL with credentials, a query, a fragment or percent-encoding"
-        if not url.path.endswith(self.allowed_paths) or "/../" in url.path or "/./" in url.path:
+        # A query only as an allowed path spells it (gemini's ":streamGenerateContent?alt=sse").
+        spelled = tuple(path for path in self.allowed_paths if ("?" in path) == bool(url.query))
+        if url.query and not raw_path.endswith(spelled):
+            return "a URL with credentials, a query, a fragment or percent-encoding"
+        paths = tuple(path.split("?", 1)[0] for path in spelled)
+        if not url.path.endswith(paths) or "/../" in url.path or "/./" in url.path:
             return f"a path other than {' or '.join(self.allowed_paths)}"
         return None
 

@@ -17,8 +17,9 @@ secret values masked; the scope that later components render from keeps the real
 values, so a component still receives the real key.
 
 Platform keys (:mod:`.platform`): a component whose type the server holds a key for
-gets the server's setup when it has none, and ``${secret.INSTILL_SECRET}`` in its
-setup resolves to that key; the key joins the masked values of every row of a recipe
+gets the server's setup when it has none (or one naming neither ``api-key`` nor
+``base-url``: Instill's components use their platform key whenever the setup gives
+none), and ``${secret.INSTILL_SECRET}`` in its setup resolves to that key; the key joins the masked values of every row of a recipe
 that uses it, and the server's base URL for that type is an allowed model host for
 that type's components only.
 
@@ -54,10 +55,10 @@ from .events import (
 from .inputs import describe
 from .limits import deeper_than
 from .masking import Masker
-from .platform import PLATFORM_SECRET, PlatformSetup, allowed_host
+from .platform import API_KEY, BASE_URL, PLATFORM_SECRET, PlatformSetup, allowed_host
 from .processes import TaskProcesses, shared
 from .recipe import Component, Graph, Recipe
-from .references import Node, ReferenceUnresolved, files_to_read, read_files
+from .references import Const, DictNode, Node, ReferenceUnresolved, files_to_read, read_files
 from .results import COMPLETED, ERROR, SKIPPED, ComponentResult, RowResult, RunResult
 
 __all__ = ["DEFAULT_MAX_ITERATIONS", "EventHandler", "RunCancelled", "execute"]
@@ -191,7 +192,12 @@ class _Run:
             platform = setups.get(component.type)
             if uses_secret and platform is None:  # no setting at all: the error names it
                 platform = PlatformSetup(component.type)
-            if platform is not None and component.iterator is None and (component.setup is None or uses_secret):
+            keyless = _names_neither(component.setup, (API_KEY, BASE_URL))
+            if (
+                platform is not None
+                and component.iterator is None
+                and (component.setup is None or uses_secret or keyless)
+            ):
                 self.platform[id(component)] = (platform, uses_secret)
                 if platform.api_key:
                     self.platform_keys.add(platform.api_key)
@@ -393,8 +399,9 @@ class _Run:
         platform, uses_secret = planned
         if component.setup is None:
             return platform.default_setup()
-        if not uses_secret:
-            return component.setup.render(scope, True)
+        if not uses_secret:  # a setup naming neither key nor base URL: the platform's fill them in
+            rendered = component.setup.render(scope, True)
+            return {**platform.default_setup(), **rendered} if isinstance(rendered, Mapping) else rendered
         if not platform.api_key:
             raise platform.missing_key()
         # Only this component's setup sees the name; the recipe's own secrets stay as they are.
@@ -588,6 +595,17 @@ async def _read_off_loop(nodes: Sequence[Node], scope: Mapping[str, Any]) -> Non
 
 # The engine option that carries the platform setups (type → PlatformSetup).
 _PLATFORM_SETUPS = "platform_setups"
+
+
+def _names_neither(setup: Node | None, fields: tuple[str, ...]) -> bool:
+    """Whether ``setup`` is a literal map with none of ``fields`` among its keys."""
+    if isinstance(setup, DictNode):
+        keys = {key for key, _ in setup.items}
+    elif isinstance(setup, Const) and isinstance(setup.value, Mapping):
+        keys = set(setup.value)
+    else:
+        return False
+    return not keys & set(fields)
 
 
 def _all_components(graph: Graph) -> list[Component]:

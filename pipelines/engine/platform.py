@@ -10,7 +10,8 @@ ways, and both work here:
 
 A component type takes platform keys when its setup schema has an ``api-key`` field
 (every AI vendor component does, as Instill names it), so a new vendor component gets
-them by declaring that field. The server configures them per type with
+them by declaring that field; a component whose server needs no key (``ollama``) gets
+its platform base URL by declaring a ``base-url`` field. The server configures them per type with
 ``PIPELINE_<VENDOR>_API_KEY`` and ``PIPELINE_<VENDOR>_BASE_URL`` (:func:`setting_names`;
 ``<VENDOR>`` is the type upper-cased, ``-`` as ``_``) and hands them to ``execute`` as
 ``config["platform_setups"]`` (type → :class:`PlatformSetup`): the engine reads no
@@ -56,9 +57,9 @@ BASE_URL = "base-url"
 
 
 def takes_platform_key(definition: ComponentDefinition) -> bool:
-    """Whether the server may hold a key for this component type."""
+    """Whether the server may hold a key (or only a base URL) for this component type."""
     properties = definition.setup_schema.get("properties")
-    return isinstance(properties, Mapping) and API_KEY in properties
+    return isinstance(properties, Mapping) and (API_KEY in properties or BASE_URL in properties)
 
 
 def setting_names(component_type: str) -> tuple[str, str]:

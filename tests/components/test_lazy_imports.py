@@ -13,7 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Image and document libraries (PDF, Office formats, HTML), the text chunker's
+# Image and document libraries (PDF, Office formats, HTML: also the web component's
+# parser, selectors and Markdown), the text chunker's
 # tokenizer, the HTTP client (the outbound requests of the http and openai components
 # and of file URLs), and gRPC (which only serve's gRPC server needs: never a run worker
 # nor a task process).
@@ -27,6 +28,7 @@ HEAVY = (
     "pptx",
     "lxml",
     "bs4",
+    "soupsieve",
     "markdownify",
     "bpe_openai",
     "httpx",

@@ -39,6 +39,27 @@ def start_server(data_dir: Path, name: str, *, admin_password: str = ADMIN_PASSW
     return server
 
 
+@pytest.fixture(scope="module")
+def platform_key_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, _fake_openai_server
+) -> Iterator[Server]:
+    """A server of the test module's own whose only way to a model is its platform key: the
+    module's ``KEY`` as PIPELINE_OPENAI_API_KEY and the fake OpenAI server as
+    PIPELINE_OPENAI_BASE_URL, no allow list (the base URL is what admits it)."""
+    name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").replace("_", "-")
+    started = start_server(
+        tmp_path_factory.mktemp(name),
+        f"e2e-{name}",
+        PIPELINE_HTTP_ALLOWED_HOSTS="",
+        PIPELINE_OPENAI_API_KEY=request.module.KEY,
+        PIPELINE_OPENAI_BASE_URL=_fake_openai_server.fake.base_url,
+    )
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: drives a real `manage.py serve` subprocess over HTTP")
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,7 +22,6 @@ import pytest
 
 from benchmarks._server import Server
 from tests.components.test_platform_keys import INSTILL_RECIPE, NO_SETUP_RECIPE
-from tests.e2e.conftest import start_server
 
 pytestmark = pytest.mark.e2e
 
@@ -31,18 +29,8 @@ KEY = "sk-platform-" + secrets.token_hex(16)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, _fake_openai_server) -> Iterator[Server]:
-    started = start_server(
-        tmp_path_factory.mktemp("platform-keys"),
-        "e2e-platform-keys",
-        PIPELINE_HTTP_ALLOWED_HOSTS="",
-        PIPELINE_OPENAI_API_KEY=KEY,
-        PIPELINE_OPENAI_BASE_URL=_fake_openai_server.fake.base_url,
-    )
-    try:
-        yield started
-    finally:
-        started.stop()
+def server(platform_key_server: Server) -> Server:
+    return platform_key_server
 
 
 @pytest.mark.parametrize("pipeline_id", ["with-instill-secret", "without-setup"])

@@ -52,6 +52,7 @@ PAGES = [
     Page("editor-graph", EDITOR, then=tab("Graph"), ready=".CodeMirror"),
     Page("editor-release", EDITOR, then=tab("Release"), ready=".CodeMirror"),
     Page("editor-toolkit", EDITOR, then=tab("Toolkit"), ready=".CodeMirror"),
+    Page("settings", "{pipeline}settings"),
     Page("runs", "{pipeline}runs/"),
     Page("run-detail", "{run}"),
     Page("tokens", "/settings/tokens"),
