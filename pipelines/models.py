@@ -254,6 +254,26 @@ class Secret(models.Model):
         constraints = [models.UniqueConstraint(fields=["namespace", "slug"], name="secret_unique_id_in_namespace")]
 
 
+class Connection(models.Model):
+    """A namespace's connection to an integration (a component type with a setup),
+    referenced from recipes as ``setup: ${connection.<id>}``. ``setup`` holds the plain
+    fields; the secret ones (the type's credential fields) are in ``encrypted_secrets``,
+    a Fernet token of their JSON, like secrets."""
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="connections")
+    slug = models.CharField(max_length=32, validators=[resource_id_validator])
+    integration_id = models.CharField(max_length=64)
+    setup = JSONField(default=dict)
+    encrypted_secrets = models.TextField(blank=True, default="")
+    scopes = JSONField(default=list)
+    create_time = models.DateTimeField(default=timezone.now)
+    update_time = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["namespace", "slug"], name="connection_unique_id_in_namespace")]
+
+
 class IdempotencyKey(models.Model):
     """An ``Idempotency-Key`` seen on a trigger: the same key and body within 24 h give the same run."""
 

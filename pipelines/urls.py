@@ -4,7 +4,7 @@ from django.http import HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import path
 
-from pipelines.views import account, editor, pipeline_settings, pipelines, runs
+from pipelines.views import account, connections, editor, pipeline_settings, pipelines, runs
 
 PIPE = "<str:namespace_id>/pipelines/<str:pipeline_id>/"
 
@@ -23,6 +23,9 @@ urlpatterns = [
     path("accounts/signup/", account.signup, name="signup"),
     path("settings/tokens", account.token_list, name="token-list"),
     path("settings/tokens/<str:token_id>/delete", account.token_delete, name="token-delete"),
+    path("settings/connections", connections.connection_list, name="connection-list"),
+    path("settings/connections/<str:connection_id>", connections.connection_edit, name="connection-edit"),
+    path("settings/connections/<str:connection_id>/delete", connections.connection_delete, name="connection-delete"),
     path("settings/secrets", account.secret_list, name="secret-list"),
     path("settings/secrets/<str:secret_id>/update", account.secret_update, name="secret-update"),
     path("settings/secrets/<str:secret_id>/delete", account.secret_delete, name="secret-delete"),

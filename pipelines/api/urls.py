@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSpli
 from pipelines.api.views import (
     common,
     component_definitions,
+    connections,
     events,
     health,
     integrations,
@@ -45,6 +46,12 @@ urlpatterns = [
     re_path(rf"^{NS}/pipelines$", pipelines.NamespacePipelineListCreateApi.as_view()),
     re_path(rf"^{NS}/secrets$", secrets.SecretListCreateApi.as_view()),
     re_path(rf"^{NS}/secrets/(?P<secret_id>[^/]+)$", secrets.SecretDetailApi.as_view()),
+    re_path(rf"^{NS}/connections$", connections.ConnectionListCreateApi.as_view()),
+    re_path(rf"^{NS}/connections/(?P<connection_id>[^/]+)$", connections.ConnectionDetailApi.as_view()),
+    re_path(
+        rf"^{NS}/connections/(?P<connection_id>[^/]+)/referenced-pipelines$",
+        connections.ConnectionReferencedPipelinesApi.as_view(),
+    ),
     re_path(rf"^{PIPE}$", pipelines.PipelineDetailApi.as_view()),
     re_path(rf"^{PIPE}/releases$", releases.ReleaseListCreateApi.as_view()),
     re_path(rf"^{REL}$", releases.ReleaseDetailApi.as_view()),

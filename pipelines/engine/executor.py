@@ -42,6 +42,7 @@ from typing import Any
 
 from .components import ComponentError, Registry, TaskContext
 from .conditions import ConditionError
+from .connections import split as split_connections
 from .events import (
     ComponentErrorUpdated,
     ComponentInputUpdated,
@@ -249,7 +250,8 @@ class _Run:
         events = self.on_event is not None
         if events:
             await self.emit(PipelineStatusUpdated, index, started=True)
-        scope: dict[str, Any] = {"variable": variables, "secret": secrets}
+        plain, connections = split_connections(secrets)
+        scope: dict[str, Any] = {"variable": variables, "secret": plain, "connection": connections}
         results: dict[str, ComponentResult] = {}
         graph = self.recipe.graph
         await self.run_graph(graph, scope, index, results, events)

@@ -1191,10 +1191,17 @@ class _RecipeParser:
                         where, f'{reference}: component "{root}" has no output "{path[1]}" (its outputs: {known}){hint}'
                     )
         elif root == "connection":
-            self.problem(where, f"{reference}: connections are not supported; reference a secret with ${{secret.<id>}}")
+            if first is None or len(path) != 1:
+                self.problem(where, f"{reference} must name a connection, e.g. setup: ${{connection.my-openai}}")
+            elif not _SETUP_LOCATION.search(where):
+                self.problem(where, f"{reference}: a connection can only be a component's setup")
         else:
-            hint = _hint(root, [*scope.components, "variable", "secret"])
+            hint = _hint(root, [*scope.components, "variable", "secret", "connection"])
             self.problem(where, f'{reference} references an unknown component or root "{root}"{hint}')
+
+
+# Where a connection may be referenced: a component's whole setup.
+_SETUP_LOCATION = re.compile(r"\.setup$")
 
 
 def _located_references(value: Any, node: Node, where: str) -> Iterator[tuple[str, Reference]]:
@@ -1224,7 +1231,7 @@ def _secret_origin(
 ) -> Reference | None:
     """The ``${secret.*}`` reference whose value ``reference`` renders, directly or
     through components' inputs, setups and iterator output elements; else None."""
-    if reference.root == "secret":
+    if reference.root in ("secret", "connection"):
         return reference
     component = components.get(reference.root)
     field = reference.field

@@ -21,6 +21,7 @@ from pipelines.aio import db
 from pipelines.auth import AUTHENTICATION_REQUIRED, authenticate_authorization, rate_subject
 from pipelines.engine import PipelineOutputUpdated
 from pipelines.errors import ServiceError, Unauthenticated
+from pipelines.grpc import connections as connection_calls
 from pipelines.grpc import messages
 from pipelines.grpc.gen.common.healthcheck.v1beta import healthcheck_pb2
 from pipelines.grpc.gen.core.mgmt.v1beta import mgmt_pb2
@@ -230,6 +231,33 @@ class PipelineServicer:
             },
             cd.ListComponentDefinitionsResponse(),
         )
+
+
+def _catalog_method(name: str):
+    """A connection or integration call (:mod:`pipelines.grpc.connections`)."""
+
+    @_unary
+    async def method(self, request, context):
+        metadata = _metadata(context)
+        return await _catalog_call(name, request, metadata.get("authorization", ""), _peer_address(context))
+
+    method.__name__ = name
+    return method
+
+
+_catalog_call = db(connection_calls.call)
+
+for _name in (
+    "ListIntegrations",
+    "GetIntegration",
+    "ListNamespaceConnections",
+    "GetNamespaceConnection",
+    "CreateNamespaceConnection",
+    "UpdateNamespaceConnection",
+    "DeleteNamespaceConnection",
+    "ListPipelineIDsByConnectionID",
+):
+    setattr(PipelineServicer, _name, _catalog_method(_name))
 
 
 class MgmtServicer:

@@ -37,8 +37,8 @@ from pipelines.services.run_execution import local_cancels, run_stored, run_trig
 from pipelines.services.run_files import FileStore, as_data_uris, as_files
 from pipelines.services.run_inputs import TriggerRow, bind_rows
 from pipelines.services.run_records import RunState, run_record_failure
-from pipelines.services.run_targets import TriggerTarget
-from pipelines.services.secrets import decrypt, encrypt, secrets_for_namespace
+from pipelines.services.run_targets import TriggerTarget, run_secrets
+from pipelines.services.secrets import decrypt, encrypt
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -284,8 +284,8 @@ def run_claim(*, run_uid: uuid.UUID | str, worker: str | None = None, take_over_
     run = PipelineRun.objects.select_related("pipeline__namespace", "release", "requester").get(uid=run_uid)
     recipe = parse_recipe(run.recipe_snapshot or {}, registry=default_registry())
     snapshot_text = json.dumps(run.recipe_snapshot)
-    namespace_secrets = (
-        secrets_for_namespace(namespace_id=run.pipeline.namespace_id) if "secret" in snapshot_text else {}
+    namespace_secrets = run_secrets(
+        namespace_id=run.pipeline.namespace_id, recipe=recipe, raw=snapshot_text, strict=False
     )
     overrides = json.loads(decrypt(run.pending_secrets)) if run.pending_secrets else [{} for _ in run.inputs]
     target = TriggerTarget(

@@ -16,6 +16,7 @@ from pipelines.components import default_registry
 from pipelines.engine import Recipe, RecipeInvalid, RecipeLimits, parse_recipe, validate_recipe
 from pipelines.errors import AlreadyExists, InvalidArgument, NotFound, RecipeInvalidError
 from pipelines.models import RESOURCE_ID_PATTERN, Namespace, Pipeline, PipelineRelease
+from pipelines.services.connections import connection_problems
 from pipelines.services.run_files import remove_run_files
 
 ROLES = ("ROLE_VIEWER", "ROLE_EXECUTOR")
@@ -67,25 +68,34 @@ def recipe_copied(pipeline: Pipeline) -> tuple[str, dict]:
     return recipe_source(raw_recipe=pipeline.raw_recipe) if pipeline.raw_recipe.strip() else ("", pipeline.recipe)
 
 
-def recipe_validate(*, raw_recipe: str) -> list[dict]:
+def recipe_validate(*, raw_recipe: str, namespace: Namespace | None = None) -> list[dict]:
     """Problems of a recipe, errors and warnings (each says its ``severity``), for
-    ``/validate``; empty when it is valid with nothing to warn about."""
+    ``/validate``; empty when it is valid with nothing to warn about. With the
+    pipeline's ``namespace``, a connection it lacks is an error too."""
     if not raw_recipe.strip():
         return []
-    return [p.as_dict() for p in validate_recipe(raw_recipe, registry=default_registry(), limits=recipe_limits())]
+    problems = [p.as_dict() for p in validate_recipe(raw_recipe, registry=default_registry(), limits=recipe_limits())]
+    if namespace is not None and "connection" in raw_recipe and not any(p["severity"] == "error" for p in problems):
+        recipe = parse_recipe(raw_recipe, registry=default_registry(), limits=recipe_limits())
+        problems = connection_problems(namespace=namespace, recipe=recipe) + problems
+    return problems
 
 
-def recipe_check(*, raw_recipe: str) -> tuple[Recipe | None, list[dict]]:
+def recipe_check(*, raw_recipe: str, namespace: Namespace | None = None) -> tuple[Recipe | None, list[dict]]:
     """The parsed recipe and its warnings, or None and its problems (errors, then
     warnings): the editor's as-you-type check, which also draws the graph of a valid
-    recipe."""
+    recipe. With the pipeline's ``namespace``, a connection it lacks is an error
+    (the recipe still parses: a trigger is what it stops)."""
     if not raw_recipe.strip():
         return None, []
     try:
         recipe = parse_recipe(raw_recipe, registry=default_registry(), limits=recipe_limits())
     except RecipeInvalid as exc:
         return None, [p.as_dict() for p in exc.problems]
-    return recipe, [p.as_dict() for p in recipe.warnings]
+    warnings = [p.as_dict() for p in recipe.warnings]
+    if namespace is not None and "connection" in raw_recipe:
+        warnings = connection_problems(namespace=namespace, recipe=recipe) + warnings
+    return recipe, warnings
 
 
 def _errors(exc: RecipeInvalid) -> list[dict]:

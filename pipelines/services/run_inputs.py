@@ -16,6 +16,7 @@ from django.conf import settings
 
 from pipelines.components.outbound import guarded_request
 from pipelines.engine import ComponentError, File, InputInvalid
+from pipelines.engine.connections import PREFIX as CONNECTION_PREFIX
 from pipelines.engine.inputs import media_type_fits
 from pipelines.engine.types import FILE_TYPES, item_type
 from pipelines.errors import InvalidArgument
@@ -87,6 +88,11 @@ def trigger_rows(payload: Any) -> list[TriggerRow]:
                 field=f"{where}.secret",
             )
         for secret_id, value in secret.items():
+            if secret_id.startswith(CONNECTION_PREFIX):
+                raise InvalidArgument(
+                    f"{where}.secret.{secret_id} is not a secret id: a connection cannot be overridden",
+                    field=f"{where}.secret.{secret_id}",
+                )
             if len(value) > MAX_SECRET_OVERRIDE_CHARS:
                 raise InvalidArgument(
                     f"{where}.secret.{secret_id} is longer than {MAX_SECRET_OVERRIDE_CHARS:,} characters",

@@ -9,6 +9,7 @@ from typing import Any
 
 from pipelines.aio import db
 from pipelines.engine import Recipe
+from pipelines.engine.connections import referenced as referenced_connections
 from pipelines.errors import PermissionDenied
 from pipelines.models import Pipeline, PipelineRelease
 from pipelines.selectors import (
@@ -18,6 +19,7 @@ from pipelines.selectors import (
     release_get,
     trigger_version_get,
 )
+from pipelines.services.connections import connections_for_run
 from pipelines.services.pipelines import pipeline_recipe_cached, version_recipe
 from pipelines.services.secrets import secrets_for_namespace
 
@@ -41,6 +43,18 @@ class TriggerTarget:
         return self.release.slug if self.release else "latest"
 
 
+def run_secrets(*, namespace_id: int, recipe: Recipe, raw: str, strict: bool = True) -> dict[str, str]:
+    """The namespace secrets and connections a recipe can reference, decrypted (only
+    in memory, only for recipes that can reference them). ``strict``: a connection the
+    recipe references and the namespace lacks is Instill's 400; otherwise it is left
+    out (the component fails on the unresolved reference)."""
+    secrets = secrets_for_namespace(namespace_id=namespace_id) if "secret" in raw else {}
+    if "connection" in raw:
+        wanted = referenced_connections(recipe)
+        secrets.update(connections_for_run(namespace_id=namespace_id, connection_ids=wanted, strict=strict))
+    return secrets
+
+
 def trigger_target(*, namespace_id: str, pipeline_id: str, user: Any, release_id: str | None = None) -> TriggerTarget:
     """Resolve and authorise what to run. Reads only; safe to call from a worker thread."""
     pipeline, permission = pipeline_get_for_trigger(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
@@ -49,8 +63,7 @@ def trigger_target(*, namespace_id: str, pipeline_id: str, user: Any, release_id
     release = release_get(pipeline=pipeline, release_id=release_id) if release_id is not None else None
     recipe = version_recipe(pipeline, release)
     raw = release.raw_recipe if release is not None else pipeline.raw_recipe
-    # Secrets are decrypted only for recipes that can reference them.
-    secrets = secrets_for_namespace(namespace_id=pipeline.namespace_id) if "secret" in raw else {}
+    secrets = run_secrets(namespace_id=pipeline.namespace_id, recipe=recipe, raw=raw)
     return TriggerTarget(
         pipeline=pipeline, release=release, recipe=recipe, permission=permission, namespace_secrets=secrets
     )
@@ -63,7 +76,7 @@ def trigger_target_draft(*, namespace_id: str, pipeline_id: str, user: Any, reci
     pipeline, permission = pipeline_get_for_trigger(namespace_id=namespace_id, pipeline_id=pipeline_id, user=user)
     if not permission.can_edit:
         raise PermissionDenied(f'only the owner of pipeline "{pipeline_id}" can run a draft of it')
-    secrets = secrets_for_namespace(namespace_id=pipeline.namespace_id) if "secret" in raw else {}
+    secrets = run_secrets(namespace_id=pipeline.namespace_id, recipe=recipe, raw=raw)
     return TriggerTarget(
         pipeline=pipeline,
         release=None,
@@ -83,7 +96,8 @@ def trigger_target_on_loop(*, namespace_id: str, pipeline_id: str, user: Any) ->
     if found is None:
         return None
     pipeline, permission = found
-    if not permission.can_trigger or "secret" in pipeline.raw_recipe:
+    raw = pipeline.raw_recipe
+    if not permission.can_trigger or "secret" in raw or "connection" in raw:
         return None
     recipe = pipeline_recipe_cached(pipeline)
     if recipe is None:

@@ -38,11 +38,11 @@ def _urls(pipeline) -> dict[str, str]:
     }
 
 
-def checked(raw_recipe: str):
+def checked(raw_recipe: str, namespace=None):
     """The parser's verdict on a draft: the recipe (None when invalid) and, for the
     page, its problems (errors and warnings, each with its line) and the graph data of a
     valid draft (drawn by ``static/pipelines/graph.js``)."""
-    recipe, problems = pipeline_services.recipe_check(raw_recipe=raw_recipe)
+    recipe, problems = pipeline_services.recipe_check(raw_recipe=raw_recipe, namespace=namespace)
     for problem in problems:
         if "line" not in problem:
             problem["line"] = problem_line(raw_recipe, problem["location"], problem["error"])
@@ -54,7 +54,7 @@ def checked(raw_recipe: str):
 @page
 def pipeline_editor(request, namespace_id: str, pipeline_id: str):
     pipeline, permission = editable_pipeline(request, namespace_id, pipeline_id)
-    recipe, state = checked(pipeline.raw_recipe)
+    recipe, state = checked(pipeline.raw_recipe, pipeline.namespace)
     context = {
         "pipeline": pipeline,
         "permission": permission,
@@ -75,8 +75,8 @@ def pipeline_editor(request, namespace_id: str, pipeline_id: str):
 @require_POST
 @page
 def pipeline_validate(request, namespace_id: str, pipeline_id: str):
-    editable_pipeline(request, namespace_id, pipeline_id)
-    return JsonResponse(checked(request.POST.get("rawRecipe", ""))[1])
+    pipeline, _ = editable_pipeline(request, namespace_id, pipeline_id)
+    return JsonResponse(checked(request.POST.get("rawRecipe", ""), pipeline.namespace)[1])
 
 
 @login_required

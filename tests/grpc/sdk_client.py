@@ -60,6 +60,20 @@ def main(token: str, url: str, namespace: str, result_path: str) -> None:
         pipeline.list_component_definitions(page=0, filter_str='qTitle="JSO"')
     )
 
+    # Integrations and connections, as the SDK's own calls make them.
+    result["list_integrations"] = MessageToDict(pipeline.list_integrations(filter_str='qIntegration="open"'))
+    result["get_integration"] = MessageToDict(pipeline.get_integration(integration_id="openai"))
+    setup = {"api-key": "sk-sdk-key-0123456789", "base-url": "http://localhost:9/v1"}
+    result["create_connection"] = MessageToDict(
+        pipeline.create_connection(namespace_id=namespace, integration_id="openai", connection_id="sdk-ai", setup=setup)
+    )
+    setup = {"api-key": "*****MASK*****", "base-url": "http://localhost:8/v1"}
+    pipeline.update_connection(namespace_id=namespace, integration_id="openai", connection_id="sdk-ai", setup=setup)
+    result["get_connection"] = MessageToDict(pipeline.get_connection(namespace_id=namespace, connection_id="sdk-ai"))
+    result["list_connections"] = MessageToDict(pipeline.list_connections(namespace_id=namespace))
+    pipeline.delete_connection(namespace_id=namespace, connection_id="sdk-ai")
+    result["after_delete"] = MessageToDict(pipeline.list_connections(namespace_id=namespace))
+
     pipeline.close()
     with open(result_path, "w") as out:
         json.dump(result, out)

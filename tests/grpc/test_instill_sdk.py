@@ -84,6 +84,18 @@ def test_instill_sdk_against_serve(instill_sdk_python, serve_process, tmp_path):
     assert definition["id"] == "json" and definition["type"] == "COMPONENT_TYPE_OPERATOR"
     assert "TASK_JQ" in definition["spec"]["dataSpecifications"]
     assert got["not_found"] == ["NOT_FOUND", 'pipeline "no-such-pipeline" not found in namespace "admin"']
+    # Integrations and connections: the SDK's calls, secrets masked, the mask keeps the key.
+    assert [i["id"] for i in got["list_integrations"]["integrations"]] == ["openai"]
+    assert got["get_integration"]["integration"]["title"] == "OpenAI"
+    created = got["create_connection"]["connection"]
+    assert created["id"] == "sdk-ai" and created["setup"]["api-key"] == "*****MASK*****"
+    assert got["get_connection"]["connection"]["setup"] == {
+        "api-key": "*****MASK*****",
+        "base-url": "http://localhost:8/v1",
+    }
+    assert [c["id"] for c in got["list_connections"]["connections"]] == ["sdk-ai"]
+    assert got["after_delete"].get("connections", []) == []
+    assert "sk-sdk-key" not in json.dumps(got)
 
     runs = httpx.get(
         f"{server.base_url}/v1beta/namespaces/admin/pipelines/hello/runs",

@@ -71,5 +71,13 @@ def test_health_messages_and_services():
         "TriggerNamespacePipelineWithStream",
         "GetOperation",
         "ListComponentDefinitions",
+        "ListIntegrations",
+        "GetIntegration",
+        "ListNamespaceConnections",
+        "GetNamespaceConnection",
+        "CreateNamespaceConnection",
+        "UpdateNamespaceConnection",
+        "DeleteNamespaceConnection",
+        "ListPipelineIDsByConnectionID",
     }
     assert PIPELINE_SERVICE.methods_by_name["TriggerNamespacePipelineWithStream"].server_streaming

@@ -123,7 +123,7 @@ class PipelineValidateApi(APIView):
         pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
         data = validated(s.PipelineValidateInput, request.data or {})
         raw = data.get("rawRecipe", pipeline.raw_recipe)
-        problems = pipeline_services.recipe_validate(raw_recipe=raw)
+        problems = pipeline_services.recipe_validate(raw_recipe=raw, namespace=pipeline.namespace)
         errors = [p for p in problems if p["severity"] == "error"]
         warnings = [p for p in problems if p["severity"] != "error"]
         return Response({"success": not errors, "errors": errors, "warnings": warnings})

@@ -5,6 +5,7 @@ import grpc
 import warnings
 
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import component_definition_pb2 as pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2
+from pipelines.grpc.gen.pipeline.pipeline.v1beta import integration_pb2 as pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pipeline_dot_pipeline_dot_v1beta_dot_pipeline__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -76,6 +77,46 @@ class PipelinePublicServiceStub:
                 request_serializer=pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2.ListComponentDefinitionsRequest.SerializeToString,
                 response_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2.ListComponentDefinitionsResponse.FromString,
                 _registered_method=True)
+        self.ListNamespaceConnections = channel.unary_unary(
+                '/pipeline.pipeline.v1beta.PipelinePublicService/ListNamespaceConnections',
+                request_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListNamespaceConnectionsRequest.SerializeToString,
+                response_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListNamespaceConnectionsResponse.FromString,
+                _registered_method=True)
+        self.GetNamespaceConnection = channel.unary_unary(
+                '/pipeline.pipeline.v1beta.PipelinePublicService/GetNamespaceConnection',
+                request_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.GetNamespaceConnectionRequest.SerializeToString,
+                response_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.GetNamespaceConnectionResponse.FromString,
+                _registered_method=True)
+        self.CreateNamespaceConnection = channel.unary_unary(
+                '/pipeline.pipeline.v1beta.PipelinePublicService/CreateNamespaceConnection',
+                request_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.CreateNamespaceConnectionRequest.SerializeToString,
+                response_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.CreateNamespaceConnectionResponse.FromString,
+                _registered_method=True)
+        self.UpdateNamespaceConnection = channel.unary_unary(
+                '/pipeline.pipeline.v1beta.PipelinePublicService/UpdateNamespaceConnection',
+                request_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.UpdateNamespaceConnectionRequest.SerializeToString,
+                response_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.UpdateNamespaceConnectionResponse.FromString,
+                _registered_method=True)
+        self.DeleteNamespaceConnection = channel.unary_unary(
+                '/pipeline.pipeline.v1beta.PipelinePublicService/DeleteNamespaceConnection',
+                request_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.DeleteNamespaceConnectionRequest.SerializeToString,
+                response_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.DeleteNamespaceConnectionResponse.FromString,
+                _registered_method=True)
+        self.ListPipelineIDsByConnectionID = channel.unary_unary(
+                '/pipeline.pipeline.v1beta.PipelinePublicService/ListPipelineIDsByConnectionID',
+                request_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListPipelineIDsByConnectionIDRequest.SerializeToString,
+                response_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListPipelineIDsByConnectionIDResponse.FromString,
+                _registered_method=True)
+        self.ListIntegrations = channel.unary_unary(
+                '/pipeline.pipeline.v1beta.PipelinePublicService/ListIntegrations',
+                request_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListIntegrationsRequest.SerializeToString,
+                response_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListIntegrationsResponse.FromString,
+                _registered_method=True)
+        self.GetIntegration = channel.unary_unary(
+                '/pipeline.pipeline.v1beta.PipelinePublicService/GetIntegration',
+                request_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.GetIntegrationRequest.SerializeToString,
+                response_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.GetIntegrationResponse.FromString,
+                _registered_method=True)
 
 
 class PipelinePublicServiceServicer:
@@ -130,6 +171,54 @@ class PipelinePublicServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListNamespaceConnections(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetNamespaceConnection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateNamespaceConnection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateNamespaceConnection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteNamespaceConnection(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPipelineIDsByConnectionID(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListIntegrations(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetIntegration(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PipelinePublicServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -172,6 +261,46 @@ def add_PipelinePublicServiceServicer_to_server(servicer, server):
                     servicer.ListComponentDefinitions,
                     request_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2.ListComponentDefinitionsRequest.FromString,
                     response_serializer=pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2.ListComponentDefinitionsResponse.SerializeToString,
+            ),
+            'ListNamespaceConnections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNamespaceConnections,
+                    request_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListNamespaceConnectionsRequest.FromString,
+                    response_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListNamespaceConnectionsResponse.SerializeToString,
+            ),
+            'GetNamespaceConnection': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetNamespaceConnection,
+                    request_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.GetNamespaceConnectionRequest.FromString,
+                    response_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.GetNamespaceConnectionResponse.SerializeToString,
+            ),
+            'CreateNamespaceConnection': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateNamespaceConnection,
+                    request_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.CreateNamespaceConnectionRequest.FromString,
+                    response_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.CreateNamespaceConnectionResponse.SerializeToString,
+            ),
+            'UpdateNamespaceConnection': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateNamespaceConnection,
+                    request_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.UpdateNamespaceConnectionRequest.FromString,
+                    response_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.UpdateNamespaceConnectionResponse.SerializeToString,
+            ),
+            'DeleteNamespaceConnection': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteNamespaceConnection,
+                    request_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.DeleteNamespaceConnectionRequest.FromString,
+                    response_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.DeleteNamespaceConnectionResponse.SerializeToString,
+            ),
+            'ListPipelineIDsByConnectionID': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPipelineIDsByConnectionID,
+                    request_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListPipelineIDsByConnectionIDRequest.FromString,
+                    response_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListPipelineIDsByConnectionIDResponse.SerializeToString,
+            ),
+            'ListIntegrations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListIntegrations,
+                    request_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListIntegrationsRequest.FromString,
+                    response_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListIntegrationsResponse.SerializeToString,
+            ),
+            'GetIntegration': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetIntegration,
+                    request_deserializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.GetIntegrationRequest.FromString,
+                    response_serializer=pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.GetIntegrationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -390,6 +519,222 @@ class PipelinePublicService:
             '/pipeline.pipeline.v1beta.PipelinePublicService/ListComponentDefinitions',
             pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2.ListComponentDefinitionsRequest.SerializeToString,
             pipeline_dot_pipeline_dot_v1beta_dot_component__definition__pb2.ListComponentDefinitionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNamespaceConnections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pipeline.pipeline.v1beta.PipelinePublicService/ListNamespaceConnections',
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListNamespaceConnectionsRequest.SerializeToString,
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListNamespaceConnectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetNamespaceConnection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pipeline.pipeline.v1beta.PipelinePublicService/GetNamespaceConnection',
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.GetNamespaceConnectionRequest.SerializeToString,
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.GetNamespaceConnectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateNamespaceConnection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pipeline.pipeline.v1beta.PipelinePublicService/CreateNamespaceConnection',
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.CreateNamespaceConnectionRequest.SerializeToString,
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.CreateNamespaceConnectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateNamespaceConnection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pipeline.pipeline.v1beta.PipelinePublicService/UpdateNamespaceConnection',
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.UpdateNamespaceConnectionRequest.SerializeToString,
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.UpdateNamespaceConnectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteNamespaceConnection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pipeline.pipeline.v1beta.PipelinePublicService/DeleteNamespaceConnection',
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.DeleteNamespaceConnectionRequest.SerializeToString,
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.DeleteNamespaceConnectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPipelineIDsByConnectionID(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pipeline.pipeline.v1beta.PipelinePublicService/ListPipelineIDsByConnectionID',
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListPipelineIDsByConnectionIDRequest.SerializeToString,
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListPipelineIDsByConnectionIDResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListIntegrations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pipeline.pipeline.v1beta.PipelinePublicService/ListIntegrations',
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListIntegrationsRequest.SerializeToString,
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.ListIntegrationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetIntegration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pipeline.pipeline.v1beta.PipelinePublicService/GetIntegration',
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.GetIntegrationRequest.SerializeToString,
+            pipeline_dot_pipeline_dot_v1beta_dot_integration__pb2.GetIntegrationResponse.FromString,
             options,
             channel_credentials,
             insecure,
