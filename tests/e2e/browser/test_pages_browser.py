@@ -187,6 +187,8 @@ def test_copy_a_run_as_curl_and_run_it(signed_in, api_token):
     page.goto("/admin/pipelines/hello/")
     page.get_by_label("Prompt").fill("curl")
     page.get_by_role("button", name="Run").click()
+    # The link shows as soon as the run starts; its page shows the outputs once it ended.
+    expect(page.locator("#overview-status")).to_have_text("Completed", timeout=20_000)
     page.get_by_role("link", name="View run").click()
     expect(page.locator("[data-output=answer]")).to_contain_text("Hello curl")
     page.get_by_role("button", name="Copy as cURL").click()

@@ -184,6 +184,7 @@ def test_editor_run_runs_the_draft_without_saving_it(sized, make_pipeline, base_
     expect(page.locator("#live-status")).to_have_text("Completed")
     expect(page.locator("#live-run [data-run-draft]")).to_be_visible()
     expect(page.locator("#live-outputs [data-output=answer] dt")).to_have_text("Answer")
+    expect(page.locator("#live-status")).to_have_text("Completed", timeout=20_000)
     assert page.evaluate("document.activeElement !== document.body")
     # Nothing was saved: the API serves the recipe as it was, and the marker stays.
     expect(page.locator("#save-state")).to_have_text("Unsaved changes")
