@@ -16,6 +16,10 @@ PACKAGES=(
     # LibreOffice, as Instill does; about 60 packages, a minute to install.
     libreoffice-writer-nogui:libreoffice
     libreoffice-impress-nogui
+    # The video component (and the audio component for formats other than WAV) run
+    # ffmpeg; the server starts without it. espeak-ng speaks the audio tests' speech.
+    ffmpeg:ffmpeg
+    espeak-ng:espeak-ng
 )
 
 # Extra packages may be asked for on the command line, same format

@@ -14,9 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 # Image and document libraries (PDF, Office formats, HTML: also the web component's
-# parser, selectors and Markdown), the text chunker's
-# tokenizer, the HTTP client (the outbound requests of the http and openai components
-# and of file URLs), and gRPC (which only serve's gRPC server needs: never a run worker
+# parser, selectors and Markdown), the text chunker's tokenizer, the audio component's
+# voice activity detector, the HTTP client (the outbound requests of the http and
+# openai components and of file URLs), and gRPC (which only serve's gRPC server needs: never a run worker
 # nor a task process).
 HEAVY = (
     "PIL",
@@ -31,6 +31,7 @@ HEAVY = (
     "soupsieve",
     "markdownify",
     "bpe_openai",
+    "webrtcvad",
     "httpx",
     "httpcore",
     "grpc",
