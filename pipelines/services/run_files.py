@@ -10,6 +10,7 @@ the file itself (an async operation's outputs). Stored files expire after
 
 from __future__ import annotations
 
+import mimetypes
 import re
 import shutil
 import uuid
@@ -52,12 +53,22 @@ class FileStore:
             name = Path(file.path).name  # already kept for this run (an async run's input)
         else:
             directory.mkdir(parents=True, exist_ok=True)
-            name = f"{uuid.uuid4().hex[:12]}-{SAFE.sub('_', file.filename or 'file')[:80]}"
+            name = f"{uuid.uuid4().hex[:12]}-{SAFE.sub('_', _named(file))[:80]}"
             if file.path:
                 shutil.copyfile(file.path, directory / name)
             else:
                 (directory / name).write_bytes(file.read())
         return {MARKER: {"name": name, "mimeType": file.mime_type, "filename": file.filename, "size": file.size}}
+
+
+def _named(file: File) -> str:
+    """The file's name, or ``file.<extension of its type>`` (``file.mp4``): the run page
+    tells by it which kept files it can play."""
+    if file.filename:
+        return file.filename
+    mime = file.mime_type.split(";")[0].strip().lower()
+    extension = {"audio/wav": ".wav", "audio/ogg": ".ogg"}.get(mime) or mimetypes.guess_extension(mime) or ""
+    return f"file{extension}"
 
 
 class NeedsDisk(Exception):

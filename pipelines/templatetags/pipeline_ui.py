@@ -44,9 +44,31 @@ def _file_link(href: str, label: str, mime: str = "") -> SafeString:
     )
 
 
+#: Extensions of kept run files that a browser plays in an <audio> or <video> element.
+MEDIA_EXTENSIONS = {
+    **dict.fromkeys(("wav", "mp3", "ogg", "oga", "opus", "flac", "m4a", "aac", "weba"), "audio"),
+    **dict.fromkeys(("mp4", "m4v", "webm", "ogv", "mov"), "video"),
+}
+
+
+def _player(kind: str, src: str, mime: str) -> SafeString:
+    """An ``<audio>``/``<video>`` element with the browser's controls (data URIs and
+    kept run files; the CSP's media-src allows both)."""
+    return format_html(
+        '<{} class="output-{}" controls preload="metadata" src="{}" aria-label="{} output ({})"></{}>',
+        kind,
+        kind,
+        src,
+        kind,
+        mime,
+        kind,
+    )
+
+
 def render_value(value: Any, *, depth: int = 0) -> SafeString:
     """One output (or input) value as HTML, by what it is: text, Markdown, a number,
-    an image inline, a file as a download link, objects and arrays as a JSON tree."""
+    an image inline, audio and video as players, a file as a download link, objects and
+    arrays as a JSON tree."""
     if value is None:
         return mark_safe('<span class="muted">null</span>')
     if isinstance(value, bool):
@@ -97,9 +119,14 @@ def _render_string(value: str, *, depth: int) -> SafeString:
         mime = value[5:].split(";", 1)[0].split(",", 1)[0]
         if mime.startswith("image/"):
             return format_html('<img class="output-image" src="{}" alt="image output ({})">', value, mime)
+        if mime.startswith(("audio/", "video/")):
+            return _player(mime.split("/", 1)[0], value, mime)
         return _file_link(value, _data_uri_filename(value, mime), mime)
     if _RUN_FILE.match(value):
-        return _file_link(value, value.rsplit("/", 1)[-1].split("-", 1)[-1])
+        name = value.rsplit("/", 1)[-1].split("-", 1)[-1]
+        kind = MEDIA_EXTENSIONS.get(name.rsplit(".", 1)[-1].lower()) if "." in name else None
+        link = _file_link(value, name)
+        return format_html('<div class="output-file">{}{}</div>', _player(kind, value, name), link) if kind else link
     if not is_short(value):
         if looks_like_markdown(value):
             return format_html(

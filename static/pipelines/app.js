@@ -64,6 +64,8 @@ function fileSize(bytes) {
 function showPreviews(picker) {
   const box = document.getElementById(picker.dataset.preview);
   if (!box) return;
+  // The players of the files chosen before hold their object URLs until now.
+  for (const media of box.querySelectorAll("audio, video")) URL.revokeObjectURL(media.src);
   box.replaceChildren();
   for (const file of picker.files) {
     if (file.type.startsWith("image/")) {
@@ -72,6 +74,13 @@ function showPreviews(picker) {
       img.alt = `Preview of ${file.name}`;
       img.onload = () => URL.revokeObjectURL(img.src);
       box.append(img);
+    } else if (file.type.startsWith("audio/") || file.type.startsWith("video/")) {
+      const media = document.createElement(file.type.startsWith("audio/") ? "audio" : "video");
+      media.controls = true;
+      media.preload = "metadata";
+      media.src = URL.createObjectURL(file);
+      media.setAttribute("aria-label", `Preview of ${file.name}`);
+      box.append(media);
     } else {
       const chip = document.createElement("span");
       chip.className = "file-chip";

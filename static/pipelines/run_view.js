@@ -35,8 +35,23 @@ function dataUriName(uri, mime) {
   return `file.${extension}`;
 }
 
+// Extensions of kept run files a browser plays (the server's pipeline_ui.MEDIA_EXTENSIONS).
+const MEDIA_EXTENSIONS = Object.fromEntries([
+  ...["wav", "mp3", "ogg", "oga", "opus", "flac", "m4a", "aac", "weba"].map((e) => [e, "audio"]),
+  ...["mp4", "m4v", "webm", "ogv", "mov"].map((e) => [e, "video"]),
+]);
+const RUN_FILE = /^\/v1beta\/pipeline-runs\/[0-9a-f-]{36}\/files\/[A-Za-z0-9._-]+$/;
+
+// An <audio>/<video> element with the browser's controls, as the server renders one.
+function player(kind, src, mime) {
+  const node = el(kind, { className: `output-${kind}`, controls: true, preload: "metadata", src });
+  node.setAttribute("aria-label", `${kind} output (${mime})`);
+  return node;
+}
+
 // A value as the server's pipeline_ui.render_value shows it: text in one style, images
-// inline, files as download links, objects and arrays as a JSON tree.
+// inline, audio and video as players, files as download links, objects and arrays as a
+// JSON tree.
 export function renderValue(value, depth = 0) {
   if (value === null || value === undefined) return el("span", { className: "muted", textContent: "null" });
   if (typeof value === "boolean") return el("code", { className: "json-bool", textContent: String(value) });
@@ -45,8 +60,15 @@ export function renderValue(value, depth = 0) {
     if (value.startsWith("data:image/")) return el("img", { src: value, className: "output-image", alt: `image output (${value.slice(5).split(/[;,]/)[0]})` });
     if (value.startsWith("data:")) {
       const mime = value.slice(5).split(/[;,]/)[0];
+      if (mime.startsWith("audio/") || mime.startsWith("video/")) return player(mime.split("/")[0], value, mime);
       const name = dataUriName(value, mime);
       return el("a", { href: value, download: name, className: "file-link", textContent: `⭳ ${name}` });
+    }
+    if (RUN_FILE.test(value)) {
+      const name = value.split("/").pop().replace(/^[^-]*-/, "");
+      const link = el("a", { href: value, download: name, className: "file-link", textContent: `⭳ ${name}` });
+      const kind = name.includes(".") ? MEDIA_EXTENSIONS[name.split(".").pop().toLowerCase()] : undefined;
+      return kind ? el("div", { className: "output-file" }, player(kind, value, name), link) : link;
     }
     if (depth > 0 && isShort(value)) return el("span", { className: "json-string", textContent: `"${value}"` });
     return el("div", { className: "text-output", textContent: value });
