@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -68,6 +69,7 @@ DEMUXERS = (
     "w64",
     "gif",
 )
+_PR_SET_PDEATHSIG = 1
 #: What ffmpeg gets of the server's environment (no keys nor database URL).
 _PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 #: File extensions for inputs, so a reader of ffmpeg's messages sees what it was given.
@@ -225,6 +227,7 @@ class Workdir:
             env=env,
             cwd=self.path,
             start_new_session=True,
+            preexec_fn=_killed_with_its_parent,  # noqa: PLW1509 - task processes run one thread
         )
         try:
             stdout, stderr = process.communicate(timeout=FFMPEG_TIMEOUT)
@@ -259,6 +262,16 @@ class Workdir:
             return float(output.decode().strip())
         except ValueError:
             raise ComponentError("ffmpeg could not tell the file's length.") from None
+
+
+def _killed_with_its_parent() -> None:
+    """In ffmpeg's process, before it starts: be killed (SIGKILL) when the task process
+    that started it is — as it is at a run's time limit or cancel, when no timeout of
+    ours runs any more."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _ffmpeg_reason(stderr: bytes) -> str:

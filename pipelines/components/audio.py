@@ -129,13 +129,12 @@ def _open_wav(data: bytes) -> wave.Wave_read | None:
 
 def _mono(frames: bytes, channels: int) -> bytes:
     """16-bit little-endian PCM of ``channels`` channels, averaged to one."""
-    samples = array.array("h", frames)
+    samples = array.array("h", frames[: len(frames) - len(frames) % (2 * channels)])  # whole frames only
     if sys.byteorder == "big":
         samples.byteswap()
     if channels > 1:
-        samples = array.array(
-            "h", (sum(samples[i : i + channels]) // channels for i in range(0, len(samples), channels))
-        )
+        per_channel = [samples[c::channels] for c in range(channels)]
+        samples = array.array("h", (sum(frame) // channels for frame in zip(*per_channel, strict=True)))
     if sys.byteorder == "big":
         samples.byteswap()
     return samples.tobytes()

@@ -198,3 +198,38 @@ async def test_a_recipe_extracts_frames_in_the_task_processes() -> None:
     assert not result.failed, result.error_message
     frames = result.rows[0].outputs["frames"]
     assert [near(colour(f), c) for f, c in zip(frames, (RED, BLUE), strict=True)] == [True, True]
+
+
+def test_ffmpeg_dies_with_the_task_process_that_started_it(tmp_path) -> None:
+    """A run stopped at its time limit (or cancelled) kills its task process; the ffmpeg
+    it started goes with it instead of running on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "clip.mp4").write_bytes(media.clip())
+    script = f"""
+from pipelines.components._media import workdir
+from pipelines.engine.values import File
+with workdir("video", "TASK_SUBSAMPLE") as wd:
+    source = wd.write(File(open({str(tmp_path / "clip.mp4")!r}, "rb").read()))
+    wd.ffmpeg([(("-stream_loop", "-1"), source)], ["-f", "null", "-"], what="looping")
+"""
+    task = subprocess.Popen([sys.executable, "-c", script], cwd=os.getcwd())
+
+    def ffmpeg_children() -> list[str]:
+        found = subprocess.run(["pgrep", "-P", str(task.pid), "ffmpeg"], capture_output=True, text=True)
+        return found.stdout.split()
+
+    deadline = time.monotonic() + 10
+    while not ffmpeg_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [ffmpeg] = ffmpeg_children()
+    os.kill(task.pid, signal.SIGKILL)
+    task.wait()
+    deadline = time.monotonic() + 5
+    while os.path.exists(f"/proc/{ffmpeg}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{ffmpeg}")

@@ -84,3 +84,15 @@ def test_a_kept_file_without_a_name_is_named_by_its_type(api, alice, make_pipeli
     make_pipeline(alice, "media", raw_recipe=RECIPE)
     assert trigger(api, {"clip": data_uri("video/mp4", media.clip())}).status_code == 200
     assert PipelineRun.objects.get().outputs[0]["clip"]["@file"]["name"].endswith("-file.mp4")
+
+
+def test_the_catalog_lists_audio_and_video_with_instills_tasks(api) -> None:
+    tasks = {}
+    for component in ("audio", "video"):
+        body = api.get(f"/v1beta/component-definitions/{component}").json()["componentDefinition"]
+        assert body["id"] == component and body["type"] == "COMPONENT_TYPE_OPERATOR"
+        tasks[component] = {task["name"] for task in body["tasks"]}
+    assert tasks == {
+        "audio": {"TASK_DETECT_ACTIVITY", "TASK_SEGMENT"},
+        "video": {"TASK_SEGMENT", "TASK_SUBSAMPLE", "TASK_EXTRACT_AUDIO", "TASK_EXTRACT_FRAMES", "TASK_EMBED_AUDIO"},
+    }
