@@ -13,6 +13,7 @@ starts without it, and a task that needs it says so (:data:`FFMPEG_MISSING`).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -67,7 +68,6 @@ DEMUXERS = (
     "au",
     "caf",
     "w64",
-    "gif",
 )
 _PR_SET_PDEATHSIG = 1
 #: What ffmpeg gets of the server's environment (no keys nor database URL).
@@ -115,6 +115,7 @@ SEGMENT = {
 def media_file(value: Any, kind: str, field: str) -> File:
     """``value`` (a File, data URI or base64 string) as a File whose type is ``kind``
     (``audio`` or ``video``); errors name ``field``."""
+    a_kind = f"{'an' if kind == 'audio' else 'a'} {kind} file"
     file: File | None = None
     if isinstance(value, File):
         file = value
@@ -124,31 +125,21 @@ def media_file(value: Any, kind: str, field: str) -> File:
         except FileDecodeError:
             raise ComponentError(f"`{field}` is not a data URI or base64 string.") from None
     elif value is None:
-        raise ComponentError(f"`{field}` is missing: give {'an' if kind == 'audio' else 'a'} {kind} file.")
+        raise ComponentError(f"`{field}` is missing: give {a_kind}.")
     if file is None:
-        raise ComponentError(f"`{field}` must be {'an' if kind == 'audio' else 'a'} {kind} file, got {value!r:.40}.")
+        raise ComponentError(f"`{field}` must be {a_kind}, got {value!r:.40}.")
     mime = file.mime_type.split(";")[0].strip().lower()
     # A video's sound is audio too; a WebM or MP4 may be labelled either way.
     fits = mime.startswith(f"{kind}/") or (kind == "audio" and mime.startswith("video/"))
     if not fits and mime != "application/octet-stream":
         raise ComponentError(
-            f"`{field}` must be {'an' if kind == 'audio' else 'a'} {kind} file, got {file.mime_type}"
-            f"{f' ({file.filename})' if file.filename else ''}."
+            f"`{field}` must be {a_kind}, got {file.mime_type}{f' ({file.filename})' if file.filename else ''}."
         )
     return file
 
 
 def _number(value: Any, where: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or value != value
-        or value
-        in (
-            float("inf"),
-            float("-inf"),
-        )
-    ):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ComponentError(f"`{where}` must be a number of seconds, got {value!r}.")
     return float(value)
 
@@ -236,7 +227,7 @@ class Workdir:
             process.communicate()
             raise ComponentError(f"ffmpeg took longer than {FFMPEG_TIMEOUT} s {what}.") from None
         if process.returncode != 0:
-            raise ComponentError(f"ffmpeg failed {what}: {_ffmpeg_reason(stderr)}")
+            raise ComponentError(f"ffmpeg failed {what}: {_ffmpeg_reason(stderr, self.path)}")
         return stdout
 
     def ffmpeg(self, inputs: Sequence[tuple[Sequence[str], str]], outputs: Sequence[str], *, what: str) -> None:
@@ -248,20 +239,21 @@ class Workdir:
             command += self._input(options, path)
         self._run([*command, "-fs", str(MAX_OUTPUT_BYTES), *outputs], what)
         for name in os.listdir(self.path):
-            if os.path.getsize(os.path.join(self.path, name)) >= MAX_OUTPUT_BYTES:
+            if not name.startswith("input-") and os.path.getsize(os.path.join(self.path, name)) >= MAX_OUTPUT_BYTES:
                 raise ComponentError(
                     f"The result of {what} would be larger than {MAX_OUTPUT_BYTES // (1024 * 1024)} MB."
                 )
 
-    def duration(self, path: str) -> float:
-        """The length in seconds of a file written by :meth:`write` (ffprobe)."""
+    def duration(self, path: str) -> float | None:
+        """The length in seconds of a file written by :meth:`write` (ffprobe); None
+        when the file does not say (a WebM recorded by a browser)."""
         command = [self._program("ffprobe"), "-hide_banner", "-loglevel", "error"]
         command += [*self._input((), path)[:-2], "-show_entries", "format=duration", "-of", "csv=p=0"]
         output = self._run([*command, f"file:{path}"], "reading the file's length")
         try:
             return float(output.decode().strip())
         except ValueError:
-            raise ComponentError("ffmpeg could not tell the file's length.") from None
+            return None
 
 
 def _killed_with_its_parent() -> None:
@@ -274,11 +266,10 @@ def _killed_with_its_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _ffmpeg_reason(stderr: bytes) -> str:
-    """ffmpeg's last lines, without our temporary paths."""
+def _ffmpeg_reason(stderr: bytes, directory: str) -> str:
+    """ffmpeg's last lines, without our temporary directory."""
     text = stderr.decode("utf-8", "replace").strip()
-    text = re.sub(r"file:/\S*/(input-\d+\.\w+)", r"\1", text)
-    text = re.sub(r"/tmp/\S*/", "", text)
+    text = text.replace(f"file:{directory}{os.sep}", "").replace(f"{directory}{os.sep}", "")
     lines = [line for line in text.splitlines() if line.strip()]
     reason = " ".join(lines[-3:])[-400:]
     refused = re.search(r"\[(\w+) @ 0x[0-9a-f]+\] Format not on whitelist", reason)

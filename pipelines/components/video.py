@@ -186,13 +186,13 @@ def segment(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
         source = wd.write(video)
         length = wd.duration(source)
         for i, (start, end) in enumerate(pairs):
-            if start >= length:
+            if length is not None and start >= length:
                 raise ComponentError(
                     f"`segments[{i}].start-time` ({start:g} s) is past the end of the video ({length:g} s)."
                 )
             target = wd.out(f"segment-{i}.mp4")
             wd.ffmpeg(
-                [(("-ss", seconds(start), "-to", seconds(min(end, length))), source)],
+                [(("-ss", seconds(start), "-to", seconds(end if length is None else min(end, length))), source)],
                 [*VIDEO_CODECS, *MP4, target],
                 what=f"cutting segment {i} ({start:g}-{end:g} s)",
             )
