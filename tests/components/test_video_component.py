@@ -233,3 +233,19 @@ with workdir("video", "TASK_SUBSAMPLE") as wd:
     while os.path.exists(f"/proc/{ffmpeg}") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not os.path.exists(f"/proc/{ffmpeg}")
+
+
+def test_the_server_starts_without_ffmpeg() -> None:
+    """What serve loads before it listens (its ASGI application and the registry) needs
+    no ffmpeg: audio and video are registered on a PATH without it."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.components.test_lazy_imports import ROOT, SERVE
+
+    code = SERVE + "print(sorted({'audio', 'video'} & set(default_registry().types())))\n"
+    env = {**os.environ, "PATH": "/nonexistent"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "['audio', 'video']"
