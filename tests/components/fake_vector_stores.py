@@ -1,0 +1,202 @@
+"""Local servers speaking the vector stores' HTTP wire formats, with an in-memory store
+that really searches (cosine similarity): Qdrant's REST API (request and response
+bodies as api.qdrant.tech's reference has them: ``{"result", "status", "time"}``,
+errors as ``{"status": {"error"}}``) and Pinecone's data-plane and inference API
+(``/vectors/upsert`` → ``upsertedCount``, ``/query`` → ``matches``, ``/rerank`` →
+``data``; errors as ``{"code", "message"}``). Standard library only: the e2e RAG test
+uses the Qdrant one too."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.components.fake_vendor import Fake, Handler, Recorded, RunningFake
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    na = math.sqrt(sum(x * x for x in a)) or 1.0
+    nb = math.sqrt(sum(x * x for x in b)) or 1.0
+    return sum(x * y for x, y in zip(a, b, strict=True)) / (na * nb)
+
+
+@dataclass
+class Collection:
+    size: int | None = None
+    points: dict[Any, dict[str, Any]] = field(default_factory=dict)
+
+
+class FakeStore(Fake):
+    """Collections of points (``{"vector", "payload"}`` by id), and the key it expects."""
+
+    key = "store-key"
+
+    def reset(self) -> None:
+        super().reset()
+        self.collections: dict[str, Collection] = {}
+
+
+def _matches(payload: dict[str, Any], filter: dict[str, Any] | None) -> bool:
+    """Qdrant's ``must`` of ``{"key", "match": {"value"}}`` conditions (what the tests use)."""
+    if not filter:
+        return True
+    return all(payload.get(c.get("key")) == c.get("match", {}).get("value") for c in filter.get("must", []))
+
+
+class QdrantHandler(Handler):
+    def _answer(self, status: int, result: Any = None, error: str | None = None) -> None:
+        if error is not None:
+            self.send_json(status, {"status": {"error": error}, "time": 0.0001})
+        else:
+            self.send_json(status, {"result": result, "status": "ok", "time": 0.0001})
+
+    def _route(self) -> None:
+        body, failure = self.receive()
+        fake: FakeStore = self.server.fake
+        if failure:
+            return self._answer(failure, error="Service Unavailable: try again")
+        if self.headers.get("api-key") != fake.key:
+            return self.send_json(401, {"error": "Must provide an API key or an Authorization bearer token"})
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        parts = url.path.strip("/").split("/")
+        if parts[0] != "collections" or len(parts) < 2:
+            return self._answer(404, error=f"Not found: {url.path}")
+        name = parts[1]
+        with fake.lock:
+            coll = fake.collections.get(name)
+            rest = parts[2:]
+            if not rest:
+                if self.command == "PUT":
+                    if coll is not None:
+                        return self._answer(409, error=f"Wrong input: Collection `{name}` already exists!")
+                    vectors = (body or {}).get("vectors") or {}
+                    fake.collections[name] = Collection(size=vectors.get("size"))
+                    return self._answer(200, True)
+                if self.command == "DELETE":
+                    return self._answer(200, fake.collections.pop(name, None) is not None)
+            if coll is None:
+                return self._answer(404, error=f"Not found: Collection `{name}` doesn't exist!")
+            if rest == ["points"] and self.command == "PUT":
+                if query.get("wait") != ["true"]:
+                    return self._answer(400, error="the fake expects wait=true")
+                batch = body["batch"]
+                for i, point_id in enumerate(batch["ids"]):
+                    if not isinstance(point_id, int):
+                        try:
+                            uuid.UUID(str(point_id))
+                        except ValueError:
+                            return self._answer(
+                                400,
+                                error=f"Format error in JSON body: value {point_id} is not a valid point ID, "
+                                "valid values are either an unsigned integer or a UUID",
+                            )
+                    vector = batch["vectors"][i]
+                    if coll.size is not None and len(vector) != coll.size:
+                        return self._answer(
+                            400, error=f"Wrong input: Vector dimension error: expected dim: {coll.size}, got {len(vector)}"
+                        )
+                    payloads = batch.get("payloads") or [{}] * len(batch["ids"])
+                    coll.points[point_id] = {"vector": vector, "payload": payloads[i] or {}}
+                return self._answer(200, {"operation_id": 1, "status": "completed"})
+            if rest == ["points", "search"] and self.command == "POST":
+                hits = []
+                for point_id, point in coll.points.items():
+                    if not _matches(point["payload"], body.get("filter")):
+                        continue
+                    score = cosine(body["vector"], point["vector"])
+                    if body.get("score_threshold") is not None and score < body["score_threshold"]:
+                        continue
+                    with_payload = body.get("with_payload")
+                    payload = (
+                        {k: v for k, v in point["payload"].items() if k in with_payload}
+                        if isinstance(with_payload, list)
+                        else (point["payload"] if with_payload else None)
+                    )
+                    hit = {"id": point_id, "version": 0, "score": score, "payload": payload}
+                    hit["vector"] = point["vector"] if body.get("with_vector") else None
+                    hits.append(hit)
+                hits.sort(key=lambda h: -h["score"])
+                return self._answer(200, hits[: body["limit"]])
+            if rest == ["points", "delete"] and self.command == "POST":
+                for point_id in body.get("points") or []:
+                    coll.points.pop(point_id, None)
+                if body.get("filter"):
+                    for point_id in [k for k, p in coll.points.items() if _matches(p["payload"], body["filter"])]:
+                        del coll.points[point_id]
+                return self._answer(200, {"operation_id": 2, "status": "completed"})
+        return self._answer(404, error=f"Not found: {self.command} {url.path}")
+
+    do_PUT = do_POST = do_DELETE = do_GET = _route
+
+
+class PineconeHandler(Handler):
+    """One index (its namespaces are ``FakeStore.collections``) and the inference API's rerank."""
+
+    def _error(self, status: int, message: str) -> None:
+        self.send_json(status, {"code": 3, "message": message, "details": []})
+
+    def do_POST(self) -> None:
+        body, failure = self.receive()
+        fake: FakeStore = self.server.fake
+        if failure:
+            return self._error(failure, "The service is overloaded: try again")
+        if self.headers.get("api-key") != fake.key:
+            return self.send_json(401, {"error": {"code": "UNAUTHENTICATED", "message": "Invalid API Key"}, "status": 401})
+        path = urlsplit(self.path).path
+        with fake.lock:
+            if path == "/vectors/upsert":
+                coll = fake.collections.setdefault(body.get("namespace", ""), Collection())
+                for v in body["vectors"]:
+                    if not v.get("values"):
+                        return self._error(400, "Vector dimension 0 does not match the dimension of the index 4")
+                    coll.points[v["id"]] = {"vector": v["values"], "payload": v.get("metadata") or {}}
+                return self.send_json(200, {"upsertedCount": len(body["vectors"])})
+            if path == "/query":
+                coll = fake.collections.get(body.get("namespace", ""), Collection())
+                target = body.get("vector")
+                if "id" in body:
+                    target = coll.points[body["id"]]["vector"] if body["id"] in coll.points else None
+                matches = []
+                for point_id, point in coll.points.items() if target else []:
+                    match: dict[str, Any] = {"id": point_id, "score": cosine(target, point["vector"])}
+                    match["values"] = point["vector"] if body.get("includeValues") else []
+                    if body.get("includeMetadata"):
+                        match["metadata"] = point["payload"]
+                    matches.append(match)
+                matches.sort(key=lambda m: -m["score"])
+                answer = {"matches": matches[: body["topK"]], "namespace": body.get("namespace", "")}
+                return self.send_json(200, {**answer, "usage": {"readUnits": 5}})
+            if path == "/rerank":
+                query = set(re.findall(r"\w+", body["query"].lower()))
+                scored = [
+                    (len(query & set(re.findall(r"\w+", d["text"].lower()))) / (len(query) or 1), i, d)
+                    for i, d in enumerate(body["documents"])
+                ]
+                scored.sort(key=lambda s: (-s[0], s[1]))
+                data = [{"index": i, "score": s, "document": d} for s, i, d in scored[: body.get("top_n") or len(scored)]]
+                return self.send_json(200, {"model": body["model"], "data": data, "usage": {"rerank_units": 1}})
+        return self._error(404, f"Not found: {path}")
+
+
+def start_qdrant() -> RunningFake[FakeStore]:
+    return RunningFake(FakeStore(), QdrantHandler)
+
+
+def start_pinecone() -> RunningFake[FakeStore]:
+    return RunningFake(FakeStore(), PineconeHandler)
+
+
+def requests_of(fake: FakeStore) -> Iterator[Recorded]:
+    with fake.lock:
+        yield from list(fake.requests)
+
+
+def body_of(recorded: Recorded) -> Any:
+    return json.loads(json.dumps(recorded.body))
