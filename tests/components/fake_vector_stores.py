@@ -200,3 +200,114 @@ def requests_of(fake: FakeStore) -> Iterator[Recorded]:
 
 def body_of(recorded: Recorded) -> Any:
     return json.loads(json.dumps(recorded.body))
+
+
+def _weaviate_where(props: dict[str, Any], where: dict[str, Any] | None) -> bool:
+    """Weaviate's where filter, the parts the tests use: Equal on a path, And of operands."""
+    if not where:
+        return True
+    if where.get("operator") == "And":
+        return all(_weaviate_where(props, o) for o in where["operands"])
+    value = next(v for k, v in where.items() if k.startswith("value"))
+    return props.get(where["path"][0]) == value
+
+
+class WeaviateHandler(Handler):
+    """Weaviate's REST API (``/v1/objects``, ``/v1/batch/objects``, ``/v1/schema``) and the
+    GraphQL ``Get`` with ``nearVector``, ``where``, ``limit`` the component sends."""
+
+    def _error(self, status: int, message: str) -> None:
+        self.send_json(status, {"error": [{"message": message}]})
+
+    def _no_content(self) -> None:
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _route(self) -> None:
+        body, failure = self.receive()
+        fake: FakeStore = self.server.fake
+        if failure:
+            return self._error(failure, "overloaded")
+        if self.headers.get("authorization") != f"Bearer {fake.key}":
+            return self._error(401, "anonymous access not enabled, please provide an auth scheme such as OIDC")
+        parts = urlsplit(self.path).path.strip("/").split("/")
+        with fake.lock:
+            if parts == ["v1", "objects"] and self.command == "POST":
+                coll = fake.collections.setdefault(body["class"], Collection())
+                object_id = body.get("id") or str(uuid.uuid4())
+                coll.points[object_id] = {"vector": body["vector"], "payload": body["properties"]}
+                return self.send_json(200, {**body, "id": object_id, "creationTimeUnix": 1})
+            if parts == ["v1", "batch", "objects"] and self.command == "POST":
+                results = []
+                for item in body["objects"]:
+                    coll = fake.collections.setdefault(item["class"], Collection())
+                    object_id = item.get("id") or str(uuid.uuid4())
+                    if coll.points and len(next(iter(coll.points.values()))["vector"]) != len(item["vector"]):
+                        results.append({**item, "result": {"errors": {"error": [{"message": "vector lengths don't match"}]}}})
+                        continue
+                    coll.points[object_id] = {"vector": item["vector"], "payload": item["properties"]}
+                    results.append({**item, "id": object_id, "result": {}})
+                return self.send_json(200, results)
+            if parts == ["v1", "batch", "objects"] and self.command == "DELETE":
+                match = body["match"]
+                coll = fake.collections.get(match["class"], Collection())
+                gone = [k for k, p in coll.points.items() if _weaviate_where(p["payload"], match["where"])]
+                for key in gone:
+                    del coll.points[key]
+                results = {"matches": len(gone), "successful": len(gone), "failed": 0, "limit": 10000}
+                return self.send_json(200, {"match": match, "output": "minimal", "results": results})
+            if parts[:2] == ["v1", "objects"] and len(parts) == 4:
+                coll = fake.collections.get(parts[2])
+                point = coll.points.get(parts[3]) if coll else None
+                if point is None:
+                    return self._error(404, f"no object with id '{parts[3]}'")
+                if self.command == "DELETE":
+                    del coll.points[parts[3]]  # type: ignore[union-attr]
+                    return self._no_content()
+                if self.command == "PATCH":
+                    point["payload"].update(body.get("properties") or {})
+                    if body.get("vector"):
+                        point["vector"] = body["vector"]
+                    return self._no_content()
+            if parts[:2] == ["v1", "schema"] and len(parts) == 3:
+                if self.command == "DELETE":
+                    fake.collections.pop(parts[2], None)
+                    return self.send_json(200, None)
+                coll = fake.collections.get(parts[2])
+                if coll is None:
+                    return self._error(404, f"class {parts[2]} not found")
+                names = sorted({k for p in coll.points.values() for k in p["payload"]})
+                return self.send_json(200, {"class": parts[2], "properties": [{"name": n} for n in names]})
+            if parts == ["v1", "graphql"]:
+                return self.send_json(200, self._get(fake, body["query"]))
+        return self._error(404, f"not found: {self.command} {self.path}")
+
+    def _get(self, fake: FakeStore, query: str) -> dict[str, Any]:
+        found = re.fullmatch(r"\{ Get \{ (\w+)\((.*)\) \{ (.*) _additional \{ id distance vector \} \} \} \}", query)
+        if not found:
+            return {"errors": [{"message": f"Syntax Error GraphQL request: {query[:80]}"}]}
+        name, arguments, fields = found.groups()
+        coll = fake.collections.get(name)
+        if coll is None:
+            return {"errors": [{"message": f'Cannot query field "{name}" on type "GetObjectsObj".'}]}
+        vector = re.search(r"nearVector: \{vector: (\[.*?\])\}", arguments)
+        limit = re.search(r"limit: (\d+)", arguments)
+        equal = re.search(r'where: \{path: \["(\w+)"\], operator: Equal, value\w+: ("[^"]*"|[\d.]+|true|false)\}', arguments)
+        hits = []
+        for object_id, point in coll.points.items():
+            if equal and point["payload"].get(equal.group(1)) != json.loads(equal.group(2)):
+                continue
+            distance = 1 - cosine(json.loads(vector.group(1)), point["vector"]) if vector else None
+            item = {f: point["payload"].get(f) for f in fields.split()}
+            item["_additional"] = {"id": object_id, "distance": distance, "vector": point["vector"]}
+            hits.append(item)
+        if vector:
+            hits.sort(key=lambda h: h["_additional"]["distance"])
+        return {"data": {"Get": {name: hits[: int(limit.group(1))] if limit else hits}}}
+
+    do_POST = do_GET = do_DELETE = do_PATCH = _route
+
+
+def start_weaviate() -> RunningFake[FakeStore]:
+    return RunningFake(FakeStore(), WeaviateHandler)
