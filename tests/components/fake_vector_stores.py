@@ -311,3 +311,88 @@ class WeaviateHandler(Handler):
 
 def start_weaviate() -> RunningFake[FakeStore]:
     return RunningFake(FakeStore(), WeaviateHandler)
+
+
+class MilvusHandler(Handler):
+    """Milvus's RESTful API v2: every call a POST to ``/v2/vectordb/<resource>/<action>``,
+    answered 200 with ``{"code": 0, "data"}`` or ``{"code", "message"}`` on failure. A
+    collection has a primary key ``id`` and a vector field ``vector``; ``filter`` takes
+    Milvus's ``id in [...]`` and ``<field> == "<text>"`` expressions."""
+
+    def _fail(self, code: int, message: str) -> None:
+        self.send_json(200, {"code": code, "message": message})
+
+    def _ok(self, data: Any = None) -> None:
+        self.send_json(200, {"code": 0, "cost": 0, "data": {} if data is None else data})
+
+    def do_POST(self) -> None:
+        body, failure = self.receive()
+        fake: FakeStore = self.server.fake
+        if failure:
+            return self.send_json(failure, {"code": 65535, "message": "overloaded"})
+        if self.headers.get("authorization") != f"Bearer root:{fake.key}":
+            return self._fail(1800, "user hasn't authenticated")
+        action = urlsplit(self.path).path.removeprefix("/v2/vectordb/")
+        name = body.get("collectionName")
+        with fake.lock:
+            if action == "collections/create":
+                if name in fake.collections:
+                    return self._fail(1601, f"collection already exists: {name}")
+                fake.collections[name] = Collection(size=body["dimension"])
+                fake.loaded = getattr(fake, "loaded", set())
+                return self._ok()
+            coll = fake.collections.get(name)
+            if coll is None:
+                return self._fail(100, f"collection not found[collection={name}]")
+            if action == "entities/upsert":
+                for entity in body["data"]:
+                    if len(entity.get("vector") or []) != coll.size:
+                        return self._fail(1100, f"the dim ({len(entity.get('vector') or [])}) of field data(vector) is not equal to schema dim ({coll.size}): invalid parameter")
+                    coll.points[entity["id"]] = {"vector": entity["vector"], "payload": entity}
+                ids = [e["id"] for e in body["data"]]
+                return self._ok({"upsertCount": len(ids), "upsertIds": ids})
+            if action == "collections/load":
+                return self._ok()
+            if action == "collections/release":
+                return self._ok()
+            if action == "collections/describe":
+                fields = [{"name": "id", "primaryKey": True, "type": "Int64"}, {"name": "vector", "type": "FloatVector"}]
+                extra = sorted({k for p in coll.points.values() for k in p["payload"]} - {"id", "vector"})
+                return self._ok({"collectionName": name, "fields": fields + [{"name": k, "type": "VarChar"} for k in extra]})
+            if action == "entities/search":
+                hits = []
+                for point in coll.points.values():
+                    if not self._matches(point["payload"], body.get("filter")):
+                        continue
+                    entity = {f: point["payload"].get(f) for f in body["outputFields"]}
+                    entity["distance"] = cosine(body["data"][0], point["vector"])
+                    hits.append(entity)
+                hits.sort(key=lambda h: -h["distance"])
+                offset = body.get("offset", 0)
+                return self._ok(hits[offset : offset + body["limit"]])
+            if action == "entities/delete":
+                for key in [k for k, p in coll.points.items() if self._matches(p["payload"], body["filter"])]:
+                    del coll.points[key]
+                return self._ok()
+            if action == "collections/drop":
+                del fake.collections[name]
+                return self._ok()
+            if action in ("partitions/create", "partitions/drop", "indexes/create", "indexes/drop"):
+                return self._ok()
+        return self._fail(404, f"unknown action {action}")
+
+    @staticmethod
+    def _matches(entity: dict[str, Any], filter: str | None) -> bool:
+        if not filter:
+            return True
+        listed = re.fullmatch(r"id in \[([\d, ]*)\]", filter)
+        if listed:
+            return entity["id"] in [int(x) for x in listed.group(1).split(",") if x.strip()]
+        equal = re.fullmatch(r'(\w+) == "([^"]*)"', filter)
+        if equal:
+            return entity.get(equal.group(1)) == equal.group(2)
+        raise ValueError(filter)
+
+
+def start_milvus() -> RunningFake[FakeStore]:
+    return RunningFake(FakeStore(), MilvusHandler)
