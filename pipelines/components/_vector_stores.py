@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pipelines.components import outbound, vendor_api
-from pipelines.engine.components import ComponentError, Task, TaskContext
+from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 
 _MAX_ERROR_CHARS = 500
 #: What a collection, index or partition name may hold: it becomes one path segment.
@@ -101,8 +101,37 @@ def search_result(items: str, items_title: str) -> dict[str, Any]:
     }
 
 
-def task(name: str, title: str, description: str, input: dict[str, Any], output: dict[str, Any], run: Any) -> Task:
-    return Task(name=name, title=title, description=description, input_schema=input, output_schema=output, run=run)
+#: One task of a store: (name, title, description, input schema, output schema, run).
+TaskSpec = tuple[str, str, str, dict[str, Any], dict[str, Any], Any]
+
+
+def vector_search(input: dict[str, Any], output: dict[str, Any], run: Any) -> TaskSpec:
+    """Instill's ``TASK_VECTOR_SEARCH`` (qdrant, weaviate, milvus)."""
+    return ("TASK_VECTOR_SEARCH", "Vector Search", "Perform a vector search on a collection", input, output, run)
+
+
+def definition(
+    type: str,
+    vendor: str,
+    setup: Mapping[str, Any],
+    credentials: frozenset[str],
+    tasks: Sequence[TaskSpec],
+) -> ComponentDefinition:
+    """A store's component: Instill's data type, its url checked when the recipe is saved."""
+    return ComponentDefinition(
+        type=type,
+        title=vendor,
+        kind="data",
+        vendor=vendor,
+        description="Build and search vector datasets.",
+        setup_schema=setup,
+        credential_fields=credentials,
+        check_setup=check_url,
+        tasks={
+            name: Task(name=name, title=title, description=text, input_schema=input, output_schema=output, run=run)
+            for name, title, text, input, output, run in tasks
+        },
+    )
 
 
 def setup_schema(title: str, properties: Mapping[str, Any], required: Sequence[str]) -> dict[str, Any]:
@@ -171,9 +200,8 @@ def listed(input: Mapping[str, Any], field: str, *, required: bool = True) -> li
 
 def same_length(counts: Mapping[str, int]) -> None:
     """Parallel arrays (``array-id``, ``array-vector`` ...) must be as long as each other."""
-    lengths = {field: n for field, n in counts.items()}
-    if len(set(lengths.values())) > 1:
-        shown = ", ".join(f"{field} has {n}" for field, n in lengths.items())
+    if len(set(counts.values())) > 1:
+        shown = ", ".join(f"{field} has {n}" for field, n in counts.items())
         raise ComponentError(f"the arrays must have one entry per item: {shown}.")
 
 
@@ -277,7 +305,9 @@ async def call(
             ) as response:
                 data = await outbound.read_capped(response, limit)
                 if not response.is_success:
-                    message = f"{method} {url} answered {response.status_code}: {store_message(data, response.reason_phrase)}"
+                    message = (
+                        f"{method} {url} answered {response.status_code}: {store_message(data, response.reason_phrase)}"
+                    )
                     if response.status_code == 429 or response.status_code >= 500:
                         raise vendor_api.Transient(message)
                     raise ComponentError(message)
@@ -293,6 +323,12 @@ async def call(
     if check is not None:
         check(result["payload"], f"{method} {url}")
     return result["payload"]
+
+
+def part(value: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``value[key]`` when it is an object, else an empty one (an answer's optional part)."""
+    found = value.get(key)
+    return found if isinstance(found, Mapping) else {}
 
 
 def answer_object(payload: Any, where: str) -> Mapping[str, Any]:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipelines.components import _vector_stores as vs
-from pipelines.engine.components import ComponentDefinition, ComponentError, TaskContext
+from pipelines.engine.components import ComponentError, TaskContext
 
 API = "/api/v2/tenants/default_tenant/databases/default_database/collections"
 _FILTER = vs.obj("Filter", "The metadata filter to be applied to the data with Chroma where filter.")
@@ -92,7 +92,9 @@ CREATE_COLLECTION_INPUT = vs.io(
     },
     ["collection-name"],
 )
-DELETE_COLLECTION_INPUT = vs.io({"collection-name": vs.collection("The name of the collection to delete.")}, ["collection-name"])
+DELETE_COLLECTION_INPUT = vs.io(
+    {"collection-name": vs.collection("The name of the collection to delete.")}, ["collection-name"]
+)
 
 
 def _headers(setup: Mapping[str, Any]) -> dict[str, str]:
@@ -267,17 +269,13 @@ async def run_delete_collection(input: dict[str, Any], ctx: TaskContext) -> dict
     return {"status": "Successfully deleted 1 collection"}
 
 
-COMPONENT = ComponentDefinition(
-    type="chroma",
-    title="Chroma",
-    kind="data",
-    vendor="Chroma",
-    description="Build and search vector datasets.",
-    setup_schema=SETUP_SCHEMA,
-    credential_fields=frozenset({"api-key"}),
-    check_setup=vs.check_url,
-    tasks={
-        "TASK_BATCH_UPSERT": vs.task(
+COMPONENT = vs.definition(
+    "chroma",
+    "Chroma",
+    SETUP_SCHEMA,
+    frozenset({"api-key"}),
+    [
+        (
             "TASK_BATCH_UPSERT",
             "Batch Upsert",
             "Upsert multiple vector items into a collection, existing items will be updated",
@@ -285,7 +283,7 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Batch add status."),
             run_batch_upsert,
         ),
-        "TASK_UPSERT": vs.task(
+        (
             "TASK_UPSERT",
             "Upsert",
             "Upsert a vector item into a collection, existing item will be updated",
@@ -293,10 +291,8 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Add status."),
             run_upsert,
         ),
-        "TASK_QUERY": vs.task(
-            "TASK_QUERY", "Query", "Perform a vector search on a collection", QUERY_INPUT, QUERY_OUTPUT, run_query
-        ),
-        "TASK_DELETE": vs.task(
+        ("TASK_QUERY", "Query", "Perform a vector search on a collection", QUERY_INPUT, QUERY_OUTPUT, run_query),
+        (
             "TASK_DELETE",
             "Delete",
             "Delete vector items from a collection",
@@ -304,7 +300,7 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Delete status."),
             run_delete,
         ),
-        "TASK_CREATE_COLLECTION": vs.task(
+        (
             "TASK_CREATE_COLLECTION",
             "Create Collection",
             "Create a collection",
@@ -312,7 +308,7 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Create collection status."),
             run_create_collection,
         ),
-        "TASK_DELETE_COLLECTION": vs.task(
+        (
             "TASK_DELETE_COLLECTION",
             "Delete Collection",
             "Delete a collection",
@@ -320,5 +316,5 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Delete collection status."),
             run_delete_collection,
         ),
-    },
+    ],
 )

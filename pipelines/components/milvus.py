@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipelines.components import _vector_stores as vs
-from pipelines.engine.components import ComponentDefinition, ComponentError, TaskContext
+from pipelines.engine.components import ComponentError, TaskContext
 
 API = "/v2/vectordb"
 METRIC_TYPES = ("L2", "IP", "COSINE")
@@ -37,7 +37,10 @@ _PARTITION = vs.string(
 SETUP_SCHEMA = vs.setup_schema(
     "Milvus Connection",
     {
-        "url": vs.string("Milvus URL Endpoint", "Fill in your Milvus public URL endpoint with port number, e.g http://3.25.202.142:19530."),
+        "url": vs.string(
+            "Milvus URL Endpoint",
+            "Fill in your Milvus public URL endpoint with port number, e.g http://3.25.202.142:19530.",
+        ),
         "username": vs.string("Milvus Username", "Fill in your Milvus username."),
         "password": vs.string("Milvus Password", "Fill in your Milvus password."),
     },
@@ -54,7 +57,9 @@ SEARCH_INPUT = vs.io(
         "filter": vs.string("Filter", "The properties filter to be applied to the data with milvus scalar filter."),
         "offset": vs.integer("Offset", "The offset of the data to return."),
         "grouping-field": vs.string("Grouping Field", "The name of the field to group the data by."),
-        "search-params": vs.obj("Search Parameters", "The search parameters to be applied to the data with milvus search parameters."),
+        "search-params": vs.obj(
+            "Search Parameters", "The search parameters to be applied to the data with milvus search parameters."
+        ),
     },
     ["collection-name", "vector", "vector-field", "limit"],
 )
@@ -79,7 +84,8 @@ DELETE_INPUT = vs.io(
     {
         "collection-name": vs.collection("The name of the collection to delete the data from."),
         "partition-name": vs.string(
-            "Partition Name", "The name of the partition to delete the data from. If empty then default partition will be used."
+            "Partition Name",
+            "The name of the partition to delete the data from. If empty then default partition will be used.",
         ),
         "filter": vs.string("Filter", "The properties filter to be applied to the data with milvus scalar filter."),
     },
@@ -92,7 +98,9 @@ CREATE_COLLECTION_INPUT = vs.io(
         "id-type": vs.string("ID Type", "The type of the id."),
         "schema": vs.obj("Schema", "The schema of the collection."),
         "auto-id": vs.boolean("Auto ID", "Whether to auto generate id."),
-        "metric-type": vs.string("Metric Type", "The metric type of the collection.", enum=list(METRIC_TYPES), default="L2"),
+        "metric-type": vs.string(
+            "Metric Type", "The metric type of the collection.", enum=list(METRIC_TYPES), default="L2"
+        ),
         "index-params": vs.objects("Index Parameters", "The index parameters to be applied to the collection."),
         "params": vs.obj("Parameters", "The parameters to be applied to the collection."),
     },
@@ -109,7 +117,9 @@ PARTITION_INPUT = vs.io(
 CREATE_INDEX_INPUT = vs.io(
     {
         "collection-name": vs.collection("The name of the collection to create the index in."),
-        "index-params": vs.obj("Index Parameters", "The index parameters to be applied to the collection with milvus index parameters."),
+        "index-params": vs.obj(
+            "Index Parameters", "The index parameters to be applied to the collection with milvus index parameters."
+        ),
     },
     ["collection-name", "index-params"],
 )
@@ -138,7 +148,9 @@ def _check(payload: Any, where: str) -> None:
 
 async def _call(ctx: TaskContext, action: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
     base = vs.endpoint(ctx, "Milvus", "http://localhost:19530", default_scheme="http")
-    answer: Mapping[str, Any] = await vs.call(ctx, "POST", base, f"{API}/{action}", body, headers=_headers(ctx.setup), check=_check)
+    answer: Mapping[str, Any] = await vs.call(
+        ctx, "POST", base, f"{API}/{action}", body, headers=_headers(ctx.setup), check=_check
+    )
     return answer
 
 
@@ -205,7 +217,7 @@ async def run_vector_search(input: dict[str, Any], ctx: TaskContext) -> dict[str
         raise ComponentError("fields must be a list of field names.")
     await _call(ctx, "collections/load", {"collectionName": collection})
     described = await _call(ctx, "collections/describe", {"collectionName": collection})
-    info = described.get("data") if isinstance(described.get("data"), Mapping) else {}
+    info = vs.part(described, "data")
     schema = [f for f in info.get("fields") or [] if isinstance(f, Mapping)]
     primary = next((str(f.get("name")) for f in schema if f.get("primaryKey")), "id")
     body["outputFields"] = (
@@ -310,63 +322,84 @@ def _status(description: str) -> dict[str, Any]:
     return vs.status_output(description)
 
 
-COMPONENT = ComponentDefinition(
-    type="milvus",
-    title="Milvus",
-    kind="data",
-    vendor="Milvus",
-    description="Build and search vector datasets.",
-    setup_schema=SETUP_SCHEMA,
-    credential_fields=frozenset({"password"}),
-    check_setup=vs.check_url,
-    tasks={
-        name: vs.task(name, title, description, input, output, run)
-        for name, title, description, input, output, run in (
-            ("TASK_VECTOR_SEARCH", "Vector Search", "Perform a vector search on a collection", SEARCH_INPUT, SEARCH_OUTPUT, run_vector_search),
-            ("TASK_UPSERT", "Upsert", "Insert a vector data into a collection", UPSERT_INPUT, _status("Upsert status."), run_upsert),
-            (
-                "TASK_BATCH_UPSERT",
-                "Batch Upsert",
-                "Insert a batch of vector data into a collection",
-                BATCH_UPSERT_INPUT,
-                _status("Batch upsert status."),
-                run_batch_upsert,
-            ),
-            ("TASK_DELETE", "Delete", "Delete vector data from a collection", DELETE_INPUT, _status("Delete status."), run_delete),
-            (
-                "TASK_CREATE_COLLECTION",
-                "Create Collection",
-                "Create a collection",
-                CREATE_COLLECTION_INPUT,
-                _status("Create collection status."),
-                run_create_collection,
-            ),
-            ("TASK_DROP_COLLECTION", "Drop Collection", "Drop a collection", COLLECTION_ONLY, _status("Drop collection status."), run_drop_collection),
-            (
-                "TASK_CREATE_PARTITION",
-                "Create Partition",
-                "Create a partition in a collection",
-                PARTITION_INPUT,
-                _status("Create partition status."),
-                run_create_partition,
-            ),
-            (
-                "TASK_DROP_PARTITION",
-                "Drop Partition",
-                "Drop a partition from a collection",
-                PARTITION_INPUT,
-                _status("Drop partition status."),
-                run_drop_partition,
-            ),
-            (
-                "TASK_CREATE_INDEX",
-                "Create Index",
-                "Create an index in a collection",
-                CREATE_INDEX_INPUT,
-                _status("Create index status."),
-                run_create_index,
-            ),
-            ("TASK_DROP_INDEX", "Drop Index", "Drop an index from a collection", DROP_INDEX_INPUT, _status("Drop index status."), run_drop_index),
-        )
-    },
+COMPONENT = vs.definition(
+    "milvus",
+    "Milvus",
+    SETUP_SCHEMA,
+    frozenset({"password"}),
+    [
+        vs.vector_search(SEARCH_INPUT, SEARCH_OUTPUT, run_vector_search),
+        (
+            "TASK_UPSERT",
+            "Upsert",
+            "Insert a vector data into a collection",
+            UPSERT_INPUT,
+            _status("Upsert status."),
+            run_upsert,
+        ),
+        (
+            "TASK_BATCH_UPSERT",
+            "Batch Upsert",
+            "Insert a batch of vector data into a collection",
+            BATCH_UPSERT_INPUT,
+            _status("Batch upsert status."),
+            run_batch_upsert,
+        ),
+        (
+            "TASK_DELETE",
+            "Delete",
+            "Delete vector data from a collection",
+            DELETE_INPUT,
+            _status("Delete status."),
+            run_delete,
+        ),
+        (
+            "TASK_CREATE_COLLECTION",
+            "Create Collection",
+            "Create a collection",
+            CREATE_COLLECTION_INPUT,
+            _status("Create collection status."),
+            run_create_collection,
+        ),
+        (
+            "TASK_DROP_COLLECTION",
+            "Drop Collection",
+            "Drop a collection",
+            COLLECTION_ONLY,
+            _status("Drop collection status."),
+            run_drop_collection,
+        ),
+        (
+            "TASK_CREATE_PARTITION",
+            "Create Partition",
+            "Create a partition in a collection",
+            PARTITION_INPUT,
+            _status("Create partition status."),
+            run_create_partition,
+        ),
+        (
+            "TASK_DROP_PARTITION",
+            "Drop Partition",
+            "Drop a partition from a collection",
+            PARTITION_INPUT,
+            _status("Drop partition status."),
+            run_drop_partition,
+        ),
+        (
+            "TASK_CREATE_INDEX",
+            "Create Index",
+            "Create an index in a collection",
+            CREATE_INDEX_INPUT,
+            _status("Create index status."),
+            run_create_index,
+        ),
+        (
+            "TASK_DROP_INDEX",
+            "Drop Index",
+            "Drop an index from a collection",
+            DROP_INDEX_INPUT,
+            _status("Drop index status."),
+            run_drop_index,
+        ),
+    ],
 )

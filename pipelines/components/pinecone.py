@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipelines.components import _vector_stores as vs
-from pipelines.engine.components import ComponentDefinition, ComponentError, TaskContext
+from pipelines.engine.components import ComponentError, TaskContext
 
 INFERENCE_URL = "https://api.pinecone.io"
 API_VERSION = "2024-10"
@@ -33,22 +33,30 @@ _METADATA = vs.obj("Metadata", "The vector metadata.")
 SETUP_SCHEMA = vs.setup_schema(
     "Pinecone Connection",
     {
-        "api-key": vs.string("API Key", "Fill in your Pinecone AI API key. You can create an api key in Pinecone Console."),
+        "api-key": vs.string(
+            "API Key", "Fill in your Pinecone AI API key. You can create an api key in Pinecone Console."
+        ),
         "url": vs.string(
-            "Pinecone Index URL", "Fill in your Pinecone index URL. It is in the form of https://{index_name}-{project_id}.svc.{environment}.pinecone.io."
+            "Pinecone Index URL",
+            "Fill in your Pinecone index URL. It is in the form of https://{index_name}-{project_id}.svc.{environment}.pinecone.io.",
         ),
     },
     ["api-key"],
 )
 QUERY_INPUT = vs.io(
     {
-        "id": vs.string("ID", "The unique ID of the vector to be used as a query vector. If present, the vector parameter will be ignored."),
+        "id": vs.string(
+            "ID",
+            "The unique ID of the vector to be used as a query vector. If present, the vector parameter will be ignored.",
+        ),
         "vector": vs.vector(description="An array of dimensions for the query vector."),
         "top-k": vs.integer("Top K", "The number of results to return for each query."),
         "namespace": _NAMESPACE,
         "filter": vs.obj("Filter", "The filter to apply on vector metadata, in Pinecone's metadata filter language."),
         "min-score": vs.number("Minimum Score", "Exclude results whose score is below this value."),
-        "include-metadata": vs.boolean("Include Metadata", "Indicates whether metadata is included in the response as well as the IDs."),
+        "include-metadata": vs.boolean(
+            "Include Metadata", "Indicates whether metadata is included in the response as well as the IDs."
+        ),
         "include-values": vs.boolean("Include Values", "Indicates whether vector values are included in the response."),
     },
     ["top-k", "vector"],
@@ -106,13 +114,17 @@ BATCH_UPSERT_INPUT = vs.io(
     ["vectors"],
 )
 UPSERT_OUTPUT = vs.io(
-    {"upserted-count": vs.integer("Upserted Count", "Number of records modified or added.")}, ["upserted-count"], "Output"
+    {"upserted-count": vs.integer("Upserted Count", "Number of records modified or added.")},
+    ["upserted-count"],
+    "Output",
 )
 RERANK_INPUT = vs.io(
     {
         "query": vs.string("Query", "The query to rerank the documents."),
         "documents": vs.strings("Documents", "The documents to rerank."),
-        "top-n": vs.integer("Top N", "The number of results to return sorted by relevance. Defaults to the number of inputs."),
+        "top-n": vs.integer(
+            "Top N", "The number of results to return sorted by relevance. Defaults to the number of inputs."
+        ),
     },
     ["query", "documents"],
 )
@@ -250,17 +262,13 @@ async def run_rerank(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     return {"documents": texts, "scores": [d.get("score") for d in ranked]}
 
 
-COMPONENT = ComponentDefinition(
-    type="pinecone",
-    title="Pinecone",
-    kind="data",
-    vendor="Pinecone",
-    description="Build and search vector datasets.",
-    setup_schema=SETUP_SCHEMA,
-    credential_fields=frozenset({"api-key"}),
-    check_setup=vs.check_url,
-    tasks={
-        "TASK_QUERY": vs.task(
+COMPONENT = vs.definition(
+    "pinecone",
+    "Pinecone",
+    SETUP_SCHEMA,
+    frozenset({"api-key"}),
+    [
+        (
             "TASK_QUERY",
             "Query",
             "Retrieve the ids of the most similar items in a namespace, along with their similarity scores.",
@@ -268,7 +276,7 @@ COMPONENT = ComponentDefinition(
             QUERY_OUTPUT,
             run_query,
         ),
-        "TASK_UPSERT": vs.task(
+        (
             "TASK_UPSERT",
             "Upsert",
             "Writes vectors into a namespace. If a new value is upserted for an existing vector id, it will overwrite the previous value.",
@@ -276,7 +284,7 @@ COMPONENT = ComponentDefinition(
             UPSERT_OUTPUT,
             run_upsert,
         ),
-        "TASK_BATCH_UPSERT": vs.task(
+        (
             "TASK_BATCH_UPSERT",
             "Batch Upsert",
             "Writes vectors into a namespace. If a new value is upserted for an existing vector ID, it will overwrite the previous value.",
@@ -284,7 +292,7 @@ COMPONENT = ComponentDefinition(
             UPSERT_OUTPUT,
             run_batch_upsert,
         ),
-        "TASK_RERANK": vs.task(
+        (
             "TASK_RERANK",
             "Rerank",
             "Rerank documents, such as text passages, according to their relevance to a query.",
@@ -292,5 +300,5 @@ COMPONENT = ComponentDefinition(
             RERANK_OUTPUT,
             run_rerank,
         ),
-    },
+    ],
 )

@@ -22,12 +22,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipelines.components import _vector_stores as vs
-from pipelines.engine.components import ComponentDefinition, ComponentError, TaskContext
+from pipelines.engine.components import ComponentError, TaskContext
 
 ORDERINGS = ("weak", "medium", "strong")
-_ORDERING = vs.string(
-    "Ordering", "The ordering guarantees of the batch upsert.", default="weak", enum=list(ORDERINGS)
-)
+_ORDERING = vs.string("Ordering", "The ordering guarantees of the batch upsert.", default="weak", enum=list(ORDERINGS))
 _ID = vs.string("ID", "The ID of the point.")
 _METADATA = vs.obj("Metadata", "The vector metadata payload.")
 _FILTER = vs.obj("Filter", "The properties filter to be applied to the data with Qdrant filter.")
@@ -35,8 +33,13 @@ _FILTER = vs.obj("Filter", "The properties filter to be applied to the data with
 SETUP_SCHEMA = vs.setup_schema(
     "Qdrant Connection",
     {
-        "api-key": vs.string("API Key", "Fill in your Qdrant API key. Please refer to clusters in Qdrant data access control."),
-        "url": vs.string("Qdrant URL Endpoint", "Fill in your Qdrant URL endpoint. Please refer to clusters in Qdrant cluster details."),
+        "api-key": vs.string(
+            "API Key", "Fill in your Qdrant API key. Please refer to clusters in Qdrant data access control."
+        ),
+        "url": vs.string(
+            "Qdrant URL Endpoint",
+            "Fill in your Qdrant URL endpoint. Please refer to clusters in Qdrant cluster details.",
+        ),
     },
     ["api-key", "url"],
 )
@@ -46,7 +49,9 @@ SEARCH_INPUT = vs.io(
         "collection-name": vs.collection("The name of the collection to perform vector similarity search on."),
         "vector": vs.vector(description="An array of dimensions for the vector query."),
         "limit": vs.integer("Limit", "The limit of points, empty for all points."),
-        "payloads": vs.strings("Payloads", "The payloads to return in the points. If empty then all payloads will be returned."),
+        "payloads": vs.strings(
+            "Payloads", "The payloads to return in the points. If empty then all payloads will be returned."
+        ),
         "filter": _FILTER,
         "params": vs.obj("Params", "The additional parameters to be passed to the search."),
         "min-score": vs.number("Min Score", "The minimum score of the points to be returned."),
@@ -90,7 +95,9 @@ CREATE_COLLECTION_INPUT = vs.io(
     },
     ["collection-name", "config"],
 )
-DELETE_COLLECTION_INPUT = vs.io({"collection-name": vs.collection("The name of the collection to delete.")}, ["collection-name"])
+DELETE_COLLECTION_INPUT = vs.io(
+    {"collection-name": vs.collection("The name of the collection to delete.")}, ["collection-name"]
+)
 
 
 def _headers(setup: Mapping[str, Any]) -> dict[str, str]:
@@ -119,7 +126,9 @@ def _ordering(input: Mapping[str, Any]) -> str:
     return str(ordering)
 
 
-async def _upsert(ctx: TaskContext, input: Mapping[str, Any], ids: list[Any], vectors: list[Any], payloads: list[Any]) -> None:
+async def _upsert(
+    ctx: TaskContext, input: Mapping[str, Any], ids: list[Any], vectors: list[Any], payloads: list[Any]
+) -> None:
     collection = vs.name(input, "collection-name")
     body = {"batch": {"ids": ids, "vectors": vectors, "payloads": payloads}}
     await _call(ctx, "PUT", f"/collections/{collection}/points?wait=true&ordering={_ordering(input)}", body)
@@ -127,7 +136,9 @@ async def _upsert(ctx: TaskContext, input: Mapping[str, Any], ids: list[Any], ve
 
 async def run_upsert(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     metadata = vs.mapping(input, "metadata") or {}
-    await _upsert(ctx, input, [_point_id(input.get("id"), "id")], [vs.floats(input.get("vector"), "vector")], [metadata])
+    await _upsert(
+        ctx, input, [_point_id(input.get("id"), "id")], [vs.floats(input.get("vector"), "vector")], [metadata]
+    )
     return {"status": "Successfully upserted 1 point"}
 
 
@@ -186,7 +197,7 @@ async def run_vector_search(input: dict[str, Any], ctx: TaskContext) -> dict[str
     for hit in found:
         if not isinstance(hit, Mapping):
             continue
-        payload = hit.get("payload") if isinstance(hit.get("payload"), Mapping) else {}
+        payload = vs.part(hit, "payload")
         point_id = str(hit.get("id"))
         point: dict[str, Any] = {**payload, "id": point_id, "score": hit.get("score"), "vector": hit.get("vector")}
         for extra in ("version", "shard_key", "order_value"):
@@ -227,25 +238,14 @@ async def run_delete_collection(input: dict[str, Any], ctx: TaskContext) -> dict
     return {"status": "Successfully deleted 1 collection"}
 
 
-COMPONENT = ComponentDefinition(
-    type="qdrant",
-    title="Qdrant",
-    kind="data",
-    vendor="Qdrant",
-    description="Build and search vector datasets.",
-    setup_schema=SETUP_SCHEMA,
-    credential_fields=frozenset({"api-key"}),
-    check_setup=vs.check_url,
-    tasks={
-        "TASK_VECTOR_SEARCH": vs.task(
-            "TASK_VECTOR_SEARCH",
-            "Vector Search",
-            "Perform a vector search on a collection",
-            SEARCH_INPUT,
-            SEARCH_OUTPUT,
-            run_vector_search,
-        ),
-        "TASK_BATCH_UPSERT": vs.task(
+COMPONENT = vs.definition(
+    "qdrant",
+    "Qdrant",
+    SETUP_SCHEMA,
+    frozenset({"api-key"}),
+    [
+        vs.vector_search(SEARCH_INPUT, SEARCH_OUTPUT, run_vector_search),
+        (
             "TASK_BATCH_UPSERT",
             "Batch Upsert",
             "Insert multiple vector points into a collection",
@@ -253,7 +253,7 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Batch upsert status."),
             run_batch_upsert,
         ),
-        "TASK_UPSERT": vs.task(
+        (
             "TASK_UPSERT",
             "Upsert",
             "Upsert a vector point into a collection",
@@ -261,7 +261,7 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Upsert status."),
             run_upsert,
         ),
-        "TASK_DELETE": vs.task(
+        (
             "TASK_DELETE",
             "Delete",
             "Delete vector points from a collection",
@@ -269,7 +269,7 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Delete status."),
             run_delete,
         ),
-        "TASK_CREATE_COLLECTION": vs.task(
+        (
             "TASK_CREATE_COLLECTION",
             "Create Collection",
             "Create a collection",
@@ -277,7 +277,7 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Create collection status."),
             run_create_collection,
         ),
-        "TASK_DELETE_COLLECTION": vs.task(
+        (
             "TASK_DELETE_COLLECTION",
             "Delete Collection",
             "Delete a collection",
@@ -285,5 +285,5 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Delete collection status."),
             run_delete_collection,
         ),
-    },
+    ],
 )

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipelines.components import _vector_stores as vs
-from pipelines.engine.components import ComponentDefinition, ComponentError, TaskContext
+from pipelines.engine.components import ComponentError, TaskContext
 
 #: A GraphQL name: Weaviate's class and property names.
 _GRAPHQL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,230}")
@@ -59,7 +59,8 @@ SETUP_SCHEMA = vs.setup_schema(
     {
         "api-key": vs.string("API Key", "Fill in your Weaviate API key. Please refer to clusters in Weaviate Console."),
         "url": vs.string(
-            "Weaviate URL Endpoint", "Fill in your Weaviate base URL without https:// or http://. Please refer to clusters in Weaviate Console."
+            "Weaviate URL Endpoint",
+            "Fill in your Weaviate base URL without https:// or http://. Please refer to clusters in Weaviate Console.",
         ),
     },
     ["api-key", "url"],
@@ -69,7 +70,9 @@ SEARCH_INPUT = vs.io(
         "collection-name": vs.collection("The name of the collection to perform vector similarity search on."),
         "vector": vs.vector(description="An array of dimensions for the vector query."),
         "limit": vs.integer("Limit", "The limit of objects, empty for all objects."),
-        "fields": vs.strings("Fields", "The fields to return in the objects. If empty then all fields will be returned."),
+        "fields": vs.strings(
+            "Fields", "The fields to return in the objects. If empty then all fields will be returned."
+        ),
         "filter": _FILTER,
         "tenant": vs.string("Tenant", "The tenant to perform the vector search on."),
     },
@@ -111,7 +114,9 @@ UPDATE_INPUT = vs.io(
     },
     ["collection-name", "id"],
 )
-DELETE_COLLECTION_INPUT = vs.io({"collection-name": vs.collection("The name of the collection to delete.")}, ["collection-name"])
+DELETE_COLLECTION_INPUT = vs.io(
+    {"collection-name": vs.collection("The name of the collection to delete.")}, ["collection-name"]
+)
 
 
 def _headers(setup: Mapping[str, Any]) -> dict[str, str]:
@@ -225,7 +230,9 @@ def where_filter(value: Any, field: str = "filter") -> str:
                 raise ComponentError(f"{field}.{key} must be a value, not {type(item).__name__}.")
             parts.append(f"{key}: {json.dumps(item)}")
         else:
-            raise ComponentError(f"{field} has an unknown key {key!r}: use path, operator, operands or {', '.join(VALUE_KEYS)}.")
+            raise ComponentError(
+                f"{field} has an unknown key {key!r}: use path, operator, operands or {', '.join(VALUE_KEYS)}."
+            )
     return "{" + ", ".join(parts) + "}"
 
 
@@ -241,7 +248,9 @@ def _rest_filter(value: Mapping[str, Any]) -> dict[str, Any]:
 
 async def _all_fields(ctx: TaskContext, collection: str) -> list[str]:
     schema = vs.answer_object(await _call(ctx, "GET", f"/v1/schema/{collection}"), "schema")
-    return [p["name"] for p in schema.get("properties") or [] if isinstance(p, Mapping) and isinstance(p.get("name"), str)]
+    return [
+        p["name"] for p in schema.get("properties") or [] if isinstance(p, Mapping) and isinstance(p.get("name"), str)
+    ]
 
 
 async def run_vector_search(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
@@ -269,7 +278,9 @@ async def run_vector_search(input: dict[str, Any], ctx: TaskContext) -> dict[str
     answer = vs.answer_object(await _call(ctx, "POST", "/v1/graphql", {"query": query}), "graphql")
     errors = answer.get("errors")
     if errors:
-        messages = [e.get("message") for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else [errors]
+        messages = (
+            [e.get("message") for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else [errors]
+        )
         raise ComponentError(f"Weaviate refused the search: {'; '.join(map(str, messages))[:500]}")
     data = answer.get("data")
     found = data.get("Get", {}).get(collection) if isinstance(data, Mapping) else None
@@ -279,7 +290,7 @@ async def run_vector_search(input: dict[str, Any], ctx: TaskContext) -> dict[str
     for item in found:
         if not isinstance(item, Mapping):
             continue
-        extra = item.get("_additional") if isinstance(item.get("_additional"), Mapping) else {}
+        extra = vs.part(item, "_additional")
         ids.append(str(extra.get("id")))
         vectors.append(extra.get("vector"))
         metadata.append({k: v for k, v in item.items() if k != "_additional"})
@@ -310,25 +321,14 @@ async def run_delete_collection(input: dict[str, Any], ctx: TaskContext) -> dict
     return {"status": "Successfully deleted 1 collection"}
 
 
-COMPONENT = ComponentDefinition(
-    type="weaviate",
-    title="Weaviate",
-    kind="data",
-    vendor="Weaviate",
-    description="Build and search vector datasets.",
-    setup_schema=SETUP_SCHEMA,
-    credential_fields=frozenset({"api-key"}),
-    check_setup=vs.check_url,
-    tasks={
-        "TASK_VECTOR_SEARCH": vs.task(
-            "TASK_VECTOR_SEARCH",
-            "Vector Search",
-            "Perform a vector search on a collection",
-            SEARCH_INPUT,
-            SEARCH_OUTPUT,
-            run_vector_search,
-        ),
-        "TASK_INSERT": vs.task(
+COMPONENT = vs.definition(
+    "weaviate",
+    "Weaviate",
+    SETUP_SCHEMA,
+    frozenset({"api-key"}),
+    [
+        vs.vector_search(SEARCH_INPUT, SEARCH_OUTPUT, run_vector_search),
+        (
             "TASK_INSERT",
             "Insert",
             "Insert a vector object into a collection",
@@ -336,7 +336,7 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Insert status."),
             run_insert,
         ),
-        "TASK_BATCH_INSERT": vs.task(
+        (
             "TASK_BATCH_INSERT",
             "Batch Insert",
             "Insert multiple vector objects into a collection",
@@ -344,7 +344,7 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Batch insert status."),
             run_batch_insert,
         ),
-        "TASK_DELETE": vs.task(
+        (
             "TASK_DELETE",
             "Delete",
             "Delete vector objects from a collection",
@@ -352,7 +352,7 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Delete status."),
             run_delete,
         ),
-        "TASK_UPDATE": vs.task(
+        (
             "TASK_UPDATE",
             "Update",
             "Update vector object in a collection",
@@ -360,7 +360,7 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Update status."),
             run_update,
         ),
-        "TASK_DELETE_COLLECTION": vs.task(
+        (
             "TASK_DELETE_COLLECTION",
             "Delete Collection",
             "Delete a collection",
@@ -368,5 +368,5 @@ COMPONENT = ComponentDefinition(
             vs.status_output("Delete collection status."),
             run_delete_collection,
         ),
-    },
+    ],
 )

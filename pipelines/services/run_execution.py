@@ -74,7 +74,9 @@ def platform_setups() -> dict[str, PlatformSetup]:
         api_key = str(getattr(settings, key_name, "") or "").strip()
         base_url = str(getattr(settings, url_name, "") or "").strip()
         if api_key or base_url:
-            setups[definition.type] = PlatformSetup(definition.type, api_key, base_url, url_field(definition) or BASE_URL)
+            setups[definition.type] = PlatformSetup(
+                definition.type, api_key, base_url, url_field(definition) or BASE_URL
+            )
     return setups
 
 

@@ -100,7 +100,8 @@ class QdrantHandler(Handler):
                     vector = batch["vectors"][i]
                     if coll.size is not None and len(vector) != coll.size:
                         return self._answer(
-                            400, error=f"Wrong input: Vector dimension error: expected dim: {coll.size}, got {len(vector)}"
+                            400,
+                            error=f"Wrong input: Vector dimension error: expected dim: {coll.size}, got {len(vector)}",
                         )
                     payloads = batch.get("payloads") or [{}] * len(batch["ids"])
                     coll.points[point_id] = {"vector": vector, "payload": payloads[i] or {}}
@@ -148,7 +149,9 @@ class PineconeHandler(Handler):
         if failure:
             return self._error(failure, "The service is overloaded: try again")
         if self.headers.get("api-key") != fake.key:
-            return self.send_json(401, {"error": {"code": "UNAUTHENTICATED", "message": "Invalid API Key"}, "status": 401})
+            return self.send_json(
+                401, {"error": {"code": "UNAUTHENTICATED", "message": "Invalid API Key"}, "status": 401}
+            )
         path = urlsplit(self.path).path
         with fake.lock:
             if path == "/vectors/upsert":
@@ -180,7 +183,9 @@ class PineconeHandler(Handler):
                     for i, d in enumerate(body["documents"])
                 ]
                 scored.sort(key=lambda s: (-s[0], s[1]))
-                data = [{"index": i, "score": s, "document": d} for s, i, d in scored[: body.get("top_n") or len(scored)]]
+                data = [
+                    {"index": i, "score": s, "document": d} for s, i, d in scored[: body.get("top_n") or len(scored)]
+                ]
                 return self.send_json(200, {"model": body["model"], "data": data, "usage": {"rerank_units": 1}})
         return self._error(404, f"Not found: {path}")
 
@@ -244,7 +249,9 @@ class WeaviateHandler(Handler):
                     coll = fake.collections.setdefault(item["class"], Collection())
                     object_id = item.get("id") or str(uuid.uuid4())
                     if coll.points and len(next(iter(coll.points.values()))["vector"]) != len(item["vector"]):
-                        results.append({**item, "result": {"errors": {"error": [{"message": "vector lengths don't match"}]}}})
+                        results.append(
+                            {**item, "result": {"errors": {"error": [{"message": "vector lengths don't match"}]}}}
+                        )
                         continue
                     coll.points[object_id] = {"vector": item["vector"], "payload": item["properties"]}
                     results.append({**item, "id": object_id, "result": {}})
@@ -293,7 +300,9 @@ class WeaviateHandler(Handler):
             return {"errors": [{"message": f'Cannot query field "{name}" on type "GetObjectsObj".'}]}
         vector = re.search(r"nearVector: \{vector: (\[.*?\])\}", arguments)
         limit = re.search(r"limit: (\d+)", arguments)
-        equal = re.search(r'where: \{path: \["(\w+)"\], operator: Equal, value\w+: ("[^"]*"|[\d.]+|true|false)\}', arguments)
+        equal = re.search(
+            r'where: \{path: \["(\w+)"\], operator: Equal, value\w+: ("[^"]*"|[\d.]+|true|false)\}', arguments
+        )
         hits = []
         for object_id, point in coll.points.items():
             if equal and point["payload"].get(equal.group(1)) != json.loads(equal.group(2)):
@@ -347,7 +356,10 @@ class MilvusHandler(Handler):
             if action == "entities/upsert":
                 for entity in body["data"]:
                     if len(entity.get("vector") or []) != coll.size:
-                        return self._fail(1100, f"the dim ({len(entity.get('vector') or [])}) of field data(vector) is not equal to schema dim ({coll.size}): invalid parameter")
+                        return self._fail(
+                            1100,
+                            f"the dim ({len(entity.get('vector') or [])}) of field data(vector) is not equal to schema dim ({coll.size}): invalid parameter",
+                        )
                     coll.points[entity["id"]] = {"vector": entity["vector"], "payload": entity}
                 ids = [e["id"] for e in body["data"]]
                 return self._ok({"upsertCount": len(ids), "upsertIds": ids})
@@ -356,9 +368,14 @@ class MilvusHandler(Handler):
             if action == "collections/release":
                 return self._ok()
             if action == "collections/describe":
-                fields = [{"name": "id", "primaryKey": True, "type": "Int64"}, {"name": "vector", "type": "FloatVector"}]
+                fields = [
+                    {"name": "id", "primaryKey": True, "type": "Int64"},
+                    {"name": "vector", "type": "FloatVector"},
+                ]
                 extra = sorted({k for p in coll.points.values() for k in p["payload"]} - {"id", "vector"})
-                return self._ok({"collectionName": name, "fields": fields + [{"name": k, "type": "VarChar"} for k in extra]})
+                return self._ok(
+                    {"collectionName": name, "fields": fields + [{"name": k, "type": "VarChar"} for k in extra]}
+                )
             if action == "entities/search":
                 hits = []
                 for point in coll.points.values():

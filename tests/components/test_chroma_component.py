@@ -80,10 +80,18 @@ async def test_items_round_trip_through_a_real_chroma(chroma_url, collection):
     await run(
         chroma_url,
         "TASK_UPSERT",
-        {"collection-name": collection, "id": "cat", "metadata": {"kind": "pet"}, "vector": [0, 1, 0], "document": "A cat."},
+        {
+            "collection-name": collection,
+            "id": "cat",
+            "metadata": {"kind": "pet"},
+            "vector": [0, 1, 0],
+            "document": "A cat.",
+        },
     )
     pets = await run(
-        chroma_url, "TASK_QUERY", {"collection-name": collection, "vector": [0, 1, 0], "n-results": 1, "fields": ["kind"]}
+        chroma_url,
+        "TASK_QUERY",
+        {"collection-name": collection, "vector": [0, 1, 0], "n-results": 1, "fields": ["kind"]},
     )
     assert pets["result"]["ids"] == ["cat"] and pets["result"]["metadata"] == [{"kind": "pet"}]
 
@@ -107,7 +115,9 @@ async def test_chroma_errors_reach_the_user(chroma_url, collection):
     await run(chroma_url, "TASK_CREATE_COLLECTION", {"collection-name": collection, "get-or-create": True})
     await run(chroma_url, "TASK_UPSERT", {"collection-name": collection, "id": "1", "metadata": {}, "vector": [1, 2]})
     with pytest.raises(ComponentError, match="expecting embedding with dimension of 2, got 3"):
-        await run(chroma_url, "TASK_UPSERT", {"collection-name": collection, "id": "2", "metadata": {}, "vector": [1, 2, 3]})
+        await run(
+            chroma_url, "TASK_UPSERT", {"collection-name": collection, "id": "2", "metadata": {}, "vector": [1, 2, 3]}
+        )
 
 
 @pytest.mark.parametrize(
@@ -120,7 +130,11 @@ async def test_chroma_errors_reach_the_user(chroma_url, collection):
             {"collection-name": "docs", "array-id": ["a"], "array-vector": [[1]], "array-metadata": [{}, {}]},
             "array-metadata has 2",
         ),
-        ("TASK_UPSERT", {"collection-name": "docs", "id": "a", "metadata": 3, "vector": [1]}, "metadata must be an object"),
+        (
+            "TASK_UPSERT",
+            {"collection-name": "docs", "id": "a", "metadata": 3, "vector": [1]},
+            "metadata must be an object",
+        ),
     ],
 )
 async def test_bad_input_is_refused_before_any_request(task, input, words):
@@ -150,5 +164,7 @@ async def test_setup_from_a_connection(chroma_url, collection):
     registry = default_registry()
     recipe = parse_recipe(RECIPE.replace("NAME", collection), registry=registry)
     secrets = packed("my-chroma", {"api-key": "chroma-token", "url": chroma_url}, ["chroma-token"])
-    result = await execute(recipe, recipe.bind_rows([{}]), registry=registry, config=config(chroma_url), secrets=[secrets])
+    result = await execute(
+        recipe, recipe.bind_rows([{}]), registry=registry, config=config(chroma_url), secrets=[secrets]
+    )
     assert result.rows[0].outputs == {"status": "Successfully created 1 collection"}, result.rows[0].components

@@ -29,7 +29,9 @@ def bodies(fake: FakeStore) -> list[tuple[str, Any]]:
 
 
 async def test_the_ten_tasks(fake):
-    out = await run(fake, "TASK_CREATE_COLLECTION", {"collection-name": "books", "dimension": 2, "metric-type": "COSINE"})
+    out = await run(
+        fake, "TASK_CREATE_COLLECTION", {"collection-name": "books", "dimension": 2, "metric-type": "COSINE"}
+    )
     assert out == {"status": "Successfully created 1 collection"}
     assert fake.requests[-1].headers["authorization"] == f"Bearer root:{fake.key}"
     assert bodies(fake)[-1] == (
@@ -79,7 +81,9 @@ async def test_the_ten_tasks(fake):
     assert titled["result"]["metadata"] == [{"title": "Ulysses"}]
     assert bodies(fake)[-1][1]["outputFields"] == ["id", "vector", "title"]
 
-    await run(fake, "TASK_UPSERT", {"collection-name": "books", "partition-name": "p1", "data": {"id": 4, "vector": [1, 1]}})
+    await run(
+        fake, "TASK_UPSERT", {"collection-name": "books", "partition-name": "p1", "data": {"id": 4, "vector": [1, 1]}}
+    )
     assert bodies(fake)[-1] == (
         "entities/upsert",
         {"collectionName": "books", "data": [{"id": 4, "vector": [1, 1]}], "partitionName": "p1"},
@@ -91,14 +95,24 @@ async def test_the_ten_tasks(fake):
 
     for task, input, status, calls in (
         ("TASK_CREATE_PARTITION", {"partition-name": "p2"}, "Successfully created 1 partition", ["partitions/create"]),
-        ("TASK_DROP_PARTITION", {"partition-name": "p2"}, "Successfully dropped 1 partition", ["collections/release", "partitions/drop"]),
+        (
+            "TASK_DROP_PARTITION",
+            {"partition-name": "p2"},
+            "Successfully dropped 1 partition",
+            ["collections/release", "partitions/drop"],
+        ),
         (
             "TASK_CREATE_INDEX",
             {"index-params": {"fieldName": "vector", "indexName": "vi", "metricType": "COSINE"}},
             "Successfully created 1 index",
             ["indexes/create"],
         ),
-        ("TASK_DROP_INDEX", {"index-name": "vi"}, "Successfully dropped 1 index", ["collections/release", "indexes/drop"]),
+        (
+            "TASK_DROP_INDEX",
+            {"index-name": "vi"},
+            "Successfully dropped 1 index",
+            ["collections/release", "indexes/drop"],
+        ),
         ("TASK_DROP_COLLECTION", {}, "Successfully dropped 1 collection", ["collections/release", "collections/drop"]),
     ):
         before = len(fake.requests)
@@ -127,9 +141,17 @@ async def test_milvus_errors_in_a_200_answer_fail_the_task(fake):
         ("TASK_DELETE", {"collection-name": "books"}, "filter is required"),
         ("TASK_UPSERT", {"collection-name": "books", "data": {}}, "data must be an object"),
         ("TASK_CREATE_COLLECTION", {"collection-name": "books", "dimension": 0}, "dimension must be a positive"),
-        ("TASK_CREATE_COLLECTION", {"collection-name": "books", "dimension": 2, "metric-type": "HAMMING"}, "metric-type must be one of"),
+        (
+            "TASK_CREATE_COLLECTION",
+            {"collection-name": "books", "dimension": 2, "metric-type": "HAMMING"},
+            "metric-type must be one of",
+        ),
         ("TASK_VECTOR_SEARCH", {"collection-name": "books", "vector": [1], "limit": 1}, "vector-field is required"),
-        ("TASK_CREATE_PARTITION", {"collection-name": "books", "partition-name": "a b"}, "partition-name 'a b' may hold only"),
+        (
+            "TASK_CREATE_PARTITION",
+            {"collection-name": "books", "partition-name": "a b"},
+            "partition-name 'a b' may hold only",
+        ),
     ],
 )
 async def test_bad_input_is_refused_before_any_request(fake, task, input, words):

@@ -112,10 +112,14 @@ async def test_qdrant_errors_reach_the_user_with_its_message(fake):
     with pytest.raises(ComponentError, match=r"answered 404: Not found: Collection `nope` doesn't exist!"):
         await run(fake, "TASK_UPSERT", {"collection-name": "nope", "id": "1", "vector": [1]})
     await make_collection(fake, size=3)
-    with pytest.raises(ComponentError, match=r"answered 400: Wrong input: Vector dimension error: expected dim: 3, got 2"):
+    with pytest.raises(
+        ComponentError, match=r"answered 400: Wrong input: Vector dimension error: expected dim: 3, got 2"
+    ):
         await run(fake, "TASK_UPSERT", {"collection-name": "docs", "id": "1", "vector": [1, 2]})
     with pytest.raises(ComponentError, match="answered 401"):
-        await run(fake, "TASK_DELETE_COLLECTION", {"collection-name": "docs"}, setup={"url": fake.base_url, "api-key": "x"})
+        await run(
+            fake, "TASK_DELETE_COLLECTION", {"collection-name": "docs"}, setup={"url": fake.base_url, "api-key": "x"}
+        )
 
 
 async def test_overload_is_retried(fake):
@@ -140,7 +144,11 @@ async def test_overload_is_retried(fake):
             "array-id has 2, array-vector has 1",
         ),
         ("TASK_VECTOR_SEARCH", {"collection-name": "docs", "vector": [1], "limit": 0}, "limit must be a positive"),
-        ("TASK_UPSERT", {"collection-name": "docs", "id": "1", "vector": [1], "ordering": "eventual"}, "ordering must be"),
+        (
+            "TASK_UPSERT",
+            {"collection-name": "docs", "id": "1", "vector": [1], "ordering": "eventual"},
+            "ordering must be",
+        ),
     ],
 )
 async def test_bad_input_is_refused_before_any_request(fake, task, input, words):
@@ -150,7 +158,7 @@ async def test_bad_input_is_refused_before_any_request(fake, task, input, words)
 
 
 async def test_setup_without_url_says_so(fake):
-    with pytest.raises(ComponentError, match="setup.url is required: the Qdrant endpoint"):
+    with pytest.raises(ComponentError, match=r"setup\.url is required: the Qdrant endpoint"):
         await run(fake, "TASK_DELETE_COLLECTION", {"collection-name": "docs"}, setup={"api-key": "k"})
 
 
@@ -211,7 +219,9 @@ async def test_setup_from_a_secret_a_connection_or_the_server(fake, how):
 
 
 async def test_the_server_key_goes_only_to_the_server_url(fake):
-    text = RECIPE.replace("SETUP", "    setup:\n      api-key: ${secret.INSTILL_SECRET}\n      url: http://elsewhere:6333")
+    text = RECIPE.replace(
+        "SETUP", "    setup:\n      api-key: ${secret.INSTILL_SECRET}\n      url: http://elsewhere:6333"
+    )
     platform = {"qdrant": PlatformSetup("qdrant", fake.key, fake.base_url, "url")}
     result = await recipe_run(text, {**CONFIG, "platform_setups": platform})
     error = result.rows[0].components["qdrant-0"].error or ""

@@ -45,7 +45,11 @@ async def test_insert_search_update_and_delete(fake):
         "vector": [1.0, 0.0],
         "id": IDS[0],
     }
-    await run(fake, "TASK_INSERT", {"collection-name": "Article", "vector": [0.7, 0.7], "metadata": {"title": "Both", "lang": "en"}})
+    await run(
+        fake,
+        "TASK_INSERT",
+        {"collection-name": "Article", "vector": [0.7, 0.7], "metadata": {"title": "Both", "lang": "en"}},
+    )
 
     found = await run(fake, "TASK_VECTOR_SEARCH", {"collection-name": "Article", "vector": [1, 0.1], "limit": 2})
     assert found["status"] == "Successfully found 2 objects"
@@ -82,7 +86,9 @@ async def test_insert_search_update_and_delete(fake):
     assert fake.collections["Article"].points[IDS[1]]["payload"]["title"] == "Les chats"
 
     deleted = await run(
-        fake, "TASK_DELETE", {"collection-name": "Article", "filter": {"path": "lang", "operator": "Equal", "valueText": "en"}}
+        fake,
+        "TASK_DELETE",
+        {"collection-name": "Article", "filter": {"path": "lang", "operator": "Equal", "valueText": "en"}},
     )
     assert deleted == {"status": "Successfully deleted 2 objects"}
     assert fake.requests[-1].body == {
@@ -104,7 +110,9 @@ async def test_weaviate_errors_reach_the_user(fake):
     await run(fake, "TASK_INSERT", {"collection-name": "Article", "vector": [1, 0], "metadata": {}})
     with pytest.raises(ComponentError, match="refused object 0 of the batch: vector lengths don't match"):
         await run(
-            fake, "TASK_BATCH_INSERT", {"collection-name": "Article", "array-metadata": [{}], "array-vector": [[1, 2, 3]]}
+            fake,
+            "TASK_BATCH_INSERT",
+            {"collection-name": "Article", "array-metadata": [{}], "array-vector": [[1, 2, 3]]},
         )
     with pytest.raises(ComponentError, match='refused the search: Cannot query field "Nope"'):
         await run(fake, "TASK_VECTOR_SEARCH", {"collection-name": "Nope", "vector": [1, 0], "fields": ["title"]})
@@ -127,7 +135,11 @@ async def test_weaviate_errors_reach_the_user(fake):
             {"collection-name": "Article", "fields": ["title"], "filter": {"path": "x", "sql": "1"}},
             "filter has an unknown key 'sql'",
         ),
-        ("TASK_VECTOR_SEARCH", {"collection-name": "Article", "fields": ["a b"]}, r"fields\[0\] must be a property name"),
+        (
+            "TASK_VECTOR_SEARCH",
+            {"collection-name": "Article", "fields": ["a b"]},
+            r"fields\[0\] must be a property name",
+        ),
     ],
 )
 async def test_bad_input_is_refused_before_any_request(fake, task, input, words):

@@ -72,7 +72,7 @@ def test_passages_stored_then_retrieved_for_the_answer(rag_server, token, fake_o
     [output] = body["outputs"]
     assert output["answer"] == f"You said: {question}"
     passages = output["passages"]
-    assert [p["document"] for p in passages][0] == PASSAGES[1]
+    assert passages[0]["document"] == PASSAGES[1]
     assert sorted(p["document"] for p in passages) == sorted(PASSAGES)
     assert passages[0]["vector"] == pytest.approx(expected_embedding(PASSAGES[1]))
     assert passages[0]["source"] == "rag-demo"
