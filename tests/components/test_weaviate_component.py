@@ -146,3 +146,15 @@ async def test_bad_input_is_refused_before_any_request(fake, task, input, words)
     with pytest.raises(ComponentError, match=words):
         await run(fake, task, input)
     assert fake.requests == []
+
+
+def test_a_url_without_scheme_is_https_as_instill_has_it():
+    from pipelines.components import _vector_stores as vs
+    from pipelines.engine.components import TaskContext
+
+    ctx = TaskContext("weaviate-0", "TASK_INSERT", setup={"url": "my-cluster.weaviate.network/"})
+    assert vs.endpoint(ctx, "Weaviate", "x") == "https://my-cluster.weaviate.network"
+    ctx = TaskContext("qdrant-0", "TASK_UPSERT", setup={"url": "localhost:6333"})
+    assert vs.endpoint(ctx, "Qdrant", "x", default_scheme="http") == "http://localhost:6333"
+    with pytest.raises(ComponentError, match="setup.url must not hold credentials"):
+        vs.endpoint(TaskContext("c", "t", setup={"url": "http://u:p@host"}), "Chroma", "x")
