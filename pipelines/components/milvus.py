@@ -133,6 +133,9 @@ DROP_INDEX_INPUT = vs.io(
 
 
 def _headers(setup: Mapping[str, Any]) -> dict[str, str]:
+    """Milvus's ``<username>:<password>`` token, or an API key (Zilliz Cloud's, a platform key)."""
+    if setup.get("api-key"):
+        return {"Authorization": f"Bearer {setup['api-key']}"}
     username, password = setup.get("username") or "", setup.get("password") or ""
     return {"Authorization": f"Bearer {username}:{password}"} if username or password else {}
 
@@ -147,7 +150,7 @@ def _check(payload: Any, where: str) -> None:
 
 
 async def _call(ctx: TaskContext, action: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
-    base = vs.endpoint(ctx, "Milvus", "http://localhost:19530", default_scheme="http")
+    base = vs.endpoint(ctx, "Milvus (or Zilliz Cloud)", "http://localhost:19530", default_scheme="http")
     answer: Mapping[str, Any] = await vs.call(
         ctx, "POST", base, f"{API}/{action}", body, headers=_headers(ctx.setup), check=_check
     )
@@ -322,84 +325,81 @@ def _status(description: str) -> dict[str, Any]:
     return vs.status_output(description)
 
 
-COMPONENT = vs.definition(
-    "milvus",
-    "Milvus",
-    SETUP_SCHEMA,
-    frozenset({"password"}),
-    [
-        vs.vector_search(SEARCH_INPUT, SEARCH_OUTPUT, run_vector_search),
-        (
-            "TASK_UPSERT",
-            "Upsert",
-            "Insert a vector data into a collection",
-            UPSERT_INPUT,
-            _status("Upsert status."),
-            run_upsert,
-        ),
-        (
-            "TASK_BATCH_UPSERT",
-            "Batch Upsert",
-            "Insert a batch of vector data into a collection",
-            BATCH_UPSERT_INPUT,
-            _status("Batch upsert status."),
-            run_batch_upsert,
-        ),
-        (
-            "TASK_DELETE",
-            "Delete",
-            "Delete vector data from a collection",
-            DELETE_INPUT,
-            _status("Delete status."),
-            run_delete,
-        ),
-        (
-            "TASK_CREATE_COLLECTION",
-            "Create Collection",
-            "Create a collection",
-            CREATE_COLLECTION_INPUT,
-            _status("Create collection status."),
-            run_create_collection,
-        ),
-        (
-            "TASK_DROP_COLLECTION",
-            "Drop Collection",
-            "Drop a collection",
-            COLLECTION_ONLY,
-            _status("Drop collection status."),
-            run_drop_collection,
-        ),
-        (
-            "TASK_CREATE_PARTITION",
-            "Create Partition",
-            "Create a partition in a collection",
-            PARTITION_INPUT,
-            _status("Create partition status."),
-            run_create_partition,
-        ),
-        (
-            "TASK_DROP_PARTITION",
-            "Drop Partition",
-            "Drop a partition from a collection",
-            PARTITION_INPUT,
-            _status("Drop partition status."),
-            run_drop_partition,
-        ),
-        (
-            "TASK_CREATE_INDEX",
-            "Create Index",
-            "Create an index in a collection",
-            CREATE_INDEX_INPUT,
-            _status("Create index status."),
-            run_create_index,
-        ),
-        (
-            "TASK_DROP_INDEX",
-            "Drop Index",
-            "Drop an index from a collection",
-            DROP_INDEX_INPUT,
-            _status("Drop index status."),
-            run_drop_index,
-        ),
-    ],
-)
+#: The tasks, in Instill's order (``zilliz`` has the first eight).
+TASKS: list[vs.TaskSpec] = [
+    vs.vector_search(SEARCH_INPUT, SEARCH_OUTPUT, run_vector_search),
+    (
+        "TASK_UPSERT",
+        "Upsert",
+        "Insert a vector data into a collection",
+        UPSERT_INPUT,
+        _status("Upsert status."),
+        run_upsert,
+    ),
+    (
+        "TASK_BATCH_UPSERT",
+        "Batch Upsert",
+        "Insert a batch of vector data into a collection",
+        BATCH_UPSERT_INPUT,
+        _status("Batch upsert status."),
+        run_batch_upsert,
+    ),
+    (
+        "TASK_DELETE",
+        "Delete",
+        "Delete vector data from a collection",
+        DELETE_INPUT,
+        _status("Delete status."),
+        run_delete,
+    ),
+    (
+        "TASK_CREATE_COLLECTION",
+        "Create Collection",
+        "Create a collection",
+        CREATE_COLLECTION_INPUT,
+        _status("Create collection status."),
+        run_create_collection,
+    ),
+    (
+        "TASK_DROP_COLLECTION",
+        "Drop Collection",
+        "Drop a collection",
+        COLLECTION_ONLY,
+        _status("Drop collection status."),
+        run_drop_collection,
+    ),
+    (
+        "TASK_CREATE_PARTITION",
+        "Create Partition",
+        "Create a partition in a collection",
+        PARTITION_INPUT,
+        _status("Create partition status."),
+        run_create_partition,
+    ),
+    (
+        "TASK_DROP_PARTITION",
+        "Drop Partition",
+        "Drop a partition from a collection",
+        PARTITION_INPUT,
+        _status("Drop partition status."),
+        run_drop_partition,
+    ),
+    (
+        "TASK_CREATE_INDEX",
+        "Create Index",
+        "Create an index in a collection",
+        CREATE_INDEX_INPUT,
+        _status("Create index status."),
+        run_create_index,
+    ),
+    (
+        "TASK_DROP_INDEX",
+        "Drop Index",
+        "Drop an index from a collection",
+        DROP_INDEX_INPUT,
+        _status("Drop index status."),
+        run_drop_index,
+    ),
+]
+
+COMPONENT = vs.definition("milvus", "Milvus", SETUP_SCHEMA, frozenset({"password"}), TASKS)

@@ -7,7 +7,12 @@ import pytest
 
 URL = "/v1beta/component-definitions"
 
-# Instill's pkg/component/data/<type>/v0/config/definition.yaml availableTasks and setup.yaml.
+# Instill's pkg/component/data/<type>/v0/config/definition.yaml availableTasks and setup.yaml;
+# Zilliz's are Milvus's but the index tasks.
+ZILLIZ = [
+    "TASK_VECTOR_SEARCH", "TASK_UPSERT", "TASK_BATCH_UPSERT", "TASK_DELETE",
+    "TASK_CREATE_COLLECTION", "TASK_DROP_COLLECTION", "TASK_CREATE_PARTITION", "TASK_DROP_PARTITION",
+]  # fmt: skip
 INSTILL = {
     "qdrant": (
         [
@@ -32,21 +37,8 @@ INSTILL = {
         ],
         {"api-key", "url"},
     ),
-    "milvus": (
-        [
-            "TASK_VECTOR_SEARCH",
-            "TASK_UPSERT",
-            "TASK_BATCH_UPSERT",
-            "TASK_DELETE",
-            "TASK_CREATE_COLLECTION",
-            "TASK_DROP_COLLECTION",
-            "TASK_CREATE_PARTITION",
-            "TASK_DROP_PARTITION",
-            "TASK_CREATE_INDEX",
-            "TASK_DROP_INDEX",
-        ],
-        {"url", "username", "password"},
-    ),
+    "milvus": ([*ZILLIZ, "TASK_CREATE_INDEX", "TASK_DROP_INDEX"], {"url", "username", "password"}),
+    "zilliz": (ZILLIZ, {"url", "api-key"}),
     "chroma": (
         [
             "TASK_BATCH_UPSERT",

@@ -339,7 +339,8 @@ class MilvusHandler(Handler):
         fake: FakeStore = self.server.fake
         if failure:
             return self.send_json(failure, {"code": 65535, "message": "overloaded"})
-        if self.headers.get("authorization") != f"Bearer root:{fake.key}":
+        # Milvus's username:password token, or Zilliz Cloud's API key.
+        if self.headers.get("authorization") not in (f"Bearer root:{fake.key}", f"Bearer {fake.key}"):
             return self._fail(1800, "user hasn't authenticated")
         action = urlsplit(self.path).path.removeprefix("/v2/vectordb/")
         name = body.get("collectionName")
@@ -348,7 +349,6 @@ class MilvusHandler(Handler):
                 if name in fake.collections:
                     return self._fail(1601, f"collection already exists: {name}")
                 fake.collections[name] = Collection(size=body["dimension"])
-                fake.loaded = getattr(fake, "loaded", set())
                 return self._ok()
             coll = fake.collections.get(name)
             if coll is None:

@@ -185,7 +185,7 @@ def test_setting_names_follow_the_component_type():
     # takes one: the AI vendors' and the vector stores'.
     takers = [d for d in default_registry() if takes_platform_key(d)]
     assert {"openai", "anthropic", "ollama", "cohere", "gemini", "universal-ai"} <= {d.type for d in takers}
-    assert {"qdrant", "pinecone", "weaviate", "milvus", "chroma"} <= {d.type for d in takers}
+    assert {"qdrant", "pinecone", "weaviate", "milvus", "zilliz", "chroma"} <= {d.type for d in takers}
     assert {d.kind for d in takers} == {"ai", "data"}
 
 
