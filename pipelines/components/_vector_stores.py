@@ -153,7 +153,8 @@ def name(input: Mapping[str, Any], field: str, *, required: bool = True) -> str:
     if value in (None, "") and not required:
         return ""
     if not isinstance(value, str) or not value:
-        raise ComponentError(f"{field} is required: the name of the collection.")
+        what = field.removesuffix("-name")
+        raise ComponentError(f"{field} is required: the name of the {what}.")
     if not NAME.fullmatch(value):
         raise ComponentError(f"{field} {value!r} may hold only letters, digits, '_', '-' and '.'.")
     return value

@@ -154,16 +154,17 @@ def _namespace(input: Mapping[str, Any]) -> str:
 
 
 def _vector(value: Any, where: str) -> dict[str, Any]:
+    """One vector: ``where`` is its place in the input (``vectors[2].``; empty: the input itself)."""
     if not isinstance(value, Mapping):
-        raise ComponentError(f"{where} must be an object with an id and values.")
+        raise ComponentError(f"{where.rstrip('.')} must be an object with an id and values.")
     vector_id = value.get("id")
     if not isinstance(vector_id, str) or not vector_id:
-        raise ComponentError(f"{where}.id is required: the vector's unique id.")
-    out: dict[str, Any] = {"id": vector_id, "values": vs.floats(value.get("values"), f"{where}.values")}
+        raise ComponentError(f"{where}id is required: the vector's unique id.")
+    out: dict[str, Any] = {"id": vector_id, "values": vs.floats(value.get("values"), f"{where}values")}
     metadata = value.get("metadata")
     if metadata is not None:
         if not isinstance(metadata, Mapping):
-            raise ComponentError(f"{where}.metadata must be an object.")
+            raise ComponentError(f"{where}metadata must be an object.")
         out["metadata"] = dict(metadata)
     return out
 
@@ -181,13 +182,13 @@ async def _upsert(ctx: TaskContext, vectors: list[dict[str, Any]], namespace: st
 
 async def run_upsert(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     # Instill's TASK_UPSERT has the vector's fields at the top of its input.
-    vector = _vector({key: input.get(key) for key in ("id", "values", "metadata")}, "input")
+    vector = _vector({key: input.get(key) for key in ("id", "values", "metadata")}, "")
     return await _upsert(ctx, [vector], _namespace(input))
 
 
 async def run_batch_upsert(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     vectors = vs.listed(input, "vectors") or []
-    return await _upsert(ctx, [_vector(v, f"vectors[{i}]") for i, v in enumerate(vectors)], _namespace(input))
+    return await _upsert(ctx, [_vector(v, f"vectors[{i}].") for i, v in enumerate(vectors)], _namespace(input))
 
 
 async def run_query(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:

@@ -152,6 +152,7 @@ async def test_milvus_errors_in_a_200_answer_fail_the_task(fake):
             {"collection-name": "books", "partition-name": "a b"},
             "partition-name 'a b' may hold only",
         ),
+        ("TASK_DROP_INDEX", {"collection-name": "books"}, "index-name is required: the name of the index"),
     ],
 )
 async def test_bad_input_is_refused_before_any_request(fake, task, input, words):

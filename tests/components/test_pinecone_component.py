@@ -93,7 +93,8 @@ async def test_errors_and_retries(fake):
 @pytest.mark.parametrize(
     ("task", "input", "words"),
     [
-        ("TASK_UPSERT", {"values": [1]}, "input.id is required"),
+        ("TASK_UPSERT", {"values": [1]}, "^id is required"),
+        ("TASK_UPSERT", {"id": "A", "values": [1], "metadata": "x"}, "^metadata must be an object"),
         ("TASK_BATCH_UPSERT", {"vectors": [{"id": "A", "values": []}]}, r"vectors\[0\].values must be a non-empty"),
         ("TASK_BATCH_UPSERT", {"vectors": []}, "vectors must be a non-empty list"),
         ("TASK_QUERY", {"vector": [1], "top-k": -1}, "top-k must be a positive integer"),

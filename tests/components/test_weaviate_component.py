@@ -156,5 +156,5 @@ def test_a_url_without_scheme_is_https_as_instill_has_it():
     assert vs.endpoint(ctx, "Weaviate", "x") == "https://my-cluster.weaviate.network"
     ctx = TaskContext("qdrant-0", "TASK_UPSERT", setup={"url": "localhost:6333"})
     assert vs.endpoint(ctx, "Qdrant", "x", default_scheme="http") == "http://localhost:6333"
-    with pytest.raises(ComponentError, match="setup.url must not hold credentials"):
+    with pytest.raises(ComponentError, match=r"setup\.url must not hold credentials"):
         vs.endpoint(TaskContext("c", "t", setup={"url": "http://u:p@host"}), "Chroma", "x")
