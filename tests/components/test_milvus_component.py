@@ -159,3 +159,34 @@ async def test_bad_input_is_refused_before_any_request(fake, task, input, words)
     with pytest.raises(ComponentError, match=words):
         await run(fake, task, input)
     assert fake.requests == []
+
+
+async def test_no_setup_uses_the_servers_milvus(fake):
+    """Milvus's setup has no api-key field: PIPELINE_MILVUS_BASE_URL fills Instill's url of a
+    component with no setup (its host is then allowed for milvus components), and
+    PIPELINE_MILVUS_API_KEY is sent as the token (Milvus's ``user:password`` or an API key)."""
+    from pipelines.components import default_registry
+    from pipelines.engine import execute, parse_recipe
+    from pipelines.engine.platform import PlatformSetup
+
+    recipe_text = """
+version: v1beta
+component:
+  milvus-0:
+    type: milvus
+    task: TASK_CREATE_COLLECTION
+    input:
+      collection-name: books
+      dimension: 2
+output:
+  status:
+    title: status
+    value: ${milvus-0.output.status}
+"""
+    registry = default_registry()
+    recipe = parse_recipe(recipe_text, registry=registry)
+    platform = {"milvus": PlatformSetup("milvus", f"root:{fake.key}", fake.base_url, "url")}
+    config = {**CONFIG, "platform_setups": platform}
+    result = await execute(recipe, recipe.bind_rows([{}]), registry=registry, config=config)
+    assert result.rows[0].outputs == {"status": "Successfully created 1 collection"}, result.rows[0].components
+    assert fake.requests[-1].headers["authorization"] == f"Bearer root:{fake.key}"
