@@ -28,12 +28,12 @@ def start(data: Path) -> tuple[subprocess.Popen[bytes], str]:
     if command is None:
         pytest.skip("the chroma server is not installed (pip install -e '.[test]' installs chromadb)")
     port = free_port()
-    log = open(data / "chroma.log", "wb")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(
-        [command, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with open(data / "chroma.log", "wb") as log:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [command, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
