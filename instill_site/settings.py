@@ -284,6 +284,8 @@ PIPELINE_SSE_HEARTBEAT_SECONDS = float(os.environ.get("PIPELINE_SSE_HEARTBEAT_SE
 PIPELINE_LLM_ALLOWED_HOSTS = env_list("PIPELINE_LLM_ALLOWED_HOSTS", [])
 PIPELINE_DEMO_OPENAI_BASE_URL = os.environ.get("PIPELINE_DEMO_OPENAI_BASE_URL", "http://localhost:11434/v1").strip()
 PIPELINE_DEMO_OPENAI_MODEL = os.environ.get("PIPELINE_DEMO_OPENAI_MODEL", "llama3.2")
+# The embedding model of the `rag` demo, installed when PIPELINE_CHROMA_BASE_URL is set too.
+PIPELINE_DEMO_OPENAI_EMBEDDING_MODEL = os.environ.get("PIPELINE_DEMO_OPENAI_EMBEDDING_MODEL", "nomic-embed-text")
 if PIPELINE_DEMO_OPENAI_BASE_URL:
     from urllib.parse import urlsplit as _urlsplit
 

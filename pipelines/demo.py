@@ -155,13 +155,117 @@ def _needs_key(base_url: str) -> bool:
     return not (address.is_private or address.is_loopback or address.is_link_local)
 
 
-def chat_recipe(*, base_url: str, model: str) -> str:
-    """The ``chat`` demo for one server and model (JSON strings are YAML strings)."""
+def chat_recipe(*, base_url: str, model: str, template: str = CHAT) -> str:
+    """The ``chat`` demo (or another ``template`` with its placeholders) for one server
+    and model (JSON strings are YAML strings)."""
     api_key = f'      api-key: "${{secret.{CHAT_API_KEY_SECRET}}}"\n' if _needs_key(base_url) else ""
     return (
-        CHAT.replace("__MODEL__", json.dumps(model))
+        template.replace("__MODEL__", json.dumps(model))
         .replace("__BASE_URL__", json.dumps(base_url))
         .replace("__API_KEY__", api_key)
+    )
+
+
+RAG = """\
+version: v1beta
+# Retrieval-augmented answers: the passages given are embedded and upserted into the
+# server's Chroma collection "rag-demo" (PIPELINE_CHROMA_BASE_URL); the question is
+# embedded, the closest passages queried, and the model answers from them. Needs an
+# OpenAI-compatible server for the embeddings and the answer (Ollama with
+# nomic-embed-text and llama3.2, say) and a Chroma server (pip install chromadb;
+# chroma run).
+variable:
+  question:
+    title: Question
+    description: What to ask about the passages stored so far.
+    type: string
+    required: true
+    instill-ui-order: 0
+  passages:
+    title: Passages
+    description: Texts to add to the collection first (each is embedded and upserted; none is fine).
+    type: array:string
+    default: []
+    instill-ui-order: 1
+component:
+  collection:
+    type: chroma
+    task: TASK_CREATE_COLLECTION
+    input:
+      collection-name: rag-demo
+      get-or-create: true
+  store:
+    type: iterator
+    input: ${variable.passages}
+    condition: ${collection.status.completed}
+    component:
+      passage-embedding:
+        type: openai
+        task: TASK_TEXT_EMBEDDINGS
+        input:
+          model: __EMBEDDING_MODEL__
+          text: ${store.element}
+        setup:
+          base-url: __BASE_URL__
+__NESTED_API_KEY__      upsert:
+        type: chroma
+        task: TASK_UPSERT
+        input:
+          collection-name: rag-demo
+          id: ${store.element}
+          metadata: {source: rag-demo}
+          vector: ${passage-embedding.output.embedding}
+          document: ${store.element}
+    output-elements:
+      status: ${upsert.output.status}
+  question-embedding:
+    type: openai
+    task: TASK_TEXT_EMBEDDINGS
+    input:
+      model: __EMBEDDING_MODEL__
+      text: ${variable.question}
+    setup:
+      base-url: __BASE_URL__
+__API_KEY__  search:
+    type: chroma
+    task: TASK_QUERY
+    # After the passages are stored (none given: the iterator has nothing to do).
+    condition: ${store.status.completed} || ${store.status.skipped}
+    input:
+      collection-name: rag-demo
+      vector: ${question-embedding.output.embedding}
+      n-results: 3
+  context:
+    type: json
+    task: TASK_JQ
+    input:
+      json-value: ${search.output.result.items}
+      jq-filter: '[.[].document] | join("\\n\\n")'
+  llm:
+    type: openai
+    task: TASK_TEXT_GENERATION
+    input:
+      model: __MODEL__
+      system-message: "Answer the question from these passages only; say so when they do not tell.\\n\\n${context.output.results[0]}"
+      prompt: ${variable.question}
+    setup:
+      base-url: __BASE_URL__
+__API_KEY__output:
+  answer:
+    title: Answer
+    value: ${llm.output.texts[0]}
+  passages:
+    title: Passages used
+    value: ${search.output.result.items}
+"""
+
+
+def rag_recipe(*, base_url: str, model: str, embedding_model: str) -> str:
+    """The ``rag`` demo for one OpenAI-compatible server, chat model and embedding model."""
+    nested_key = f'          api-key: "${{secret.{CHAT_API_KEY_SECRET}}}"\n' if _needs_key(base_url) else ""
+    template = RAG.replace("__NESTED_API_KEY__", nested_key)
+    return chat_recipe(base_url=base_url, model=model, template=template).replace(
+        "__EMBEDDING_MODEL__", json.dumps(embedding_model)
     )
 
 
@@ -190,6 +294,15 @@ def _demos() -> dict[str, tuple[str, str, dict | None]]:
             chat_recipe(base_url=base_url, model=model),
             None if _needs_key(base_url) else PUBLIC,
         )
+        store = getattr(settings, "PIPELINE_CHROMA_BASE_URL", "")
+        if store:  # the server's own Chroma: the rag demo
+            embedding_model = settings.PIPELINE_DEMO_OPENAI_EMBEDDING_MODEL
+            demos["rag"] = (
+                f"Answers questions from passages it stores in Chroma at {store}, "
+                f"with {embedding_model} embeddings and {model} at {base_url}.",
+                rag_recipe(base_url=base_url, model=model, embedding_model=embedding_model),
+                None if _needs_key(base_url) else PUBLIC,
+            )
     return demos
 
 

@@ -192,7 +192,7 @@ class _Run:
             platform = setups.get(component.type)
             if uses_secret and platform is None:  # no setting at all: the error names it
                 platform = PlatformSetup(component.type)
-            keyless = _names_neither(component.setup, (API_KEY, BASE_URL))
+            keyless = _names_neither(component.setup, (API_KEY, platform.field if platform else BASE_URL))
             if (
                 platform is not None
                 and component.iterator is None

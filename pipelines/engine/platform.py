@@ -11,7 +11,10 @@ ways, and both work here:
 A component type takes platform keys when its setup schema has an ``api-key`` field
 (every AI vendor component does, as Instill names it), so a new vendor component gets
 them by declaring that field; a component whose server needs no key (``ollama``) gets
-its platform base URL by declaring a ``base-url`` field. The server configures them per type with
+its platform base URL by declaring a ``base-url`` field. A component whose endpoint field is
+Instill's ``url`` (the vector stores: ``qdrant``, ``pinecone``, ``milvus`` ...) and that has no
+``base-url`` gets the platform's base URL in ``url``, guarded the same way
+(:func:`url_field`). The server configures them per type with
 ``PIPELINE_<VENDOR>_API_KEY`` and ``PIPELINE_<VENDOR>_BASE_URL`` (:func:`setting_names`;
 ``<VENDOR>`` is the type upper-cased, ``-`` as ``_``) and hands them to ``execute`` as
 ``config["platform_setups"]`` (type → :class:`PlatformSetup`): the engine reads no
@@ -47,6 +50,7 @@ __all__ = [
     "allowed_host",
     "setting_names",
     "takes_platform_key",
+    "url_field",
 ]
 
 #: Instill's reserved secret name for the platform's own key.
@@ -54,12 +58,22 @@ PLATFORM_SECRET = "INSTILL_SECRET"
 #: The setup fields the platform fills.
 API_KEY = "api-key"
 BASE_URL = "base-url"
+#: Instill's endpoint field of the data components (``qdrant``, ``chroma``, ``milvus`` ...).
+URL = "url"
+
+
+def url_field(definition: ComponentDefinition) -> str | None:
+    """The setup field that names a type's endpoint: ``base-url``, else Instill's ``url``."""
+    properties = definition.setup_schema.get("properties")
+    if not isinstance(properties, Mapping):
+        return None
+    return next((name for name in (BASE_URL, URL) if name in properties), None)
 
 
 def takes_platform_key(definition: ComponentDefinition) -> bool:
     """Whether the server may hold a key (or only a base URL) for this component type."""
     properties = definition.setup_schema.get("properties")
-    return isinstance(properties, Mapping) and (API_KEY in properties or BASE_URL in properties)
+    return isinstance(properties, Mapping) and (API_KEY in properties or url_field(definition) is not None)
 
 
 def setting_names(component_type: str) -> tuple[str, str]:
@@ -71,11 +85,13 @@ def setting_names(component_type: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class PlatformSetup:
-    """One component type's platform settings (empty strings: not set)."""
+    """One component type's platform settings (empty strings: not set); ``field`` is the
+    setup field the base URL fills (:func:`url_field`)."""
 
     component_type: str
     api_key: str = ""
     base_url: str = ""
+    field: str = BASE_URL
 
     @property
     def api_key_setting(self) -> str:
@@ -91,7 +107,7 @@ class PlatformSetup:
         if self.api_key:
             setup[API_KEY] = self.api_key
         if self.base_url:
-            setup[BASE_URL] = self.base_url
+            setup[self.field] = self.base_url
         return setup
 
     def missing_key(self) -> ComponentError:
@@ -103,18 +119,18 @@ class PlatformSetup:
     def check_base_url(self, setup: Mapping[str, Any]) -> dict[str, Any]:
         """``setup`` (which uses the platform key) aimed at the platform's base URL:
         filled in when absent, refused when it names another server."""
-        given = setup.get(BASE_URL)
+        given = setup.get(self.field)
         out = dict(setup)
         if given in (None, ""):
             if self.base_url:
-                out[BASE_URL] = self.base_url
+                out[self.field] = self.base_url
             return out
         if self.base_url and isinstance(given, str) and given.rstrip("/") == self.base_url.rstrip("/"):
             return out
         where = f"this server's {self.base_url_setting}" if self.base_url else "the component's default endpoint"
         raise ComponentError(
-            f"setup.{BASE_URL} cannot be set when the key is ${{secret.{PLATFORM_SECRET}}}: "
-            f"the server's key is only sent to {where}; leave {BASE_URL} out, or use a secret of your own"
+            f"setup.{self.field} cannot be set when the key is ${{secret.{PLATFORM_SECRET}}}: "
+            f"the server's key is only sent to {where}; leave {self.field} out, or use a secret of your own"
         )
 
 

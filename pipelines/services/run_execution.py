@@ -27,7 +27,7 @@ from pipelines.aio import db
 from pipelines.components import default_registry, task_process_modules
 from pipelines.engine import ComponentDefinition, Recipe, RunCancelled, RunResult, execute, processes
 from pipelines.engine.events import Event
-from pipelines.engine.platform import PlatformSetup, setting_names, takes_platform_key
+from pipelines.engine.platform import BASE_URL, PlatformSetup, setting_names, takes_platform_key, url_field
 from pipelines.errors import Cancelled, DeadlineExceeded, ServiceError
 from pipelines.models import Pipeline, PipelineRun
 from pipelines.services.run_events import RunEventBuffer, RunEventLog, failure_events, run_end_broadcast
@@ -74,7 +74,9 @@ def platform_setups() -> dict[str, PlatformSetup]:
         api_key = str(getattr(settings, key_name, "") or "").strip()
         base_url = str(getattr(settings, url_name, "") or "").strip()
         if api_key or base_url:
-            setups[definition.type] = PlatformSetup(definition.type, api_key, base_url)
+            setups[definition.type] = PlatformSetup(
+                definition.type, api_key, base_url, url_field(definition) or BASE_URL
+            )
     return setups
 
 
