@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from pipelines.components._connect import checked_address, setup_host, setup_port, shown, task_map
+from pipelines.components.db_connect import checked_address, setup_host, setup_port, shown, task_map
 from pipelines.engine.components import ComponentDefinition, ComponentError, TaskContext
 
 if TYPE_CHECKING:

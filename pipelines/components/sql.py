@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.components._connect import TaskRow, checked_address, setup_host, setup_port, shown, task_map
 from pipelines.components._sql_text import column_type, identifier, parse_filter, plain_name
+from pipelines.components.db_connect import TaskRow, checked_address, setup_host, setup_port, shown, task_map
 from pipelines.engine.components import ComponentDefinition, ComponentError, TaskContext
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import Any
 from pipelines.components import outbound
 from pipelines.engine.components import ComponentError, Task
 
-__all__ = ["checked_address", "setup_host", "setup_port", "shown", "task_map"]
+__all__ = ["TaskRow", "checked_address", "setup_host", "setup_port", "shown", "task_map"]
 
 #: name, title, description, run, input schema, output schema
 TaskRow = tuple[str, str, str, Any, Mapping[str, Any], Mapping[str, Any]]
