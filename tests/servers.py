@@ -10,18 +10,24 @@ datadir and ``mariadbd`` as the ``mysql`` user when we are root. A server whose
 binaries are missing skips its tests with the reason (never a silent pass).
 
 Each fixture yields a :class:`Database`: where to connect, and a user with a password
-(the component's setup), so tests cover password authentication too.
+(the component's setup), so tests cover password authentication too. PostgreSQL and
+MariaDB also speak TLS with a certificate for ``localhost`` and 127.0.0.1 issued by a
+throw-away CA (:func:`tls_material`); ``redis_tls_server`` is a Redis that speaks only
+TLS.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime
 import os
 import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -42,6 +48,121 @@ PASSWORD = "s3cret-db-password"
 DATABASE = "pipeline"
 
 
+# --- TLS ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TLSMaterial:
+    """PEM files of a CA, a server certificate for localhost/127.0.0.1 and a client
+    certificate, all signed by the CA."""
+
+    directory: Path
+    ca: bytes
+    server_cert: bytes
+    server_key: bytes
+    client_cert: bytes
+    client_key: bytes
+
+    def path(self, name: str) -> Path:
+        return self.directory / name
+
+    @staticmethod
+    def b64(pem: bytes) -> str:
+        return base64.b64encode(pem).decode()
+
+
+def _certificate(subject: str, issuer_key, issuer_name, key, *, ca: bool = False, server: bool = False):  # type: ignore[no-untyped-def]
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer_name or name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        ).add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    else:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+        )
+    if server:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+@cache
+def tls_material() -> TLSMaterial:
+    """A throw-away CA and the certificates it signs, as files readable by the servers."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    def pem_key(key) -> bytes:  # type: ignore[no-untyped-def]
+        return key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    def pem_cert(cert) -> bytes:  # type: ignore[no-untyped-def]
+        return cert.public_bytes(serialization.Encoding.PEM)
+
+    ca_key, server_key, client_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    ca = _certificate("pipeline test CA", ca_key, None, ca_key, ca=True)
+    server = _certificate("localhost", ca_key, ca.subject, server_key, server=True)
+    client = _certificate(USER, ca_key, ca.subject, client_key)
+    directory = Path(tempfile.mkdtemp(prefix="pipeline-tls-"))
+    directory.chmod(0o755)
+    material = TLSMaterial(
+        directory=directory,
+        ca=pem_cert(ca),
+        server_cert=pem_cert(server),
+        server_key=pem_key(server_key),
+        client_cert=pem_cert(client),
+        client_key=pem_key(client_key),
+    )
+    for name in ("ca", "server_cert", "server_key"):
+        path = directory / f"{name}.pem"
+        path.write_bytes(getattr(material, name))
+        path.chmod(0o644)  # test keys: the servers run as other users and must read them
+    return material
+
+
+def _own_copy(source: Path, directory: Path, user: str | None, mode: int) -> Path:
+    """A copy of ``source`` in ``directory`` owned by ``user`` (PostgreSQL wants its key
+    file private to it)."""
+    target = directory / source.name
+    shutil.copyfile(source, target)
+    if user:
+        shutil.chown(target, user=user, group=None)
+    target.chmod(mode)
+    return target
+
+
 @dataclass(frozen=True)
 class Database:
     engine: str  # the sql component's setup.engine
@@ -50,6 +171,7 @@ class Database:
     username: str = USER
     password: str = PASSWORD
     database: str = DATABASE
+    tls: TLSMaterial | None = field(default=None, repr=False)
 
     def setup(self, **changes: object) -> dict[str, object]:
         """The sql component's setup for this server (``changes`` override fields)."""
@@ -75,11 +197,25 @@ def _skip_if_unavailable(start):  # type: ignore[no-untyped-def]
 # --- PostgreSQL -----------------------------------------------------------------------
 
 
-def _postgres_user(pg: Postgres) -> None:
+def _postgres_user(pg: Postgres, tls: TLSMaterial) -> None:
     """A password-authenticated user owning the database (the cluster trusts loopback,
-    so the password is sent but not needed; MariaDB's tests check a wrong one)."""
-    sql = f"CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'; ALTER DATABASE {DATABASE} OWNER TO {USER};"
-    sql += f" GRANT ALL ON SCHEMA public TO {USER};"
+    so the password is sent but not needed; MariaDB's tests check a wrong one), and TLS
+    switched on (client certificates signed by the test CA are checked when sent)."""
+    owner = "postgres" if pg.run_as else None
+    files = {
+        name: _own_copy(tls.path(f"{name}.pem"), pg.directory, owner, 0o600)
+        for name in ("ca", "server_cert", "server_key")
+    }
+    statements = [
+        f"CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'",
+        f"ALTER DATABASE {DATABASE} OWNER TO {USER}",
+        f"GRANT ALL ON SCHEMA public TO {USER}",
+        f"ALTER SYSTEM SET ssl_cert_file = '{files['server_cert']}'",
+        f"ALTER SYSTEM SET ssl_key_file = '{files['server_key']}'",
+        f"ALTER SYSTEM SET ssl_ca_file = '{files['ca']}'",
+        "ALTER SYSTEM SET ssl = on",
+        "SELECT pg_reload_conf()",
+    ]
     done = subprocess.run(
         [
             *pg.run_as,
@@ -94,8 +230,7 @@ def _postgres_user(pg: Postgres) -> None:
             DATABASE,
             "-v",
             "ON_ERROR_STOP=1",
-            "-c",
-            sql,
+            *(arg for statement in statements for arg in ("-c", statement)),
         ],
         stdin=subprocess.DEVNULL,
         capture_output=True,
@@ -110,8 +245,8 @@ def _postgres_user(pg: Postgres) -> None:
 def postgres_server() -> Iterator[Database]:
     pg = _skip_if_unavailable(lambda: start_postgres(DATABASE))
     try:
-        _postgres_user(pg)
-        yield Database("PostgreSQL", "127.0.0.1", pg.port)
+        _postgres_user(pg, tls_material())
+        yield Database("PostgreSQL", "127.0.0.1", pg.port, tls=tls_material())
     finally:
         pg.stop()
 
@@ -166,6 +301,7 @@ def start_mariadb() -> MariaDB:
         shutil.chown(directory, user="mysql", group=None)
     datadir = directory / "data"
     socket_path = directory / "mariadb.sock"
+    tls = tls_material()
     init = subprocess.run(
         [
             *run_as,
@@ -194,6 +330,8 @@ def start_mariadb() -> MariaDB:
             # Throw-away data: small, and no durability.
             "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M", "--innodb-flush-log-at-trx-commit=0",
             "--innodb-doublewrite=0", "--performance-schema=OFF",
+            f"--ssl-cert={tls.path('server_cert.pem')}", f"--ssl-key={tls.path('server_key.pem')}",
+            f"--ssl-ca={tls.path('ca.pem')}",
         ]  # fmt: skip
         proc = subprocess.Popen(
             [*run_as, server, "--no-defaults", *options],
@@ -237,7 +375,7 @@ def start_mariadb() -> MariaDB:
 def mariadb_server() -> Iterator[Database]:
     db = _skip_if_unavailable(start_mariadb)
     try:
-        yield Database("MariaDB", "127.0.0.1", db.port)
+        yield Database("MariaDB", "127.0.0.1", db.port, tls=tls_material())
     finally:
         db.stop()
 
@@ -255,4 +393,46 @@ def redis_server() -> Iterator[Database]:
         redis.stop()
 
 
-__all__ = ["Database", "mariadb_server", "postgres_server", "redis_server", "start_mariadb"]
+@pytest.fixture(scope="session")
+def redis_tls_server() -> Iterator[Database]:
+    """A redis-server that speaks only TLS (the test CA's certificate for localhost)."""
+    from tests.scale.services import redis_binary
+
+    binary = _skip_if_unavailable(redis_binary)
+    tls = tls_material()
+    directory = Path(tempfile.mkdtemp(prefix="pipeline-redis-tls-"))
+    log = directory / "redis.log"
+    for _ in range(3):
+        port = free_port()
+        proc = subprocess.Popen(
+            [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
+             "--save", "", "--appendonly", "no", "--logfile", str(log), "--tls-auth-clients", "no",
+             "--tls-cert-file", str(tls.path("server_cert.pem")), "--tls-key-file", str(tls.path("server_key.pem")),
+             "--tls-ca-cert-file", str(tls.path("ca.pem"))],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            _wait_port(port, proc, "redis-server (TLS)", log)
+            break
+        except RuntimeError:
+            _stop_process(proc)
+    else:
+        shutil.rmtree(directory, ignore_errors=True)
+        pytest.skip(f"redis-server would not start with TLS:\n{_tail(log)}")
+    try:
+        yield Database("Redis", "localhost", port, username="", password="", database="0", tls=tls)
+    finally:
+        _stop_process(proc)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+__all__ = [
+    "Database",
+    "TLSMaterial",
+    "mariadb_server",
+    "postgres_server",
+    "redis_server",
+    "redis_tls_server",
+    "start_mariadb",
+    "tls_material",
+]

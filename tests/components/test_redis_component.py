@@ -265,3 +265,18 @@ async def test_a_wrong_password_fails_the_run_with_the_field_named_and_masked(se
     trace = result.rows[0].components["remember"]
     assert trace.status == "ERROR" and trace.error.startswith("setup.username/password:")
     assert "nope-nope-nope" not in str(result)
+
+
+async def test_ssl_verifies_the_servers_name_while_connecting_to_the_checked_address(redis_tls_server, monkeypatch):
+    """``ssl: true`` with host ``localhost``: the client connects to 127.0.0.1 (the
+    checked address) and checks the certificate against ``localhost``; the CA comes from
+    the system's trust store (SSL_CERT_FILE here), as Instill's client takes it."""
+    setup = {"host": "localhost", "port": redis_tls_server.port, "ssl": True}
+    allowed = {"http_allowed_hosts": ["localhost"]}
+    with pytest.raises(ComponentError, match=r"^setup: could not reach Redis at localhost:\d+: .*certificate"):
+        await task("TASK_RETRIEVE_CHAT_HISTORY", {"session-id": "s"}, setup, allowed)
+    monkeypatch.setenv("SSL_CERT_FILE", str(redis_tls_server.tls.path("ca.pem")))
+    sid = session()
+    await task("TASK_WRITE_CHAT_MESSAGE", {"session-id": sid, "role": "user", "content": "over TLS"}, setup, allowed)
+    out = await task("TASK_RETRIEVE_CHAT_HISTORY", {"session-id": sid}, setup, allowed)
+    assert out["messages"] == [text("user", "over TLS")]

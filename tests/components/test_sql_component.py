@@ -470,3 +470,46 @@ def test_a_plaintext_password_in_a_recipe_is_refused():
     text = RECIPE.replace(" SETUP", SECRET_SETUP.replace("${secret.db-password}", "hunter2").replace("PORT", "5432"))
     with pytest.raises(Exception, match="password"):
         parse_recipe(text, registry=default_registry())
+
+
+# --- TLS: the checked address, the host's name verified -------------------------------
+
+
+@pytest.mark.parametrize("server_name", ["postgres_server", "mariadb_server"])
+def test_tls_verifies_the_servers_name_while_connecting_to_the_checked_address(request, server_name):
+    """``localhost`` resolves to 127.0.0.1, which the driver connects to; the server's
+    certificate (issued to localhost by the test CA) is checked against ``localhost``."""
+    server = request.getfixturevalue(server_name)
+    tls = server.tls
+    allowed = {"http_allowed_hosts": ["localhost"]}
+    setup = server.setup(host="localhost", **{"ssl-tls": {"ssl-tls-type": "TLS", "ssl-tls-ca": tls.b64(tls.ca)}})
+    sql("TASK_CREATE_TABLE", {"table-name": "tls_check", "columns-structure": {"a": "INT"}}, setup, allowed)
+    mtls = {
+        "ssl-tls-type": "mTLS",
+        "ssl-tls-ca": tls.b64(tls.ca),
+        "ssl-tls-cert": tls.b64(tls.client_cert),
+        "ssl-tls-key": tls.b64(tls.client_key),
+    }
+    sql("TASK_DROP_TABLE", {"table-name": "tls_check"}, server.setup(host="localhost", **{"ssl-tls": mtls}), allowed)
+
+    other_ca = tls_material_for_another_ca()
+    wrong = server.setup(host="localhost", **{"ssl-tls": {"ssl-tls-type": "TLS", "ssl-tls-ca": other_ca}})
+    with pytest.raises(ComponentError, match=r"^setup: could not connect to .*(certificate|SSL)"):
+        sql("TASK_SELECT", {"table-name": "canary"}, wrong, allowed)
+    bad = server.setup(**{"ssl-tls": {"ssl-tls-type": "TLS", "ssl-tls-ca": "not base64!"}})
+    with pytest.raises(ComponentError, match=r"setup\.ssl-tls\.ssl-tls-ca must be base64"):
+        sql("TASK_SELECT", {"table-name": "canary"}, bad, ALLOW)
+    with pytest.raises(ComponentError, match=r"setup\.ssl-tls\.ssl-tls-cert is required"):
+        sql("TASK_SELECT", {"table-name": "canary"}, server.setup(**{"ssl-tls": {**mtls, "ssl-tls-cert": ""}}), ALLOW)
+
+
+def tls_material_for_another_ca() -> str:
+    """A CA certificate that signed nothing the servers use."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.servers import TLSMaterial, _certificate
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    ca = _certificate("another CA", key, None, key, ca=True)
+    return TLSMaterial.b64(ca.public_bytes(serialization.Encoding.PEM))
