@@ -86,7 +86,7 @@ SETUP_SCHEMA: dict[str, Any] = {
         "engine": {
             "type": "string",
             "title": "Engine",
-            "description": "Choose the engine of your database (SQLite: a file in the server's SQLite directory).",
+            "description": "Choose the engine of your database: PostgreSQL, MySQL or MariaDB (SQL Server, Oracle and Firebird are not reached from this server), or SQLite, a file in the server's SQLite directory.",
             "enum": list(ENGINES),
         },
         "username": {"type": "string", "title": "Username", "description": "Fill in your account username."},
