@@ -396,34 +396,13 @@ def redis_server() -> Iterator[Database]:
 @pytest.fixture(scope="session")
 def redis_tls_server() -> Iterator[Database]:
     """A redis-server that speaks only TLS (the test CA's certificate for localhost)."""
-    from tests.scale.services import redis_binary
-
-    binary = _skip_if_unavailable(redis_binary)
     tls = tls_material()
-    directory = Path(tempfile.mkdtemp(prefix="pipeline-redis-tls-"))
-    log = directory / "redis.log"
-    for _ in range(3):
-        port = free_port()
-        proc = subprocess.Popen(
-            [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-             "--save", "", "--appendonly", "no", "--logfile", str(log), "--tls-auth-clients", "no",
-             "--tls-cert-file", str(tls.path("server_cert.pem")), "--tls-key-file", str(tls.path("server_key.pem")),
-             "--tls-ca-cert-file", str(tls.path("ca.pem"))],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            _wait_port(port, proc, "redis-server (TLS)", log)
-            break
-        except RuntimeError:
-            _stop_process(proc)
-    else:
-        shutil.rmtree(directory, ignore_errors=True)
-        pytest.skip(f"redis-server would not start with TLS:\n{_tail(log)}")
+    files = (tls.path("server_cert.pem"), tls.path("server_key.pem"), tls.path("ca.pem"))
+    redis = _skip_if_unavailable(lambda: start_redis(tls=files))
     try:
-        yield Database("Redis", "localhost", port, username="", password="", database="0", tls=tls)
+        yield Database("Redis", "localhost", redis.port, username="", password="", database="0", tls=tls)
     finally:
-        _stop_process(proc)
-        shutil.rmtree(directory, ignore_errors=True)
+        redis.stop()
 
 
 __all__ = [
