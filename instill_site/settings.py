@@ -227,6 +227,9 @@ PIPELINE_WORKER_CONCURRENCY = env_int("PIPELINE_WORKER_CONCURRENCY", 4)
 PIPELINE_ENGINE_CONCURRENCY = env_int("PIPELINE_ENGINE_CONCURRENCY", 16)
 PIPELINE_HTTP_ALLOWED_HOSTS = env_list("PIPELINE_HTTP_ALLOWED_HOSTS", [])
 PIPELINE_HTTP_TIMEOUT = env_int("PIPELINE_HTTP_TIMEOUT", 30)
+# The directory the `sql` component's SQLite databases live in (setup engine SQLite,
+# database-name a file name in it); empty: SQLite is refused.
+PIPELINE_SQL_SQLITE_DIR = os.environ.get("PIPELINE_SQL_SQLITE_DIR", "").strip()
 # Fernet key for secrets at rest; derived from SECRET_KEY when not given.
 PIPELINE_SECRETS_KEY = os.environ.get("PIPELINE_SECRETS_KEY", "")
 # Threads for the async paths' database work (pipelines/aio.py): more than the cores

@@ -10,7 +10,8 @@ set -euo pipefail
 PACKAGES=(
     curl:curl  # tests/e2e runs the README's tour, which uses curl
     redis-server:redis-server  # tests/scale: Celery broker and channel layer
-    postgresql:pg_ctlcluster   # tests/scale: the scale-out database
+    postgresql:pg_ctlcluster   # tests/scale: the scale-out database; the sql component's tests
+    mariadb-server:mariadbd    # the sql component's tests: MySQL's dialect on a real server
     chromium:chromium          # tests/e2e/browser: Playwright drives /usr/bin/chromium
     # The document component reads DOC and PPT (and renders DOCX/PPTX pages) through
     # LibreOffice, as Instill does; about 60 packages, a minute to install.

@@ -13,6 +13,9 @@ from pipelines.services.pipelines import pipeline_create
 from pipelines.services.tokens import token_create
 from pipelines.services.users import user_create
 
+# Real PostgreSQL, MariaDB and Redis servers, started by the tests that ask for them.
+pytest_plugins = ["tests.servers"]
+
 # The demo's own recipe: the tests exercise what users get.
 HELLO_RECIPE = HELLO
 

@@ -61,6 +61,7 @@ def engine_config() -> dict[str, Any]:
         # Model servers (the openai component) may also be where only it may go.
         "llm_allowed_hosts": (*settings.PIPELINE_HTTP_ALLOWED_HOSTS, *settings.PIPELINE_LLM_ALLOWED_HOSTS),
         "http_timeout": settings.PIPELINE_HTTP_TIMEOUT,
+        "sqlite_dir": settings.PIPELINE_SQL_SQLITE_DIR,
         "platform_setups": platform_setups(),
     }
 

@@ -18,7 +18,7 @@ def client(anon, db):
 
 
 def test_list_has_one_integration_per_component_with_a_setup(client):
-    body = client.get(URL).json()
+    body = client.get(f"{URL}?pageSize=100").json()  # one page of all (the default page holds 10)
     assert body["totalSize"] == len(WITH_SETUP)
     assert [i["id"] for i in body["integrations"]] == WITH_SETUP
     assert body["nextPageToken"] == ""

@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Image and document libraries (PDF, Office formats, HTML: also the web component's
 # parser, selectors and Markdown), the text chunker's tokenizer, the audio component's
-# voice activity detector, the HTTP client (the outbound requests of the http and
-# openai components and of file URLs), and gRPC (which only serve's gRPC server needs: never a run worker
+# voice activity detector, the database libraries (sql, redis), the HTTP client (the
+# outbound requests of the http and openai components and of file URLs), and gRPC
+# (which only serve's gRPC server needs: never a run worker
 # nor a task process).
 HEAVY = (
     "PIL",
@@ -35,6 +36,10 @@ HEAVY = (
     "httpx",
     "httpcore",
     "grpc",
+    # The sql component's statement builder and MySQL driver, and the redis component's client.
+    "sqlalchemy",
+    "pymysql",
+    "redis",
 )
 
 DJANGO = """

@@ -100,17 +100,23 @@ def redis_binary() -> str:
     return binary
 
 
-def start_redis() -> Redis:
+def start_redis(tls: tuple[Path, Path, Path] | None = None) -> Redis:
+    """A redis-server on a free port; with ``tls`` (certificate, key and CA files) it
+    speaks only TLS there (tests/servers.py's ``redis_tls_server``)."""
     binary = redis_binary()
     directory = Path(tempfile.mkdtemp(prefix="pipeline-redis-"))
     last_error: Exception | None = None
     for _ in range(3):  # a free port can be taken between finding and binding it
         port = free_port()
         log = directory / "redis.log"
+        ports = ["--port", str(port)]
+        if tls is not None:
+            cert, key, ca = (str(path) for path in tls)
+            ports = ["--port", "0", "--tls-port", str(port), "--tls-auth-clients", "no"]
+            ports += ["--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", ca]
         args = [
             binary,
-            "--port",
-            str(port),
+            *ports,
             "--bind",
             "127.0.0.1",
             "--dir",
