@@ -16,6 +16,9 @@ PACKAGES=(
     # LibreOffice, as Instill does; about 60 packages, a minute to install.
     libreoffice-writer-nogui:libreoffice
     libreoffice-impress-nogui
+    # The email component's tests read mail from a real IMAP server (Dovecot), which
+    # they start themselves on free ports; the package's own service is not used.
+    dovecot-imapd:/usr/sbin/dovecot
 )
 
 # Extra packages may be asked for on the command line, same format
