@@ -181,10 +181,11 @@ def test_the_platform_secret_belongs_in_a_setup_only():
 def test_setting_names_follow_the_component_type():
     assert setting_names("openai") == ("PIPELINE_OPENAI_API_KEY", "PIPELINE_OPENAI_BASE_URL")
     assert setting_names("mistral-ai") == ("PIPELINE_MISTRAL_AI_API_KEY", "PIPELINE_MISTRAL_AI_BASE_URL")
-    # Every component whose setup has an api-key (or, keyless, a base-url) takes one: the AI vendors'.
+    # Every component whose setup has an api-key (or, keyless, a base-url) takes one: the AI
+    # vendors', and the application components whose service can be self-hosted (a base-url).
     takers = [d for d in default_registry() if takes_platform_key(d)]
     assert {"openai", "anthropic", "ollama", "cohere", "gemini", "universal-ai"} <= {d.type for d in takers}
-    assert {d.kind for d in takers} == {"ai"}
+    assert {d.kind for d in takers} <= {"ai", "application"}
 
 
 async def test_a_component_inside_an_iterator_takes_the_platform_key_too(fake_openai):

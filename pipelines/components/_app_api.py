@@ -1,0 +1,126 @@
+"""Talking to the HTTP APIs of the application components (``slack``, ``github``): one
+guarded request, retried on 429, 5xx and network failures, and the service's own
+error message.
+
+Every request goes through :func:`~pipelines.components.outbound.guarded_request` (the
+SSRF guard). The API root is the service's public one or ``setup.base-url`` — what the
+platform fills from ``PIPELINE_<TYPE>_BASE_URL`` (``PIPELINE_SLACK_BASE_URL``,
+``PIPELINE_GITHUB_BASE_URL``) for tests and self-hosted deployments (GitHub Enterprise
+Server's ``https://host/api/v3``); a server base URL is an allowed host for that
+component type only, as the AI vendors' are. Retries follow the AI vendors' policy
+(:func:`~pipelines.components.vendor_api.with_retries`), honouring ``Retry-After``.
+Path segments taken from the input are percent-encoded, and ``.``/``..`` refused, so
+an input never reaches another endpoint than the task's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from pipelines.components import outbound, vendor_api
+from pipelines.engine.components import ComponentError, TaskContext
+
+__all__ = ["Reply", "call", "segment"]
+
+_MAX_MESSAGE = 500
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A 2xx answer: its JSON and its headers."""
+
+    payload: Any
+    headers: Mapping[str, str]
+
+
+def segment(value: Any, field: str) -> str:
+    """``value`` as one URL path segment; ``field`` names the input in errors."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ComponentError(f"{field} is required (a string).")
+    text = str(value).strip()
+    if not text or text in (".", ".."):
+        raise ComponentError(f"{field} must not be empty, '.' or '..'.")
+    return quote(text, safe="")
+
+
+def _message(content: bytes, reason: str) -> str:
+    """The service's explanation: ``{"message"}`` (GitHub) with its ``errors``, or what
+    :func:`vendor_api.provider_message` finds."""
+    try:
+        payload = json.loads(content)
+    except ValueError:
+        payload = None
+    if isinstance(payload, Mapping) and isinstance(payload.get("message"), str):
+        details = [
+            str(e.get("message") or e.get("code") or "")
+            for e in payload.get("errors") or []
+            if isinstance(e, Mapping) and (e.get("message") or e.get("code"))
+        ]
+        return " ".join([payload["message"], *details])[:_MAX_MESSAGE]
+    return vendor_api.provider_message(content, reason)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def call(
+    ctx: TaskContext,
+    service: str,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    params: Mapping[str, str] | None = None,
+    body: Any = None,
+) -> Reply:
+    """One request to ``service`` (its name in errors), retried; a 2xx answer's JSON
+    (``None`` for an empty body). Other answers fail with the service's message."""
+    content = None
+    request_headers = {"Accept": "application/json", **headers}
+    if body is not None:
+        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        request_headers["Content-Type"] = "application/json; charset=utf-8"
+    shown = url.split("?", 1)[0]
+    result: dict[str, Reply] = {}
+
+    async def attempt() -> dict[str, Any]:
+        try:
+            response = await outbound.guarded_request(
+                method,
+                url,
+                headers=request_headers,
+                params=params,
+                content=content,
+                allowed_hosts=ctx.config.get("llm_allowed_hosts", ctx.config.get("http_allowed_hosts", ())),
+                timeout=float(ctx.config.get("http_timeout", outbound.DEFAULT_TIMEOUT)),
+            )
+        except outbound.OutboundUnavailable as exc:
+            raise vendor_api.Transient(str(exc)) from None
+        if not 200 <= response.status_code < 300:
+            message = f"{service} answered {response.status_code} to {method} {shown}: "
+            message += _message(response.content, "no reason given")
+            if response.status_code == 429 or response.status_code >= 500:
+                raise vendor_api.Transient(message, _retry_after(response.headers))
+            raise ComponentError(message)
+        payload = None
+        if response.content.strip():
+            try:
+                payload = json.loads(response.content)
+            except ValueError:
+                raise ComponentError(
+                    f"{service} answered {method} {shown} with something that is not JSON: {response.content[:200]!r}"
+                ) from None
+        result["reply"] = Reply(payload, response.headers)
+        return {}
+
+    await vendor_api.with_retries(ctx, attempt)
+    return result["reply"]
