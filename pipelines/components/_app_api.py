@@ -81,9 +81,11 @@ async def call(
     headers: Mapping[str, str],
     params: Mapping[str, str] | None = None,
     body: Any = None,
+    hints: Mapping[int, str] | None = None,
 ) -> Reply:
     """One request to ``service`` (its name in errors), retried; a 2xx answer's JSON
-    (``None`` for an empty body). Other answers fail with the service's message."""
+    (``None`` for an empty body). Other answers fail with the service's message (and
+    the hint ``hints`` has for the status)."""
     content = None
     request_headers = {"Accept": "application/json", **headers}
     if body is not None:
@@ -108,6 +110,9 @@ async def call(
         if not 200 <= response.status_code < 300:
             message = f"{service} answered {response.status_code} to {method} {shown}: "
             message += _message(response.content, "no reason given")
+            hint = (hints or {}).get(response.status_code)
+            if hint:
+                message = message.rstrip(".") + f". {hint}"
             if response.status_code == 429 or response.status_code >= 500:
                 raise vendor_api.Transient(message, _retry_after(response.headers))
             raise ComponentError(message)
