@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from pipelines.components import _app_api, vendor_api
+from pipelines.components import app_api, vendor_api
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -356,8 +356,8 @@ class _GitHub:
 
     async def call(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Any = None
-    ) -> _app_api.Reply:
-        return await _app_api.call(
+    ) -> app_api.Reply:
+        return await app_api.call(
             self.ctx,
             "GitHub",
             method,
@@ -373,8 +373,8 @@ class _GitHub:
 
 
 def _repo(input: Mapping[str, Any]) -> str:
-    owner = _app_api.segment(input.get("owner"), "owner")
-    repository = _app_api.segment(input.get("repository"), "repository")
+    owner = app_api.segment(input.get("owner"), "owner")
+    repository = app_api.segment(input.get("repository"), "repository")
     return f"/repos/{owner}/{repository}"
 
 
@@ -419,7 +419,7 @@ def _page_params(input: Mapping[str, Any]) -> dict[str, str]:
 _LINK = re.compile(r'<([^>]*)>;\s*rel="(\w+)"')
 
 
-def _response(reply: _app_api.Reply) -> dict[str, int]:
+def _response(reply: app_api.Reply) -> dict[str, int]:
     """Instill's ``response``: the pages GitHub's ``Link`` header names."""
     out = {"next-page": 0, "prev-page": 0, "first-page": 0, "last-page": 0}
     for url, rel in _LINK.findall(reply.headers.get("link", "")):
@@ -487,7 +487,7 @@ async def _commit(github: _GitHub, repo: str, commit: Mapping[str, Any], details
     if not details:
         return out
     if commit.get("stats") is None or commit.get("files") is None:
-        commit = _map(await github.get(f"{repo}/commits/{_app_api.segment(sha, 'sha')}"), "commit")
+        commit = _map(await github.get(f"{repo}/commits/{app_api.segment(sha, 'sha')}"), "commit")
     out["stats"] = _stats(commit.get("stats"), "total")
     out["files"] = [
         {"filename": f.get("filename") or "", "patch": f.get("patch") or "", **_stats(f, "changes")}
@@ -546,7 +546,7 @@ async def run_get_pull_request(input: dict[str, Any], ctx: TaskContext) -> dict[
 
 async def run_get_commit(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     github, repo = _GitHub(ctx), _repo(input)
-    sha = _app_api.segment(input.get("sha"), "sha")
+    sha = app_api.segment(input.get("sha"), "sha")
     commit = await _commit(github, repo, _map(await github.get(f"{repo}/commits/{sha}"), "commit"), True)
     return {**commit, "commit": commit}
 
@@ -629,7 +629,7 @@ async def _by_name_or_id(input: Mapping[str, Any], ctx: TaskContext, by_name: st
         return _map(await github.get(f"{by_id}/{_int(input, 'id', None, minimum=1)}"), what)
     if not input.get("name"):
         raise ComponentError(f"name or id is required (the {what}'s).")
-    return _map(await github.get(f"{by_name}/{_app_api.segment(input.get('name'), 'name')}"), what)
+    return _map(await github.get(f"{by_name}/{app_api.segment(input.get('name'), 'name')}"), what)
 
 
 async def run_get_user(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pipelines.components import _app_api, vendor_api
+from pipelines.components import app_api, vendor_api
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 
 DEFAULT_BASE_URL = "https://slack.com/api"
@@ -156,7 +156,7 @@ class _Slack:
 
     async def method(self, name: str, params: Mapping[str, str] | None = None, body: Any = None) -> Mapping[str, Any]:
         """One Web API method; Slack's ``ok: false`` fails the task with its error code."""
-        reply = await _app_api.call(
+        reply = await app_api.call(
             self.ctx,
             "Slack",
             "POST" if body is not None else "GET",

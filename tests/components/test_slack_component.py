@@ -252,3 +252,14 @@ async def test_a_connection_is_the_whole_setup_and_its_tokens_are_masked(fake):
     assert fake.posted[0].headers["authorization"] == f"Bearer {BOT_TOKEN}"
     handed_out = everything_handed_out(result, events)
     assert BOT_TOKEN not in handed_out and json.dumps(BOT_TOKEN) not in handed_out
+
+
+async def test_a_model_host_is_no_door_for_slack(fake):
+    """PIPELINE_LLM_ALLOWED_HOSTS admits model servers for the AI components only."""
+    setup = {"bot-token": BOT_TOKEN, "base-url": fake.base_url}
+    config = {"llm_allowed_hosts": ["127.0.0.1"], "openai_backoff_seconds": 0.01}
+    with pytest.raises(ComponentError, match="loopback addresses are not allowed"):
+        await fake_vendor.run_task(
+            COMPONENT, "TASK_WRITE_MESSAGE", {"channel-name": "general", "message": "hi"}, setup, config, None
+        )
+    assert fake.requests == []

@@ -7,7 +7,8 @@ SSRF guard). The API root is the service's public one or ``setup.base-url`` — 
 platform fills from ``PIPELINE_<TYPE>_BASE_URL`` (``PIPELINE_SLACK_BASE_URL``,
 ``PIPELINE_GITHUB_BASE_URL``) for tests and self-hosted deployments (GitHub Enterprise
 Server's ``https://host/api/v3``); a server base URL is an allowed host for that
-component type only, as the AI vendors' are. Retries follow the AI vendors' policy
+component type only, as the AI vendors' are (but the model hosts of
+``PIPELINE_LLM_ALLOWED_HOSTS`` are not). Retries follow the AI vendors' policy
 (:func:`~pipelines.components.vendor_api.with_retries`), honouring ``Retry-After``.
 Path segments taken from the input are percent-encoded, and ``.``/``..`` refused, so
 an input never reaches another endpoint than the task's.
@@ -24,7 +25,7 @@ from urllib.parse import quote
 from pipelines.components import outbound, vendor_api
 from pipelines.engine.components import ComponentError, TaskContext
 
-__all__ = ["Reply", "call", "segment"]
+__all__ = ["Reply", "allowed_hosts", "call", "segment"]
 
 _MAX_MESSAGE = 500
 
@@ -62,6 +63,14 @@ def _message(content: bytes, reason: str) -> str:
         ]
         return " ".join([payload["message"], *details])[:_MAX_MESSAGE]
     return vendor_api.provider_message(content, reason)
+
+
+def allowed_hosts(ctx: TaskContext) -> tuple[str, ...]:
+    """The deployment's allow list (``PIPELINE_HTTP_ALLOWED_HOSTS``) and the host of the
+    server's base URL for this component type — not the model hosts."""
+    hosts = tuple(ctx.config.get("http_allowed_hosts", ()))
+    platform = ctx.config.get("platform_host")
+    return (*hosts, platform) if platform else hosts
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
@@ -102,7 +111,7 @@ async def call(
                 headers=request_headers,
                 params=params,
                 content=content,
-                allowed_hosts=ctx.config.get("llm_allowed_hosts", ctx.config.get("http_allowed_hosts", ())),
+                allowed_hosts=allowed_hosts(ctx),
                 timeout=float(ctx.config.get("http_timeout", outbound.DEFAULT_TIMEOUT)),
             )
         except outbound.OutboundUnavailable as exc:
