@@ -1,11 +1,11 @@
-"""Talking to the HTTP APIs of the application components (``slack``, ``github``): one
-guarded request, retried on 429, 5xx and network failures, and the service's own
-error message.
+"""Talking to the HTTP APIs of the application components (``slack``, ``github``,
+``jira``): one guarded request, retried on 429, 5xx and network failures, and the
+service's own error message.
 
 Every request goes through :func:`~pipelines.components.outbound.guarded_request` (the
 SSRF guard). The API root is the service's public one or ``setup.base-url`` — what the
 platform fills from ``PIPELINE_<TYPE>_BASE_URL`` (``PIPELINE_SLACK_BASE_URL``,
-``PIPELINE_GITHUB_BASE_URL``) for tests and self-hosted deployments (GitHub Enterprise
+``PIPELINE_GITHUB_BASE_URL``, ``PIPELINE_JIRA_BASE_URL``) for tests and self-hosted deployments (GitHub Enterprise
 Server's ``https://host/api/v3``); a server base URL is an allowed host for that
 component type only, as the AI vendors' are (but the model hosts of
 ``PIPELINE_LLM_ALLOWED_HOSTS`` are not). Retries follow the AI vendors' policy
@@ -17,15 +17,15 @@ an input never reaches another endpoint than the task's.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from pipelines.components import outbound, vendor_api
-from pipelines.engine.components import ComponentError, TaskContext
+from pipelines.engine.components import ComponentError, Task, TaskContext
 
-__all__ = ["Reply", "allowed_hosts", "call", "segment"]
+__all__ = ["Reply", "allowed_hosts", "call", "integer", "prop", "segment", "tasks"]
 
 _MAX_MESSAGE = 500
 
@@ -48,9 +48,47 @@ def segment(value: Any, field: str) -> str:
     return quote(text, safe="")
 
 
+def prop(kind: str, title: str, description: str = "", **extra: Any) -> dict[str, Any]:
+    """One property of a task's schema."""
+    schema: dict[str, Any] = {"type": kind, "title": title, **extra}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def integer(input: Mapping[str, Any], field: str, default: int | None = None, minimum: int = 0) -> int:
+    """The integer input ``field`` (``default`` when absent), at least ``minimum``."""
+    value = input.get(field, default)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if value is None or isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ComponentError(f"{field} must be an integer of at least {minimum}.")
+    return value
+
+
+def tasks(
+    runs: Mapping[str, Callable[[dict[str, Any], TaskContext], Awaitable[dict[str, Any]]]],
+    titles: Mapping[str, tuple[str, str]],
+    inputs: Mapping[str, Mapping[str, Any]],
+    outputs: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Task]:
+    """A component's tasks from its tables: name → run, (title, description), schemas."""
+    return {
+        name: Task(
+            name=name,
+            title=titles[name][0],
+            description=titles[name][1],
+            input_schema=inputs[name],
+            output_schema=outputs[name],
+            run=run,
+        )
+        for name, run in runs.items()
+    }
+
+
 def _message(content: bytes, reason: str) -> str:
-    """The service's explanation: ``{"message"}`` (GitHub) with its ``errors``, or what
-    :func:`vendor_api.provider_message` finds."""
+    """The service's explanation: ``{"message"}`` (GitHub) with its ``errors``, Jira's
+    ``errorMessages`` and ``errors``, or what :func:`vendor_api.provider_message` finds."""
     try:
         payload = json.loads(content)
     except ValueError:
@@ -62,6 +100,14 @@ def _message(content: bytes, reason: str) -> str:
             if isinstance(e, Mapping) and (e.get("message") or e.get("code"))
         ]
         return " ".join([payload["message"], *details])[:_MAX_MESSAGE]
+    if isinstance(payload, Mapping) and ("errorMessages" in payload or isinstance(payload.get("errors"), Mapping)):
+        # Jira's: {"errorMessages": [...], "errors": {"field": "message"}}
+        messages = [str(m) for m in payload.get("errorMessages") or []]
+        errors = payload.get("errors")
+        if isinstance(errors, Mapping):
+            messages += [f"{field}: {message}" for field, message in errors.items()]
+        if messages:
+            return " ".join(messages)[:_MAX_MESSAGE]
     return vendor_api.provider_message(content, reason)
 
 

@@ -38,20 +38,13 @@ from datetime import date, datetime
 from typing import Any
 
 from pipelines.components import app_api, vendor_api
-from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
+from pipelines.engine.components import ComponentDefinition, ComponentError, TaskContext
 
 DEFAULT_BASE_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 _NOT_FOUND = "Check that the repository exists and you have permissions to access it."
 
 # --- schemas ------------------------------------------------------------------------
-
-
-def _p(kind: str, title: str, description: str = "", **extra: Any) -> dict[str, Any]:
-    prop: dict[str, Any] = {"type": kind, "title": title, **extra}
-    if description:
-        prop["description"] = description
-    return prop
 
 
 def _obj(properties: Mapping[str, Any], required: list[str] | None = None, title: str = "") -> dict[str, Any]:
@@ -62,102 +55,110 @@ def _obj(properties: Mapping[str, Any], required: list[str] | None = None, title
 
 
 def _strings(title: str, description: str = "") -> dict[str, Any]:
-    return _p("array", title, description, items={"type": "string"})
+    return app_api.prop("array", title, description, items={"type": "string"})
 
 
 def _enum(title: str, description: str, values: list[str], default: str) -> dict[str, Any]:
-    return _p("string", title, description, enum=values, default=default)
+    return app_api.prop("string", title, description, enum=values, default=default)
 
 
 _REPO = {
-    "owner": _p("string", "Owner", "Owner of the repository."),
-    "repository": _p("string", "Repository", "Repository name."),
+    "owner": app_api.prop("string", "Owner", "Owner of the repository."),
+    "repository": app_api.prop("string", "Repository", "Repository name."),
 }
 _PAGES = {
-    "page": _p("integer", "Page", "Page number of the results to fetch. Default is 1.", default=1),
-    "per-page": _p("integer", "Per Page", "Number of results to fetch per page. Default is 30.", default=30),
+    "page": app_api.prop("integer", "Page", "Page number of the results to fetch. Default is 1.", default=1),
+    "per-page": app_api.prop("integer", "Per Page", "Number of results to fetch per page. Default is 30.", default=30),
 }
 _STATS = {
-    "additions": _p("integer", "Additions", "Number of additions."),
-    "deletions": _p("integer", "Deletions", "Number of deletions."),
-    "changes": _p("integer", "Changes", "Number of changes."),
+    "additions": app_api.prop("integer", "Additions", "Number of additions."),
+    "deletions": app_api.prop("integer", "Deletions", "Number of deletions."),
+    "changes": app_api.prop("integer", "Changes", "Number of changes."),
 }
 COMMIT = _obj(
     {
-        "sha": _p("string", "SHA", "SHA of the commit."),
-        "message": _p("string", "Message", "Message of the commit."),
+        "sha": app_api.prop("string", "SHA", "SHA of the commit."),
+        "message": app_api.prop("string", "Message", "Message of the commit."),
         "stats": _obj(_STATS, title="Stats"),
-        "files": _p(
+        "files": app_api.prop(
             "array",
             "Files",
             "Files changed in the commit.",
-            items=_obj({"filename": _p("string", "Filename"), **_STATS, "patch": _p("string", "Patch")}),
+            items=_obj(
+                {"filename": app_api.prop("string", "Filename"), **_STATS, "patch": app_api.prop("string", "Patch")}
+            ),
         ),
     },
     title="Commit",
 )
 ISSUE = _obj(
     {
-        "number": _p("integer", "Issue Number", "Number of the issue."),
-        "state": _p("string", "State", "State of the issue."),
-        "title": _p("string", "Title", "Title of the issue."),
-        "body": _p("string", "Body", "Body of the issue."),
-        "assignee": _p("string", "Assignee", "Assignee of the issue."),
+        "number": app_api.prop("integer", "Issue Number", "Number of the issue."),
+        "state": app_api.prop("string", "State", "State of the issue."),
+        "title": app_api.prop("string", "Title", "Title of the issue."),
+        "body": app_api.prop("string", "Body", "Body of the issue."),
+        "assignee": app_api.prop("string", "Assignee", "Assignee of the issue."),
         "assignees": _strings("Assignees", "Assignees of the issue."),
         "labels": _strings("Labels", "Labels of the issue."),
-        "is-pull-request": _p("boolean", "Is Pull Request", "Whether the issue is a pull request."),
+        "is-pull-request": app_api.prop("boolean", "Is Pull Request", "Whether the issue is a pull request."),
     },
     title="Issue",
 )
 PULL_REQUEST = _obj(
     {
-        "id": _p("integer", "PR ID", "ID of the PR."),
-        "number": _p("integer", "PR Number", "Number of the PR."),
-        "state": _p("string", "State", "State of the PR."),
-        "title": _p("string", "PR Title", "Title of the PR."),
-        "body": _p("string", "PR Body", "Body of the PR."),
-        "diff-url": _p("string", "Diff URL", "URL to the diff of the PR."),
-        "head": _p("string", "Head", "SHA of the head commit of the PR."),
-        "base": _p("string", "Base", "SHA of the base commit of the PR."),
-        "comments-num": _p("integer", "Comments Number", "Number of comments on the PR."),
-        "commits-num": _p("integer", "Commits Number", "Number of commits in the PR."),
-        "review-comments-num": _p("integer", "Review Comments Number", "Number of review comments in the PR."),
-        "commits": _p("array", "Commits", "Commits in the PR.", items=COMMIT),
+        "id": app_api.prop("integer", "PR ID", "ID of the PR."),
+        "number": app_api.prop("integer", "PR Number", "Number of the PR."),
+        "state": app_api.prop("string", "State", "State of the PR."),
+        "title": app_api.prop("string", "PR Title", "Title of the PR."),
+        "body": app_api.prop("string", "PR Body", "Body of the PR."),
+        "diff-url": app_api.prop("string", "Diff URL", "URL to the diff of the PR."),
+        "head": app_api.prop("string", "Head", "SHA of the head commit of the PR."),
+        "base": app_api.prop("string", "Base", "SHA of the base commit of the PR."),
+        "comments-num": app_api.prop("integer", "Comments Number", "Number of comments on the PR."),
+        "commits-num": app_api.prop("integer", "Commits Number", "Number of commits in the PR."),
+        "review-comments-num": app_api.prop(
+            "integer", "Review Comments Number", "Number of review comments in the PR."
+        ),
+        "commits": app_api.prop("array", "Commits", "Commits in the PR.", items=COMMIT),
     },
     title="Pull Request",
 )
 _SIDES = ["LEFT", "RIGHT", "side"]
 _COMMENT_INPUT = {
-    "commit-id": _p("string", "Commit SHA", "SHA of the commit on which you want to comment."),
-    "body": _p("string", "Body", "Body of the review comment."),
-    "path": _p("string", "Path", "Relative path of the file that the comment applies to."),
-    "start-line": _p("integer", "Start Line", "The first line of the range for a multi-line comment."),
-    "line": _p("integer", "Line", "The line of the blob in the pull request diff that the comment applies to."),
+    "commit-id": app_api.prop("string", "Commit SHA", "SHA of the commit on which you want to comment."),
+    "body": app_api.prop("string", "Body", "Body of the review comment."),
+    "path": app_api.prop("string", "Path", "Relative path of the file that the comment applies to."),
+    "start-line": app_api.prop("integer", "Start Line", "The first line of the range for a multi-line comment."),
+    "line": app_api.prop(
+        "integer", "Line", "The line of the blob in the pull request diff that the comment applies to."
+    ),
     "start-side": _enum("Start Side", "Side of the start line: LEFT, RIGHT, side.", _SIDES, "side"),
     "side": _enum("Side", "Side of the end line: LEFT, RIGHT, side.", _SIDES, "side"),
     "subject-type": _enum("Subject Type", "Subject type of the comment: line or file.", ["line", "file"], "line"),
 }
 REVIEW_COMMENT = _obj(
     {
-        "id": _p("integer", "Comment ID", "ID of the comment."),
-        "in-reply-to-id": _p("integer", "In Reply To", "ID of the comment this comment replies to."),
+        "id": app_api.prop("integer", "Comment ID", "ID of the comment."),
+        "in-reply-to-id": app_api.prop("integer", "In Reply To", "ID of the comment this comment replies to."),
         "commit-id": _COMMENT_INPUT["commit-id"],
         "body": _COMMENT_INPUT["body"],
         "path": _COMMENT_INPUT["path"],
         "line": _COMMENT_INPUT["line"],
         "start-line": _COMMENT_INPUT["start-line"],
-        "side": _p("string", "Side"),
-        "start-side": _p("string", "Start Side"),
-        "subject-type": _p("string", "Subject Type"),
-        "created-at": _p("string", "Created At", "When the comment was created."),
-        "updated-at": _p("string", "Updated At", "When the comment was updated."),
-        "user": _obj({"id": _p("integer", "User ID"), "url": _p("string", "User URL")}, title="User"),
+        "side": app_api.prop("string", "Side"),
+        "start-side": app_api.prop("string", "Start Side"),
+        "subject-type": app_api.prop("string", "Subject Type"),
+        "created-at": app_api.prop("string", "Created At", "When the comment was created."),
+        "updated-at": app_api.prop("string", "Updated At", "When the comment was updated."),
+        "user": _obj(
+            {"id": app_api.prop("integer", "User ID"), "url": app_api.prop("string", "User URL")}, title="User"
+        ),
     },
     title="Review Comment",
 )
 RESPONSE = _obj(
     {
-        name: _p("integer", name.replace("-", " ").title())
+        name: app_api.prop("integer", name.replace("-", " ").title())
         for name in ("next-page", "prev-page", "first-page", "last-page")
     },
     title="Response",
@@ -174,21 +175,24 @@ _LIST_ORDER = {
     ),
     "direction": _enum("Direction", "Direction of the sort: asc or desc. Default is desc.", ["asc", "desc"], "desc"),
 }
-_SINCE = _p(
+_SINCE = app_api.prop(
     "string",
     "Since",
     "Date (in `YYYY-MM-DD` format) from which items will start to be fetched. The date will be in the UTC timezone.",
     default="2021-01-01",
 )
 _BY_NAME_OR_ID = {
-    "name": _p("string", "Name", "Name, used when no ID is given."),
-    "id": _p("integer", "ID", "ID, which takes precedence over the name."),
+    "name": app_api.prop("string", "Name", "Name, used when no ID is given."),
+    "id": app_api.prop("integer", "ID", "ID, which takes precedence over the name."),
 }
 
 INPUTS: dict[str, dict[str, Any]] = {
     "TASK_LIST_PULL_REQUESTS": _obj({**_REPO, **_LIST_ORDER, **_PAGES}, ["owner", "repository"], "Input"),
     "TASK_GET_PULL_REQUEST": _obj(
-        {**_REPO, "pr-number": _p("integer", "PR Number", "Number of the PR. `0` for the latest PR.", default=0)},
+        {
+            **_REPO,
+            "pr-number": app_api.prop("integer", "PR Number", "Number of the PR. `0` for the latest PR.", default=0),
+        },
         ["owner", "repository"],
         "Input",
     ),
@@ -196,7 +200,9 @@ INPUTS: dict[str, dict[str, Any]] = {
     "TASK_LIST_REVIEW_COMMENTS": _obj(
         {
             **_REPO,
-            "pr-number": _p("integer", "PR Number", "Number of the PR. `0` for all the repository's.", default=0),
+            "pr-number": app_api.prop(
+                "integer", "PR Number", "Number of the PR. `0` for all the repository's.", default=0
+            ),
             "sort": _enum("Sort", "Sort by created or updated. Default is created.", ["created", "updated"], "created"),
             "direction": _LIST_ORDER["direction"],
             "since": _SINCE,
@@ -208,7 +214,7 @@ INPUTS: dict[str, dict[str, Any]] = {
     "TASK_CREATE_REVIEW_COMMENT": _obj(
         {
             **_REPO,
-            "pr-number": _p("integer", "PR Number", "Number of the PR."),
+            "pr-number": app_api.prop("integer", "PR Number", "Number of the PR."),
             "comment": _obj(_COMMENT_INPUT, ["body", "path", "commit-id"], "Comment"),
         },
         ["owner", "repository", "pr-number", "comment"],
@@ -219,7 +225,7 @@ INPUTS: dict[str, dict[str, Any]] = {
             **_REPO,
             **_LIST_ORDER,
             "since": _SINCE,
-            "no-pull-request": _p(
+            "no-pull-request": app_api.prop(
                 "boolean", "No Pull Request", "Whether to `not` include pull requests in the response."
             ),
             **_PAGES,
@@ -228,7 +234,7 @@ INPUTS: dict[str, dict[str, Any]] = {
         "Input",
     ),
     "TASK_GET_ISSUE": _obj(
-        {**_REPO, "issue-number": _p("integer", "Issue Number", "Number of the issue.", default=0)},
+        {**_REPO, "issue-number": app_api.prop("integer", "Issue Number", "Number of the issue.", default=0)},
         ["owner", "repository", "issue-number"],
         "Input",
     ),
@@ -248,13 +254,13 @@ INPUTS: dict[str, dict[str, Any]] = {
     "TASK_CREATE_WEBHOOK": _obj(
         {
             **_REPO,
-            "hook-url": _p("string", "Webhook URL", "URL to send the payload to."),
+            "hook-url": app_api.prop("string", "Webhook URL", "URL to send the payload to."),
             "events": _strings("Events", "Events to trigger the webhook."),
-            "active": _p("boolean", "Active", "Whether the webhook is active.", default=False),
+            "active": app_api.prop("boolean", "Active", "Whether the webhook is active.", default=False),
             "content-type": _enum(
                 "Content Type", "Content type of the webhook: json or form.", ["json", "form"], "json"
             ),
-            "hook-secret": _p(
+            "hook-secret": app_api.prop(
                 "string", "Webhook Secret", "The key for the HMAC hex digest of deliveries.", instillSecret=True
             ),
         },
@@ -263,40 +269,46 @@ INPUTS: dict[str, dict[str, Any]] = {
     ),
 }
 _HOOK = {
-    "id": _p("integer", "Webhook ID"),
-    "url": _p("string", "Webhook URL"),
-    "ping-url": _p("string", "Ping URL"),
-    "test-url": _p("string", "Test URL"),
+    "id": app_api.prop("integer", "Webhook ID"),
+    "url": app_api.prop("string", "Webhook URL"),
+    "ping-url": app_api.prop("string", "Ping URL"),
+    "test-url": app_api.prop("string", "Test URL"),
     "config": _obj(
         {
-            "url": _p("string", "URL"),
-            "content-type": _p("string", "Content Type"),
-            "insecure-ssl": _p("string", "Insecure SSL"),
+            "url": app_api.prop("string", "URL"),
+            "content-type": app_api.prop("string", "Content Type"),
+            "insecure-ssl": app_api.prop("string", "Insecure SSL"),
         },
         title="Config",
     ),
 }
 OUTPUTS: dict[str, dict[str, Any]] = {
     "TASK_LIST_PULL_REQUESTS": _obj(
-        {"pull-requests": _p("array", "Pull Requests", items=PULL_REQUEST), "response": RESPONSE},
+        {"pull-requests": app_api.prop("array", "Pull Requests", items=PULL_REQUEST), "response": RESPONSE},
         ["pull-requests"],
         "Output",
     ),
     "TASK_GET_PULL_REQUEST": {**PULL_REQUEST, "title": "Output"},
     "TASK_GET_COMMIT": _obj({**COMMIT["properties"], "commit": COMMIT}, [], "Output"),
     "TASK_LIST_REVIEW_COMMENTS": _obj(
-        {"comments": _p("array", "Comments", items=REVIEW_COMMENT), "response": RESPONSE}, ["comments"], "Output"
+        {"comments": app_api.prop("array", "Comments", items=REVIEW_COMMENT), "response": RESPONSE},
+        ["comments"],
+        "Output",
     ),
     "TASK_CREATE_REVIEW_COMMENT": {**REVIEW_COMMENT, "title": "Output"},
     "TASK_LIST_ISSUES": _obj(
-        {"issues": _p("array", "Issues", items=ISSUE), "response": RESPONSE}, ["issues"], "Output"
+        {"issues": app_api.prop("array", "Issues", items=ISSUE), "response": RESPONSE}, ["issues"], "Output"
     ),
     "TASK_GET_ISSUE": {**ISSUE, "title": "Output"},
     "TASK_GET_USER": _obj(
-        {"user": _p("object", "User", "The user, with GitHub's fields in kebab-case.")}, [], "Output"
+        {"user": app_api.prop("object", "User", "The user, with GitHub's fields in kebab-case.")}, [], "Output"
     ),
     "TASK_GET_ORGANIZATION": _obj(
-        {"organization": _p("object", "Organization", "The organization, with GitHub's fields in kebab-case.")},
+        {
+            "organization": app_api.prop(
+                "object", "Organization", "The organization, with GitHub's fields in kebab-case."
+            )
+        },
         [],
         "Output",
     ),
@@ -321,13 +333,13 @@ SETUP_SCHEMA: dict[str, Any] = {
     "title": "GitHub Connection",
     "additionalProperties": False,
     "properties": {
-        "token": _p(
+        "token": app_api.prop(
             "string",
             "Token",
             "Fill in your GitHub access token for advanced usages (github.com/settings/tokens).",
             instillSecret=True,
         ),
-        "base-url": _p(
+        "base-url": app_api.prop(
             "string",
             "Base URL",
             f"The REST API root: {DEFAULT_BASE_URL} by default, https://HOST/api/v3 for GitHub Enterprise "
@@ -378,15 +390,6 @@ def _repo(input: Mapping[str, Any]) -> str:
     return f"/repos/{owner}/{repository}"
 
 
-def _int(input: Mapping[str, Any], field: str, default: int | None = None, minimum: int = 0) -> int:
-    value = input.get(field, default)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if value is None or isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ComponentError(f"{field} must be an integer of at least {minimum}.")
-    return value
-
-
 def _choice(input: Mapping[str, Any], field: str, schema: Mapping[str, Any]) -> str:
     value = input.get(field) or schema["default"]
     if value not in schema["enum"]:
@@ -411,8 +414,8 @@ def _since(input: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _page_params(input: Mapping[str, Any]) -> dict[str, str]:
-    page = _int(input, "page", 1, minimum=1)
-    per_page = min(_int(input, "per-page", 30, minimum=1), 100)  # GitHub answers at most 100
+    page = app_api.integer(input, "page", 1, minimum=1)
+    per_page = min(app_api.integer(input, "per-page", 30, minimum=1), 100)  # GitHub answers at most 100
     return {"page": str(page), "per_page": str(per_page)}
 
 
@@ -533,7 +536,7 @@ async def run_list_pull_requests(input: dict[str, Any], ctx: TaskContext) -> dic
 
 async def run_get_pull_request(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     github, repo = _GitHub(ctx), _repo(input)
-    number = _int(input, "pr-number", 0)
+    number = app_api.integer(input, "pr-number", 0)
     if number == 0:
         params = {"state": "all", "sort": "created", "direction": "desc", "page": "1", "per_page": "1"}
         latest = _list(await github.get(f"{repo}/pulls", params), "pull requests")
@@ -553,7 +556,7 @@ async def run_get_commit(input: dict[str, Any], ctx: TaskContext) -> dict[str, A
 
 async def run_list_review_comments(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     github, repo = _GitHub(ctx), _repo(input)
-    number = _int(input, "pr-number", 0)
+    number = app_api.integer(input, "pr-number", 0)
     schema = INPUTS["TASK_LIST_REVIEW_COMMENTS"]["properties"]
     params = {field: _choice(input, field, schema[field]) for field in ("sort", "direction")}
     path = f"{repo}/pulls/{number}/comments" if number else f"{repo}/pulls/comments"
@@ -564,7 +567,7 @@ async def run_list_review_comments(input: dict[str, Any], ctx: TaskContext) -> d
 
 async def run_create_review_comment(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     github, repo = _GitHub(ctx), _repo(input)
-    number = _int(input, "pr-number", None, minimum=1)
+    number = app_api.integer(input, "pr-number", None, minimum=1)
     comment = input.get("comment")
     if not isinstance(comment, Mapping):
         raise ComponentError("comment is required: an object with body, path and commit-id.")
@@ -579,10 +582,10 @@ async def run_create_review_comment(input: dict[str, Any], ctx: TaskContext) -> 
     if subject == "line":
         if comment.get("line") is None:
             raise ComponentError("comment.line is required for a line comment (subject-type line).")
-        line = body["line"] = _int(comment, "line", None, minimum=1)
+        line = body["line"] = app_api.integer(comment, "line", None, minimum=1)
         start = comment.get("start-line")
-        if start is not None and _int(comment, "start-line", None, minimum=1) != line:
-            body["start_line"] = _int(comment, "start-line", None, minimum=1)
+        if start is not None and app_api.integer(comment, "start-line", None, minimum=1) != line:
+            body["start_line"] = app_api.integer(comment, "start-line", None, minimum=1)
         for field in ("side", "start-side"):
             side = _choice(comment, field, _COMMENT_INPUT[field])
             if side != "side" and (field == "side" or "start_line" in body):  # "side": GitHub's own default
@@ -603,7 +606,7 @@ async def run_list_issues(input: dict[str, Any], ctx: TaskContext) -> dict[str, 
 
 async def run_get_issue(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     github, repo = _GitHub(ctx), _repo(input)
-    number = _int(input, "issue-number", None, minimum=1)
+    number = app_api.integer(input, "issue-number", None, minimum=1)
     return _issue(_map(await github.get(f"{repo}/issues/{number}"), "issue"))
 
 
@@ -626,7 +629,7 @@ async def run_create_issue(input: dict[str, Any], ctx: TaskContext) -> dict[str,
 async def _by_name_or_id(input: Mapping[str, Any], ctx: TaskContext, by_name: str, by_id: str, what: str) -> Any:
     github = _GitHub(ctx)
     if input.get("id"):
-        return _map(await github.get(f"{by_id}/{_int(input, 'id', None, minimum=1)}"), what)
+        return _map(await github.get(f"{by_id}/{app_api.integer(input, 'id', None, minimum=1)}"), what)
     if not input.get("name"):
         raise ComponentError(f"name or id is required (the {what}'s).")
     return _map(await github.get(f"{by_name}/{app_api.segment(input.get('name'), 'name')}"), what)
@@ -694,15 +697,5 @@ COMPONENT = ComponentDefinition(
     setup_schema=SETUP_SCHEMA,
     credential_fields=frozenset({"token"}),
     check_setup=vendor_api.check_base_urls("base-url"),
-    tasks={
-        name: Task(
-            name=name,
-            title=TITLES[name][0],
-            description=TITLES[name][1],
-            input_schema=INPUTS[name],
-            output_schema=OUTPUTS[name],
-            run=run,
-        )
-        for name, run in RUNS.items()
-    },
+    tasks=app_api.tasks(RUNS, TITLES, INPUTS, OUTPUTS),
 )
