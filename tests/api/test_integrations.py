@@ -18,7 +18,7 @@ def client(anon, db):
 
 
 def test_list_has_one_integration_per_component_with_a_setup(client):
-    body = client.get(URL).json()
+    body = client.get(f"{URL}?pageSize=100").json()  # more than a default page (10) of them
     assert body["totalSize"] == len(WITH_SETUP)
     assert [i["id"] for i in body["integrations"]] == WITH_SETUP
     assert body["nextPageToken"] == ""

@@ -76,6 +76,7 @@ def make_certificate(directory: Path, name: str = "localhost") -> tuple[Path, Pa
 @dataclass
 class Smtp:
     port: int
+    certificate: tuple[Path, Path]
     received: list[Any] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
     controller: Any = None
@@ -94,7 +95,7 @@ def start_smtp(cert: Path, key: Path, *, implicit_tls: bool) -> Smtp:
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    server = Smtp(free_port())
+    server = Smtp(free_port(), (cert, key))
 
     class Handler:
         async def handle_DATA(self, smtp: Any, session: Any, envelope: Any) -> str:
