@@ -15,6 +15,7 @@ from pipelines.engine import execute, parse_recipe
 from pipelines.engine.components import ComponentError
 from pipelines.engine.connections import packed
 from pipelines.engine.platform import PlatformSetup
+from tests.api.test_application_components_catalog import INSTILL
 from tests.components import fake_vendor
 from tests.components.fake_github import REPO, SHA, SHA2, TOKEN, running
 from tests.components.test_platform_keys import everything_handed_out
@@ -33,19 +34,7 @@ async def run_task(fake, task: str, input: dict[str, Any], **setup: Any) -> dict
 def test_definition_matches_instill():
     """Type, tasks and field names of Instill's github v0 (pkg/component/application/github/v0/config)."""
     assert (COMPONENT.type, COMPONENT.kind, COMPONENT.vendor) == ("github", "application", "GitHub")
-    assert set(COMPONENT.tasks) == {
-        "TASK_LIST_PULL_REQUESTS",
-        "TASK_GET_PULL_REQUEST",
-        "TASK_GET_COMMIT",
-        "TASK_LIST_REVIEW_COMMENTS",
-        "TASK_CREATE_REVIEW_COMMENT",
-        "TASK_LIST_ISSUES",
-        "TASK_GET_ISSUE",
-        "TASK_GET_USER",
-        "TASK_GET_ORGANIZATION",
-        "TASK_CREATE_ISSUE",
-        "TASK_CREATE_WEBHOOK",
-    }
+    assert sorted(COMPONENT.tasks) == sorted(INSTILL["github"])
     fields = {name: set(task.input_schema["properties"]) for name, task in COMPONENT.tasks.items()}
     assert fields["TASK_LIST_ISSUES"] == {
         "owner",

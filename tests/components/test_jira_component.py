@@ -14,6 +14,7 @@ from pipelines.components.jira import COMPONENT
 from pipelines.engine import execute, parse_recipe
 from pipelines.engine.components import ComponentError
 from pipelines.engine.platform import PlatformSetup
+from tests.api.test_application_components_catalog import INSTILL
 from tests.components import fake_vendor
 from tests.components.fake_jira import EMAIL, TOKEN, running
 from tests.components.test_platform_keys import everything_handed_out
@@ -35,17 +36,7 @@ def keys(out: dict[str, Any]) -> list[str]:
 def test_definition_matches_instill():
     """Type, tasks and field names of Instill's jira v0 (pkg/component/application/jira/v0/config)."""
     assert (COMPONENT.type, COMPONENT.kind, COMPONENT.vendor) == ("jira", "application", "Atlassian")
-    assert set(COMPONENT.tasks) == {
-        "TASK_CREATE_ISSUE",
-        "TASK_CREATE_SPRINT",
-        "TASK_GET_ISSUE",
-        "TASK_GET_SPRINT",
-        "TASK_LIST_BOARDS",
-        "TASK_LIST_ISSUES",
-        "TASK_LIST_SPRINTS",
-        "TASK_UPDATE_ISSUE",
-        "TASK_UPDATE_SPRINT",
-    }
+    assert sorted(COMPONENT.tasks) == sorted(INSTILL["jira"])
     assert COMPONENT.setup_schema["required"] == ["token", "email", "base-url"]
     inputs = {name: task.input_schema for name, task in COMPONENT.tasks.items()}
     assert set(inputs["TASK_LIST_BOARDS"]["properties"]) == {
