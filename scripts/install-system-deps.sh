@@ -21,6 +21,9 @@ PACKAGES=(
     # ffmpeg; the server starts without it. espeak-ng speaks the audio tests' speech.
     ffmpeg:ffmpeg
     espeak-ng:espeak-ng
+    # The email component's tests read mail from a real IMAP server (Dovecot), which
+    # they start themselves on free ports; the package's own service is not used.
+    dovecot-imapd:/usr/sbin/dovecot
 )
 
 # Extra packages may be asked for on the command line, same format

@@ -211,7 +211,8 @@ class _Run:
             host = allowed_host(platform.base_url) if platform.base_url else None
             if host is not None:
                 hosts = tuple(task_config.get("llm_allowed_hosts", task_config.get("http_allowed_hosts", ())))
-                self.type_configs[type_] = {**task_config, "llm_allowed_hosts": (*hosts, host)}
+                # "platform_host" alone: for the components that are no model clients (slack, github).
+                self.type_configs[type_] = {**task_config, "llm_allowed_hosts": (*hosts, host), "platform_host": host}
 
     # events -------------------------------------------------------------------
 

@@ -159,13 +159,13 @@ def test_an_unknown_component_is_refused_at_creation_naming_every_known_type(api
     """The refusal lists the same types the catalog does (plus iterator), as a closed
     list: nothing in it reads as "and N more" types."""
     listed = [d["id"] for d in anon.get(f"{URL}?pageSize=100").json()["componentDefinitions"]]
-    raw = "component:\n  a: {type: github, task: TASK_LIST_ISSUES}\n  b: {type: slack, task: TASK_X}\n"
+    raw = "component:\n  a: {type: asana, task: TASK_LIST_ISSUES}\n  b: {type: discord, task: TASK_X}\n"
     response = api.post("/v1beta/namespaces/alice/pipelines", {"id": "alien", "rawRecipe": raw})
     assert response.status_code == 400
     message = response.json()["message"]
     known = ", ".join(listed[:-1]) + f", {listed[-1]} and iterator"
     assert message == (
-        f'invalid recipe: component.a.type: unknown component type "github"; the known types are {known}'
+        f'invalid recipe: component.a.type: unknown component type "asana"; the known types are {known}'
         " (and 1 more problem)"
     ), message
     violations = response.json()["details"][0]["fieldViolations"]

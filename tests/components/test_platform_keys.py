@@ -182,11 +182,12 @@ def test_setting_names_follow_the_component_type():
     assert setting_names("openai") == ("PIPELINE_OPENAI_API_KEY", "PIPELINE_OPENAI_BASE_URL")
     assert setting_names("mistral-ai") == ("PIPELINE_MISTRAL_AI_API_KEY", "PIPELINE_MISTRAL_AI_BASE_URL")
     # Every component whose setup has an api-key (or, keyless, a base-url or Instill's url)
-    # takes one: the AI vendors' and the vector stores'.
+    # takes one: the AI vendors', the vector stores' and the application components whose
+    # service can be self-hosted (a base-url).
     takers = [d for d in default_registry() if takes_platform_key(d)]
     assert {"openai", "anthropic", "ollama", "cohere", "gemini", "universal-ai"} <= {d.type for d in takers}
     assert {"qdrant", "pinecone", "weaviate", "milvus", "zilliz", "chroma"} <= {d.type for d in takers}
-    assert {d.kind for d in takers} == {"ai", "data"}
+    assert {d.kind for d in takers} <= {"ai", "data", "application"}
 
 
 async def test_a_component_inside_an_iterator_takes_the_platform_key_too(fake_openai):
