@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pipelines.api.pagination import catalog_page
+from pipelines.paging import paginate
 from pipelines.services import component_catalog
 
 VIEW = OpenApiParameter("view", OpenApiTypes.STR, enum=list(component_catalog.VIEWS), description="VIEW_FULL adds spec")
@@ -38,14 +38,14 @@ class ComponentDefinitionListApi(APIView):
     def get(self, request):
         full = component_catalog.view_is_full(request.query_params)
         found = component_catalog.definitions_matching(request.query_params)
-        items, total, page, size, next_token = catalog_page(found, request.query_params)
+        page = paginate(found, request.query_params, lenient=True)
         return Response(
             {
-                "componentDefinitions": [component_catalog.definition_json(d, full=full) for d in items],
-                "totalSize": total,
-                "pageSize": size,
-                "page": page,
-                "nextPageToken": next_token,
+                "componentDefinitions": [component_catalog.definition_json(d, full=full) for d in page.items],
+                "totalSize": page.total,
+                "pageSize": page.size,
+                "page": page.page,
+                "nextPageToken": page.next_token,
             }
         )
 

@@ -8,9 +8,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pipelines.api.pagination import token_page
 from pipelines.api.views.common import owned_namespace, validated_raw
 from pipelines.api.views.component_definitions import VIEW
+from pipelines.paging import paginate
 from pipelines.services import connections as connection_services
 
 PAGE = [
@@ -34,12 +34,12 @@ class ConnectionListCreateApi(APIView):
         namespace = owned_namespace(request, namespace_id)
         full = connection_services.full_view(request.query_params)
         found = connection_services.connections_matching(namespace=namespace, params=request.query_params)
-        items, next_token, total = token_page(found, request.query_params)
+        page = paginate(found, request.query_params)
         return Response(
             {
-                "connections": [connection_services.connection_json(c, full=full) for c in items],
-                "nextPageToken": next_token,
-                "totalSize": total,
+                "connections": [connection_services.connection_json(c, full=full) for c in page.items],
+                "nextPageToken": page.next_token,
+                "totalSize": page.total,
             }
         )
 
@@ -90,5 +90,5 @@ class ConnectionReferencedPipelinesApi(APIView):
         found = connection_services.referenced_pipelines(
             namespace=namespace, connection_id=connection_id, params=request.query_params
         )
-        items, next_token, total = token_page(found, request.query_params)
-        return Response({"pipelineIds": items, "nextPageToken": next_token, "totalSize": total})
+        page = paginate(found, request.query_params)
+        return Response({"pipelineIds": page.items, "nextPageToken": page.next_token, "totalSize": page.total})

@@ -9,8 +9,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pipelines.api.pagination import token_page
 from pipelines.api.views.component_definitions import VIEW
+from pipelines.paging import paginate
 from pipelines.services import component_catalog
 
 
@@ -27,12 +27,12 @@ class IntegrationListApi(APIView):
     )
     def get(self, request):
         found = component_catalog.integrations_matching(request.query_params)
-        items, next_token, total = token_page(found, request.query_params)
+        page = paginate(found, request.query_params)
         return Response(
             {
-                "integrations": [component_catalog.integration_json(d, full=False) for d in items],
-                "nextPageToken": next_token,
-                "totalSize": total,
+                "integrations": [component_catalog.integration_json(d, full=False) for d in page.items],
+                "nextPageToken": page.next_token,
+                "totalSize": page.total,
             }
         )
 

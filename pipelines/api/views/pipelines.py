@@ -9,9 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
-from pipelines.api.pagination import token_page
 from pipelines.api.views.common import editable, owned_namespace, validated
 from pipelines.errors import ServiceError
+from pipelines.list_filters import pipeline_filter
+from pipelines.paging import paginate
 from pipelines.selectors import namespace_get, pipeline_get, pipeline_permission, pipeline_search, pipeline_stats
 from pipelines.services import pipelines as pipeline_services
 
@@ -32,11 +33,11 @@ def _pipeline_response(pipeline, permission, *, status_code: int = 200) -> Respo
 
 
 def _pipeline_list(request, namespace=None) -> Response:
-    query = request.query_params.get("filter") or request.query_params.get("q") or ""
-    term = query.split("=", 1)[-1].strip().strip('"') if "=" in query else query
-    queryset = pipeline_search(user=request.user, query=term, namespace=namespace)
-    items, next_token, total = token_page(queryset, request.query_params)
-    stats = pipeline_stats(pipelines=items)
+    params = request.query_params
+    found = pipeline_filter(params.get("filter") or "", visibility=params.get("visibility") or "")
+    queryset = pipeline_search(user=request.user, query=params.get("q") or "", namespace=namespace, filter=found)
+    page = paginate(queryset, params)
+    stats = pipeline_stats(pipelines=page.items)
     return Response(
         {
             "pipelines": [
@@ -46,10 +47,10 @@ def _pipeline_list(request, namespace=None) -> Response:
                     stats=stats.get(p.pk),
                     recipe_spec=_spec(p),
                 )
-                for p in items
+                for p in page.items
             ],
-            "nextPageToken": next_token,
-            "totalSize": total,
+            "nextPageToken": page.next_token,
+            "totalSize": page.total,
         }
     )
 
