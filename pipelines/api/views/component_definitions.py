@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from pipelines.api.list_params import listed
 from pipelines.paging import paginate
 from pipelines.services import component_catalog
 
@@ -23,14 +24,9 @@ class ComponentDefinitionListApi(APIView):
     @extend_schema(
         summary="List component definitions (the component types this server runs)",
         parameters=[
-            OpenApiParameter("pageSize", OpenApiTypes.INT, description="default 10, at most 100"),
-            OpenApiParameter("page", OpenApiTypes.INT, description="page number, from 0"),
-            OpenApiParameter("pageToken", OpenApiTypes.STR, description="instead of page: a nextPageToken"),
-            OpenApiParameter(
-                "filter",
-                OpenApiTypes.STR,
-                description='AIP-160 terms joined by AND: qTitle="jso", componentType=COMPONENT_TYPE_AI, '
-                'releaseStage=RELEASE_STAGE_ALPHA, tasks:"TASK_JQ"',
+            *listed(
+                "qTitle, componentType, releaseStage, tasks, id",
+                'qTitle="jso" OR (componentType=COMPONENT_TYPE_AI AND tasks:"TASK_TEXT_GENERATION")',
             ),
             VIEW,
         ],

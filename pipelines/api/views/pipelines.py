@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
+from pipelines.api.list_params import listed
 from pipelines.api.views.common import editable, owned_namespace, validated
 from pipelines.errors import ServiceError
 from pipelines.list_filters import pipeline_filter
@@ -30,6 +32,15 @@ def _pipeline_response(pipeline, permission, *, status_code: int = 200) -> Respo
         {"pipeline": s.pipeline_json(pipeline, permission=permission, stats=stats, recipe_spec=_spec(pipeline))},
         status=status_code,
     )
+
+
+_LIST_PARAMETERS = [
+    *listed(
+        "q, uid, id, description, owner, visibility, tag, numberOfRuns, createTime, updateTime",
+        'createTime>timestamp("2000-06-19T23:31:08.657Z") AND q="chat"',
+    ),
+    OpenApiParameter("visibility", OpenApiTypes.STR, enum=["VISIBILITY_PUBLIC", "VISIBILITY_PRIVATE"]),
+]
 
 
 def _pipeline_list(request, namespace=None) -> Response:
@@ -58,7 +69,7 @@ def _pipeline_list(request, namespace=None) -> Response:
 class PipelineListAllApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(summary="List the pipelines you can read (yours and public ones)")
+    @extend_schema(summary="List the pipelines you can read (yours and public ones)", parameters=_LIST_PARAMETERS)
     def get(self, request):
         return _pipeline_list(request)
 
@@ -67,7 +78,7 @@ class NamespacePipelineListCreateApi(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
-    @extend_schema(summary="List a namespace's pipelines")
+    @extend_schema(summary="List a namespace's pipelines", parameters=_LIST_PARAMETERS)
     def get(self, request, kind, namespace_id):
         namespace = namespace_get(namespace_id=namespace_id)
         return _pipeline_list(request, namespace)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
+from pipelines.api.list_params import listed
 from pipelines.api.views.common import editable, validated, validated_raw
 from pipelines.errors import ServiceError
 from pipelines.list_filters import release_filter
@@ -28,7 +29,10 @@ class ReleaseListCreateApi(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
-    @extend_schema(summary="List a pipeline's releases, newest first")
+    @extend_schema(
+        summary="List a pipeline's releases, newest first",
+        parameters=listed("q, uid, id, description, createTime, updateTime", 'id="v1.*"'),
+    )
     def get(self, request, kind, namespace_id, pipeline_id):
         pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
         queryset = releases_of(pipeline=pipeline, filter=release_filter(request.query_params.get("filter") or ""))

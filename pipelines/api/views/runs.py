@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
+from pipelines.api.list_params import listed
 from pipelines.api.truncation import FULL_VIEW, full_view, truncated
 from pipelines.errors import NotFound, quoted
 from pipelines.list_filters import component_run_filter, run_filter
@@ -18,7 +19,13 @@ from pipelines.services.run_files import stored_file
 
 
 class PipelineRunListApi(APIView):
-    @extend_schema(summary="List a pipeline's runs, newest first")
+    @extend_schema(
+        summary="List a pipeline's runs, newest first",
+        parameters=listed(
+            "status, source, pipelineTriggerUID, pipelineVersion, createTime, startTime, completeTime",
+            'status=RUN_STATUS_FAILED AND startTime>timestamp("2026-01-01T00:00:00Z")',
+        ),
+    )
     def get(self, request, kind, namespace_id, pipeline_id):
         pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
         queryset = runs_visible(pipeline=pipeline, user=request.user, permission=permission)
@@ -55,7 +62,10 @@ class PipelineRunDetailApi(APIView):
 
 
 class ComponentRunListApi(APIView):
-    @extend_schema(summary="List the component runs of a pipeline run")
+    @extend_schema(
+        summary="List the component runs of a pipeline run",
+        parameters=listed("componentID, status, startedTime, completedTime", "status=RUN_STATUS_FAILED"),
+    )
     def get(self, request, run_uid, kind=None, namespace_id=None, pipeline_id=None):
         run = run_get(run_uid=str(run_uid), user=request.user)
         if pipeline_id is not None and (

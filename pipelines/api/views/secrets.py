@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
+from pipelines.api.list_params import PAGE
 from pipelines.api.views.common import owned_namespace, validated
 from pipelines.paging import paginate
 from pipelines.selectors import secret_get, secrets_of
@@ -14,7 +15,7 @@ from pipelines.services import secrets as secret_services
 
 
 class SecretListCreateApi(APIView):
-    @extend_schema(summary="List a namespace's secrets (values are never returned)")
+    @extend_schema(summary="List a namespace's secrets (values are never returned)", parameters=PAGE)
     def get(self, request, kind, namespace_id):
         namespace = owned_namespace(request, namespace_id)
         page = paginate(secrets_of(namespace=namespace), request.query_params)

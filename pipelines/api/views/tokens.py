@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
+from pipelines.api.list_params import PAGE
 from pipelines.api.views.common import validated
 from pipelines.paging import paginate
 from pipelines.selectors import token_get, tokens_of
@@ -14,7 +15,7 @@ from pipelines.services import tokens as token_services
 
 
 class TokenListCreateApi(APIView):
-    @extend_schema(summary="List your API tokens (masked)")
+    @extend_schema(summary="List your API tokens (masked)", parameters=PAGE)
     def get(self, request):
         page = paginate(tokens_of(user=request.user), request.query_params)
         return Response(
