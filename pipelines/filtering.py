@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Q
-from lark import Lark, Transformer, v_args
+from lark import Lark, Transformer_NonRecursive, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from pipelines.errors import InvalidArgument, quoted
@@ -166,15 +166,22 @@ def _timestamp(text: str, column: int) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _flat(kind: type[AllOf] | type[AnyOf], children: list) -> tuple[Node, ...]:
+    """``a AND b AND c`` as one node of three parts, not nested pairs: the grammar is
+    left-recursive, and nothing downstream should recurse once per term."""
+    return tuple(part for child in children for part in (child.parts if isinstance(child, kind) else (child,)))
+
+
 @v_args(meta=True)
-class _Tree(Transformer):
-    """Lark's parse tree into the frozen nodes above."""
+class _Tree(Transformer_NonRecursive):
+    """Lark's parse tree into the frozen nodes above (without recursion: a filter's
+    length does not decide the depth of Python's stack)."""
 
     def all_of(self, meta, children):
-        return AllOf(tuple(children))
+        return AllOf(_flat(AllOf, children))
 
     def any_of(self, meta, children):
-        return AnyOf(tuple(children))
+        return AnyOf(_flat(AnyOf, children))
 
     def negated(self, meta, children):
         return Not(children[0])
@@ -234,12 +241,35 @@ class _Tree(Transformer):
         return Search(value)
 
 
+# A filter is a question a person writes, not a program: these bounds keep its tree and
+# the SQL made of it (SQLite refuses expressions nested over 1,000 deep) small.
+MAX_COMPARISONS = 100
+MAX_DEPTH = 20
+
+
+def _check_size(text: str) -> None:
+    depth = deepest = comparisons = 0
+    for token in _PARSER.lex(text):
+        if token.type == "LPAR":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                raise _invalid(f"parentheses nest more than {MAX_DEPTH} deep", token.column or 1)
+        elif token.type == "RPAR":
+            depth -= 1
+        elif token.type == "COMPARATOR":
+            comparisons += 1
+            if comparisons > MAX_COMPARISONS:
+                raise _invalid(f"a filter holds at most {MAX_COMPARISONS} comparisons", token.column or 1)
+
+
 def parse(text: str) -> Node | None:
     """The tree of ``text``, None for an empty filter; :class:`InvalidArgument` (400)
     naming the column and what was expected where ``text`` is not AIP-160."""
     if not text.strip():
         return None
     try:
+        _check_size(text)
         return _Tree().transform(_PARSER.parse(text))
     except VisitError as exc:
         if isinstance(exc.orig_exc, _Problem):
@@ -282,6 +312,7 @@ def _invalid(message: str, column: int) -> InvalidArgument:
 
 # --- what a list can be filtered by --------------------------------------------------------------
 
+_INT64_MAX = 2**63 - 1
 _ORDERING = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
 _PYTHON_ORDERING: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
@@ -340,9 +371,9 @@ class Filter:
 
     def _q(self, node: Node) -> Q:
         if isinstance(node, AllOf):
-            return _combine([self._q(p) for p in node.parts], Q.__and__)
+            return _combine([self._q(p) for p in node.parts], Q.AND)
         if isinstance(node, AnyOf):
-            return _combine([self._q(p) for p in node.parts], Q.__or__)
+            return _combine([self._q(p) for p in node.parts], Q.OR)
         if isinstance(node, Not):
             return ~self._q(node.part)
         assert isinstance(node, Comparison)
@@ -351,7 +382,7 @@ class Filter:
         if spec.q is not None:
             return spec.q(node.operator, value)
         if spec.kind == "fuzzy":
-            return _combine([Q(**{f"{path}__icontains": value}) for path in spec.lookups], Q.__or__)
+            return _combine([Q(**{f"{path}__icontains": value}) for path in spec.lookups], Q.OR)
         if spec.kind == "enum":
             value = spec.db_values.get(value, value)
         (path,) = spec.lookups
@@ -414,11 +445,9 @@ def _comparisons(node: Node) -> Iterable[Comparison]:
         yield node
 
 
-def _combine(parts: list[Q], join: Callable[[Q, Q], Q]) -> Q:
-    combined = parts[0]
-    for part in parts[1:]:
-        combined = join(combined, part)
-    return combined
+def _combine(parts: list[Q], connector: str) -> Q:
+    """One flat ``Q`` of ``parts`` (not nested pairs, which SQL would nest as deep)."""
+    return parts[0] if len(parts) == 1 else Q(*parts, _connector=connector)
 
 
 def _wildcard_lookup(value: str) -> str:
@@ -505,7 +534,7 @@ def _value(name: str, spec: Field, value: Literal) -> Literal:
                 pass
         raise refuse('a time: timestamp("2000-06-19T23:31:08.657Z") or time.now()')
     if kind == "int":
-        if value.kind == "number" and isinstance(value.value, int):
+        if value.kind == "number" and isinstance(value.value, int) and abs(value.value) <= _INT64_MAX:
             return value
         raise refuse("a whole number")
     if kind == "bool":

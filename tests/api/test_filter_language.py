@@ -63,9 +63,8 @@ def test_instills_own_examples_parse():
 def test_precedence_is_aip_160s():
     """OR binds tighter than AND and than terms side by side; NOT and - negate one term."""
     tree = parse("a=1 OR b=2 c=3 AND NOT d=4")
-    assert isinstance(tree, AllOf)
-    assert isinstance(tree.parts[0], AllOf) and isinstance(tree.parts[0].parts[0], AnyOf)
-    assert isinstance(tree.parts[1], Not)
+    assert isinstance(tree, AllOf) and [type(p) for p in tree.parts] == [AnyOf, Comparison, Not]
+    assert [c.name for c in tree.parts[0].parts] == ["a", "b"]
     assert isinstance(parse("-(a=1)"), Not)
     assert isinstance(parse("hello"), Search)
 
@@ -137,9 +136,26 @@ def test_a_bare_word_needs_a_search_field():
 def test_the_same_tree_is_a_django_q():
     """The database form says what the in-memory one does."""
     found = compile_filter('q="chat" AND (kind=KIND_A OR -numberOfRuns<3) id!="x*"', FIELDS, search="q")
-    assert found.q() == (
-        (Q(slug__icontains="chat") | Q(description__icontains="chat"))
-        & (Q(kind="KIND_A") | ~Q(runs__lt=3))
-        & ~Q(slug__startswith="x")
+    assert found.q() == Q(
+        Q(Q(slug__icontains="chat"), Q(description__icontains="chat"), _connector=Q.OR),
+        Q(Q(kind="KIND_A"), ~Q(runs__lt=3), _connector=Q.OR),
+        ~Q(slug__startswith="x"),
     )
     assert compile_filter("", FIELDS).q() == Q()
+
+
+def test_long_filters_stay_flat_and_huge_ones_are_refused():
+    """A hundred terms make one flat AND (no recursion per term, no SQL nested as
+    deep); more comparisons, or parentheses nested past 20, are a 400."""
+    hundred = " AND ".join(f'id="i{n}"' for n in range(100))
+    tree = parse(hundred)
+    assert isinstance(tree, AllOf) and len(tree.parts) == 100
+    ors = parse(" OR ".join(f"numberOfRuns={n}" for n in range(100)))
+    assert isinstance(ors, AnyOf) and len(ors.parts) == 100
+    with pytest.raises(InvalidArgument, match="at most 100 comparisons"):
+        parse(hundred + ' AND id="one more"')
+    assert isinstance(parse("(" * 20 + "id=1" + ")" * 20), Comparison)
+    with pytest.raises(InvalidArgument, match="column 21: parentheses nest more than 20 deep"):
+        parse("(" * 21 + "id=1" + ")" * 21)
+    with pytest.raises(InvalidArgument, match="numberOfRuns .column 14. takes a whole number"):
+        compile_filter("numberOfRuns=" + "9" * 30, FIELDS)

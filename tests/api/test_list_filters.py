@@ -102,3 +102,12 @@ def test_releases_filter(api, hello):
     assert api.get(url, {"filter": f'createTime>timestamp("{future}")'}).json()["totalSize"] == 0
     assert api.get(url, {"filter": 'q="2.0"'}).json()["totalSize"] == 1
     assert api.get(url, {"filter": "version=1"}).status_code == 400
+
+
+def test_the_longest_filter_runs_in_the_database(api, three):
+    """A hundred comparisons (the most a filter holds) are one flat SQL condition."""
+    many = " OR ".join(f'id="x{n}"' for n in range(99)) + ' OR id="alpha"'
+    assert ids(api.get(NS, {"filter": many})) == ["alpha"]
+    nested = "(" * 20 + 'q="chat"' + ")" * 20
+    assert ids(api.get(NS, {"filter": nested})) == ["beta-chat"]
+    assert api.get(NS, {"filter": many + ' OR id="one more"'}).status_code == 400
