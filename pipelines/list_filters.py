@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 
+from pipelines.components import default_registry
 from pipelines.errors import InvalidArgument, quoted
 from pipelines.filtering import AllOf, Comparison, Field, Filter, Literal, compile_filter
 from pipelines.models import ComponentRun, PipelineRun
@@ -53,7 +54,9 @@ _CREATED_UPDATED = {
 }
 
 PIPELINE_FIELDS: dict[str, Field] = {
-    "q": Field("fuzzy", ("slug", "description")),
+    # Instill's q searches the id and the owner's id (pkg/repository/transpiler.go);
+    # ours also the description, as the list's search always has.
+    "q": Field("fuzzy", ("slug", "namespace__slug", "description")),
     "uid": Field("string", q=_uid),
     "id": Field("string", ("slug",)),
     "description": Field("string", ("description",)),
@@ -97,10 +100,19 @@ COMPONENT_RUN_FIELDS: dict[str, Field] = {
     "completeTime": Field("timestamp", ("complete_time",)),
 }
 
+
+def _connection_search(operator: str, value: Any) -> Q:
+    """Instill's ``qConnection``: the text in the connection's id, or in its
+    integration's id, title or vendor (pkg/repository/transpiler.go)."""
+    text = str(value).casefold()
+    integrations = [d.type for d in default_registry() if text in f"{d.title}\n{d.vendor}".casefold()]
+    return Q(slug__icontains=text) | Q(integration_id__icontains=text) | Q(integration_id__in=integrations)
+
+
 CONNECTION_FIELDS: dict[str, Field] = {
     "integrationId": Field("string", ("integration_id",)),
-    "qConnection": Field("fuzzy", ("slug", "integration_id")),
-    "q": Field("fuzzy", ("slug", "integration_id")),
+    "qConnection": Field("fuzzy", q=_connection_search),
+    "q": Field("fuzzy", q=_connection_search),
     "id": Field("string", ("slug",)),
     **_CREATED_UPDATED,
 }

@@ -38,6 +38,7 @@ def test_instills_create_time_filter_lists_the_namespaces_pipelines(api, three):
 
 def test_q_visibility_owner_and_boolean_logic(api, three):
     assert ids(api.get(ALL, {"filter": 'q="chat"'})) == ["beta-chat", "bobs-chat"]
+    assert ids(api.get(ALL, {"filter": 'q="BOB"'})) == ["bobs-chat"]  # the owner's id, as Instill's q
     assert ids(api.get(ALL, {"filter": 'q="talks" AND visibility=VISIBILITY_PUBLIC'})) == ["beta-chat", "bobs-chat"]
     assert ids(api.get(ALL, {"filter": "visibility=VISIBILITY_PRIVATE"})) == ["alpha"]
     assert ids(api.get(ALL, {"visibility": "VISIBILITY_PUBLIC"})) == ["beta-chat", "bobs-chat"]

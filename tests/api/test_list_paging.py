@@ -143,8 +143,16 @@ def test_component_runs_filter(api, lots):
     assert api.get(url, {"filter": "colour=1"}).status_code == 400
 
 
-def test_connections_and_referenced_pipelines_take_expressions(api, lots):
+def test_connections_and_referenced_pipelines_take_expressions(api, lots, alice):
     url = f"{NS}/connections"
+    connection_create(
+        namespace=alice.namespace,
+        data={"id": "mine", "integrationId": "universal-ai", "method": "METHOD_DICTIONARY", "setup": {"model": "m"}},
+    )
+    by_vendor = api.get(url, {"filter": 'qConnection="INSTILL"'}).json()  # Universal AI's vendor
+    assert [c["id"] for c in by_vendor["connections"]] == ["mine"]
+    assert api.get(url, {"filter": 'q="universal ai"'}).json()["totalSize"] == 1  # its title
+    assert api.get(url, {"filter": 'integrationId="openai"'}).json()["totalSize"] == 12
     assert api.get(url, {"filter": "qConnection=\"c0\" AND integrationId='openai'"}).json()["totalSize"] == 10
     assert api.get(url, {"filter": 'id="c01" OR id="c11"'}).json()["totalSize"] == 2
     assert api.get(url, {"filter": "c1"}).json()["totalSize"] == 2  # a bare word searches qConnection
