@@ -264,7 +264,7 @@ def _check_size(text: str) -> None:
 
 
 def parse(text: str) -> Node | None:
-    """The tree of ``text``, None for an empty filter; :class:`InvalidArgument` (400)
+    """The tree of ``text``, None for an empty filter; :class:`FilterInvalid` (400)
     naming the column and what was expected where ``text`` is not AIP-160."""
     if not text.strip():
         return None
@@ -306,8 +306,22 @@ def _syntax_message(exc: UnexpectedInput, text: str) -> str:
     return f"{quoted(token)} is not expected here{wanted}"
 
 
-def _invalid(message: str, column: int) -> InvalidArgument:
-    return InvalidArgument(f"filter cannot be parsed at column {column}: {message}", field="filter")
+class FilterInvalid(InvalidArgument):
+    """A ``filter`` that is not AIP-160 or asks what the list cannot answer: 400, with
+    the problem also as a ``google.rpc.BadRequest`` field violation of ``filter``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="filter")
+        self.details = [
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": "filter", "description": message}],
+            }
+        ]
+
+
+def _invalid(message: str, column: int) -> FilterInvalid:
+    return FilterInvalid(f"filter cannot be parsed at column {column}: {message}")
 
 
 # --- what a list can be filtered by --------------------------------------------------------------
@@ -476,7 +490,7 @@ def _wildcard_match(actual: str, wanted: str) -> bool:
 def compile_filter(text: str, fields: Mapping[str, Field], *, search: str | None = None) -> Filter:
     """``text`` parsed and checked against ``fields`` (keyed by their lowerCamelCase
     names; snake_case is accepted as proto-JSON does). A bare value searches the
-    ``search`` field. Every problem is :class:`InvalidArgument` naming it and its column."""
+    ``search`` field. Every problem is :class:`FilterInvalid` naming it and its column."""
     root = parse(text)
     if root is None:
         return Filter(None, fields)
@@ -498,16 +512,12 @@ def _checked(node: Node, fields: Mapping[str, Field], search: str | None) -> Nod
     name = node.name if node.name in fields else _camel(node.name)
     spec = fields.get(name)
     if spec is None:
-        raise InvalidArgument(
-            f"filter cannot use {node.name!r} (column {node.column}); the fields it can use: {_names(fields)}",
-            field="filter",
+        raise FilterInvalid(
+            f"filter cannot use {node.name!r} (column {node.column}); the fields it can use: {_names(fields)}"
         )
     allowed = _OPERATORS[spec.kind]
     if node.operator not in allowed:
-        raise InvalidArgument(
-            f"filter: {name} (column {node.column}) takes {' or '.join(allowed)}, not {node.operator}",
-            field="filter",
-        )
+        raise FilterInvalid(f"filter: {name} (column {node.column}) takes {' or '.join(allowed)}, not {node.operator}")
     return Comparison(name, node.operator, _value(name, spec, node.value), node.column)
 
 
@@ -518,10 +528,8 @@ def _names(fields: Iterable[str]) -> str:
 def _value(name: str, spec: Field, value: Literal) -> Literal:
     """``value`` as the field's type, or a 400 saying what the field takes."""
 
-    def refuse(takes: str) -> InvalidArgument:
-        return InvalidArgument(
-            f"filter: {name} (column {value.column}) takes {takes}, not {quoted(value.text)}", field="filter"
-        )
+    def refuse(takes: str) -> FilterInvalid:
+        return FilterInvalid(f"filter: {name} (column {value.column}) takes {takes}, not {quoted(value.text)}")
 
     kind = spec.kind
     if kind == "timestamp":

@@ -80,7 +80,11 @@ def test_a_bad_filter_is_a_400_in_the_error_shape(anon, three, params, message):
         response = anon.get(url, params)
         assert response.status_code == 400
         body = response.json()
-        assert body["code"] == 3 and message in body["message"] and body["details"] == []
+        assert body["code"] == 3 and message in body["message"]
+        if "filter" in params:  # the problem is also a field violation, as a recipe's are
+            (violation,) = body["details"][0]["fieldViolations"]
+            assert body["details"][0]["@type"] == "type.googleapis.com/google.rpc.BadRequest"
+            assert violation == {"field": "filter", "description": body["message"]}
 
 
 def test_filter_and_pages_together(api, alice, make_pipeline):
