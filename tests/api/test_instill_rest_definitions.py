@@ -9,14 +9,16 @@ them.
 A check is skipped only with its reason: the component it is about is not in this
 server's catalog (Instill Model is Instill's model-serving component; GitHub, BigQuery
 and Redis are components of Instill's we have not ported), or the catalog is smaller
-than the check assumes. The connection checks of ``rest-integration.js``
-(``CheckConnections``) are not replayed: Instill's test returns before reaching them
-(rest-integration.js:110-115, "SKIPPED - Connection tests fail due to missing schema
-columns"); tests/api/test_connections.py and test_list_paging.py cover ours.
+than the check assumes. Instill's own test returns before its connection checks
+(``CheckConnections``, rest-integration.js:110-115, "SKIPPED - Connection tests fail due
+to missing schema columns"); their "List connections" group is replayed here all the
+same, and the other groups are listed as skipped, each with why.
 """
 
 from __future__ import annotations
 
+import random
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -375,3 +377,113 @@ def test_the_bigquery_and_redis_checks_search_as_instill_does(header_client):
     assert [i["title"] for i in by_title["integrations"]] == ["OpenAI"] and by_title["totalSize"] == 1
     by_vendor = header_client.get('/v1beta/integrations?filter=qIntegration="STRAL A"').json()
     assert [i["vendor"] for i in by_vendor["integrations"]] == ["Mistral AI"]
+
+
+# --- rest-integration.js CheckConnections -------------------------------------------------
+# Instill's test returns before these (rest-integration.js:110-115); the groups that
+# exercise lists, filters and pages are replayed anyway, as the file has them.
+DB_ID_PREFIX = "integration-test-"  # const.js dbIDPrefix
+
+
+def _random_string(length: int) -> str:
+    """k6-utils' randomString: lowercase letters."""
+    return "".join(random.choice(string.ascii_lowercase) for _ in range(length))
+
+
+@pytest.fixture
+def admin_api(make_user, make_token):
+    """Instill's default user, ``admin``, with a token (a Basic-auth password would be
+    hashed again on every one of these requests)."""
+    return ApiClient(f"Bearer {make_token(make_user('admin'))}")
+
+
+def test_integration_api_list_connections(admin_api):
+    """rest-integration.js:287-342 "Integration API: List connections". The two
+    connections its "Create connection" group made before (an ``asana`` one and a
+    GitHub OAuth one, rest-integration.js:129-179) are made here with integrations this
+    server has: an ``anthropic`` and a ``groq`` dictionary connection."""
+    path = "/v1beta/namespaces/admin/connections"
+    for integration in ("anthropic", "groq"):
+        made = {"id": DB_ID_PREFIX + _random_string(8), "integrationId": integration, "method": "METHOD_DICTIONARY"}
+        assert admin_api.post(path, {**made, "setup": {"api-key": "one2THREE"}}).status_code == 201
+    n_connections, default_page_size = 12, DEFAULT_PAGE_SIZE
+    total_connections = n_connections + 2
+    integration_id = "openai"
+    results: list[tuple[str, bool]] = []
+
+    def check(line: int, name: str, ok: bool) -> None:
+        results.append((f"{INT}:{line} {name}", ok))
+
+    for i in range(n_connections):
+        response = admin_api.post(
+            path,
+            {
+                "id": DB_ID_PREFIX + _random_string(8),
+                "integrationId": integration_id,
+                "method": "METHOD_DICTIONARY",
+                "setup": {"api-key": _random_string(16)},
+            },
+        )
+        check(308, f"POST {path}[{i}] response status is 201", response.status_code == 201)
+    path_with_filter = path + f'?filter=qConnection="{DB_ID_PREFIX}"'
+    first_page = admin_api.get(path_with_filter)
+    first = first_page.json()
+    check(316, f"GET {path_with_filter} response status is 200", first_page.status_code == 200)
+    check(
+        317,
+        f"GET {path_with_filter} response has totalSize = {total_connections}",
+        first["totalSize"] == total_connections,
+    )
+    check(319, f"GET {path_with_filter} response has default page size", len(first["connections"]) == default_page_size)
+    path_with_token = path_with_filter + f"&pageToken={first['nextPageToken']}"
+    second_page = admin_api.get(path_with_token)
+    second = second_page.json()
+    check(325, f"GET {path_with_token} response status is 200", second_page.status_code == 200)
+    check(
+        326,
+        f"GET {path_with_token} response has totalSize = {total_connections}",
+        second["totalSize"] == total_connections,
+    )
+    check(
+        328,
+        f"GET {path_with_token} response has remaining items",
+        len(second["connections"]) == total_connections - default_page_size,
+    )
+    check(330, f"GET {path_with_token} response has no more pages", second["nextPageToken"] == "")
+    path_with_integration = path_with_filter + f"%20AND%20integrationId='{integration_id}'"
+    by_integration = admin_api.get(path_with_integration)
+    body = by_integration.json()
+    check(336, f"GET {path_with_integration} response status is 200", by_integration.status_code == 200)
+    check(
+        337, f"GET {path_with_integration} response has totalSize = {n_connections}", body["totalSize"] == n_connections
+    )
+    check(
+        339,
+        f"GET {path_with_integration} response contains connections for {integration_id} integration",
+        body["connections"][0]["integrationId"] == integration_id,
+    )
+    failed = [name for name, ok in results if not ok]
+    assert len(results) == n_connections + 10 and not failed, failed
+
+
+@pytest.mark.parametrize(
+    ("group", "lines", "reason"),
+    [
+        (
+            "Integration API: Create connection",
+            "125-257",
+            "its connections are an asana one (no asana component here) and METHOD_OAUTH ones, which need an "
+            "OAuth app registered with GitHub and Slack, which this server does not run",
+        ),
+        ("Integration API: Get connection", "259-285", "it reads the GitHub OAuth connection of the group before"),
+        (
+            "Integration API: List pipelines by connection",
+            "344-416",
+            "its recipes reference the asana connection of the create group (no asana component here)",
+        ),
+        ("Integration API: Update connection", "418-478", "it turns the GitHub OAuth connection into another one"),
+        ("Integration API: Delete connection", "480-493", "it deletes the connection the update group renamed"),
+    ],
+)
+def test_integration_api_connection_groups_not_replayed(group, lines, reason):
+    pytest.skip(f"{INT}:{lines} {group!r}: {reason} (and Instill's own test returns before it, line 115)")
