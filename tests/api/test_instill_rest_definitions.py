@@ -425,25 +425,20 @@ def test_integration_api_list_connections(admin_api):
             },
         )
         check(308, f"POST {path}[{i}] response status is 201", response.status_code == 201)
+
+    def listed(line: int, url: str, total: int) -> dict:
+        """GET ``url`` and its two checks at ``line``: 200 and ``totalSize``."""
+        response = admin_api.get(url)
+        body = response.json()
+        check(line, f"GET {url} response status is 200", response.status_code == 200)
+        check(line + 1, f"GET {url} response has totalSize = {total}", body["totalSize"] == total)
+        return body
+
     path_with_filter = path + f'?filter=qConnection="{DB_ID_PREFIX}"'
-    first_page = admin_api.get(path_with_filter)
-    first = first_page.json()
-    check(316, f"GET {path_with_filter} response status is 200", first_page.status_code == 200)
-    check(
-        317,
-        f"GET {path_with_filter} response has totalSize = {total_connections}",
-        first["totalSize"] == total_connections,
-    )
+    first = listed(316, path_with_filter, total_connections)
     check(319, f"GET {path_with_filter} response has default page size", len(first["connections"]) == default_page_size)
     path_with_token = path_with_filter + f"&pageToken={first['nextPageToken']}"
-    second_page = admin_api.get(path_with_token)
-    second = second_page.json()
-    check(325, f"GET {path_with_token} response status is 200", second_page.status_code == 200)
-    check(
-        326,
-        f"GET {path_with_token} response has totalSize = {total_connections}",
-        second["totalSize"] == total_connections,
-    )
+    second = listed(325, path_with_token, total_connections)
     check(
         328,
         f"GET {path_with_token} response has remaining items",
@@ -451,12 +446,7 @@ def test_integration_api_list_connections(admin_api):
     )
     check(330, f"GET {path_with_token} response has no more pages", second["nextPageToken"] == "")
     path_with_integration = path_with_filter + f"%20AND%20integrationId='{integration_id}'"
-    by_integration = admin_api.get(path_with_integration)
-    body = by_integration.json()
-    check(336, f"GET {path_with_integration} response status is 200", by_integration.status_code == 200)
-    check(
-        337, f"GET {path_with_integration} response has totalSize = {n_connections}", body["totalSize"] == n_connections
-    )
+    body = listed(336, path_with_integration, n_connections)
     check(
         339,
         f"GET {path_with_integration} response contains connections for {integration_id} integration",
