@@ -23,10 +23,12 @@ def _spec(pipeline) -> dict | None:
         return None
 
 
-def _pipeline_response(pipeline, permission, *, status_code: int = 200) -> Response:
+def _pipeline_response(pipeline, permission, *, status_code: int = 200, view: str = s.VIEW_FULL) -> Response:
+    """One pipeline: a write answers with all of it (``VIEW_FULL``), a read in the view asked for."""
     stats = pipeline_stats(pipelines=[pipeline]).get(pipeline.pk)
+    spec = _spec(pipeline) if view == s.VIEW_FULL else None
     return Response(
-        {"pipeline": s.pipeline_json(pipeline, permission=permission, stats=stats, recipe_spec=_spec(pipeline))},
+        {"pipeline": s.pipeline_json(pipeline, permission=permission, stats=stats, recipe_spec=spec, view=view)},
         status=status_code,
     )
 
@@ -36,6 +38,7 @@ def _pipeline_list(request, namespace=None) -> Response:
     term = query.split("=", 1)[-1].strip().strip('"') if "=" in query else query
     queryset = pipeline_search(user=request.user, query=term, namespace=namespace)
     items, next_token, total = token_page(queryset, request.query_params)
+    view = s.view_param(request.query_params)
     stats = pipeline_stats(pipelines=items)
     return Response(
         {
@@ -44,7 +47,8 @@ def _pipeline_list(request, namespace=None) -> Response:
                     p,
                     permission=pipeline_permission(pipeline=p, user=request.user),
                     stats=stats.get(p.pk),
-                    recipe_spec=_spec(p),
+                    recipe_spec=_spec(p) if view == s.VIEW_FULL else None,
+                    view=view,
                 )
                 for p in items
             ],
@@ -81,7 +85,9 @@ class NamespacePipelineListCreateApi(APIView):
         data = validated(s.PipelineCreateInput, request.data)
         pipeline = pipeline_services.pipeline_create(
             namespace=namespace,
-            pipeline_id=data["id"],
+            pipeline_id=data.get("id"),
+            display_name=data.get("displayName", ""),
+            creator=request.user,
             description=data.get("description", ""),
             readme=data.get("readme", ""),
             raw_recipe=data.get("rawRecipe"),
@@ -96,10 +102,11 @@ class PipelineDetailApi(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
-    @extend_schema(summary="Get a pipeline")
+    @extend_schema(summary="Get a pipeline (?view=VIEW_FULL or VIEW_RECIPE for its recipe)")
     def get(self, request, kind, namespace_id, pipeline_id):
+        view = s.view_param(request.query_params)
         pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
-        return _pipeline_response(pipeline, permission)
+        return _pipeline_response(pipeline, permission, view=view)
 
     @extend_schema(summary="Update a pipeline", request=s.PipelineUpdateInput)
     def patch(self, request, kind, namespace_id, pipeline_id):
