@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from pipelines.errors import InvalidArgument
@@ -116,6 +117,15 @@ class SecretUpdateInput(serializers.Serializer):
 VIEW_BASIC, VIEW_RECIPE, VIEW_FULL = "VIEW_BASIC", "VIEW_RECIPE", "VIEW_FULL"
 _VIEWS = {"VIEW_UNSPECIFIED": VIEW_BASIC, VIEW_BASIC: VIEW_BASIC, VIEW_FULL: VIEW_FULL, VIEW_RECIPE: VIEW_RECIPE}
 _VIEW_NUMBERS = {"0": VIEW_BASIC, "1": VIEW_BASIC, "2": VIEW_FULL, "3": VIEW_RECIPE}
+
+
+VIEW_PARAMETER = OpenApiParameter(
+    "view",
+    str,
+    enum=["VIEW_UNSPECIFIED", VIEW_BASIC, VIEW_RECIPE, VIEW_FULL],
+    description="VIEW_BASIC (the default) leaves recipe and rawRecipe out; VIEW_RECIPE adds them; "
+    "VIEW_FULL adds the dataSpecification too.",
+)
 
 
 def view_param(params, default: str = VIEW_BASIC) -> str:

@@ -78,8 +78,10 @@ def recipe_limits() -> RecipeLimits:
     return RecipeLimits(max_bytes=settings.PIPELINE_MAX_RECIPE_BYTES, max_depth=settings.PIPELINE_MAX_JSON_DEPTH)
 
 
-def recipe_source(*, raw_recipe: Any = None, recipe: Any = None) -> tuple[str, dict]:
-    """Validate a recipe given as YAML text or JSON object; returns (yaml text, recipe JSON)."""
+def recipe_source(*, raw_recipe: Any = None, recipe: Any = None, runtime_errors: bool = False) -> tuple[str, dict]:
+    """Validate a recipe given as YAML text or JSON object; returns (yaml text, recipe JSON).
+    ``runtime_errors``: a recipe whose only errors are those Instill finds when it runs
+    (:attr:`Problem.runtime`) is accepted, as Instill's API accepts it."""
     if raw_recipe is not None:
         if not isinstance(raw_recipe, str):
             raise InvalidArgument("rawRecipe must be a string of YAML", field="rawRecipe")
@@ -96,7 +98,7 @@ def recipe_source(*, raw_recipe: Any = None, recipe: Any = None) -> tuple[str, d
     try:
         parsed = parse_recipe(source, registry=default_registry(), limits=recipe_limits())
     except RecipeInvalid as exc:
-        if not all(p.runtime for p in exc.problems if p.is_error):
+        if not runtime_errors or not all(p.runtime for p in exc.problems if p.is_error):
             raise RecipeInvalidError(_errors(exc)) from exc
         # Only what Instill refuses at trigger time (an unknown component type, a setup
         # that is not a connection reference): saved as Instill saves it; a trigger
@@ -109,7 +111,9 @@ def recipe_source(*, raw_recipe: Any = None, recipe: Any = None) -> tuple[str, d
 def recipe_copied(pipeline: Pipeline) -> tuple[str, dict]:
     """The pipeline's recipe checked again before a clone or release copies it: one
     saved before the limits existed (a YAML alias bomb, say) is not multiplied."""
-    return recipe_source(raw_recipe=pipeline.raw_recipe) if pipeline.raw_recipe.strip() else ("", pipeline.recipe)
+    if not pipeline.raw_recipe.strip():
+        return "", pipeline.recipe
+    return recipe_source(raw_recipe=pipeline.raw_recipe, runtime_errors=True)
 
 
 def recipe_validate(*, raw_recipe: str, namespace: Namespace | None = None) -> list[dict]:
@@ -275,16 +279,18 @@ def pipeline_create(
     visibility: str | None = None,
     display_name: str = "",
     creator: Any = None,
+    runtime_errors: bool = False,
 ) -> Pipeline:
     """Create a pipeline. Without ``pipeline_id`` (as Instill's clients create them),
-    the id is derived from ``display_name`` (:func:`pipeline_id_from`)."""
+    the id is derived from ``display_name`` (:func:`pipeline_id_from`).
+    ``runtime_errors``: see :func:`recipe_source` (the API's create, as Instill's)."""
     display_name = _text(display_name, "displayName").strip()
     if pipeline_id is None:
         if not display_name:
             raise InvalidArgument("displayName is required (or an id for the pipeline)", field="displayName")
         pipeline_id = pipeline_id_from(namespace=namespace, display_name=display_name)
     check_id(pipeline_id)
-    raw, recipe_json = recipe_source(raw_recipe=raw_recipe, recipe=recipe)
+    raw, recipe_json = recipe_source(raw_recipe=raw_recipe, recipe=recipe, runtime_errors=runtime_errors)
     normalized = sharing_normalize(sharing)
     if visibility:
         normalized = visibility_sharing(visibility, normalized)
@@ -320,12 +326,15 @@ def _text(value: Any, field: str) -> str:
 
 
 @transaction.atomic
-def pipeline_update(*, pipeline: Pipeline, changes: dict) -> Pipeline:
+def pipeline_update(*, pipeline: Pipeline, changes: dict, runtime_errors: bool = False) -> Pipeline:
     """Apply a partial update. Recognised keys: description, readme, displayName, rawRecipe,
-    recipe, sharing, visibility, maxRunSeconds (null: the PIPELINE_MAX_RUN_SECONDS setting)."""
+    recipe, sharing, visibility, maxRunSeconds (null: the PIPELINE_MAX_RUN_SECONDS setting).
+    ``runtime_errors``: see :func:`recipe_source` (the API's update; the Editor's Save stays strict)."""
     if "rawRecipe" in changes or "recipe" in changes:
         raw, recipe_json = recipe_source(
-            raw_recipe=changes.get("rawRecipe"), recipe=changes.get("recipe") if "rawRecipe" not in changes else None
+            raw_recipe=changes.get("rawRecipe"),
+            recipe=changes.get("recipe") if "rawRecipe" not in changes else None,
+            runtime_errors=runtime_errors,
         )
         pipeline.raw_recipe, pipeline.recipe = raw, recipe_json
     if "description" in changes:

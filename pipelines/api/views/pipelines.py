@@ -61,7 +61,7 @@ def _pipeline_list(request, namespace=None) -> Response:
 class PipelineListAllApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(summary="List the pipelines you can read (yours and public ones)")
+    @extend_schema(summary="List the pipelines you can read (yours and public ones)", parameters=[s.VIEW_PARAMETER])
     def get(self, request):
         return _pipeline_list(request)
 
@@ -70,7 +70,7 @@ class NamespacePipelineListCreateApi(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
-    @extend_schema(summary="List a namespace's pipelines")
+    @extend_schema(summary="List a namespace's pipelines", parameters=[s.VIEW_PARAMETER])
     def get(self, request, kind, namespace_id):
         namespace = namespace_get(namespace_id=namespace_id)
         return _pipeline_list(request, namespace)
@@ -88,6 +88,7 @@ class NamespacePipelineListCreateApi(APIView):
             pipeline_id=data.get("id"),
             display_name=data.get("displayName", ""),
             creator=request.user,
+            runtime_errors=True,
             description=data.get("description", ""),
             readme=data.get("readme", ""),
             raw_recipe=data.get("rawRecipe"),
@@ -102,7 +103,9 @@ class PipelineDetailApi(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
-    @extend_schema(summary="Get a pipeline (?view=VIEW_FULL or VIEW_RECIPE for its recipe)")
+    @extend_schema(
+        summary="Get a pipeline (?view=VIEW_FULL or VIEW_RECIPE for its recipe)", parameters=[s.VIEW_PARAMETER]
+    )
     def get(self, request, kind, namespace_id, pipeline_id):
         view = s.view_param(request.query_params)
         pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
@@ -112,7 +115,7 @@ class PipelineDetailApi(APIView):
     def patch(self, request, kind, namespace_id, pipeline_id):
         pipeline, permission = editable(request, namespace_id, pipeline_id)
         validated(s.PipelineUpdateInput, request.data)
-        pipeline = pipeline_services.pipeline_update(pipeline=pipeline, changes=dict(request.data))
+        pipeline = pipeline_services.pipeline_update(pipeline=pipeline, changes=dict(request.data), runtime_errors=True)
         return _pipeline_response(pipeline, permission)
 
     @extend_schema(summary="Delete a pipeline", responses={204: None})

@@ -31,7 +31,7 @@ class ReleaseListCreateApi(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
-    @extend_schema(summary="List a pipeline's releases, newest first")
+    @extend_schema(summary="List a pipeline's releases, newest first", parameters=[s.VIEW_PARAMETER])
     def get(self, request, kind, namespace_id, pipeline_id):
         pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
         queryset = releases_of(pipeline=pipeline)
@@ -74,7 +74,9 @@ class ReleaseDetailApi(APIView):
             pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
         return release_get(pipeline=pipeline, release_id=release_id)
 
-    @extend_schema(summary="Get a release (?view=VIEW_FULL or VIEW_RECIPE for its recipe)")
+    @extend_schema(
+        summary="Get a release (?view=VIEW_FULL or VIEW_RECIPE for its recipe)", parameters=[s.VIEW_PARAMETER]
+    )
     def get(self, request, kind, namespace_id, pipeline_id, release_id):
         view = s.view_param(request.query_params)
         release = self._release(request, namespace_id, pipeline_id, release_id, edit=False)
