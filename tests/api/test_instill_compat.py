@@ -188,7 +188,7 @@ def test_old_form_requests_keep_working(api, alice):
     created = api.post(NS, {"id": "old", "rawRecipe": HELLO_RECIPE, "description": "d"})
     assert created.status_code == 201 and created.json()["pipeline"]["id"] == "old"
     name = created.json()["pipeline"]["name"]
-    for path in (f"{NS}/old", f"/v1beta/namespace/alice/pipelines/old", f"/v1beta/{name}"):
+    for path in (f"{NS}/old", "/v1beta/namespace/alice/pipelines/old", f"/v1beta/{name}"):
         assert api.get(path).json()["pipeline"]["id"] == "old", path
     assert api.patch(f"{NS}/old", {"rawRecipe": HELLO_RECIPE, "maxRunSeconds": 9}).status_code == 200
     out = api.post(f"{NS}/old/trigger", {"inputs": [{"prompt": "old"}]}).json()
