@@ -18,6 +18,7 @@ from pipelines.services.operations import operation_state
 from pipelines.services.pipelines import slug_of
 from pipelines.services.run_files import as_urls
 from pipelines.services.tokens import token_state
+from pipelines.services.users import user_json
 
 # The operation's response, typed as protobuf's Any names it (the contract's JSON).
 RESPONSE_TYPE = "type.googleapis.com/pipeline.pipeline.v1beta.TriggerNamespacePipelineResponse"
@@ -145,42 +146,6 @@ def namespace_name(namespace: Namespace) -> str:
     ``organizations/<id>``. Every path also takes ``namespaces/<id>``."""
     kind = "organizations" if namespace.kind == Namespace.Kind.ORGANIZATION else "users"
     return f"{kind}/{namespace.slug}"
-
-
-def user_profile_json(user: Any) -> dict[str, Any]:
-    """Instill's ``mgmt.v1beta.UserProfile`` of a user (the same object wherever the
-    user appears: ``GET /v1beta/user``, a pipeline's ``owner.user``)."""
-    profile: dict[str, Any] = {"displayName": user.get_full_name() or user.username, "socialProfileLinks": {}}
-    if user.get_full_name():
-        profile["fullName"] = user.get_full_name()
-    return profile
-
-
-def user_json(user: Any, *, authenticated: bool = False) -> dict[str, Any]:
-    """Instill's ``mgmt.v1beta.User`` (``authenticated``: ``AuthenticatedUser``, with
-    the email and account fields only its owner sees)."""
-    namespace = getattr(user, "namespace", None)
-    out: dict[str, Any] = {
-        "name": f"users/{user.username}",
-        "uid": str(namespace.uid) if namespace is not None else None,
-        "id": user.username,
-        "displayName": user.get_full_name() or user.username,
-        "slug": user.username,
-        "aliases": [],
-        "description": "",
-        "createTime": ts(user.date_joined),
-        "updateTime": ts(user.date_joined),
-        "profile": user_profile_json(user),
-    }
-    if authenticated:
-        out.update(
-            email=user.email,
-            role="",
-            newsletterSubscription=False,
-            onboardingStatus="ONBOARDING_STATUS_COMPLETED",
-            isEligibleForOrganizationTrial=False,
-        )
-    return out
 
 
 def owner_json(namespace: Namespace) -> dict[str, Any]:
