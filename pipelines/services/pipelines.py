@@ -285,6 +285,7 @@ def pipeline_create(
     the id is derived from ``display_name`` (:func:`pipeline_id_from`).
     ``runtime_errors``: see :func:`recipe_source` (the API's create, as Instill's)."""
     display_name = _text(display_name, "displayName").strip()
+    derived = pipeline_id is None
     if pipeline_id is None:
         if not display_name:
             raise InvalidArgument("displayName is required (or an id for the pipeline)", field="displayName")
@@ -307,14 +308,20 @@ def pipeline_create(
         recipe=recipe_json,
     )
     _apply_sharing(pipeline, normalized)
-    try:
-        with transaction.atomic():
-            pipeline.save()
-    except IntegrityError as exc:
-        raise AlreadyExists(
-            f'pipeline "{pipeline_id}" already exists in namespace "{namespace.slug}"', field="id"
-        ) from exc
-    return pipeline
+    attempts = 0
+    while True:
+        try:
+            with transaction.atomic():
+                pipeline.save()
+            return pipeline
+        except IntegrityError as exc:
+            # A made id taken meanwhile by a create of the same display name: the next one.
+            attempts += 1
+            if not derived or attempts == 5:
+                raise AlreadyExists(
+                    f'pipeline "{pipeline.slug}" already exists in namespace "{namespace.slug}"', field="id"
+                ) from exc
+            pipeline.slug = pipeline_id_from(namespace=namespace, display_name=display_name)
 
 
 def _text(value: Any, field: str) -> str:

@@ -263,6 +263,25 @@ def test_health_check(data, check):
     )
 
 
+def test_teardown_deletes_every_pipeline(data, check):
+    """rest.js ``teardown()``, group "Pipeline API: Delete all pipelines created by this test"."""
+    http = data["http"]
+    for _ in range(3):
+        create(data, dict(SIMPLE_PIPELINE_WITH_YAML_RECIPE))
+    list_res = http.request("GET", f"/v1beta/{NAMESPACE}/pipelines?pageSize=100")
+    pipelines = (list_res.json().get("pipelines") or []) if list_res.status == 200 else []
+    assert len(pipelines) == 3
+    for pipeline in pipelines:
+        check(
+            http.request("DELETE", f"/v1beta/{NAMESPACE}/pipelines/{pipeline['id']}"),
+            {
+                ("rest.js", 88, f"DELETE /v1beta/{NAMESPACE}/pipelines response status is 204"): lambda r: (
+                    r.status == 204
+                )
+            },
+        )
+
+
 # --- rest-pipeline-public.js -----------------------------------------------------------
 
 
