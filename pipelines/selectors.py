@@ -27,6 +27,7 @@ from pipelines.models import ApiToken, ComponentRun, Namespace, Pipeline, Pipeli
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    from pipelines.filtering import Filter
     from pipelines.models import Requester
 
 
@@ -84,14 +85,19 @@ def readable_pipelines(*, user: Requester) -> QuerySet[Pipeline]:
     return qs.filter(_public_q())
 
 
-def pipeline_search(*, user: Requester, query: str = "", namespace: Namespace | None = None) -> QuerySet[Pipeline]:
+def pipeline_search(
+    *, user: Requester, query: str = "", namespace: Namespace | None = None, filter: Filter | None = None
+) -> QuerySet[Pipeline]:
     """Readable pipelines (of ``namespace``, when given) whose id or description contains
-    ``query``, recently changed first."""
+    ``query`` and that pass ``filter`` (:func:`pipelines.list_filters.pipeline_filter`),
+    recently changed first."""
     qs = readable_pipelines(user=user)
     if namespace is not None:
         qs = qs.filter(namespace=namespace)
     if query:
         qs = qs.filter(Q(slug__icontains=query) | Q(description__icontains=query))
+    if filter is not None:
+        qs = filter.apply(qs)
     return qs.order_by("-update_time", "-id")
 
 
@@ -209,13 +215,12 @@ def release_get(*, pipeline: Pipeline, release_id: str) -> PipelineRelease:
     return release
 
 
-def releases_of(*, pipeline: Pipeline) -> QuerySet[PipelineRelease]:
-    """A pipeline's releases, newest first."""
-    return (
-        PipelineRelease.objects.filter(pipeline=pipeline)
-        .select_related("pipeline__namespace__user")
-        .order_by("-create_time", "-id")
-    )
+def releases_of(*, pipeline: Pipeline, filter: Filter | None = None) -> QuerySet[PipelineRelease]:
+    """A pipeline's releases that pass ``filter`` (all without one), newest first."""
+    qs = PipelineRelease.objects.filter(pipeline=pipeline)
+    if filter is not None:
+        qs = filter.apply(qs)
+    return qs.select_related("pipeline__namespace__user").order_by("-create_time", "-id")
 
 
 def release_ids(*, pipeline: Pipeline) -> list[str]:
@@ -268,8 +273,12 @@ class RunFilters:
         return cls(version=version, **kept)
 
 
-def runs_filter(runs: QuerySet[PipelineRun], filters: RunFilters) -> QuerySet[PipelineRun]:
-    """``runs`` narrowed to ``filters``."""
+def runs_filter(
+    runs: QuerySet[PipelineRun], filters: RunFilters, *, where: Filter | None = None
+) -> QuerySet[PipelineRun]:
+    """``runs`` narrowed to ``filters`` and to the ``filter`` expression ``where``."""
+    if where is not None:
+        runs = where.apply(runs)
     if filters.status:
         runs = runs.filter(status=filters.status)
     if filters.source:
@@ -279,13 +288,15 @@ def runs_filter(runs: QuerySet[PipelineRun], filters: RunFilters) -> QuerySet[Pi
     return runs
 
 
-def component_runs_of(*, run: PipelineRun, by_start: bool = False) -> QuerySet[ComponentRun]:
-    """A run's component runs, in the order they were recorded (``by_start``: started)."""
-    return (
-        ComponentRun.objects.filter(run=run)
-        .select_related("run")
-        .order_by(*(("start_time", "id") if by_start else ("id",)))
-    )
+def component_runs_of(
+    *, run: PipelineRun, by_start: bool = False, filter: Filter | None = None
+) -> QuerySet[ComponentRun]:
+    """A run's component runs that pass ``filter``, in the order they were recorded
+    (``by_start``: started)."""
+    qs = ComponentRun.objects.filter(run=run)
+    if filter is not None:
+        qs = filter.apply(qs)
+    return qs.select_related("run").order_by(*(("start_time", "id") if by_start else ("id",)))
 
 
 def tokens_of(*, user: User) -> QuerySet[ApiToken]:

@@ -16,7 +16,7 @@ from pipelines.errors import PermissionDenied, Unauthenticated
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import integration_pb2 as ipb
 from pipelines.grpc.messages import struct_dict
 from pipelines.models import Namespace
-from pipelines.paging import token_page
+from pipelines.paging import paginate
 from pipelines.selectors import namespace_get, user_owns_namespace
 from pipelines.services import component_catalog
 from pipelines.services import connections as connection_services
@@ -68,11 +68,11 @@ def call(method: str, request, authorization: str, address: str) -> Message:
     """One call, in a worker thread (the services read and write the database)."""
     if method == "ListIntegrations":
         params = _page_params(request)
-        items, next_token, total = token_page(component_catalog.integrations_matching(params), params)
+        page = paginate(component_catalog.integrations_matching(params), params)
         body = {
-            "integrations": [component_catalog.integration_json(d, full=False) for d in items],
-            "nextPageToken": next_token,
-            "totalSize": total,
+            "integrations": [component_catalog.integration_json(d, full=False) for d in page.items],
+            "nextPageToken": page.next_token,
+            "totalSize": page.total,
         }
         return _as(body, ipb.ListIntegrationsResponse)
     if method == "GetIntegration":
@@ -89,12 +89,12 @@ def call(method: str, request, authorization: str, address: str) -> Message:
     if method == "ListNamespaceConnections":
         params = _page_params(request)
         found = connection_services.connections_matching(namespace=namespace, params=params)
-        items, next_token, total = token_page(found, params)
+        page = paginate(found, params)
         full = _full(request) if hasattr(request, "view") else False
         body = {
-            "connections": [connection_services.connection_json(c, full=full) for c in items],
-            "nextPageToken": next_token,
-            "totalSize": total,
+            "connections": [connection_services.connection_json(c, full=full) for c in page.items],
+            "nextPageToken": page.next_token,
+            "totalSize": page.total,
         }
         return _as(body, ipb.ListNamespaceConnectionsResponse)
     if method == "GetNamespaceConnection":
@@ -124,8 +124,8 @@ def call(method: str, request, authorization: str, address: str) -> Message:
     pipeline_ids = connection_services.referenced_pipelines(
         namespace=namespace, connection_id=request.connection_id, params=params
     )
-    items, next_token, total = token_page(pipeline_ids, params)
+    page = paginate(pipeline_ids, params)
     return _as(
-        {"pipelineIds": items, "nextPageToken": next_token, "totalSize": total},
+        {"pipelineIds": page.items, "nextPageToken": page.next_token, "totalSize": page.total},
         ipb.ListPipelineIDsByConnectionIDResponse,
     )

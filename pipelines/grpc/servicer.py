@@ -27,6 +27,7 @@ from pipelines.grpc.gen.common.healthcheck.v1beta import healthcheck_pb2
 from pipelines.grpc.gen.core.mgmt.v1beta import mgmt_pb2
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import component_definition_pb2 as cd
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pb
+from pipelines.paging import paginate
 from pipelines.selectors import database_ready, user_get
 from pipelines.services import component_catalog
 from pipelines.services import operations as operation_services
@@ -220,15 +221,13 @@ class PipelineServicer:
         params = messages.catalog_params(request)
         found = component_catalog.definitions_matching(params)
         full = component_catalog.view_is_full(params)
-        offset, page, size = component_catalog.page_bounds(request.page, request.page_size)
+        page = paginate(found, {"page": request.page, "pageSize": request.page_size}, lenient=True)
         return json_format.ParseDict(
             {
-                "componentDefinitions": [
-                    component_catalog.definition_json(d, full=full) for d in found[offset : offset + size]
-                ],
-                "totalSize": len(found),
-                "pageSize": size,
-                "page": page,
+                "componentDefinitions": [component_catalog.definition_json(d, full=full) for d in page.items],
+                "totalSize": page.total,
+                "pageSize": page.size,
+                "page": page.page,
             },
             cd.ListComponentDefinitionsResponse(),
         )

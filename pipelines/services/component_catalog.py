@@ -9,24 +9,21 @@ recipe is checked against. The shapes are Instill's ``ComponentDefinition`` and
 Listing follows Instill's own checks (pipeline-backend
 ``integration-test/pipeline/rest-component-definition.js``, ``rest-integration.js``):
 component definitions show ``spec`` in ``VIEW_FULL`` only, integrations
-``setupSchema``; filters are AIP-160 terms (:func:`parse_filter`). Paging is the REST
-adapter's (``pipelines/api/pagination.py``).
+``setupSchema``; filters are AIP-160 expressions (:mod:`pipelines.filtering`). Paging
+is every list's (:mod:`pipelines.paging`).
 """
 
 from __future__ import annotations
 
-import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from pipelines.components import default_registry
 from pipelines.engine import ComponentDefinition
 from pipelines.errors import InvalidArgument, NotFound
+from pipelines.filtering import Field, compile_filter
 
-DEFAULT_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 100
 VIEWS = ("VIEW_UNSPECIFIED", "VIEW_BASIC", "VIEW_FULL")
 COMPONENT_TYPES = {
     "ai": "COMPONENT_TYPE_AI",
@@ -156,94 +153,23 @@ def view_is_full(params: Mapping[str, str]) -> bool:
     return view == "VIEW_FULL"
 
 
-@dataclass(frozen=True)
-class _Clause:
-    field: str
-    operator: str  # "=" or ":" (has)
-    value: str
-
-
-# One clause: field, = or :, then a "quoted" or 'quoted' or bare value.
-_CLAUSE = re.compile(r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=|:)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s"']+)\s*""")
-
-
-def parse_filter(text: str, fields: Sequence[str]) -> list[_Clause]:
-    """The clauses of an AIP-160 filter made of ``field = value`` / ``field: value``
-    terms joined by AND (or a space); anything else is a 400 naming what was expected."""
-    clauses: list[_Clause] = []
-    position = 0
-    text = text.strip()
-    expected = ", ".join(fields)
-    while position < len(text):
-        match = _CLAUSE.match(text, position)
-        if match is None:
-            raise InvalidArgument(
-                f"filter cannot be parsed at {text[position : position + 30]!r}: write terms like "
-                f'qTitle="json" joined by AND (fields: {expected})',
-                field="filter",
-            )
-        name, operator, value = match.groups()
-        if value[:1] in ('"', "'"):
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
-        key = _camel(name)
-        if key not in fields:
-            raise InvalidArgument(f"filter cannot use {name!r}; the fields it can use: {expected}", field="filter")
-        clauses.append(_Clause(key, operator, value))
-        position = match.end()
-        joiner = re.compile(r"AND\s+").match(text, position)
-        if joiner is not None:
-            position = joiner.end()
-            if position >= len(text):
-                raise InvalidArgument("filter ends with AND", field="filter")
-    return clauses
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def _enum_value(clause: _Clause, allowed: Mapping[str, str]) -> str:
-    names = set(allowed.values())
-    if clause.value not in names:
-        raise InvalidArgument(
-            f"filter {clause.field} must be one of {', '.join(sorted(names))}, not {clause.value!r}", field="filter"
-        )
-    return clause.value
-
-
 # --- component definitions ------------------------------------------------------------------
 
-_DEFINITION_FILTERS = ("qTitle", "componentType", "releaseStage", "tasks", "id")
-
-
-def _definition_matcher(clause: _Clause) -> Callable[[ComponentDefinition], bool]:
-    if clause.field == "qTitle":
-        needle = clause.value.casefold()
-        return lambda d: needle in d.title.casefold()
-    if clause.field == "componentType":
-        wanted = _enum_value(clause, COMPONENT_TYPES)
-        return lambda d: component_type_name(d) == wanted
-    if clause.field == "releaseStage":
-        wanted = _enum_value(clause, RELEASE_STAGES)
-        return lambda d: release_stage_name(d) == wanted
-    if clause.field == "tasks":
-        return lambda d: clause.value in d.tasks
-    return lambda d: d.type == clause.value
+# The fields Instill declares for this list (pipeline-backend
+# pkg/service/component_definition.go), and ``tasks`` and ``id`` from its proto's docs.
+_DEFINITION_FIELDS = {
+    "qTitle": Field("fuzzy", get=lambda d: d.title),
+    "componentType": Field("enum", choices=tuple(COMPONENT_TYPES.values()), get=component_type_name),
+    "releaseStage": Field("enum", choices=tuple(RELEASE_STAGES.values()), get=release_stage_name),
+    "tasks": Field("repeated", get=lambda d: tuple(d.tasks)),
+    "id": Field("string", get=lambda d: d.type),
+}
 
 
 def definitions_matching(params: Mapping[str, str]) -> list[ComponentDefinition]:
     """The component definitions that pass the request's ``filter``, by id."""
-    matchers = [_definition_matcher(c) for c in parse_filter(params.get("filter") or "", _DEFINITION_FILTERS)]
-    return [d for d in _definitions() if all(match(d) for match in matchers)]
-
-
-def page_bounds(page: int, page_size: int) -> tuple[int, int, int]:
-    """(offset, page, pageSize) of a numbered page, as Instill's check has them: a
-    negative page is the first, a negative or zero size the default, 100 at most."""
-    size = DEFAULT_PAGE_SIZE if page_size <= 0 else min(page_size, MAX_PAGE_SIZE)
-    page = max(page, 0)
-    return page * size, page, size
+    found = compile_filter(params.get("filter") or "", _DEFINITION_FIELDS)
+    return [d for d in _definitions() if found.matches(d)]
 
 
 def component_definition(definition_id: str, params: Mapping[str, str]) -> dict[str, Any]:
@@ -274,10 +200,17 @@ def integration_get(integration_id: str) -> ComponentDefinition:
     return definition
 
 
+# ``qIntegration`` as Instill declares it (pkg/service/integration.go); ``q`` as its
+# proto's example writes it. Both search the title and the vendor.
+_INTEGRATION_FIELDS = {
+    "qIntegration": Field("fuzzy", get=lambda d: [d.title, d.vendor]),
+    "q": Field("fuzzy", get=lambda d: [d.title, d.vendor]),
+    "id": Field("string", get=lambda d: d.type),
+}
+
+
 def integrations_matching(params: Mapping[str, str]) -> list[ComponentDefinition]:
-    clauses = parse_filter(params.get("filter") or "", ("qIntegration", "q"))
-    found = integration_definitions()
-    for clause in clauses:
-        needle = clause.value.casefold()
-        found = [d for d in found if needle in d.title.casefold() or needle in d.vendor.casefold()]
-    return found
+    """The integrations that pass the request's ``filter`` (a bare word searches
+    ``qIntegration``), by id."""
+    found = compile_filter(params.get("filter") or "", _INTEGRATION_FIELDS, search="qIntegration")
+    return [d for d in integration_definitions() if found.matches(d)]

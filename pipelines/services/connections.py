@@ -27,8 +27,10 @@ from pipelines.engine import connections as engine_connections
 from pipelines.engine.checks import schema_problems, unknown_keys
 from pipelines.engine.recipe import Graph
 from pipelines.errors import AlreadyExists, InvalidArgument, NotFound
+from pipelines.filtering import Field, compile_filter
+from pipelines.list_filters import connection_filter
 from pipelines.models import RESOURCE_ID_PATTERN, Connection, Namespace, Pipeline
-from pipelines.services.component_catalog import integration_get, parse_filter, view_is_full
+from pipelines.services.component_catalog import integration_get, view_is_full
 from pipelines.services.secrets import decrypt, encrypt
 
 MASK = "*****MASK*****"
@@ -161,14 +163,9 @@ def connection_get(*, namespace: Namespace, connection_id: str) -> Connection:
 
 def connections_matching(*, namespace: Namespace, params: Mapping[str, str]) -> QuerySet[Connection]:
     """The namespace's connections that pass Instill's filter: ``integrationId="x"``
-    and ``qConnection="text"`` (in the id or the integration id)."""
-    found = connections_of(namespace=namespace)
-    for clause in parse_filter(params.get("filter") or "", ("integrationId", "qConnection", "q")):
-        if clause.field == "integrationId":
-            found = found.filter(integration_id=clause.value)
-        else:
-            found = found.filter(slug__icontains=clause.value) | found.filter(integration_id__icontains=clause.value)
-    return found
+    and ``qConnection="text"`` (in the id or the integration id), AIP-160 expressions
+    (:data:`pipelines.list_filters.CONNECTION_FIELDS`)."""
+    return connection_filter(params.get("filter") or "").apply(connections_of(namespace=namespace))
 
 
 def connection_create(*, namespace: Namespace, data: Mapping[str, Any]) -> Connection:
@@ -281,6 +278,11 @@ def _reference_pattern(connection_id: str) -> re.Pattern[str]:
     return re.compile(r"\$\{\s*connection\." + re.escape(connection_id) + r"\s*\}")
 
 
+# Instill declares ``q`` (pkg/service/integration.go); ``qPipeline`` is kept for clients
+# that sent it before. Both search the pipeline's id.
+_REFERENCING_FIELDS = {"q": Field("fuzzy", get=lambda slug: slug), "qPipeline": Field("fuzzy", get=lambda slug: slug)}
+
+
 def referenced_pipelines(*, namespace: Namespace, connection_id: str, params: Mapping[str, str]) -> list[str]:
     """The ids of the namespace's pipelines whose recipe references the connection
     (``q="text"`` keeps those whose id contains it)."""
@@ -288,9 +290,8 @@ def referenced_pipelines(*, namespace: Namespace, connection_id: str, params: Ma
     pattern = _reference_pattern(connection_id)
     rows = Pipeline.objects.filter(namespace=namespace, raw_recipe__contains="connection.").order_by("slug")
     found = [slug for slug, raw in rows.values_list("slug", "raw_recipe") if pattern.search(raw)]
-    for clause in parse_filter(params.get("filter") or "", ("q", "qPipeline")):
-        found = [slug for slug in found if clause.value.casefold() in slug.casefold()]
-    return found
+    wanted = compile_filter(params.get("filter") or "", _REFERENCING_FIELDS, search="q")
+    return [slug for slug in found if wanted.matches(slug)]
 
 
 def connections_for_run(*, namespace_id: int, connection_ids: Iterable[str], strict: bool = True) -> dict[str, str]:

@@ -346,7 +346,10 @@ def test_public_check_create(data, check):
     )
 
 
-def _check_list(data, check, *, with_filter: bool) -> None:
+def test_public_check_list(data, check):
+    """rest-pipeline-public.js CheckList: "Pipelines API: List pipelines", its
+    ``filter=createTime>timestamp(...)`` check included (the filter grammar of the
+    ``api-lists`` work, merged here)."""
     http = data["http"]
     ns = NAMESPACE
     initial = http.request("GET", f"/v1beta/{ns}/pipelines")
@@ -439,17 +442,14 @@ def _check_list(data, check, *, with_filter: bool) -> None:
             (PUBLIC, 252, f"{g} response pipelines.length > 0"): lambda r: len(r.json()["pipelines"]) > 0,
         },
     )
-    if with_filter:
-        f = "filter=createTime%20>%20timestamp%28%222000-06-19T23:31:08.657Z%22%29"
-        check(
-            http.request(
-                "GET", f"/v1beta/{ns}/pipelines?filter=createTime>timestamp%28%222000-06-19T23:31:08.657Z%22%29"
-            ),
-            {
-                (PUBLIC, 265, f"{g}?{f} response 200"): lambda r: r.status == 200,
-                (PUBLIC, 267, f"{g}?{f} response pipelines.length > 0"): lambda r: len(r.json()["pipelines"]) > 0,
-            },
-        )
+    f = "filter=createTime%20>%20timestamp%28%222000-06-19T23:31:08.657Z%22%29"
+    check(
+        http.request("GET", f"/v1beta/{ns}/pipelines?filter=createTime>timestamp%28%222000-06-19T23:31:08.657Z%22%29"),
+        {
+            (PUBLIC, 265, f"{g}?{f} response 200"): lambda r: r.status == 200,
+            (PUBLIC, 267, f"{g}?{f} response pipelines.length > 0"): lambda r: len(r.json()["pipelines"]) > 0,
+        },
+    )
     for pipeline_id in created_pipeline_ids:
         check(
             http.request("DELETE", f"/v1beta/{ns}/pipelines/{pipeline_id}"),
@@ -461,18 +461,6 @@ def _check_list(data, check, *, with_filter: bool) -> None:
                 ): lambda r: r.status == 204
             },
         )
-
-
-def test_public_check_list(data, check):
-    """rest-pipeline-public.js CheckList: "Pipelines API: List pipelines", all but its
-    ``filter`` check (below)."""
-    _check_list(data, check, with_filter=False)
-
-
-@pytest.mark.skip(reason="needs api-lists: the filter grammar (createTime>timestamp(...)) is that branch's work")
-def test_public_check_list_filter(data, check):
-    """rest-pipeline-public.js CheckList with its ``filter=createTime>timestamp(...)`` check (lines 257-270)."""
-    _check_list(data, check, with_filter=True)
 
 
 def test_public_check_get(data, check):

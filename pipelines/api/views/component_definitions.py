@@ -11,7 +11,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pipelines.api.pagination import catalog_page
+from pipelines.api.list_params import listed
+from pipelines.paging import paginate
 from pipelines.services import component_catalog
 
 VIEW = OpenApiParameter("view", OpenApiTypes.STR, enum=list(component_catalog.VIEWS), description="VIEW_FULL adds spec")
@@ -23,14 +24,9 @@ class ComponentDefinitionListApi(APIView):
     @extend_schema(
         summary="List component definitions (the component types this server runs)",
         parameters=[
-            OpenApiParameter("pageSize", OpenApiTypes.INT, description="default 10, at most 100"),
-            OpenApiParameter("page", OpenApiTypes.INT, description="page number, from 0"),
-            OpenApiParameter("pageToken", OpenApiTypes.STR, description="instead of page: a nextPageToken"),
-            OpenApiParameter(
-                "filter",
-                OpenApiTypes.STR,
-                description='AIP-160 terms joined by AND: qTitle="jso", componentType=COMPONENT_TYPE_AI, '
-                'releaseStage=RELEASE_STAGE_ALPHA, tasks:"TASK_JQ"',
+            *listed(
+                "qTitle, componentType, releaseStage, tasks, id",
+                'qTitle="jso" OR (componentType=COMPONENT_TYPE_AI AND tasks:"TASK_TEXT_GENERATION")',
             ),
             VIEW,
         ],
@@ -38,14 +34,14 @@ class ComponentDefinitionListApi(APIView):
     def get(self, request):
         full = component_catalog.view_is_full(request.query_params)
         found = component_catalog.definitions_matching(request.query_params)
-        items, total, page, size, next_token = catalog_page(found, request.query_params)
+        page = paginate(found, request.query_params, lenient=True)
         return Response(
             {
-                "componentDefinitions": [component_catalog.definition_json(d, full=full) for d in items],
-                "totalSize": total,
-                "pageSize": size,
-                "page": page,
-                "nextPageToken": next_token,
+                "componentDefinitions": [component_catalog.definition_json(d, full=full) for d in page.items],
+                "totalSize": page.total,
+                "pageSize": page.size,
+                "page": page.page,
+                "nextPageToken": page.next_token,
             }
         )
 

@@ -4,29 +4,22 @@ fields go in and come back as ``*****MASK*****``."""
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pipelines.api.pagination import token_page
+from pipelines.api.list_params import listed
 from pipelines.api.views.common import owned_namespace, validated_raw
 from pipelines.api.views.component_definitions import VIEW
+from pipelines.paging import paginate
 from pipelines.services import connections as connection_services
-
-PAGE = [
-    OpenApiParameter("pageSize", OpenApiTypes.INT, description="default 10, at most 100"),
-    OpenApiParameter("pageToken", OpenApiTypes.STR),
-]
 
 
 class ConnectionListCreateApi(APIView):
     @extend_schema(
         summary="List a namespace's connections (VIEW_FULL adds their setup, secrets masked)",
         parameters=[
-            *PAGE,
-            OpenApiParameter(
-                "filter", OpenApiTypes.STR, description='integrationId="openai", qConnection="text" (AIP-160)'
-            ),
+            *listed("integrationId, qConnection, q, id, createTime, updateTime", 'integrationId="openai"'),
             VIEW,
         ],
     )
@@ -34,12 +27,12 @@ class ConnectionListCreateApi(APIView):
         namespace = owned_namespace(request, namespace_id)
         full = connection_services.full_view(request.query_params)
         found = connection_services.connections_matching(namespace=namespace, params=request.query_params)
-        items, next_token, total = token_page(found, request.query_params)
+        page = paginate(found, request.query_params)
         return Response(
             {
-                "connections": [connection_services.connection_json(c, full=full) for c in items],
-                "nextPageToken": next_token,
-                "totalSize": total,
+                "connections": [connection_services.connection_json(c, full=full) for c in page.items],
+                "nextPageToken": page.next_token,
+                "totalSize": page.total,
             }
         )
 
@@ -83,12 +76,12 @@ class ConnectionDetailApi(APIView):
 class ConnectionReferencedPipelinesApi(APIView):
     @extend_schema(
         summary="The ids of the namespace's pipelines whose recipes reference the connection",
-        parameters=[*PAGE, OpenApiParameter("filter", OpenApiTypes.STR, description='q="text" (in the pipeline id)')],
+        parameters=listed("q (in the pipeline id)", 'q="text"'),
     )
     def get(self, request, kind, namespace_id, connection_id):
         namespace = owned_namespace(request, namespace_id)
         found = connection_services.referenced_pipelines(
             namespace=namespace, connection_id=connection_id, params=request.query_params
         )
-        items, next_token, total = token_page(found, request.query_params)
-        return Response({"pipelineIds": items, "nextPageToken": next_token, "totalSize": total})
+        page = paginate(found, request.query_params)
+        return Response({"pipelineIds": page.items, "nextPageToken": page.next_token, "totalSize": page.total})

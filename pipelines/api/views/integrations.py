@@ -3,14 +3,14 @@ the setup's schema (what a connection to it holds). Public, like Instill's."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pipelines.api.pagination import token_page
+from pipelines.api.list_params import listed
 from pipelines.api.views.component_definitions import VIEW
+from pipelines.paging import paginate
 from pipelines.services import component_catalog
 
 
@@ -19,20 +19,16 @@ class IntegrationListApi(APIView):
 
     @extend_schema(
         summary="List integrations (component types with a setup)",
-        parameters=[
-            OpenApiParameter("pageSize", OpenApiTypes.INT, description="default 10, at most 100"),
-            OpenApiParameter("pageToken", OpenApiTypes.STR),
-            OpenApiParameter("filter", OpenApiTypes.STR, description='qIntegration="open" (title or vendor)'),
-        ],
+        parameters=listed("qIntegration (title or vendor), q, id", 'qIntegration="open"'),
     )
     def get(self, request):
         found = component_catalog.integrations_matching(request.query_params)
-        items, next_token, total = token_page(found, request.query_params)
+        page = paginate(found, request.query_params)
         return Response(
             {
-                "integrations": [component_catalog.integration_json(d, full=False) for d in items],
-                "nextPageToken": next_token,
-                "totalSize": total,
+                "integrations": [component_catalog.integration_json(d, full=False) for d in page.items],
+                "nextPageToken": page.next_token,
+                "totalSize": page.total,
             }
         )
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
-from pipelines.api.pagination import token_page
+from pipelines.api.list_params import listed
 from pipelines.api.views.common import editable, owned_namespace, validated
 from pipelines.errors import ServiceError
+from pipelines.list_filters import pipeline_filter
+from pipelines.paging import paginate
 from pipelines.selectors import namespace_get, pipeline_get, pipeline_permission, pipeline_search, pipeline_stats
 from pipelines.services import pipelines as pipeline_services
 
@@ -33,13 +36,22 @@ def _pipeline_response(pipeline, permission, *, status_code: int = 200, view: st
     )
 
 
+_LIST_PARAMETERS = [
+    *listed(
+        "q, uid, id, description, owner, visibility, tag, numberOfRuns, createTime, updateTime",
+        'createTime>timestamp("2000-06-19T23:31:08.657Z") AND q="chat"',
+    ),
+    OpenApiParameter("visibility", OpenApiTypes.STR, enum=["VISIBILITY_PUBLIC", "VISIBILITY_PRIVATE"]),
+]
+
+
 def _pipeline_list(request, namespace=None) -> Response:
-    query = request.query_params.get("filter") or request.query_params.get("q") or ""
-    term = query.split("=", 1)[-1].strip().strip('"') if "=" in query else query
-    queryset = pipeline_search(user=request.user, query=term, namespace=namespace)
-    items, next_token, total = token_page(queryset, request.query_params)
-    view = s.view_param(request.query_params)
-    stats = pipeline_stats(pipelines=items)
+    params = request.query_params
+    found = pipeline_filter(params.get("filter") or "", visibility=params.get("visibility") or "")
+    queryset = pipeline_search(user=request.user, query=params.get("q") or "", namespace=namespace, filter=found)
+    page = paginate(queryset, params)
+    view = s.view_param(params)
+    stats = pipeline_stats(pipelines=page.items)
     return Response(
         {
             "pipelines": [
@@ -50,10 +62,10 @@ def _pipeline_list(request, namespace=None) -> Response:
                     recipe_spec=_spec(p) if view == s.VIEW_FULL else None,
                     view=view,
                 )
-                for p in items
+                for p in page.items
             ],
-            "nextPageToken": next_token,
-            "totalSize": total,
+            "nextPageToken": page.next_token,
+            "totalSize": page.total,
         }
     )
 
@@ -61,7 +73,10 @@ def _pipeline_list(request, namespace=None) -> Response:
 class PipelineListAllApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(summary="List the pipelines you can read (yours and public ones)", parameters=[s.VIEW_PARAMETER])
+    @extend_schema(
+        summary="List the pipelines you can read (yours and public ones)",
+        parameters=[*_LIST_PARAMETERS, s.VIEW_PARAMETER],
+    )
     def get(self, request):
         return _pipeline_list(request)
 
@@ -70,7 +85,7 @@ class NamespacePipelineListCreateApi(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
-    @extend_schema(summary="List a namespace's pipelines", parameters=[s.VIEW_PARAMETER])
+    @extend_schema(summary="List a namespace's pipelines", parameters=[*_LIST_PARAMETERS, s.VIEW_PARAMETER])
     def get(self, request, kind, namespace_id):
         namespace = namespace_get(namespace_id=namespace_id)
         return _pipeline_list(request, namespace)

@@ -8,9 +8,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
-from pipelines.api.pagination import token_page
+from pipelines.api.list_params import listed
 from pipelines.api.views.common import editable, validated, validated_raw
 from pipelines.errors import ServiceError
+from pipelines.list_filters import release_filter
+from pipelines.paging import paginate
 from pipelines.selectors import pipeline_get, release_get, releases_of
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services import releases as release_services
@@ -31,17 +33,20 @@ class ReleaseListCreateApi(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
-    @extend_schema(summary="List a pipeline's releases, newest first", parameters=[s.VIEW_PARAMETER])
+    @extend_schema(
+        summary="List a pipeline's releases, newest first",
+        parameters=[*listed("q, uid, id, description, createTime, updateTime", 'id="v1.*"'), s.VIEW_PARAMETER],
+    )
     def get(self, request, kind, namespace_id, pipeline_id):
         pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
-        queryset = releases_of(pipeline=pipeline)
-        items, next_token, total = token_page(queryset, request.query_params)
+        queryset = releases_of(pipeline=pipeline, filter=release_filter(request.query_params.get("filter") or ""))
+        page = paginate(queryset, request.query_params)
         view = s.view_param(request.query_params)
         return Response(
             {
-                "releases": [_release_response(r, view=view) for r in items],
-                "nextPageToken": next_token,
-                "totalSize": total,
+                "releases": [_release_response(r, view=view) for r in page.items],
+                "nextPageToken": page.next_token,
+                "totalSize": page.total,
             }
         )
 

@@ -7,18 +7,25 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
-from pipelines.api.pagination import token_page
+from pipelines.api.list_params import PAGE
 from pipelines.api.views.common import owned_namespace, validated
+from pipelines.paging import paginate
 from pipelines.selectors import secret_get, secrets_of
 from pipelines.services import secrets as secret_services
 
 
 class SecretListCreateApi(APIView):
-    @extend_schema(summary="List a namespace's secrets (values are never returned)")
+    @extend_schema(summary="List a namespace's secrets (values are never returned)", parameters=PAGE)
     def get(self, request, kind, namespace_id):
         namespace = owned_namespace(request, namespace_id)
-        items, next_token, total = token_page(secrets_of(namespace=namespace), request.query_params)
-        return Response({"secrets": [s.secret_json(x) for x in items], "nextPageToken": next_token, "totalSize": total})
+        page = paginate(secrets_of(namespace=namespace), request.query_params)
+        return Response(
+            {
+                "secrets": [s.secret_json(x) for x in page.items],
+                "nextPageToken": page.next_token,
+                "totalSize": page.total,
+            }
+        )
 
     @extend_schema(
         summary="Create a secret",

@@ -7,17 +7,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipelines.api import serializers as s
-from pipelines.api.pagination import token_page
+from pipelines.api.list_params import PAGE
 from pipelines.api.views.common import validated
+from pipelines.paging import paginate
 from pipelines.selectors import token_get, tokens_of
 from pipelines.services import tokens as token_services
 
 
 class TokenListCreateApi(APIView):
-    @extend_schema(summary="List your API tokens (masked)")
+    @extend_schema(summary="List your API tokens (masked)", parameters=PAGE)
     def get(self, request):
-        items, next_token, total = token_page(tokens_of(user=request.user), request.query_params)
-        return Response({"tokens": [s.token_json(t) for t in items], "nextPageToken": next_token, "totalSize": total})
+        page = paginate(tokens_of(user=request.user), request.query_params)
+        return Response(
+            {"tokens": [s.token_json(t) for t in page.items], "nextPageToken": page.next_token, "totalSize": page.total}
+        )
 
     @extend_schema(
         summary="Create an API token; the token is shown only in this answer",
