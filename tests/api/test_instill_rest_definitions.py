@@ -7,9 +7,9 @@ and line it comes from; the names with ``${...}`` in them are rendered as k6 ren
 them.
 
 A check is skipped only with its reason: the component it is about is not in this
-server's catalog (Instill Model is Instill's model-serving component; GitHub, BigQuery
-and Redis are components of Instill's we have not ported), or the catalog is smaller
-than the check assumes. Instill's own test returns before its connection checks
+server's catalog (Instill Model is Instill's model-serving component; others are
+components of Instill's not ported yet), the catalog is smaller than the check
+assumes, or it needs an OAuth app, which this server does not have. Instill's own test returns before its connection checks
 (``CheckConnections``, rest-integration.js:110-115, "SKIPPED - Connection tests fail due
 to missing schema columns"); their "List connections" group is replayed here all the
 same, and the other groups are listed as skipped, each with why.
@@ -283,7 +283,9 @@ def _integration_checks() -> list[Check]:
                 "scopes": ["repo", "admin:repo_hook"],
             }
         ),
-        no_github,
+        no_github
+        or "Instill fills oAuthConfig only where an OAuth app's client id and secret are configured "
+        "(pkg/service/integration.go:171-177); this server makes no OAuth connections (METHOD_OAUTH is refused)",
     )
     add(78, "GET /v1beta/integrations response status is 200", url, status(200))
     add(79, "GET /v1beta/integrations response totalSize > 0", url, lambda r, j, _: j["totalSize"] > 0)
