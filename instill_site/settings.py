@@ -257,6 +257,8 @@ PIPELINE_MAX_RUN_SECONDS = env_int("PIPELINE_MAX_RUN_SECONDS", 3600)
 PIPELINE_RUN_HEARTBEAT_SECONDS = env_int("PIPELINE_RUN_HEARTBEAT_SECONDS", 5)
 PIPELINE_RUN_STALE_SECONDS = env_int("PIPELINE_RUN_STALE_SECONDS", 30)
 PIPELINE_IDEMPOTENCY_SECONDS = env_int("PIPELINE_IDEMPOTENCY_SECONDS", 24 * 3600)
+# How long deleting a pipeline waits for its cancelled runs to be recorded as such.
+PIPELINE_DELETE_WAIT_SECONDS = env_int("PIPELINE_DELETE_WAIT_SECONDS", 10)
 
 # --- Input limits: what every request meets at the door (docs/input-limits.md) --------
 # Levels of nested lists/objects in a JSON body (trigger, API, multipart JSON fields,

@@ -17,6 +17,7 @@ from pipelines.engine.limits import InputLimitError, loads_json
 from pipelines.engine.recipe import Recipe, Variable
 from pipelines.engine.types import FILE_TYPES, item_type
 from pipelines.errors import InvalidArgument, ServiceError
+from pipelines.services.pipelines import ID_MAX
 from pipelines.services.triggers import file_value
 
 # What a file picker offers for each file type (the server checks the real type).
@@ -88,11 +89,11 @@ class SignupForm(forms.Form):
 # --- pipelines ----------------------------------------------------------------------
 
 
-def id_field(*, label: str, help_text: str, placeholder: str) -> forms.CharField:
-    """A resource id input (pipeline, token, secret); the service checks the pattern."""
+def id_field(*, label: str, help_text: str, placeholder: str, max_length: int = 32) -> forms.CharField:
+    """A resource id input (pipeline: ``max_length`` 63; token, secret: 32); the service checks the pattern."""
     return forms.CharField(
         label=label,
-        max_length=32,
+        max_length=max_length,
         help_text=help_text,
         widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false", "placeholder": placeholder}),
     )
@@ -103,6 +104,7 @@ class PipelineCreateForm(forms.Form):
         label="Pipeline id",
         help_text="Lowercase letters, digits, - and _; it is part of the pipeline's URL.",
         placeholder="my-pipeline",
+        max_length=ID_MAX,
     )
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     template = forms.ChoiceField(label="Start from", choices=(), widget=forms.RadioSelect)

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 RESOURCE_ID_PATTERN = r"^[a-z_][-a-z_0-9]{0,31}$"
 resource_id_validator = RegexValidator(RESOURCE_ID_PATTERN, "ids match ^[a-z_][-a-z_0-9]{0,31}$")
+# Pipeline (and release) ids as Instill's resource-id check allows them: up to 63
+# characters (AIP-122, RFC-1034), lowercase letters, digits and "-"; "_" too, as
+# ids made here before always could.
+PIPELINE_ID_PATTERN = r"^[a-z_][-a-z_0-9]{0,62}$"
+pipeline_id_validator = RegexValidator(PIPELINE_ID_PATTERN, "ids match ^[a-z_][-a-z_0-9]{0,62}$")
 
 
 class JSONField(models.JSONField):
@@ -69,7 +74,14 @@ class Pipeline(models.Model):
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     namespace = models.ForeignKey(Namespace, on_delete=models.CASCADE, related_name="pipelines")
-    slug = models.CharField(max_length=32, validators=[resource_id_validator])
+    slug = models.CharField(max_length=63, validators=[pipeline_id_validator])
+    # Instill's displayName: what a create without an id names the pipeline by (its id
+    # is then derived from it); "" for pipelines created with an id only.
+    display_name = models.CharField(max_length=255, blank=True, default="")
+    # Who created it (Instill's creatorName); null for pipelines made before it was kept.
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     description = models.TextField(blank=True, default="")
     readme = models.TextField(blank=True, default="")
     raw_recipe = models.TextField(blank=True, default="")
@@ -105,6 +117,7 @@ class PipelineRelease(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="releases")
     slug = models.CharField(max_length=64)
+    display_name = models.CharField(max_length=255, blank=True, default="")
     description = models.TextField(blank=True, default="")
     readme = models.TextField(blank=True, default="")
     raw_recipe = models.TextField(blank=True, default="")

@@ -66,9 +66,20 @@ def namespace_get(*, namespace_id: str) -> Namespace:
     return namespace
 
 
+def user_get(*, user_id: str):
+    """An active user by id (their username; ``users/<id>`` also works); NotFound otherwise."""
+    from django.contrib.auth import get_user_model
+
+    username = user_id.removeprefix("users/")
+    user = get_user_model().objects.filter(username=username, is_active=True).select_related("namespace").first()
+    if user is None:
+        raise NotFound(f"user {quoted(username)} not found")
+    return user
+
+
 def readable_pipelines(*, user: Requester) -> QuerySet[Pipeline]:
     """Pipelines the user may read: their own and public ones."""
-    qs = Pipeline.objects.select_related("namespace")
+    qs = Pipeline.objects.select_related("namespace__user", "creator")
     if user is not None and user.is_authenticated:
         return qs.filter(Q(namespace__user_id=user.pk) | _public_q())
     return qs.filter(_public_q())
@@ -97,7 +108,9 @@ def _public_q() -> Q:
 def pipeline_get(*, namespace_id: str, pipeline_id: str, user: Requester) -> tuple[Pipeline, Permission]:
     """The pipeline and what ``user`` may do with it; NotFound when it may not read it."""
     pipeline = (
-        Pipeline.objects.select_related("namespace").filter(namespace__slug=namespace_id, slug=pipeline_id).first()
+        Pipeline.objects.select_related("namespace__user", "creator")
+        .filter(namespace__slug=namespace_id, slug=pipeline_id)
+        .first()
     )
     if pipeline is None:
         if not Namespace.objects.filter(slug=namespace_id).exists():
@@ -207,7 +220,7 @@ def releases_of(*, pipeline: Pipeline, filter: Filter | None = None) -> QuerySet
     qs = PipelineRelease.objects.filter(pipeline=pipeline)
     if filter is not None:
         qs = filter.apply(qs)
-    return qs.select_related("pipeline__namespace").order_by("-create_time", "-id")
+    return qs.select_related("pipeline__namespace__user").order_by("-create_time", "-id")
 
 
 def release_ids(*, pipeline: Pipeline) -> list[str]:

@@ -29,7 +29,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from pipelines.engine.limits import InputLimitError, loads_json
-from pipelines.errors import InvalidArgument, UnsupportedMediaType
+from pipelines.errors import InvalidArgument, UnsupportedMediaType, quoted
 from pipelines.services.triggers import file_value
 
 FIELD = re.compile(
@@ -59,13 +59,35 @@ def check_trigger_type(request) -> None:
 
 
 def json_body(body: bytes, *, what: str = "the request body") -> Any:
-    """A JSON request body within the input limits; :class:`InvalidArgument` otherwise."""
+    """A JSON request body within the input limits, its field names as
+    :func:`proto_json_names` reads them; :class:`InvalidArgument` otherwise."""
     try:
-        return loads_json(body, max_depth=settings.PIPELINE_MAX_JSON_DEPTH, what=what)
+        parsed = loads_json(body, max_depth=settings.PIPELINE_MAX_JSON_DEPTH, what=what)
     except InputLimitError as exc:
         raise InvalidArgument(exc.message, field=exc.field) from None
     except ValueError as exc:
         raise InvalidArgument(str(exc), field="body") from None
+    return proto_json_names(parsed)
+
+
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
+
+
+def proto_json_names(body: Any) -> Any:
+    """A request body with its fields under their lowerCamelCase names, as proto-JSON
+    parsers read them: a field may be sent as ``newPipelineId`` or under its proto name
+    ``new_pipeline_id``. Every request body is a message, so its top-level keys are
+    field names; what is below them (a recipe, a trigger's variables, a setup) is the
+    client's data and keeps its keys. Both spellings of one field are a 400."""
+    if not isinstance(body, dict) or not any("_" in key for key in body):
+        return body
+    named: dict[str, Any] = {}
+    for key, value in body.items():
+        name = re.sub(r"_([a-z0-9])", lambda m: m[1].upper(), key) if SNAKE_CASE.match(key) else key
+        if name in named:
+            raise InvalidArgument(f"{quoted(name)} is sent twice (once as {quoted(key)}): send one of them", field=name)
+        named[name] = value
+    return named
 
 
 class LimitedJSONParser(JSONParser):

@@ -19,6 +19,7 @@ from pipelines.api.views import (
     secrets,
     tokens,
     triggers,
+    users,
 )
 
 NS = r"(?P<kind>namespaces|namespace|users|organizations)/(?P<namespace_id>[^/]+)"
@@ -38,6 +39,8 @@ urlpatterns = [
     path("component-definitions/<str:definition_id>", component_definitions.ComponentDefinitionDetailApi.as_view()),
     path("integrations", integrations.IntegrationListApi.as_view()),
     path("integrations/<str:integration_id>", integrations.IntegrationDetailApi.as_view()),
+    path("user", users.AuthenticatedUserApi.as_view()),
+    path("users/<str:user_id>", users.UserDetailApi.as_view()),
     path("tokens", tokens.TokenListCreateApi.as_view()),
     path("tokens/<str:token_id>", tokens.TokenDetailApi.as_view()),
     path("pipeline-runs/<uuid:run_uid>/component-runs", runs.ComponentRunListApi.as_view()),

@@ -91,6 +91,9 @@ class Problem:
     error: str
     severity: str = "error"
     line: int | None = None
+    #: An error Instill finds only when the recipe runs (an unknown component type, a
+    #: setup text that is not a connection reference): it stops a run, not a save.
+    runtime: bool = False
 
     @property
     def is_error(self) -> bool:
@@ -529,6 +532,8 @@ class _RecipeParser:
         self.registry = registry
         self.limits = limits
         self.problems: list[Problem] = []
+        #: Where the errors are that only stop a run (see :attr:`Problem.runtime`).
+        self.runtime_locations: set[str] = set()
         self.variable_types: dict[str, str] = {}
         #: Locations a did-you-mean names: a misspelled required field is not also "missing".
         self.suggested: set[str] = set()
@@ -608,7 +613,10 @@ class _RecipeParser:
         )
         outputs = self.parse_outputs(sections["output"], top_scope, components)
 
-        problems = self.located(tree, repaired)
+        problems = [
+            replace(p, runtime=True) if p.location in self.runtime_locations else p
+            for p in self.located(tree, repaired)
+        ]
         if any(p.is_error for p in problems):
             return None, problems
         ordered = tuple(
@@ -759,6 +767,7 @@ class _RecipeParser:
                 # may follow in a summary ("(and 1 more problem)") cannot read as one more.
                 known = ", ".join(self.registry.types()) + f" and {ITERATOR_TYPE}"
                 shown = type_ if len(type_) <= 100 else f"{type_[:100]}…"
+                self.runtime_locations.add(f"{where}.type")
                 self.problem(
                     f"{where}.type",
                     f'unknown component type "{shown}"; the known types are {known}{_hint(type_, self.registry.types())}',
@@ -844,6 +853,8 @@ class _RecipeParser:
         setup_node: Node | None = None
         raw_setup = spec.get("setup")
         if raw_setup is not None:
+            if isinstance(raw_setup, str):
+                self.runtime_locations.add(f"{where}.setup")
             setup_node = self.compile(raw_setup, f"{where}.setup", scope, refs)
             if isinstance(raw_setup, Mapping):
                 self.check_credentials(definition, raw_setup, f"{where}.setup")

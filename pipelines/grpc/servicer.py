@@ -28,12 +28,13 @@ from pipelines.grpc.gen.core.mgmt.v1beta import mgmt_pb2
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import component_definition_pb2 as cd
 from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pb
 from pipelines.paging import paginate
-from pipelines.selectors import database_ready
+from pipelines.selectors import database_ready, user_get
 from pipelines.services import component_catalog
 from pipelines.services import operations as operation_services
 from pipelines.services.run_inputs import trigger_rows
 from pipelines.services.run_targets import trigger_target
 from pipelines.services.triggers import Trigger, trigger_accept, trigger_answer, trigger_enqueue, trigger_stream
+from pipelines.services.users import user_json
 
 logger = logging.getLogger("pipelines.grpc")
 
@@ -259,7 +260,33 @@ for _name in (
     setattr(PipelineServicer, _name, _catalog_method(_name))
 
 
+def _user_message(authorization: str, address: str, user_id: str | None):
+    """The authenticated user (``user_id`` None) or any user, in the SDK's messages."""
+    if user_id is None:
+        body = {"user": user_json(_user(authorization, address), authenticated=True)}
+        return json_format.ParseDict(body, mgmt_pb2.GetAuthenticatedUserResponse(), ignore_unknown_fields=True)
+    authenticate_authorization(authorization, address=address)  # wrong credentials are refused
+    body = {"user": user_json(user_get(user_id=user_id))}
+    return json_format.ParseDict(body, mgmt_pb2.GetUserResponse(), ignore_unknown_fields=True)
+
+
+_user_message_in_thread = db(_user_message)
+
+
 class MgmtServicer:
-    """``core.mgmt.v1beta.MgmtPublicService``: only what the Instill SDK checks at start."""
+    """``core.mgmt.v1beta.MgmtPublicService``: what the Instill SDK checks at start
+    (Readiness) and the users its management client reads, as ``GET /v1beta/user`` and
+    ``GET /v1beta/users/{id}`` answer them."""
 
     Readiness = _readiness(mgmt_pb2.ReadinessResponse)
+
+    @_unary
+    async def GetAuthenticatedUser(self, request, context):
+        metadata = _metadata(context)
+        return await _user_message_in_thread(metadata.get("authorization", ""), _peer_address(context), None)
+
+    @_unary
+    async def GetUser(self, request, context):
+        metadata = _metadata(context)
+        user_id = request.user_id or request.name
+        return await _user_message_in_thread(metadata.get("authorization", ""), _peer_address(context), user_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+import uuid
 from collections import OrderedDict
 from typing import Any
 
@@ -14,8 +16,8 @@ from django.utils import timezone
 
 from pipelines.components import default_registry
 from pipelines.engine import Recipe, RecipeInvalid, RecipeLimits, parse_recipe, validate_recipe
-from pipelines.errors import AlreadyExists, InvalidArgument, NotFound, RecipeInvalidError
-from pipelines.models import RESOURCE_ID_PATTERN, Namespace, Pipeline, PipelineRelease
+from pipelines.errors import AlreadyExists, InvalidArgument, NotFound, RecipeInvalidError, quoted
+from pipelines.models import PIPELINE_ID_PATTERN, Connection, Namespace, Pipeline, PipelineRelease, PipelineRun
 from pipelines.services.connections import connection_problems
 from pipelines.services.run_files import remove_run_files
 
@@ -26,13 +28,49 @@ _recipe_cache_lock = threading.Lock()
 RECIPE_CACHE_SIZE = 512
 
 
+ID_MAX = 63
+
+
 def check_id(value: Any, *, field: str = "id", what: str = "pipeline") -> str:
-    if not isinstance(value, str) or not re.match(RESOURCE_ID_PATTERN, value):
+    """A pipeline id as Instill's resource-id check allows it (up to 63 characters,
+    never a UUID), with the ``_`` ids made here before always could hold."""
+    if not isinstance(value, str) or not re.match(PIPELINE_ID_PATTERN, value):
         raise InvalidArgument(
-            f'{what} id "{value}" is not valid: use 1-32 lowercase letters, digits, "-" or "_", starting with a letter or "_"',
+            f"{what} id {quoted(value)} is not valid: use 1-{ID_MAX} lowercase letters, digits, "
+            '"-" or "_", starting with a letter or "_"',
             field=field,
         )
+    if _is_uuid(value):
+        raise InvalidArgument(f'{what} id "{value}" is a UUID, which is not allowed', field=field)
     return value
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def slug_of(display_name: str) -> str:
+    """Instill's slug of a display name: lowercase letters and digits, every other run
+    of characters one "-" (``"Integration Test Pipeline"`` → ``integration-test-pipeline``)."""
+    return re.sub(r"[^a-z0-9]+", "-", display_name.lower()).strip("-")
+
+
+def pipeline_id_from(*, namespace: Namespace, display_name: str) -> str:
+    """The id of a pipeline created with a display name and no id: its slug, made a
+    valid id, with ``-2``, ``-3`` ... when the namespace already has it."""
+    base = slug_of(display_name)[: ID_MAX - 8].strip("-") or "pipeline"
+    if not base[0].isalpha():
+        base = f"pipeline-{base}"[: ID_MAX - 8]
+    taken = set(Pipeline.objects.filter(namespace=namespace, slug__startswith=base).values_list("slug", flat=True))
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
 
 
 def recipe_limits() -> RecipeLimits:
@@ -40,8 +78,10 @@ def recipe_limits() -> RecipeLimits:
     return RecipeLimits(max_bytes=settings.PIPELINE_MAX_RECIPE_BYTES, max_depth=settings.PIPELINE_MAX_JSON_DEPTH)
 
 
-def recipe_source(*, raw_recipe: Any = None, recipe: Any = None) -> tuple[str, dict]:
-    """Validate a recipe given as YAML text or JSON object; returns (yaml text, recipe JSON)."""
+def recipe_source(*, raw_recipe: Any = None, recipe: Any = None, runtime_errors: bool = False) -> tuple[str, dict]:
+    """Validate a recipe given as YAML text or JSON object; returns (yaml text, recipe JSON).
+    ``runtime_errors``: a recipe whose only errors are those Instill finds when it runs
+    (:attr:`Problem.runtime`) is accepted, as Instill's API accepts it."""
     if raw_recipe is not None:
         if not isinstance(raw_recipe, str):
             raise InvalidArgument("rawRecipe must be a string of YAML", field="rawRecipe")
@@ -54,18 +94,26 @@ def recipe_source(*, raw_recipe: Any = None, recipe: Any = None) -> tuple[str, d
         return "", {}
     if isinstance(source, str) and not source.strip():
         return "", {}
+    raw = source if isinstance(source, str) else yaml.safe_dump(source, sort_keys=False, allow_unicode=True)
     try:
         parsed = parse_recipe(source, registry=default_registry(), limits=recipe_limits())
     except RecipeInvalid as exc:
-        raise RecipeInvalidError(_errors(exc)) from exc
-    raw = source if isinstance(source, str) else yaml.safe_dump(source, sort_keys=False, allow_unicode=True)
+        if not runtime_errors or not all(p.runtime for p in exc.problems if p.is_error):
+            raise RecipeInvalidError(_errors(exc)) from exc
+        # Only what Instill refuses at trigger time (an unknown component type, a setup
+        # that is not a connection reference): saved as Instill saves it; a trigger
+        # answers 400 naming it (stored_recipe_refusal), /validate and the editor list it.
+        loaded = yaml.safe_load(source) if isinstance(source, str) else source
+        return raw, dict(loaded)
     return raw, parsed.raw
 
 
 def recipe_copied(pipeline: Pipeline) -> tuple[str, dict]:
     """The pipeline's recipe checked again before a clone or release copies it: one
     saved before the limits existed (a YAML alias bomb, say) is not multiplied."""
-    return recipe_source(raw_recipe=pipeline.raw_recipe) if pipeline.raw_recipe.strip() else ("", pipeline.recipe)
+    if not pipeline.raw_recipe.strip():
+        return "", pipeline.recipe
+    return recipe_source(raw_recipe=pipeline.raw_recipe, runtime_errors=True)
 
 
 def recipe_validate(*, raw_recipe: str, namespace: Namespace | None = None) -> list[dict]:
@@ -119,6 +167,45 @@ def recipe_for(*, key: tuple, raw_recipe: str) -> Recipe:
         while len(_recipe_cache) > RECIPE_CACHE_SIZE:
             _recipe_cache.popitem(last=False)
     return parsed
+
+
+_CONNECTION_SETUP = re.compile(r"^\$\{\s*connection\.([^\s}]+)\s*\}$")
+
+
+def stored_recipe_refusal(*, raw_recipe: str, namespace_id: int, error: RecipeInvalidError) -> InvalidArgument:
+    """Why a trigger of a saved recipe that does not parse is refused, in Instill's
+    order and words: a string setup that is not a connection reference, then a
+    connection the namespace lacks, then the recipe's own first error."""
+    try:
+        tree = yaml.safe_load(raw_recipe) if raw_recipe.strip() else {}
+    except yaml.YAMLError:
+        return error
+    wanted: list[str] = []
+    for setup in _setups(tree.get("component") if isinstance(tree, dict) else None):
+        if not isinstance(setup, str):
+            continue
+        match = _CONNECTION_SETUP.match(setup)
+        if match is None:
+            return InvalidArgument(
+                "String setup only supports connection references (${connection.<conn-id>}).", field="recipe"
+            )
+        wanted.append(match[1])
+    have = set(Connection.objects.filter(namespace_id=namespace_id, slug__in=wanted).values_list("slug", flat=True))
+    missing = [cid for cid in wanted if cid not in have]
+    if missing:
+        return InvalidArgument(f"Connection {missing[0]} doesn't exist.", field="recipe")
+    return error
+
+
+def _setups(components: Any):
+    """The ``setup`` values of a recipe's components, iterators' components included."""
+    if not isinstance(components, dict):
+        return
+    for spec in components.values():
+        if isinstance(spec, dict):
+            if "setup" in spec:
+                yield spec["setup"]
+            yield from _setups(spec.get("component"))
 
 
 def pipeline_recipe(pipeline: Pipeline) -> Recipe:
@@ -183,16 +270,28 @@ def _apply_sharing(pipeline: Pipeline, sharing: dict) -> None:
 def pipeline_create(
     *,
     namespace: Namespace,
-    pipeline_id: str,
+    pipeline_id: str | None,
     description: str = "",
     readme: str = "",
     raw_recipe: Any = None,
     recipe: Any = None,
     sharing: Any = None,
     visibility: str | None = None,
+    display_name: str = "",
+    creator: Any = None,
+    runtime_errors: bool = False,
 ) -> Pipeline:
+    """Create a pipeline. Without ``pipeline_id`` (as Instill's clients create them),
+    the id is derived from ``display_name`` (:func:`pipeline_id_from`).
+    ``runtime_errors``: see :func:`recipe_source` (the API's create, as Instill's)."""
+    display_name = _text(display_name, "displayName").strip()
+    derived = pipeline_id is None
+    if pipeline_id is None:
+        if not display_name:
+            raise InvalidArgument("displayName is required (or an id for the pipeline)", field="displayName")
+        pipeline_id = pipeline_id_from(namespace=namespace, display_name=display_name)
     check_id(pipeline_id)
-    raw, recipe_json = recipe_source(raw_recipe=raw_recipe, recipe=recipe)
+    raw, recipe_json = recipe_source(raw_recipe=raw_recipe, recipe=recipe, runtime_errors=runtime_errors)
     normalized = sharing_normalize(sharing)
     if visibility:
         normalized = visibility_sharing(visibility, normalized)
@@ -201,20 +300,28 @@ def pipeline_create(
     pipeline = Pipeline(
         namespace=namespace,
         slug=pipeline_id,
+        display_name=display_name,
+        creator=creator if creator is not None and creator.is_authenticated else None,
         description=_text(description, "description"),
         readme=_text(readme, "readme"),
         raw_recipe=raw,
         recipe=recipe_json,
     )
     _apply_sharing(pipeline, normalized)
-    try:
-        with transaction.atomic():
-            pipeline.save()
-    except IntegrityError as exc:
-        raise AlreadyExists(
-            f'pipeline "{pipeline_id}" already exists in namespace "{namespace.slug}"', field="id"
-        ) from exc
-    return pipeline
+    attempts = 0
+    while True:
+        try:
+            with transaction.atomic():
+                pipeline.save()
+            return pipeline
+        except IntegrityError as exc:
+            # A made id taken meanwhile by a create of the same display name: the next one.
+            attempts += 1
+            if not derived or attempts == 5:
+                raise AlreadyExists(
+                    f'pipeline "{pipeline.slug}" already exists in namespace "{namespace.slug}"', field="id"
+                ) from exc
+            pipeline.slug = pipeline_id_from(namespace=namespace, display_name=display_name)
 
 
 def _text(value: Any, field: str) -> str:
@@ -226,18 +333,23 @@ def _text(value: Any, field: str) -> str:
 
 
 @transaction.atomic
-def pipeline_update(*, pipeline: Pipeline, changes: dict) -> Pipeline:
-    """Apply a partial update. Recognised keys: description, readme, rawRecipe, recipe, sharing,
-    visibility, maxRunSeconds (null: the PIPELINE_MAX_RUN_SECONDS setting)."""
+def pipeline_update(*, pipeline: Pipeline, changes: dict, runtime_errors: bool = False) -> Pipeline:
+    """Apply a partial update. Recognised keys: description, readme, displayName, rawRecipe,
+    recipe, sharing, visibility, maxRunSeconds (null: the PIPELINE_MAX_RUN_SECONDS setting).
+    ``runtime_errors``: see :func:`recipe_source` (the API's update; the Editor's Save stays strict)."""
     if "rawRecipe" in changes or "recipe" in changes:
         raw, recipe_json = recipe_source(
-            raw_recipe=changes.get("rawRecipe"), recipe=changes.get("recipe") if "rawRecipe" not in changes else None
+            raw_recipe=changes.get("rawRecipe"),
+            recipe=changes.get("recipe") if "rawRecipe" not in changes else None,
+            runtime_errors=runtime_errors,
         )
         pipeline.raw_recipe, pipeline.recipe = raw, recipe_json
     if "description" in changes:
         pipeline.description = _text(changes["description"], "description")
     if "readme" in changes:
         pipeline.readme = _text(changes["readme"], "readme")
+    if "displayName" in changes:
+        pipeline.display_name = _text(changes["displayName"], "displayName").strip()
     if "sharing" in changes:
         _apply_sharing(pipeline, sharing_normalize(changes["sharing"]))
     if "maxRunSeconds" in changes:
@@ -285,6 +397,7 @@ def pipeline_clone(
     clone = Pipeline(
         namespace=target_namespace,
         slug=target_id,
+        display_name=pipeline.display_name,
         description=pipeline.description if description is None else _text(description, "description"),
         readme=pipeline.readme,
         raw_recipe=raw,
@@ -297,9 +410,27 @@ def pipeline_clone(
 
 def pipeline_delete(*, pipeline: Pipeline) -> None:
     """Delete a pipeline with its releases and runs, and (once that is committed) the
-    files its runs kept on disk."""
+    files its runs kept on disk. Runs still queued or running are cancelled first, and
+    the delete waits (up to ``PIPELINE_DELETE_WAIT_SECONDS``) until their executors
+    have recorded them as cancelled, events and all: an executor still writing for a
+    run whose rows are gone would lose what it writes."""
     if pipeline.pk is None:
         raise NotFound("pipeline not found")
+    _runs_stopped(pipeline)
     run_uids = list(pipeline.runs.values_list("uid", flat=True))
     pipeline.delete()
     transaction.on_commit(lambda: remove_run_files(run_uids))
+
+
+def _runs_stopped(pipeline: Pipeline) -> None:
+    # operations → run_targets → this module: imported here to keep the graph acyclic.
+    from pipelines.services.operations import run_cancel
+
+    def live():
+        return pipeline.runs.exclude(status__in=PipelineRun.TERMINAL)
+
+    for run in live():
+        run_cancel(run=run)
+    deadline = time.monotonic() + settings.PIPELINE_DELETE_WAIT_SECONDS
+    while live().exists() and time.monotonic() < deadline:
+        time.sleep(0.05)

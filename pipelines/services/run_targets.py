@@ -10,7 +10,7 @@ from typing import Any
 from pipelines.aio import db
 from pipelines.engine import Recipe
 from pipelines.engine.connections import referenced as referenced_connections
-from pipelines.errors import PermissionDenied
+from pipelines.errors import PermissionDenied, RecipeInvalidError
 from pipelines.models import Pipeline, PipelineRelease
 from pipelines.selectors import (
     Permission,
@@ -20,7 +20,7 @@ from pipelines.selectors import (
     trigger_version_get,
 )
 from pipelines.services.connections import connections_for_run
-from pipelines.services.pipelines import pipeline_recipe_cached, version_recipe
+from pipelines.services.pipelines import pipeline_recipe_cached, stored_recipe_refusal, version_recipe
 from pipelines.services.secrets import secrets_for_namespace
 
 
@@ -61,8 +61,11 @@ def trigger_target(*, namespace_id: str, pipeline_id: str, user: Any, release_id
     if not permission.can_trigger:
         raise PermissionDenied(f'you may view pipeline "{pipeline_id}" but not trigger it')
     release = release_get(pipeline=pipeline, release_id=release_id) if release_id is not None else None
-    recipe = version_recipe(pipeline, release)
     raw = release.raw_recipe if release is not None else pipeline.raw_recipe
+    try:
+        recipe = version_recipe(pipeline, release)
+    except RecipeInvalidError as exc:
+        raise stored_recipe_refusal(raw_recipe=raw, namespace_id=pipeline.namespace_id, error=exc) from exc
     secrets = run_secrets(namespace_id=pipeline.namespace_id, recipe=recipe, raw=raw)
     return TriggerTarget(
         pipeline=pipeline, release=release, recipe=recipe, permission=permission, namespace_secrets=secrets

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -116,3 +116,43 @@ def admin_ensure(*, username: str, password: str) -> tuple[User, bool]:
         user_namespace(user)
         return user, False
     return user_create(username=username, password=password, is_staff=True), True
+
+
+def _ts(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def user_profile_json(user: Any) -> dict[str, Any]:
+    """Instill's ``mgmt.v1beta.UserProfile`` of a user (the same object wherever the
+    user appears: ``GET /v1beta/user``, a pipeline's ``owner.user``)."""
+    profile: dict[str, Any] = {"displayName": user.get_full_name() or user.username, "socialProfileLinks": {}}
+    if user.get_full_name():
+        profile["fullName"] = user.get_full_name()
+    return profile
+
+
+def user_json(user: Any, *, authenticated: bool = False) -> dict[str, Any]:
+    """Instill's ``mgmt.v1beta.User`` (``authenticated``: ``AuthenticatedUser``, with
+    the email and account fields only its owner sees)."""
+    namespace = getattr(user, "namespace", None)
+    out: dict[str, Any] = {
+        "name": f"users/{user.username}",
+        "uid": str(namespace.uid) if namespace is not None else None,
+        "id": user.username,
+        "displayName": user.get_full_name() or user.username,
+        "slug": user.username,
+        "aliases": [],
+        "description": "",
+        "createTime": _ts(user.date_joined),
+        "updateTime": _ts(user.date_joined),
+        "profile": user_profile_json(user),
+    }
+    if authenticated:
+        out.update(
+            email=user.email,
+            role="",
+            newsletterSubscription=False,
+            onboardingStatus="ONBOARDING_STATUS_COMPLETED",
+            isEligibleForOrganizationTrial=False,
+        )
+    return out

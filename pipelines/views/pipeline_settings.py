@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from pipelines.errors import ServiceError
-from pipelines.forms import add_service_error, id_field
+from pipelines.forms import ID_MAX, add_service_error, id_field
 from pipelines.selectors import pipeline_stats, release_ids
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services.users import user_namespace
@@ -53,13 +53,17 @@ class RenameForm(forms.Form):
         label="New pipeline id",
         help_text="Lowercase letters, digits, - and _; it becomes part of the pipeline's URLs.",
         placeholder="new-name",
+        max_length=ID_MAX,
     )
     confirm = forms.BooleanField(label="I understand that the old page and trigger URLs stop working")
 
 
 class CloneForm(forms.Form):
     target_id = id_field(
-        label="Id of the copy", help_text="Created in your namespace as a private pipeline.", placeholder="my-copy"
+        label="Id of the copy",
+        help_text="Created in your namespace as a private pipeline.",
+        placeholder="my-copy",
+        max_length=ID_MAX,
     )
 
 

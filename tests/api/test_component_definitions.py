@@ -155,12 +155,14 @@ def test_get_one_and_unknown(client):
     assert missing.json()["message"] == "Component definition does not exist."
 
 
-def test_an_unknown_component_is_refused_at_creation_naming_every_known_type(api, anon):
-    """The refusal lists the same types the catalog does (plus iterator), as a closed
-    list: nothing in it reads as "and N more" types."""
+def test_an_unknown_component_is_refused_at_trigger_naming_every_known_type(api, anon):
+    """Saved as Instill saves it, refused when triggered: the refusal lists the same
+    types the catalog does (plus iterator), as a closed list: nothing in it reads as
+    "and N more" types."""
     listed = [d["id"] for d in anon.get(f"{URL}?pageSize=100").json()["componentDefinitions"]]
     raw = "component:\n  a: {type: asana, task: TASK_LIST_ISSUES}\n  b: {type: discord, task: TASK_X}\n"
-    response = api.post("/v1beta/namespaces/alice/pipelines", {"id": "alien", "rawRecipe": raw})
+    assert api.post("/v1beta/namespaces/alice/pipelines", {"id": "alien", "rawRecipe": raw}).status_code == 201
+    response = api.post("/v1beta/namespaces/alice/pipelines/alien/trigger", {"data": [{"variable": {}}]})
     assert response.status_code == 400
     message = response.json()["message"]
     known = ", ".join(listed[:-1]) + f", {listed[-1]} and iterator"

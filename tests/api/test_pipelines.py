@@ -11,7 +11,7 @@ def test_create_from_raw_recipe_and_get(api):
     response = api.post(NS, {"id": "greeter", "description": "says hello", "rawRecipe": HELLO_RECIPE})
     assert response.status_code == 201
     pipeline = response.json()["pipeline"]
-    assert pipeline["id"] == "greeter" and pipeline["name"] == "namespaces/alice/pipelines/greeter"
+    assert pipeline["id"] == "greeter" and pipeline["name"] == "users/alice/pipelines/greeter"
     assert pipeline["rawRecipe"] == HELLO_RECIPE
     assert pipeline["recipe"]["component"]["greet"]["type"] == "json"
     assert pipeline["visibility"] == "VISIBILITY_PRIVATE"
@@ -38,9 +38,9 @@ def test_create_errors(api, alice, make_pipeline):
     make_pipeline(alice, "taken")
     cases = [
         ({"id": "Bad_ID", "rawRecipe": HELLO_RECIPE}, 400, "id"),
-        ({"id": "x" * 40}, 400, "id"),
+        ({"id": "x" * 64}, 400, "id"),
         ({"id": "taken"}, 409, "taken"),
-        ({"id": "bad-recipe", "rawRecipe": "component: {a: {type: nope, task: T}}"}, 400, "component.a"),
+        ({"id": "bad-recipe", "rawRecipe": "component: {a: {type: json, task: T}}"}, 400, "component.a"),
         ({"id": "bad-yaml", "rawRecipe": "variable: [unclosed"}, 400, "recipe"),
     ]
     for body, status, word in cases:
@@ -161,7 +161,7 @@ def test_patch_updates_recipe_and_visibility(api, hello):
 def test_patch_with_invalid_recipe_keeps_the_old_one(api, hello):
     response = api.patch(f"{NS}/hello", {"rawRecipe": "component: {x: {type: json, task: NOPE}}"})
     assert response.status_code == 400
-    assert api.get(f"{NS}/hello").json()["pipeline"]["rawRecipe"] == HELLO_RECIPE
+    assert api.get(f"{NS}/hello?view=VIEW_FULL").json()["pipeline"]["rawRecipe"] == HELLO_RECIPE
 
 
 def test_sharing_validation(api, hello):

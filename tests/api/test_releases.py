@@ -13,9 +13,9 @@ def test_release_freezes_recipe_and_triggers_it(api, hello):
     assert response.status_code == 201
     release = response.json()["release"]
     assert release["id"] == "v1.0.0" and release["rawRecipe"] == HELLO_RECIPE
-    assert release["name"] == "namespaces/alice/pipelines/hello/releases/v1.0.0"
+    assert release["name"] == "users/alice/pipelines/hello/releases/v1.0.0"
     api.patch(BASE, {"rawRecipe": HELLO_RECIPE.replace("Hello", "Bye")})
-    assert api.get(f"{BASE}/releases/v1.0.0").json()["release"]["rawRecipe"] == HELLO_RECIPE
+    assert api.get(f"{BASE}/releases/v1.0.0?view=VIEW_FULL").json()["release"]["rawRecipe"] == HELLO_RECIPE
     body = {"data": [{"variable": {"prompt": "x"}}]}
     assert api.post(f"{BASE}/releases/v1.0.0/trigger", body).json()["outputs"] == [{"answer": "Hello x"}]
     assert api.post(f"{BASE}/trigger", body).json()["outputs"] == [{"answer": "Bye x"}]
@@ -24,10 +24,12 @@ def test_release_freezes_recipe_and_triggers_it(api, hello):
     assert PipelineRun.objects.filter(release__slug="v1.0.0").count() == 1
 
 
-def test_release_ids_must_be_semver(api, hello):
-    for good in ("v1.0.0", "v2.1.0-beta.1", "v0.0.1-rc.2"):
+def test_release_ids_are_semver_or_resource_ids(api, hello):
+    """A release id is a semantic version, or an id as Instill's resource-id rule allows
+    (its clients release ``v1-abcdefgh``); ``latest`` names the pipeline's own recipe."""
+    for good in ("v1.0.0", "v2.1.0-beta.1", "v0.0.1-rc.2", "v1", "v1-abcdefgh"):
         assert api.post(f"{BASE}/releases", {"id": good}).status_code == 201, good
-    for bad in ("1.0.0", "v1", "v1.2", "v01.0.0", "latest", "v1.0.0-"):
+    for bad in ("1.0.0", "v1.2", "v01.0.0", "latest", "v1.0.0-", "V1"):
         response = api.post(f"{BASE}/releases", {"id": bad})
         assert response.status_code == 400, bad
         assert "vX.Y.Z" in response.json()["message"]

@@ -39,7 +39,7 @@ def test_a_refused_save_lists_the_errors_only(api, hello):
     assert response.status_code == 400
     body = str(response.json())
     assert "did you mean `jq-filter`?" in body and "colour" not in body
-    assert api.get(f"{NS}/hello").json()["pipeline"]["rawRecipe"] == HELLO_RECIPE
+    assert api.get(f"{NS}/hello?view=VIEW_RECIPE").json()["pipeline"]["rawRecipe"] == HELLO_RECIPE
 
 
 def test_an_unclosed_quote_points_at_its_line(api, hello):

@@ -101,13 +101,26 @@ def test_create_then_trigger_a_pipeline(api: httpx.Client) -> None:
 
 
 def test_invalid_recipe_is_refused(api: httpx.Client) -> None:
-    """Creating a pipeline whose recipe does not validate answers 400 and saves nothing."""
-    broken = SHOUT_RECIPE.replace("type: json", "type: no-such-component")
+    """Creating a pipeline whose recipe does not validate answers 400 and saves nothing;
+    one that only names a component type this server lacks is saved, as Instill saves
+    it, and its trigger answers 400 naming the type."""
+    broken = SHOUT_RECIPE.replace("task: TASK_JQ", "task: TASK_NO_SUCH_TASK")
+    assert broken != SHOUT_RECIPE
     body = assert_error(
         api.post("/v1beta/namespaces/admin/pipelines", json={"id": "e2e-broken", "rawRecipe": broken}), 400, 3
     )
-    assert "no-such-component" in json.dumps(body)
+    assert "TASK_NO_SUCH_TASK" in json.dumps(body)
     assert_error(api.get("/v1beta/namespaces/admin/pipelines/e2e-broken"), 404, 5)
+    alien = SHOUT_RECIPE.replace("type: json", "type: no-such-component")
+    created = api.post("/v1beta/namespaces/admin/pipelines", json={"id": "e2e-alien", "rawRecipe": alien})
+    assert created.status_code == 201, created.text
+    body = assert_error(
+        api.post("/v1beta/namespaces/admin/pipelines/e2e-alien/trigger", json={"data": [{"variable": {"text": "x"}}]}),
+        400,
+        3,
+    )
+    assert 'unknown component type "no-such-component"' in body["message"]
+    assert api.delete("/v1beta/namespaces/admin/pipelines/e2e-alien").status_code == 204
 
 
 def test_runs_are_listed_newest_first(api: httpx.Client) -> None:

@@ -13,7 +13,7 @@ import time
 
 import grpc
 from google.protobuf.json_format import MessageToDict
-from instill.clients import init_pipeline_client
+from instill.clients import init_mgmt_client, init_pipeline_client
 
 
 def main(token: str, url: str, namespace: str, result_path: str) -> None:
@@ -75,6 +75,12 @@ def main(token: str, url: str, namespace: str, result_path: str) -> None:
     result["after_delete"] = MessageToDict(pipeline.list_connections(namespace_id=namespace))
 
     pipeline.close()
+
+    # The management client's users (GetAuthenticatedUser, GetUser).
+    mgmt = init_mgmt_client(api_token=token, url=url, secure=False)
+    result["get_authenticated_user"] = MessageToDict(mgmt.get_authenticated_user())
+    result["get_user"] = MessageToDict(mgmt.get_user(user_id=namespace))
+    mgmt.close()
     with open(result_path, "w") as out:
         json.dump(result, out)
 

@@ -96,6 +96,12 @@ def test_instill_sdk_against_serve(instill_sdk_python, serve_process, tmp_path):
     assert [c["id"] for c in got["list_connections"]["connections"]] == ["sdk-ai"]
     assert got["after_delete"].get("connections", []) == []
     assert "sk-sdk-key" not in json.dumps(got)
+    # The management client: the users GET /v1beta/user and /v1beta/users/{id} answer.
+    me = got["get_authenticated_user"]["user"]
+    assert (me["name"], me["id"], me["profile"]["displayName"]) == ("users/admin", "admin", "admin")
+    assert me["onboardingStatus"] == "ONBOARDING_STATUS_COMPLETED"
+    user = got["get_user"]["user"]
+    assert (user["name"], user["id"]) == ("users/admin", "admin") and user["uid"] == me["uid"]
 
     runs = httpx.get(
         f"{server.base_url}/v1beta/namespaces/admin/pipelines/hello/runs",

@@ -92,7 +92,7 @@ def test_release_freezes_the_saved_recipe_and_reports_a_bad_or_taken_version(ali
     taken = alice_client.post("/alice/pipelines/hello/editor/release", {"version": "v1.0.0"}, **htmx)
     assert taken.status_code == 400 and "already exists" in taken.content.decode()
     bad = alice_client.post("/alice/pipelines/hello/editor/release", {"version": "1.0"}, **htmx)
-    assert bad.status_code == 400 and "not a legal version" in bad.content.decode()
+    assert bad.status_code == 400 and "use a version vX.Y.Z" in bad.content.decode()
 
 
 def test_editor_run_starts_a_queued_console_run(alice_client, hello):

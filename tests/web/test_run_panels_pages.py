@@ -32,7 +32,7 @@ def test_editor_run_runs_the_draft_without_saving_it_and_marks_a_draft_run(alice
     # The API says so (an additive field beside pipelineVersion and recipeSnapshot).
     [listed] = api.get("/v1beta/namespaces/alice/pipelines/hello/runs").json()["pipelineRuns"]
     assert listed["draft"] is True and listed["pipelineVersion"] == "latest"
-    assert api.get("/v1beta/namespaces/alice/pipelines/hello").json()["pipeline"]["rawRecipe"] == saved
+    assert api.get("/v1beta/namespaces/alice/pipelines/hello?view=VIEW_RECIPE").json()["pipeline"]["rawRecipe"] == saved
     # And the history pages.
     runs_page = alice_client.get("/alice/pipelines/hello/runs/").content.decode()
     assert 'class="badge badge-draft"' in runs_page

@@ -26,10 +26,12 @@ def _spec(pipeline) -> dict | None:
         return None
 
 
-def _pipeline_response(pipeline, permission, *, status_code: int = 200) -> Response:
+def _pipeline_response(pipeline, permission, *, status_code: int = 200, view: str = s.VIEW_FULL) -> Response:
+    """One pipeline: a write answers with all of it (``VIEW_FULL``), a read in the view asked for."""
     stats = pipeline_stats(pipelines=[pipeline]).get(pipeline.pk)
+    spec = _spec(pipeline) if view == s.VIEW_FULL else None
     return Response(
-        {"pipeline": s.pipeline_json(pipeline, permission=permission, stats=stats, recipe_spec=_spec(pipeline))},
+        {"pipeline": s.pipeline_json(pipeline, permission=permission, stats=stats, recipe_spec=spec, view=view)},
         status=status_code,
     )
 
@@ -48,6 +50,7 @@ def _pipeline_list(request, namespace=None) -> Response:
     found = pipeline_filter(params.get("filter") or "", visibility=params.get("visibility") or "")
     queryset = pipeline_search(user=request.user, query=params.get("q") or "", namespace=namespace, filter=found)
     page = paginate(queryset, params)
+    view = s.view_param(params)
     stats = pipeline_stats(pipelines=page.items)
     return Response(
         {
@@ -56,7 +59,8 @@ def _pipeline_list(request, namespace=None) -> Response:
                     p,
                     permission=pipeline_permission(pipeline=p, user=request.user),
                     stats=stats.get(p.pk),
-                    recipe_spec=_spec(p),
+                    recipe_spec=_spec(p) if view == s.VIEW_FULL else None,
+                    view=view,
                 )
                 for p in page.items
             ],
@@ -69,7 +73,10 @@ def _pipeline_list(request, namespace=None) -> Response:
 class PipelineListAllApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(summary="List the pipelines you can read (yours and public ones)", parameters=_LIST_PARAMETERS)
+    @extend_schema(
+        summary="List the pipelines you can read (yours and public ones)",
+        parameters=[*_LIST_PARAMETERS, s.VIEW_PARAMETER],
+    )
     def get(self, request):
         return _pipeline_list(request)
 
@@ -78,7 +85,7 @@ class NamespacePipelineListCreateApi(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
-    @extend_schema(summary="List a namespace's pipelines", parameters=_LIST_PARAMETERS)
+    @extend_schema(summary="List a namespace's pipelines", parameters=[*_LIST_PARAMETERS, s.VIEW_PARAMETER])
     def get(self, request, kind, namespace_id):
         namespace = namespace_get(namespace_id=namespace_id)
         return _pipeline_list(request, namespace)
@@ -93,7 +100,10 @@ class NamespacePipelineListCreateApi(APIView):
         data = validated(s.PipelineCreateInput, request.data)
         pipeline = pipeline_services.pipeline_create(
             namespace=namespace,
-            pipeline_id=data["id"],
+            pipeline_id=data.get("id"),
+            display_name=data.get("displayName", ""),
+            creator=request.user,
+            runtime_errors=True,
             description=data.get("description", ""),
             readme=data.get("readme", ""),
             raw_recipe=data.get("rawRecipe"),
@@ -108,16 +118,19 @@ class PipelineDetailApi(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
-    @extend_schema(summary="Get a pipeline")
+    @extend_schema(
+        summary="Get a pipeline (?view=VIEW_FULL or VIEW_RECIPE for its recipe)", parameters=[s.VIEW_PARAMETER]
+    )
     def get(self, request, kind, namespace_id, pipeline_id):
+        view = s.view_param(request.query_params)
         pipeline, permission = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
-        return _pipeline_response(pipeline, permission)
+        return _pipeline_response(pipeline, permission, view=view)
 
     @extend_schema(summary="Update a pipeline", request=s.PipelineUpdateInput)
     def patch(self, request, kind, namespace_id, pipeline_id):
         pipeline, permission = editable(request, namespace_id, pipeline_id)
         validated(s.PipelineUpdateInput, request.data)
-        pipeline = pipeline_services.pipeline_update(pipeline=pipeline, changes=dict(request.data))
+        pipeline = pipeline_services.pipeline_update(pipeline=pipeline, changes=dict(request.data), runtime_errors=True)
         return _pipeline_response(pipeline, permission)
 
     @extend_schema(summary="Delete a pipeline", responses={204: None})

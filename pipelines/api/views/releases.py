@@ -18,6 +18,10 @@ from pipelines.services import pipelines as pipeline_services
 from pipelines.services import releases as release_services
 
 
+def _release_response(release, *, view: str = s.VIEW_FULL) -> dict:
+    return s.release_json(release, recipe_spec=_release_spec(release) if view == s.VIEW_FULL else None, view=view)
+
+
 def _release_spec(release) -> dict | None:
     try:
         return pipeline_services.version_recipe(release.pipeline, release).data_specification()
@@ -31,15 +35,16 @@ class ReleaseListCreateApi(APIView):
 
     @extend_schema(
         summary="List a pipeline's releases, newest first",
-        parameters=listed("q, uid, id, description, createTime, updateTime", 'id="v1.*"'),
+        parameters=[*listed("q, uid, id, description, createTime, updateTime", 'id="v1.*"'), s.VIEW_PARAMETER],
     )
     def get(self, request, kind, namespace_id, pipeline_id):
         pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
         queryset = releases_of(pipeline=pipeline, filter=release_filter(request.query_params.get("filter") or ""))
         page = paginate(queryset, request.query_params)
+        view = s.view_param(request.query_params)
         return Response(
             {
-                "releases": [s.release_json(r, recipe_spec=_release_spec(r)) for r in page.items],
+                "releases": [_release_response(r, view=view) for r in page.items],
                 "nextPageToken": page.next_token,
                 "totalSize": page.total,
             }
@@ -56,10 +61,11 @@ class ReleaseListCreateApi(APIView):
         release = release_services.release_create(
             pipeline=pipeline,
             release_id=data["id"],
+            display_name=data.get("displayName", ""),
             description=data.get("description", ""),
             readme=data.get("readme", ""),
         )
-        return Response({"release": s.release_json(release, recipe_spec=_release_spec(release))}, status=201)
+        return Response({"release": _release_response(release)}, status=201)
 
 
 class ReleaseDetailApi(APIView):
@@ -73,16 +79,19 @@ class ReleaseDetailApi(APIView):
             pipeline, _ = pipeline_get(namespace_id=namespace_id, pipeline_id=pipeline_id, user=request.user)
         return release_get(pipeline=pipeline, release_id=release_id)
 
-    @extend_schema(summary="Get a release")
+    @extend_schema(
+        summary="Get a release (?view=VIEW_FULL or VIEW_RECIPE for its recipe)", parameters=[s.VIEW_PARAMETER]
+    )
     def get(self, request, kind, namespace_id, pipeline_id, release_id):
+        view = s.view_param(request.query_params)
         release = self._release(request, namespace_id, pipeline_id, release_id, edit=False)
-        return Response({"release": s.release_json(release, recipe_spec=_release_spec(release))})
+        return Response({"release": _release_response(release, view=view)})
 
     @extend_schema(summary="Update a release's description or readme", request=s.ReleaseUpdateInput)
     def patch(self, request, kind, namespace_id, pipeline_id, release_id):
         release = self._release(request, namespace_id, pipeline_id, release_id, edit=True)
         release = release_services.release_update(release=release, changes=dict(validated_raw(request.data)))
-        return Response({"release": s.release_json(release, recipe_spec=_release_spec(release))})
+        return Response({"release": _release_response(release)})
 
     @extend_schema(summary="Delete a release", responses={204: None})
     def delete(self, request, kind, namespace_id, pipeline_id, release_id):

@@ -188,7 +188,7 @@ def test_editor_run_runs_the_draft_without_saving_it(sized, make_pipeline, base_
     assert page.evaluate("document.activeElement !== document.body")
     # Nothing was saved: the API serves the recipe as it was, and the marker stays.
     expect(page.locator("#save-state")).to_have_text("Unsaved changes")
-    assert _api(base_url, api_token, pipeline_id)["pipeline"]["rawRecipe"] == GREET_RECIPE
+    assert _api(base_url, api_token, f"{pipeline_id}?view=VIEW_RECIPE")["pipeline"]["rawRecipe"] == GREET_RECIPE
     [run] = _api(base_url, api_token, f"{pipeline_id}/runs")["pipelineRuns"]
     assert run["draft"] is True and "Howdy" in str(run["recipeSnapshot"])
     # The history says it was a draft run.

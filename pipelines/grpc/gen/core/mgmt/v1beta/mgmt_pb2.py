@@ -24,17 +24,40 @@ _sym_db = _symbol_database.Default()
 
 
 from pipelines.grpc.gen.common.healthcheck.v1beta import healthcheck_pb2 as common_dot_healthcheck_dot_v1beta_dot_healthcheck__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63ore/mgmt/v1beta/mgmt.proto\x12\x10\x63ore.mgmt.v1beta\x1a+common/healthcheck/v1beta/healthcheck.proto\"}\n\x10ReadinessRequest\x12P\n\x14health_check_request\x18\x01 \x01(\x0b\x32-.common.healthcheck.v1beta.HealthCheckRequestH\x00\x88\x01\x01\x42\x17\n\x15_health_check_request\"b\n\x11ReadinessResponse\x12M\n\x15health_check_response\x18\x01 \x01(\x0b\x32..common.healthcheck.v1beta.HealthCheckResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63ore/mgmt/v1beta/mgmt.proto\x12\x10\x63ore.mgmt.v1beta\x1a+common/healthcheck/v1beta/healthcheck.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"}\n\x10ReadinessRequest\x12P\n\x14health_check_request\x18\x01 \x01(\x0b\x32-.common.healthcheck.v1beta.HealthCheckRequestH\x00\x88\x01\x01\x42\x17\n\x15_health_check_request\"b\n\x11ReadinessResponse\x12M\n\x15health_check_response\x18\x01 \x01(\x0b\x32..common.healthcheck.v1beta.HealthCheckResponse\"\xdb\x02\n\x0bUserProfile\x12\x19\n\x0c\x64isplay_name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x10\n\x03\x62io\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x06\x61vatar\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x19\n\x0cpublic_email\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x19\n\x0c\x63ompany_name\x18\x05 \x01(\tH\x04\x88\x01\x01\x12S\n\x14social_profile_links\x18\x06 \x03(\x0b\x32\x35.core.mgmt.v1beta.UserProfile.SocialProfileLinksEntry\x1a\x39\n\x17SocialProfileLinksEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0f\n\r_display_nameB\x06\n\x04_bioB\t\n\x07_avatarB\x0f\n\r_public_emailB\x0f\n\r_company_name\"\xcc\x01\n\x04User\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x03uid\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\n\n\x02id\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\x07profile\x18\x0b \x01(\x0b\x32\x1d.core.mgmt.v1beta.UserProfileB\x06\n\x04_uid\"\xa5\x03\n\x11\x41uthenticatedUser\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x03uid\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\n\n\x02id\x18\x03 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65mail\x18\x07 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x08 \x01(\t\x12\x11\n\x04role\x18\x0c \x01(\tH\x01\x88\x01\x01\x12\x1f\n\x17newsletter_subscription\x18\r \x01(\x08\x12\x19\n\x0c\x63ookie_token\x18\x0e \x01(\tH\x02\x88\x01\x01\x12=\n\x11onboarding_status\x18\x11 \x01(\x0e\x32\".core.mgmt.v1beta.OnboardingStatus\x12.\n\x07profile\x18\x12 \x01(\x0b\x32\x1d.core.mgmt.v1beta.UserProfileB\x06\n\x04_uidB\x07\n\x05_roleB\x0f\n\r_cookie_token\"c\n\x0eGetUserRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x04view\x18\x02 \x01(\x0e\x32\x16.core.mgmt.v1beta.ViewH\x00\x88\x01\x01\x12\x0f\n\x07user_id\x18\x03 \x01(\tB\x07\n\x05_view\"7\n\x0fGetUserResponse\x12$\n\x04user\x18\x01 \x01(\x0b\x32\x16.core.mgmt.v1beta.User\"\x1d\n\x1bGetAuthenticatedUserRequest\"Q\n\x1cGetAuthenticatedUserResponse\x12\x31\n\x04user\x18\x01 \x01(\x0b\x32#.core.mgmt.v1beta.AuthenticatedUser*;\n\x04View\x12\x14\n\x10VIEW_UNSPECIFIED\x10\x00\x12\x0e\n\nVIEW_BASIC\x10\x01\x12\r\n\tVIEW_FULL\x10\x02*y\n\x10OnboardingStatus\x12!\n\x1dONBOARDING_STATUS_UNSPECIFIED\x10\x00\x12!\n\x1dONBOARDING_STATUS_IN_PROGRESS\x10\x01\x12\x1f\n\x1bONBOARDING_STATUS_COMPLETED\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pipelines.grpc.gen.core.mgmt.v1beta.mgmt_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_READINESSREQUEST']._serialized_start=94
-  _globals['_READINESSREQUEST']._serialized_end=219
-  _globals['_READINESSRESPONSE']._serialized_start=221
-  _globals['_READINESSRESPONSE']._serialized_end=319
+  _globals['_USERPROFILE_SOCIALPROFILELINKSENTRY']._loaded_options = None
+  _globals['_USERPROFILE_SOCIALPROFILELINKSENTRY']._serialized_options = b'8\001'
+  _globals['_VIEW']._serialized_start=1607
+  _globals['_VIEW']._serialized_end=1666
+  _globals['_ONBOARDINGSTATUS']._serialized_start=1668
+  _globals['_ONBOARDINGSTATUS']._serialized_end=1789
+  _globals['_READINESSREQUEST']._serialized_start=127
+  _globals['_READINESSREQUEST']._serialized_end=252
+  _globals['_READINESSRESPONSE']._serialized_start=254
+  _globals['_READINESSRESPONSE']._serialized_end=352
+  _globals['_USERPROFILE']._serialized_start=355
+  _globals['_USERPROFILE']._serialized_end=702
+  _globals['_USERPROFILE_SOCIALPROFILELINKSENTRY']._serialized_start=575
+  _globals['_USERPROFILE_SOCIALPROFILELINKSENTRY']._serialized_end=632
+  _globals['_USER']._serialized_start=705
+  _globals['_USER']._serialized_end=909
+  _globals['_AUTHENTICATEDUSER']._serialized_start=912
+  _globals['_AUTHENTICATEDUSER']._serialized_end=1333
+  _globals['_GETUSERREQUEST']._serialized_start=1335
+  _globals['_GETUSERREQUEST']._serialized_end=1434
+  _globals['_GETUSERRESPONSE']._serialized_start=1436
+  _globals['_GETUSERRESPONSE']._serialized_end=1491
+  _globals['_GETAUTHENTICATEDUSERREQUEST']._serialized_start=1493
+  _globals['_GETAUTHENTICATEDUSERREQUEST']._serialized_end=1522
+  _globals['_GETAUTHENTICATEDUSERRESPONSE']._serialized_start=1524
+  _globals['_GETAUTHENTICATEDUSERRESPONSE']._serialized_end=1605
 # @@protoc_insertion_point(module_scope)

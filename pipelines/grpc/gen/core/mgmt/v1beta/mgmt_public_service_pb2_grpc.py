@@ -40,12 +40,34 @@ class MgmtPublicServiceStub:
                 request_serializer=core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.ReadinessRequest.SerializeToString,
                 response_deserializer=core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.ReadinessResponse.FromString,
                 _registered_method=True)
+        self.GetAuthenticatedUser = channel.unary_unary(
+                '/core.mgmt.v1beta.MgmtPublicService/GetAuthenticatedUser',
+                request_serializer=core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.GetAuthenticatedUserRequest.SerializeToString,
+                response_deserializer=core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.GetAuthenticatedUserResponse.FromString,
+                _registered_method=True)
+        self.GetUser = channel.unary_unary(
+                '/core.mgmt.v1beta.MgmtPublicService/GetUser',
+                request_serializer=core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.GetUserRequest.SerializeToString,
+                response_deserializer=core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.GetUserResponse.FromString,
+                _registered_method=True)
 
 
 class MgmtPublicServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Readiness(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAuthenticatedUser(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUser(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -58,6 +80,16 @@ def add_MgmtPublicServiceServicer_to_server(servicer, server):
                     servicer.Readiness,
                     request_deserializer=core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.ReadinessRequest.FromString,
                     response_serializer=core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.ReadinessResponse.SerializeToString,
+            ),
+            'GetAuthenticatedUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAuthenticatedUser,
+                    request_deserializer=core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.GetAuthenticatedUserRequest.FromString,
+                    response_serializer=core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.GetAuthenticatedUserResponse.SerializeToString,
+            ),
+            'GetUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUser,
+                    request_deserializer=core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.GetUserRequest.FromString,
+                    response_serializer=core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.GetUserResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -87,6 +119,60 @@ class MgmtPublicService:
             '/core.mgmt.v1beta.MgmtPublicService/Readiness',
             core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.ReadinessRequest.SerializeToString,
             core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.ReadinessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAuthenticatedUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/core.mgmt.v1beta.MgmtPublicService/GetAuthenticatedUser',
+            core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.GetAuthenticatedUserRequest.SerializeToString,
+            core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.GetAuthenticatedUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/core.mgmt.v1beta.MgmtPublicService/GetUser',
+            core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.GetUserRequest.SerializeToString,
+            core_dot_mgmt_dot_v1beta_dot_mgmt__pb2.GetUserResponse.FromString,
             options,
             channel_credentials,
             insecure,
