@@ -24,7 +24,7 @@ import sys
 import wave
 from typing import Any
 
-from pipelines.components._media import SEGMENT, media_file, segments_of, workdir
+from pipelines.components.media import SEGMENT, media_file, segments_of, workdir
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import File
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.components import _vector_stores as vs
+from pipelines.components import vector_stores as vs
 from pipelines.engine.components import ComponentError, TaskContext
 
 API = "/api/v2/tenants/default_tenant/databases/default_database/collections"

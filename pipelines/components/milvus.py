@@ -25,8 +25,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.components import _vector_stores as vs
+from pipelines.components import vector_stores as vs
 from pipelines.engine.components import ComponentError, TaskContext
+
+__all__ = [
+    "API",
+    "BATCH_UPSERT_INPUT",
+    "COLLECTION_ONLY",
+    "COMPONENT",
+    "CREATE_COLLECTION_INPUT",
+    "CREATE_INDEX_INPUT",
+    "DELETE_INPUT",
+    "DROP_INDEX_INPUT",
+    "METRIC_TYPES",
+    "PARTITION_INPUT",
+    "SEARCH_INPUT",
+    "SEARCH_OUTPUT",
+    "SETUP_SCHEMA",
+    "TASKS",
+    "UPSERT_INPUT",
+    "run_batch_upsert",
+    "run_create_collection",
+    "run_create_index",
+    "run_create_partition",
+    "run_delete",
+    "run_drop_collection",
+    "run_drop_index",
+    "run_drop_partition",
+    "run_upsert",
+    "run_vector_search",
+]
 
 API = "/v2/vectordb"
 METRIC_TYPES = ("L2", "IP", "COSINE")

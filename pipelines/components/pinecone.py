@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipelines.components import _vector_stores as vs
+from pipelines.components import vector_stores as vs
 from pipelines.engine.components import ComponentError, TaskContext
 
 INFERENCE_URL = "https://api.pinecone.io"

@@ -12,7 +12,7 @@
 - delete ``POST /collections/{name}/points/delete?wait=true&ordering=...`` by id or filter;
 - collections ``PUT`` / ``DELETE /collections/{name}`` (the ``config`` is Qdrant's body).
 
-The key is sent as Qdrant's ``api-key`` header; see :mod:`._vector_stores` for the
+The key is sent as Qdrant's ``api-key`` header; see :mod:`.vector_stores` for the
 endpoint, the outbound guard and retries.
 """
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.components import _vector_stores as vs
+from pipelines.components import vector_stores as vs
 from pipelines.engine.components import ComponentError, TaskContext
 
 ORDERINGS = ("weak", "medium", "strong")

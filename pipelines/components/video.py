@@ -1,7 +1,7 @@
 """The ``video`` operator on ffmpeg (Instill ``video`` v0): segment, subsample,
 extract the audio, extract frames, embed an audio track.
 
-Every task runs ffmpeg in the task processes through :mod:`._media` (inputs are
+Every task runs ffmpeg in the task processes through :mod:`.media` (inputs are
 files it writes, with time and size limits); ffmpeg is an optional system
 dependency, and a task run without it says so. Videos come out as MP4 (H.264 and
 AAC), the audio as Ogg Vorbis, frames as PNG, as in Instill. Segments are cut at
@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pipelines.components._media import SEGMENT, Workdir, media_file, seconds, segments_of, workdir
+from pipelines.components.media import SEGMENT, Workdir, media_file, seconds, segments_of, workdir
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import File
 

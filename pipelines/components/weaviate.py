@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pipelines.components import _vector_stores as vs
+from pipelines.components import vector_stores as vs
 from pipelines.engine.components import ComponentError, TaskContext
 
 #: A GraphQL name: Weaviate's class and property names.

@@ -12,8 +12,8 @@ object, as Instill's Zilliz definition has it (a list is taken too).
 
 from __future__ import annotations
 
-from pipelines.components import _vector_stores as vs
 from pipelines.components import milvus
+from pipelines.components import vector_stores as vs
 
 SETUP_SCHEMA = vs.setup_schema(
     "Zilliz Connection",

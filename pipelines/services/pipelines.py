@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 import uuid
 from collections import OrderedDict
 from typing import Any
@@ -16,10 +15,9 @@ from django.utils import timezone
 
 from pipelines.components import default_registry
 from pipelines.engine import Recipe, RecipeInvalid, RecipeLimits, parse_recipe, validate_recipe
-from pipelines.errors import AlreadyExists, InvalidArgument, NotFound, RecipeInvalidError, quoted
-from pipelines.models import PIPELINE_ID_PATTERN, Connection, Namespace, Pipeline, PipelineRelease, PipelineRun
+from pipelines.errors import AlreadyExists, InvalidArgument, RecipeInvalidError, quoted
+from pipelines.models import PIPELINE_ID_PATTERN, Connection, Namespace, Pipeline, PipelineRelease
 from pipelines.services.connections import connection_problems
-from pipelines.services.run_files import remove_run_files
 
 ROLES = ("ROLE_VIEWER", "ROLE_EXECUTOR")
 
@@ -406,31 +404,3 @@ def pipeline_clone(
     _apply_sharing(clone, sharing_normalize(sharing))
     clone.save()
     return clone
-
-
-def pipeline_delete(*, pipeline: Pipeline) -> None:
-    """Delete a pipeline with its releases and runs, and (once that is committed) the
-    files its runs kept on disk. Runs still queued or running are cancelled first, and
-    the delete waits (up to ``PIPELINE_DELETE_WAIT_SECONDS``) until their executors
-    have recorded them as cancelled, events and all: an executor still writing for a
-    run whose rows are gone would lose what it writes."""
-    if pipeline.pk is None:
-        raise NotFound("pipeline not found")
-    _runs_stopped(pipeline)
-    run_uids = list(pipeline.runs.values_list("uid", flat=True))
-    pipeline.delete()
-    transaction.on_commit(lambda: remove_run_files(run_uids))
-
-
-def _runs_stopped(pipeline: Pipeline) -> None:
-    # operations → run_targets → this module: imported here to keep the graph acyclic.
-    from pipelines.services.operations import run_cancel
-
-    def live():
-        return pipeline.runs.exclude(status__in=PipelineRun.TERMINAL)
-
-    for run in live():
-        run_cancel(run=run)
-    deadline = time.monotonic() + settings.PIPELINE_DELETE_WAIT_SECONDS
-    while live().exists() and time.monotonic() < deadline:
-        time.sleep(0.05)

@@ -15,6 +15,7 @@ from django.urls import reverse
 from pipelines.errors import ServiceError
 from pipelines.forms import ID_MAX, add_service_error, id_field
 from pipelines.selectors import pipeline_stats, release_ids
+from pipelines.services import pipeline_removal
 from pipelines.services import pipelines as pipeline_services
 from pipelines.services.users import user_namespace
 from pipelines.views.common import editable_pipeline, page
@@ -197,7 +198,7 @@ def _clone(request, pipeline, data: dict):
 
 def _delete(request, pipeline, data: dict):
     slug = pipeline.slug
-    pipeline_services.pipeline_delete(pipeline=pipeline)
+    pipeline_removal.pipeline_delete(pipeline=pipeline)
     messages.success(request, f'Deleted "{slug}", its runs and its releases.')
     return redirect("pipeline-list")
 

@@ -211,7 +211,7 @@ def test_ffmpeg_dies_with_the_task_process_that_started_it(tmp_path) -> None:
 
     (tmp_path / "clip.mp4").write_bytes(media.clip())
     script = f"""
-from pipelines.components._media import workdir
+from pipelines.components.media import workdir
 from pipelines.engine.values import File
 with workdir("video", "TASK_SUBSAMPLE") as wd:
     source = wd.write(File(open({str(tmp_path / "clip.mp4")!r}, "rb").read()))

@@ -149,7 +149,7 @@ async def test_bad_input_is_refused_before_any_request(fake, task, input, words)
 
 
 def test_a_url_without_scheme_is_https_as_instill_has_it():
-    from pipelines.components import _vector_stores as vs
+    from pipelines.components import vector_stores as vs
     from pipelines.engine.components import TaskContext
 
     ctx = TaskContext("weaviate-0", "TASK_INSERT", setup={"url": "my-cluster.weaviate.network/"})

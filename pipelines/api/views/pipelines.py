@@ -16,6 +16,7 @@ from pipelines.errors import ServiceError
 from pipelines.list_filters import pipeline_filter
 from pipelines.paging import paginate
 from pipelines.selectors import namespace_get, pipeline_get, pipeline_permission, pipeline_search, pipeline_stats
+from pipelines.services import pipeline_removal
 from pipelines.services import pipelines as pipeline_services
 
 
@@ -136,7 +137,7 @@ class PipelineDetailApi(APIView):
     @extend_schema(summary="Delete a pipeline", responses={204: None})
     def delete(self, request, kind, namespace_id, pipeline_id):
         pipeline, _ = editable(request, namespace_id, pipeline_id)
-        pipeline_services.pipeline_delete(pipeline=pipeline)
+        pipeline_removal.pipeline_delete(pipeline=pipeline)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

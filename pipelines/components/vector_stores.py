@@ -22,6 +22,42 @@ from typing import Any
 from pipelines.components import outbound, vendor_api
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 
+__all__ = [
+    "NAME",
+    "STATUS",
+    "TaskSpec",
+    "answer_object",
+    "array",
+    "boolean",
+    "call",
+    "check_url",
+    "collection",
+    "definition",
+    "endpoint",
+    "floats",
+    "integer",
+    "io",
+    "listed",
+    "mapping",
+    "name",
+    "number",
+    "obj",
+    "objects",
+    "part",
+    "positive",
+    "same_length",
+    "search_result",
+    "setup_schema",
+    "status_output",
+    "store_message",
+    "string",
+    "strings",
+    "text",
+    "vector",
+    "vector_search",
+    "vectors",
+]
+
 _MAX_ERROR_CHARS = 500
 #: What a collection, index or partition name may hold: it becomes one path segment.
 NAME = re.compile(r"[A-Za-z0-9_.\-]{1,255}")
