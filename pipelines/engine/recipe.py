@@ -843,6 +843,10 @@ class _RecipeParser:
         if not isinstance(raw_input, Mapping):
             self.problem(f"{where}.input", "input must be a map of the task's input fields")
             raw_input = {}
+        # An optional input set to null is left out, as proto-JSON reads a null field
+        # (Instill's own recipes say `cc: null`); a required one stays, to be reported.
+        required = set(task.input_schema.get("required", ()))
+        raw_input = {key: value for key, value in raw_input.items() if value is not None or key in required}
         input_node = self.compile(raw_input, f"{where}.input", scope, refs)
         for location, key, known in unknown_keys(task.input_schema, raw_input, f"{where}.input"):
             parent = location[len(f"{where}.input.") : -len(key) - 1]

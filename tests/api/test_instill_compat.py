@@ -15,8 +15,8 @@ variable:
   to: {type: string}
 component:
   mail:
-    type: email
-    task: TASK_SEND_EMAIL
+    type: asana
+    task: TASK_CRUD_TASK
     input: {recipients: ["${variable.to}"]}
 output:
   sent: {value: "${mail.output.result}"}
@@ -152,7 +152,7 @@ def test_unknown_component_is_saved_and_its_trigger_names_it(api):
     assert created.status_code == 201 and created.json()["pipeline"]["dataSpecification"] is None
     response = api.post(f"{NS}/mailer/trigger", {"data": [{"variable": {"to": "a@b.c"}}]})
     assert response.status_code == 400
-    assert 'unknown component type "email"' in response.json()["message"]
+    assert 'unknown component type "asana"' in response.json()["message"]
     problems = api.post(f"{NS}/mailer/validate").json()
     assert problems["success"] is False and problems["errors"][0]["location"] == "component.mail.type"
     other = api.post(NS, {"id": "broken", "rawRecipe": "component: {a: {type: json, task: NOPE}}"})

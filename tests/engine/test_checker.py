@@ -307,3 +307,14 @@ def test_unknown_names_in_values_get_a_did_you_mean_too(before, after, location,
     found = errors(CHAT.replace(before, after))
     assert [p.location for p in found] == [location]
     assert found[0].error.endswith(f"; did you mean `{hint}`?")
+
+
+def test_an_optional_input_set_to_null_is_left_out_and_a_required_one_is_reported() -> None:
+    """Instill's own recipes say `cc: null` (proto-JSON's unset field): accepted; a
+    required input set to null is still missing."""
+    optional_null = CHAT.replace("      temperature: 0.2\n", "      temperature: null\n      system-message: null\n")
+    assert problems(optional_null) == []
+    recipe = parse_recipe(optional_null, registry=REGISTRY)
+    assert [key for key, _ in recipe.components["ask"].input.items] == ["model", "prompt"]
+    required_null = CHAT.replace("      model: gpt-4o-mini\n", "      model: null\n")
+    assert [p.location for p in problems(required_null)] == ["component.ask.input.model"]

@@ -17,7 +17,7 @@ def mailer(alice, make_pipeline):
 
 def test_overview_names_the_problem_and_offers_no_run(alice_client, mailer):
     page = alice_client.get("/alice/pipelines/mailer/").content.decode()
-    assert "This version's recipe cannot run" in page and "unknown component type &quot;email&quot;" in page
+    assert "This version's recipe cannot run" in page and "unknown component type &quot;asana&quot;" in page
     assert 'href="/alice/pipelines/mailer/editor"' in page
     assert 'id="run-config"' not in page
 
