@@ -40,6 +40,7 @@ const editor = window.CodeMirror
         "Ctrl-S": () => save(),
         "Cmd-S": () => save(),
         Esc: (cm) => armLeave(cm, true),
+        "Ctrl-Space": (cm) => complete(cm),
       },
     })
   : null;
@@ -56,6 +57,103 @@ if (editor) {
   });
   editor.on("blur", (cm) => armLeave(cm, false));
 }
+// --- completion ---------------------------------------------------------------------
+// Component types after `type:`, that component's tasks after `task:` and the task's
+// input names inside `input:`, read once from the component catalog the API serves (the
+// show-hint addon draws the list; while it is open, its keys win, so Escape closes it only).
+
+let catalog = null;
+const loadCatalog = () =>
+  (catalog ??= fetch("/v1beta/component-definitions?view=VIEW_FULL&pageSize=100", { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then((answer) => (answer.ok ? answer.json() : { componentDefinitions: [] }))
+    .then((body) => body.componentDefinitions || [])
+    .catch(() => ((catalog = null), [])));
+
+const lineIndent = (text) => text.search(/\S/);
+// The value of `key:` among the sibling lines of the block around line `at` (same indent).
+function siblingValue(cm, at, indent, key) {
+  const pattern = new RegExp(`^\\s*${key}:\\s*["']?([^"'#\\s]+)`);
+  for (const step of [-1, 1]) {
+    for (let n = at; n >= 0 && n < cm.lineCount(); n += step) {
+      const text = cm.getLine(n);
+      if (!text.trim() || text.trim().startsWith("#")) continue;
+      if (lineIndent(text) < indent) break;
+      if (lineIndent(text) === indent && pattern.test(text)) return text.match(pattern)[1];
+    }
+  }
+  return null;
+}
+
+// What to offer at the cursor: {kind, word, from, line, indent} (the block's key line and indent) or null.
+function completionContext(cm) {
+  const cursor = cm.getCursor();
+  const before = cm.getLine(cursor.line).slice(0, cursor.ch);
+  const keyed = before.match(/^(\s*)(type|task):\s*(\S*)$/);
+  if (keyed) {
+    return { kind: keyed[2], word: keyed[3], from: cursor.ch - keyed[3].length, line: cursor.line, indent: keyed[1].length };
+  }
+  const naming = before.match(/^(\s*)([\w-]*)$/);
+  if (!naming) return null;
+  for (let n = cursor.line - 1; n >= 0; n -= 1) {
+    const text = cm.getLine(n);
+    if (!text.trim() || text.trim().startsWith("#")) continue;
+    if (lineIndent(text) >= naming[1].length) continue;
+    if (!/^\s*input:\s*(#.*)?$/.test(text)) return null;
+    return { kind: "input", word: naming[2], from: naming[1].length, line: n, indent: lineIndent(text) };
+  }
+  return null;
+}
+
+function completionItems(definitions, cm, context) {
+  const byId = (id) => definitions.find((d) => d.id === id);
+  if (context.kind === "type") {
+    return definitions.map((d) => ({ text: d.id, detail: d.title }));
+  }
+  const definition = byId(siblingValue(cm, context.line, context.indent, "type"));
+  if (!definition) return [];
+  if (context.kind === "task") {
+    return definition.tasks.map((t) => ({ text: t.name, detail: t.description || t.title }));
+  }
+  const task = siblingValue(cm, context.line, context.indent, "task");
+  const properties = definition.spec?.dataSpecifications?.[task]?.input?.properties || {};
+  return Object.entries(properties).map(([name, field]) => ({ text: `${name}: `, label: name, detail: field.title || field.description || "" }));
+}
+
+function renderItem(element, _data, item) {
+  element.append(item.label || item.text);
+  if (item.detail) element.append(Object.assign(document.createElement("span"), { className: "hint-detail", textContent: ` ${item.detail}` }));
+}
+
+async function complete(cm, auto = false) {
+  if (!cm.showHint) return;
+  const context = completionContext(cm);
+  if (!context) return;
+  const items = completionItems(await loadCatalog(), cm, context);
+  cm.showHint({
+    completeSingle: false,
+    closeCharacters: /[()[\]{},;]/, // not the space and colon of `task: `: the list follows the context
+    hint: (editorNow) => {
+      const now = completionContext(editorNow);
+      if (!now || now.kind !== context.kind) return null;
+      const word = now.word.toLowerCase();
+      const list = items
+        .filter((item) => (item.label || item.text).toLowerCase().startsWith(word))
+        .map((item) => ({ ...item, displayText: item.label || item.text, render: renderItem }));
+      if (!list.length || (auto && list.length === 1 && list[0].displayText === now.word)) return null;
+      const line = editorNow.getCursor().line;
+      return { list, from: window.CodeMirror.Pos(line, now.from), to: editorNow.getCursor() };
+    },
+  });
+}
+
+if (editor) {
+  editor.on("inputRead", (cm) => {
+    if (cm.state.completionActive) return;
+    const context = completionContext(cm);
+    if (context && (context.kind !== "input" || context.word)) complete(cm, true);
+  });
+}
+
 const getText = () => (editor ? editor.getValue() : textarea.value);
 
 function lint(text, update) {
