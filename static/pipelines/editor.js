@@ -124,11 +124,19 @@ function renderItem(element, _data, item) {
   if (item.detail) element.append(Object.assign(document.createElement("span"), { className: "hint-detail", textContent: ` ${item.detail}` }));
 }
 
+// Completions are asked for as keys arrive, and the catalog may still be loading: only
+// the newest request shows its list, and none that was asked for before an Escape.
+let completionSeq = 0;
+
 async function complete(cm, auto = false) {
   if (!cm.showHint) return;
+  const seq = ++completionSeq;
+  if (!completionContext(cm)) return;
+  const catalog = await loadCatalog();
+  if (seq !== completionSeq || cm.state.completionActive) return;
   const context = completionContext(cm);
   if (!context) return;
-  const items = completionItems(await loadCatalog(), cm, context);
+  const items = completionItems(catalog, cm, context);
   cm.showHint({
     completeSingle: false,
     closeCharacters: /[()[\]{},;]/, // not the space and colon of `task: `: the list follows the context
@@ -147,6 +155,9 @@ async function complete(cm, auto = false) {
 }
 
 if (editor) {
+  editor.on("keydown", (cm, event) => {
+    if (event.key === "Escape") completionSeq += 1;
+  });
   editor.on("inputRead", (cm) => {
     if (cm.state.completionActive) return;
     const context = completionContext(cm);
