@@ -622,20 +622,29 @@ def xls_to_text(data: bytes) -> Converted:
     return _sheets_text(_office.xls_sheets(data))
 
 
-def pptx_to_markdown(data: bytes) -> Converted:
-    """Each slide's title as ``#``, its text as paragraphs and its tables as tables; one page per slide."""
+def pptx_to_markdown(data: bytes, image_resolution: float | None = None) -> Converted:
+    """Each slide's title as ``#``, its text as paragraphs and its tables as tables; one
+    page per slide. With ``image_resolution`` (any: pictures are taken at their own
+    size), each picture that Pillow can draw is tagged ``![image N](N)`` where it stands
+    on its slide (top to bottom)."""
     pages = []
-    for blocks in _office.pptx_slides(data):
+    images: list[bytes] = []
+    for blocks in _office.pptx_blocks(data, pictures=image_resolution is not None):
         out = []
-        for kind, text in blocks:
-            if kind == "title":
-                out.append("# " + " ".join(text.split()))
+        for kind, value in blocks:
+            if isinstance(value, bytes):
+                png = _as_png(value)
+                if png is not None:
+                    out.append(_pdf.image_tag(len(images)))
+                    images.append(png)
+            elif kind == "title":
+                out.append("# " + " ".join(value.split()))
             elif kind == "table":
-                out.append(_pdf.markdown_table([row.split("\t") for row in text.split("\n")]).rstrip("\n"))
+                out.append(_pdf.markdown_table([row.split("\t") for row in value.split("\n")]).rstrip("\n"))
             else:
-                out.append(text)
+                out.append(value)
         pages.append("\n\n".join(out) + "\n" if out else "")
-    return Converted(body="\n".join(page for page in pages if page), pages=pages)
+    return Converted(body="\n".join(page for page in pages if page), pages=pages, images=images)
 
 
 def pptx_to_text(data: bytes) -> Converted:
@@ -716,11 +725,12 @@ def to_text(file: File, filename: str | None = None, *, kind: str | None = None)
     return _TO_TEXT[kind or detect_kind(file, filename)](file.read())
 
 
-#: Kinds whose images the Markdown can tag (Instill: PDF, and DOCX/DOC/PPT through PDF).
+#: Kinds whose images the Markdown can tag (Instill's: PDF, and the Office kinds through PDF).
 WITH_IMAGES: dict[str, Callable[[bytes, float], Converted]] = {
     PDF: pdf_to_markdown,
     DOCX: docx_to_markdown,
     DOC: doc_to_markdown,
+    PPTX: pptx_to_markdown,
     PPT: ppt_to_markdown,
 }
 

@@ -82,7 +82,7 @@ TO_MARKDOWN_INPUT = {
             "title": "Display Image Tag",
             "description": (
                 "Extract the document's images into images and tag each in the Markdown where it stands, "
-                "as ![image N](N) (N from 0). PDF, DOCX, DOC and PPT."
+                "as ![image N](N) (N from 0). PDF, DOCX, DOC, PPTX and PPT."
             ),
             "default": False,
         },

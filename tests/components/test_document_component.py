@@ -935,3 +935,21 @@ def test_docx_images_come_from_word_media_in_place() -> None:
     assert [png_size(image.read()) for image in out["images"]] == [(30, 20), (12, 10)]
     plain = run("TASK_CONVERT_TO_MARKDOWN", {"document": File(buffer.getvalue())})
     assert plain["images"] == [] and "![image" not in plain["body"]
+
+
+def test_pptx_pictures_are_tagged_where_they_stand_on_their_slide() -> None:
+    import pptx
+    from pptx.util import Inches
+
+    presentation = pptx.Presentation()
+    slide = presentation.slides.add_slide(presentation.slide_layouts[5])  # title only
+    slide.shapes.title.text = "Results"
+    slide.shapes.add_picture(io.BytesIO(picture((24, 16), "PNG")), Inches(1), Inches(2))
+    slide.shapes.add_textbox(Inches(1), Inches(5), Inches(4), Inches(1)).text_frame.text = "Below the chart."
+    buffer = io.BytesIO()
+    presentation.save(buffer)
+    out = run("TASK_CONVERT_TO_MARKDOWN", {"document": File(buffer.getvalue()), "display-image-tag": True})
+    assert out["body"] == "# Results\n\n![image 0](0)\n\nBelow the chart.\n"
+    assert [png_size(image.read()) for image in out["images"]] == [(24, 16)]
+    plain = run("TASK_CONVERT_TO_MARKDOWN", {"document": File(buffer.getvalue())})
+    assert plain["body"] == "# Results\n\nBelow the chart.\n" and plain["images"] == []
