@@ -95,9 +95,12 @@ function loadCatalog(cm) {
       catalogLoad = null;
       const request = pendingCompletion;
       pendingCompletion = null;
-      if (request && isCurrent(cm, request)) showCompletion(cm, request);
-      showHelp(cm);
-      cm.getWrapperElement().dataset.catalog = "loaded"; // after the list it may open
+      try {
+        if (request && isCurrent(cm, request)) showCompletion(cm, request);
+        showHelp(cm);
+      } finally {
+        cm.getWrapperElement().dataset.catalog = "loaded"; // after the list it may open
+      }
     },
     () => {
       catalogLoad = null;
