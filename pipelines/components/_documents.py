@@ -13,15 +13,13 @@ import csv
 import functools
 import io
 import re
-import struct
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.components import _office, _pdf
-from pipelines.components._pdf import PDFIUM_LOCK
+from pipelines.components._pdf import PDFIUM_LOCK, encode_png
 from pipelines.engine.components import ComponentError
 from pipelines.engine.values import File, FileDecodeError
 
@@ -115,6 +113,8 @@ class Converted:
     body: str
     pages: list[str] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
+    #: The images the body tags ``![image N](N)``, as PNGs (when asked for).
+    images: list[bytes] = field(default_factory=list)
 
 
 # --- input ----------------------------------------------------------------------
@@ -254,10 +254,15 @@ def pdf_to_text(data: bytes) -> Converted:
     return Converted(body="\n\n".join(page for page in pages if page), pages=pages, meta=_pdf.pdf_meta(data, reader))
 
 
-def pdf_to_markdown(data: bytes) -> Converted:
+def pdf_to_markdown(data: bytes, image_resolution: float | None = None) -> Converted:
+    """PDF as Markdown; with ``image_resolution``, its images too, tagged in place."""
     _pdf.read_pdf(data)  # the same errors as the other PDF tasks (password, broken file)
-    pages = _pdf.pdf_to_markdown(data)
-    return Converted(body="\n".join(page for page in pages if page), pages=pages)
+    images: list[bytes] = []
+    if image_resolution is None:
+        pages = _pdf.pdf_to_markdown(data)
+    else:
+        pages, images = _pdf.pdf_to_markdown_with_images(data, image_resolution, MAX_PAGE_PIXELS)
+    return Converted(body="\n".join(page for page in pages if page), pages=pages, images=images)
 
 
 def pdf_split(data: bytes, batch_size: int) -> list[tuple[int, int, bytes]]:
@@ -311,24 +316,6 @@ def pdf_to_pngs(data: bytes, resolution: float) -> list[bytes]:
         with PDFIUM_LOCK:
             document.close()
     return pngs
-
-
-def encode_png(raw: bytes, width: int, height: int, stride: int, channels: int) -> bytes:
-    """RGB(A) rows (``stride`` bytes apart) as a PNG; avoids needing Pillow."""
-    color_type = {3: 2, 4: 6}[channels]
-    row = width * channels
-    scanlines = b"".join(b"\x00" + raw[y * stride : y * stride + row] for y in range(height))
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(scanlines, 6))
-        + chunk(b"IEND", b"")
-    )
 
 
 # --- DOCX -------------------------------------------------------------------------
@@ -441,11 +428,50 @@ def _docx_size(paragraph: Any, default: float) -> int:
     return int(max(sizes, default=base))
 
 
-def docx_to_markdown(data: bytes) -> Converted:
-    """DOCX as Markdown: Word's heading styles, and text sizes as in PDFs (:func:`_pdf.heading_sizes`)."""
+_BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
+_VML_IMAGE = "{urn:schemas-microsoft-com:vml}imagedata"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def _as_png(blob: bytes) -> bytes | None:
+    """An embedded picture as PNG (Pillow reads it), or None when it cannot be drawn
+    here (EMF/WMF, a broken file) or would exceed :data:`MAX_PAGE_PIXELS`."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(blob)) as image:
+            if image.width * image.height > MAX_PAGE_PIXELS:
+                return None
+            image.load()
+            converted = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert("RGBA")
+            buffer = io.BytesIO()
+            converted.save(buffer, format="PNG")
+            return buffer.getvalue()
+    except Exception:  # noqa: BLE001 - Pillow raises assorted errors for what it cannot read
+        return None
+
+
+def _docx_pictures(document: Any, block: Any) -> list[bytes]:
+    """The pictures a paragraph or table embeds (word/media), in the order they stand, as PNGs."""
+    parts = document.part.related_parts
+    found = []
+    for element in block._element.iter(_BLIP, _VML_IMAGE):
+        rid = element.get(f"{_REL}embed") or element.get(f"{_REL}id")
+        part = parts.get(rid) if rid else None
+        png = _as_png(part.blob) if part is not None and "image" in getattr(part, "content_type", "") else None
+        if png is not None:
+            found.append(png)
+    return found
+
+
+def docx_to_markdown(data: bytes, image_resolution: float | None = None) -> Converted:
+    """DOCX as Markdown: Word's heading styles, and text sizes as in PDFs (:func:`_pdf.heading_sizes`).
+    With ``image_resolution`` (any: the pictures are taken at their own size), each
+    picture is tagged ``![image N](N)`` after the paragraph or table that holds it."""
     from docx.table import Table
 
     document = _docx(data)
+    images: list[bytes] = []
     default = _docx_default_size(document)
     blocks = list(_docx_blocks(document))
     paragraphs = [block for block in blocks if not isinstance(block, Table) and block.text.strip()]
@@ -459,23 +485,17 @@ def docx_to_markdown(data: bytes) -> Converted:
             out.append("\n".join(list_run))
             list_run.clear()
 
-    for block in blocks:
-        if isinstance(block, Table):
-            flush_list()
-            table = _pdf.markdown_table([[cell.text for cell in row.cells] for row in block.rows])
-            if table:
-                out.append(table.rstrip("\n"))
-            continue
+    def markdown_paragraph(block: Any) -> None:
         text = block.text.strip()
         style = (block.style.name if block.style is not None else "") or ""
         heading = re.match(r"Heading (\d)$", style)
         prefix = _docx_list_prefix(block)
         if prefix is not None and text:
             list_run.append(prefix + _docx_inline(block).strip())
-            continue
+            return
         flush_list()
         if not text:
-            continue
+            return
         size = _docx_size(block, default)
         if heading:
             out.append("#" * min(int(heading.group(1)), 6) + " " + text)
@@ -485,9 +505,28 @@ def docx_to_markdown(data: bytes) -> Converted:
             out.append("## " + text)
         else:
             out.append(_docx_inline(block).strip())
+
+    def tag_pictures(block: Any) -> None:
+        pictures = _docx_pictures(document, block) if image_resolution is not None else []
+        if pictures:
+            flush_list()
+        for png in pictures:
+            out.append(_pdf.image_tag(len(images)))
+            images.append(png)
+
+    for block in blocks:
+        if isinstance(block, Table):
+            flush_list()
+            table = _pdf.markdown_table([[cell.text for cell in row.cells] for row in block.rows])
+            if table:
+                out.append(table.rstrip("\n"))
+            tag_pictures(block)
+            continue
+        markdown_paragraph(block)
+        tag_pictures(block)
     flush_list()
     body = "\n\n".join(out) + "\n" if out else ""
-    return Converted(body=body, pages=[body], meta=_docx_meta(document, data))
+    return Converted(body=body, pages=[body], meta=_docx_meta(document, data), images=images)
 
 
 # --- HTML, CSV, text --------------------------------------------------------------
@@ -583,20 +622,29 @@ def xls_to_text(data: bytes) -> Converted:
     return _sheets_text(_office.xls_sheets(data))
 
 
-def pptx_to_markdown(data: bytes) -> Converted:
-    """Each slide's title as ``#``, its text as paragraphs and its tables as tables; one page per slide."""
+def pptx_to_markdown(data: bytes, image_resolution: float | None = None) -> Converted:
+    """Each slide's title as ``#``, its text as paragraphs and its tables as tables; one
+    page per slide. With ``image_resolution`` (any: pictures are taken at their own
+    size), each picture that Pillow can draw is tagged ``![image N](N)`` where it stands
+    on its slide (top to bottom)."""
     pages = []
-    for blocks in _office.pptx_slides(data):
+    images: list[bytes] = []
+    for blocks in _office.pptx_blocks(data, pictures=image_resolution is not None):
         out = []
-        for kind, text in blocks:
-            if kind == "title":
-                out.append("# " + " ".join(text.split()))
+        for kind, value in blocks:
+            if isinstance(value, bytes):
+                png = _as_png(value)
+                if png is not None:
+                    out.append(_pdf.image_tag(len(images)))
+                    images.append(png)
+            elif kind == "title":
+                out.append("# " + " ".join(value.split()))
             elif kind == "table":
-                out.append(_pdf.markdown_table([row.split("\t") for row in text.split("\n")]).rstrip("\n"))
+                out.append(_pdf.markdown_table([row.split("\t") for row in value.split("\n")]).rstrip("\n"))
             else:
-                out.append(text)
+                out.append(value)
         pages.append("\n\n".join(out) + "\n" if out else "")
-    return Converted(body="\n".join(page for page in pages if page), pages=pages)
+    return Converted(body="\n".join(page for page in pages if page), pages=pages, images=images)
 
 
 def pptx_to_text(data: bytes) -> Converted:
@@ -619,8 +667,8 @@ def doc_to_text(data: bytes) -> Converted:
     return Converted(body=converted.body, pages=converted.pages, meta={"Pages": converted.meta.get("Pages", "0")})
 
 
-def doc_to_markdown(data: bytes) -> Converted:
-    return pdf_to_markdown(office_to_pdf(data, DOC))
+def doc_to_markdown(data: bytes, image_resolution: float | None = None) -> Converted:
+    return pdf_to_markdown(office_to_pdf(data, DOC), image_resolution)
 
 
 def ppt_to_text(data: bytes) -> Converted:
@@ -628,8 +676,8 @@ def ppt_to_text(data: bytes) -> Converted:
     return Converted(body=converted.body, pages=converted.pages, meta={"Slides": converted.meta.get("Pages", "0")})
 
 
-def ppt_to_markdown(data: bytes) -> Converted:
-    return pdf_to_markdown(office_to_pdf(data, PPT))
+def ppt_to_markdown(data: bytes, image_resolution: float | None = None) -> Converted:
+    return pdf_to_markdown(office_to_pdf(data, PPT), image_resolution)
 
 
 def _same(data: bytes) -> bytes:
@@ -677,8 +725,26 @@ def to_text(file: File, filename: str | None = None, *, kind: str | None = None)
     return _TO_TEXT[kind or detect_kind(file, filename)](file.read())
 
 
-def to_markdown(file: File, filename: str | None = None, *, kind: str | None = None) -> Converted:
-    return _TO_MARKDOWN[kind or detect_kind(file, filename)](file.read())
+#: Kinds whose images the Markdown can tag (Instill's: PDF, and the Office kinds through PDF).
+WITH_IMAGES: dict[str, Callable[[bytes, float], Converted]] = {
+    PDF: pdf_to_markdown,
+    DOCX: docx_to_markdown,
+    DOC: doc_to_markdown,
+    PPTX: pptx_to_markdown,
+    PPT: ppt_to_markdown,
+}
+
+
+def to_markdown(
+    file: File, filename: str | None = None, *, kind: str | None = None, image_resolution: float | None = None
+) -> Converted:
+    """The document as Markdown; with ``image_resolution`` (DPI), the images of the
+    kinds in :data:`WITH_IMAGES` are tagged ``![image N](N)`` where they stand and
+    returned as PNGs."""
+    kind = kind or detect_kind(file, filename)
+    if image_resolution is not None and kind in WITH_IMAGES:
+        return WITH_IMAGES[kind](file.read(), image_resolution)
+    return _TO_MARKDOWN[kind](file.read())
 
 
 def to_pdf(file: File, filename: str | None = None, *, kind: str | None = None) -> bytes:

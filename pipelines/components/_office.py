@@ -153,6 +153,21 @@ def xls_sheets(data: bytes) -> list[tuple[str, list[list[str]]]]:
 
 def pptx_slides(data: bytes) -> list[list[tuple[str, str]]]:
     """Every slide's text blocks as ``(kind, text)``: ``title``, ``text`` or ``table`` rows joined by tabs."""
+    return [[(kind, value) for kind, value in blocks if isinstance(value, str)] for blocks in pptx_blocks(data)]
+
+
+def _picture(shape: Any) -> bytes | None:
+    """A picture shape's image bytes (None for other shapes, or a picture linked, not embedded)."""
+    try:
+        blob: bytes = shape.image.blob
+    except (AttributeError, KeyError, ValueError):
+        return None
+    return blob
+
+
+def pptx_blocks(data: bytes, *, pictures: bool = False) -> list[list[tuple[str, str | bytes]]]:
+    """Every slide's blocks top to bottom as :func:`pptx_slides` has them; with
+    ``pictures``, its pictures too, as ``("picture", image bytes)``."""
     import pptx
     from pptx.enum.shapes import PP_PLACEHOLDER
 
@@ -163,7 +178,7 @@ def pptx_slides(data: bytes) -> list[list[tuple[str, str]]]:
     titles = {PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE, PP_PLACEHOLDER.VERTICAL_TITLE}
     slides = []
     for slide in presentation.slides:
-        blocks: list[tuple[str, str]] = []
+        blocks: list[tuple[str, str | bytes]] = []
         shapes = sorted(slide.shapes, key=lambda shape: ((shape.top or 0), (shape.left or 0)))
         for shape in shapes:
             if shape.has_text_frame:
@@ -175,6 +190,8 @@ def pptx_slides(data: bytes) -> list[list[tuple[str, str]]]:
             elif getattr(shape, "has_table", False) and shape.has_table:
                 rows = ["\t".join(cell.text for cell in row.cells) for row in shape.table.rows]
                 blocks.append(("table", "\n".join(rows)))
+            elif pictures and (blob := _picture(shape)) is not None:
+                blocks.append(("picture", blob))
         slides.append(blocks)
     return slides
 

@@ -25,9 +25,11 @@ import io
 import itertools
 import math
 import re
+import struct
 import threading
+import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +38,16 @@ from pipelines.engine.components import ComponentError
 __all__ = [
     "PDFIUM_LOCK",
     "Line",
+    "encode_png",
     "heading_sizes",
+    "image_tag",
     "list_item",
     "markdown_table",
     "open_pdfium",
     "pdf_lines",
     "pdf_meta",
     "pdf_to_markdown",
+    "pdf_to_markdown_with_images",
     "pdf_to_text",
     "read_pdf",
 ]
@@ -78,6 +83,20 @@ class Table:
     top: float
     bottom: float
     rows: list[list[str]]
+
+
+@dataclass
+class Picture:
+    """An image on a page: its vertical extent (from the top) and its box in PDF
+    coordinates (left, bottom, right, top, in points from the bottom-left corner)."""
+
+    top: float
+    bottom: float
+    box: tuple[float, float, float, float]
+
+
+#: Images smaller than this (points, either side) are specks, not pictures.
+_MIN_PICTURE = 2.0
 
 
 #: Ruling lines closer than this (points) are one line; shorter segments are not rulings.
@@ -286,6 +305,54 @@ def pdf_lines(data: bytes) -> list[tuple[list[Line], list[Table]]]:
     return _each_page(data, _page_lines)
 
 
+def _page_pictures(page: Any) -> list[Picture]:
+    """The page's image objects (also inside form XObjects), top to bottom, clipped to the page."""
+    import pypdfium2.raw as raw
+
+    width, height = page.get_size()
+    pictures = []
+    for image in page.get_objects(filter=[raw.FPDF_PAGEOBJ_IMAGE], max_depth=8):
+        left, bottom, right, top = image.get_bounds()
+        left, bottom, right, top = max(left, 0.0), max(bottom, 0.0), min(right, width), min(top, height)
+        if right - left < _MIN_PICTURE or top - bottom < _MIN_PICTURE:
+            continue
+        pictures.append(Picture(height - top, height - bottom, (left, bottom, right, top)))
+    return sorted(pictures, key=lambda picture: (picture.top, picture.box[0]))
+
+
+#: A rendered area: raw RGB(A) rows, width, height, stride and channels (:func:`encode_png`'s arguments).
+_Render = tuple[bytes, int, int, int, int]
+
+
+def _render_box(page: Any, box: tuple[float, float, float, float], scale: float) -> _Render:
+    """The page's area ``box`` rendered at ``scale``: raw RGB(A) rows and their shape."""
+    width, height = page.get_size()
+    left, bottom, right, top = box
+    bitmap = page.render(scale=scale, crop=(left, bottom, width - right, height - top), rev_byteorder=True)
+    try:
+        return bytes(bitmap.buffer), bitmap.width, bitmap.height, bitmap.stride, bitmap.n_channels
+    finally:
+        bitmap.close()
+
+
+def encode_png(raw: bytes, width: int, height: int, stride: int, channels: int) -> bytes:
+    """RGB(A) rows (``stride`` bytes apart) as a PNG; avoids needing Pillow."""
+    color_type = {3: 2, 4: 6}[channels]
+    row = width * channels
+    scanlines = b"".join(b"\x00" + raw[y * stride : y * stride + row] for y in range(height))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(scanlines, 6))
+        + chunk(b"IEND", b"")
+    )
+
+
 def heading_sizes(sizes: list[tuple[int, int]], lone_title_lines: int = 3) -> tuple[float, float]:
     """The smallest sizes of a ``#`` and a ``##`` heading (``inf``: none).
 
@@ -337,15 +404,34 @@ def _paragraph_gap(pages: list[list[Line]]) -> float:
     return common * 1.5
 
 
-def _page_markdown(lines: list[Line], tables: list[Table], title: float, subtitle: float, paragraph_gap: float) -> str:
+def image_tag(number: int) -> str:
+    """Instill's Markdown for the document's image ``number`` (from 0)."""
+    return f"![image {number}]({number})"
+
+
+def _page_markdown(
+    lines: list[Line],
+    tables: list[Table],
+    title: float,
+    subtitle: float,
+    paragraph_gap: float,
+    pictures: Sequence[tuple[float, int]] = (),
+) -> str:
+    """The page's Markdown; ``pictures`` are (top, number) of its images, each tagged
+    where it stands among the lines."""
     blocks: list[list[str]] = []
     kinds: list[str] = []
     previous: Line | None = None
     waiting = list(tables)
+    images = list(pictures)
     for line in lines:
         while waiting and waiting[0].top <= line.top:
             blocks.append([markdown_table(waiting.pop(0).rows).rstrip("\n")])
             kinds.append("table")
+            previous = None
+        while images and images[0][0] <= line.top:
+            blocks.append([image_tag(images.pop(0)[1])])
+            kinds.append("image")
             previous = None
         kind = "#" if line.size >= title else "##" if line.size >= subtitle else "p"
         item = list_item(line.text) if kind == "p" else None
@@ -364,6 +450,9 @@ def _page_markdown(lines: list[Line], tables: list[Table], title: float, subtitl
     for table in waiting:
         blocks.append([markdown_table(table.rows).rstrip("\n")])
         kinds.append("table")
+    for _, number in images:
+        blocks.append([image_tag(number)])
+        kinds.append("image")
     out = []
     for kind, parts in zip(kinds, blocks, strict=True):
         if kind in ("#", "##"):
@@ -373,15 +462,52 @@ def _page_markdown(lines: list[Line], tables: list[Table], title: float, subtitl
     return "\n\n".join(out) + "\n" if out else ""
 
 
-def pdf_to_markdown(data: bytes) -> list[str]:
-    """Each page's Markdown (every non-empty page ends with a newline)."""
-    pages = pdf_lines(data)
+def _markdown_pages(
+    pages: list[tuple[list[Line], list[Table]]], pictures: list[list[Picture]] | None = None
+) -> list[str]:
+    """Each page's Markdown, its pictures (when given) tagged in place, numbered from 0
+    through the document."""
     # Only a one-page document with nothing but text can be all title (a title page, a slide).
     lone_title_lines = 3 if sum(1 for lines, _ in pages if lines) == 1 and not any(t for _, t in pages) else 0
     sizes = [(line.size, len(line.text)) for lines, _ in pages for line in lines]
     title, subtitle = heading_sizes(sizes, lone_title_lines)
     gap = _paragraph_gap([lines for lines, _ in pages])
-    return [_page_markdown(lines, tables, title, subtitle, gap) for lines, tables in pages]
+    numbered = itertools.count()
+    out = []
+    for index, (lines, tables) in enumerate(pages):
+        tops = [(picture.top, next(numbered)) for picture in (pictures[index] if pictures else [])]
+        out.append(_page_markdown(lines, tables, title, subtitle, gap, tops))
+    return out
+
+
+def pdf_to_markdown(data: bytes) -> list[str]:
+    """Each page's Markdown (every non-empty page ends with a newline)."""
+    return _markdown_pages(pdf_lines(data))
+
+
+def pdf_to_markdown_with_images(data: bytes, resolution: float, max_pixels: float) -> tuple[list[str], list[bytes]]:
+    """Each page's Markdown with an ``![image N](N)`` tag where each of its images
+    stands, and the images (their area of the page rendered at ``resolution`` DPI, as
+    Instill's converter crops them) as PNGs, in the tags' order. An image that would
+    render larger than ``max_pixels`` is refused."""
+    scale = resolution / 72
+
+    def read(page: Any, number: int) -> tuple[tuple[list[Line], list[Table]], list[Picture], list[_Render]]:
+        pictures = _page_pictures(page)
+        renders = []
+        for picture in pictures:
+            left, bottom, right, top = picture.box
+            if (right - left) * scale * (top - bottom) * scale > max_pixels:
+                raise ComponentError(
+                    f"An image on page {number} would be too large at {resolution:g} DPI; use a lower resolution."
+                )
+            renders.append(_render_box(page, picture.box, scale))
+        return _page_lines(page, number), pictures, renders
+
+    pages = _each_page(data, read)
+    markdown = _markdown_pages([content for content, _, _ in pages], [pictures for _, pictures, _ in pages])
+    # Compression runs outside the PDFium lock so other renders can proceed.
+    return markdown, [encode_png(*render) for _, _, renders in pages for render in renders]
 
 
 def markdown_table(rows: list[list[str]]) -> str:

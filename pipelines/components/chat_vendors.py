@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.components import openai, outbound
+from pipelines.components import openai, vendor_api
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import File, FileDecodeError
 
@@ -289,6 +289,31 @@ class ChatAnswer:
         return {"text": self.text, "usage": {"input-tokens": self.input_tokens, "output-tokens": self.output_tokens}}
 
 
+@dataclass
+class _ChatSink:
+    """One attempt's answer for :func:`vendor_api.sse_call`: each event read with
+    ``read_event`` (the cumulative text published when it added some), a whole JSON
+    answer with ``read_whole``."""
+
+    ctx: TaskContext
+    read_event: Callable[[Mapping[str, Any], ChatAnswer], bool]
+    read_whole: Callable[[Mapping[str, Any], ChatAnswer], None]
+    answer: ChatAnswer = field(default_factory=ChatAnswer)
+
+    async def event(self, data: str, url: str) -> bool:
+        chunk = _event(data, url)
+        if chunk is None or not self.read_event(chunk, self.answer):
+            return False
+        await self.ctx.publish({"text": self.answer.text})
+        return True
+
+    def whole(self, payload: Mapping[str, Any]) -> None:
+        self.read_whole(payload, self.answer)
+
+    def output(self) -> dict[str, Any]:
+        return self.answer.output()
+
+
 async def stream_chat(
     ctx: TaskContext,
     url: str,
@@ -302,34 +327,16 @@ async def stream_chat(
     """POST a streamed chat request and read its server-sent events with
     ``read_event`` (true when it added text, which is then published as the
     cumulative ``text``); a server that answers one JSON body is read with
-    ``read_whole``. Retried as the openai component's calls are."""
-    content = openai.json_content(body)
-    answer = ChatAnswer()
-
-    async def attempt() -> dict[str, Any]:
-        nonlocal answer
-        answer = ChatAnswer()
-        try:
-            async with openai.model_request(
-                ctx, url, headers=headers, content=content, allowed_paths=allowed_paths
-            ) as response:
-                await openai.check_status(response, url)
-                if "text/event-stream" not in response.headers.get("content-type", ""):
-                    read_whole(await openai.json_body(response, ctx, url), answer)
-                    return answer.output()
-                async for data in openai.sse_data(response):
-                    if data.strip() == "[DONE]":
-                        break
-                    chunk = _event(data, url)
-                    if chunk is not None and read_event(chunk, answer):
-                        await ctx.publish({"text": answer.text})
-        except outbound.OutboundUnavailable as exc:
-            if answer.text:  # what was published stays published: a retry would repeat it
-                raise ComponentError(f"{exc} (the answer broke off after it had started)") from None
-            raise openai.Transient(str(exc)) from None
-        return answer.output()
-
-    return await openai.with_retries(ctx, attempt)
+    ``read_whole``. Retried as :func:`vendor_api.sse_call` retries (never once text
+    has been published)."""
+    return await vendor_api.sse_call(
+        ctx,
+        url,
+        body,
+        paths=allowed_paths,
+        headers=headers,
+        start=lambda: _ChatSink(ctx, read_event, read_whole),
+    )
 
 
 def _event(data: str, url: str) -> Mapping[str, Any] | None:
@@ -450,22 +457,5 @@ def chat_component(
 ) -> ComponentDefinition:
     """A vendor component with Instill's ``TASK_TEXT_GENERATION_CHAT`` (and any
     ``more_tasks``), an ``api-key`` (so it takes a platform key) and ``base-url``."""
-    chat_task = Task(
-        name="TASK_TEXT_GENERATION_CHAT",
-        title="Text Generation Chat",
-        description="Provide text outputs in response to text inputs; the answer streams as it is generated.",
-        input_schema=chat_input,
-        output_schema=CHAT_OUTPUT,
-        run=run,
-    )
-    return ComponentDefinition(
-        type=type,
-        title=title,
-        kind="ai",
-        vendor=vendor,
-        description=description,
-        setup_schema=setup,
-        credential_fields=frozenset({"api-key"}),
-        check_setup=openai.check_setup,
-        tasks={"TASK_TEXT_GENERATION_CHAT": chat_task, **more_tasks},
-    )
+    chat_task = vendor_api.chat_task(run, chat_input, CHAT_OUTPUT, "text")
+    return vendor_api.ai_component(type, title, vendor, description, setup, [chat_task, *more_tasks.values()])

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipelines.components import chat_vendors, vendor_api
-from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
+from pipelines.engine.components import ComponentError, TaskContext
 
 DEFAULT_BASE_URL = "https://api.cohere.com"
 PATHS = ("/v2/chat", "/v2/embed", "/v2/rerank")
@@ -100,19 +100,7 @@ EMBEDDINGS_INPUT = {
     },
     "required": ["text", "model-name", "input-type", "embedding-type"],
 }
-EMBEDDINGS_OUTPUT = {
-    "type": "object",
-    "title": "Output",
-    "properties": {
-        "embedding": {"type": "array", "title": "Embedding", "items": {"type": "number"}},
-        "usage": {
-            "type": "object",
-            "title": "Usage",
-            "properties": {"tokens": {"type": "number", "title": "Token Count"}},
-        },
-    },
-    "required": ["embedding"],
-}
+EMBEDDINGS_OUTPUT = vendor_api.embedding_output(tokens_required=False)
 RERANK_INPUT = {
     "type": "object",
     "title": "Input",
@@ -345,25 +333,23 @@ async def run_rerank(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     return output
 
 
-COMPONENT = ComponentDefinition(
-    type="cohere",
-    title="Cohere",
-    kind="ai",
-    vendor="Cohere",
-    description="Chat (streamed, with citations), embeddings and reranking with Cohere's models.",
-    setup_schema=SETUP_SCHEMA,
-    credential_fields=frozenset({"api-key"}),
-    check_setup=vendor_api.check_base_urls("base-url"),
-    tasks={
-        "TASK_TEXT_GENERATION_CHAT": vendor_api.chat_task(run_chat, CHAT_INPUT, CHAT_OUTPUT, "text"),
-        "TASK_TEXT_EMBEDDINGS": vendor_api.embeddings_task(run_embeddings, EMBEDDINGS_INPUT, EMBEDDINGS_OUTPUT),
-        "TASK_TEXT_RERANKING": Task(
-            name="TASK_TEXT_RERANKING",
-            title="Text Reranking",
-            description="Sort text inputs by semantic relevance to a specified query.",
-            input_schema=RERANK_INPUT,
-            output_schema=RERANK_OUTPUT,
-            run=run_rerank,
+COMPONENT = vendor_api.ai_component(
+    "cohere",
+    "Cohere",
+    "Cohere",
+    "Chat (streamed, with citations), embeddings and reranking with Cohere's models.",
+    SETUP_SCHEMA,
+    [
+        vendor_api.chat_task(run_chat, CHAT_INPUT, CHAT_OUTPUT, "text"),
+        vendor_api.embeddings_task(run_embeddings, EMBEDDINGS_INPUT, EMBEDDINGS_OUTPUT),
+        vendor_api.task(
+            "TASK_TEXT_RERANKING",
+            "Text Reranking",
+            "Sort text inputs by semantic relevance to a specified query.",
+            RERANK_INPUT,
+            RERANK_OUTPUT,
+            run_rerank,
         ),
-    },
+    ],
+    check_setup=vendor_api.check_base_urls("base-url"),
 )

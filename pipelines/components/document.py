@@ -80,7 +80,10 @@ TO_MARKDOWN_INPUT = {
         "display-image-tag": {
             "type": "boolean",
             "title": "Display Image Tag",
-            "description": "Accepted for compatibility; image tags are not produced.",
+            "description": (
+                "Extract the document's images into images and tag each in the Markdown where it stands, "
+                "as ![image N](N) (N from 0). PDF, DOCX, DOC, PPTX and PPT."
+            ),
             "default": False,
         },
         "display-all-page-image": {
@@ -246,7 +249,10 @@ def convert_to_markdown(input: dict[str, Any], ctx: TaskContext) -> dict[str, An
     file, filename = _input_document(input)
     resolution = _resolution(input)
     kind = docs.detect_kind(file, filename)
-    converted = docs.to_markdown(file, filename, kind=kind)
+    tagged = input.get("display-image-tag")
+    if tagged is not None and not isinstance(tagged, bool):
+        raise ComponentError(f"display-image-tag must be true or false, not {tagged!r}.")
+    converted = docs.to_markdown(file, filename, kind=kind, image_resolution=resolution if tagged else None)
     converter = input.get("converter")
     if converter is not None and not isinstance(converter, str):
         raise ComponentError(f"The converter must be a string such as 'pdfplumber', not {converter!r}.")
@@ -256,7 +262,7 @@ def convert_to_markdown(input: dict[str, Any], ctx: TaskContext) -> dict[str, An
     return {
         "body": converted.body,
         "filename": _output_filename(filename, ".md"),
-        "images": [],
+        "images": [File(png, mime_type="image/png") for png in converted.images],
         "error": "",
         "all-page-images": all_page_images,
         "markdowns": converted.pages,

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipelines.components import vendor_api
-from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
+from pipelines.engine.components import ComponentError, TaskContext
 from pipelines.engine.values import File, FileDecodeError
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
@@ -379,24 +379,22 @@ async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, A
     return {"embedding": values}
 
 
-COMPONENT = ComponentDefinition(
-    type="gemini",
-    title="Gemini",
-    kind="ai",
-    vendor="Google",
-    description="Chat (streamed on request; text, images, audio, video and documents in) and embeddings with Google's Gemini models.",
-    setup_schema=SETUP_SCHEMA,
-    credential_fields=frozenset({"api-key"}),
-    check_setup=vendor_api.check_base_urls("base-url"),
-    tasks={
-        "TASK_CHAT": Task(
-            name="TASK_CHAT",
-            title="Chat",
-            description="Generate a response from text and media inputs; streamed when stream is true.",
-            input_schema=CHAT_INPUT,
-            output_schema=CHAT_OUTPUT,
-            run=run_chat,
+COMPONENT = vendor_api.ai_component(
+    "gemini",
+    "Gemini",
+    "Google",
+    "Chat (streamed on request; text, images, audio, video and documents in) and embeddings with Google's Gemini models.",
+    SETUP_SCHEMA,
+    [
+        vendor_api.task(
+            "TASK_CHAT",
+            "Chat",
+            "Generate a response from text and media inputs; streamed when stream is true.",
+            CHAT_INPUT,
+            CHAT_OUTPUT,
+            run_chat,
         ),
-        "TASK_TEXT_EMBEDDINGS": vendor_api.embeddings_task(run_embeddings, EMBEDDINGS_INPUT, EMBEDDINGS_OUTPUT),
-    },
+        vendor_api.embeddings_task(run_embeddings, EMBEDDINGS_INPUT, EMBEDDINGS_OUTPUT),
+    ],
+    check_setup=vendor_api.check_base_urls("base-url"),
 )

@@ -19,7 +19,8 @@ import json
 from typing import Any
 
 from pipelines.components import chat_vendors as chat
-from pipelines.engine.components import ComponentError, Task, TaskContext
+from pipelines.components import vendor_api
+from pipelines.engine.components import ComponentError, TaskContext
 
 DEFAULT_BASE_URL = "https://api.mistral.ai/v1"
 API_PATHS = ("/chat/completions", "/embeddings")
@@ -41,20 +42,7 @@ EMBEDDINGS_INPUT = {
     },
     "required": ["text", "model-name"],
 }
-EMBEDDINGS_OUTPUT = {
-    "type": "object",
-    "title": "Output",
-    "properties": {
-        "embedding": {"type": "array", "title": "Embedding", "items": {"type": "number"}},
-        "usage": {
-            "type": "object",
-            "title": "Usage",
-            "properties": {"tokens": {"type": "number", "title": "Token Count"}},
-            "required": ["tokens"],
-        },
-    },
-    "required": ["embedding"],
-}
+EMBEDDINGS_OUTPUT = vendor_api.embedding_output(tokens_required=True)
 SETUP_SCHEMA = chat.setup_schema("Mistral AI Connection", "Mistral AI", DEFAULT_BASE_URL)
 # Recipe field → request field; top-k is accepted and not sent (Mistral has none).
 _OPTIONS = {
@@ -104,12 +92,12 @@ COMPONENT = chat.chat_component(
     SETUP_SCHEMA,
     CHAT_INPUT,
     run_chat,
-    TASK_TEXT_EMBEDDINGS=Task(
-        name="TASK_TEXT_EMBEDDINGS",
-        title="Text Embeddings",
-        description="Turn text into a vector of numbers that capture its meaning.",
-        input_schema=EMBEDDINGS_INPUT,
-        output_schema=EMBEDDINGS_OUTPUT,
-        run=run_embeddings,
+    TASK_TEXT_EMBEDDINGS=vendor_api.task(
+        "TASK_TEXT_EMBEDDINGS",
+        "Text Embeddings",
+        "Turn text into a vector of numbers that capture its meaning.",
+        EMBEDDINGS_INPUT,
+        EMBEDDINGS_OUTPUT,
+        run_embeddings,
     ),
 )

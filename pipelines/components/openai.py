@@ -37,7 +37,7 @@ import json
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -58,6 +58,7 @@ __all__ = [
     "TEXT_EMBEDDINGS_OUTPUT",
     "USAGE",
     "Transient",
+    "ai_component",
     "base_url_problem",
     "call",
     "check_setup",
@@ -71,6 +72,7 @@ __all__ = [
     "required_string",
     "retry_delay",
     "sse_data",
+    "task",
     "with_retries",
 ]
 
@@ -996,57 +998,92 @@ async def run_text_to_speech(input: dict[str, Any], ctx: TaskContext) -> dict[st
     return {"audio": file}
 
 
-COMPONENT = ComponentDefinition(
-    type="openai",
-    title="OpenAI",
-    kind="ai",
-    vendor="OpenAI",
-    description="Text generation (streamed), embeddings, images, speech recognition and speech with OpenAI or any OpenAI-compatible server (Ollama, vLLM, llama.cpp).",
-    setup_schema=SETUP_SCHEMA,
-    credential_fields=frozenset({"api-key"}),
-    check_setup=check_setup,
-    tasks={
-        "TASK_TEXT_GENERATION": Task(
-            name="TASK_TEXT_GENERATION",
-            title="Text Generation",
-            description="Provide text outputs in response to their inputs; the answer streams as it is generated.",
-            input_schema=TEXT_GENERATION_INPUT,
-            output_schema=TEXT_GENERATION_OUTPUT,
-            run=run_text_generation,
+def task(
+    name: str, title: str, description: str, input_schema: dict[str, Any], output_schema: dict[str, Any], run: Any
+) -> Task:
+    """One task of a component, as the AI components list theirs."""
+    return Task(
+        name=name,
+        title=title,
+        description=description,
+        input_schema=input_schema,
+        output_schema=output_schema,
+        run=run,
+    )
+
+
+def ai_component(
+    type: str,
+    title: str,
+    vendor: str,
+    description: str,
+    setup_schema: dict[str, Any],
+    tasks: Iterable[Task],
+    check_setup: Callable[[Mapping[str, Any]], list[tuple[str, str]]] = check_setup,
+) -> ComponentDefinition:
+    """An AI vendor component: kind ``ai``, its ``api-key`` a credential (so a recipe
+    can give it the platform's key), its tasks by name in the order given."""
+    return ComponentDefinition(
+        type=type,
+        title=title,
+        kind="ai",
+        vendor=vendor,
+        description=description,
+        setup_schema=setup_schema,
+        credential_fields=frozenset({"api-key"}),
+        check_setup=check_setup,
+        tasks={each.name: each for each in tasks},
+    )
+
+
+COMPONENT = ai_component(
+    "openai",
+    "OpenAI",
+    "OpenAI",
+    "Text generation (streamed), embeddings, images, speech recognition and speech with OpenAI or any OpenAI-compatible server (Ollama, vLLM, llama.cpp).",
+    SETUP_SCHEMA,
+    [
+        task(
+            "TASK_TEXT_GENERATION",
+            "Text Generation",
+            "Provide text outputs in response to their inputs; the answer streams as it is generated.",
+            TEXT_GENERATION_INPUT,
+            TEXT_GENERATION_OUTPUT,
+            run_text_generation,
         ),
-        "TASK_TEXT_EMBEDDINGS": Task(
-            name="TASK_TEXT_EMBEDDINGS",
-            title="Text Embeddings",
-            description="Turn text into numbers, unlocking use cases like search.",
-            input_schema=TEXT_EMBEDDINGS_INPUT,
-            output_schema=TEXT_EMBEDDINGS_OUTPUT,
-            run=run_text_embeddings,
+        task(
+            "TASK_TEXT_EMBEDDINGS",
+            "Text Embeddings",
+            "Turn text into numbers, unlocking use cases like search.",
+            TEXT_EMBEDDINGS_INPUT,
+            TEXT_EMBEDDINGS_OUTPUT,
+            run_text_embeddings,
         ),
-        "TASK_TEXT_TO_IMAGE": Task(
-            name="TASK_TEXT_TO_IMAGE",
-            title="Text to Image",
-            description="Generate images with DALL·E (images/generations).",
-            input_schema=TEXT_TO_IMAGE_INPUT,
-            output_schema=TEXT_TO_IMAGE_OUTPUT,
-            run=run_text_to_image,
+        task(
+            "TASK_TEXT_TO_IMAGE",
+            "Text to Image",
+            "Generate images with DALL·E (images/generations).",
+            TEXT_TO_IMAGE_INPUT,
+            TEXT_TO_IMAGE_OUTPUT,
+            run_text_to_image,
         ),
-        "TASK_SPEECH_RECOGNITION": Task(
-            name="TASK_SPEECH_RECOGNITION",
-            title="Speech Recognition",
-            description="Turn audio into text (audio/transcriptions).",
-            input_schema=SPEECH_RECOGNITION_INPUT,
-            output_schema=SPEECH_RECOGNITION_OUTPUT,
-            run=run_speech_recognition,
+        task(
+            "TASK_SPEECH_RECOGNITION",
+            "Speech Recognition",
+            "Turn audio into text (audio/transcriptions).",
+            SPEECH_RECOGNITION_INPUT,
+            SPEECH_RECOGNITION_OUTPUT,
+            run_speech_recognition,
         ),
-        "TASK_TEXT_TO_SPEECH": Task(
-            name="TASK_TEXT_TO_SPEECH",
-            title="Text to Speech",
-            description="Turn text into lifelike spoken audio (audio/speech).",
-            input_schema=TEXT_TO_SPEECH_INPUT,
-            output_schema=TEXT_TO_SPEECH_OUTPUT,
-            run=run_text_to_speech,
+        task(
+            "TASK_TEXT_TO_SPEECH",
+            "Text to Speech",
+            "Turn text into lifelike spoken audio (audio/speech).",
+            TEXT_TO_SPEECH_INPUT,
+            TEXT_TO_SPEECH_OUTPUT,
+            run_text_to_speech,
         ),
-    },
+    ],
 )
 
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipelines.components import vendor_api
-from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
+from pipelines.engine.components import ComponentError, TaskContext
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 PATHS = ("/chat/completions",)
@@ -298,23 +298,21 @@ class _Stream(_Choices):
         return True
 
 
-COMPONENT = ComponentDefinition(
-    type="universal-ai",
-    title="Universal AI",
-    kind="ai",
-    vendor="Instill",
-    description="Chat with a model named in the setup, in standardized input and output formats (OpenAI's models and compatible servers).",
-    setup_schema=SETUP_SCHEMA,
-    credential_fields=frozenset({"api-key"}),
-    check_setup=vendor_api.check_base_urls("base-url"),
-    tasks={
-        "TASK_CHAT": Task(
-            name="TASK_CHAT",
-            title="Chat",
-            description="Generate response base on conversation input; streamed when parameter.stream is true.",
-            input_schema=CHAT_INPUT,
-            output_schema=CHAT_OUTPUT,
-            run=run_chat,
+COMPONENT = vendor_api.ai_component(
+    "universal-ai",
+    "Universal AI",
+    "Instill",
+    "Chat with a model named in the setup, in standardized input and output formats (OpenAI's models and compatible servers).",
+    SETUP_SCHEMA,
+    [
+        vendor_api.task(
+            "TASK_CHAT",
+            "Chat",
+            "Generate response base on conversation input; streamed when parameter.stream is true.",
+            CHAT_INPUT,
+            CHAT_OUTPUT,
+            run_chat,
         )
-    },
+    ],
+    check_setup=vendor_api.check_base_urls("base-url"),
 )

@@ -27,13 +27,17 @@ from pipelines.components.openai import (
     MAX_ATTEMPTS,
     MAX_RETRY_AFTER,
     Transient,
+    ai_component,
     base_url_problem,
     check_status,
     json_body,
+    json_content,
+    model_request,
     provider_message,
     required_string,
     retry_delay,
     sse_data,
+    task,
     with_retries,
 )
 from pipelines.engine.components import ComponentError, Task, TaskContext
@@ -46,11 +50,13 @@ __all__ = [
     "USAGE_SCHEMA",
     "StreamSink",
     "Transient",
+    "ai_component",
     "base_url",
     "base_url_problem",
     "chat_task",
     "check_base_urls",
     "check_status",
+    "embedding_output",
     "embeddings_task",
     "file_of",
     "json_body",
@@ -64,6 +70,7 @@ __all__ = [
     "sse_call",
     "sse_data",
     "streamed",
+    "task",
     "with_retries",
 ]
 
@@ -106,14 +113,12 @@ def post(
 ) -> Any:
     """One POST of ``body`` as JSON through the outbound guard (an async context manager
     yielding the unread response). An allowed model host admits only ``paths``."""
-    return outbound.guarded_stream(
-        "POST",
+    return model_request(
+        ctx,
         url,
         headers={"Content-Type": "application/json", **headers},
-        content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        allowed_hosts=ctx.config.get("llm_allowed_hosts", ctx.config.get("http_allowed_hosts", ())),
+        content=json_content(body),
         allowed_paths=paths,
-        timeout=float(ctx.config.get("http_timeout", outbound.DEFAULT_TIMEOUT)),
     )
 
 
@@ -220,26 +225,46 @@ async def sse_call(
 
 def chat_task(run: Any, input: dict[str, Any], output: dict[str, Any], inputs: str) -> Task:
     """Instill's ``TASK_TEXT_GENERATION_CHAT``, answering ``inputs`` ("text", "text/image")."""
-    return Task(
-        name="TASK_TEXT_GENERATION_CHAT",
-        title="Text Generation Chat",
-        description=f"Provide text outputs in response to {inputs} inputs; the answer streams as it is generated.",
-        input_schema=input,
-        output_schema=output,
-        run=run,
+    return task(
+        "TASK_TEXT_GENERATION_CHAT",
+        "Text Generation Chat",
+        f"Provide text outputs in response to {inputs} inputs; the answer streams as it is generated.",
+        input,
+        output,
+        run,
     )
 
 
 def embeddings_task(run: Any, input: dict[str, Any], output: dict[str, Any]) -> Task:
     """Instill's ``TASK_TEXT_EMBEDDINGS``."""
-    return Task(
-        name="TASK_TEXT_EMBEDDINGS",
-        title="Text Embeddings",
-        description="Turn text into a vector of numbers that capture its meaning, unlocking use cases like semantic search.",
-        input_schema=input,
-        output_schema=output,
-        run=run,
+    return task(
+        "TASK_TEXT_EMBEDDINGS",
+        "Text Embeddings",
+        "Turn text into a vector of numbers that capture its meaning, unlocking use cases like semantic search.",
+        input,
+        output,
+        run,
     )
+
+
+def embedding_output(*, tokens_required: bool) -> dict[str, Any]:
+    """A TASK_TEXT_EMBEDDINGS output of one ``embedding`` and its ``usage.tokens`` (Cohere's, Mistral's)."""
+    usage: dict[str, Any] = {
+        "type": "object",
+        "title": "Usage",
+        "properties": {"tokens": {"type": "number", "title": "Token Count"}},
+    }
+    if tokens_required:
+        usage["required"] = ["tokens"]
+    return {
+        "type": "object",
+        "title": "Output",
+        "properties": {
+            "embedding": {"type": "array", "title": "Embedding", "items": {"type": "number"}},
+            "usage": usage,
+        },
+        "required": ["embedding"],
+    }
 
 
 def file_of(value: Any, where: str, kind: str = "") -> File:

@@ -29,7 +29,7 @@ from pipelines.engine.recipe import Graph
 from pipelines.errors import AlreadyExists, InvalidArgument, NotFound
 from pipelines.filtering import Field, compile_filter
 from pipelines.list_filters import connection_filter
-from pipelines.models import RESOURCE_ID_PATTERN, Connection, Namespace, Pipeline
+from pipelines.models import RESOURCE_ID_PATTERN, Connection, Namespace, Pipeline, PipelineRelease
 from pipelines.services.component_catalog import integration_get, view_is_full
 from pipelines.services.secrets import decrypt, encrypt
 
@@ -284,12 +284,22 @@ _REFERENCING_FIELDS = {"q": Field("fuzzy", get=lambda slug: slug), "qPipeline": 
 
 
 def referenced_pipelines(*, namespace: Namespace, connection_id: str, params: Mapping[str, str]) -> list[str]:
-    """The ids of the namespace's pipelines whose recipe references the connection
-    (``q="text"`` keeps those whose id contains it)."""
+    """The ids of the namespace's pipelines that reference the connection
+    (``${connection.<id>}``) in their recipe or in any of their releases' recipes (a
+    release runs on the connection too, so deleting it would break that release), newest
+    pipeline first as Instill lists them; ``q="text"`` keeps those whose id contains it."""
     connection_get(namespace=namespace, connection_id=connection_id)
     pattern = _reference_pattern(connection_id)
-    rows = Pipeline.objects.filter(namespace=namespace, raw_recipe__contains="connection.").order_by("slug")
-    found = [slug for slug, raw in rows.values_list("slug", "raw_recipe") if pattern.search(raw)]
+    rows = Pipeline.objects.filter(namespace=namespace)
+    mentions = "connection."
+    hits = {
+        pk
+        for pk, raw in rows.filter(raw_recipe__contains=mentions).values_list("pk", "raw_recipe")
+        if pattern.search(raw)
+    }
+    releases = PipelineRelease.objects.filter(pipeline__namespace=namespace, raw_recipe__contains=mentions)
+    hits |= {pk for pk, raw in releases.values_list("pipeline_id", "raw_recipe") if pattern.search(raw)}
+    found = list(rows.filter(pk__in=hits).order_by("-create_time", "-pk").values_list("slug", flat=True))
     wanted = compile_filter(params.get("filter") or "", _REFERENCING_FIELDS, search="q")
     return [slug for slug in found if wanted.matches(slug)]
 

@@ -40,6 +40,7 @@ const editor = window.CodeMirror
         "Ctrl-S": () => save(),
         "Cmd-S": () => save(),
         Esc: (cm) => armLeave(cm, true),
+        "Ctrl-Space": (cm) => complete(cm),
       },
     })
   : null;
@@ -56,6 +57,306 @@ if (editor) {
   });
   editor.on("blur", (cm) => armLeave(cm, false));
 }
+// --- the component catalog: completion and help ---------------------------------------
+// Component types after `type:`, that component's tasks after `task:` and the task's
+// input names inside `input:`, and the help under the editor for the component and task
+// at the cursor, read from the component catalog the API serves (GET
+// /v1beta/component-definitions), loaded once, page by page, when the editor is first
+// focused. The editor's wrapper says where the load is: data-catalog="loading",
+// "loaded" or "failed" (a failed load is tried again on the next request).
+// The show-hint addon draws the list; while it is open its keys win, so Escape closes it only.
+
+let definitions = null;
+let catalogLoad = null;
+const CATALOG_URL = "/v1beta/component-definitions?view=VIEW_FULL&pageSize=100";
+
+async function fetchCatalog() {
+  const found = [];
+  let token = "";
+  do {
+    const answer = await fetch(CATALOG_URL + (token ? `&pageToken=${encodeURIComponent(token)}` : ""), {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    if (!answer.ok) throw new Error(`HTTP ${answer.status}`);
+    const body = await answer.json();
+    found.push(...(body.componentDefinitions || []));
+    token = body.nextPageToken || "";
+  } while (token);
+  return found;
+}
+
+function loadCatalog(cm) {
+  if (definitions || catalogLoad) return;
+  cm.getWrapperElement().dataset.catalog = "loading";
+  catalogLoad = fetchCatalog().then(
+    (found) => {
+      definitions = found;
+      catalogLoad = null;
+      const request = pendingCompletion;
+      pendingCompletion = null;
+      try {
+        if (request && isCurrent(cm, request)) showCompletion(cm, request);
+        showHelp(cm);
+      } finally {
+        cm.getWrapperElement().dataset.catalog = "loaded"; // after the list it may open
+      }
+    },
+    () => {
+      catalogLoad = null;
+      pendingCompletion = null;
+      cm.getWrapperElement().dataset.catalog = "failed";
+      helpBody?.replaceChildren(element("p", { className: "muted", textContent: "The component catalog could not be loaded; focus the editor again to retry." }));
+    },
+  );
+}
+
+const byId = (id) => definitions?.find((d) => d.id === id) || null;
+const lineIndent = (text) => text.search(/\S/);
+const keyOf = (text) => text.trim().match(/^(?:-\s+)?(["']?)([^"':]+)\1\s*:/)?.[2] || "";
+const isBlank = (text) => !text.trim() || text.trim().startsWith("#");
+// The value of `key:` among the sibling lines of the block around line `at` (same indent).
+function siblingValue(cm, at, indent, key) {
+  const pattern = new RegExp(`^\\s*${key}:\\s*["']?([^"'#\\s]+)`);
+  for (const step of [-1, 1]) {
+    for (let n = at; n >= 0 && n < cm.lineCount(); n += step) {
+      const text = cm.getLine(n);
+      if (isBlank(text)) continue;
+      if (lineIndent(text) < indent) break;
+      if (lineIndent(text) === indent && pattern.test(text)) return text.match(pattern)[1];
+    }
+  }
+  return null;
+}
+
+// What to offer at the cursor: {kind, word, from, line, indent} (the block's key line and indent) or null.
+function completionContext(cm) {
+  const cursor = cm.getCursor();
+  const before = cm.getLine(cursor.line).slice(0, cursor.ch);
+  const keyed = before.match(/^(\s*)(type|task):\s*(\S*)$/);
+  if (keyed) {
+    return { kind: keyed[2], word: keyed[3], from: cursor.ch - keyed[3].length, line: cursor.line, indent: keyed[1].length };
+  }
+  const naming = before.match(/^(\s*)([\w-]*)$/);
+  if (!naming) return null;
+  for (let n = cursor.line - 1; n >= 0; n -= 1) {
+    const text = cm.getLine(n);
+    if (isBlank(text) || lineIndent(text) >= naming[1].length) continue;
+    if (!/^\s*input:\s*(#.*)?$/.test(text)) return null;
+    return { kind: "input", word: naming[2], from: naming[1].length, line: n, indent: lineIndent(text) };
+  }
+  return null;
+}
+
+function completionItems(cm, context) {
+  if (context.kind === "type") return definitions.map((d) => ({ text: d.id, detail: d.title }));
+  const definition = byId(siblingValue(cm, context.line, context.indent, "type"));
+  if (!definition) return [];
+  if (context.kind === "task") return definition.tasks.map((t) => ({ text: t.name, detail: t.description || t.title }));
+  const task = siblingValue(cm, context.line, context.indent, "task");
+  const properties = definition.spec?.dataSpecifications?.[task]?.input?.properties || {};
+  return Object.entries(properties).map(([name, field]) => ({ text: `${name}: `, label: name, detail: field.title || field.description || "" }));
+}
+
+function renderItem(element, _data, item) {
+  element.append(item.label || item.text);
+  if (item.detail) element.append(Object.assign(document.createElement("span"), { className: "hint-detail", textContent: ` ${item.detail}` }));
+}
+
+// A request is the editor's state when the list was asked for; it opens only if nothing
+// moved since: not the text, the cursor or the focus, and no key was pressed (every
+// keydown and mousedown drops the request waiting for the catalog, so only the newest
+// one can open, and never one asked for before an Escape).
+let pendingCompletion = null;
+const LIST_KEYS = new Set(["ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End", "Enter", "Tab", "Escape"]);
+const snapshot = (cm, auto) => ({ auto, generation: cm.changeGeneration(), cursor: cm.getCursor() });
+const isCurrent = (cm, request) =>
+  cm.hasFocus() &&
+  !cm.state.completionActive &&
+  cm.changeGeneration() === request.generation &&
+  window.CodeMirror.cmpPos(cm.getCursor(), request.cursor) === 0 &&
+  !cm.somethingSelected();
+
+function complete(cm, auto = false) {
+  pendingCompletion = null;
+  if (!cm.showHint || !completionContext(cm)) return;
+  const request = snapshot(cm, auto);
+  if (definitions) return showCompletion(cm, request);
+  pendingCompletion = request;
+  loadCatalog(cm);
+}
+
+function showCompletion(cm, request) {
+  const context = completionContext(cm);
+  if (!context) return;
+  const items = completionItems(cm, context);
+  cm.showHint({
+    completeSingle: false,
+    closeCharacters: /[()[\]{},;]/, // not the space and colon of `task: `: the list follows the context
+    hint: (editorNow) => {
+      const now = completionContext(editorNow);
+      if (!now || now.kind !== context.kind) return null;
+      const word = now.word.toLowerCase();
+      const list = items
+        .filter((item) => (item.label || item.text).toLowerCase().startsWith(word))
+        .map((item) => ({ ...item, displayText: item.label || item.text, render: renderItem }));
+      if (!list.length || (request.auto && list.length === 1 && list[0].displayText === now.word)) return null;
+      const line = editorNow.getCursor().line;
+      return { list, from: window.CodeMirror.Pos(line, now.from), to: editorNow.getCursor() };
+    },
+  });
+}
+
+// --- help: the component and task at the cursor ---
+
+// The component block around the cursor: the nearest enclosing block (the cursor's own
+// lines first, then each parent's) whose `type:` is a component of the catalog; with its
+// task and the input key the cursor is on (or in).
+function componentAt(cm) {
+  const cursor = cm.getCursor();
+  let line = cursor.line;
+  while (line > 0 && isBlank(cm.getLine(line))) line -= 1;
+  let indent = lineIndent(cm.getLine(line));
+  if (indent < 0) return null;
+  const keys = []; // the keys of the lines left on the way up, innermost first
+  for (;;) {
+    const definition = byId(siblingValue(cm, line, indent, "type"));
+    if (definition) {
+      const task = siblingValue(cm, line, indent, "task");
+      // The input under the cursor: the key one level inside `input:`.
+      const input = keyOf(cm.getLine(line)) === "input" && keys.length ? keys.at(-1) : null;
+      return { definition, task, input };
+    }
+    // On to the parent: the nearest line above with less indent.
+    let parent = line - 1;
+    while (parent >= 0 && (isBlank(cm.getLine(parent)) || lineIndent(cm.getLine(parent)) >= indent)) parent -= 1;
+    if (parent < 0) return null;
+    keys.push(keyOf(cm.getLine(line)));
+    line = parent;
+    indent = lineIndent(cm.getLine(parent));
+  }
+}
+
+const element = (tag, props = {}, ...children) => {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children.filter((child) => child !== null && child !== undefined && child !== ""));
+  return node;
+};
+
+function typeLabel(field) {
+  const types = [field.type || []].flat();
+  if (types.includes("array") && field.items) {
+    const item = typeLabel(field.items);
+    return item === "any" ? "array" : `array of ${item}`;
+  }
+  if (types.length) return types.join(" or ");
+  if (field.instillAcceptFormats) return field.instillAcceptFormats.join(" or ");
+  if (field.format) return field.format;
+  return "any";
+}
+
+const helpBody = $("component-help-body");
+let helpShown = "";
+
+function showHelp(cm) {
+  if (!helpBody || !definitions) return;
+  const at = componentAt(cm);
+  const key = at ? `${at.definition.id}/${at.task}/${at.input}` : "";
+  if (key === helpShown && helpBody.childElementCount) return;
+  helpShown = key;
+  helpBody.dataset.component = at ? at.definition.id : "";
+  helpBody.dataset.task = at?.task || "";
+  if (!at) {
+    helpBody.replaceChildren(element("p", { className: "muted", textContent: "Put the cursor in a component to see what it takes." }));
+    return;
+  }
+  const { definition } = at;
+  const parts = [
+    element("h3", { className: "help-title" }, `${definition.title} `, element("code", { textContent: definition.id })),
+    element("p", { className: "help-text", textContent: definition.description || "" }),
+  ];
+  const task = definition.tasks.find((t) => t.name === at.task);
+  if (!task) {
+    parts.push(
+      element("h4", { textContent: "Tasks" }),
+      element(
+        "ul",
+        { className: "help-list" },
+        ...definition.tasks.map((t) =>
+          element("li", {}, element("code", { textContent: t.name }), ` ${t.title || ""}`, t.description ? element("span", { className: "muted", textContent: ` — ${t.description}` }) : null),
+        ),
+      ),
+    );
+  } else {
+    const schema = definition.spec?.dataSpecifications?.[task.name]?.input || {};
+    const required = new Set(schema.required || []);
+    parts.push(
+      element("h4", {}, element("code", { textContent: task.name }), ` ${task.title || ""}`),
+      element("p", { className: "help-text", textContent: task.description || "" }),
+      element("h4", { textContent: "Inputs" }),
+      element(
+        "ul",
+        { className: "help-list help-inputs" },
+        ...Object.entries(schema.properties || {}).map(([name, field]) => {
+          const item = element(
+            "li",
+            {},
+            element("code", { textContent: name }),
+            " ",
+            element("span", { className: "type-chip", textContent: typeLabel(field) }),
+            required.has(name) ? element("span", { className: "badge", textContent: "required" }) : null,
+            field.title && field.title !== name ? ` ${field.title}` : "",
+            field.description ? element("span", { className: "muted", textContent: ` — ${field.description}` }) : null,
+          );
+          item.dataset.input = name;
+          if (name === at.input) {
+            item.classList.add("help-current");
+            item.setAttribute("aria-current", "true");
+          }
+          return item;
+        }),
+      ),
+    );
+  }
+  helpBody.replaceChildren(...parts);
+}
+
+if (editor) {
+  editor.on("keydown", (cm, event) => {
+    pendingCompletion = null;
+    const completion = cm.state.completionActive;
+    if (!completion) return;
+    // After each keystroke show-hint sets the list's keys aside until it redraws the
+    // list at the next animation frame (late on a busy machine): a list key pressed in
+    // that moment would move the cursor, or (Escape) arm "Tab leaves" and leave the list
+    // open. Redraw it now, before the key is handled, so the key acts on the list.
+    if (LIST_KEYS.has(event.key) && completion.debounce) {
+      cancelAnimationFrame(completion.debounce);
+      completion.debounce = 0;
+      completion.update();
+    }
+    if (event.key === "Escape" && cm.state.completionActive) {
+      cm.closeHint(); // the list only; the next Escape arms "Tab leaves"
+      event.preventDefault();
+    }
+  });
+  editor.on("mousedown", () => (pendingCompletion = null));
+  editor.on("focus", (cm) => loadCatalog(cm));
+  editor.on("inputRead", (cm) => {
+    if (cm.state.completionActive) return;
+    const context = completionContext(cm);
+    if (context && (context.kind !== "input" || context.word)) complete(cm, true);
+  });
+  // The help follows the cursor and the text (a task typed or removed), a moment later.
+  let helpTimer = null;
+  const followHelp = (cm) => {
+    clearTimeout(helpTimer);
+    helpTimer = setTimeout(() => showHelp(cm), 120);
+  };
+  editor.on("cursorActivity", followHelp);
+  editor.on("changes", followHelp);
+}
+
 const getText = () => (editor ? editor.getValue() : textarea.value);
 
 function lint(text, update) {

@@ -118,16 +118,26 @@ def test_only_the_owner_sees_or_changes_connections(api, bob_api, alice):
 
 
 def test_referenced_pipelines(api, alice):
+    """Instill's list (newest first, paged, q on the id), counting a pipeline whose draft
+    no longer names the connection while one of its releases still does."""
     assert api.post(CONNECTIONS, openai_connection()).status_code == 201
-    for pid in ("uses-it", "also-uses"):
-        assert api.post(PIPELINES, {"id": pid, "rawRecipe": RECIPE}).status_code == 201
     other = RECIPE.replace("${connection.my-openai}", "${connection.my-openai-2}")
+    for pid in ("uses-it", "released", "also-uses"):
+        assert api.post(PIPELINES, {"id": pid, "rawRecipe": RECIPE}).status_code == 201
+    assert api.post(f"{PIPELINES}/released/releases", {"id": "v1.0.0"}).status_code == 201
+    assert api.patch(f"{PIPELINES}/released", {"rawRecipe": other}).status_code == 200
     assert api.post(PIPELINES, {"id": "other", "rawRecipe": other}).status_code == 201
-    found = api.get(f"{CONNECTIONS}/my-openai/referenced-pipelines").json()
-    assert found["pipelineIds"] == ["also-uses", "uses-it"] and found["totalSize"] == 2
-    assert api.get(f"{CONNECTIONS}/my-openai/referenced-pipelines", {"filter": 'q="also"'}).json()["pipelineIds"] == [
-        "also-uses"
-    ]
+    path = f"{CONNECTIONS}/my-openai/referenced-pipelines"
+    found = api.get(path).json()
+    assert found == {"pipelineIds": ["also-uses", "released", "uses-it"], "nextPageToken": "", "totalSize": 3}
+    first = api.get(path, {"pageSize": 2}).json()
+    assert first["pipelineIds"] == ["also-uses", "released"] and first["totalSize"] == 3
+    rest = api.get(path, {"pageSize": 2, "pageToken": first["nextPageToken"]}).json()
+    assert rest == {"pipelineIds": ["uses-it"], "nextPageToken": "", "totalSize": 3}
+    assert api.get(path, {"filter": 'q="also"'}).json()["pipelineIds"] == ["also-uses"]
+    # Once the release is gone, nothing of "released" references the connection.
+    assert api.delete(f"{PIPELINES}/released/releases/v1.0.0").status_code == 204
+    assert api.get(path).json()["pipelineIds"] == ["also-uses", "uses-it"]
     assert api.get(f"{CONNECTIONS}/nope/referenced-pipelines").status_code == 404
 
 

@@ -849,3 +849,107 @@ def test_libreoffice_fetches_nothing_a_document_links_to() -> None:
         server.shutdown()
     assert images["filenames"] == ["linked-1.png"]
     assert requested == []
+
+
+# --- images inside documents (display-image-tag) -------------------------------------------
+
+
+def make_pdf_with_pictures() -> bytes:
+    """Two Letter pages: text with a 100x50 pt picture between two of its lines, then a
+    page holding only a 40x40 pt picture (both a 2x2 RGB image XObject, scaled)."""
+    text = "".join(
+        f"BT /F1 {size} Tf 72 {y} Td ({line}) Tj ET\n"
+        for size, y, line in [
+            (24, 740, "Field Notes"),
+            (11, 700, "Before the picture."),
+            (11, 687, "Still before it."),
+            (11, 560, "After the picture."),
+        ]
+    )
+    first = (text + "q 100 0 0 50 72 600 cm /Im1 Do Q\n").encode("latin-1")
+    second = b"q 40 0 0 40 72 500 cm /Im1 Do Q\n"
+    pixels = bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255])
+    resources = b"/Resources << /Font << /F1 7 0 R >> /XObject << /Im1 8 0 R >> >>"
+    return assemble_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R 5 0 R] /Count 2 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] " + resources + b" /Contents 4 0 R >>",
+            b"<< /Length %d >>\nstream\n" % len(first) + first + b"\nendstream",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] " + resources + b" /Contents 6 0 R >>",
+            b"<< /Length %d >>\nstream\n" % len(second) + second + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+            b"<< /Type /XObject /Subtype /Image /Width 2 /Height 2 /ColorSpace /DeviceRGB /BitsPerComponent 8 "
+            b"/Length %d >>\nstream\n" % len(pixels) + pixels + b"\nendstream",
+        ]
+    )
+
+
+def test_pdf_images_are_tagged_where_they_stand_and_returned_as_pngs() -> None:
+    """Instill's converter with display-image-tag: each picture's area of the page as a
+    PNG at the resolution, tagged ![image N](N) between the lines it stands between,
+    numbered through the document; without the flag, no tags and no images."""
+    pdf = File(make_pdf_with_pictures(), mime_type="application/pdf")
+    out = run("TASK_CONVERT_TO_MARKDOWN", {"document": pdf, "display-image-tag": True, "resolution": 144})
+    assert out["body"] == (
+        "# Field Notes\n\nBefore the picture.\nStill before it.\n\n![image 0](0)\n\nAfter the picture.\n\n"
+        "![image 1](1)\n"
+    )
+    assert out["markdowns"] == [
+        "# Field Notes\n\nBefore the picture.\nStill before it.\n\n![image 0](0)\n\nAfter the picture.\n",
+        "![image 1](1)\n",
+    ]
+    assert [image.mime_type for image in out["images"]] == ["image/png", "image/png"]
+    assert [png_size(image.read()) for image in out["images"]] == [(200, 100), (80, 80)]
+    plain = run("TASK_CONVERT_TO_MARKDOWN", {"document": pdf})
+    assert plain["images"] == [] and "![image" not in plain["body"]
+    assert plain["body"] == "# Field Notes\n\nBefore the picture.\nStill before it.\n\nAfter the picture.\n"
+    with pytest.raises(ComponentError, match="display-image-tag must be true or false"):
+        run("TASK_CONVERT_TO_MARKDOWN", {"document": pdf, "display-image-tag": "yes"})
+
+
+def picture(size: tuple[int, int], kind: str) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format=kind)
+    return buffer.getvalue()
+
+
+def test_docx_images_come_from_word_media_in_place() -> None:
+    """A DOCX's pictures (word/media) in the order they stand: after the paragraph that
+    holds them, a table's after the table; a JPEG comes back as PNG."""
+    document = docx.Document()
+    document.add_paragraph("Before the picture.")
+    document.add_picture(io.BytesIO(picture((30, 20), "PNG")))
+    document.add_paragraph("After the picture.")
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "Logo"
+    table.cell(0, 1).paragraphs[0].add_run().add_picture(io.BytesIO(picture((12, 10), "JPEG")))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    out = run("TASK_CONVERT_TO_MARKDOWN", {"document": File(buffer.getvalue()), "display-image-tag": True})
+    assert out["body"] == (
+        "Before the picture.\n\n![image 0](0)\n\nAfter the picture.\n\n| Logo |  |\n| --- | --- |\n\n![image 1](1)\n"
+    )
+    assert [png_size(image.read()) for image in out["images"]] == [(30, 20), (12, 10)]
+    plain = run("TASK_CONVERT_TO_MARKDOWN", {"document": File(buffer.getvalue())})
+    assert plain["images"] == [] and "![image" not in plain["body"]
+
+
+def test_pptx_pictures_are_tagged_where_they_stand_on_their_slide() -> None:
+    import pptx
+    from pptx.util import Inches
+
+    presentation = pptx.Presentation()
+    slide = presentation.slides.add_slide(presentation.slide_layouts[5])  # title only
+    slide.shapes.title.text = "Results"
+    slide.shapes.add_picture(io.BytesIO(picture((24, 16), "PNG")), Inches(1), Inches(2))
+    slide.shapes.add_textbox(Inches(1), Inches(5), Inches(4), Inches(1)).text_frame.text = "Below the chart."
+    buffer = io.BytesIO()
+    presentation.save(buffer)
+    out = run("TASK_CONVERT_TO_MARKDOWN", {"document": File(buffer.getvalue()), "display-image-tag": True})
+    assert out["body"] == "# Results\n\n![image 0](0)\n\nBelow the chart.\n"
+    assert [png_size(image.read()) for image in out["images"]] == [(24, 16)]
+    plain = run("TASK_CONVERT_TO_MARKDOWN", {"document": File(buffer.getvalue())})
+    assert plain["body"] == "# Results\n\nBelow the chart.\n" and plain["images"] == []
