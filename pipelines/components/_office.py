@@ -26,6 +26,7 @@ __all__ = [
     "LIBREOFFICE_MISSING",
     "cell_text",
     "libreoffice_to_pdf",
+    "pptx_blocks",
     "pptx_slides",
     "xls_sheets",
     "xlsx_sheets",
