@@ -65,18 +65,20 @@ if (( $# == 0 )); then
 fi
 
 # The main pass on several pytest-xdist workers (processes): PIPELINE_TEST_WORKERS of
-# them for a whole-suite run (default 3: the tests wait on servers, subprocesses and
-# browsers more than they compute, so more workers than the 2 cores of the machine the
-# suite is sized for still gain), none for `scripts/test.sh <paths>` unless it is set.
-# Each test module stays on one worker (--dist loadscope), so a module's servers start
-# once; tests/xdist_workers.py gives each worker a data dir of its own.
+# them for a whole-suite run (default 2, as many as the cores of the machine the suite
+# is sized for: with the passes and checks beside it, more cost more CPU than they save
+# waiting; docs/development.md has the figures), none for `scripts/test.sh <paths>`
+# unless it is set. Each test module stays on one worker (--dist loadscope), so a
+# module's servers start once; tests/xdist_workers.py gives each worker a data dir.
 workers=${PIPELINE_TEST_WORKERS:-}
 if [[ -z $workers ]] && (( $# == 0 )); then
-    workers=3
+    workers=2
 fi
 xdist=(-p tests.xdist_workers)
 if [[ -n $workers && $workers != 0 ]]; then
-    xdist+=(-n "$workers" --dist loadscope)
+    # In collection order (not largest module first): the browser tests must come last
+    # on a worker (see tests/e2e/browser/conftest.py), and they are collected last.
+    xdist+=(-n "$workers" --dist loadscope --no-loadscope-reorder)
 fi
 "$PY" -m pytest "${xdist[@]}" --junitxml="$PIPELINE_TEST_OUTPUT/junit.xml" "$@"
 status=$?

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import socketserver
 
 import pytest
 from django.test import Client
@@ -42,6 +43,13 @@ output:
 """
 
 PASSWORD = "correct-horse-battery"
+
+# The test HTTP servers (slow_server, the fake vendors, component test sites) are the
+# standard library's, whose listen backlog is 5. A test that opens dozens of connections
+# at once on a loaded machine (parallel workers, other passes) overflows it, and each
+# dropped connection is retried only after a second: past the 1 s timeouts some tests
+# set. A backlog as deep as a real server's removes that wait.
+socketserver.TCPServer.request_queue_size = 128
 
 
 class ApiClient(Client):
