@@ -39,6 +39,7 @@ if (( $# == 0 )); then
     checks_pid=$!
 fi
 
+main_args=()
 # The other ASGI server: serve runs on uvicorn by default (PIPELINE_SERVER); the
 # streaming, HTTP-limit and HTTP-layer tests and the console's browser tests of live
 # runs over the websocket run again on daphne, which stays supported — beside the
@@ -50,11 +51,13 @@ fi
 # its own folder of server logs and screenshots (test-output/daphne/); their output is
 # printed after the main pass's.
 if (( $# == 0 )); then
-    scale_log=$checks_dir/scale.log
-    "$PY" tests/scale/run.py --junitxml="$PIPELINE_TEST_OUTPUT/junit-scale.xml" > "$scale_log" 2>&1 &
-    scale_pid=$!
+    scale_dir=$(mktemp -d "${TMPDIR:-/tmp}/pipeline-test-scale.XXXXXX")
     daphne_dir=$(mktemp -d "${TMPDIR:-/tmp}/pipeline-test-daphne.XXXXXX")
-    trap 'rm -rf "$data_dir" "$checks_dir" "$daphne_dir"' EXIT
+    trap 'rm -rf "$data_dir" "$checks_dir" "$scale_dir" "$daphne_dir"' EXIT
+    scale_log=$checks_dir/scale.log
+    PIPELINE_DATA_DIR=$scale_dir "$PY" tests/scale/run.py --junitxml="$PIPELINE_TEST_OUTPUT/junit-scale.xml" \
+        > "$scale_log" 2>&1 &
+    scale_pid=$!
     daphne_log=$checks_dir/daphne.log
     PIPELINE_DATA_DIR=$daphne_dir PIPELINE_SERVER=daphne PIPELINE_TEST_OUTPUT=$PIPELINE_TEST_OUTPUT/daphne \
         "$PY" -m pytest --junitxml="$PIPELINE_TEST_OUTPUT/junit-daphne.xml" \
@@ -62,6 +65,17 @@ if (( $# == 0 )); then
         tests/e2e/test_serve_http_layer.py tests/e2e/browser/test_pages_browser.py \
         > "$daphne_log" 2>&1 &
     daphne_pid=$!
+    # The API fuzzer's module: schemathesis makes one item per API operation, all with
+    # the same node id, and pytest-xdist, which tells items apart by node id, would run
+    # only the first of each (tests/e2e/conftest.py skips them on a worker). So it runs
+    # in one process of its own, beside the others.
+    fuzz_dir=$(mktemp -d "${TMPDIR:-/tmp}/pipeline-test-fuzz.XXXXXX")
+    trap 'rm -rf "$data_dir" "$checks_dir" "$scale_dir" "$daphne_dir" "$fuzz_dir"' EXIT
+    fuzz_log=$checks_dir/fuzz.log
+    PIPELINE_DATA_DIR=$fuzz_dir "$PY" -m pytest --junitxml="$PIPELINE_TEST_OUTPUT/junit-fuzz.xml" \
+        tests/e2e/test_openapi_fuzz.py > "$fuzz_log" 2>&1 &
+    fuzz_pid=$!
+    main_args=(--ignore=tests/e2e/test_openapi_fuzz.py)
 fi
 
 # The main pass on several pytest-xdist workers (processes): PIPELINE_TEST_WORKERS of
@@ -80,7 +94,7 @@ if [[ -n $workers && $workers != 0 ]]; then
     # on a worker (see tests/e2e/browser/conftest.py), and they are collected last.
     xdist+=(-n "$workers" --dist loadscope --no-loadscope-reorder)
 fi
-"$PY" -m pytest "${xdist[@]}" --junitxml="$PIPELINE_TEST_OUTPUT/junit.xml" "$@"
+"$PY" -m pytest "${xdist[@]}" --junitxml="$PIPELINE_TEST_OUTPUT/junit.xml" "${main_args[@]}" "$@"
 status=$?
 if (( status == 5 )); then
     echo "test.sh: pytest collected no tests; that is a failure here." >&2
@@ -88,6 +102,11 @@ if (( status == 5 )); then
 fi
 
 if (( $# == 0 )); then
+    wait "$fuzz_pid"
+    fuzz_status=$?
+    echo "--- the API fuzzer (tests/e2e/test_openapi_fuzz.py, in a process of its own):"
+    cat "$fuzz_log"
+    (( status == 0 )) && status=$fuzz_status
     wait "$scale_pid"
     scale_status=$?
     echo "--- the scale-out flavour (PostgreSQL + Redis + Celery workers, tests/scale/run.py):"

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,6 +112,23 @@ def platform_key_server(
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: drives a real `manage.py serve` subprocess over HTTP")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a pytest-xdist worker, items that share a node id are skipped, saying why:
+    xdist tells items apart by node id and would silently run only the first of them.
+    schemathesis makes such items (one per API operation, test_openapi_fuzz.py), which
+    scripts/test.sh runs in a process of its own."""
+    if not WORKER:
+        return
+    counts = Counter(item.nodeid for item in items)
+    skip = pytest.mark.skip(
+        reason="items sharing a node id cannot run on pytest-xdist workers: run this module without -n "
+        "(scripts/test.sh's whole-suite run does)"
+    )
+    for item in items:
+        if counts[item.nodeid] > 1:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
