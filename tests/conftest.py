@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import os
+import socketserver
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 
 from pipelines.demo import HELLO
@@ -46,6 +47,13 @@ output:
 
 PASSWORD = "correct-horse-battery"
 
+# The test HTTP servers (slow_server, the fake vendors, component test sites) are the
+# standard library's, whose listen backlog is 5. A test that opens dozens of connections
+# at once on a loaded machine (parallel workers, other passes) overflows it, and each
+# dropped connection is retried only after a second: past the 1 s timeouts some tests
+# set. A backlog as deep as a real server's removes that wait.
+socketserver.TCPServer.request_queue_size = 128
+
 
 class ApiClient(Client):
     """A test client that sends JSON and an Authorization header by default."""
@@ -72,11 +80,28 @@ class ApiClient(Client):
         return super().patch(path, data if data is not None else {}, content_type=content_type, **self._auth(extra))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER") and "PIPELINE_XDIST_DATA_DIR" not in os.environ:
+        raise pytest.UsageError(
+            "pytest -n needs a data dir per worker: add `-p tests.xdist_workers` (scripts/test.sh does)"
+        )
+    # Django's fast hasher, as its testing docs advise: every user the tests make and
+    # every Basic-auth request would otherwise cost a PBKDF2 hash (most of a second
+    # here). The servers the end-to-end tests start keep the real hasher.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _collected_static_files():
     """Pages link static files by their hashed names (pipelines/staticfiles.py), which
-    only a collectstatic makes: once per session, as `manage.py serve` does at start-up."""
-    call_command("collectstatic", interactive=False, verbosity=0)
+    only a collectstatic makes: once per session, as `manage.py serve` does at start-up
+    (and the same way, so that the end-to-end tests' servers can share them: see
+    ``start_server`` in tests/e2e/conftest.py)."""
+    from pipelines.staticfiles import collect_if_changed
+
+    collect_if_changed()
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ HELLO = "/v1beta/namespaces/admin/pipelines/hello/trigger"
 
 
 def read_events(response: httpx.Response) -> list[dict]:
-    """A small SSE parser: one dict per event with its id, name and JSON data."""
+    """A small SSE parser: one dict per event with its id, name and JSON data. Comments
+    (the heartbeats a run slower than their interval gets) are no events, as in a browser."""
     events, current = [], {}
     for line in response.iter_lines():
         if line == "":
@@ -22,7 +23,7 @@ def read_events(response: httpx.Response) -> list[dict]:
                 events.append(current)
             current = {}
         elif line.startswith(":"):
-            current.setdefault("comments", []).append(line)
+            continue
         else:
             field, _, value = line.partition(": ")
             current[field] = json.loads(value) if field == "data" else value

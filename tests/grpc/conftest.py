@@ -91,7 +91,10 @@ def alice_md(alice_token) -> list[tuple[str, str]]:
 @pytest.fixture(scope="session")
 def serve_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real ``manage.py serve`` (HTTP and gRPC on one event loop) on free ports."""
-    log = Path(os.environ.get("PIPELINE_TEST_OUTPUT", ROOT / "test-output")) / "grpc-serve.log"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # one per xdist worker: a log each
+    log = Path(os.environ.get("PIPELINE_TEST_OUTPUT", ROOT / "test-output")) / (
+        f"grpc-serve-{worker}.log" if worker else "grpc-serve.log"
+    )
     with Server(
         data_dir=tmp_path_factory.mktemp("grpc-serve-data"), admin_password="grpc-admin", log_path=log
     ) as server:

@@ -31,7 +31,8 @@ def _is_browser_test(item) -> bool:
 def pytest_collection_modifyitems(config, items):
     """Browser tests run last: Playwright's sync API keeps an event loop running in the
     main thread for as long as the (session) browser lives, and every async test after
-    it would fail with "asyncio.run() cannot be called from a running event loop"."""
+    it would fail with "asyncio.run() cannot be called from a running event loop". On
+    pytest-xdist workers too: scripts/test.sh hands modules out in this order."""
     items.sort(key=_is_browser_test)
     if Path(CHROMIUM).exists() or shutil.which("chromium"):
         return
