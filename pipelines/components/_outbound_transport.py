@@ -7,6 +7,8 @@ request, not by every process that registers the components.
 
 from __future__ import annotations
 
+import functools
+import ssl
 import typing
 
 import httpcore
@@ -55,12 +57,21 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context per process, shared by every request (an SSLContext
+    is safe to share): loading the CA bundle costs ~20 ms of CPU, which each request
+    used to pay twice."""
+    return httpx.create_ssl_context()
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     def __init__(self, policy: OutboundPolicy) -> None:
-        super().__init__(trust_env=False)
+        context = _ssl_context()
+        super().__init__(verify=context, trust_env=False)
         # httpx builds its pool without a way to pass a network backend; swap the
         # pool for an equivalent one that connects through the guard.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=context,
             network_backend=GuardedNetworkBackend(policy),
         )
