@@ -68,7 +68,7 @@ _MEDIA = {"images": "image/", "audio": "audio/", "videos": "video/", "documents"
 # --- schemas ----------------------------------------------------------------------
 
 _MEDIA_LIST = {"type": "array", "items": {"type": "string"}}
-CHAT_INPUT = {
+CHAT_INPUT: dict[str, Any] = {
     "type": "object",
     "title": "Input",
     "properties": {
