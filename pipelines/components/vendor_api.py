@@ -1,6 +1,7 @@
 """Talking to AI vendors' HTTP APIs, for the AI components (``openai``, ``ollama``,
-``cohere``, ``gemini``, ``universal-ai``): one guarded POST, bounded retries, the provider's own error
-message, server-sent events, and the API root a setup names.
+``cohere``, ``gemini``, ``universal-ai``): one guarded POST (or GET, PATCH, DELETE: gemini's
+cached contents), bounded retries, the provider's own error message, server-sent events,
+and the API root a setup names.
 
 Failures: an HTTP error answer becomes a :class:`ComponentError` carrying its status
 and the provider's own message (``{"error": {"message": ...}}``, ``{"error": "..."}``,
