@@ -336,6 +336,10 @@ CACHES["limits"] = (
 PIPELINE_LOGIN_FAILURES_PER_USER = env_int("PIPELINE_LOGIN_FAILURES_PER_USER", 10)
 PIPELINE_LOGIN_FAILURES_PER_ADDRESS = env_int("PIPELINE_LOGIN_FAILURES_PER_ADDRESS", 50)
 PIPELINE_LOGIN_FAILURE_WINDOW_SECONDS = env_int("PIPELINE_LOGIN_FAILURE_WINDOW_SECONDS", 300)
+# Basic credentials that verified are not hashed again for this long (0: every call
+# hashes), in a per-process LRU of at most this many entries (pipelines/basic_cache.py).
+PIPELINE_BASIC_AUTH_CACHE_SECONDS = env_int("PIPELINE_BASIC_AUTH_CACHE_SECONDS", 300)
+PIPELINE_BASIC_AUTH_CACHE_ENTRIES = env_int("PIPELINE_BASIC_AUTH_CACHE_ENTRIES", 1024)
 # Requests per API token (per user for Basic and browser sessions) as "N/second|minute|
 # hour|day"; empty: no limit and no cost. Triggers on every transport count against
 # PIPELINE_RATE_LIMIT_TRIGGERS (and per pipeline, whoever calls, against

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth import authenticate as django_authenticate
 
-from pipelines import ratelimits
+from pipelines import basic_cache, ratelimits
 from pipelines.errors import AUTHENTICATION_REQUIRED, Unauthenticated  # noqa: F401 - AUTHENTICATION_REQUIRED: the adapters' message
 from pipelines.services.tokens import PREFIX, hash_token, token_authenticate, token_identity_cached
 
@@ -56,7 +56,8 @@ def authenticate_authorization(header: str, *, address: str) -> object | None:
     """The user named by an Authorization value (an HTTP header or gRPC ``authorization``
     metadata, a websocket handshake) sent from client ``address``, None when it is empty;
     :class:`Unauthenticated` when it is wrong. Basic credentials go through the sign-in
-    throttle (:class:`RateLimited` once a user or address has failed too often)."""
+    throttle (:class:`RateLimited` once a user or address has failed too often); ones that
+    verified a moment ago are not hashed again (:mod:`pipelines.basic_cache`)."""
     found = credentials(header)
     if found is None:
         return None
@@ -64,10 +65,13 @@ def authenticate_authorization(header: str, *, address: str) -> object | None:
     if kind == "token":
         return token_authenticate(first)
     ratelimits.signin_check(username=first, address=address)
-    user = django_authenticate(request=None, username=first, password=second)
-    if user is None or not user.is_active:
-        ratelimits.signin_failed(username=first, address=address)
-        raise Unauthenticated("wrong username or password")
+    user = basic_cache.lookup(first, second)
+    if user is None:
+        user = django_authenticate(request=None, username=first, password=second)
+        if user is None or not user.is_active:
+            ratelimits.signin_failed(username=first, address=address)
+            raise Unauthenticated("wrong username or password")
+        basic_cache.remember(first, second, user)
     ratelimits.signin_succeeded(username=first)
     return user
 

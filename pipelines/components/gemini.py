@@ -15,8 +15,17 @@ Instill's: ``texts``, ``images`` (generated images as files, their bytes taken o
 ``candidates``), ``usage`` (Gemini's usage metadata with kebab-case keys),
 ``candidates``, ``prompt-feedback``, ``model-version``, ``response-id``.
 
-``TASK_TEXT_EMBEDDINGS`` posts to ``:embedContent``. ``TASK_CACHE`` (Gemini's cached
-contents) is not offered.
+``TASK_TEXT_EMBEDDINGS`` posts to ``:embedContent``.
+
+``TASK_CACHE`` manages Gemini's cached contents (``/v1beta/cachedContents``) by its
+``operation``: ``create`` (POST: ``model``, contents built as TASK_CHAT builds them —
+``contents`` then the prompt and media as a last user turn — ``system-message`` or
+``system-instruction``, ``tools``, ``tool-config``, ``display-name``, and ``ttl`` or
+``expire-time``), ``list`` (GET, ``page-size``, ``page-token``), ``get`` (GET),
+``update`` (PATCH of ``ttl`` or ``expire-time`` with its ``updateMask``) and ``delete``
+(DELETE) of ``cache-name``. It answers ``operation``, ``cached-content`` (create, get,
+update), ``cached-contents`` and ``next-page-token`` (list), Gemini's keys in
+kebab-case. TASK_CHAT's ``cached-content`` uses what was cached.
 
 The key is sent as ``x-goog-api-key``; the API root is
 ``https://generativelanguage.googleapis.com`` or ``setup.base-url`` (what the platform
@@ -37,6 +46,10 @@ from pipelines.engine.values import File, FileDecodeError
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 PATHS = (":generateContent", ":streamGenerateContent?alt=sse", ":embedContent")
+CACHE_PATH = "/v1beta/cachedContents"
+CACHE_OPERATIONS = ("create", "list", "get", "update", "delete")
+TTL_PATTERN = r"^[0-9]+(\.([0-9]{1,9}))?s$"
+EXPIRE_TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
 TASK_TYPES = (
     "TASK_TYPE_UNSPECIFIED",
     "RETRIEVAL_QUERY",
@@ -55,7 +68,7 @@ _MEDIA = {"images": "image/", "audio": "audio/", "videos": "video/", "documents"
 # --- schemas ----------------------------------------------------------------------
 
 _MEDIA_LIST = {"type": "array", "items": {"type": "string"}}
-CHAT_INPUT = {
+CHAT_INPUT: dict[str, Any] = {
     "type": "object",
     "title": "Input",
     "properties": {
@@ -153,6 +166,83 @@ EMBEDDINGS_INPUT = {
     "required": ["text", "model"],
 }
 EMBEDDINGS_OUTPUT = vendor_api.EMBEDDING_OUTPUT
+_CHAT = CHAT_INPUT["properties"]
+CACHE_INPUT = {
+    "type": "object",
+    "title": "Input",
+    "properties": {
+        "operation": {
+            "type": "string",
+            "title": "Operation",
+            "description": "create, list, get, update (its ttl or expire-time only) or delete cached content.",
+            "enum": list(CACHE_OPERATIONS),
+            "default": "create",
+        },
+        "model": {
+            **_CHAT["model"],
+            "description": "ID of the model the cached content is for (create only; immutable after).",
+        },
+        "cache-name": {
+            "type": "string",
+            "title": "Cache Name",
+            "description": "[get, update, delete] The cached content's name: cachedContents/{cachedContent}.",
+        },
+        **{
+            name: {**_CHAT[name], "description": f"[create] {_CHAT[name]['description']}"}
+            for name in ("prompt", "images", "audio", "videos", "documents", "system-message")
+        },
+        "display-name": {"type": "string", "title": "Display Name", "description": "[create] A name of your own."},
+        "system-instruction": _CHAT["system-instruction"],
+        "contents": {
+            **_CHAT["contents"],
+            "description": "[create] Gemini contents to cache; the prompt and media are added as a last user turn.",
+        },
+        "tools": _CHAT["tools"],
+        "tool-config": _CHAT["tool-config"],
+        "ttl": {
+            "type": "string",
+            "title": "TTL",
+            "description": '[create, update] Time to live, seconds ending with "s" ("3600s", "3.5s").',
+            "pattern": TTL_PATTERN,
+        },
+        "expire-time": {
+            "type": "string",
+            "title": "Expire Time",
+            "description": "[create, update] When it expires, RFC 3339 (2026-10-02T15:01:23Z).",
+            "format": "date-time",
+            "pattern": EXPIRE_TIME_PATTERN,
+        },
+        "page-size": {
+            "type": "integer",
+            "title": "Page Size",
+            "description": "[list] At most this many cached contents.",
+            "minimum": 1,
+            "maximum": 1000,
+            "default": 50,
+        },
+        "page-token": {
+            "type": "string",
+            "title": "Page Token",
+            "description": "[list] The next-page-token of an earlier list.",
+        },
+    },
+    "required": ["operation"],
+}
+_CACHED_CONTENT = {
+    "type": "object",
+    "title": "Cached Content",
+    "description": "name, display-name, model, create-time, update-time, expire-time, usage-metadata.",
+}
+CACHE_OUTPUT = {
+    "type": "object",
+    "title": "Output",
+    "properties": {
+        "operation": {"type": "string", "title": "Operation", "enum": list(CACHE_OPERATIONS)},
+        "cached-content": _CACHED_CONTENT,
+        "cached-contents": {"type": "array", "title": "Cached Contents", "items": _CACHED_CONTENT},
+        "next-page-token": {"type": "string", "title": "Next Page Token"},
+    },
+}
 SETUP_SCHEMA = {
     "type": "object",
     "title": "Gemini Connection",
@@ -200,7 +290,8 @@ def _media_part(value: Any, prefix: str, where: str) -> dict[str, Any]:
     return {"inlineData": {"mimeType": file.mime_type, "data": file.base64()}}
 
 
-def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
+def _contents(input: Mapping[str, Any]) -> list[Any]:
+    """``chat-history`` and ``contents``, then the prompt and media as a last user turn."""
     contents: list[Any] = []
     for field in ("chat-history", "contents"):
         turns = input.get(field) or []
@@ -216,13 +307,22 @@ def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
         parts += [_media_part(value, prefix, f"{field}[{i}]") for i, value in enumerate(values)]
     if parts:
         contents.append({"role": "user", "parts": parts})
-    if not contents:
-        raise ComponentError("prompt (or contents, or chat-history) is required.")
-    body: dict[str, Any] = {"contents": contents}
+    return contents
+
+
+def _instruction(input: Mapping[str, Any], body: dict[str, Any]) -> None:
     if input.get("system-instruction"):
         body["systemInstruction"] = _keys(input["system-instruction"], _camel)
     elif input.get("system-message"):
         body["systemInstruction"] = {"parts": [{"text": str(input["system-message"])}]}
+
+
+def _chat_request(input: Mapping[str, Any]) -> dict[str, Any]:
+    contents = _contents(input)
+    if not contents:
+        raise ComponentError("prompt (or contents, or chat-history) is required.")
+    body: dict[str, Any] = {"contents": contents}
+    _instruction(input, body)
     config = dict(_keys(input.get("generation-config") or {}, _camel))
     for name in ("max-output-tokens", "temperature", "top-k", "top-p", "seed"):
         if input.get(name) is not None:
@@ -379,11 +479,105 @@ async def run_embeddings(input: dict[str, Any], ctx: TaskContext) -> dict[str, A
     return {"embedding": values}
 
 
+def _cache_name(input: Mapping[str, Any], operation: str) -> str:
+    name = input.get("cache-name")
+    if not isinstance(name, str) or not name.strip():
+        raise ComponentError(f"cache-name is required for {operation}: cachedContents/{{cachedContent}}.")
+    found = re.fullmatch(r"(?:cachedContents/)?([A-Za-z0-9_-]{1,128})", name.strip())
+    if found is None:
+        raise ComponentError(f"cache-name {name!r} is not a cached content's name: cachedContents/{{cachedContent}}.")
+    return f"{CACHE_PATH}/{found[1]}"
+
+
+def _expiration(input: Mapping[str, Any], operation: str) -> dict[str, str]:
+    """``ttl`` or ``expire-time`` as Gemini's field (at most one: they are a oneof)."""
+    ttl, expire = input.get("ttl"), input.get("expire-time")
+    if ttl and expire:
+        raise ComponentError(f"{operation}: give ttl or expire-time, not both.")
+    if ttl:
+        if not isinstance(ttl, str) or not re.match(TTL_PATTERN, ttl):
+            raise ComponentError(f'ttl {ttl!r} is not a duration: seconds ending with "s", like "3600s".')
+        return {"ttl": ttl}
+    if expire:
+        if not isinstance(expire, str) or not re.match(EXPIRE_TIME_PATTERN, expire):
+            raise ComponentError(f"expire-time {expire!r} is not an RFC 3339 time like 2026-10-02T15:01:23Z.")
+        return {"expireTime": expire}
+    return {}
+
+
+def _cache_create(input: Mapping[str, Any]) -> dict[str, Any]:
+    model = vendor_api.required_string(input, "model")
+    _model_path(model)  # the name's check
+    contents = _contents(input)
+    if not contents:
+        raise ComponentError("create: contents or a prompt or media (images, audio, videos, documents) are required.")
+    body: dict[str, Any] = {"model": f"models/{model.removeprefix('models/')}", "contents": contents}
+    _instruction(input, body)
+    for name in ("tools", "tool-config"):
+        if input.get(name):
+            body[_camel(name)] = _keys(input[name], _camel)
+    if input.get("display-name"):
+        body["displayName"] = str(input["display-name"])
+    body.update(_expiration(input, "create"))
+    return body
+
+
+def _list_query(input: Mapping[str, Any]) -> str:
+    size = input.get("page-size", 50)
+    if size is None:
+        size = 50
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 1000:
+        raise ComponentError("page-size must be a whole number from 1 to 1000.")
+    query = f"?pageSize={size}"
+    token = input.get("page-token")
+    if token:
+        if not isinstance(token, str) or not re.fullmatch(r"[A-Za-z0-9_.~=-]+", token):
+            raise ComponentError("page-token must be the next-page-token of an earlier list.")
+        query += f"&pageToken={token}"
+    return query
+
+
+async def run_cache(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    operation = input.get("operation") or "create"
+    if operation not in CACHE_OPERATIONS:
+        raise ComponentError(f"operation must be one of {', '.join(CACHE_OPERATIONS)}.")
+    body: dict[str, Any] | None = None
+    if operation == "create":
+        method, path, body = "POST", CACHE_PATH, _cache_create(input)
+    elif operation == "list":
+        method, path = "GET", CACHE_PATH + _list_query(input)
+    elif operation == "get":
+        method, path = "GET", _cache_name(input, operation)
+    elif operation == "update":
+        path, body = _cache_name(input, operation), _expiration(input, operation)
+        if not body:
+            raise ComponentError("update: ttl or expire-time is required (only the expiration can change).")
+        method, path = "PATCH", f"{path}?updateMask={next(iter(body))}"
+    else:
+        method, path = "DELETE", _cache_name(input, operation)
+    url = vendor_api.base_url(ctx.setup, DEFAULT_BASE_URL) + path
+    # The exact path is the one admitted: built from checked pieces only.
+    payload = await vendor_api.json_call(
+        ctx, url, body, paths=(path,), headers=_headers(ctx.setup, "application/json"), method=method
+    )
+    out: dict[str, Any] = {"operation": operation}
+    if operation == "list":
+        items = payload.get("cachedContents") or []
+        out["cached-contents"] = _keys([item for item in items if isinstance(item, Mapping)], _kebab)
+        if payload.get("nextPageToken"):
+            out["next-page-token"] = str(payload["nextPageToken"])
+    elif operation != "delete":
+        if not isinstance(payload.get("name"), str):
+            raise ComponentError(f"{url} answered without a cached content.")
+        out["cached-content"] = _keys(payload, _kebab)
+    return out
+
+
 COMPONENT = vendor_api.ai_component(
     "gemini",
     "Gemini",
     "Google",
-    "Chat (streamed on request; text, images, audio, video and documents in) and embeddings with Google's Gemini models.",
+    "Chat (streamed on request; text, images, audio, video and documents in), context caching and embeddings with Google's Gemini models.",
     SETUP_SCHEMA,
     [
         vendor_api.task(
@@ -393,6 +587,14 @@ COMPONENT = vendor_api.ai_component(
             CHAT_INPUT,
             CHAT_OUTPUT,
             run_chat,
+        ),
+        vendor_api.task(
+            "TASK_CACHE",
+            "Cache",
+            "Create, list, get, update (expiration) and delete Gemini cached contents, for TASK_CHAT's cached-content.",
+            CACHE_INPUT,
+            CACHE_OUTPUT,
+            run_cache,
         ),
         vendor_api.embeddings_task(run_embeddings, EMBEDDINGS_INPUT, EMBEDDINGS_OUTPUT),
     ],

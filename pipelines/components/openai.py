@@ -578,12 +578,19 @@ async def _check_status(response: httpx.Response, url: str) -> None:
 
 
 def model_request(
-    ctx: TaskContext, url: str, *, headers: Mapping[str, str], content: bytes, allowed_paths: tuple[str, ...]
+    ctx: TaskContext,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    content: bytes | None,
+    allowed_paths: tuple[str, ...],
+    method: str = "POST",
 ) -> Any:
-    """POST ``content`` to a model server through the outbound guard, where allowed
+    """POST ``content`` (or send ``method``: gemini's cached contents are also read,
+    patched and deleted) to a model server through the outbound guard, where allowed
     model hosts admit ``allowed_paths`` only (the vendor components share this)."""
     return outbound.guarded_stream(
-        "POST",
+        method,
         url,
         headers=headers,
         content=content,

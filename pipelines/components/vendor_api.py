@@ -1,6 +1,7 @@
 """Talking to AI vendors' HTTP APIs, for the AI components (``openai``, ``ollama``,
-``cohere``, ``gemini``, ``universal-ai``): one guarded POST, bounded retries, the provider's own error
-message, server-sent events, and the API root a setup names.
+``cohere``, ``gemini``, ``universal-ai``): one guarded POST (or GET, PATCH, DELETE: gemini's
+cached contents), bounded retries, the provider's own error message, server-sent events,
+and the API root a setup names.
 
 Failures: an HTTP error answer becomes a :class:`ComponentError` carrying its status
 and the provider's own message (``{"error": {"message": ...}}``, ``{"error": "..."}``,
@@ -109,16 +110,26 @@ def check_base_urls(*fields: str) -> Callable[[Mapping[str, Any]], list[tuple[st
 
 
 def post(
-    ctx: TaskContext, url: str, body: Mapping[str, Any], *, paths: tuple[str, ...], headers: Mapping[str, str]
+    ctx: TaskContext,
+    url: str,
+    body: Mapping[str, Any] | None,
+    *,
+    paths: tuple[str, ...],
+    headers: Mapping[str, str],
+    method: str = "POST",
 ) -> Any:
-    """One POST of ``body`` as JSON through the outbound guard (an async context manager
-    yielding the unread response). An allowed model host admits only ``paths``."""
+    """One POST of ``body`` as JSON (or another ``method``, with no body when ``body`` is
+    None) through the outbound guard (an async context manager yielding the unread
+    response). An allowed model host admits only ``paths``."""
+    if body is None:
+        return model_request(ctx, url, headers=headers, content=None, allowed_paths=paths, method=method)
     return model_request(
         ctx,
         url,
         headers={"Content-Type": "application/json", **headers},
         content=json_content(body),
         allowed_paths=paths,
+        method=method,
     )
 
 
@@ -130,18 +141,20 @@ async def retried(ctx: TaskContext, attempt: Callable[[], Awaitable[dict[str, An
 async def json_call(
     ctx: TaskContext,
     url: str,
-    body: Mapping[str, Any],
+    body: Mapping[str, Any] | None,
     *,
     paths: tuple[str, ...],
     headers: Mapping[str, str],
     check: Callable[[Any, str], Awaitable[None]] = check_status,
+    method: str = "POST",
 ) -> Mapping[str, Any]:
-    """POST ``body``, retried, and the JSON object answered."""
+    """POST ``body`` (or send ``method``, see :func:`post`), retried, and the JSON object answered."""
     result: dict[str, Any] = {}
 
     async def attempt() -> dict[str, Any]:
         try:
-            async with post(ctx, url, body, paths=paths, headers={"Accept": "application/json", **headers}) as response:
+            accept = {"Accept": "application/json", **headers}
+            async with post(ctx, url, body, paths=paths, headers=accept, method=method) as response:
                 await check(response, url)
                 result["payload"] = await json_body(response, ctx, url)
         except outbound.OutboundUnavailable as exc:

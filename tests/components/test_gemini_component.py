@@ -32,10 +32,10 @@ async def run_task(fake, task: str, input: dict[str, Any], *, published: list | 
 
 
 def test_definition_matches_instill():
-    """Type, tasks and field names of Instill's gemini v0 (pkg/component/ai/gemini/v0/config);
-    TASK_CACHE is not offered."""
+    """Type, tasks and field names of Instill's gemini v0 (pkg/component/ai/gemini/v0/config;
+    TASK_CACHE's in test_gemini_cache.py)."""
     assert COMPONENT.type == "gemini"
-    assert set(COMPONENT.tasks) == {"TASK_CHAT", "TASK_TEXT_EMBEDDINGS"}
+    assert set(COMPONENT.tasks) == {"TASK_CHAT", "TASK_CACHE", "TASK_TEXT_EMBEDDINGS"}
     chat = COMPONENT.tasks["TASK_CHAT"]
     assert {
         "model",
