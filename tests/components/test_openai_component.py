@@ -258,8 +258,10 @@ def test_retry_delay_caps_retry_after_and_backs_off_exponentially():
 
 
 async def test_timeouts_are_retried_then_reported(fake_openai):
-    """A server slower than http_timeout: three attempts, then a timeout error."""
-    fake_openai.delay = 0.5
+    """A server slower than http_timeout: three attempts, then a timeout error. (Far
+    slower: on a busy machine an event loop stalled past a short delay finds the answer
+    already there, and no read ever times out.)"""
+    fake_openai.delay = 3.0
     with pytest.raises(ComponentError, match=r"timed out after 0.2 s \(after 3 attempts\)"):
         await generate(fake_openai, {"prompt": "x"}, http_timeout=0.2)
     assert len(fake_openai.requests) == 3
