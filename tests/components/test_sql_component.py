@@ -362,6 +362,17 @@ def test_sqlite_stays_in_its_directory(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_long_chain_of_arithmetic_is_refused_naming_the_filter(tmp_path):
+    """1-1-1-... nests one level per operator (SQLAlchemy flattens only + and *): past
+    the parser's nesting limit it is a clear error, not Python's recursion limit."""
+    setup, config = {"engine": "SQLite", "database-name": "t.db"}, {"sqlite_dir": str(tmp_path)}
+    sql("TASK_CREATE_TABLE", {"table-name": "t", "columns-structure": {"id": "INT"}}, setup, config)
+    for chain in ("-", "/", "%", "+", "*"):
+        with pytest.raises(ComponentError, match=r"filter: more than \d+ levels of nesting"):
+            sql("TASK_SELECT", {"table-name": "t", "filter": "id = 1" + f"{chain}1" * 3000}, setup, config)
+    assert sql("TASK_SELECT", {"table-name": "t", "filter": "id = 1" + "-1" * 20}, setup, config)["rows"] == []
+
+
 # --- through the engine: ${secret.*} and ${connection.*} ------------------------------
 
 RECIPE = """\
