@@ -341,6 +341,9 @@ def _postgres_creator(target: _Target, files: Mapping[str, str]) -> Callable[[],
         "port": target.port,
         "user": target.username,
         "password": target.password,
+        # Not the password file of the server's user (libpq reads ~/.pgpass or
+        # PGPASSFILE for an empty password): the server's own database passwords.
+        "passfile": os.devnull,
         "dbname": target.database,
         "connect_timeout": CONNECT_TIMEOUT,
         "application_name": "pipeline-sql",

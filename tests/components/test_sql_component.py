@@ -11,6 +11,7 @@ through every input and checks the database afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -360,6 +361,29 @@ def test_sqlite_stays_in_its_directory(tmp_path):
                 {"sqlite_dir": str(tmp_path)},
             )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_password_is_not_looked_up_in_the_servers_password_file(postgres_server, tmp_path, monkeypatch):
+    """libpq looks an empty password up in the password file (~/.pgpass, PGPASSFILE) of
+    the server's user: the server's own database passwords, not the recipe's."""
+    import psycopg
+
+    passfile = tmp_path / "pgpass"
+    passfile.write_text("*:*:*:*:the-servers-own-password\n")
+    passfile.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(passfile))
+    used: list[str | None] = []
+    connect = psycopg.connect
+
+    def connect_seeing_the_password(*args: Any, **kwargs: Any) -> Any:
+        connection = connect(*args, **kwargs)
+        used.append(connection.info.password)
+        return connection
+
+    monkeypatch.setattr(psycopg, "connect", connect_seeing_the_password)
+    with contextlib.suppress(ComponentError):
+        sql("TASK_SELECT", {"table-name": "canary"}, postgres_server.setup(password=""), dict(ALLOW))
+    assert used and "the-servers-own-password" not in used
 
 
 def test_a_long_chain_of_arithmetic_is_refused_naming_the_filter(tmp_path):
