@@ -312,6 +312,18 @@ def test_a_select_without_a_limit_stops_at_the_row_cap(database, monkeypatch):
     assert MAX_ROWS == 10_000
 
 
+def test_a_select_stops_at_the_size_cap_whatever_its_limit(database, monkeypatch):
+    """The rows are held in memory: past MAX_SELECT_CHARS a select is an error naming
+    limit, however many rows its limit allows."""
+    setup, config = database
+    monkeypatch.setattr("pipelines.components.sql.MAX_SELECT_CHARS", 3000)
+    data = [{"id": i, "name": "x" * 200} for i in range(20)]
+    sql("TASK_INSERT_MANY", {"table-name": "users", "array-data": data}, setup, config)
+    with pytest.raises(ComponentError, match=r"limit: the first \d+ rows selected add up to more than"):
+        rows(database, limit=1000)
+    assert len(rows(database, limit=5)) == 5
+
+
 def test_a_wrong_password_or_port_is_a_setup_error_without_the_password(mariadb_server, postgres_server):
     for server in (mariadb_server, postgres_server):
         closed = server.setup(port=1)
