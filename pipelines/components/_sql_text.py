@@ -273,17 +273,25 @@ class _FilterParser:
         return left
 
     def additive(self) -> ColumnElement[Any]:
+        # Each operator of a chain nests the expression one level deeper (a - b - c is
+        # (a - b) - c), as deep as SQLAlchemy's compiler and the database recurse.
+        depth = self.depth
         left = self.multiplicative()
         while op := self.accept_op("+", "-"):
+            self.nested()
             right = self.multiplicative()
             left = left + right if op == "+" else left - right
+        self.depth = depth
         return left
 
     def multiplicative(self) -> ColumnElement[Any]:
+        depth = self.depth
         left = self.unary()
         while op := self.accept_op("*", "/", "%"):
+            self.nested()
             right = self.unary()
             left = left * right if op == "*" else left / right if op == "/" else left % right
+        self.depth = depth
         return left
 
     def unary(self) -> ColumnElement[Any]:

@@ -24,7 +24,7 @@ import sys
 import wave
 from typing import Any
 
-from pipelines.components.media import SEGMENT, media_file, segments_of, workdir
+from pipelines.components.media import MAX_SEGMENTS_BYTES, SEGMENT, media_file, segments_of, too_much, workdir
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import File
 
@@ -236,10 +236,13 @@ def segment(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     params, frames = _wav(file, ctx.task)
     frame_size = params.sampwidth * params.nchannels
     total = len(frames) // frame_size
+    spans = [
+        (min(total, round(start * params.framerate)), min(total, round(end * params.framerate))) for start, end in pairs
+    ]
+    if sum(last - first for first, last in spans) * frame_size > MAX_SEGMENTS_BYTES:
+        raise too_much("audio", MAX_SEGMENTS_BYTES)
     pieces = []
-    for i, (start, end) in enumerate(pairs):
-        first = min(total, round(start * params.framerate))
-        last = min(total, round(end * params.framerate))
+    for i, (first, last) in enumerate(spans):
         buffer = io.BytesIO()
         with wave.open(buffer, "wb") as writer:
             writer.setnchannels(params.nchannels)

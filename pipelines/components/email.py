@@ -46,6 +46,9 @@ from pipelines.engine.components import ComponentDefinition, ComponentError, Tas
 SENT = "Email sent successfully"
 #: Instill's EmailReadingDefaultCapacity: how many emails a search answers at most by default.
 DEFAULT_LIMIT = 100
+#: The most bytes the messages one TASK_READ_EMAILS answers may add up to (raw, as the
+#: server sends them): each is held in memory, and ``search.limit`` has no bound.
+MAX_READ_BYTES = 64 * 1024 * 1024
 _FETCH_BATCH = 10
 
 # --- schemas ------------------------------------------------------------------------
@@ -512,6 +515,7 @@ def _read(endpoint: Endpoint, user: str, password: str, search: _Search) -> list
             raise ComponentError(f"the IMAP server refused the search: {_text(data[0] if data else b'')}")
         uids = sorted((data[0] or b"").split(), key=int, reverse=True)
         emails: list[dict[str, Any]] = []
+        size = 0
         for start in range(0, len(uids), _FETCH_BATCH):
             batch = uids[start : start + _FETCH_BATCH]
             fetched = _fetch(imap, batch)
@@ -519,6 +523,12 @@ def _read(endpoint: Endpoint, user: str, password: str, search: _Search) -> list
                 if uid in fetched:
                     found = _email_of(fetched[uid])
                     if search.matches(found):
+                        size += len(fetched[uid])
+                        if size > MAX_READ_BYTES:
+                            raise ComponentError(
+                                f"search.limit: the {len(emails) + 1} newest matching emails add up to more than "
+                                f"{MAX_READ_BYTES / (1024 * 1024):g} MB; give a smaller limit or a narrower search."
+                            )
                         emails.append(found)
                         if len(emails) >= search.limit:
                             return emails

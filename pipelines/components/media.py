@@ -45,11 +45,13 @@ __all__ = [
     "FFMPEG_MISSING",
     "FFMPEG_TIMEOUT",
     "MAX_OUTPUT_BYTES",
+    "MAX_SEGMENTS_BYTES",
     "SEGMENT",
     "Workdir",
     "media_file",
     "seconds",
     "segments_of",
+    "too_much",
     "workdir",
 ]
 
@@ -61,6 +63,10 @@ FFMPEG_MISSING = (
 FFMPEG_TIMEOUT = 300
 #: The largest file one ffmpeg call may write (bytes); a larger result is an error.
 MAX_OUTPUT_BYTES = 512 * 1024 * 1024
+#: The most bytes the pieces of one segmenting task may add up to: each piece is held in
+#: memory (and sent back to the server), and ``segments`` may ask for the whole file
+#: again and again.
+MAX_SEGMENTS_BYTES = MAX_OUTPUT_BYTES
 #: The container formats ffmpeg may read (its demuxer names): audio and video files,
 #: no playlists (hls, concat, ...) that would name other files.
 DEMUXERS = (
@@ -176,6 +182,13 @@ def segments_of(value: Any, field: str = "segments") -> list[tuple[float, float]
             raise ComponentError(f"`{field}[{i}].end-time` ({end:g}) must be after its start-time ({start:g}).")
         pairs.append((start, end))
     return pairs
+
+
+def too_much(kind: str, limit: int) -> ComponentError:
+    """The error for ``segments`` whose pieces would add up to more than ``limit`` bytes."""
+    return ComponentError(
+        f"`segments` add up to more than {limit / (1024 * 1024):g} MB of {kind}: ask for fewer or shorter segments."
+    )
 
 
 def seconds(value: float) -> str:

@@ -299,6 +299,7 @@ async def guarded_request(
     policy = OutboundPolicy.from_hosts(allowed_hosts)
     method = method.upper()
     current = check_url(url, policy=policy)
+    _check_header_values(headers)
     if params:
         current = current.copy_merge_params(dict(params))
     request_headers = httpx.Headers(headers or {})
@@ -364,6 +365,7 @@ async def guarded_stream(
 
     policy = OutboundPolicy.from_hosts(allowed_hosts, allowed_paths)
     target = check_url(url, policy=policy)
+    _check_header_values(headers)
     try:
         async with (
             _client(policy, timeout) as client,
@@ -372,6 +374,20 @@ async def guarded_stream(
             yield response
     except httpx.HTTPError as exc:
         raise _failure(exc, target, timeout) from None
+
+
+def _check_header_values(headers: Mapping[str, str] | None) -> None:
+    """Refuse a header value HTTP cannot carry (a key or token pasted with its line
+    break, a non-ASCII character) by the header's name: httpx's own error quotes the
+    value, the key in it, and is taken for a network failure and retried."""
+    for name, value in (headers or {}).items():
+        if isinstance(value, str) and (
+            not value.isascii() or any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value)
+        ):
+            raise ComponentError(
+                f"the {name} header holds a line break, a control or a non-ASCII character, which HTTP "
+                "headers cannot carry (a key or token pasted with its line break?)"
+            )
 
 
 def _client(policy: OutboundPolicy, timeout: float) -> httpx.AsyncClient:

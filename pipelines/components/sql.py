@@ -31,6 +31,7 @@ import binascii
 import contextlib
 import datetime
 import decimal
+import json
 import math
 import os
 import re
@@ -55,6 +56,10 @@ DEFAULT_PORTS = {"PostgreSQL": 5432, "MySQL": 3306, "MariaDB": 3306}
 CONNECT_TIMEOUT = 10
 #: A select without a limit returns at most this many rows (more is an error naming ``limit``).
 MAX_ROWS = 10_000
+#: The most a select's rows may add up to (as JSON, in characters), whatever its limit:
+#: the rows are held in memory and answered whole. The rows are read from a server-side
+#: cursor, so a larger result stops here rather than arriving whole first.
+MAX_SELECT_CHARS = 64 * 1024 * 1024
 _SQLITE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 
 # --- schemas (Instill's config/setup.yaml and config/tasks.yaml) ------------------------
@@ -341,6 +346,9 @@ def _postgres_creator(target: _Target, files: Mapping[str, str]) -> Callable[[],
         "port": target.port,
         "user": target.username,
         "password": target.password,
+        # Not the password file of the server's user (libpq reads ~/.pgpass or
+        # PGPASSFILE for an empty password): the server's own database passwords.
+        "passfile": os.devnull,
         "dbname": target.database,
         "connect_timeout": CONNECT_TIMEOUT,
         "application_name": "pipeline-sql",
@@ -643,10 +651,24 @@ def run_select(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
         chosen = [names.column(c, f"columns[{i}]") for i, c in enumerate(columns)] or [sa.literal_column("*")]
         statement = sa.select(*chosen).select_from(table)
         statement = names.filtered(statement, input.get("filter"))
-        statement = statement.limit(limit if limit else MAX_ROWS + 1)
-        result = _execute(connection, statement, f"selecting from {table.name}", where)
+        statement = statement.limit(limit if limit else MAX_ROWS + 1).execution_options(stream_results=True)
+        what = f"selecting from {table.name}"
+        result = _execute(connection, statement, what, where)
         keys = list(result.keys())
-        rows = [{key: _row_value(value) for key, value in zip(keys, row, strict=True)} for row in result]
+        rows: list[dict[str, Any]] = []
+        size = 0
+        try:
+            for row in result:
+                found = {key: _row_value(value) for key, value in zip(keys, row, strict=True)}
+                size += len(json.dumps(found, ensure_ascii=False, default=str))
+                if size > MAX_SELECT_CHARS:
+                    raise ComponentError(
+                        f"limit: the first {len(rows) + 1} rows selected add up to more than "
+                        f"{MAX_SELECT_CHARS / (1024 * 1024):g} MB; give a smaller limit or fewer columns"
+                    )
+                rows.append(found)
+        except sa.exc.DBAPIError as exc:
+            raise ComponentError(f"{what} failed in {where}: {_reason(exc)}") from None
         if not limit and len(rows) > MAX_ROWS:
             raise ComponentError(f"limit: the select finds more than {MAX_ROWS} rows; give a limit of at most that")
         return {"rows": rows, "status": f"Successfully selected {len(rows)} rows"}

@@ -14,7 +14,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pipelines.components.media import SEGMENT, Workdir, media_file, seconds, segments_of, workdir
+from pipelines.components.media import (
+    MAX_SEGMENTS_BYTES,
+    SEGMENT,
+    Workdir,
+    media_file,
+    seconds,
+    segments_of,
+    too_much,
+    workdir,
+)
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 from pipelines.engine.values import File
 
@@ -182,6 +191,7 @@ def segment(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     pairs = segments_of(raw)
     stem = _stem(video)
     pieces = []
+    size = 0
     with workdir("video", ctx.task) as wd:
         source = wd.write(video)
         length = wd.duration(source)
@@ -196,6 +206,9 @@ def segment(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
                 [*VIDEO_CODECS, *MP4, target],
                 what=f"cutting segment {i} ({start:g}-{end:g} s)",
             )
+            size += os.path.getsize(target)
+            if size > MAX_SEGMENTS_BYTES:
+                raise too_much("video", MAX_SEGMENTS_BYTES)
             pieces.append(_read(target, "video/mp4", f"{stem}-segment-{i}.mp4"))
             os.remove(target)
     return {"video-segments": pieces}

@@ -37,8 +37,13 @@ def _runs_stopped(pipeline: Pipeline) -> None:
     def live():
         return pipeline.runs.exclude(status__in=PipelineRun.TERMINAL)
 
-    for run in live():
-        run_cancel(run=run)
+    def cancel_new() -> None:
+        for run in live().filter(cancel_requested=False):
+            run_cancel(run=run)
+
+    # A trigger may still land while the delete waits: its run is cancelled too.
+    cancel_new()
     deadline = time.monotonic() + settings.PIPELINE_DELETE_WAIT_SECONDS
     while live().exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+        cancel_new()

@@ -138,6 +138,18 @@ def test_segment_cuts_the_audio_at_the_given_times() -> None:
     assert wav_duration(second) == pytest.approx(media.speech().duration - 3, abs=0.001)  # up to the end
 
 
+def test_segments_adding_up_to_too_much_audio_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every piece is held in memory: segments that ask for the file over and over
+    are refused before any is cut, naming ``segments``."""
+    monkeypatch.setattr("pipelines.components.audio.MAX_SEGMENTS_BYTES", 1024 * 1024)
+    audio = speech_file()
+    whole = {"start-time": 0, "end-time": 99}
+    size = len(audio.read())
+    with pytest.raises(ComponentError, match=r"`segments` add up to more than 1 MB of audio"):
+        run("TASK_SEGMENT", {"audio": audio, "segments": [whole] * (2 * 1024 * 1024 // size + 1)})
+    assert len(run("TASK_SEGMENT", {"audio": audio, "segments": [whole]})["audio-segments"]) == 1
+
+
 async def test_instills_example_recipe_cuts_out_each_phrase() -> None:
     """Instill's recipe, run by the engine (its tasks in the task processes)."""
     registry = default_registry()

@@ -279,6 +279,15 @@ async def test_read_emails_search_criteria(dovecot, trusted, search, subjects):
     assert [e["subject"] for e in emails] == subjects
 
 
+async def test_reading_more_than_the_memory_bound_is_an_error_naming_the_limit(dovecot, trusted, monkeypatch):
+    """Every email answered is held in memory and search.limit is unbounded: past
+    MAX_READ_BYTES of messages the read stops, saying so (the newest one fits here)."""
+    monkeypatch.setattr("pipelines.components.email.MAX_READ_BYTES", len(MESSAGES["c"]) + 100)
+    with pytest.raises(ComponentError, match=r"search\.limit: the 2 newest matching emails add up to more than"):
+        await read(dovecot, {"mailbox": "INBOX", "limit": 1000})
+    assert [e["subject"] for e in await read(dovecot, {"mailbox": "INBOX", "limit": 1})] == ["Résumé and report"]
+
+
 async def test_reading_marks_nothing_as_seen(dovecot, trusted):
     await read(dovecot, {"mailbox": "INBOX"})
     assert not any(path.name.endswith("S") for path in (dovecot.maildir() / "cur").iterdir())

@@ -301,6 +301,19 @@ async def test_errors_name_the_field_or_carry_githubs_message(fake, task, input,
     assert "ghp_wrong" not in str(caught.value)
 
 
+@pytest.mark.parametrize("token", ["ghp_pasted\n", "ghp_pasted\r\nX-Other: 1", "ghp_pasted\u00a0"])
+async def test_a_token_http_cannot_carry_is_an_error_naming_its_header_not_the_token(fake, token):
+    """A token pasted with its line break (or a non-ASCII character): an error naming the
+    header at once, not three failed attempts nor Python's codec error, and never the
+    token (a token written into the setup is not masked as a secret is)."""
+    sent = len(fake.requests)
+    with pytest.raises(ComponentError) as caught:
+        await run_task(fake, "TASK_GET_USER", {"name": "octocat"}, token=token)
+    assert "the Authorization header holds a line break, a control or a non-ASCII character" in str(caught.value)
+    assert "ghp_pasted" not in str(caught.value)
+    assert len(fake.requests) == sent
+
+
 async def test_path_segments_cannot_reach_another_endpoint(fake):
     with pytest.raises(ComponentError, match="404"):
         await run_task(fake, "TASK_GET_USER", {"name": "octocat/../../orgs/github"})

@@ -11,6 +11,7 @@ through every input and checks the database afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -311,6 +312,18 @@ def test_a_select_without_a_limit_stops_at_the_row_cap(database, monkeypatch):
     assert MAX_ROWS == 10_000
 
 
+def test_a_select_stops_at_the_size_cap_whatever_its_limit(database, monkeypatch):
+    """The rows are held in memory: past MAX_SELECT_CHARS a select is an error naming
+    limit, however many rows its limit allows."""
+    setup, config = database
+    monkeypatch.setattr("pipelines.components.sql.MAX_SELECT_CHARS", 3000)
+    data = [{"id": i, "name": "x" * 200} for i in range(20)]
+    sql("TASK_INSERT_MANY", {"table-name": "users", "array-data": data}, setup, config)
+    with pytest.raises(ComponentError, match=r"limit: the first \d+ rows selected add up to more than"):
+        rows(database, limit=1000)
+    assert len(rows(database, limit=5)) == 5
+
+
 def test_a_wrong_password_or_port_is_a_setup_error_without_the_password(mariadb_server, postgres_server):
     for server in (mariadb_server, postgres_server):
         closed = server.setup(port=1)
@@ -360,6 +373,40 @@ def test_sqlite_stays_in_its_directory(tmp_path):
                 {"sqlite_dir": str(tmp_path)},
             )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_password_is_not_looked_up_in_the_servers_password_file(postgres_server, tmp_path, monkeypatch):
+    """libpq looks an empty password up in the password file (~/.pgpass, PGPASSFILE) of
+    the server's user: the server's own database passwords, not the recipe's."""
+    import psycopg
+
+    passfile = tmp_path / "pgpass"
+    passfile.write_text("*:*:*:*:the-servers-own-password\n")
+    passfile.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(passfile))
+    used: list[str | None] = []
+    connect = psycopg.connect
+
+    def connect_seeing_the_password(*args: Any, **kwargs: Any) -> Any:
+        connection = connect(*args, **kwargs)
+        used.append(connection.info.password)
+        return connection
+
+    monkeypatch.setattr(psycopg, "connect", connect_seeing_the_password)
+    with contextlib.suppress(ComponentError):
+        sql("TASK_SELECT", {"table-name": "canary"}, postgres_server.setup(password=""), dict(ALLOW))
+    assert used and "the-servers-own-password" not in used
+
+
+def test_a_long_chain_of_arithmetic_is_refused_naming_the_filter(tmp_path):
+    """1-1-1-... nests one level per operator (SQLAlchemy flattens only + and *): past
+    the parser's nesting limit it is a clear error, not Python's recursion limit."""
+    setup, config = {"engine": "SQLite", "database-name": "t.db"}, {"sqlite_dir": str(tmp_path)}
+    sql("TASK_CREATE_TABLE", {"table-name": "t", "columns-structure": {"id": "INT"}}, setup, config)
+    for chain in ("-", "/", "%", "+", "*"):
+        with pytest.raises(ComponentError, match=r"filter: more than \d+ levels of nesting"):
+            sql("TASK_SELECT", {"table-name": "t", "filter": "id = 1" + f"{chain}1" * 3000}, setup, config)
+    assert sql("TASK_SELECT", {"table-name": "t", "filter": "id = 1" + "-1" * 20}, setup, config)["rows"] == []
 
 
 # --- through the engine: ${secret.*} and ${connection.*} ------------------------------

@@ -73,6 +73,17 @@ def test_segment_cuts_clips_of_the_given_times() -> None:
     assert near(colour(run("TASK_EXTRACT_FRAMES", {"video": second, "timestamps": [0.5]})["frames"][0]), BLUE)
 
 
+def test_segments_adding_up_to_too_much_video_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every piece is held in memory: segments that ask for the video over and over
+    stop at the limit, naming ``segments``."""
+    video = clip()
+    monkeypatch.setattr("pipelines.components.video.MAX_SEGMENTS_BYTES", 2 * len(video.read()))
+    whole = {"start-time": 0, "end-time": 10}
+    with pytest.raises(ComponentError, match=r"`segments` add up to more than .* MB of video"):
+        run("TASK_SEGMENT", {"video": video, "segments": [whole] * 4})
+    assert len(run("TASK_SEGMENT", {"video": video, "segments": [whole]})["video-segments"]) == 1
+
+
 def test_segment_without_segments_is_the_whole_video() -> None:
     video = clip()
     assert run("TASK_SEGMENT", {"video": video})["video-segments"] == [video]
