@@ -29,19 +29,6 @@ from pipelines.engine.components import ComponentError
 from pipelines.engine.values import File, FileDecodeError
 
 __all__ = [
-    "DEMUXERS",
-    "FFMPEG_MISSING",
-    "FFMPEG_TIMEOUT",
-    "MAX_OUTPUT_BYTES",
-    "SEGMENT",
-    "Workdir",
-    "media_file",
-    "seconds",
-    "segments_of",
-    "workdir",
-]
-
-__all__ = [
     "FFMPEG_MISSING",
     "FFMPEG_TIMEOUT",
     "MAX_OUTPUT_BYTES",

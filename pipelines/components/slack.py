@@ -33,6 +33,8 @@ from pipelines.engine.components import ComponentDefinition, ComponentError, Tas
 DEFAULT_BASE_URL = "https://slack.com/api"
 CHANNEL_TYPES = "private_channel,public_channel"
 _PAGE = "200"
+#: Pages of one listing read at most (a server that always names a next cursor ends here).
+_MAX_PAGES = 100
 
 
 def _string(title: str, description: str) -> dict[str, Any]:
@@ -176,7 +178,7 @@ class _Slack:
         """Every item of ``key`` over the method's cursor pages."""
         items: list[Any] = []
         cursor = ""
-        while True:
+        for _ in range(_MAX_PAGES):
             payload = await self.method(name, {**params, "limit": _PAGE, **({"cursor": cursor} if cursor else {})})
             found = payload.get(key)
             items += found if isinstance(found, list) else []
@@ -184,6 +186,7 @@ class _Slack:
             cursor = metadata.get("next_cursor", "") if isinstance(metadata, Mapping) else ""
             if not cursor:
                 return items
+        raise ComponentError(f"Slack kept answering {name} with more pages after {_MAX_PAGES} pages.")
 
     async def channel_id(self, name: Any) -> str:
         if not isinstance(name, str) or not name.strip():

@@ -11,6 +11,7 @@ the nearest key frames.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -214,14 +215,22 @@ def segment(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     return {"video-segments": pieces}
 
 
+#: The largest width or height asked for (ffmpeg's encoders stop at 16384 and less).
+_MAX_PIXELS = 16384
+
+
 def _positive(input: dict[str, Any], key: str, *, integer: bool = False) -> float:
     value = input.get(key)
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         raise ComponentError(f"`{key}` must be a number, got {value!r}.")
+    if not math.isfinite(value):
+        raise ComponentError(f"`{key}` must be a finite number, got {value!r}.")
     if integer and not float(value).is_integer():
         raise ComponentError(f"`{key}` must be a whole number of pixels, got {value!r}.")
+    if integer and value > _MAX_PIXELS:
+        raise ComponentError(f"`{key}` may be at most {_MAX_PIXELS} pixels, got {value:g}.")
     if value < 0:
         raise ComponentError(f"`{key}` must not be negative, got {value:g}.")
     return float(value)

@@ -58,6 +58,7 @@ class FakeSlack(Fake):
     def reset(self) -> None:
         super().reset()
         self.posted: list[Recorded] = []
+        self.endless = False  # conversations.list always names a next cursor
 
 
 def _one(query: dict[str, list[str]], name: str) -> str:
@@ -95,6 +96,8 @@ class _SlackHandler(Handler):
 
     def _conversations_list(self, query: dict[str, list[str]], fake: FakeSlack) -> dict[str, Any]:
         assert _one(query, "types") == "private_channel,public_channel"
+        if fake.endless:
+            return {"ok": True, "channels": [], "response_metadata": {"next_cursor": "more"}}
         page = 1 if _one(query, "cursor") == "dGVhbTpDMDYxRkE1UEI=" else 0
         cursor = "dGVhbTpDMDYxRkE1UEI=" if page == 0 else ""
         return {"ok": True, "channels": CHANNELS[page], "response_metadata": {"next_cursor": cursor}}

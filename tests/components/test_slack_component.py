@@ -118,6 +118,14 @@ async def test_a_channel_on_a_later_page_is_found(fake):
     assert "channel=C061EG9T2" in fake.paths()[-1]
 
 
+async def test_a_listing_that_never_ends_stops_with_an_error(fake):
+    """A server that always names a next cursor: the component stops after 100 pages."""
+    fake.endless = True
+    with pytest.raises(ComponentError, match="more pages after 100 pages"):
+        await run_task(fake, "TASK_READ_MESSAGE", {"channel-name": "general"})
+    assert len([p for p in fake.paths() if "conversations.list" in p]) == 100
+
+
 async def test_write_message_posts_as_the_bot(fake):
     """Instill's README recipe's component (pkg/component/application/slack/v0/README.mdx)."""
     out = await run_task(

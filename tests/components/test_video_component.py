@@ -139,6 +139,8 @@ def test_embed_audio_gives_a_silent_video_a_sound_track() -> None:
         ("TASK_SUBSAMPLE", {}, r"at least one of video-bitrate, audio-bitrate, fps, width or height"),
         ("TASK_SUBSAMPLE", {"fps": -1}, r"`fps` must not be negative"),
         ("TASK_SUBSAMPLE", {"width": 10.5}, r"`width` must be a whole number"),
+        ("TASK_SUBSAMPLE", {"fps": float("inf")}, r"`fps` must be a finite number"),
+        ("TASK_SUBSAMPLE", {"width": 1e12}, r"`width` may be at most 16384 pixels"),
         ("TASK_EXTRACT_FRAMES", {}, r"either interval or timestamps must be provided"),
         ("TASK_EXTRACT_FRAMES", {"interval": 1, "timestamps": [1]}, r"cannot be used together"),
         ("TASK_EXTRACT_FRAMES", {"timestamps": [1, 9]}, r"`timestamps\[1\]` \(9 s\) is past the end"),
