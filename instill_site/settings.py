@@ -236,8 +236,12 @@ PIPELINE_SECRETS_KEY = os.environ.get("PIPELINE_SECRETS_KEY", "")
 # only adds GIL hand-offs, and SQLite has one writer anyway.
 PIPELINE_DB_THREADS = env_int("PIPELINE_DB_THREADS", 2)
 # Processes `serve` starts to execute plain sync triggers beside the web server
-# (pipelines/run_worker.py); 0 runs them in the web process.
-PIPELINE_RUN_WORKERS = env_int("PIPELINE_RUN_WORKERS", 1)
+# (pipelines/run_worker.py); 0 runs them in the web process. A worker exists to put
+# another core to work: by default there is none when this process may use only one CPU
+# (taskset, a cpuset), where it would add two process hops to every trigger and ~30 %
+# less throughput (benchmarks/README.md, peers.py).
+_USABLE_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+PIPELINE_RUN_WORKERS = env_int("PIPELINE_RUN_WORKERS", 1 if _USABLE_CPUS > 1 else 0)
 # The ASGI server `serve` runs the application on: "uvicorn" (uvloop + httptools +
 # websockets) or "daphne" (Channels' reference server). `serve --server` overrides it.
 PIPELINE_SERVER = os.environ.get("PIPELINE_SERVER", "uvicorn").strip().lower()

@@ -194,8 +194,24 @@ def test_a_dead_worker_fails_its_own_triggers_and_is_replaced(tmp_path, slow_ser
         server.stop()
 
 
-def test_without_workers_serve_runs_every_trigger(tmp_path):
-    server = _start(tmp_path, "e2e-no-run-workers", PIPELINE_RUN_WORKERS="0")
+def _start_on_one_cpu(tmp_path, name: str) -> Server:
+    """serve inherits this process's CPU affinity: one CPU, as under ``taskset -c 0``."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        return _start(tmp_path, name)
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+@pytest.mark.parametrize("how", ["PIPELINE_RUN_WORKERS=0", "one usable CPU"])
+def test_without_workers_serve_runs_every_trigger(tmp_path, how):
+    """With PIPELINE_RUN_WORKERS=0, or by default on one usable CPU (where a worker would
+    only add process hops), serve runs every trigger itself and starts no worker."""
+    if how == "one usable CPU":
+        server = _start_on_one_cpu(tmp_path, "e2e-one-cpu")
+    else:
+        server = _start(tmp_path, "e2e-no-run-workers", PIPELINE_RUN_WORKERS="0")
     try:
         token = server.create_token("w")
         base = f"{server.base_url}/v1beta/namespaces/admin/pipelines"

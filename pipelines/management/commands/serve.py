@@ -181,7 +181,7 @@ class Command(BaseCommand):
             "--run-workers",
             type=int,
             default=None,
-            help="processes that execute sync triggers beside the server (default: PIPELINE_RUN_WORKERS, 1; 0: none)",
+            help="processes that execute sync triggers beside the server (default: PIPELINE_RUN_WORKERS, 1; 0 on one usable CPU; 0: none)",
         )
         parser.add_argument(
             "--server",
