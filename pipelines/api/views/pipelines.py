@@ -20,7 +20,10 @@ from pipelines.services import pipeline_removal
 from pipelines.services import pipelines as pipeline_services
 
 
-def _spec(pipeline) -> dict | None:
+def _spec(pipeline, view: str) -> dict | None:
+    """The recipe's data specification, which only ``VIEW_FULL`` carries."""
+    if view != s.VIEW_FULL:
+        return None
     try:
         return pipeline_services.version_recipe(pipeline).data_specification()
     except ServiceError:
@@ -30,7 +33,7 @@ def _spec(pipeline) -> dict | None:
 def _pipeline_response(pipeline, permission, *, status_code: int = 200, view: str = s.VIEW_FULL) -> Response:
     """One pipeline: a write answers with all of it (``VIEW_FULL``), a read in the view asked for."""
     stats = pipeline_stats(pipelines=[pipeline]).get(pipeline.pk)
-    spec = _spec(pipeline) if view == s.VIEW_FULL else None
+    spec = _spec(pipeline, view)
     return Response(
         {"pipeline": s.pipeline_json(pipeline, permission=permission, stats=stats, recipe_spec=spec, view=view)},
         status=status_code,
@@ -60,13 +63,12 @@ def _pipeline_list(request, namespace=None) -> Response:
                     p,
                     permission=pipeline_permission(pipeline=p, user=request.user),
                     stats=stats.get(p.pk),
-                    recipe_spec=_spec(p) if view == s.VIEW_FULL else None,
+                    recipe_spec=_spec(p, view),
                     view=view,
                 )
                 for p in page.items
             ],
-            "nextPageToken": page.next_token,
-            "totalSize": page.total,
+            **page.fields(),
         }
     )
 
