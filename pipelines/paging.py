@@ -37,6 +37,10 @@ class Page:
     size: int
     next_token: str
 
+    def fields(self) -> dict[str, Any]:
+        """What every list answer carries about its page, in Instill's names."""
+        return {"nextPageToken": self.next_token, "totalSize": self.total}
+
 
 def _param(params: Mapping[str, Any], name: str, snake: str) -> str:
     value = params.get(name)

@@ -71,8 +71,7 @@ def call(method: str, request, authorization: str, address: str) -> Message:
         page = paginate(component_catalog.integrations_matching(params), params)
         body = {
             "integrations": [component_catalog.integration_json(d, full=False) for d in page.items],
-            "nextPageToken": page.next_token,
-            "totalSize": page.total,
+            **page.fields(),
         }
         return _as(body, ipb.ListIntegrationsResponse)
     if method == "GetIntegration":
@@ -93,8 +92,7 @@ def call(method: str, request, authorization: str, address: str) -> Message:
         full = _full(request) if hasattr(request, "view") else False
         body = {
             "connections": [connection_services.connection_json(c, full=full) for c in page.items],
-            "nextPageToken": page.next_token,
-            "totalSize": page.total,
+            **page.fields(),
         }
         return _as(body, ipb.ListNamespaceConnectionsResponse)
     if method == "GetNamespaceConnection":
@@ -126,6 +124,6 @@ def call(method: str, request, authorization: str, address: str) -> Message:
     )
     page = paginate(pipeline_ids, params)
     return _as(
-        {"pipelineIds": page.items, "nextPageToken": page.next_token, "totalSize": page.total},
+        {"pipelineIds": page.items, **page.fields()},
         ipb.ListPipelineIDsByConnectionIDResponse,
     )

@@ -38,10 +38,9 @@ class ComponentDefinitionListApi(APIView):
         return Response(
             {
                 "componentDefinitions": [component_catalog.definition_json(d, full=full) for d in page.items],
-                "totalSize": page.total,
+                **page.fields(),
                 "pageSize": page.size,
                 "page": page.page,
-                "nextPageToken": page.next_token,
             }
         )
 

@@ -31,8 +31,7 @@ class ConnectionListCreateApi(APIView):
         return Response(
             {
                 "connections": [connection_services.connection_json(c, full=full) for c in page.items],
-                "nextPageToken": page.next_token,
-                "totalSize": page.total,
+                **page.fields(),
             }
         )
 
@@ -84,4 +83,4 @@ class ConnectionReferencedPipelinesApi(APIView):
             namespace=namespace, connection_id=connection_id, params=request.query_params
         )
         page = paginate(found, request.query_params)
-        return Response({"pipelineIds": page.items, "nextPageToken": page.next_token, "totalSize": page.total})
+        return Response({"pipelineIds": page.items, **page.fields()})

@@ -27,8 +27,7 @@ class IntegrationListApi(APIView):
         return Response(
             {
                 "integrations": [component_catalog.integration_json(d, full=False) for d in page.items],
-                "nextPageToken": page.next_token,
-                "totalSize": page.total,
+                **page.fields(),
             }
         )
 

@@ -45,8 +45,7 @@ class ReleaseListCreateApi(APIView):
         return Response(
             {
                 "releases": [_release_response(r, view=view) for r in page.items],
-                "nextPageToken": page.next_token,
-                "totalSize": page.total,
+                **page.fields(),
             }
         )
 

@@ -44,10 +44,9 @@ class PipelineRunListApi(APIView):
         return Response(
             {
                 "pipelineRuns": runs,
-                "totalSize": page.total,
+                **page.fields(),
                 "page": page.page,
                 "pageSize": page.size,
-                "nextPageToken": page.next_token,
             }
         )
 
@@ -85,10 +84,9 @@ class ComponentRunListApi(APIView):
         return Response(
             {
                 "componentRuns": component_runs,
-                "totalSize": page.total,
+                **page.fields(),
                 "page": page.page,
                 "pageSize": page.size,
-                "nextPageToken": page.next_token,
             }
         )
 

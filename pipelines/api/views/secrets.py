@@ -22,8 +22,7 @@ class SecretListCreateApi(APIView):
         return Response(
             {
                 "secrets": [s.secret_json(x) for x in page.items],
-                "nextPageToken": page.next_token,
-                "totalSize": page.total,
+                **page.fields(),
             }
         )
 

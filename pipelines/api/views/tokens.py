@@ -18,9 +18,7 @@ class TokenListCreateApi(APIView):
     @extend_schema(summary="List your API tokens (masked)", parameters=PAGE)
     def get(self, request):
         page = paginate(tokens_of(user=request.user), request.query_params)
-        return Response(
-            {"tokens": [s.token_json(t) for t in page.items], "nextPageToken": page.next_token, "totalSize": page.total}
-        )
+        return Response({"tokens": [s.token_json(t) for t in page.items], **page.fields()})
 
     @extend_schema(
         summary="Create an API token; the token is shown only in this answer",
