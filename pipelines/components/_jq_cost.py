@@ -98,7 +98,7 @@ __all__ = [
 ]
 
 #: Longest filter analysed; longer ones go to a task process unexamined.
-MAX_PROGRAM_LENGTH = 2_000
+MAX_PROGRAM_LENGTH = 1_000
 #: Largest coefficient of the input's size a bound may have (a 512x blow-up at most).
 MAX_COEFFICIENT = 512
 #: Largest constant term a bound may have (outputs, bytes or steps whatever the input).
@@ -116,6 +116,7 @@ _HUGE = 1 << 40
 
 ONE = "1"
 DOT = "."
+_CONSTANT_ATOMS = frozenset({ONE})
 Form = dict[str, int]
 
 
@@ -146,7 +147,7 @@ def _scale(form: Form, factor: int) -> Form:
 
 
 def _constant(form: Form) -> bool:
-    return all(atom == ONE for atom in form)
+    return form.keys() <= _CONSTANT_ATOMS
 
 
 def _mul(a: Form, b: Form) -> Form:
