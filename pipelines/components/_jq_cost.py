@@ -117,7 +117,7 @@ _HUGE = 1 << 40
 ONE = "1"
 DOT = "."
 _CONSTANT_ATOMS = frozenset({ONE})
-Form = dict[str, int]
+Form = dict[str, float]
 
 
 class Unprovable(Exception):
@@ -137,7 +137,7 @@ def _add(*forms: Form) -> Form:
     return total
 
 
-def _scale(form: Form, factor: int) -> Form:
+def _scale(form: Form, factor: float) -> Form:
     if factor == 0:
         return {}
     scaled = {atom: coefficient * factor for atom, coefficient in form.items()}
@@ -167,16 +167,18 @@ def _max(*forms: Form) -> Form:
     return result
 
 
-def _take(form: Form, atom: str) -> tuple[int, Form]:
+def _take(form: Form, atom: str) -> tuple[float, Form]:
     rest = dict(form)
     return rest.pop(atom, 0), rest
 
 
-def _k(n: int) -> Form:
+def _k(n: float) -> Form:
     return {ONE: n} if n else {}
 
 
 _INPUT: Form = {DOT: 1}
+#: At most one value per two bytes of an array or object (see ``_iterate``).
+_HALF: Form = {DOT: 0.5}
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,7 @@ class Cost:
         fixed = self.time.get(ONE, 0) + self.size.get(ONE, 0)
         if fixed >= budget:
             return 0
-        return (budget - fixed) // per_byte
+        return int((budget - fixed) // per_byte)
 
 
 def _one(size: Form, time: Form, error: Form | None = None) -> Cost:
@@ -787,7 +789,8 @@ class _Analysis:
         return Cost(result.count, _mul(target.size, others), result.time, _max(result.error, _k(ERROR_MESSAGE)))
 
     def _iterate(self, node: tuple[Any, ...], env: dict[str, Form]) -> Cost:
-        each = Cost(dict(_INPUT), dict(_INPUT), _add(_INPUT, _k(1)), _k(ERROR_MESSAGE))
+        # n values take at least 2n + 1 bytes (`[1,1]`): at most half a value per byte.
+        each = Cost(_scale(_INPUT, 0.5), dict(_INPUT), _add(_INPUT, _k(1)), _k(ERROR_MESSAGE))
         return _through(self.cost(node[1], env), DOT, each)
 
     def _array(self, node: tuple[Any, ...], env: dict[str, Form]) -> Cost:
@@ -810,7 +813,10 @@ class _Analysis:
             if format_name not in _FORMATS:
                 raise Unprovable(f"unknown format {format_name}")
             parts = [_then(part, _FORMAT_COST) for part in parts]
-        # An interpolated value is its JSON text (a string: its characters).
+        else:
+            # An interpolated value is its JSON text (a string: its characters), whose
+            # quotes and backslashes the result's own JSON escapes again: twice the size.
+            parts = [_then(part, _SIMPLE["tostring/0"]) for part in parts]
         return _product(parts, _k(literal))
 
     def _assign(self, node: tuple[Any, ...], env: dict[str, Form]) -> Cost:
@@ -1030,15 +1036,17 @@ _SIMPLE: dict[str, Cost] = {
     "unique/0": _one(dict(_INPUT), _scale(_INPUT, LOG_FACTOR)),
     "min/0": _one(dict(_INPUT), _scale(_INPUT, LOG_FACTOR)),
     "max/0": _one(dict(_INPUT), _scale(_INPUT, LOG_FACTOR)),
-    "reverse/0": _one(dict(_INPUT), _scale(_INPUT, 2)),
+    # jq defines it as `[.[length - 1 - range(0; length)]]`: steps per element.
+    "reverse/0": _one(dict(_INPUT), _scale(_INPUT, 64)),
     "first/0": _one(dict(_INPUT), _k(2)),
     "last/0": _one(dict(_INPUT), _k(2)),
     "tostring/0": _one(_add(_scale(_INPUT, 2), _k(2)), _scale(_INPUT, 2)),
     "tojson/0": _one(_add(_scale(_INPUT, 2), _k(2)), _scale(_INPUT, 2)),
     "fromjson/0": _one(_add(_scale(_INPUT, 2), _k(_NUMBER)), _scale(_INPUT, 4)),
     "tonumber/0": _one(_add(_INPUT, _k(_NUMBER)), _scale(_INPUT, 4)),
-    "ascii_downcase/0": _one(dict(_INPUT), _scale(_INPUT, 2)),
-    "ascii_upcase/0": _one(dict(_INPUT), _scale(_INPUT, 2)),
+    # jq defines these as `explode | map(...) | implode`: a dozen steps per character.
+    "ascii_downcase/0": _one(dict(_INPUT), _scale(_INPUT, 128)),
+    "ascii_upcase/0": _one(dict(_INPUT), _scale(_INPUT, 128)),
     "trim/0": _one(dict(_INPUT), _scale(_INPUT, 2)),
     "ltrim/0": _one(dict(_INPUT), _scale(_INPUT, 2)),
     "rtrim/0": _one(dict(_INPUT), _scale(_INPUT, 2)),
@@ -1070,7 +1078,8 @@ def _per_byte_of(argument: Form, extra: int = 1) -> Form:
 
 #: Builtins whose arguments are values: the cost of one call given the arguments' sizes.
 _WITH_VALUES: dict[str, Callable[[list[Form]], Cost]] = {
-    "join/1": lambda a: _one(_add(_INPUT, _mul(_INPUT, a[0]), _k(2)), _add(_scale(_INPUT, 8), _mul(_INPUT, a[0]))),
+    # jq defines join as a `reduce` with a type test per element: steps per element.
+    "join/1": lambda a: _one(_add(_INPUT, _mul(_HALF, a[0]), _k(2)), _add(_scale(_INPUT, 48), _mul(_HALF, a[0]))),
     "split/1": lambda a: _one(_add(_scale(_INPUT, 3), _k(2)), _per_byte_of(a[0])),
     "ltrimstr/1": lambda a: _one(dict(_INPUT), _add(_INPUT, a[0])),
     "rtrimstr/1": lambda a: _one(dict(_INPUT), _add(_INPUT, a[0])),

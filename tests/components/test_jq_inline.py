@@ -168,6 +168,37 @@ def test_filters_that_may_run_away_or_blow_up_are_refused(program: str, why: str
     assert analyse(program) is None, why
 
 
+_SAMPLES = [
+    {"a": {"b": [1, 2, {"c": "x"}]}, "k": "z", "words": 3, "document": "d", "x": "a,b", "name": "n", "id": 7},
+    [{"a": 2, "words": 3, "document": "one", "k": "p", "name": "x"}, {"a": 0, "words": 1, "document": "two", "k": "q"}],
+    [[1, 2], [3], []],
+    ["ab", "cd", "ab, cd"],
+    "hello, world",
+    3,
+    None,
+]
+
+
+@pytest.mark.parametrize("program", PROVABLE)
+def test_what_accepted_filters_produce_stays_within_their_bounds(program: str) -> None:
+    """The bounds are upper bounds: on sample inputs, the outputs' count and JSON size
+    never exceed them (sizes in bytes of compact JSON, as the analysis counts)."""
+    import json
+
+    cost = analyse(program)
+    assert cost is not None
+    compiled = _jq.compile(program)
+    for sample in _SAMPLES:
+        size = len(json.dumps(sample, separators=(",", ":"), ensure_ascii=False))
+        try:
+            outputs = compiled.input_value(sample).all()
+        except ValueError:
+            continue  # a jq error: nothing produced to bound
+        written = sum(len(json.dumps(out, separators=(",", ":"), ensure_ascii=False)) for out in outputs)
+        assert len(outputs) <= cost.count.get(".", 0) * size + cost.count.get("1", 0), (program, sample)
+        assert written <= cost.size.get(".", 0) * size + cost.size.get("1", 0), (program, sample)
+
+
 def test_fan_out_is_bounded_by_the_product_of_the_stages() -> None:
     """Each `[.,.]` doubles what follows; a few stages are fine, ten are not."""
     assert analyse(" | ".join(["[.,.]"] * 3)) is not None
@@ -300,3 +331,36 @@ async def test_a_runaway_filter_from_a_reference_is_still_killed_at_the_time_lim
 def test_the_jq_task_is_blocking_with_a_per_call_check() -> None:
     task = COMPONENT.tasks["TASK_JQ"]
     assert task.blocking is True and task.inline_when is jq_runs_inline
+
+
+def _filters(recipe: str) -> list[str]:
+    import yaml
+
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "jq-filter" and isinstance(value, str):
+                    found.append(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(yaml.safe_load(recipe))
+    return found
+
+
+def test_the_demos_filters_run_inline_except_the_regex_one() -> None:
+    """`hello`, the RAG demo's context and the chunk demo's total pass; the chunk demo's
+    word count splits on a regex and stays in a task process."""
+    from pipelines.demo import CHUNK_AND_JQ, HELLO, rag_recipe
+
+    (hello,) = _filters(HELLO)
+    assert jq_runs_inline({"json-value": "a prompt", "jq-filter": hello})
+    (context,) = _filters(rag_recipe(base_url="http://127.0.0.1:9/v1", model="m", embedding_model="e"))
+    assert analyse(context) is not None
+    words, total = _filters(CHUNK_AND_JQ)
+    assert analyse(words) is None and "splits" in words
+    assert analyse(total) is not None
