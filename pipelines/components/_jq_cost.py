@@ -34,10 +34,13 @@ size of an error value it may raise (``error``, for ``catch``). Combinators:
 
 Refused outright (anything else is refused too, including every builtin not listed):
 
-- ``def``, ``reduce``, ``foreach``, ``label``, ``..``, ``recurse``, ``walk``,
-  ``env``/``$ENV``/``$__loc__``, ``input``/``inputs``, ``debug``/``stderr``,
-  ``halt``/``halt_error``, imports: recursion, loops whose length is not the input's,
-  output that is not a function of the input, side effects;
+- ``def``, ``label``, ``..``, ``recurse``, ``walk``, ``env``/``$ENV``/``$__loc__``,
+  ``input``/``inputs``, ``debug``/``stderr``, ``halt``/``halt_error``, imports:
+  recursion, output that is not a function of the input, side effects;
+- ``reduce`` and ``foreach``: the update runs once per element on an accumulator
+  that may grow with every element (``. + .`` doubles it), and even when it grows
+  linearly, work proportional to the accumulator is quadratic in all; jq appends in
+  place when it can, which a static bound cannot see;
 - ``range``, ``repeat``, ``while``, ``until``, ``combinations``: generators whose
   length is a number, not the input's size (``range(1e9)``); ``limit``/``first``/
   ``nth`` are accepted around a generator the analysis accepts (they only shorten it);
@@ -51,31 +54,37 @@ Refused outright (anything else is refused too, including every builtin not list
   ``transpose``, ``flatten``, ``setpath``/``delpaths``: output or work of input size
   times depth (or times the longest row), or not worth the risk; ``del(f)`` only with
   a plain path; assignments (``=``, ``|=``, ``+=`` ...) only to a plain path;
-- dates (``strftime``, ``mktime`` ...), ``tojson`` is fine but ``@sh`` of arrays etc.
-  are ordinary formats (bounded blow-up, counted as 6x).
+- dates (``strftime``, ``mktime``, ``now`` ...): not a function of the input alone, and
+  not needed by the filters this is for.
 
 Accepted builtins and why they are linear: ``length``, ``utf8bytelength``, ``type``,
 ``not``, ``keys``, ``has``, ``in``, ``to_entries``/``from_entries``/``with_entries``,
 ``map``, ``select``, ``add``, ``any``/``all``, ``first``/``last``/``nth``/``limit``/
 ``skip``/``isempty`` (a bounded generator stays bounded), ``sort``/``sort_by``/
 ``group_by``/``unique``/``unique_by``/``min``/``max``/``min_by``/``max_by``/``reverse``
-(n log n, counted as :data:`LOG_FACTOR` per byte), ``tostring``/``tojson``/
+(n log n, counted as :data:`LOG_FACTOR` per byte; ``reverse`` is jq-defined, steps per
+element), ``tostring``/``tojson``/
 ``fromjson``/``tonumber``/``toboolean`` (one pass; numbers are doubles or their
 literal text), ``ascii_downcase``/``ascii_upcase``/``trim``/``ltrim``/``rtrim``/
-``explode``/``implode``, ``join``/``split/1``/``ltrimstr``/``rtrimstr``/``trimstr``/
+``explode``/``implode`` (jq defines the ``ascii_`` ones as ``explode | map(...) |
+implode``: counted as 128 steps per character), ``join``/``split/1``/``ltrimstr``/``rtrimstr``/``trimstr``/
 ``startswith``/``endswith``/``index``/``rindex``/``indices``/``contains``/``inside``
 (a pass over the input per byte of their argument, so only with constant-size
-arguments), ``getpath`` (one walk), ``empty``, ``error``, the type selectors
+arguments; ``join`` is a jq-defined ``reduce``: steps per element), ``getpath`` (one walk), ``empty``, ``error``, the type selectors
 (``strings``, ``arrays`` ...), numeric functions (``floor``, ``sqrt``, ``pow``,
 ``log`` ...: a double in, a double out; ``pow(10; 1e9)`` is ``inf``, not a long
 number) and the ``@`` formats (``@base64``, ``@csv``, ``@html``, ``@uri``: at most
 six bytes out per byte in).
 
 A filter passes when its bounds have coefficients of at most :data:`MAX_COEFFICIENT`
-on the input and at most :data:`MAX_CONSTANT` as constants, and it is at most
-:data:`MAX_PROGRAM_LENGTH` characters long. :meth:`Cost.max_input` then says how big
-an input may be for the bound on its work to stay within a budget: the caller still
-sends bigger inputs to a task process.
+on the input (times :data:`LOG_FACTOR` for work) and at most :data:`MAX_CONSTANT` as
+constants, and it is at most :data:`MAX_PROGRAM_LENGTH` characters long. The
+multiplier is a sanity bound, not the safety net: :meth:`Cost.max_input` turns the
+bounds into the largest input whose work stays within a budget, so a filter that
+multiplies its input 100 times runs inline only on a tiny input, and the caller sends
+bigger inputs to a task process (:func:`json_size_at_most` checks without walking more
+than that budget). ``tests/components/test_jq_inline.py`` checks the size and count
+bounds against jq's real outputs; ``benchmarks/jq_inline.py`` times the work.
 """
 
 from __future__ import annotations
