@@ -53,7 +53,9 @@ Refused outright (anything else is refused too, including every builtin not list
 - ``paths``, ``leaf_paths``, ``path``, ``getpath`` of generators, ``tostream``,
   ``transpose``, ``flatten``, ``setpath``/``delpaths``: output or work of input size
   times depth (or times the longest row), or not worth the risk; ``del(f)`` only with
-  a plain path; assignments (``=``, ``|=``, ``+=`` ...) only to a plain path;
+  a plain path; assignments (``=``, ``|=``, ``+=`` ...) only to a plain path
+  (``.a.b``, ``."k"``, ``.[3]``: no generator, array indexes up to :data:`MAX_INDEX`,
+  since ``null | .[1e9] = 1`` makes a billion nulls);
 - dates (``strftime``, ``mktime``, ``now`` ...): not a function of the input alone, and
   not needed by the filters this is for.
 
@@ -114,6 +116,9 @@ MAX_COEFFICIENT = 512
 MAX_CONSTANT = 1 << 16
 #: Steps per byte charged for sorting (n log n with log n ≤ 32 for any input we take).
 LOG_FACTOR = 32
+#: Largest array index an assignment or ``del`` may name (assigning past the end pads
+#: the array with nulls).
+MAX_INDEX = 64
 #: Bytes out per byte in of an ``@`` format (``@html`` turns ``'`` into ``&#39;``).
 FORMAT_FACTOR = 6
 #: Size bound of an error message raised by a builtin besides the input it quotes.
@@ -833,17 +838,18 @@ class _Analysis:
         if not _plain_path(target):
             raise Unprovable("assignment to anything but a plain path")
         value = self.cost(value_node, env)
+        growth = _k(_path_growth(target))
         if operator == "|=":
             # The update runs once on the value at the path (at most the input).
             update = _through(Cost(_k(1), dict(_INPUT), _k(1), {}), DOT, value)
             update = Cost(_max(update.count, _k(1)), update.size, update.time, update.error)
-            return Cost(_k(1), _add(_INPUT, update.size), _add(_scale(_INPUT, 2), update.time), update.error)
+            return Cost(_k(1), _add(_INPUT, update.size, growth), _add(_scale(_INPUT, 2), update.time), update.error)
         # `=` and arithmetic updates: the value is computed on the input, per output.
         if operator in ("*=",) and _repetition(value_node) is None:
             raise Unprovable("`*=` may repeat a string any number of times")
         factor = _repetition(value_node) or 1 if operator == "*=" else 1
         one = Cost(
-            _k(1), _add(_scale(_INPUT, factor), _k(2)), _scale(_INPUT, 2 * factor), _add(_INPUT, _k(ERROR_MESSAGE))
+            _k(1), _add(_scale(_INPUT, factor), growth), _scale(_INPUT, 2 * factor), _add(_INPUT, _k(ERROR_MESSAGE))
         )
         return _through(value, f"#{next(self.fresh)}", Cost(one.count, _add(one.size, value.size), one.time, one.error))
 
@@ -915,8 +921,26 @@ def _plain_path(node: tuple[Any, ...]) -> bool:
     if node[0] == "identity":
         return True
     if node[0] == "index":
-        return node[2][0] == "literal" and _plain_path(node[1])
+        key = node[2]
+        if key[0] != "literal" or key[2] in ("null", "true", "false"):
+            return False
+        # `null | .[1e9] = 1` makes a billion nulls: only small array indexes.
+        return (isinstance(key[2], str) or abs(key[2]) <= MAX_INDEX) and _plain_path(node[1])
     return False
+
+
+def _path_growth(node: tuple[Any, ...]) -> int:
+    """Bytes a plain path may add to a value when assigned: its keys (`{"key":}`) and
+    the nulls padding an array up to its indexes (`[null,null,...]`)."""
+    growth = 2
+    while node[0] != "identity":
+        if node[0] == "group":
+            node = node[1]
+            continue
+        key = node[2][2]
+        growth += len(key) + 6 if isinstance(key, str) else 5 * (int(abs(key)) + 1) + 2
+        node = node[1]
+    return growth
 
 
 def _with_values(arguments: Sequence[Cost], body: Cost) -> Cost:
