@@ -4,10 +4,10 @@ once its run worker has started, and after 1,000 more triggers.
 Starts a real ``serve`` (one run worker, the default) and reads VmRSS and PSS of serve
 and of each process it started from ``/proc``, four times: at idle (serve alone: its run
 worker starts the first time serve has two sync triggers at once); after the first
-``hello`` trigger (serve has started the task processes: their zygote and a worker
-forked from it); after a burst of concurrent triggers, idle again (the run worker has
-started, and its own task processes on its first trigger); and after ``--triggers``
-more ``hello`` triggers. Target: serve plus its run worker under 150 MB RSS at idle.
+``hello`` trigger (its jq filter provably ends, so it runs in serve and no task process
+starts; a filter that needs one starts their zygote and a worker forked from it); after
+a burst of concurrent triggers, idle again (the run worker has started); and after
+``--triggers`` more ``hello`` triggers. Target: serve plus its run worker under 150 MB RSS at idle.
 It also prints how long serve took to answer its first request (a fresh data dir:
 migrations and the demo pipelines included).
 
@@ -123,7 +123,7 @@ def main() -> int:
         with httpx.Client(base_url=server.base_url, headers=headers, timeout=60) as client:
             trigger(client, 0)
             time.sleep(SETTLE_SECONDS)
-            show("After the first trigger (task processes started)", snapshot(server))
+            show("After the first trigger (task processes only if its filter needed them)", snapshot(server))
 
             burst_at = time.monotonic()
             with ThreadPoolExecutor(BURST) as pool:

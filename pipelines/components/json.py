@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 import jq as _jq
 
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
+
+from ._jq_cost import analyse, json_size_at_most
 
 _ANY_JSON = {"description": "Any JSON value (number, string, object, array, boolean or null)."}
 
@@ -198,6 +201,33 @@ def run_jq(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     return {"results": results}
 
 
+#: Work (in the cost analysis' steps: a byte of a string, or
+#: :data:`~._jq_cost.VALUE_WEIGHT` per value) a jq call may take to run inline: an
+#: 18 KB prompt for `"Hello \\(.)"`, tens to thousands of values for other filters.
+#: ``benchmarks/jq_inline.py`` times the heaviest at their bound: 0.1-6 ms each on the
+#: 2-vCPU VM at load 9, where `"Hello \\(.)"` on a 32 MB input (the request limit)
+#: takes 0.6-4.4 s and `.[]` 5-34 s.
+INLINE_JQ_WORK = 1 << 17
+
+
+def jq_runs_inline(input: Mapping[str, Any]) -> bool:
+    """Whether this jq call may run on the event loop: its filter provably ends in
+    work linear in its input (:mod:`._jq_cost`) and its input is small enough for that
+    work to stay within :data:`INLINE_JQ_WORK`. Anything else runs in a task process."""
+    program = input.get("jq-filter")
+    if not isinstance(program, str):
+        return True  # refused before jq runs
+    cost = analyse(program)
+    if cost is None:
+        return False
+    limit = cost.max_input(INLINE_JQ_WORK)
+    value = input.get("json-value")
+    if value is None:
+        raw = input.get("json-string")
+        return raw is None or (isinstance(raw, str) and len(raw) <= limit)
+    return json_size_at_most(value, limit)
+
+
 def _jq_message(exc: Exception) -> str:
     return str(exc).strip().rstrip(".")
 
@@ -290,7 +320,8 @@ COMPONENT = ComponentDefinition(
             blocking=False,
         ),
         # A filter may never end (`def f: f; f`) and libjq cannot be interrupted, so
-        # jq always runs in a killable task process, however cheap it usually is.
+        # jq runs in a killable task process unless its cost analysis proves that this
+        # call ends soon (`"Hello \\(.)"` on a prompt): then it runs inline.
         "TASK_JQ": Task(
             name="TASK_JQ",
             title="jq",
@@ -299,6 +330,7 @@ COMPONENT = ComponentDefinition(
             output_schema=JQ_OUTPUT,
             run=run_jq,
             blocking=True,
+            inline_when=jq_runs_inline,
         ),
         "TASK_RENAME_FIELDS": Task(
             name="TASK_RENAME_FIELDS",

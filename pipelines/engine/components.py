@@ -15,6 +15,12 @@ resolved input and a :class:`TaskContext` and returns the output mapping.
 - a plain function with ``blocking=False`` (cheap work, linear in its input, which
   the request size bounds): called inline, which saves the hand-over on the hot path.
 
+A blocking task may also give ``inline_when``: asked with the rendered input before
+each call, a True answer runs that call inline, as if ``blocking=False``. It must be
+cheap (it runs on the event loop for every call) and answer True only for a call that
+provably ends soon: ``TASK_JQ`` answers True for a filter its cost analysis bounds by
+the input's size, on an input small enough for that bound to be a few milliseconds.
+
 Failures are reported by raising :class:`ComponentError` (its message becomes the
 component's error as the user sees it); any other exception is also caught by the
 engine and reported with its message.
@@ -45,6 +51,8 @@ class Task:
     output_schema: Mapping[str, Any]
     run: TaskRun
     blocking: bool = True
+    #: For a blocking task: whether this call (its rendered input) may run inline.
+    inline_when: Callable[[Mapping[str, Any]], bool] | None = None
     title: str = ""
     description: str = ""
 

@@ -24,7 +24,9 @@ that uses it, and the server's base URL for that type is an allowed model host f
 that type's components only.
 
 Safety: tasks that may run away (``blocking=True``: jq, documents, images, chunking)
-run in killable task processes (:mod:`.processes`), never on the loop; an iterator
+run in killable task processes (:mod:`.processes`), never on the loop, unless the
+task's ``inline_when`` says this call provably ends soon (a jq filter whose cost the
+json component bounds, on a small input); an iterator
 is bounded (``max_iterations``) and yields to the loop as it goes, so a long one does
 not stall everything else the loop serves.
 """
@@ -443,7 +445,7 @@ class _Run:
             cancelled=self.cancel,
         )
         mode = component.mode
-        if mode == "inline":
+        if mode == "inline" or (mode == "process" and task.inline_when is not None and task.inline_when(inputs)):
             result: Any = task.run(inputs, context)
             if inspect.isawaitable(result):
                 result = await result

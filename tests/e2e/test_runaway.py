@@ -1,6 +1,7 @@
 """A runaway recipe (a jq filter that never ends) cannot freeze the server.
 
-jq runs in killable task processes: while one never ends, liveness answers and other
+jq filters that may not end run in killable task processes (`hello`'s, which provably
+ends, runs in `serve` and starts none): while one never ends, liveness answers and other
 triggers complete; at the pipeline's time limit the run is stopped and fails with a
 message naming the limit, for sync and async triggers alike; and stopping the server
 leaves no task process behind.
@@ -39,6 +40,17 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _zygotes(pid: int) -> list[int]:
+    found = []
+    for child in _descendants(pid):
+        try:
+            if b"_zygote_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+        except OSError:
+            continue
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -74,10 +86,11 @@ def test_a_runaway_jq_filter_is_stopped_at_the_time_limit_and_the_server_keeps_a
                 assert created.status_code == 201, created.text
                 patched = await client.patch(f"{base}/runaway", json={"maxRunSeconds": 2})
                 assert patched.status_code == 200, patched.text
-                # Warm: the task processes start on the first jq.
+                # `hello`'s filter provably ends: it runs in `serve`, which starts no task process.
                 assert (
                     await client.post(f"{base}/hello/trigger", json={"data": [{"variable": {"prompt": "x"}}]})
                 ).status_code == 200
+                assert not _zygotes(server.process.pid), "hello started the task processes"
 
                 sync = asyncio.ensure_future(client.post(f"{base}/runaway/trigger", json={"data": [{"variable": {}}]}))
                 await _while_running(client, base)
@@ -99,8 +112,7 @@ def test_a_runaway_jq_filter_is_stopped_at_the_time_limit_and_the_server_keeps_a
 
         asyncio.run(scenario())
         processes = _descendants(server.process.pid)
-        zygotes = [pid for pid in processes if b"_zygote_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        assert zygotes, "the jq tasks ran in task processes"
+        assert _zygotes(server.process.pid), "the runaway jq ran in task processes"
     finally:
         server.stop()
     deadline = time.monotonic() + 10

@@ -148,6 +148,15 @@ def make_registry() -> Registry:
                     "TASK_SPIN": Task(
                         "TASK_SPIN", {"type": "object"}, {"type": "object"}, process_tasks.spin, blocking=True
                     ),
+                    # Blocking, but a call asking for no sleep provably ends at once.
+                    "TASK_MAYBE": Task(
+                        "TASK_MAYBE",
+                        {"type": "object"},
+                        {"type": "object", "properties": {"value": {}, "thread": {}, "pid": {}}},
+                        process_tasks.block,
+                        blocking=True,
+                        inline_when=lambda inputs: inputs.get("seconds") == 0,
+                    ),
                 },
             ),
         ]

@@ -108,6 +108,27 @@ async def test_blocking_tasks_run_in_task_processes(registry: Registry) -> None:
         pool.shutdown()
 
 
+async def test_a_blocking_task_runs_inline_when_its_inline_when_says_so(registry: Registry) -> None:
+    """A blocking task's ``inline_when`` decides per call: a call it accepts runs in
+    this process and starts no task process; the others still go to the pool."""
+    pool = TaskProcesses(1)
+    try:
+        quick = await run(
+            registry,
+            {"component": {"a": comp("block", "TASK_MAYBE", input={"seconds": 0, "value": 1})}},
+            processes=pool,
+        )
+        assert quick.rows[0].components["a"].outputs["pid"] == os.getpid()
+        assert quick.rows[0].components["a"].outputs["value"] == 1
+        assert pool.pids == [] and pool.zygote_pid is None
+        slow = await run(
+            registry, {"component": {"a": comp("block", "TASK_MAYBE", input={"seconds": 0.01})}}, processes=pool
+        )
+        assert slow.rows[0].components["a"].outputs["pid"] in pool.pids
+    finally:
+        pool.shutdown()
+
+
 async def test_a_runaway_task_is_killed_when_the_run_is_cancelled(registry: Registry) -> None:
     """A blocking task that never ends stops with its run: the cancel event (or a time
     limit around execute) kills its process, and the next run works."""
