@@ -20,9 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from benchmarks._server import Server
+from benchmarks._server import Server, free_port
+from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_pb2 as pb
+from pipelines.grpc.gen.pipeline.pipeline.v1beta import pipeline_public_service_pb2_grpc
 from tests.conftest import SLOW_RECIPE
 from tests.e2e.conftest import start_server
+from tests.e2e.test_serve_ports import second_serve
+from tests.grpc.test_grpc_api import rows
 
 pytestmark = pytest.mark.e2e
 
@@ -77,6 +81,28 @@ def test_both_processes_answer_on_the_one_port(server: Server, token: str) -> No
     ran_in = {int(pid) for _, _, pid in _runs(server)}
     assert ran_in == set(children), "the kernel spreads connections over both processes"
     assert "in 2 processes" in server.output()
+
+
+def test_the_first_process_serves_grpc(server: Server, token: str) -> None:
+    import grpc
+
+    request = pb.TriggerNamespacePipelineRequest(
+        namespace_id="admin", pipeline_id="hello", data=rows({"prompt": "rpc"})
+    )
+    for _ in range(4):
+        with grpc.insecure_channel(server.grpc_target) as channel:
+            stub = pipeline_public_service_pb2_grpc.PipelinePublicServiceStub(channel)
+            answer = stub.TriggerNamespacePipeline(request, metadata=[("authorization", f"Bearer {token}")], timeout=30)
+        assert answer.outputs[0]["answer"] == "Hello rpc"
+
+
+def test_another_serve_does_not_join_the_port(server: Server, tmp_path, monkeypatch) -> None:
+    """The workers share their port with SO_REUSEPORT; a second ``serve --workers 2`` on
+    it must not join them (the kernel would hand it half the connections)."""
+    monkeypatch.setenv("PIPELINE_SERVE_WORKERS", "2")
+    code, output = second_serve(tmp_path / "data", port=server.port, grpc_port=free_port())
+    assert code not in (None, 0), output
+    assert f"port {server.port}" in output and "is serving on" not in output, output
 
 
 def test_a_token_deleted_through_one_process_is_refused_by_both(server: Server, token: str) -> None:
