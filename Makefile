@@ -20,7 +20,7 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3.12; do \
 	for p in $$(ls -d $$root/versions/3.* 2>/dev/null | sort -t. -k2,2n -r); do \
 	  [ -x $$p/bin/python3 ] && $$p/bin/python3 -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p/bin/python3; exit 0; }; done)
 
-.PHONY: run test lint format install install-test bench bench-async bench-safety venv clean protos
+.PHONY: run test lint format install install-test bench bench-async bench-scaling bench-safety venv clean protos
 
 $(VENV)/bin/python:
 	@if [ -z "$(PYTHON)" ]; then echo "Pipeline needs Python 3.12 or newer (Django 6.1). Install one (e.g. 'pyenv install 3.13' or 'apt-get install python3.13') or pass PYTHON=/path/to/python3.12." >&2; exit 1; fi
@@ -73,6 +73,11 @@ bench: install-test
 bench-async: install-test
 	@bash scripts/install-system-deps.sh
 	$(PY) benchmarks/async_trigger.py
+
+# serve --workers N: sync triggers per second for N = 1 .. the cores, SQLite and PostgreSQL.
+bench-scaling: install-test
+	@bash scripts/install-system-deps.sh
+	$(PY) benchmarks/scaling.py
 
 # Safety under load (issue 13): liveness while runaway recipes run (about a minute), then
 # a mixed soak, SOAK_MINUTES long after a one-minute warm-up (default 10: ~12 minutes in all).
