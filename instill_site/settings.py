@@ -329,7 +329,8 @@ PIPELINE_GRPC_PORT = env_int("PIPELINE_GRPC_PORT", 8081)
 # --- Hardening: throttles, rate limits, security headers (docs/hardening.md) -----------
 # Counters of failed sign-ins and of API calls. Without Redis they live in this
 # process's memory: auth happens in `serve` (its run workers never see a request), so
-# one `serve` counts exactly; scaled out, REDIS_URL makes every process share them.
+# one `serve` counts exactly; scaled out (`serve --workers` too, where each process counts
+# on its own), REDIS_URL makes every process share them.
 CACHES["limits"] = (
     {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "pipeline-limits"}
     if REDIS_URL
