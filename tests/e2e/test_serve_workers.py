@@ -9,6 +9,7 @@ The tests share one server and run in file order; the last one stops it.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -66,8 +67,13 @@ def _each_on_a_new_connection(count: int, call) -> list[httpx.Response]:
         return list(pool.map(lambda _: call(), range(count)))
 
 
+# No keep-alive: every request opens a connection of its own (one client, so the cost of
+# building a client is not paid per request).
+_CLIENT = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
+
+
 def _trigger(server: Server, token: str, path: str = "hello/trigger", body: dict = HELLO) -> httpx.Response:
-    return httpx.post(
+    return _CLIENT.post(
         f"{server.base_url}{PIPELINES}/{path}", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
 
@@ -75,7 +81,7 @@ def _trigger(server: Server, token: str, path: str = "hello/trigger", body: dict
 def test_both_processes_answer_on_the_one_port(server: Server, token: str) -> None:
     children = _children(server)
     assert len(children) == 2
-    answers = _each_on_a_new_connection(40, lambda: _trigger(server, token))
+    answers = _each_on_a_new_connection(24, lambda: _trigger(server, token))
     assert {answer.status_code for answer in answers} == {200}
     assert {answer.json()["outputs"][0]["answer"] for answer in answers} == {"Hello workers"}
     ran_in = {int(pid) for _, _, pid in _runs(server)}
@@ -109,20 +115,20 @@ def test_a_token_deleted_through_one_process_is_refused_by_both(server: Server, 
     doomed = server.create_token("doomed")
     # Both processes have verified (and cached) it: each recorded a run triggered with it.
     before = len(_runs(server))
-    answers = _each_on_a_new_connection(40, lambda: _trigger(server, doomed))
+    answers = _each_on_a_new_connection(24, lambda: _trigger(server, doomed))
     assert {answer.status_code for answer in answers} == {200}
     assert {pid for _, _, pid in _runs(server)[before:]} == {str(pid) for pid in _children(server)}
     deleted = httpx.delete(f"{server.base_url}/v1beta/tokens/doomed", auth=("admin", server.admin_password), timeout=10)
     assert deleted.status_code == 204
-    refused = _each_on_a_new_connection(40, lambda: _trigger(server, doomed))
+    refused = _each_on_a_new_connection(24, lambda: _trigger(server, doomed))
     assert {answer.status_code for answer in refused} == {401}
     assert "deleted" in refused[0].json()["message"]
 
 
 def test_async_triggers_each_run_once(server: Server, token: str) -> None:
-    answers = _each_on_a_new_connection(40, lambda: _trigger(server, token, "hello/trigger-async"))
+    answers = _each_on_a_new_connection(24, lambda: _trigger(server, token, "hello/trigger-async"))
     uids = {answer.json()["operation"]["name"].split("/")[1].replace("-", "") for answer in answers}
-    assert len(uids) == 40
+    assert len(uids) == 24
     quoted = ",".join(f"'{uid}'" for uid in uids)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -130,14 +136,14 @@ def test_async_triggers_each_run_once(server: Server, token: str) -> None:
         if all(status == "RUN_STATUS_COMPLETED" for _, status, _ in runs):
             break
         time.sleep(0.1)
-    assert len(runs) == 40 and {status for _, status, _ in runs} == {"RUN_STATUS_COMPLETED"}
+    assert len(runs) == 24 and {status for _, status, _ in runs} == {"RUN_STATUS_COMPLETED"}
     assert {pid for _, _, pid in runs} == {str(pid) for pid in _children(server)}, "both executors took runs"
     with sqlite3.connect(server.data_dir / "pipeline.sqlite3") as db:
         per_run = db.execute(
             "SELECT count(*) FROM pipelines_componentrun c JOIN pipelines_pipelinerun r ON c.run_id = r.id "
             f"WHERE r.uid IN ({quoted}) GROUP BY r.id"
         ).fetchall()
-    assert per_run == [(1,)] * 40, "one execution of hello's one component per run"
+    assert per_run == [(1,)] * 24, "one execution of hello's one component per run"
 
 
 def test_a_run_followed_from_any_process_streams_to_its_end(server: Server, token: str, slow_server: str) -> None:
@@ -169,17 +175,55 @@ def test_a_run_followed_from_any_process_streams_to_its_end(server: Server, toke
     assert len({tuple(names) for names, _ in followed}) == 1
 
 
-def test_a_killed_process_is_replaced(server: Server, token: str) -> None:
-    first, second = _children(server)
-    os.kill(second, signal.SIGKILL)
+def test_a_killed_process_s_async_runs_fail_or_resume_never_hang(server: Server, token: str, slow_server: str) -> None:
+    """Slow async runs on both processes, more than their executors run at once (4 each):
+    one process is killed. Its running runs fail as interrupted, its queued ones are taken
+    over by its replacement and complete, the other's complete; none is left hanging."""
+    body = {"data": [{"variable": {"url": f"{slow_server}/sleep/1"}}]}
+    answers = _each_on_a_new_connection(16, lambda: _trigger(server, token, "workers-slow/trigger-async", body))
+    assert {answer.status_code for answer in answers} == {200}, [answer.text for answer in answers]
+    uids = ",".join("'" + a.json()["operation"]["name"].split("/")[1].replace("-", "") + "'" for a in answers)
+    processing: list[str] = []
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (len(_children(server)) != 2 or second in _children(server)):
-        time.sleep(0.05)
-    children = _children(server)
-    assert len(children) == 2 and first in children and second not in children
-    assert f"serve worker 1 (pid {second}) was killed by SIGKILL; starting another" in server.output()
-    answers = _each_on_a_new_connection(20, lambda: _trigger(server, token))
-    assert {answer.status_code for answer in answers} == {200}
+    while time.monotonic() < deadline and not processing:
+        processing = [pid for _, status, pid in _runs(server, f"uid IN ({uids})") if status == "RUN_STATUS_PROCESSING"]
+    victim = int(processing[0])
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        runs = _runs(server, f"uid IN ({uids})")
+        if all(status in ("RUN_STATUS_COMPLETED", "RUN_STATUS_FAILED") for _, status, _ in runs):
+            break
+        time.sleep(0.1)
+    ended = {status for _, status, _ in runs}
+    assert ended <= {"RUN_STATUS_COMPLETED", "RUN_STATUS_FAILED"}, runs
+    with sqlite3.connect(server.data_dir / "pipeline.sqlite3") as db:
+        failed = db.execute(
+            f"SELECT worker, error FROM pipelines_pipelinerun WHERE uid IN ({uids}) AND status = 'RUN_STATUS_FAILED'"
+        ).fetchall()
+    assert failed and all(
+        worker.endswith(f":{victim}") and "interrupted by a restart" in error for worker, error in failed
+    )
+    assert len(failed) <= 4, "only the runs it was executing failed"
+    completed_by = {pid for _, status, pid in runs if status == "RUN_STATUS_COMPLETED"}
+    assert str(victim) not in completed_by and len(completed_by) == 2, "the other process and the replacement"
+
+
+def test_a_killed_process_is_replaced(server: Server, token: str) -> None:
+    """Each of the two killed in turn: a new one takes its place (and its socket), HTTP and
+    gRPC (served by the first) keep answering."""
+    for victim in _children(server):
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (len(_children(server)) != 2 or victim in _children(server)):
+            time.sleep(0.05)
+        assert len(_children(server)) == 2 and victim not in _children(server)
+        assert re.search(
+            rf"serve worker [01] \(pid {victim}\) was killed by SIGKILL; starting another", server.output()
+        )
+        answers = _each_on_a_new_connection(12, lambda: _trigger(server, token))
+        assert {answer.status_code for answer in answers} == {200}
+    test_the_first_process_serves_grpc(server, token)
 
 
 def test_sigterm_stops_every_process(server: Server) -> None:
