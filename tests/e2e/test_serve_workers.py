@@ -179,8 +179,9 @@ def test_a_killed_process_s_async_runs_fail_or_resume_never_hang(server: Server,
     """Slow async runs on both processes, more than their executors run at once (4 each):
     one process is killed. Its running runs fail as interrupted, its queued ones are taken
     over by its replacement and complete, the other's complete; none is left hanging."""
-    body = {"data": [{"variable": {"url": f"{slow_server}/sleep/1"}}]}
-    answers = _each_on_a_new_connection(16, lambda: _trigger(server, token, "workers-slow/trigger-async", body))
+    body = {"data": [{"variable": {"url": f"{slow_server}/sleep/0.5"}}]}
+    # 32 runs: each process gets about 16, far more than the 4 it executes at once.
+    answers = _each_on_a_new_connection(32, lambda: _trigger(server, token, "workers-slow/trigger-async", body))
     assert {answer.status_code for answer in answers} == {200}, [answer.text for answer in answers]
     uids = ",".join("'" + a.json()["operation"]["name"].split("/")[1].replace("-", "") + "'" for a in answers)
     processing: list[str] = []
