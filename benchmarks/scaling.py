@@ -7,20 +7,22 @@ shared by the rows, skipped with the reason when its binaries are missing), crea
 API token, warms up for 2 s, then drives ``POST
 /v1beta/namespaces/admin/pipelines/hello/trigger`` with ``wrk`` (one thread,
 max(16, 8·N) keep-alive connections, every answer checked) for ``--seconds``. Each row
-prints req/s, the speed-up over N = 1 of the same database, and whether it reaches the
-target of 0.8·N, and how many cores serve's processes kept busy (their CPU time over the
-run) with the rate per busy core: where the machine has no core to spare for wrk or
-other work, that last figure shows whether N processes lose anything to each other
-(locks, the one SQLite writer) rather than to a lack of cores. ``--run-workers 0``: each process executes its own triggers, so N
-counts the processes doing the work (a lone ``serve``'s default run worker is a second
-process; its figure is printed as a reference row, ``1 + rw``).
+prints req/s, latency, and how many cores serve's processes kept busy (their CPU time
+over the run) with the rate per busy core: where the machine has no core to spare for
+wrk or other work, that last figure shows whether N processes lose anything to each
+other (locks, the one SQLite writer) rather than to a lack of cores. After the rows, a
+summary gives each N's median, its speed-up over N = 1 of the same database and
+whether it reaches issue #19's target of 0.8·N. ``--run-workers 0``: each process
+executes its own triggers, so N counts the processes doing the work (a lone
+``serve``'s default run worker is a second process; its figure is printed as a
+reference row, ``1 + rw``).
 
 wrk shares the machine with the servers: on a 2-core machine the N = 2 row has wrk
 and two servers on two cores (the peer harness pins a server to one core and wrk to
 the other; no such split exists for two servers). The load average before each row is
 printed, because other work on the machine moves these figures.
 
-    .venv/bin/python benchmarks/scaling.py [--seconds 8] [--max-workers 4] [--only sqlite|postgres]
+    .venv/bin/python benchmarks/scaling.py [--seconds 8] [--reps 1] [--max-workers 4] [--only sqlite|postgres]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -119,9 +122,17 @@ def wrk(base_url: str, token: str, *, connections: int, seconds: float, script: 
 
 
 def measure(
-    database: str, label: str, workers: int, run_workers: int, env: dict[str, str], args, workdir: Path, script: Path
+    database: str,
+    label: str,
+    workers: int,
+    run_workers: int,
+    env: dict[str, str],
+    args,
+    workdir: Path,
+    script: Path,
+    rep: int = 0,
 ) -> Row:
-    name = f"{database}-{label}".lower().replace(" + rw", "-rw")
+    name = f"{database}-{label}-{rep}".lower().replace(" + rw", "-rw")
     server = Server(
         data_dir=workdir / name,
         admin_password="bench-admin-password",
@@ -159,32 +170,58 @@ def measure(
 
 
 def curve(database: str, env: dict[str, str], args, workdir: Path, script: Path) -> list[Row]:
-    rows = []
-    for workers in range(1, args.max_workers + 1):
-        rows.append(measure(database, f"{workers}", workers, 0, env, args, workdir, script))
-        print_row(rows[-1], rows[0])
+    """Every row ``args.reps`` times, odd repetitions in reverse order (drift in the
+    machine's other load then favours no N); then the medians."""
+    plan = [(str(n), n, 0) for n in range(1, args.max_workers + 1)]
     if not args.no_reference:
-        reference = measure(database, "1 + rw", 1, 1, env, args, workdir, script)
-        print_row(reference, rows[0])
-        rows.append(reference)
+        plan.append((REFERENCE, 1, 1))
+    rows = []
+    for rep in range(args.reps):
+        for label, workers, run_workers in plan if rep % 2 == 0 else plan[::-1]:
+            rows.append(measure(database, label, workers, run_workers, env, args, workdir, script, rep))
+            print_row(rows[-1])
+    summary(rows, [label for label, _, _ in plan])
     return rows
 
 
-def print_row(row: Row, one: Row) -> None:
-    speedup = row.rate / one.rate
-    if row.label == "1 + rw":
-        verdict = "(a lone serve with its run worker)"
-    elif row.workers == 1:
-        verdict = ""
-    else:
-        verdict = f"target {TARGET * row.workers:.1f}x {'PASS' if speedup >= TARGET * row.workers else 'MISS'}"
+REFERENCE = "1 + rw"
+
+
+def print_row(row: Row) -> None:
     print(
         f"  {row.database:<10} N={row.label:<7} c={row.connections:<3} {row.rate:8.0f} req/s  "
-        f"p50 {row.p50_ms:6.2f} ms  p99 {row.p99_ms:6.2f} ms  {row.cores_busy:4.2f} cores busy, "
-        f"{row.per_core:5.0f} req/s per busy core  {speedup:4.2f}x of N=1  {verdict}"
-        f"{'  ' + str(row.bad) + ' bad answers' if row.bad else ''}  (load {row.load:.1f} before)",
+        f"p50 {row.p50_ms:6.2f} ms  p99 {row.p99_ms:7.2f} ms  {row.cores_busy:4.2f} cores busy, "
+        f"{row.per_core:5.0f} req/s per busy core  (load {row.load:.1f} before)"
+        f"{'  ' + str(row.bad) + ' bad answers' if row.bad else ''}",
         flush=True,
     )
+
+
+def summary(rows: list[Row], labels: list[str]) -> None:
+    """Median req/s and req/s per busy core per N, the speed-up over N = 1, and the target."""
+    medians = {
+        label: (
+            statistics.median(row.rate for row in rows if row.label == label),
+            statistics.median(row.per_core for row in rows if row.label == label),
+        )
+        for label in labels
+    }
+    one_rate, one_per_core = medians["1"]
+    reps = sum(row.label == "1" for row in rows)
+    print(f"  {rows[0].database}, median of {reps}:")
+    for label, (rate, per_core) in medians.items():
+        workers = int(label.split()[0])
+        if label == REFERENCE:
+            verdict = "(a lone serve with its run worker)"
+        elif workers == 1:
+            verdict = ""
+        else:
+            verdict = f"target {TARGET * workers:.1f}x {'PASS' if rate >= TARGET * workers * one_rate else 'MISS'}"
+        print(
+            f"    N={label:<7} {rate:8.0f} req/s {rate / one_rate:5.2f}x of N=1  "
+            f"{per_core:5.0f} req/s per busy core {per_core / one_per_core:5.2f}x of N=1  {verdict}",
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", choices=("sqlite", "postgres"), help="one database only")
     parser.add_argument("--no-reference", action="store_true", help="skip the lone-serve-with-run-worker row")
+    parser.add_argument("--reps", type=int, default=1, help="repetitions, alternating the order of the rows (medians)")
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is not installed (Debian: apt-get install wrk); nothing measured.")
