@@ -9,6 +9,8 @@ PORT ?= 8080
 GRPC_PORT ?= $(or $(PIPELINE_GRPC_PORT),8081)
 # The ASGI server, uvicorn or daphne: `make run SERVER=daphne` (serve reads PIPELINE_SERVER).
 SERVER ?= $(or $(PIPELINE_SERVER),uvicorn)
+# HTTP processes on the port: `make run WORKERS=4` (serve reads PIPELINE_SERVE_WORKERS).
+WORKERS ?= $(or $(PIPELINE_SERVE_WORKERS),1)
 # pip runs only when pyproject.toml is newer than the stamp of the extras installed.
 # The stamps live in .venv: a new venv (a fresh clone, `make clean`) has none.
 STAMP := $(VENV)/.installed
@@ -44,7 +46,7 @@ install-test: $(STAMP)-scale-test
 	@bash scripts/install-system-deps.sh
 
 run: install
-	PIPELINE_GRPC_PORT=$(GRPC_PORT) PIPELINE_SERVER=$(SERVER) $(PY) manage.py serve --port $(PORT)
+	PIPELINE_GRPC_PORT=$(GRPC_PORT) PIPELINE_SERVER=$(SERVER) PIPELINE_SERVE_WORKERS=$(WORKERS) $(PY) manage.py serve --port $(PORT)
 
 test: install-test
 	@bash scripts/test.sh
