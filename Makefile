@@ -9,6 +9,8 @@ PORT ?= 8080
 GRPC_PORT ?= $(or $(PIPELINE_GRPC_PORT),8081)
 # The ASGI server, uvicorn or daphne: `make run SERVER=daphne` (serve reads PIPELINE_SERVER).
 SERVER ?= $(or $(PIPELINE_SERVER),uvicorn)
+# HTTP processes on the port: `make run WORKERS=4` (serve reads PIPELINE_SERVE_WORKERS).
+WORKERS ?= $(or $(PIPELINE_SERVE_WORKERS),1)
 # pip runs only when pyproject.toml is newer than the stamp of the extras installed.
 # The stamps live in .venv: a new venv (a fresh clone, `make clean`) has none.
 STAMP := $(VENV)/.installed
@@ -20,7 +22,7 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3.12; do \
 	for p in $$(ls -d $$root/versions/3.* 2>/dev/null | sort -t. -k2,2n -r); do \
 	  [ -x $$p/bin/python3 ] && $$p/bin/python3 -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p/bin/python3; exit 0; }; done)
 
-.PHONY: run test lint format install install-test bench bench-async bench-safety venv clean protos
+.PHONY: run test lint format install install-test bench bench-async bench-scaling bench-safety venv clean protos
 
 $(VENV)/bin/python:
 	@if [ -z "$(PYTHON)" ]; then echo "Pipeline needs Python 3.12 or newer (Django 6.1). Install one (e.g. 'pyenv install 3.13' or 'apt-get install python3.13') or pass PYTHON=/path/to/python3.12." >&2; exit 1; fi
@@ -44,7 +46,7 @@ install-test: $(STAMP)-scale-test
 	@bash scripts/install-system-deps.sh
 
 run: install
-	PIPELINE_GRPC_PORT=$(GRPC_PORT) PIPELINE_SERVER=$(SERVER) $(PY) manage.py serve --port $(PORT)
+	PIPELINE_GRPC_PORT=$(GRPC_PORT) PIPELINE_SERVER=$(SERVER) PIPELINE_SERVE_WORKERS=$(WORKERS) $(PY) manage.py serve --port $(PORT)
 
 test: install-test
 	@bash scripts/test.sh
@@ -73,6 +75,11 @@ bench: install-test
 bench-async: install-test
 	@bash scripts/install-system-deps.sh
 	$(PY) benchmarks/async_trigger.py
+
+# serve --workers N: sync triggers per second for N = 1 .. the cores, SQLite and PostgreSQL.
+bench-scaling: install-test
+	@bash scripts/install-system-deps.sh
+	$(PY) benchmarks/scaling.py
 
 # Safety under load (issue 13): liveness while runaway recipes run (about a minute), then
 # a mixed soak, SOAK_MINUTES long after a one-minute warm-up (default 10: ~12 minutes in all).

@@ -242,6 +242,10 @@ PIPELINE_DB_THREADS = env_int("PIPELINE_DB_THREADS", 2)
 # less throughput (benchmarks/README.md, peers.py).
 _USABLE_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 PIPELINE_RUN_WORKERS = env_int("PIPELINE_RUN_WORKERS", 1 if _USABLE_CPUS > 1 else 0)
+# HTTP server processes `serve` runs on its one port (`serve --workers`; docs/scaling.md),
+# under one parent that supervises them. With more than one, each runs its sync triggers
+# itself unless run workers are asked for (--run-workers or PIPELINE_RUN_WORKERS).
+PIPELINE_SERVE_WORKERS = env_int("PIPELINE_SERVE_WORKERS", 1)
 # The ASGI server `serve` runs the application on: "uvicorn" (uvloop + httptools +
 # websockets) or "daphne" (Channels' reference server). `serve --server` overrides it.
 PIPELINE_SERVER = os.environ.get("PIPELINE_SERVER", "uvicorn").strip().lower()
@@ -325,7 +329,8 @@ PIPELINE_GRPC_PORT = env_int("PIPELINE_GRPC_PORT", 8081)
 # --- Hardening: throttles, rate limits, security headers (docs/hardening.md) -----------
 # Counters of failed sign-ins and of API calls. Without Redis they live in this
 # process's memory: auth happens in `serve` (its run workers never see a request), so
-# one `serve` counts exactly; scaled out, REDIS_URL makes every process share them.
+# one `serve` counts exactly; scaled out (`serve --workers` too, where each process counts
+# on its own), REDIS_URL makes every process share them.
 CACHES["limits"] = (
     {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "pipeline-limits"}
     if REDIS_URL

@@ -56,11 +56,12 @@ class InProcessExecutor:
         self._tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
+        """Start the pool once; every caller returns only once it runs (two threads
+        submitting the first runs at once both wait for it)."""
         with self._lock:
-            if self._thread is not None:
-                return
-            self._thread = threading.Thread(target=self._run, name="pipeline-executor", daemon=True)
-            self._thread.start()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="pipeline-executor", daemon=True)
+                self._thread.start()
         self._started.wait()
 
     def _run(self) -> None:

@@ -115,9 +115,13 @@ def write(fn: Callable[[sqlite3.Cursor], None]) -> bool:
         cursor = connection.cursor()
         cursor.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
+        busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+        _local.busy = busy
         logger.debug("loop write not started, falling back to a thread: %s", exc)
         counters["fallbacks"] += 1
+        counters["busy"] += busy
         return False
+    _local.busy = False
     try:
         fn(cursor)
         cursor.execute("COMMIT")
@@ -140,6 +144,12 @@ def write(fn: Callable[[sqlite3.Cursor], None]) -> bool:
     if _local.commits % CHECKPOINT_EVERY == 0:
         _checkpoint_soon()
     return True
+
+
+def write_was_busy() -> bool:
+    """Whether this thread's last :func:`write` found another connection writing (another
+    process, with ``serve --workers``): worth trying again here in a moment."""
+    return getattr(_local, "busy", False)
 
 
 def _checkpoint_soon() -> None:

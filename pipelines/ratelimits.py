@@ -2,8 +2,10 @@
 per token (per user for Basic and sessions) and per pipeline.
 
 Counters are fixed windows in the ``limits`` cache (settings.CACHES): process memory
-for one ``serve`` — authentication only ever happens there, never in its run workers —
-or Redis with ``REDIS_URL``, shared by every process of a scaled-out deployment. A
+for one ``serve`` — authentication only ever happens there, never in its run workers;
+with ``serve --workers N`` each of its processes counts on its own, so up to N times a
+limit gets through — or Redis with ``REDIS_URL``, shared by every process of a
+scaled-out deployment. A
 counter's window opens with its first event and lasts the limit's period; the count
 and the window's end are two cache keys that expire with it, and ``Retry-After`` is
 the time left. A client may send up to twice the limit across the end of one window

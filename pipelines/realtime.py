@@ -11,7 +11,11 @@ number, and a gap (a full channel drops messages) is filled from the log.
 
 In one process the in-memory layer carries the messages; with ``REDIS_URL`` set,
 channels-redis does, so an event published by a Celery worker reaches a follower
-connected to any web process.
+connected to any web process. ``serve --workers N`` without ``REDIS_URL`` has N
+in-memory layers: a run executing in one process and followed from another (the
+console triggers over one connection and follows over a websocket that may land on
+another process) reaches its follower through the log instead, which followers then
+read every :data:`POLL_SECONDS` besides listening (:func:`poll_seconds`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 
 from pipelines.aio import db
 from pipelines.selectors import run_events_after, run_state
@@ -127,6 +132,20 @@ class Followed:
 
 IDLE = Followed("idle")
 
+# How often a follower reads the run's log when messages from other processes cannot
+# reach it (see poll_seconds): the most a live event waits there.
+POLL_SECONDS = 0.1
+
+
+def poll_seconds(layer) -> float | None:
+    """:data:`POLL_SECONDS` when this is one of several ``serve`` processes, each with its
+    own in-memory channel layer (``serve --workers``, no ``REDIS_URL``); ``None`` when
+    every event of a run reaches its followers through ``layer``."""
+    if settings.PIPELINE_SERVE_WORKERS > 1 and isinstance(layer, InMemoryChannelLayer):
+        return POLL_SECONDS
+    return None
+
+
 _stored_after = db(run_events_after)
 _state = db(run_state)
 
@@ -141,11 +160,13 @@ async def run_follow(
     leave a follower waiting for ever.
     """
     layer = get_channel_layer()
+    poll = poll_seconds(layer)
     channel = await layer.new_channel()
     group = group_name(run_uid)
     await layer.group_add(group, channel)
     receiver: asyncio.Task | None = None
     last = after
+    clock = asyncio.get_running_loop().time
     try:
         state = await _state(run_uid)
         for seq, name, payload in await _stored_after(run_uid, last):
@@ -154,13 +175,19 @@ async def run_follow(
         if state is None or state[0]:
             yield _end(state)
             return
+        news = clock()  # when the follower last got something
         while True:
             if receiver is None:
                 receiver = asyncio.ensure_future(layer.receive(channel))
+            quiet = max(0.0, idle_seconds - (clock() - news))
             # Waiting on a task, not with wait_for: a quiet interval must not cancel a
             # receive half-way (channels-redis would lose the message).
-            done, _ = await asyncio.wait({receiver}, timeout=idle_seconds)
+            done, _ = await asyncio.wait({receiver}, timeout=quiet if poll is None else min(poll, quiet))
             if not done:
+                if poll is not None:  # events stored by another process
+                    for seq, name, payload in await _stored_after(run_uid, last):
+                        last, news = seq, clock()
+                        yield Followed("event", seq, name, payload)
                 state = await _state(run_uid)
                 if state is None or state[0]:
                     for seq, name, payload in await _stored_after(run_uid, last):
@@ -168,9 +195,12 @@ async def run_follow(
                         yield Followed("event", seq, name, payload)
                     yield _end(state)
                     return
-                yield IDLE
+                if clock() - news >= idle_seconds:
+                    news = clock()
+                    yield IDLE
                 continue
             message, receiver = receiver.result(), None
+            news = clock()
             if message.get("type") == "run.events":
                 for seq, name, payload in message["events"]:
                     if seq <= last:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -201,9 +202,11 @@ def serve(
     port: int,
     loop: asyncio.AbstractEventLoop,
     grpc_server: Any = None,
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve ``application`` on ``host:port`` until SIGINT/SIGTERM, with ``grpc_server``
-    (bound, not started) started beside it on ``loop`` and stopped after it (5 s grace)."""
+    """Serve ``application`` on ``host:port`` (or on the listening socket ``sock``: ``serve
+    --workers``) until SIGINT/SIGTERM, with ``grpc_server`` (bound, not started) started
+    beside it on ``loop`` and stopped after it (5 s grace)."""
     trust = settings.PIPELINE_TRUST_PROXY_HEADERS
     config = uvicorn.Config(
         application,
@@ -233,7 +236,7 @@ def serve(
         if grpc_server is not None:
             await grpc_server.start()
         try:
-            await server.serve()
+            await server.serve(sockets=None if sock is None else [sock])
         finally:
             if grpc_server is not None:
                 await grpc_server.stop(5)

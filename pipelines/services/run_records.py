@@ -180,6 +180,12 @@ def runs_insert_on_loop(items: Sequence[tuple[RunState, RunResult]]) -> bool:
     return loop_sqlite.write(write) or undo()
 
 
+# How often, and how far apart, a group commit tries the loop's write again while
+# another process is writing, before it leaves the write to a thread that waits.
+BUSY_RETRIES = 50
+BUSY_RETRY_SECONDS = 0.001
+
+
 class RunRecorder:
     """Group commit for sync triggers: runs that finish while a write is in flight are
     written together in the next one, so concurrent triggers share one transaction and
@@ -198,11 +204,23 @@ class RunRecorder:
         await future
 
     async def _drain(self) -> None:
+        busy = 0
         while self._pending:
             batch, self._pending = self._pending, []
             try:
                 items = [(state, result) for state, result, _ in batch]
-                if not runs_insert_on_loop(items):
+                if runs_insert_on_loop(items):
+                    busy = 0
+                elif loop_sqlite.write_was_busy() and busy < BUSY_RETRIES:
+                    # Another process holds SQLite's write lock (serve --workers): try again
+                    # here in a moment, with the runs that finish meanwhile, rather than in
+                    # a thread, where SQLite's busy handler sleeps 1 to 100 ms at a time.
+                    busy += 1
+                    self._pending[:0] = batch
+                    await asyncio.sleep(BUSY_RETRY_SECONDS)
+                    continue
+                else:
+                    busy = 0
                     await _runs_insert_in_thread(items)
             except BaseException as exc:  # noqa: BLE001 - every waiter learns of the failure
                 for *_, future in batch:

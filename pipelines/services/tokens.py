@@ -1,8 +1,11 @@
 """API tokens: ``instill_sk_`` + 32 letters/digits, stored as SHA-256 only.
 
 Authentication is on the hot path of every trigger, so a verified token is cached
-in-process for a few seconds; deleting a token clears it here at once, and other
-processes stop accepting it within ``CACHE_SECONDS``.
+in-process for a few seconds. Deleting a token, or changing or deleting its user,
+moves the machine's cache generation (:mod:`pipelines.invalidation`) once committed:
+from then on no process on this machine answers from an entry cached before, so a
+deleted token is refused everywhere at once. Processes on other machines stop
+accepting it within ``CACHE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from pipelines import invalidation
 from pipelines.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
 from pipelines.models import RESOURCE_ID_PATTERN, ApiToken
 
@@ -43,7 +47,8 @@ class TokenIdentity:
     expire_time: datetime | None
 
 
-_cache: dict[str, tuple[float, TokenIdentity]] = {}
+# token hash → (monotonic expiry, cache generation read before the row, identity)
+_cache: dict[str, tuple[float, int, TokenIdentity]] = {}
 _last_use_written: dict[str, datetime] = {}
 _lock = threading.Lock()
 
@@ -87,11 +92,24 @@ def token_delete(*, user: User, token_id: str) -> None:
     if token is None:
         raise NotFound(f'token "{token_id}" not found')
     token_pk = token.pk
-    token.delete()
+    token.delete()  # other processes forget it once committed (cache_forget_on_commit)
     with _lock:
-        for key, (_, identity) in list(_cache.items()):
+        for key, (_, _, identity) in list(_cache.items()):
             if identity.token_pk == token_pk:
                 del _cache[key]
+
+
+def cache_forget_on_commit(**_: object) -> None:
+    """Receiver of the token and user signals (pipelines/apps.py): once the change is
+    committed, no process on this machine answers from a token identity cached before."""
+    transaction.on_commit(invalidation.bump)
+
+
+def _cached(key: str, now_mono: float) -> TokenIdentity | None:
+    hit = _cache.get(key)
+    if hit is None or hit[0] <= now_mono or hit[1] != invalidation.current():
+        return None
+    return hit[2]
 
 
 def token_authenticate(raw: str):
@@ -105,11 +123,10 @@ def token_identity(raw: str) -> TokenIdentity:
         raise Unauthenticated("invalid API token: tokens look like instill_sk_ followed by 32 letters or digits")
     key = hash_token(raw)
     now_mono = time.monotonic()
-    hit = _cache.get(key)
+    identity = _cached(key, now_mono)
     now = timezone.now()
-    if hit is not None and hit[0] > now_mono:
-        identity = hit[1]
-    else:
+    if identity is None:
+        generation = invalidation.current()  # before the read: a commit after it voids the entry
         token = ApiToken.objects.filter(token_hash=key).select_related("user").first()
         if token is None:
             raise Unauthenticated("invalid API token: it is unknown or has been deleted")
@@ -119,7 +136,7 @@ def token_identity(raw: str) -> TokenIdentity:
         with _lock:
             if len(_cache) > 10_000:
                 _cache.clear()
-            _cache[key] = (now_mono + CACHE_SECONDS, identity)
+            _cache[key] = (now_mono + CACHE_SECONDS, generation, identity)
     if identity.expire_time is not None and identity.expire_time <= now:
         raise Unauthenticated("the API token has expired; create a new one")
     _touch(identity.token_pk, key, now)
@@ -134,10 +151,9 @@ def token_identity_cached(raw: str) -> TokenIdentity | None:
     if not TOKEN_PATTERN.match(raw):
         return None
     key = hash_token(raw)
-    hit = _cache.get(key)
-    if hit is None or hit[0] <= time.monotonic():
+    identity = _cached(key, time.monotonic())
+    if identity is None:
         return None
-    identity = hit[1]
     now = timezone.now()
     if identity.expire_time is not None and identity.expire_time <= now:
         return None

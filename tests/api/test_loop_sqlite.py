@@ -107,21 +107,42 @@ def test_a_private_pipeline_stays_hidden_from_others(api, bob_api, hello):
     assert trigger(bob_api).status_code == 404
 
 
-def test_a_busy_database_delays_the_write_and_loses_nothing(api, hello):
-    trigger(api, "warm")
-    before = loop_sqlite.counters["fallbacks"]
+def trigger_while_another_writes(client, prompt: str, *, seconds: float):
+    """A trigger sent while another connection holds the write lock for ``seconds``."""
     other = sqlite3.connect(django_settings.DATABASES["default"]["NAME"], isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # another writer holds the database
-    releaser = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    releaser = threading.Timer(seconds, lambda: other.execute("COMMIT"))
     releaser.start()
     try:
-        response = trigger(api, "busy")
+        return trigger(client, prompt)
     finally:
         releaser.join()
         other.close()
+
+
+def test_a_busy_database_delays_the_write_and_loses_nothing(api, hello):
+    trigger(api, "warm")
+    before = loop_sqlite.counters["fallbacks"]
+    response = trigger_while_another_writes(api, "busy", seconds=0.5)
     assert response.status_code == 200 and response.json()["outputs"] == [{"answer": "Hello busy"}]
-    assert loop_sqlite.counters["fallbacks"] > before  # the loop did not wait: a thread did
+    assert loop_sqlite.counters["fallbacks"] > before  # the loop did not wait: a thread did (after its tries)
     assert runs(api)[0]["inputs"] == [{"prompt": "busy"}]
+
+
+def test_a_write_lock_held_by_another_process_is_waited_for_on_the_loop(api, hello, monkeypatch):
+    """Another process writing (``serve --workers``) for a moment: the group commit tries
+    again on the loop until the lock is free, instead of handing the write to a thread."""
+    from pipelines.services import run_records
+
+    monkeypatch.setattr(run_records, "BUSY_RETRIES", 2000)  # ~2 s: longer than the hold below
+    trigger(api, "warm")
+    busy, writes, fallbacks = (loop_sqlite.counters[name] for name in ("busy", "writes", "fallbacks"))
+    response = trigger_while_another_writes(api, "waited", seconds=0.1)
+    assert response.status_code == 200 and response.json()["outputs"] == [{"answer": "Hello waited"}]
+    assert loop_sqlite.counters["busy"] > busy
+    assert loop_sqlite.counters["writes"] > writes, "the loop wrote it once the lock was free"
+    assert loop_sqlite.counters["fallbacks"] - fallbacks == loop_sqlite.counters["busy"] - busy, "no other fallback"
+    assert runs(api)[0]["inputs"] == [{"prompt": "waited"}]
 
 
 def test_a_file_too_large_to_inline_is_stored_from_a_thread(api, alice, make_pipeline, settings):

@@ -100,3 +100,41 @@ def test_tokens_are_per_user(api, bob_api):
     assert bob_api.delete("/v1beta/tokens/test").status_code == 204
     assert api.get("/v1beta/tokens/test").status_code == 200
     assert api.get("/v1beta/tokens/missing").status_code == 404
+
+
+def test_a_token_deleted_by_another_process_is_refused_once_it_says_so(alice, alice_token, settings, tmp_path):
+    """Another process (``serve --workers``) deletes a token this one has cached: the cached
+    entry counts until that process moves the machine's cache generation after its commit
+    (pipelines/invalidation.py), and not a moment after."""
+    from django.db import connection
+
+    from pipelines import invalidation
+
+    settings.PIPELINE_DATA_DIR = tmp_path  # a generation file of this test's own
+    client = ApiClient(f"Bearer {alice_token}")
+    assert client.get("/v1beta/tokens").status_code == 200  # cached here
+    with connection.cursor() as cursor:  # the other process's delete: no signal reaches this one
+        cursor.execute(f"DELETE FROM {ApiToken._meta.db_table} WHERE slug = %s", ["test"])
+    assert client.get("/v1beta/tokens").status_code == 200, "still cached: nothing said it changed"
+    invalidation.bump()  # what the other process does once its delete is committed
+    refused = client.get("/v1beta/tokens")
+    assert refused.status_code == 401 and "deleted" in refused.json()["message"]
+
+
+def test_deleting_a_token_or_changing_its_user_moves_the_generation_after_commit(
+    alice, alice_token, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from pipelines import invalidation
+
+    settings.PIPELINE_DATA_DIR = tmp_path
+    before = invalidation.current()
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.first_name = "Alice"
+        alice.save()
+    assert invalidation.current() == before + 1
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.save(update_fields=["last_login"])  # every sign-in: no token depends on it
+    assert invalidation.current() == before + 1
+    with django_capture_on_commit_callbacks(execute=True):
+        ApiToken.objects.filter(slug="test").delete()
+    assert invalidation.current() == before + 2

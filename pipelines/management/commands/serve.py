@@ -1,9 +1,11 @@
 """``manage.py serve``: migrate, make sure the admin and the demos exist, then serve
 HTTP and websockets with uvicorn or daphne (``--server``, ``PIPELINE_SERVER``), and
-the gRPC API beside them on the same event loop."""
+the gRPC API beside them on the same event loop; with ``--workers N``, in N processes
+on the one port (:mod:`pipelines.serve_workers`)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, cast
 
@@ -18,6 +20,8 @@ from pipelines.services.users import admin_ensure, user_namespace
 from pipelines.staticfiles import collect_if_changed
 
 if TYPE_CHECKING:
+    import socket
+
     from twisted.internet.interfaces import ITCPTransport
 
 DEFAULT_ADMIN_PASSWORD = "password"  # settings.PIPELINE_ADMIN_PASSWORD's default
@@ -32,12 +36,20 @@ def _proxy_headers() -> dict[str, str]:
     return {"proxy_forwarded_address_header": "X-Forwarded-For", "proxy_forwarded_proto_header": "X-Forwarded-Proto"}
 
 
-def _http_port_check(host: str, port: int) -> None:
+HTTP_PORT_HINT = "Choose another with --port (`make run PORT=...`)."
+GRPC_PORT_HINT = (
+    "Choose another with --grpc-port (default PIPELINE_GRPC_PORT; `make run GRPC_PORT=...`), or 0 for no gRPC."
+)
+
+
+def _http_port_check(host: str, port: int, *, protocol: str = "HTTP", hint: str = HTTP_PORT_HINT) -> None:
     """Fail with a message naming the port when ``host:port`` is taken.
 
     daphne only logs a failed listen and returns; checked first, ``serve`` stops before
     migrating or printing that it serves. Same socket options as Twisted's listen
-    (``SO_REUSEADDR``: a port left in TIME_WAIT by a stopped server is free).
+    (``SO_REUSEADDR``: a port left in TIME_WAIT by a stopped server is free). Without
+    ``SO_REUSEPORT``, so a port that another server shares with ``SO_REUSEPORT`` counts
+    as taken too (``--workers`` never joins a stranger's port).
     """
     import socket
 
@@ -48,8 +60,8 @@ def _http_port_check(host: str, port: int) -> None:
             sock.bind((host, port))
         except OSError as exc:
             raise CommandError(
-                f"could not listen for HTTP on {host}:{port}: {exc.strerror}. Is another server using port {port}? "
-                "Choose another with --port (`make run PORT=...`)."
+                f"could not listen for {protocol} on {host}:{port}: {exc.strerror}. "
+                f"Is another server using port {port}? {hint}"
             ) from exc
 
 
@@ -184,6 +196,12 @@ class Command(BaseCommand):
             help="processes that execute sync triggers beside the server (default: PIPELINE_RUN_WORKERS, 1; 0 on one usable CPU; 0: none)",
         )
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="HTTP server processes on the port, under one supervising parent (default: PIPELINE_SERVE_WORKERS, 1)",
+        )
+        parser.add_argument(
             "--server",
             choices=SERVERS,
             default=None,
@@ -199,11 +217,19 @@ class Command(BaseCommand):
         no_demo: bool,
         run_workers: int | None,
         server: str | None,
+        workers: int | None,
         **options,
     ):
         server = server or settings.PIPELINE_SERVER
         if server not in SERVERS:
             raise CommandError(f"PIPELINE_SERVER is {server!r}: it must be one of {', '.join(SERVERS)}.")
+        workers = settings.PIPELINE_SERVE_WORKERS if workers is None else workers
+        if workers < 1:
+            raise CommandError(f"--workers (PIPELINE_SERVE_WORKERS) must be 1 or more, not {workers}.")
+        if workers > 1 and not hasattr(os, "fork"):
+            raise CommandError("--workers above 1 needs os.fork (Linux, macOS): run one serve per port instead.")
+        if workers > 1 and server == "daphne" and ":" in host:
+            raise CommandError("--workers above 1 with daphne listens on IPv4 only: use --server uvicorn for IPv6.")
         _http_port_check(host, port)
         settings.PIPELINE_DATA_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
@@ -233,31 +259,109 @@ class Command(BaseCommand):
         if not no_demo:
             for pipeline_id in demo_ensure(namespace=user_namespace(user)):
                 self.stdout.write(f"Installed demo pipeline {username}/{pipeline_id}.")
-        self._recover()
+        grpc_port = settings.PIPELINE_GRPC_PORT if grpc_port is None else grpc_port
+        if workers > 1:
+            if run_workers is None and "PIPELINE_RUN_WORKERS" not in os.environ:
+                run_workers = 0  # N processes already keep N cores busy
+            self._recover_interrupted()
+            self._serve_workers(
+                server,
+                host,
+                port,
+                grpc_port,
+                settings.PIPELINE_RUN_WORKERS if run_workers is None else run_workers,
+                workers,
+            )
+            return
+        self._recover_interrupted()
+        self._resume_queued()
         self._serve(
-            server,
-            host,
-            port,
-            settings.PIPELINE_GRPC_PORT if grpc_port is None else grpc_port,
-            settings.PIPELINE_RUN_WORKERS if run_workers is None else run_workers,
+            server, host, port, grpc_port, settings.PIPELINE_RUN_WORKERS if run_workers is None else run_workers
         )
 
-    def _recover(self) -> None:
-        """Runs left PROCESSING by a dead process are failed; queued ones resume here."""
-        from pipelines.services.operations import executor, runs_recover
+    def _recover_interrupted(self) -> None:
+        """Runs left PROCESSING by a dead process are failed; old run files go."""
+        from pipelines.services.operations import runs_recover
         from pipelines.services.run_files import cleanup_run_files
 
         cleanup_run_files()
         failed = runs_recover()
         if failed:
             self.stdout.write(f"Marked {failed} run(s) interrupted by a restart as failed.")
+
+    def _resume_queued(self) -> None:
+        """Queued runs resume here, oldest first."""
+        from pipelines.services.operations import executor
+
         resumed = executor().resume_queued()
         if resumed:
             self.stdout.write(f"Resumed {resumed} queued run(s).")
 
-    def _serve(self, server: str, host: str, port: int, grpc_port: int, run_workers: int) -> None:
+    def _serve_workers(self, server: str, host: str, port: int, grpc_port: int, run_workers: int, workers: int) -> None:
+        """Serve in ``workers`` forked processes on one port until SIGINT/SIGTERM
+        (:mod:`pipelines.serve_workers`). Worker 0 also serves gRPC (a restarted one
+        binds it again); each runs its own in-process executor, which claims a queued run
+        before executing it, so a run executes once whichever process holds it."""
+        from django.db import connections
+
+        from pipelines import loop_sqlite, serve_workers
+        from pipelines.aio import freeze_startup_heap
+
+        if grpc_port:
+            _http_port_check(host, grpc_port, protocol="gRPC", hint=GRPC_PORT_HINT)
+        try:
+            sockets = serve_workers.listening_sockets(host, port, workers)
+        except OSError as exc:
+            raise CommandError(f"could not listen for HTTP on {host}:{port}: {exc.strerror}. {HTTP_PORT_HINT}") from exc
+        settings.PIPELINE_SERVE_WORKERS = workers  # what the children see (pipelines/realtime.py)
+        shown = "localhost" if host in ("0.0.0.0", "::") else host
+        self.stdout.write(
+            f"Pipeline is serving on http://{shown}:{port}/ in {workers} processes "
+            "(API under /v1beta/, docs at /v1beta/docs)"
+        )
+        if grpc_port:
+            self.stdout.write(f"gRPC API (Instill SDK) on {shown}:{grpc_port}, in the first of them")
+        if run_workers:
+            self.stdout.write(f"Sync triggers run in {run_workers} worker process(es) beside each of them.")
+        self.stdout.flush()
+        # Nothing the parent opened may be shared with a child: a database connection
+        # used from two processes corrupts both.
+        connections.close_all()
+        loop_sqlite.close()
+        freeze_startup_heap()
+
+        def child(index: int, restarted: bool) -> int:
+            from pipelines.services.operations import executor, runs_recover
+
+            if restarted:  # fail what the dead one was running, take over what it had queued
+                runs_recover()
+            if restarted or index == 0:
+                executor().resume_queued()
+            self._serve(
+                server, host, port, grpc_port if index == 0 else 0, run_workers, sock=sockets[index], announce=False
+            )
+            return 0
+
+        code = serve_workers.Supervisor(workers, child).run()
+        for sock in set(sockets):
+            sock.close()
+        if code:
+            raise CommandError("a serve worker process kept failing at start; see the errors above")
+
+    def _serve(
+        self,
+        server: str,
+        host: str,
+        port: int,
+        grpc_port: int,
+        run_workers: int,
+        *,
+        sock: socket.socket | None = None,
+        announce: bool = True,
+    ) -> None:
         """Serve until SIGINT/SIGTERM: the same application, gRPC server and run workers
-        on either server's event loop; then stop the workers (they finish their runs)."""
+        on either server's event loop; then stop the workers (they finish their runs).
+        ``sock``: a listening socket to serve on instead of binding ``host:port``."""
         if server == "daphne":
             loop, start_grpc = self._daphne_loop(host, grpc_port)
         else:
@@ -272,13 +376,13 @@ class Command(BaseCommand):
             try:
                 grpc_server, grpc_port = start_grpc(host, grpc_port)
             except OSError as exc:
-                raise CommandError(
-                    f"{exc} Choose another with --grpc-port (default PIPELINE_GRPC_PORT; `make run GRPC_PORT=...`), "
-                    "or 0 for no gRPC."
-                ) from exc
+                raise CommandError(f"{exc} {GRPC_PORT_HINT}") from exc
         shown = "localhost" if host in ("0.0.0.0", "::") else host
-        self.stdout.write(f"Pipeline is serving on http://{shown}:{port}/ (API under /v1beta/, docs at /v1beta/docs)")
-        if grpc_port:
+        if announce:
+            self.stdout.write(
+                f"Pipeline is serving on http://{shown}:{port}/ (API under /v1beta/, docs at /v1beta/docs)"
+            )
+        if grpc_port and announce:
             self.stdout.write(f"gRPC API (Instill SDK) on {shown}:{grpc_port}")
         from pipelines import run_worker
         from pipelines.services import run_execution
@@ -287,6 +391,7 @@ class Command(BaseCommand):
         workers = run_worker.start(run_workers, loop)
         if workers is not None:
             run_execution.placement_set(workers)
+        if workers is not None and announce:
             self.stdout.write(
                 f"Sync triggers run in {run_workers} worker process(es) beside the server, "
                 "started the first time two arrive at once."
@@ -297,10 +402,12 @@ class Command(BaseCommand):
         freeze_startup_heap()
         try:
             if server == "daphne":
-                self._run_daphne(application, host, port)
+                self._run_daphne(application, host, port, sock)
             else:
                 try:
-                    uvicorn_server.serve(application, host=host, port=port, loop=loop, grpc_server=grpc_server)
+                    uvicorn_server.serve(
+                        application, host=host, port=port, loop=loop, grpc_server=grpc_server, sock=sock
+                    )
                 except OSError as exc:  # taken since _http_port_check: uvicorn logged why
                     raise CommandError(str(exc)) from exc
         finally:
@@ -339,13 +446,17 @@ class Command(BaseCommand):
         return reactor._asyncioEventloop, start_grpc  # type: ignore[attr-defined]  # AsyncioSelectorReactor's, untyped
 
     @staticmethod
-    def _run_daphne(application, host: str, port: int) -> None:
+    def _run_daphne(application, host: str, port: int, sock: socket.socket | None = None) -> None:
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
 
+        if sock is not None:  # Twisted adopts the listening socket (IPv4: handle refuses IPv6 here)
+            endpoints = build_endpoint_description_strings(file_descriptor=sock.fileno())
+        else:
+            endpoints = build_endpoint_description_strings(host=host, port=port)
         server = Server(
             application=application,
-            endpoints=build_endpoint_description_strings(host=host, port=port),
+            endpoints=endpoints,
             http_timeout=None,
             websocket_handshake_timeout=10,
             application_close_timeout=10,
