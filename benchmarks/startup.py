@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import importlib.util
 import math
 import os
 import resource
@@ -88,10 +89,10 @@ class Start:
             raise StepFailed(f"manage.py {args[0]} exited with {done.returncode}:\n{done.stdout}{done.stderr}")
         return elapsed, _children_cpu() - cpu_before
 
-    def serve(self) -> tuple[float, float, float]:
+    def serve(self) -> tuple[float, float, float, float]:
         """Start serve, wait for the first correct trigger answer, stop it. Returns the
         seconds from spawn to an open HTTP port and to that answer, and the CPU seconds
-        serve and the processes it started had used by then."""
+        serve and the processes it started (the task processes' zygote) had used by then."""
         port = free_port()
         grpc_port = port + 1000
         with open(self.log_path, "ab") as log:
@@ -116,7 +117,8 @@ class Start:
                     listening = connected - began
                 if status == 200 and "Hello bench" in text:
                     answered = time.monotonic() - began
-                    return listening or answered, answered, sum(map(_cpu, process_tree(process.pid)))
+                    children = sum(map(_cpu, process_tree(process.pid)[1:]))
+                    return listening or answered, answered, _cpu(process.pid), children
                 time.sleep(POLL_SECONDS)
             raise StepFailed(f"serve did not answer the trigger within 60 s; see {self.log_path}")
         finally:
@@ -126,13 +128,14 @@ class Start:
         """Each step's (wall-clock s, CPU s); serve's port has no CPU figure (NaN)."""
         migrate = self.run("migrate", "-v", "0")
         shell = self.run("shell", "-v", "0", "-c", SHELL_CODE)
-        listening, answered, serve_cpu = self.serve()
+        listening, answered, serve_cpu, children_cpu = self.serve()
         return {
             "migrate": migrate,
             "shell": shell,
             "serve: port open": (listening, math.nan),
             "serve: first answer": (answered, serve_cpu),
-            "total": (migrate[0] + shell[0] + answered, migrate[1] + shell[1] + serve_cpu),
+            "serve: its children": (math.nan, children_cpu),
+            "total": (migrate[0] + shell[0] + answered, migrate[1] + shell[1] + serve_cpu + children_cpu),
         }
 
 
@@ -185,6 +188,17 @@ def _stop(process: subprocess.Popen) -> None:
         pass
 
 
+def uncompiled(root: Path) -> int:
+    """How many of the project's modules have no byte-code as new as their source."""
+    count = 0
+    for package in ("pipelines", "instill_site"):
+        for source in (root / package).rglob("*.py"):
+            cached = Path(importlib.util.cache_from_source(str(source)))
+            if not cached.exists() or cached.stat().st_mtime < source.stat().st_mtime:
+                count += 1
+    return count
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timed starts after the priming one (default 5)")
@@ -205,6 +219,12 @@ def main() -> int:
     )
     pinned = f"pinned to CPU {args.cpu}" if start.pin else "not pinned"
     print(f"Start-up of {args.root.resolve()} ({pinned}, data in {workdir})", flush=True)
+    if os.environ.get("PYTHONDONTWRITEBYTECODE") and (missing := uncompiled(args.root.resolve())):
+        print(
+            f"  note: PYTHONDONTWRITEBYTECODE is set and {missing} of the project's modules have no current "
+            "byte-code: every command compiles them again (`make install` compiles them once)",
+            flush=True,
+        )
     try:
         primed = start.all_three()
         print(f"  priming start (fresh data dir, unmeasured): {primed['total'][0]:.2f} s", flush=True)
@@ -212,7 +232,7 @@ def main() -> int:
         for number in range(1, args.runs + 1):
             run = start.all_three()
             runs.append(run)
-            steps = "  ".join(f"{step} {wall:.3f}" for step, (wall, _) in run.items())
+            steps = "  ".join(f"{step} {wall:.3f}" for step, (wall, _) in run.items() if not math.isnan(wall))
             print(f"  run {number}: {steps}", flush=True)
     except StepFailed as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
@@ -228,7 +248,11 @@ def main() -> int:
         walls = [run[step][0] for run in runs]
         cpu = percentile([run[step][1] for run in runs], 50)
         shown_cpu = "" if math.isnan(cpu) else f"{cpu:.3f}"
-        print(f"  {step:<22}{percentile(walls, 50):>8.3f}{min(walls):>8.3f}{max(walls):>8.3f}{shown_cpu:>11}")
+        shown = "".join(
+            f"{value:>8.3f}" if not math.isnan(value) else f"{'':>8}"
+            for value in (percentile(walls, 50), min(walls), max(walls))
+        )
+        print(f"  {step:<22}{shown}{shown_cpu:>11}")
     print()
     total = percentile([run["total"][0] for run in runs], 50)
     met = print_verdicts(

@@ -119,3 +119,22 @@ def test_django_setup_and_the_user_and_token_services_leave_the_recipe_checker_a
         "instill_site.urls",
     } & modules
     assert not unwanted, sorted(unwanted)
+
+
+def test_serve_loads_the_api_without_markdown_pygments_requests_or_the_filter_grammar() -> None:
+    """What serve loads before its first answer (its command, what its system checks
+    import: the URLconf and every template tag library; the ASGI application) leaves out
+    Markdown, Pygments and requests (DRF's optional imports for its browsable API and
+    test client, neither of which runs here; the pages' Markdown filter imports Markdown
+    when it renders), and builds the filter grammar's parser only when a list is filtered."""
+    modules = imported_modules(
+        "import pipelines.management.commands.serve\n"
+        "from django.core.checks import run_checks\n"
+        "run_checks()\n"
+        "from instill_site.asgi import application\n"
+        "import pipelines.filtering\n"
+        "assert pipelines.filtering._parser.cache_info().currsize == 0\n"
+    )
+    assert {"rest_framework.views", "pipelines.api.views.triggers", "instill_site.urls"} <= modules
+    unwanted = {"markdown", "pygments", "requests"} & modules
+    assert not unwanted, sorted(unwanted)

@@ -10,9 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
-from benchmarks._server import ROOT, free_port
+from benchmarks._server import ROOT, Server, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -74,3 +75,17 @@ def test_migrate_checks_before_applying_and_leaves_them_to_serve_when_there_is_n
     assert serve.returncode == 1
     assert "pipelines.E001" in serve.stderr and "PIPELINE_RATE_LIMIT_API" in serve.stderr
     assert "is serving on" not in serve.stdout
+
+
+def test_serve_applies_what_is_pending_on_an_existing_database(tmp_path: Path) -> None:
+    """serve migrates only when there is something to apply, and then does."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    assert manage(data_dir, "migrate", "-v", "0").returncode == 0
+    assert manage(data_dir, "migrate", "sessions", "zero", "-v", "0").returncode == 0
+    assert manage(data_dir, "migrate", "--check").returncode == 1  # one app to migrate
+
+    with Server(data_dir=data_dir, admin_password="startup-serve", log_path=tmp_path / "serve.log") as server:
+        response = httpx.get(server.base_url + "/accounts/login/")  # a page with a session
+        assert response.status_code == 200
+    assert manage(data_dir, "migrate", "--check").returncode == 0

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from pipelines import http_limits
 from pipelines.demo import demo_ensure
 from pipelines.engine import processes
+from pipelines.management.commands.migrate import nothing_to_apply
 from pipelines.services.users import admin_ensure, user_namespace
 from pipelines.staticfiles import collect_if_changed
 
@@ -166,6 +167,7 @@ def _channel_protocol():
 
 class Command(BaseCommand):
     help = "Run Pipeline: migrations, admin user, demo pipelines, then the HTTP/websocket server."
+    migrated = False  # whether this start applied migrations
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
@@ -206,7 +208,11 @@ class Command(BaseCommand):
             raise CommandError(f"PIPELINE_SERVER is {server!r}: it must be one of {', '.join(SERVERS)}.")
         _http_port_check(host, port)
         settings.PIPELINE_DATA_DIR.mkdir(parents=True, exist_ok=True)
-        call_command("migrate", interactive=False, verbosity=0)
+        # On a migrated database (most starts) neither migrate nor the full garbage
+        # collection before freezing the heap has anything to do: ~60 ms of CPU skipped.
+        self.migrated = not nothing_to_apply()
+        if self.migrated:
+            call_command("migrate", interactive=False, verbosity=0)
         # Hashed, gzipped copies of static/ for the pages to link (pipelines/staticfiles.py),
         # made again only when a static file changed, in a child process.
         try:
@@ -294,7 +300,7 @@ class Command(BaseCommand):
         self.stdout.flush()
         from pipelines.aio import freeze_startup_heap
 
-        freeze_startup_heap()
+        freeze_startup_heap(collect=self.migrated)
         try:
             if server == "daphne":
                 self._run_daphne(application, host, port)
