@@ -41,6 +41,9 @@ def manage(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> sub
 def test_migrate_checks_before_applying_and_leaves_them_to_serve_when_there_is_nothing_to_apply(
     tmp_path: Path,
 ) -> None:
+    """A broken setting stops ``migrate`` before it applies anything; once every
+    migration is applied, ``migrate`` prints what Django prints and leaves the checks to
+    ``serve``, which still refuses to start with the setting named."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
 
