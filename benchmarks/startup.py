@@ -12,8 +12,11 @@ The harness starts this project with three commands on a data dir that an earlie
 This script makes a fresh data dir, primes it once with the same three steps (unmeasured),
 then times ``--runs`` starts: each step on its own, and the three in a row. Every command
 is pinned to one CPU with ``taskset`` as the harness pins its servers (``--cpu ''``: no
-pinning). It prints each step's p50 (and min and max), serve's time to its open HTTP port
-and to its first answer, and the total's p50 against the target with PASS or MISS.
+pinning). It prints each step's wall-clock p50 (and min and max) and CPU seconds (for
+serve, its own and apart its children's: the task processes the first trigger starts),
+serve's time to its open HTTP port and to its first answer, and the total's p50 against
+the target with PASS or MISS. CPU seconds tell changes apart on a busy machine, where
+the wall-clock follows the load.
 
     .venv/bin/python benchmarks/startup.py [--runs 5] [--cpu 1] [--keep]
 """
