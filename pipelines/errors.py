@@ -6,8 +6,6 @@ and a message meant for the user (it names the field at fault).
 
 from __future__ import annotations
 
-from pipelines.engine.recipe import more_problems
-
 # Error messages name what the client sent, but never echo more than this of it: a
 # message is not a mirror for megabytes of input, and a gRPC status message longer
 # than the peer's metadata limit reaches it as RESOURCE_EXHAUSTED instead.
@@ -120,6 +118,10 @@ class RecipeInvalidError(InvalidArgument):
     """The recipe does not validate; ``details`` lists ``{location, error}`` items."""
 
     def __init__(self, problems: list[dict]) -> None:
+        # Here, not at the top: every service imports this module, and the recipe
+        # checker brings jsonschema and YAML (~0.1 s) into processes that never check one.
+        from pipelines.engine.recipe import more_problems
+
         first = problems[0] if problems else {"location": "recipe", "error": "invalid recipe"}
         where = f"{first['location']}: " if first.get("location") else ""
         super().__init__(f"invalid recipe: {where}{first['error']}{more_problems(len(problems) - 1)}", field="recipe")

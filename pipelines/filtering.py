@@ -23,18 +23,21 @@ The module imports nothing of the engine and no settings; ``Q`` is a plain value
 
 from __future__ import annotations
 
+import functools
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
-from lark import Lark, Transformer_NonRecursive, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from pipelines.errors import InvalidArgument, quoted
+
+if TYPE_CHECKING:
+    from lark import Lark
+    from lark.exceptions import UnexpectedInput
 
 # Column numbers in messages count from 1, as Lark's do.
 _GRAMMAR = r"""
@@ -78,9 +81,21 @@ STRING: /"(?:[^"\\]|\\.)*"/ | /'(?:[^'\\]|\\.)*'/
 %ignore WS
 """
 
-# The basic lexer, not the contextual one: AND, OR and NOT are keywords wherever they
-# stand (AIP-160), never a field called AND at the start of a filter.
-_PARSER = Lark(_GRAMMAR, parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=False)
+
+@functools.cache
+def _grammar() -> tuple[Lark, Callable[[], Any]]:
+    """The grammar's LALR parser and the transformer of its trees (:class:`_Rules`),
+    made on the first filter read: importing Lark and building the parser (~55 ms) is
+    not paid by serve's start nor by processes that never read a filter.
+
+    The basic lexer, not the contextual one: AND, OR and NOT are keywords wherever they
+    stand (AIP-160), never a field called AND at the start of a filter."""
+    from lark import Lark, Transformer_NonRecursive, v_args
+
+    parser = Lark(_GRAMMAR, parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=False)
+    rules = {name: value for name, value in vars(_Rules).items() if not name.startswith("__")}
+    return parser, v_args(meta=True)(type("_Tree", (Transformer_NonRecursive,), rules))
+
 
 # What the parser's terminals are called in a message, in the order a message lists them.
 _TERMINAL_WORDS = {
@@ -172,10 +187,11 @@ def _flat(kind: type[AllOf] | type[AnyOf], children: list) -> tuple[Node, ...]:
     return tuple(part for child in children for part in (child.parts if isinstance(child, kind) else (child,)))
 
 
-@v_args(meta=True)
-class _Tree(Transformer_NonRecursive):
+class _Rules:
     """Lark's parse tree into the frozen nodes above (without recursion: a filter's
-    length does not decide the depth of Python's stack)."""
+    length does not decide the depth of Python's stack): the methods of a Lark
+    ``Transformer_NonRecursive`` with ``v_args(meta=True)``, which :func:`_grammar`
+    makes of them."""
 
     def all_of(self, meta, children):
         return AllOf(_flat(AllOf, children))
@@ -249,7 +265,7 @@ MAX_DEPTH = 20
 
 def _check_size(text: str) -> None:
     depth = deepest = comparisons = 0
-    for token in _PARSER.lex(text):
+    for token in _grammar()[0].lex(text):
         if token.type == "LPAR":
             depth += 1
             deepest = max(deepest, depth)
@@ -268,9 +284,12 @@ def parse(text: str) -> Node | None:
     naming the column and what was expected where ``text`` is not AIP-160."""
     if not text.strip():
         return None
+    from lark.exceptions import UnexpectedInput, VisitError
+
+    parser, tree = _grammar()
     try:
         _check_size(text)
-        return _Tree().transform(_PARSER.parse(text))
+        return tree().transform(parser.parse(text))
     except VisitError as exc:
         if isinstance(exc.orig_exc, _Problem):
             raise _invalid(exc.orig_exc.message, exc.orig_exc.column) from None
@@ -280,6 +299,8 @@ def parse(text: str) -> Node | None:
 
 
 def _at_end(exc: UnexpectedInput) -> bool:
+    from lark.exceptions import UnexpectedEOF, UnexpectedToken
+
     return isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END")
 
 
@@ -290,6 +311,8 @@ def _column(exc: UnexpectedInput, text: str) -> int:
 
 
 def _syntax_message(exc: UnexpectedInput, text: str) -> str:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
     if isinstance(exc, UnexpectedCharacters):
         character = text[exc.pos_in_stream or 0]
         if character in "\"'":

@@ -7,7 +7,6 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-import markdown as markdown_lib
 import nh3
 from django import template
 from django.utils.html import format_html, format_html_join
@@ -26,6 +25,10 @@ def markdown(text: str | None) -> SafeString:
     """Markdown to HTML, sanitised with nh3: no scripts, styles or event handlers survive."""
     if not text:
         return mark_safe("")
+    # Here, not at the top: Django imports every tag library when it checks templates
+    # (each start of serve), and Markdown is only needed when a page renders some.
+    import markdown as markdown_lib
+
     html = markdown_lib.markdown(text, extensions=["fenced_code", "tables", "sane_lists"])
     return mark_safe(nh3.clean(html, link_rel="noopener noreferrer nofollow"))
 

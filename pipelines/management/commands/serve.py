@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from pipelines import http_limits
 from pipelines.demo import demo_ensure
 from pipelines.engine import processes
+from pipelines.management.commands.migrate import nothing_to_apply
 from pipelines.services.users import admin_ensure, user_namespace
 from pipelines.staticfiles import collect_if_changed
 
@@ -178,6 +179,7 @@ def _channel_protocol():
 
 class Command(BaseCommand):
     help = "Run Pipeline: migrations, admin user, demo pipelines, then the HTTP/websocket server."
+    migrated = False  # whether this start applied migrations
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
@@ -232,7 +234,11 @@ class Command(BaseCommand):
             raise CommandError("--workers above 1 with daphne listens on IPv4 only: use --server uvicorn for IPv6.")
         _http_port_check(host, port)
         settings.PIPELINE_DATA_DIR.mkdir(parents=True, exist_ok=True)
-        call_command("migrate", interactive=False, verbosity=0)
+        # On a migrated database (most starts) neither migrate nor the full garbage
+        # collection before freezing the heap has anything to do: ~60 ms of CPU skipped.
+        self.migrated = not nothing_to_apply()
+        if self.migrated:
+            call_command("migrate", interactive=False, verbosity=0)
         # Hashed, gzipped copies of static/ for the pages to link (pipelines/staticfiles.py),
         # made again only when a static file changed, in a child process.
         try:
@@ -399,7 +405,7 @@ class Command(BaseCommand):
         self.stdout.flush()
         from pipelines.aio import freeze_startup_heap
 
-        freeze_startup_heap()
+        freeze_startup_heap(collect=self.migrated)
         try:
             if server == "daphne":
                 self._run_daphne(application, host, port, sock)
