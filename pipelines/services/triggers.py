@@ -28,6 +28,7 @@ from pipelines.engine.events import Event
 from pipelines.models import PipelineRun
 from pipelines.services import operations as operation_services
 from pipelines.services.run_execution import TriggerOutcome, run_trigger
+from pipelines.services.run_handoff import run_enqueue_on_loop
 from pipelines.services.run_inputs import TriggerRow, bind_rows, rows_with_fetched_files
 from pipelines.services.run_targets import TriggerTarget
 
@@ -155,6 +156,10 @@ _enqueue_in_thread = db(_enqueue)
 
 async def trigger_enqueue(trigger: Trigger) -> PipelineRun:
     """Validate now, store the run QUEUED, run it later (the async trigger)."""
+    if trigger.options.idempotency_key is None:
+        run = run_enqueue_on_loop(**trigger.run_args(), submit=operation_services.executor().submit)
+        if run is not None:
+            return run
     return await _enqueue_in_thread(trigger)
 
 
