@@ -12,7 +12,7 @@ It prints p50 and p99 of each and the target of issue #19: the first SSE byte's 
 within 0.5 ms of the sync answer's p50 (PASS/MISS). Every sync answer must hold
 ``Hello user``; every stream must end with ``PIPELINE_STATUS_UPDATED`` and completed.
 
-    .venv/bin/python benchmarks/stream.py [--requests 500] [--server daphne]
+    .venv/bin/python benchmarks/stream.py [--requests 500] [--server daphne] [--root OTHER-CHECKOUT]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server import bench_server, percentile, print_verdicts  # noqa: E402
+from _server import ROOT, bench_server, percentile, print_verdicts  # noqa: E402
 from trigger import HELLO_BODY, HELLO_PATH, BadResponse, read_chunks, read_head, read_response  # noqa: E402
 
 TARGET_MS = 0.5
@@ -115,9 +115,14 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=50, help="warm-up pairs (50)")
     parser.add_argument("--server", choices=["uvicorn", "daphne"], help="serve's ASGI server (default: serve's)")
     parser.add_argument("--keep-log", action="store_true", help="keep the server's log and print its path")
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="the checkout whose manage.py serve to measure (before/after figures)"
+    )
     args = parser.parse_args()
 
-    with bench_server("pipeline-bench-stream-", keep_log=args.keep_log, asgi_server=args.server) as server:
+    with bench_server(
+        "pipeline-bench-stream-", keep_log=args.keep_log, asgi_server=args.server, root=args.root
+    ) as server:
         token = server.create_token("bench")
         print(f"  {args.warmup} + {args.requests} pairs of sync and streamed triggers at c=1 ...", flush=True)
         times = asyncio.run(run(server.base_url, token, requests=args.requests, warmup=args.warmup))

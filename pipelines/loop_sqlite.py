@@ -104,10 +104,31 @@ def fetch_one(sql: str, params: tuple[Any, ...]) -> tuple | bool | None:
 CHECKPOINT_EVERY = 200
 
 
+# Held by a loop's write transaction. A process has two loops that write here (the
+# server's, and the in-process executor's for async runs), each with its own connection:
+# without it, one loop's BEGIN IMMEDIATE would fail whenever the other's transaction is
+# open — SQLite releases the GIL inside every step — and fall back to a thread. Waiting
+# for the lock is waiting for one short transaction of this process, with no await in
+# it; a writer outside this process or in a thread still never makes a loop wait.
+_loop_writer = threading.Lock()
+LOCK_WAIT_SECONDS = 0.05
+
+
 def write(fn: Callable[[sqlite3.Cursor], None]) -> bool:
     """Run ``fn(cursor)`` in one write transaction here; True when committed. False (and
-    nothing written) when it could not be done without waiting: not SQLite, another
-    connection writing, or any error — the caller then writes through the ORM."""
+    nothing written) when it could not be done without waiting on another connection:
+    not SQLite, another connection writing, or any error — the caller then writes
+    through the ORM."""
+    if not _loop_writer.acquire(timeout=LOCK_WAIT_SECONDS):
+        counters["fallbacks"] += 1
+        return False
+    try:
+        return _write(fn)
+    finally:
+        _loop_writer.release()
+
+
+def _write(fn: Callable[[sqlite3.Cursor], None]) -> bool:
     try:
         connection = _connection()
         if connection is None:
