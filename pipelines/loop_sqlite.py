@@ -7,10 +7,13 @@ Profiled under load, the one freshness query a cached trigger needs (has the pip
 changed?) took ~40 µs of work and ~400 µs of CPU as a thread hop.
 
 The same went for writing a finished sync trigger's run: a thread hop per group
-commit, and the GIL handed over for every row.
+commit, and the GIL handed over for every row; and for every write of a streamed or
+async run (stored, claimed, its events as they come, its end), several per run.
 
 So that query and those writes run here, on the loop's thread, through a plain
-``sqlite3`` connection of its own with **no busy timeout**: it never waits for a lock.
+``sqlite3`` connection of its own with **no busy timeout**: it never waits for another
+connection's lock (only, at most, for the other loop of this process to finish one
+transaction: see :func:`write`).
 In WAL mode readers do not wait for the writer; a write starts with ``BEGIN
 IMMEDIATE``, which fails at once if another connection is writing, and commits
 without fsync (``synchronous=NORMAL``, as the ORM's connections). Whenever SQLite
