@@ -70,12 +70,13 @@ format: install-test
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-# Trigger latency/throughput, file memory and start-up, then issue #19's table against Hayhooks and
+# Trigger latency/throughput, a streamed trigger's first byte, file memory and start-up, then issue #19's table against Hayhooks and
 # LangServe in the shared peer harness (BENCH_ROOT, default /tmp/bench; without the peers'
 # venvs it says how to make them); async_trigger.py (1,000 async triggers,
 # in-process vs PostgreSQL + Redis + Celery) with `make bench-async`.
 bench: install-test
 	$(PY) benchmarks/trigger.py
+	$(PY) benchmarks/stream.py
 	$(PY) benchmarks/upload_memory.py
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/peers.py

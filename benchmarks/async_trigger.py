@@ -18,7 +18,7 @@ The celery row also reports how many PostgreSQL connections are open at the end:
 server's database work runs on a bounded thread pool (``PIPELINE_DB_THREADS``), so this
 stays small; a per-request thread would leak one persistent connection each.
 
-    .venv/bin/python benchmarks/async_trigger.py [--runs 1000] [--concurrency 16] [--only celery]
+    .venv/bin/python benchmarks/async_trigger.py [--runs 1000] [--concurrency 16] [--only celery] [--root OTHER-CHECKOUT]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from _server import Server  # noqa: E402
+from _server import Server, cpu_seconds, print_verdicts  # noqa: E402
 
 from tests.scale.services import (  # noqa: E402
     ServiceUnavailable,
@@ -54,6 +54,8 @@ from tests.scale.services import (  # noqa: E402
 
 PATH = "/v1beta/namespaces/admin/pipelines/hello/trigger-async"
 TERMINAL = ("RUN_STATUS_COMPLETED", "RUN_STATUS_FAILED", "RUN_STATUS_CANCELLED")
+# Issue #19: 1,000 async triggers enqueued and drained in-process at this rate or more.
+INPROCESS_TARGET = 200
 COUNT_SQL = "SELECT count(*) FROM pipelines_pipelinerun WHERE status IN ('RUN_STATUS_COMPLETED', 'RUN_STATUS_FAILED', 'RUN_STATUS_CANCELLED')"
 
 
@@ -65,6 +67,8 @@ class Result:
     done_s: float
     completed: int
     note: str = ""
+    client_cpu: float = 0.0  # seconds of this process's CPU while enqueuing
+    server_cpu: float = 0.0  # seconds of serve's CPU (with the processes it started) until all are done
 
     @property
     def enqueue_rate(self) -> float:
@@ -131,21 +135,23 @@ def measure(name: str, server: Server, count, runs: int, concurrency: int, timeo
     baseline_started = time.perf_counter()
     wait_done(count, len(warm), baseline_started, timeout)
     offset = count()
-    started = time.perf_counter()
+    started, cpu, serve_cpu = time.perf_counter(), time.process_time(), cpu_seconds(server.processes())
     names = asyncio.run(enqueue(server.base_url, token, runs, concurrency))
-    enqueue_s = time.perf_counter() - started
+    enqueue_s, client_cpu = time.perf_counter() - started, time.process_time() - cpu
     done_s = wait_done(lambda: count() - offset, runs, started, timeout)
+    serve_cpu = cpu_seconds(server.processes()) - serve_cpu
     completed = asyncio.run(verify(server.base_url, token, names, concurrency))
-    return Result(name, runs, enqueue_s, done_s, completed, note)
+    return Result(name, runs, enqueue_s, done_s, completed, note, client_cpu, serve_cpu)
 
 
-def run_inprocess(runs: int, concurrency: int, timeout: float, workdir: Path) -> Result:
+def run_inprocess(runs: int, concurrency: int, timeout: float, workdir: Path, root: Path = ROOT) -> Result:
     data = workdir / "inprocess"
     server = Server(
         data_dir=data,
         admin_password="bench-password",
         log_path=workdir / "inprocess-serve.log",
         env={"PIPELINE_EXECUTOR": "inprocess", "LOG_LEVEL": "WARNING"},
+        root=root,
     )
     with server:
         db = sqlite3.connect(f"file:{data / 'pipeline.sqlite3'}?mode=ro", uri=True, timeout=20)
@@ -163,7 +169,7 @@ def run_inprocess(runs: int, concurrency: int, timeout: float, workdir: Path) ->
             db.close()
 
 
-def run_celery(runs: int, concurrency: int, timeout: float, workdir: Path, workers: int) -> Result:
+def run_celery(runs: int, concurrency: int, timeout: float, workdir: Path, workers: int, root: Path = ROOT) -> Result:
     import psycopg
 
     redis = start_redis()
@@ -180,7 +186,11 @@ def run_celery(runs: int, concurrency: int, timeout: float, workdir: Path, worke
         }
         note = f"PostgreSQL + Redis, 1 serve process, {workers} Celery worker processes"
         server = Server(
-            data_dir=workdir / "celery", admin_password="bench-password", log_path=workdir / "celery-serve.log", env=env
+            data_dir=workdir / "celery",
+            admin_password="bench-password",
+            log_path=workdir / "celery-serve.log",
+            env=env,
+            root=root,
         )
         with server:  # serve migrates the database: start the workers after it
             worker_env = {
@@ -190,7 +200,7 @@ def run_celery(runs: int, concurrency: int, timeout: float, workdir: Path, worke
                 "DJANGO_SETTINGS_MODULE": "instill_site.settings",
             }
             worker = start_celery_worker(
-                worker_env, concurrency=workers, log=workdir / "celery-worker.log", name="bench"
+                worker_env, concurrency=workers, log=workdir / "celery-worker.log", name="bench", cwd=root
             )
             with psycopg.connect(postgres.url(), autocommit=True) as db:
                 result = measure(
@@ -217,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("inprocess", "celery"))
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="the checkout whose manage.py serve to measure (before/after figures)"
+    )
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="pipeline-bench-async-"))
@@ -224,10 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     keep = False
     try:
         if args.only in (None, "inprocess"):
-            results.append(run_inprocess(args.runs, args.concurrency, args.timeout, workdir))
+            results.append(run_inprocess(args.runs, args.concurrency, args.timeout, workdir, args.root))
         if args.only in (None, "celery"):
             try:
-                results.append(run_celery(args.runs, args.concurrency, args.timeout, workdir, args.workers))
+                results.append(run_celery(args.runs, args.concurrency, args.timeout, workdir, args.workers, args.root))
             except ServiceUnavailable as exc:
                 print(f"celery: skipped: {exc}", file=sys.stderr)
     except Exception:
@@ -240,13 +253,28 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\n{args.runs} async triggers of admin/hello, {args.concurrency} client connections\n")
     header = (
-        f"{'executor':<10} {'enqueue s':>9} {'enqueue/s':>9} {'all done s':>10} {'triggers/s':>10} {'ok':>6}  setup"
+        f"{'executor':<10} {'enqueue s':>9} {'enqueue/s':>9} {'all done s':>10} {'triggers/s':>10} {'ok':>6}"
+        f" {'client CPU':>10} {'serve ms CPU/trigger':>20}  setup"
     )
     print(header)
     print("-" * len(header) + "-" * 40)
     for r in results:
         print(
-            f"{r.name:<10} {r.enqueue_s:>9.2f} {r.enqueue_rate:>9.0f} {r.done_s:>10.2f} {r.rate:>10.0f} {r.completed:>6}  {r.note}"
+            f"{r.name:<10} {r.enqueue_s:>9.2f} {r.enqueue_rate:>9.0f} {r.done_s:>10.2f} {r.rate:>10.0f} {r.completed:>6}"
+            f" {100 * r.client_cpu / r.enqueue_s:>9.0f}% {1000 * r.server_cpu / r.runs:>20.2f}  {r.note}"
+        )
+    inprocess = [r for r in results if r.name == "inprocess"]
+    if inprocess:
+        print()
+        rate = inprocess[0].rate
+        print_verdicts(
+            [
+                (
+                    f"in-process: {rate:.0f} triggers/s enqueued and done",
+                    f">= {INPROCESS_TARGET}/s",
+                    rate >= INPROCESS_TARGET,
+                )
+            ]
         )
     if args.json:
         print(json.dumps([{**r.__dict__, "triggers_per_s": r.rate, "enqueue_per_s": r.enqueue_rate} for r in results]))

@@ -3,6 +3,8 @@ and the websocket origin check."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import logging
 from collections import Counter
@@ -18,7 +20,6 @@ from django.utils.module_loading import import_string
 
 from pipelines.auth import credentials
 from pipelines.errors import Unauthenticated
-from pipelines.services.triggers import wants_stream
 
 logger = logging.getLogger("pipelines.asgi")
 
@@ -95,10 +96,13 @@ class TriggerLane(ASGIHandler):
       calling context) have nothing to do there, since the event loop's context holds
       no database connection — the thread pool of :mod:`pipelines.aio` refreshes its
       own connections on each call;
-    * no disconnect listener: a sync trigger is not cancelled by a client hanging up
-      anyway (it finishes and is recorded), so the view simply answers into the void.
+    * no disconnect listener while the view works: a trigger is not cancelled by a
+      client hanging up anyway (it finishes and is recorded), so a sync trigger simply
+      answers into the void; a streamed trigger's events are sent while a listener
+      waits for the disconnect, which ends the stream (not the run), as in Django's
+      handler.
 
-    Anything else — session auth, multipart uploads, event streams, large or chunked
+    Anything else — session auth, multipart uploads, large or chunked
     bodies, a path that turns out not to be a trigger view — takes the full cycle, with
     the body already read replayed to it.
     """
@@ -174,9 +178,29 @@ class TriggerLane(ASGIHandler):
         response = await self.get_response_async(request)
         response._handler_class = self.__class__  # type: ignore[attr-defined]  # as Django's handler sets it; absent from django-stubs
         try:
-            await self.send_response(response, send)
+            if response.streaming:
+                await self._send_while_connected(response, receive, send)
+            else:
+                await self.send_response(response, send)
         finally:
             response.close()  # sends request_finished
+
+    async def _send_while_connected(self, response, receive, send) -> None:
+        """Send a streamed answer (a streamed trigger's events) until it ends or the
+        client goes away, as Django's handler does: a stream follows its client (the
+        run goes on either way; see pipelines/api/streaming.py)."""
+        sender = asyncio.ensure_future(self.send_response(response, send))
+        listener = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            listener.cancel()
+            if not sender.done():
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sender
+        if not sender.cancelled():
+            sender.result()
 
     def resolve_request(self, request):
         """The match :meth:`serve` found (Django's handler would resolve the path again)."""
@@ -184,14 +208,16 @@ class TriggerLane(ASGIHandler):
         return request.lane_match
 
 
+async def _disconnected(receive) -> None:
+    """Return once the client has gone: with the request body read, the only message
+    an ASGI server still sends is ``http.disconnect``."""
+    await receive()
+
+
 def _servable(request, match) -> bool:
-    """A trigger view answering with JSON: not an upload (spooled files) or a stream
-    (the view follows the client) — decided by the view's own tests."""
-    return (
-        getattr(match.func, "trigger_lane", False)
-        and request.content_type != "multipart/form-data"
-        and not wants_stream(request.headers)
-    )
+    """A trigger view, and not an upload (spooled to disk in a thread): decided by the
+    view's own tests."""
+    return getattr(match.func, "trigger_lane", False) and request.content_type != "multipart/form-data"
 
 
 def _replay(body: bytes, receive):

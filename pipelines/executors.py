@@ -10,6 +10,7 @@ Switching is the ``PIPELINE_EXECUTOR`` setting only.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import threading
 import uuid
@@ -54,6 +55,9 @@ class InProcessExecutor:
         self._thread: threading.Thread | None = None
         # The loop holds its tasks weakly: these references keep the pool's workers alive.
         self._tasks: list[asyncio.Task] = []
+        # Uids submitted from any thread, taken by the pool's loop in order.
+        self._incoming: collections.deque[uuid.UUID] = collections.deque()
+        self._waking = False
 
     def start(self) -> None:
         """Start the pool once; every caller returns only once it runs (two threads
@@ -62,7 +66,7 @@ class InProcessExecutor:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="pipeline-executor", daemon=True)
                 self._thread.start()
-        self._started.wait()
+        self._started.wait()  # also when another thread started it a moment ago
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -97,8 +101,19 @@ class InProcessExecutor:
 
     def submit(self, run_uid: uuid.UUID) -> None:
         self.start()
-        assert self._loop is not None and self._queue is not None
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, run_uid)
+        assert self._loop is not None
+        self._incoming.append(run_uid)
+        # One wake-up of the pool's loop for all the uids that arrive before it takes
+        # them: each wake-up is a write to its self-pipe and a GIL hand-over.
+        if not self._waking:
+            self._waking = True
+            self._loop.call_soon_threadsafe(self._take_incoming)
+
+    def _take_incoming(self) -> None:
+        assert self._queue is not None
+        self._waking = False  # before taking: a uid appended from now on wakes it again
+        while self._incoming:
+            self._queue.put_nowait(self._incoming.popleft())
 
     def resume_queued(self) -> int:
         """Hand every QUEUED run to the pool, oldest first (start-up after a restart)."""

@@ -7,10 +7,13 @@ Profiled under load, the one freshness query a cached trigger needs (has the pip
 changed?) took ~40 µs of work and ~400 µs of CPU as a thread hop.
 
 The same went for writing a finished sync trigger's run: a thread hop per group
-commit, and the GIL handed over for every row.
+commit, and the GIL handed over for every row; and for every write of a streamed or
+async run (stored, claimed, its events as they come, its end), several per run.
 
 So that query and those writes run here, on the loop's thread, through a plain
-``sqlite3`` connection of its own with **no busy timeout**: it never waits for a lock.
+``sqlite3`` connection of its own with **no busy timeout**: it never waits for another
+connection's lock (only, at most, for the other loop of this process to finish one
+transaction: see :func:`write`).
 In WAL mode readers do not wait for the writer; a write starts with ``BEGIN
 IMMEDIATE``, which fails at once if another connection is writing, and commits
 without fsync (``synchronous=NORMAL``, as the ORM's connections). Whenever SQLite
@@ -104,10 +107,31 @@ def fetch_one(sql: str, params: tuple[Any, ...]) -> tuple | bool | None:
 CHECKPOINT_EVERY = 200
 
 
+# Held by a loop's write transaction. A process has two loops that write here (the
+# server's, and the in-process executor's for async runs), each with its own connection:
+# without it, one loop's BEGIN IMMEDIATE would fail whenever the other's transaction is
+# open — SQLite releases the GIL inside every step — and fall back to a thread. Waiting
+# for the lock is waiting for one short transaction of this process, with no await in
+# it; a writer outside this process or in a thread still never makes a loop wait.
+_loop_writer = threading.Lock()
+LOCK_WAIT_SECONDS = 0.05
+
+
 def write(fn: Callable[[sqlite3.Cursor], None]) -> bool:
     """Run ``fn(cursor)`` in one write transaction here; True when committed. False (and
-    nothing written) when it could not be done without waiting: not SQLite, another
-    connection writing, or any error — the caller then writes through the ORM."""
+    nothing written) when it could not be done without waiting on another connection:
+    not SQLite, another connection writing, or any error — the caller then writes
+    through the ORM."""
+    if not _loop_writer.acquire(timeout=LOCK_WAIT_SECONDS):
+        counters["fallbacks"] += 1
+        return False
+    try:
+        return _write(fn)
+    finally:
+        _loop_writer.release()
+
+
+def _write(fn: Callable[[sqlite3.Cursor], None]) -> bool:
     try:
         connection = _connection()
         if connection is None:

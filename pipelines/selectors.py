@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
@@ -382,6 +382,25 @@ def run_state(run_uid) -> tuple[bool, str, str] | None:
     if row is None:
         return None
     return row[0] in PipelineRun.TERMINAL, row[0], row[1]
+
+
+def run_state_on_loop(run_uid) -> tuple[bool, str, str] | Literal[False] | None:
+    """:func:`run_state` through :mod:`pipelines.loop_sqlite`, without leaving the event
+    loop; ``False`` when it could not be asked there (ask :func:`run_state` in a thread)."""
+    from pipelines import loop_sqlite
+
+    if loop_sqlite.unavailable():
+        return False
+    row = loop_sqlite.fetch_one(_RUN_STATE_SQL, (uuid.UUID(str(run_uid)).hex,))
+    if row is False:
+        return False
+    if row is None:
+        return None
+    assert isinstance(row, tuple)
+    return row[0] in PipelineRun.TERMINAL, row[0], row[1]
+
+
+_RUN_STATE_SQL = f'SELECT "status", "error" FROM "{PipelineRun._meta.db_table}" WHERE "uid" = ?'
 
 
 def run_events_after(run_uid, after: int = 0, before: int | None = None) -> list[tuple[int, str, str]]:

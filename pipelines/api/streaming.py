@@ -22,7 +22,7 @@ from pipelines.engine import json_bytes
 from pipelines.engine.limits import has_surrogate_escape, loads_stored
 from pipelines.realtime import run_follow
 from pipelines.services.run_files import MARKER, as_data_uris
-from pipelines.services.triggers import RunStream, live_events
+from pipelines.services.triggers import RunStream, live_batches
 
 RUN_UID_HEADER = "Pipeline-Run-Uid"
 
@@ -53,9 +53,10 @@ def sse_response(stream: RunStream) -> StreamingHttpResponse:
 
 
 async def _events(task: asyncio.Task, queue: asyncio.Queue) -> AsyncIterator[bytes]:
-    """The run's events as SSE frames, a comment heartbeat while nothing happens."""
-    async for event in live_events(task, queue, heartbeat=settings.PIPELINE_SSE_HEARTBEAT_SECONDS):
-        yield HEARTBEAT if event is None else sse_frame(event)
+    """The run's events as SSE frames, a comment heartbeat while nothing happens. The
+    events that came together go out in one write (an ASGI message and a chunk each)."""
+    async for batch in live_batches(task, queue, heartbeat=settings.PIPELINE_SSE_HEARTBEAT_SECONDS):
+        yield HEARTBEAT if batch is None else b"".join([sse_frame(event) for event in batch])
 
 
 def follow_run(*, run_uid, after: int) -> StreamingHttpResponse:

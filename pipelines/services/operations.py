@@ -35,10 +35,11 @@ from pipelines.models import IdempotencyKey, PipelineRun
 from pipelines.services.run_events import run_end_announce
 from pipelines.services.run_execution import local_cancels, run_stored, run_trigger, worker_id
 from pipelines.services.run_files import FileStore, as_data_uris, as_files
+from pipelines.services.run_handoff import Claimed, queued_run, run_claim_kept
 from pipelines.services.run_inputs import TriggerRow, bind_rows
 from pipelines.services.run_records import RunState, run_record_failure
 from pipelines.services.run_targets import TriggerTarget, run_secrets
-from pipelines.services.secrets import decrypt, encrypt
+from pipelines.services.secrets import decrypt
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -176,20 +177,12 @@ def run_enqueue(
     overrides = [row.secret for row in rows]
     run_uid = uuid.uuid4()
     store = FileStore(run_uid)
+    inputs = [to_json(row, store) for row in bound]
+    run = queued_run(
+        run_uid=run_uid, target=target, requester=requester, source=source, inputs=inputs, overrides=overrides
+    )
     with transaction.atomic():
-        run = PipelineRun.objects.create(
-            uid=run_uid,
-            pipeline=target.pipeline,
-            release=target.release,
-            pipeline_version=target.version,
-            status=PipelineRun.Status.QUEUED,
-            source=source,
-            requester=requester if getattr(requester, "is_authenticated", False) else None,
-            inputs=[to_json(row, store) for row in bound],
-            recipe_snapshot=target.recipe.raw,
-            draft=target.draft,
-            pending_secrets=encrypt(json.dumps(overrides)) if any(overrides) else "",
-        )
+        run.save(force_insert=True)
         if idempotency_key:
             idempotency_remember(user=requester, key=idempotency_key, fingerprint=fingerprint, run=run)
         chosen = executor()
@@ -245,13 +238,6 @@ def _fail_unqueued(run_uid: uuid.UUID, exc: Exception) -> None:
 # --- execute ------------------------------------------------------------------------
 
 
-@dataclass
-class Claimed:
-    run: PipelineRun
-    target: TriggerTarget
-    rows: list[TriggerRow]
-
-
 def run_claim(*, run_uid: uuid.UUID | str, worker: str | None = None, take_over_stale: bool = False) -> Claimed | None:
     """Mark a queued run PROCESSING for ``worker``; None when it is not ours to run.
 
@@ -298,6 +284,9 @@ def run_claim(*, run_uid: uuid.UUID | str, worker: str | None = None, take_over_
     return Claimed(run=run, target=target, rows=rows)
 
 
+_claim_in_thread = db(run_claim)
+
+
 def _cancel_if_requested(run_uid) -> None:
     """A queued run cancelled before anyone claimed it ends here."""
     with transaction.atomic():
@@ -309,7 +298,9 @@ def _cancel_if_requested(run_uid) -> None:
 async def run_execute(*, run_uid, worker: str | None = None, take_over_stale: bool = False) -> PipelineRun | None:
     """Execute a queued run to its end and record it. Returns None when it was not ours."""
     worker = worker or worker_id()
-    claimed = await db(run_claim)(run_uid=run_uid, worker=worker, take_over_stale=take_over_stale)
+    claimed = None if take_over_stale else run_claim_kept(run_uid=run_uid, worker=worker)
+    if claimed is None:
+        claimed = await _claim_in_thread(run_uid=run_uid, worker=worker, take_over_stale=take_over_stale)
     if claimed is None:
         return None
     run, target = claimed.run, claimed.target

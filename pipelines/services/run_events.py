@@ -28,7 +28,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from pipelines import realtime
+from pipelines import loop_sqlite, realtime
 from pipelines.aio import db
 from pipelines.engine import (
     ComponentEvent,
@@ -40,8 +40,8 @@ from pipelines.engine import (
     json_bytes,
 )
 from pipelines.models import PipelineRun, RunEvent
-from pipelines.selectors import run_state
-from pipelines.services.run_files import FileStore, NeedsDisk
+from pipelines.selectors import run_state, run_state_on_loop
+from pipelines.services.run_files import FileStore, InlineFileStore, NeedsDisk
 
 logger = logging.getLogger("pipelines.runs")
 
@@ -166,6 +166,23 @@ def _log_write(run: PipelineRun, store: FileStore, events: list[Event]) -> list[
 _log_write_in_thread = db(_log_write)
 
 
+def _log_write_on_loop(run: PipelineRun, events: list[Event]) -> list[StoredEvent] | None:
+    """:func:`_log_write` on the event loop through :mod:`pipelines.loop_sqlite`; None,
+    with nothing written, when it has to be done in a thread (not SQLite, the database
+    busy, a file too large to store inline)."""
+    if loop_sqlite.unavailable():
+        return None
+    try:
+        # A throw-away inline store renders small files as the run's store does; a
+        # large one is left to the thread path, which writes it once.
+        rendered = events_render(events, InlineFileStore(run.uid))
+    except NeedsDisk:
+        return None
+    if loop_sqlite.write(lambda cursor: events_insert_sqlite(cursor, run.pk, rendered)):
+        return [row for row, _ in rendered]
+    return None
+
+
 class RunEventLog:
     """Events of a stored run, written in group commits and broadcast after each; their
     files go through the run's ``store``."""
@@ -187,7 +204,9 @@ class RunEventLog:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                rows = await _log_write_in_thread(self.run, self.store, batch)
+                rows = _log_write_on_loop(self.run, batch)
+                if rows is None:
+                    rows = await _log_write_in_thread(self.run, self.store, batch)
             except Exception:  # noqa: BLE001 - the run goes on; its history lacks these events
                 logger.exception("could not store %d event(s) of run %s", len(batch), self.run.uid)
                 continue
@@ -210,7 +229,9 @@ _state_in_thread = db(run_state)
 async def run_end_broadcast(run_uid) -> None:
     """Tell followers how the run ended, as stored: an executor whose result was not
     written (the run was failed elsewhere meanwhile) must not announce its own."""
-    state = await _state_in_thread(run_uid)
+    state = run_state_on_loop(run_uid)
+    if state is False:
+        state = await _state_in_thread(run_uid)
     if state is not None and state[0]:
         await realtime.end_broadcast(run_uid=run_uid, status=state[1], error=state[2])
 

@@ -35,10 +35,10 @@ from pipelines.services.run_inputs import TriggerRow, bind_rows
 from pipelines.services.run_records import (
     RunState,
     recorder,
+    run_finished_store,
     run_insert_failure,
-    run_insert_started,
-    run_record,
     run_record_failure,
+    run_started_store,
 )
 from pipelines.services.run_targets import TriggerTarget, trigger_target_handed_over
 
@@ -269,7 +269,7 @@ async def _run_trigger_here(
     state = RunState.of(run, bound)
     if live:
         run.heartbeat_time = run.start_time
-        await db(run_insert_started)(state)
+        await run_started_store(state)
         if on_start is not None:
             on_start(run)
         result = await run_stored(state=state, target=target, secrets=secrets, on_event=on_event)
@@ -299,8 +299,10 @@ def _emitter(log: RunEventLog | RunEventBuffer, on_event: EventCallback | None) 
         return log.append
 
     def emit(event: Event) -> None:
-        log.append(event)
+        # The caller first: a streamed trigger's client is woken before the log's write
+        # of the same events is started, and so gets them a write sooner.
         on_event(event)
+        log.append(event)
 
     return emit
 
@@ -377,7 +379,7 @@ async def run_stored(
         watcher.cancel()
         local_cancels.pop(str(run.uid), None)
     await log.close()
-    await db(run_record)(state=state, result=result)
+    await run_finished_store(state=state, result=result)
     await run_end_broadcast(run.uid)
     return result
 

@@ -10,11 +10,12 @@ its end written over its row, only if no other executor took it over meanwhile.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from pipelines import loop_sqlite
@@ -22,7 +23,7 @@ from pipelines.aio import db
 from pipelines.engine import RunResult, to_json
 from pipelines.errors import Cancelled, ServiceError
 from pipelines.models import ComponentRun, PipelineRun
-from pipelines.services.bulk import rows_insert, rows_insert_sqlite
+from pipelines.services.bulk import rows_insert, rows_insert_sqlite, sqlite_adapters
 from pipelines.services.run_events import RunEventBuffer, run_end_announce
 from pipelines.services.run_files import FileStore, InlineFileStore, NeedsDisk
 
@@ -80,6 +81,34 @@ def run_insert_started(state: RunState) -> None:
     state.run.save(force_insert=True)
 
 
+def run_insert_started_on_loop(state: RunState) -> bool:
+    """:func:`run_insert_started` on the event loop through :mod:`pipelines.loop_sqlite`;
+    True when committed. False, with nothing written, when it has to be done in a
+    thread: not SQLite, the database busy, or a file input too large to store inline."""
+    if loop_sqlite.unavailable():
+        return False
+    run = state.run
+    try:
+        # A throw-away inline store: small files render as the run's own store renders
+        # them, and a large one is left to the thread path, which writes it once.
+        run.inputs = [to_json(row, InlineFileStore(run.uid)) for row in state.bound]
+    except NeedsDisk:
+        return False
+    if loop_sqlite.write(lambda cursor: rows_insert_sqlite(cursor, [run])):
+        return True
+    run.pk, run._state.adding = None, True
+    return False
+
+
+async def run_started_store(state: RunState) -> None:
+    """Store a run before it executes: on the loop when it can, else in a thread."""
+    if not run_insert_started_on_loop(state):
+        await _insert_started_in_thread(state)
+
+
+_insert_started_in_thread = db(run_insert_started)
+
+
 def run_record(*, state: RunState, result: RunResult) -> PipelineRun:
     """Finish a stored run and add its component runs in one transaction."""
     run = state.run
@@ -89,6 +118,60 @@ def run_record(*, state: RunState, result: RunResult) -> PipelineRun:
         if _save_finished(run, previous_status=previous):
             ComponentRun.objects.bulk_create(component_runs)
     return run
+
+
+def run_record_on_loop(*, state: RunState, result: RunResult) -> bool:
+    """:func:`run_record` on the event loop through :mod:`pipelines.loop_sqlite`; True
+    when done (written, or found taken over by another executor). False, with the run
+    as it was and nothing written, when it has to be done in a thread."""
+    if loop_sqlite.unavailable():
+        return False
+    run, store = state.run, state.store
+    before = {name: getattr(run, name) for name in FINISH_FIELDS}
+    state.store = InlineFileStore(run.uid)  # see run_insert_started_on_loop
+    try:
+        component_runs = _finish_from_result(state, result, with_inputs=False)
+    except NeedsDisk:
+        component_runs = None
+    state.store = store
+    if component_runs is not None:
+        sql, adapters = _finish_statement()
+        values = [adapt(getattr(run, name)) for name, adapt in adapters]
+        ours = (run.pk, before["status"], run.worker)
+
+        def write(cursor: Any) -> None:
+            cursor.execute(sql, (*values, *ours))
+            if cursor.rowcount:
+                rows_insert_sqlite(cursor, component_runs)
+
+        if loop_sqlite.write(write):
+            return True
+    for name, value in before.items():
+        setattr(run, name, value)
+    return False
+
+
+@functools.cache
+def _finish_statement() -> tuple[str, list[tuple[str, Callable[[Any], Any]]]]:
+    """The conditional ``UPDATE`` of :func:`_save_finished` for a plain ``sqlite3``
+    cursor, with the ORM's conversions of its values (:func:`sqlite_adapters`)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    quote = connection.ops.quote_name
+    by_name = dict(sqlite_adapters(PipelineRun, connection))
+    adapters = [(name, by_name[name]) for name in FINISH_FIELDS]
+    columns = ", ".join(f"{quote(name)} = ?" for name in FINISH_FIELDS)
+    table = quote(PipelineRun._meta.db_table)
+    where = f"{quote(PipelineRun._meta.pk.name)} = ? AND {quote('status')} = ? AND {quote('worker')} = ?"
+    return f"UPDATE {table} SET {columns} WHERE {where}", adapters
+
+
+async def run_finished_store(*, state: RunState, result: RunResult) -> None:
+    """Record a stored run's end (:func:`run_record`): on the loop when it can, else in a thread."""
+    if not run_record_on_loop(state=state, result=result):
+        await _record_in_thread(state=state, result=result)
+
+
+_record_in_thread = db(run_record)
 
 
 def _finish_from_result(state: RunState, result: RunResult, *, with_inputs: bool) -> list[ComponentRun]:

@@ -28,6 +28,7 @@ from pipelines.engine.events import Event
 from pipelines.models import PipelineRun
 from pipelines.services import operations as operation_services
 from pipelines.services.run_execution import TriggerOutcome, run_trigger
+from pipelines.services.run_handoff import run_enqueue_on_loop
 from pipelines.services.run_inputs import TriggerRow, bind_rows, rows_with_fetched_files
 from pipelines.services.run_targets import TriggerTarget
 
@@ -155,6 +156,10 @@ _enqueue_in_thread = db(_enqueue)
 
 async def trigger_enqueue(trigger: Trigger) -> PipelineRun:
     """Validate now, store the run QUEUED, run it later (the async trigger)."""
+    if trigger.options.idempotency_key is None:
+        run = run_enqueue_on_loop(**trigger.run_args(), submit=operation_services.executor().submit)
+        if run is not None:
+            return run
     return await _enqueue_in_thread(trigger)
 
 
@@ -198,24 +203,47 @@ async def trigger_stream(trigger: Trigger) -> RunStream:
     return RunStream(run_uid=started.result().uid, task=task, queue=queue)
 
 
+# Put on a stream's queue when its run has ended: nothing follows.
+_ENDED = object()
+
+
+async def live_batches(
+    task: asyncio.Task, queue: asyncio.Queue, *, heartbeat: float | None = None
+) -> AsyncIterator[list[Event] | None]:
+    """The events ``task`` puts on ``queue``, each time as many as have come, until it
+    has ended and all are given (the run service emits the error events of a run
+    stopped outside its components); ``None`` after ``heartbeat`` seconds with nothing
+    to give. The caller is woken by the queue itself, one loop turn after an event."""
+    task.add_done_callback(lambda _: queue.put_nowait(_ENDED))
+    while True:
+        if queue.empty():
+            try:
+                async with asyncio.timeout(heartbeat):
+                    first = await queue.get()
+            except TimeoutError:
+                yield None
+                continue
+        else:
+            first = queue.get_nowait()
+        batch = [first]
+        while not queue.empty():
+            batch.append(queue.get_nowait())
+        ended = batch[-1] is _ENDED
+        if ended:
+            batch.pop()
+        if batch:
+            yield batch
+        if ended:
+            return
+
+
 async def live_events(
     task: asyncio.Task, queue: asyncio.Queue, *, heartbeat: float | None = None
 ) -> AsyncIterator[Event | None]:
-    """The events ``task`` puts on ``queue`` as they come, until it has ended and all
-    are given (the run service emits the error events of a run stopped outside its
-    components); ``None`` after ``heartbeat`` seconds with nothing to give."""
-    getter: asyncio.Future | None = None
-    try:
-        while not (task.done() and queue.empty()):
-            if getter is None:
-                getter = asyncio.ensure_future(queue.get())
-            # Wake for the next event or for the end of the run, whichever comes first.
-            done, _ = await asyncio.wait({getter, task}, timeout=heartbeat, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                event, getter = getter.result(), None
+    """:func:`live_batches` one event at a time."""
+    async for batch in live_batches(task, queue, heartbeat=heartbeat):
+        if batch is None:
+            yield None
+        else:
+            for event in batch:
                 yield event
-            elif not done:
-                yield None
-    finally:
-        if getter is not None:
-            getter.cancel()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
+import uuid
 
 import pytest
 
@@ -217,3 +220,47 @@ def test_idempotency_fingerprint_cannot_confirm_a_secret_override(api, hello):
     )
     assert stored != hashlib.sha256(body.encode()).hexdigest()
     assert guess not in stored and guess not in str(run.pending_secrets)
+
+
+def test_the_in_process_executor_takes_runs_submitted_at_once_from_many_threads(monkeypatch):
+    """Async triggers enqueued at the same moment by several threads all run: the
+    executor's lazy start lets no caller through before its loop exists (it answered
+    500 to the second caller), and one wake-up of its loop takes every uid that came."""
+    from pipelines import executors
+
+    new_loop = asyncio.new_event_loop
+
+    def slow_new_loop() -> asyncio.AbstractEventLoop:
+        time.sleep(0.05)  # the pool's thread is slow to make its loop: others must wait
+        return new_loop()
+
+    monkeypatch.setattr(executors.asyncio, "new_event_loop", slow_new_loop)
+    done: list[uuid.UUID] = []
+    finished = threading.Event()
+    uids = [uuid.uuid4() for _ in range(64)]
+
+    async def execute(run_uid: uuid.UUID) -> None:
+        done.append(run_uid)
+        if len(done) == len(uids):
+            finished.set()
+
+    pool = executors.InProcessExecutor(2, execute=execute, recover=lambda: 0, queued=list)
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def submit_some(part: list[uuid.UUID]) -> None:
+        barrier.wait()
+        try:
+            for uid in part:
+                pool.submit(uid)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit_some, args=(uids[i::8],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert finished.wait(5)
+    assert sorted(done) == sorted(uids)  # each once

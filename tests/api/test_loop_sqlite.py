@@ -8,18 +8,28 @@ revocations seen at once, and nothing lost when the database is busy.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import uuid
 from datetime import UTC, datetime
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.conf import settings as django_settings
 from django.db import connection
 
 from pipelines import loop_sqlite
+from pipelines.asgi import PipelineASGIHandler
 from pipelines.models import ComponentRun, PipelineRun, RunEvent
+from pipelines.services import run_handoff
 from pipelines.services.bulk import sqlite_adapters
+from pipelines.services.operations import run_execute
+from pipelines.services.run_handoff import run_enqueue_on_loop
+from pipelines.services.run_inputs import TriggerRow
+from pipelines.services.run_targets import trigger_target
+from tests.api.test_async import poll
+from tests.api.test_trigger_lane import call
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -210,3 +220,105 @@ def test_fast_adapters_store_what_the_orm_stores(model, hello, alice):
             continue
         value = getattr(obj, field.attname)
         assert adapters[field.attname](value) == field.get_db_prep_save(value, connection), field.name
+
+
+# --- stored runs: streamed and async triggers ---------------------------------------------
+
+VARYING_COLUMNS = {"id", "uid", "create_time", "start_time", "complete_time", "total_duration_ms", "heartbeat_time"}
+
+
+def stored_run(run_uid) -> tuple[dict, list[dict], list[tuple]]:
+    """A run as the database holds it, without what differs between two runs: its
+    columns, its component runs and its events (payloads without their times)."""
+    run = PipelineRun.objects.get(uid=run_uid)
+    columns = {f.attname: getattr(run, f.attname) for f in PipelineRun._meta.concrete_fields}
+    for trace in columns["traces"].values():
+        trace.pop("computeTimeInSeconds")
+    components = [
+        {k: v for k, v in row.items() if k not in {"id", "run_id", "start_time", "complete_time", "total_duration_ms"}}
+        for row in ComponentRun.objects.filter(run=run).values()
+    ]
+    events = []
+    for event in RunEvent.objects.filter(run=run).order_by("seq"):
+        payload = json.loads(event.payload)
+        payload.pop("updateTime", None)
+        events.append((event.seq, event.name, payload))
+    return {k: v for k, v in columns.items() if k not in VARYING_COLUMNS}, components, events
+
+
+def async_run(client) -> str:
+    response = client.post(URL + "-async", {"data": [{"variable": {"prompt": "same"}}]})
+    assert response.status_code == 200, response.content
+    operation = poll(client, response.json()["operation"]["name"])
+    assert operation["response"]["outputs"] == [{"answer": "Hello same"}]
+    return operation["name"].split("/")[1]
+
+
+def streamed_run(token: str) -> str:
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json", "accept": "text/event-stream"}
+    body = json.dumps({"data": [{"variable": {"prompt": "same"}}]}).encode()
+    status, answer_headers, content = call(PipelineASGIHandler(), "POST", URL, body, headers)
+    assert status == 200 and b'"completed":true' in content
+    return dict(answer_headers)[b"Pipeline-Run-Uid"].decode()
+
+
+def test_async_runs_are_enqueued_claimed_and_recorded_on_the_loop_as_the_orm_does(api, hello, settings):
+    """An async trigger of a pipeline without secrets is stored, claimed and recorded
+    without a thread, and the database holds what the ORM path writes."""
+    async_run(api)  # warm
+    before = dict(loop_sqlite.counters)
+    by_loop = stored_run(async_run(api))
+    # Stored (enqueue), claimed, events, end: each a loop write.
+    assert loop_sqlite.counters["writes"] >= before.get("writes", 0) + 4
+    settings.PIPELINE_LOOP_SQLITE = False
+    by_orm = stored_run(async_run(api))
+    assert by_loop == by_orm
+    assert by_loop[0]["status"] == PipelineRun.Status.COMPLETED and by_loop[0]["outputs"] == [{"answer": "Hello same"}]
+    assert by_loop[2][-1][1] == "PIPELINE_STATUS_UPDATED"
+
+
+def test_streamed_runs_are_recorded_on_the_loop_as_the_orm_does(alice_token, hello, settings):
+    streamed_run(alice_token)  # warm
+    by_loop = stored_run(streamed_run(alice_token))
+    settings.PIPELINE_LOOP_SQLITE = False
+    by_orm = stored_run(streamed_run(alice_token))
+    assert by_loop == by_orm
+    assert by_loop[0]["status"] == PipelineRun.Status.COMPLETED and by_loop[2][0][1] == "PIPELINE_STATUS_UPDATED"
+
+
+def enqueue_kept(alice, hello) -> uuid.UUID:
+    """An async trigger enqueued on the loop, not yet given to any executor."""
+    target = trigger_target(namespace_id="alice", pipeline_id="hello", user=alice)
+    rows = [TriggerRow(variable={"prompt": "kept"}, secret={})]
+    submitted: list[uuid.UUID] = []
+    run = run_enqueue_on_loop(
+        target=target, rows=rows, requester=alice, source=PipelineRun.Source.API, submit=submitted.append
+    )
+    assert run is not None and submitted == [run.uid]
+    assert PipelineRun.objects.get(uid=run.uid).status == PipelineRun.Status.QUEUED
+    return run.uid
+
+
+def test_a_kept_run_executes_exactly_once(alice, hello):
+    run_uid = enqueue_kept(alice, hello)
+    first = async_to_sync(run_execute)(run_uid=run_uid)
+    second = async_to_sync(run_execute)(run_uid=run_uid)  # a second submit of the same uid
+    assert first is not None and second is None
+    run = PipelineRun.objects.get(uid=run_uid)
+    assert run.status == PipelineRun.Status.COMPLETED and run.outputs == [{"answer": "Hello kept"}]
+    assert ComponentRun.objects.filter(run=run).count() == 1
+
+
+def test_a_kept_run_cancelled_while_queued_is_not_executed(api, alice, hello):
+    run_uid = enqueue_kept(alice, hello)
+    assert api.post(f"/v1beta/operations/{run_uid}:cancel").status_code == 200
+    assert async_to_sync(run_execute)(run_uid=run_uid) is None
+    run = PipelineRun.objects.get(uid=run_uid)
+    assert run.status == PipelineRun.Status.CANCELLED and not ComponentRun.objects.filter(run=run).exists()
+
+
+def test_past_the_kept_bound_runs_are_read_back_from_the_database(alice, hello, monkeypatch):
+    monkeypatch.setattr(run_handoff, "KEPT_MAX", 0)
+    run_uid = enqueue_kept(alice, hello)
+    assert async_to_sync(run_execute)(run_uid=run_uid) is not None
+    assert PipelineRun.objects.get(uid=run_uid).outputs == [{"answer": "Hello kept"}]

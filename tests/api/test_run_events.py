@@ -256,6 +256,17 @@ async def test_cancelled_while_queued_tells_its_followers(
     assert messages[-1] == {"type": "end", "status": "RUN_STATUS_CANCELLED", "error": "the run was cancelled"}
     for name in names[:-1]:
         await post(f"/v1beta/{name}:cancel")
+    # The executor records the cancelled runs' ends after their cancels are answered:
+    # the test's database goes only once it has.
+    uids = [name.split("/")[1] for name in names]
+    ended = database_sync_to_async(
+        lambda: PipelineRun.objects.filter(uid__in=uids, status__in=PipelineRun.TERMINAL).count()
+    )
+    for _ in range(200):
+        if await ended() == len(uids):
+            break
+        await asyncio.sleep(0.025)
+    assert await ended() == len(uids)
 
 
 async def test_websocket_connections_leave_nothing_behind(api, alice_token, hello):

@@ -41,10 +41,10 @@ async def test_run_failure_ends_the_stream_after_the_error_events(settings):
             queue.put_nowait(event)
         raise DeadlineExceeded("the run was stopped after the maximum run time of 1 s")
 
-    chunks = await collect(_events(asyncio.ensure_future(run()), queue))
-    assert [c.split(b"\n")[:2] for c in chunks] == [
+    frames = b"".join(await collect(_events(asyncio.ensure_future(run()), queue))).split(b"\n\n")[:-1]
+    assert [c.split(b"\n")[:2] for c in frames] == [
         [b"id: 1", b"event: PIPELINE_STATUS_UPDATED"],
         [b"id: 2", b"event: PIPELINE_ERROR_UPDATED"],
         [b"id: 3", b"event: PIPELINE_STATUS_UPDATED"],
     ]
-    assert b"maximum run time" in chunks[1] and b'"errored":true' in chunks[2]
+    assert b"maximum run time" in frames[1] and b'"errored":true' in frames[2]

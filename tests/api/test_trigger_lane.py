@@ -17,7 +17,9 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.core.signals import request_finished, request_started
 
+from pipelines.aio import db
 from pipelines.asgi import PipelineASGIHandler, lane_counters
+from pipelines.selectors import run_state
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -213,7 +215,7 @@ def test_every_answer_of_the_lane_is_the_full_cycles(
     assert took_lane == (case != "not a trigger view"), case
 
 
-@pytest.mark.parametrize("case", ["session", "multipart", "stream", "sse header", "chunked", "get"])
+@pytest.mark.parametrize("case", ["session", "multipart", "chunked", "get"])
 def test_requests_the_lane_does_not_serve_pass_through_unchanged(case, handlers, alice_token, hello, client, alice):
     headers = {"authorization": f"Bearer {alice_token}", "content-type": "application/json"}
     method, body = "POST", BODY
@@ -224,21 +226,122 @@ def test_requests_the_lane_does_not_serve_pass_through_unchanged(case, handlers,
     elif case == "multipart":
         body = b'--b\r\nContent-Disposition: form-data; name="variables[0].prompt"\r\n\r\nlane\r\n--b--\r\n'
         headers["content-type"] = "multipart/form-data; boundary=b"
-    elif case == "stream":
-        headers["accept"] = "text/event-stream"
-    elif case == "sse header":
-        headers["instill-use-sse"] = "true"
     elif case == "get":
         method, body = "GET", b""
     lane, _ = handlers
     before = served()
     path = f"{BASE}/trigger"
-    status, answer_headers, content = call(lane, method, path, body, headers, chunked=case == "chunked")
+    status, _, content = call(lane, method, path, body, headers, chunked=case == "chunked")
     assert served() == before, case  # answered by the full cycle
-    expected = {"session": 403, "multipart": 200, "stream": 200, "sse header": 200, "chunked": 200, "get": 405}[case]
+    expected = {"session": 403, "multipart": 200, "chunked": 200, "get": 405}[case]
     assert status == expected, (case, content[:300])
-    streamed = (b"Content-Type", b"text/event-stream") in answer_headers
-    assert streamed == (case in {"stream", "sse header"}), case
+
+
+def sse_events(body: bytes) -> list[tuple[str, dict]]:
+    """The (name, data without times) of each event of an SSE body."""
+    events = []
+    for block in body.decode().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
+        if fields:
+            data = json.loads(fields["data"])
+            data.pop("updateTime", None)
+            events.append((fields["event"], data))
+    return events
+
+
+@pytest.mark.parametrize("header", [("accept", "text/event-stream"), ("instill-use-sse", "true")])
+def test_a_streamed_token_trigger_takes_the_lane_and_streams_as_the_full_cycle(
+    header, handlers, alice_token, hello, api
+):
+    """Streams skip the browser middleware too: same status, headers and events, and
+    the run is stored as it streams (its uid in a header)."""
+    headers = {"authorization": f"Bearer {alice_token}", "content-type": "application/json", header[0]: header[1]}
+    lane, full = handlers
+    before = served()
+    by_lane = call(lane, "POST", f"{BASE}/trigger", BODY, headers)
+    assert served() == before + 1
+    by_full = call(full, "POST", f"{BASE}/trigger", BODY, headers)
+
+    def shown(answer):
+        status, answer_headers, body = answer
+        return status, [(k, v) for k, v in answer_headers if k.lower() != b"pipeline-run-uid"], sse_events(body)
+
+    assert shown(by_lane) == shown(by_full)
+    status, answer_headers, _ = by_lane
+    assert status == 200 and (b"Content-Type", b"text/event-stream") in answer_headers
+    names = [name for name, _ in sse_events(by_lane[2])]
+    assert names[0] == "PIPELINE_STATUS_UPDATED" and names[-1] == "PIPELINE_STATUS_UPDATED"
+    assert sse_events(by_lane[2])[-1][1]["status"]["completed"] is True
+    uids = {dict(answer[1])[b"Pipeline-Run-Uid"].decode() for answer in (by_lane, by_full)}
+    runs = {run["pipelineRunUid"]: run for run in api.get(f"{BASE}/runs").json()["pipelineRuns"]}
+    assert {runs[uid]["status"] for uid in uids} == {"RUN_STATUS_COMPLETED"}
+
+
+def test_a_stream_whose_client_goes_away_ends_and_its_run_is_recorded(handlers, alice_token, hello, api):
+    """The lane listens for the disconnect while it streams: the stream stops, the run
+    finishes and is recorded, and the request is finished (Django's signal)."""
+    finished = []
+
+    def on_finished(**kwargs):
+        finished.append(True)
+
+    headers = {"authorization": f"Bearer {alice_token}", "content-type": "application/json"}
+    headers["accept"] = "text/event-stream"
+    lane, _ = handlers
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"{BASE}/trigger",
+        "raw_path": f"{BASE}/trigger".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-length", str(len(BODY)).encode())]
+        + [(k.encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    messages = [{"type": "http.request", "body": BODY, "more_body": False}]
+    sent: list[dict] = []
+    gone = asyncio.Event()
+
+    async def receive():
+        if messages:
+            return messages.pop(0)
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            gone.set()  # the client hangs up after the first event
+            await asyncio.sleep(0.05)  # the network is slow: the next send is still pending
+
+    async def serve():
+        before = served()
+        await lane(scope, receive, send)
+        uid = dict(sent[0]["headers"])[b"Pipeline-Run-Uid"].decode()
+        for _ in range(200):  # the run goes on, on this loop, after the stream has ended
+            state = await db(run_state)(uid)
+            if state is not None and state[0]:
+                break
+            await asyncio.sleep(0.025)
+        return served() - before
+
+    request_finished.connect(on_finished)
+    try:
+        assert async_to_sync(serve)() == 1
+    finally:
+        request_finished.disconnect(on_finished)
+    bodies = [m for m in sent if m["type"] == "http.response.body"]
+    assert bodies and bodies[0]["body"].startswith(b"id: 1\nevent: PIPELINE_STATUS_UPDATED")
+    assert not any(m["type"] == "http.response.body" and not m.get("more_body") for m in sent)  # cut short
+    assert finished == [True]
+    uid = dict(sent[0]["headers"])[b"Pipeline-Run-Uid"].decode()
+    operation = api.get(f"/v1beta/operations/{uid}").json()["operation"]
+    assert operation["done"] and operation["response"]["outputs"] == [{"answer": "Hello lane"}]
 
 
 def test_the_lane_keeps_djangos_request_signals_and_error_log(handlers, alice_token, hello, caplog):
