@@ -106,6 +106,7 @@ __all__ = [
     "Cost",
     "analyse",
     "json_size_at_most",
+    "json_text_size_at_most",
 ]
 
 #: Longest filter analysed; longer ones go to a task process unexamined.
@@ -242,16 +243,22 @@ def _through(source: Cost, atom: str, body: Cost) -> Cost:
 def _product(parts: Sequence[Cost], per_output: Form, pairwise_time: Form | None = None) -> Cost:
     """The cartesian product of ``parts`` evaluated on one input, each combination
     yielding one output whose size is the sum of the parts' plus ``per_output``."""
-    total = _k(1)
+    # Each part's outputs are repeated once per combination of the others' outputs:
+    # the product of the counts before it and after it (prefix and suffix products,
+    # so that an object of hundreds of keys costs hundreds of steps, not their square:
+    # the analysis runs on the event loop too).
+    before = [_k(1)]
     for part in parts:
-        total = _mul(total, part.count)
+        before.append(_mul(before[-1], part.count))
+    total = before[-1]
+    after = [_k(1)]
+    for part in reversed(parts):
+        after.append(_mul(after[-1], part.count))
+    after.reverse()
     size = _mul(per_output, total)
     time = _add(total, pairwise_time or {})
     for index, part in enumerate(parts):
-        others = _k(1)
-        for other_index, other in enumerate(parts):
-            if other_index != index:
-                others = _mul(others, other.count)
+        others = _mul(before[index], after[index + 1])
         size = _add(size, _mul(part.size, others))
         time = _add(time, _mul(part.time, others), _mul(part.size, others))
     return Cost(total, size, time, _max(*(part.error for part in parts)))
@@ -1167,6 +1174,26 @@ def analyse(program: str) -> Cost | None:
 VALUE_WEIGHT = 16
 
 
+#: What a digit of an integer too long for a double counts for: Python converts it to
+#: text (quadratic in its length) and jq parses it back, some 100-200 ns a digit where
+#: a character of a string costs some 40 (about 3.3 bits a digit).
+DIGIT_WEIGHT = 4
+_DOUBLE_BITS = 64
+
+
+def json_text_size_at_most(text: str, limit: int) -> bool:
+    """:func:`json_size_at_most` for a value given as JSON text, without parsing it:
+    its characters, plus :data:`VALUE_WEIGHT` per value or key (each follows ``[``,
+    ``{``, ``,`` or ``:``, or is the whole text) and :data:`DIGIT_WEIGHT` per digit
+    (an integer's digits). Brackets, commas and digits inside strings count too, which
+    only errs on the side of a task process."""
+    if len(text) > limit:
+        return False
+    values = 1 + sum(text.count(mark) for mark in "[{,:")
+    digits = sum(text.count(digit) for digit in "0123456789")
+    return len(text) + VALUE_WEIGHT * values + DIGIT_WEIGHT * digits <= limit
+
+
 def json_size_at_most(value: Any, limit: int) -> bool:
     """Whether ``value`` weighs at most ``limit``: the characters of its strings and
     keys plus :data:`VALUE_WEIGHT` per value (so a long string counts about its JSON
@@ -1179,6 +1206,10 @@ def json_size_at_most(value: Any, limit: int) -> bool:
         remaining -= VALUE_WEIGHT
         if isinstance(item, str):
             remaining -= len(item)
+        elif isinstance(item, int) and item.bit_length() > _DOUBLE_BITS:
+            # A Python int may have thousands of digits (a trigger's JSON keeps them),
+            # each converted to text and parsed again on the way into jq.
+            remaining -= item.bit_length() * DIGIT_WEIGHT // 3
         elif isinstance(item, dict):
             remaining -= VALUE_WEIGHT * len(item)  # the keys
             if remaining >= 0:

@@ -12,7 +12,7 @@ import jq as _jq
 
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 
-from ._jq_cost import analyse, json_size_at_most
+from ._jq_cost import analyse, json_size_at_most, json_text_size_at_most
 
 _ANY_JSON = {"description": "Any JSON value (number, string, object, array, boolean or null)."}
 
@@ -224,7 +224,7 @@ def jq_runs_inline(input: Mapping[str, Any]) -> bool:
     value = input.get("json-value")
     if value is None:
         raw = input.get("json-string")
-        return raw is None or (isinstance(raw, str) and len(raw) <= limit)
+        return raw is None or (isinstance(raw, str) and json_text_size_at_most(raw, limit))
     return json_size_at_most(value, limit)
 
 
