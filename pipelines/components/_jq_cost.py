@@ -91,6 +91,7 @@ bounds against jq's real outputs; ``benchmarks/jq_inline.py`` times the work.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -1178,7 +1179,11 @@ VALUE_WEIGHT = 16
 #: text (quadratic in its length) and jq parses it back, some 100-200 ns a digit where
 #: a character of a string costs some 40 (about 3.3 bits a digit).
 DIGIT_WEIGHT = 4
-_DOUBLE_BITS = 64
+_DOUBLE_BITS = 53
+#: What a float far from 1 counts for besides :data:`VALUE_WEIGHT`: 4,094 of
+#: ``1.2345678901234567e-300`` take jq 29 ms in and out, 1.5 takes 2.5 ms.
+FAR_FLOAT_WEIGHT = 6 * VALUE_WEIGHT
+_NEAR_FLOATS = (1e-20, 1e20)
 
 
 def json_text_size_at_most(text: str, limit: int) -> bool:
@@ -1194,27 +1199,51 @@ def json_text_size_at_most(text: str, limit: int) -> bool:
     return len(text) + VALUE_WEIGHT * values + DIGIT_WEIGHT * digits <= limit
 
 
+def _text_weight(text: str, remaining: int) -> int:
+    """A string's characters, plus twice the bytes its JSON escapes add (jq gets its
+    input as ASCII JSON text: an emoji is ``\\ud83d\\ude00``, a NUL ``\\u0000``,
+    and decoding an escape costs more than copying a byte). Escapes are counted only
+    for a string that fits the ``remaining`` budget, so at most that many bytes."""
+    weight = len(text)
+    if weight <= remaining and not (text.isascii() and text.isprintable()):
+        weight += 2 * (len(json.dumps(text)) - 2 - weight)
+    return weight
+
+
+def _number_weight(number: int | float) -> int:
+    """What a number weighs besides :data:`VALUE_WEIGHT`: an integer too long for a
+    double its digits; a float with a far exponent (``1.2345678901234567e-300``) the
+    big-number arithmetic of printing and parsing it exactly."""
+    if isinstance(number, int):
+        bits = number.bit_length()
+        return bits * DIGIT_WEIGHT // 3 if bits > _DOUBLE_BITS else 0
+    if number and not _NEAR_FLOATS[0] < abs(number) < _NEAR_FLOATS[1]:
+        return FAR_FLOAT_WEIGHT
+    return 0
+
+
 def json_size_at_most(value: Any, limit: int) -> bool:
     """Whether ``value`` weighs at most ``limit``: the characters of its strings and
     keys plus :data:`VALUE_WEIGHT` per value (so a long string counts about its JSON
-    size, and a long array of small values much more). Visits at most
-    ``limit / VALUE_WEIGHT`` values, however big ``value`` is."""
+    size, and a long array of small values much more), more for escaped characters
+    and for long or extreme numbers. Visits at most ``limit / VALUE_WEIGHT`` values,
+    however big ``value`` is."""
     remaining = limit
     stack = [value]
     while stack:
         item = stack.pop()
         remaining -= VALUE_WEIGHT
         if isinstance(item, str):
-            remaining -= len(item)
-        elif isinstance(item, int) and item.bit_length() > _DOUBLE_BITS:
-            # A Python int may have thousands of digits (a trigger's JSON keeps them),
-            # each converted to text and parsed again on the way into jq.
-            remaining -= item.bit_length() * DIGIT_WEIGHT // 3
+            remaining -= _text_weight(item, remaining)
+        elif isinstance(item, (int, float)):
+            remaining -= _number_weight(item)
         elif isinstance(item, dict):
             remaining -= VALUE_WEIGHT * len(item)  # the keys
-            if remaining >= 0:
-                remaining -= sum(len(key) if isinstance(key, str) else VALUE_WEIGHT for key in item)
-                stack.extend(item.values())
+            for key in item:
+                if remaining < 0:
+                    return False
+                remaining -= _text_weight(key, remaining) if isinstance(key, str) else VALUE_WEIGHT
+            stack.extend(item.values())
         elif isinstance(item, (list, tuple)) and len(item) * VALUE_WEIGHT <= remaining:
             stack.extend(item)
         elif isinstance(item, (list, tuple)):
