@@ -1190,13 +1190,18 @@ def json_text_size_at_most(text: str, limit: int) -> bool:
     """:func:`json_size_at_most` for a value given as JSON text, without parsing it:
     its characters, plus :data:`VALUE_WEIGHT` per value or key (each follows ``[``,
     ``{``, ``,`` or ``:``, or is the whole text) and :data:`DIGIT_WEIGHT` per digit
-    (an integer's digits). Brackets, commas and digits inside strings count too, which
-    only errs on the side of a task process."""
+    (an integer's digits), and what escaping its non-ASCII characters adds. Brackets,
+    commas and digits inside strings count too, which only errs on the side of a task
+    process."""
     if len(text) > limit:
         return False
     values = 1 + sum(text.count(mark) for mark in "[{,:")
     digits = sum(text.count(digit) for digit in "0123456789")
-    return len(text) + VALUE_WEIGHT * values + DIGIT_WEIGHT * digits <= limit
+    # Unescaped non-ASCII characters reach jq escaped (the text is parsed, then
+    # written as ASCII JSON): weighed as in a value (quotes and backslashes, escaped
+    # here too, only add to the weight).
+    escapes = 0 if text.isascii() else _text_weight(text, limit) - len(text)
+    return len(text) + VALUE_WEIGHT * values + DIGIT_WEIGHT * digits + escapes <= limit
 
 
 def _text_weight(text: str, remaining: int) -> int:

@@ -80,6 +80,8 @@ def test_escaped_characters_weigh_what_jq_reads() -> None:
     for char in ("\U0001f600", "\x00", "\u00e9"):
         assert not jq_runs_inline({"jq-filter": ".", "json-value": char * 60_000})
         assert not jq_runs_inline({"jq-filter": ".", "json-value": {char * 60_000: 1}})
+    for char in ("\U0001f600", "\u00e9"):  # unescaped in a json-string, escaped for jq
+        assert not jq_runs_inline({"jq-filter": ".", "json-string": '"' + char * 60_000 + '"'})
     assert jq_runs_inline({"jq-filter": ".", "json-value": "a" * 60_000})
     # A prompt in any language still runs inline.
     hello = '"Hello \\(.)"'
