@@ -1146,15 +1146,21 @@ _WITH_VALUES: dict[str, Callable[[list[Form]], Cost]] = {
 _SORTS = {"sort_by/1": 1, "unique_by/1": 1, "min_by/1": 1, "max_by/1": 1, "group_by/1": 3}
 
 
-@lru_cache(maxsize=1024)
 def analyse(program: str) -> Cost | None:
     """The bounds on ``program``'s work and output, or None when it cannot be shown
     to end in time linear in its input (then it must run in a task process).
 
     Cached by filter text: a filter that arrives through a reference is checked once
-    per distinct text, then costs a dictionary lookup."""
+    per distinct text, then costs a dictionary lookup. A filter too long to analyse is
+    not cached: the cache would keep up to 1,024 texts of any size (a filter from a
+    trigger's input may be megabytes) alive in the server."""
     if len(program) > MAX_PROGRAM_LENGTH:
         return None
+    return _analyse(program)
+
+
+@lru_cache(maxsize=1024)
+def _analyse(program: str) -> Cost | None:
     try:
         tree = _Parser(program).parse_program()
         cost = _Analysis().cost(tree, {})

@@ -170,10 +170,19 @@ def unmarshal(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     return {"json": value}
 
 
+#: Longest filter text whose compiled program is cached: the cache keeps its texts
+#: alive, and a filter from a trigger's input may be megabytes.
+_CACHED_PROGRAM_LENGTH = 10_000
+
+
 @lru_cache(maxsize=256)
+def _compile_cached(program: str) -> Any:
+    return _jq.compile(program)
+
+
 def _compile(program: str) -> Any:
     # Compiling costs milliseconds; running a compiled filter costs microseconds.
-    return _jq.compile(program)
+    return _compile_cached(program) if len(program) <= _CACHED_PROGRAM_LENGTH else _jq.compile(program)
 
 
 def run_jq(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:

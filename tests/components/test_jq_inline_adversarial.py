@@ -8,10 +8,11 @@ trigger's caller shapes them. Each case here took seconds before its fix.
 
 from __future__ import annotations
 
+import sys
 import time
 
-from pipelines.components._jq_cost import MAX_PROGRAM_LENGTH, analyse, json_size_at_most
-from pipelines.components.json import INLINE_JQ_WORK, jq_runs_inline
+from pipelines.components._jq_cost import MAX_PROGRAM_LENGTH, _analyse, analyse, json_size_at_most
+from pipelines.components.json import INLINE_JQ_WORK, jq_runs_inline, run_jq
 
 #: Far above what any of these takes now (5-25 ms), below what each took before its fix.
 QUICK = 0.1
@@ -21,7 +22,7 @@ def _analysis_seconds(program: str) -> float:
     """The quickest of three analyses of ``program`` (each past the cache)."""
     seconds = []
     for _ in range(3):
-        analyse.cache_clear()
+        _analyse.cache_clear()
         start = time.perf_counter()
         analyse(program)
         seconds.append(time.perf_counter() - start)
@@ -94,3 +95,14 @@ def test_floats_far_from_one_weigh_their_exact_conversion() -> None:
     assert not jq_runs_inline({"jq-filter": ".", "json-value": [1.2345678901234567e-300] * 4094})
     assert not jq_runs_inline({"jq-filter": ".", "json-value": [1.2345678901234567e200] * 4094})
     assert jq_runs_inline({"jq-filter": ".", "json-value": [1.5, 0.1, 1e-10, 123456.789, 0.0] * 100})
+
+
+def test_a_long_filter_is_not_kept_alive_by_the_caches() -> None:
+    # The analysis' cache kept any filter text it was asked about: 1,024 distinct
+    # filters of 30 MB, arriving through a reference from trigger inputs, would have
+    # kept 30 GB alive in the server.
+    program = "." + " " * 1_000_000
+    references = sys.getrefcount(program)
+    assert not jq_runs_inline({"jq-filter": program, "json-value": 1})
+    run_jq({"jq-filter": program, "json-value": 1}, None)  # type: ignore[arg-type]
+    assert sys.getrefcount(program) == references
