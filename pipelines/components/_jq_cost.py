@@ -91,6 +91,7 @@ bounds against jq's real outputs; ``benchmarks/jq_inline.py`` times the work.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -106,10 +107,14 @@ __all__ = [
     "Cost",
     "analyse",
     "json_size_at_most",
+    "json_text_size_at_most",
 ]
 
-#: Longest filter analysed; longer ones go to a task process unexamined.
-MAX_PROGRAM_LENGTH = 1_000
+#: Longest filter analysed; longer ones go to a task process unexamined. The analysis
+#: and jq's compilation of a new filter text both run on the loop, each linear in the
+#: text: at 1,000 characters the slowest shapes (``{a:.b,a:.b,...}``, ``.//.//...``)
+#: took 10-40 ms each on the loaded 2-vCPU VM; filters worth running inline are short.
+MAX_PROGRAM_LENGTH = 500
 #: Largest coefficient of the input's size a bound may have (a 512x blow-up at most).
 MAX_COEFFICIENT = 512
 #: Largest constant term a bound may have (outputs, bytes or steps whatever the input).
@@ -242,16 +247,22 @@ def _through(source: Cost, atom: str, body: Cost) -> Cost:
 def _product(parts: Sequence[Cost], per_output: Form, pairwise_time: Form | None = None) -> Cost:
     """The cartesian product of ``parts`` evaluated on one input, each combination
     yielding one output whose size is the sum of the parts' plus ``per_output``."""
-    total = _k(1)
+    # Each part's outputs are repeated once per combination of the others' outputs:
+    # the product of the counts before it and after it (prefix and suffix products,
+    # so that an object of hundreds of keys costs hundreds of steps, not their square:
+    # the analysis runs on the event loop too).
+    before = [_k(1)]
     for part in parts:
-        total = _mul(total, part.count)
+        before.append(_mul(before[-1], part.count))
+    total = before[-1]
+    after = [_k(1)]
+    for part in reversed(parts):
+        after.append(_mul(after[-1], part.count))
+    after.reverse()
     size = _mul(per_output, total)
     time = _add(total, pairwise_time or {})
     for index, part in enumerate(parts):
-        others = _k(1)
-        for other_index, other in enumerate(parts):
-            if other_index != index:
-                others = _mul(others, other.count)
+        others = _mul(before[index], after[index + 1])
         size = _add(size, _mul(part.size, others))
         time = _add(time, _mul(part.time, others), _mul(part.size, others))
     return Cost(total, size, time, _max(*(part.error for part in parts)))
@@ -1135,15 +1146,21 @@ _WITH_VALUES: dict[str, Callable[[list[Form]], Cost]] = {
 _SORTS = {"sort_by/1": 1, "unique_by/1": 1, "min_by/1": 1, "max_by/1": 1, "group_by/1": 3}
 
 
-@lru_cache(maxsize=1024)
 def analyse(program: str) -> Cost | None:
     """The bounds on ``program``'s work and output, or None when it cannot be shown
     to end in time linear in its input (then it must run in a task process).
 
     Cached by filter text: a filter that arrives through a reference is checked once
-    per distinct text, then costs a dictionary lookup."""
+    per distinct text, then costs a dictionary lookup. A filter too long to analyse is
+    not cached: the cache would keep up to 1,024 texts of any size (a filter from a
+    trigger's input may be megabytes) alive in the server."""
     if len(program) > MAX_PROGRAM_LENGTH:
         return None
+    return _analyse(program)
+
+
+@lru_cache(maxsize=1024)
+def _analyse(program: str) -> Cost | None:
     try:
         tree = _Parser(program).parse_program()
         cost = _Analysis().cost(tree, {})
@@ -1167,23 +1184,80 @@ def analyse(program: str) -> Cost | None:
 VALUE_WEIGHT = 16
 
 
+#: What a digit of an integer too long for a double counts for: Python converts it to
+#: text (quadratic in its length) and jq parses it back, some 100-200 ns a digit where
+#: a character of a string costs some 40 (about 3.3 bits a digit).
+DIGIT_WEIGHT = 4
+_DOUBLE_BITS = 53
+#: What a float far from 1 counts for besides :data:`VALUE_WEIGHT`: 4,094 of
+#: ``1.2345678901234567e-300`` take jq 29 ms in and out, 1.5 takes 2.5 ms.
+FAR_FLOAT_WEIGHT = 6 * VALUE_WEIGHT
+_NEAR_FLOATS = (1e-20, 1e20)
+
+
+def json_text_size_at_most(text: str, limit: int) -> bool:
+    """:func:`json_size_at_most` for a value given as JSON text, without parsing it:
+    its characters, plus :data:`VALUE_WEIGHT` per value or key (each follows ``[``,
+    ``{``, ``,`` or ``:``, or is the whole text) and :data:`DIGIT_WEIGHT` per digit
+    (an integer's digits), and what escaping its non-ASCII characters adds. Brackets,
+    commas and digits inside strings count too, which only errs on the side of a task
+    process."""
+    if len(text) > limit:
+        return False
+    values = 1 + sum(text.count(mark) for mark in "[{,:")
+    digits = sum(text.count(digit) for digit in "0123456789")
+    # Unescaped non-ASCII characters reach jq escaped (the text is parsed, then
+    # written as ASCII JSON): weighed as in a value (quotes and backslashes, escaped
+    # here too, only add to the weight).
+    escapes = 0 if text.isascii() else _text_weight(text, limit) - len(text)
+    return len(text) + VALUE_WEIGHT * values + DIGIT_WEIGHT * digits + escapes <= limit
+
+
+def _text_weight(text: str, remaining: int) -> int:
+    """A string's characters, plus twice the bytes its JSON escapes add (jq gets its
+    input as ASCII JSON text: an emoji is ``\\ud83d\\ude00``, a NUL ``\\u0000``,
+    and decoding an escape costs more than copying a byte). Escapes are counted only
+    for a string that fits the ``remaining`` budget, so at most that many bytes."""
+    weight = len(text)
+    if weight <= remaining and not (text.isascii() and text.isprintable()):
+        weight += 2 * (len(json.dumps(text)) - 2 - weight)
+    return weight
+
+
+def _number_weight(number: int | float) -> int:
+    """What a number weighs besides :data:`VALUE_WEIGHT`: an integer too long for a
+    double its digits; a float with a far exponent (``1.2345678901234567e-300``) the
+    big-number arithmetic of printing and parsing it exactly."""
+    if isinstance(number, int):
+        bits = number.bit_length()
+        return bits * DIGIT_WEIGHT // 3 if bits > _DOUBLE_BITS else 0
+    if number and not _NEAR_FLOATS[0] < abs(number) < _NEAR_FLOATS[1]:
+        return FAR_FLOAT_WEIGHT
+    return 0
+
+
 def json_size_at_most(value: Any, limit: int) -> bool:
     """Whether ``value`` weighs at most ``limit``: the characters of its strings and
     keys plus :data:`VALUE_WEIGHT` per value (so a long string counts about its JSON
-    size, and a long array of small values much more). Visits at most
-    ``limit / VALUE_WEIGHT`` values, however big ``value`` is."""
+    size, and a long array of small values much more), more for escaped characters
+    and for long or extreme numbers. Visits at most ``limit / VALUE_WEIGHT`` values,
+    however big ``value`` is."""
     remaining = limit
     stack = [value]
     while stack:
         item = stack.pop()
         remaining -= VALUE_WEIGHT
         if isinstance(item, str):
-            remaining -= len(item)
+            remaining -= _text_weight(item, remaining)
+        elif isinstance(item, (int, float)):
+            remaining -= _number_weight(item)
         elif isinstance(item, dict):
             remaining -= VALUE_WEIGHT * len(item)  # the keys
-            if remaining >= 0:
-                remaining -= sum(len(key) if isinstance(key, str) else VALUE_WEIGHT for key in item)
-                stack.extend(item.values())
+            for key in item:
+                if remaining < 0:
+                    return False
+                remaining -= _text_weight(key, remaining) if isinstance(key, str) else VALUE_WEIGHT
+            stack.extend(item.values())
         elif isinstance(item, (list, tuple)) and len(item) * VALUE_WEIGHT <= remaining:
             stack.extend(item)
         elif isinstance(item, (list, tuple)):

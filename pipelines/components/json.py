@@ -12,7 +12,7 @@ import jq as _jq
 
 from pipelines.engine.components import ComponentDefinition, ComponentError, Task, TaskContext
 
-from ._jq_cost import analyse, json_size_at_most
+from ._jq_cost import analyse, json_size_at_most, json_text_size_at_most
 
 _ANY_JSON = {"description": "Any JSON value (number, string, object, array, boolean or null)."}
 
@@ -170,10 +170,19 @@ def unmarshal(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
     return {"json": value}
 
 
+#: Longest filter text whose compiled program is cached: the cache keeps its texts
+#: alive, and a filter from a trigger's input may be megabytes.
+_CACHED_PROGRAM_LENGTH = 10_000
+
+
 @lru_cache(maxsize=256)
+def _compile_cached(program: str) -> Any:
+    return _jq.compile(program)
+
+
 def _compile(program: str) -> Any:
     # Compiling costs milliseconds; running a compiled filter costs microseconds.
-    return _jq.compile(program)
+    return _compile_cached(program) if len(program) <= _CACHED_PROGRAM_LENGTH else _jq.compile(program)
 
 
 def run_jq(input: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
@@ -224,7 +233,7 @@ def jq_runs_inline(input: Mapping[str, Any]) -> bool:
     value = input.get("json-value")
     if value is None:
         raw = input.get("json-string")
-        return raw is None or (isinstance(raw, str) and len(raw) <= limit)
+        return raw is None or (isinstance(raw, str) and json_text_size_at_most(raw, limit))
     return json_size_at_most(value, limit)
 
 
