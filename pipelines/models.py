@@ -154,7 +154,9 @@ class PipelineRun(models.Model):
     }
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="runs")
+    # No index of its own: the (pipeline, -create_time) index below serves lookups by
+    # pipeline, and every index is one more B-tree page written per stored run.
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="runs", db_index=False)
     release = models.ForeignKey(PipelineRelease, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     pipeline_version = models.CharField(max_length=64, default="latest")
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.PROCESSING)
@@ -217,7 +219,8 @@ class ComponentRun(models.Model):
         FAILED = "RUN_STATUS_FAILED"
         SKIPPED = "RUN_STATUS_SKIPPED"
 
-    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="component_runs")
+    # Indexed by the (run, component_id) unique constraint, as events are by (run, seq).
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="component_runs", db_index=False)
     component_id = models.CharField(max_length=64)
     status = models.CharField(max_length=32, choices=Status.choices)
     inputs = JSONField(default=list, blank=True)
@@ -308,7 +311,8 @@ class RunEvent(models.Model):
     run, not copied into every event). Kept as text: replay writes it out unparsed.
     """
 
-    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="events")
+    # Indexed by the (run, seq) unique constraint: no index on run alone to write too.
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="events", db_index=False)
     seq = models.PositiveIntegerField()
     name = models.CharField(max_length=40)
     payload = models.TextField()
