@@ -33,6 +33,7 @@ from pipelines.engine.events import Event
 from pipelines.engine.platform import BASE_URL, PlatformSetup, setting_names, takes_platform_key, url_field
 from pipelines.errors import Cancelled, DeadlineExceeded, ServiceError
 from pipelines.models import Pipeline, PipelineRun
+from pipelines.services.bulk import instance
 from pipelines.services.run_events import RunEventBuffer, RunEventLog, failure_events, run_end_broadcast
 from pipelines.services.run_inputs import TriggerRow, bind_rows
 from pipelines.services.run_records import (
@@ -284,7 +285,9 @@ async def _run_trigger_here(
 ) -> TriggerOutcome:
     bound = bind_rows(target, rows)
     secrets = [{**target.namespace_secrets, **row.secret} for row in rows]
-    run = PipelineRun(
+    now = timezone.now()
+    run = instance(
+        PipelineRun,
         uid=uuid.uuid4(),
         pipeline=target.pipeline,
         release=target.release,
@@ -294,9 +297,10 @@ async def _run_trigger_here(
         requester=_user_or_none(requester),
         recipe_snapshot=target.recipe.raw,
         draft=target.draft,
+        create_time=now,
+        start_time=now,
+        worker=worker_id(),  # which process ran it (serve or a run worker)
     )
-    run.create_time = run.start_time = timezone.now()
-    run.worker = worker_id()  # which process ran it (serve or a run worker)
     state = RunState.of(run, bound)
     if live:
         run.heartbeat_time = run.start_time
