@@ -1,17 +1,22 @@
 """What the trigger's hot path keeps in memory or does its own way must not change
-what a user sees: a changed server setting takes effect on the next trigger, and the
-run history the fast path writes reads back as the ORM's own writes would."""
+what a user sees: a changed server setting takes effect on the next trigger, each
+trigger path runs its own pipeline however often it was resolved before, and the run
+history the fast path writes reads back as the ORM's own writes would."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from pipelines.asgi import PipelineASGIHandler
 from pipelines.models import PipelineRun, RunEvent
+from tests.api.test_trigger_lane import call, served
 from tests.components.test_platform_keys import INSTILL_RECIPE
+from tests.conftest import HELLO_RECIPE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,3 +55,20 @@ def test_event_times_written_on_the_loop_are_the_orms(api, hello):
     finally:
         raw.close()
     assert stored == [connection.ops.adapt_datetimefield_value(event.time) for event in events]
+
+
+def test_the_lane_runs_each_path_s_own_pipeline_every_time(settings, alice, alice_token, make_pipeline):
+    settings.PIPELINE_TRIGGER_LANE = True
+    make_pipeline(alice, "hello")
+    make_pipeline(alice, "hi", raw_recipe=HELLO_RECIPE.replace('"Hello \\(', '"Hi \\('))
+    handler = PipelineASGIHandler()
+    headers = {"authorization": f"Bearer {alice_token}", "content-type": "application/json"}
+    body = b'{"data": [{"variable": {"prompt": "you"}}]}'
+    before = served()
+    answers = [
+        json.loads(call(handler, "POST", f"/v1beta/namespaces/alice/pipelines/{pipeline}/trigger", body, headers)[2])
+        for pipeline in ("hello", "hi", "hello", "hi", "nope")
+    ]
+    assert served() == before + 5  # all through the lane, its resolved paths remembered
+    assert [a.get("outputs") for a in answers[:4]] == [[{"answer": "Hello you"}], [{"answer": "Hi you"}]] * 2
+    assert answers[4]["code"] == 5  # NOT_FOUND, as before it
