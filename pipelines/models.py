@@ -6,6 +6,8 @@ organisations can be added as another namespace kind without touching pipelines)
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from typing import TYPE_CHECKING, ClassVar
 
@@ -131,6 +133,19 @@ class PipelineRelease(models.Model):
 
 class IllegalTransition(Exception):
     """A run was asked to move to a status it cannot reach from its current one."""
+
+
+def run_uid() -> uuid.UUID:
+    """A new run's uid: a UUIDv7 (RFC 9562), 48 bits of Unix milliseconds then 74 random
+    bits. Runs are written in the order they start, so their uids land at the end of the
+    unique index instead of on a random page of it: a random uid dirtied one more index
+    page per stored run (~8 % of SQLite's time for a `hello` run, more for the WAL
+    checkpoint). As unique and as unguessable as needed (the time is the run's public
+    ``createTime`` anyway)."""
+    value = (time.time_ns() // 1_000_000 & (1 << 48) - 1) << 80 | int.from_bytes(os.urandom(10))
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 9562 variant
+    return uuid.UUID(int=value)
 
 
 class PipelineRun(models.Model):

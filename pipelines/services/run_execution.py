@@ -32,7 +32,7 @@ from pipelines.engine import ComponentDefinition, Recipe, RunCancelled, RunResul
 from pipelines.engine.events import Event
 from pipelines.engine.platform import BASE_URL, PlatformSetup, setting_names, takes_platform_key, url_field
 from pipelines.errors import Cancelled, DeadlineExceeded, ServiceError
-from pipelines.models import Pipeline, PipelineRun
+from pipelines.models import Pipeline, PipelineRun, run_uid
 from pipelines.services.bulk import instance
 from pipelines.services.run_events import RunEventBuffer, RunEventLog, failure_events, run_end_broadcast
 from pipelines.services.run_inputs import TriggerRow, bind_rows
@@ -288,7 +288,7 @@ async def _run_trigger_here(
     now = timezone.now()
     run = instance(
         PipelineRun,
-        uid=uuid.uuid4(),
+        uid=run_uid(),
         pipeline=target.pipeline,
         release=target.release,
         pipeline_version=target.version,

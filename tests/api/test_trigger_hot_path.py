@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
+import uuid
 
 import pytest
 from django.conf import settings as django_settings
@@ -72,3 +74,16 @@ def test_the_lane_runs_each_path_s_own_pipeline_every_time(settings, alice, alic
     assert served() == before + 5  # all through the lane, its resolved paths remembered
     assert [a.get("outputs") for a in answers[:4]] == [[{"answer": "Hello you"}], [{"answer": "Hi you"}]] * 2
     assert answers[4]["code"] == 5  # NOT_FOUND, as before it
+
+
+def test_run_uids_follow_the_order_runs_start_in(api, hello):
+    url = "/v1beta/namespaces/alice/pipelines/hello"
+    for prompt in ("one", "two"):
+        assert api.post(f"{url}/trigger", {"data": [{"variable": {"prompt": prompt}}]}).status_code == 200
+        time.sleep(0.002)  # uids order by the millisecond a run starts
+    queued = api.post(f"{url}/trigger-async", {"data": [{"variable": {"prompt": "three"}}]})
+    assert queued.status_code == 200, queued.content
+    runs = api.get(f"{url}/runs").json()["pipelineRuns"]  # newest first
+    uids = [uuid.UUID(run["pipelineRunUid"]) for run in reversed(runs)]
+    assert len(uids) == 3 and uids == sorted(uids)
+    assert {uid.version for uid in uids} == {7}  # RFC 9562: time-ordered, 74 random bits
