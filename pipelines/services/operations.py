@@ -32,6 +32,7 @@ from pipelines.components import default_registry
 from pipelines.engine import parse_recipe, to_json
 from pipelines.errors import ABORTED, INTERNAL, AlreadyExists, Cancelled, InvalidArgument, NotFound, ServiceError
 from pipelines.models import IdempotencyKey, PipelineRun
+from pipelines.models import run_uid as new_run_uid
 from pipelines.services.run_events import run_end_announce
 from pipelines.services.run_execution import local_cancels, run_stored, run_trigger, worker_id
 from pipelines.services.run_files import FileStore, as_data_uris, as_files
@@ -175,7 +176,7 @@ def run_enqueue(
             return earlier
     bound = bind_rows(target, rows)
     overrides = [row.secret for row in rows]
-    run_uid = uuid.uuid4()
+    run_uid = new_run_uid()
     store = FileStore(run_uid)
     inputs = [to_json(row, store) for row in bound]
     run = queued_run(

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from asgiref.sync import async_to_sync
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
@@ -41,6 +41,7 @@ from pipelines.engine import (
 )
 from pipelines.models import PipelineRun, RunEvent
 from pipelines.selectors import run_state, run_state_on_loop
+from pipelines.services.bulk import sqlite_datetime_adapter
 from pipelines.services.run_files import FileStore, InlineFileStore, NeedsDisk
 
 logger = logging.getLogger("pipelines.runs")
@@ -100,8 +101,19 @@ def events_insert(run_pk: int, rendered: Sequence[Rendered]) -> None:
 
 
 def events_insert_sqlite(cursor, run_pk: int, rendered: Sequence[Rendered]) -> None:
-    """:func:`events_insert` through a plain ``sqlite3`` cursor (pipelines/loop_sqlite.py)."""
-    cursor.executemany(*_events_statement(run_pk, rendered, "?"))
+    """:func:`events_insert` through a plain ``sqlite3`` cursor (pipelines/loop_sqlite.py),
+    its statement and time conversion looked up once (see :func:`bulk.rows_insert_sqlite`)."""
+    global _sqlite_plan
+    if _sqlite_plan is None:
+        connection = connections[DEFAULT_DB_ALIAS]
+        generic = connection.ops.adapt_datetimefield_value
+        adapt = sqlite_datetime_adapter(connection, generic) or generic
+        _sqlite_plan = (_events_statement(run_pk, (), "?")[0], adapt)
+    sql, adapt = _sqlite_plan
+    cursor.executemany(sql, [(run_pk, seq, name, payload, adapt(t)) for (seq, name, payload), t in rendered])
+
+
+_sqlite_plan: tuple[str, Callable[[datetime], Any]] | None = None
 
 
 def failure_events(*, message: str, rows: int, last_seq: int, now: datetime) -> list[Event]:

@@ -23,7 +23,7 @@ from pipelines.aio import db
 from pipelines.engine import RunResult, to_json
 from pipelines.errors import Cancelled, ServiceError
 from pipelines.models import ComponentRun, PipelineRun
-from pipelines.services.bulk import rows_insert, rows_insert_sqlite, sqlite_adapters
+from pipelines.services.bulk import instance, rows_insert, rows_insert_sqlite, sqlite_adapters
 from pipelines.services.run_events import RunEventBuffer, run_end_announce
 from pipelines.services.run_files import FileStore, InlineFileStore, NeedsDisk
 
@@ -368,7 +368,8 @@ def component_run_from_result(run: PipelineRun, component_id: str, result: RunRe
     starts = [c.started_at for c in per_row if c.started_at]
     ends = [c.completed_at for c in per_row if c.completed_at]
     start, end = (min(starts) if starts else None), (max(ends) if ends else None)
-    return ComponentRun(
+    return instance(
+        ComponentRun,
         run=run,
         component_id=component_id,
         status=status,
