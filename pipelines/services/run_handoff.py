@@ -32,6 +32,7 @@ from django.utils import timezone
 from pipelines import loop_sqlite
 from pipelines.engine import to_json
 from pipelines.models import PipelineRun
+from pipelines.models import run_uid as new_run_uid
 from pipelines.services.bulk import rows_insert_sqlite, sqlite_adapters
 from pipelines.services.run_files import InlineFileStore, NeedsDisk
 from pipelines.services.run_inputs import TriggerRow, bind_rows
@@ -80,7 +81,7 @@ def run_enqueue_on_loop(
         return None
     bound = bind_rows(target, rows)
     overrides = [row.secret for row in rows]
-    run_uid = uuid.uuid4()
+    run_uid = new_run_uid()
     try:
         inputs = [to_json(row, InlineFileStore(run_uid)) for row in bound]
     except NeedsDisk:
