@@ -105,6 +105,14 @@ def fetch_one(sql: str, params: tuple[Any, ...]) -> tuple | bool | None:
 # Loop commits between two checkpoints requested from a thread (about what SQLite's own
 # 1000-page auto-checkpoint would do for small runs).
 CHECKPOINT_EVERY = 200
+# A passive checkpoint copies the log into the database but never waits for readers, and
+# the log starts over only at a moment no reader is using it: under steady load from
+# several connections (serve's threads and loop, its run worker) that moment never comes,
+# and the log grew by ~22 KB per trigger without end (2 GB after 100,000 triggers, its
+# index mapped into every process's memory). Past this many frames (16 MB at 4 KB pages)
+# the checkpoint waits, briefly, for the readers of the log to finish, and truncates it.
+TRUNCATE_FRAMES = 4096
+TRUNCATE_WAIT_MS = 100
 
 
 # Held by a loop's write transaction. A process has two loops that write here (the
@@ -195,6 +203,16 @@ def _checkpoint() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        row = cursor.fetchone()
+        if row is None or row[1] <= TRUNCATE_FRAMES:
+            return
+        cursor.execute("PRAGMA busy_timeout")
+        (waited,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA busy_timeout = {TRUNCATE_WAIT_MS}")
+        try:  # writers wait meanwhile (a moment): readers of the log finish in milliseconds
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout = {int(waited)}")
 
 
 def close() -> None:

@@ -9,6 +9,7 @@ revocations seen at once, and nothing lost when the database is busy.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -322,3 +323,30 @@ def test_past_the_kept_bound_runs_are_read_back_from_the_database(alice, hello, 
     run_uid = enqueue_kept(alice, hello)
     assert async_to_sync(run_execute)(run_uid=run_uid) is not None
     assert PipelineRun.objects.get(uid=run_uid).outputs == [{"answer": "Hello kept"}]
+
+
+def test_a_long_write_ahead_log_is_truncated_by_the_checkpoint(monkeypatch):
+    """Under steady load some reader always uses the log, so a passive checkpoint alone
+    never lets it start over: it grew by ~22 KB per trigger for ever (2 GB after 100,000
+    hello triggers). Past ``TRUNCATE_FRAMES`` the checkpoint truncates it."""
+    monkeypatch.setattr(loop_sqlite, "TRUNCATE_FRAMES", 16)
+    name = connection.settings_dict["NAME"]
+    wal = f"{name}-wal"
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE wal_filler (body BLOB)")
+    reader = sqlite3.connect(name)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM wal_filler").fetchone()  # a snapshot the log must keep
+        with connection.cursor() as cursor:
+            for _ in range(64):
+                cursor.execute("INSERT INTO wal_filler VALUES (zeroblob(8192))")
+        reader.execute("COMMIT")
+        grown = os.path.getsize(wal)
+        assert grown > 64 * 8192
+        loop_sqlite._checkpoint()
+        assert os.path.getsize(wal) == 0, f"the log still holds {grown} bytes"
+    finally:
+        reader.close()
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE wal_filler")
