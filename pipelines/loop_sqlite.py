@@ -105,13 +105,15 @@ def fetch_one(sql: str, params: tuple[Any, ...]) -> tuple | bool | None:
 # Loop commits between two checkpoints requested from a thread (about what SQLite's own
 # 1000-page auto-checkpoint would do for small runs).
 CHECKPOINT_EVERY = 200
-# A passive checkpoint copies the log into the database but never waits for readers, and
-# the log starts over only at a moment no reader is using it: under steady load from
-# several connections (serve's threads and loop, its run worker) that moment never comes,
-# and the log grew by ~22 KB per trigger without end (2 GB after 100,000 triggers, its
-# index mapped into every process's memory). Past this many frames (16 MB at 4 KB pages)
-# the checkpoint waits, briefly, for the readers of the log to finish, and truncates it.
-TRUNCATE_FRAMES = 4096
+# The log starts over at a write that finds it wholly copied into the database. A
+# checkpoint in a thread copies it while this loop goes on writing, so it never found it
+# so: the log grew by ~22 KB per trigger without end (2 GB after 100,000 triggers, its
+# index mapped into every process). So once the thread's checkpoint is done, the loop
+# copies the few frames written meanwhile itself, and its next write starts the log over.
+# Should that still not happen (other processes writing all the time), past this many
+# frames (64 MB at 4 KB pages) the checkpoint waits, briefly, for the log's readers and
+# truncates it.
+TRUNCATE_FRAMES = 16384
 TRUNCATE_WAIT_MS = 100
 
 
@@ -192,10 +194,24 @@ def _checkpoint_soon() -> None:
             await db(_checkpoint)()
         except Exception:  # noqa: BLE001 - the next one will do
             logger.exception("WAL checkpoint failed")
+            return
+        _catch_up()
 
     from pipelines.aio import detached
 
     detached(checkpoint())
+
+
+def _catch_up() -> None:
+    """On the loop, after a checkpoint in a thread: copy what was written meanwhile (a
+    few frames; never waits), so that the loop's next write starts the log over."""
+    opened = getattr(_local, "opened", None)
+    if opened is None or opened[1].in_transaction:
+        return
+    try:
+        opened[1].execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except sqlite3.Error as exc:
+        logger.debug("catching up with the checkpoint failed: %s", exc)
 
 
 def _checkpoint() -> None:

@@ -326,9 +326,9 @@ def test_past_the_kept_bound_runs_are_read_back_from_the_database(alice, hello, 
 
 
 def test_a_long_write_ahead_log_is_truncated_by_the_checkpoint(monkeypatch):
-    """Under steady load some reader always uses the log, so a passive checkpoint alone
-    never lets it start over: it grew by ~22 KB per trigger for ever (2 GB after 100,000
-    hello triggers). Past ``TRUNCATE_FRAMES`` the checkpoint truncates it."""
+    """The safety net under the loop's catch-up: a log past ``TRUNCATE_FRAMES`` is
+    truncated by the checkpoint even when a reader kept it from starting over (a passive
+    checkpoint left it whole: it once grew ~22 KB per trigger for ever)."""
     monkeypatch.setattr(loop_sqlite, "TRUNCATE_FRAMES", 16)
     name = connection.settings_dict["NAME"]
     wal = f"{name}-wal"
