@@ -228,11 +228,19 @@ def test_a_killed_process_is_replaced(server: Server, token: str) -> None:
 
 
 def _where_serve_is(server: Server) -> str:
-    """serve's log after asking it (SIGUSR1) where each of its threads is."""
+    """serve's state in the kernel (a process blocked there cannot answer a signal), and
+    its log after asking it (SIGUSR1) where each of its threads is."""
     assert server.process is not None
+    proc = f"/proc/{server.process.pid}"
+    try:
+        with open(f"{proc}/status") as status, open(f"{proc}/wchan") as wchan:
+            state = [line.strip() for line in status if line.startswith(("State", "Threads", "SigBlk", "SigIgn"))]
+            state.append(f"wchan: {wchan.read()}")
+    except OSError as exc:
+        state = [str(exc)]
     server.process.send_signal(signal.SIGUSR1)
     time.sleep(1)
-    return f"children {_children(server)}; serve's log:\n{server.output()[-6000:]}"
+    return f"children {_children(server)}; serve: {'; '.join(state)}; its log:\n{server.output()[-6000:]}"
 
 
 def test_sigterm_stops_every_process(server: Server) -> None:
