@@ -17,10 +17,18 @@ ours between a child's death and its restart.
 
 A child never outlives the parent: on Linux it asks the kernel for SIGTERM when the
 parent dies (``PR_SET_PDEATHSIG``), even when the parent was killed with SIGKILL.
+
+The parent waits for its own children by pid (never ``waitpid(-1)``, which would take
+the exit status of any other process it started), checks on every turn of its loop that
+each worker has a process or a restart due (a worker with neither is restarted, with an
+error in the log), and retries a ``fork`` that fails (no memory, the process limit)
+instead of dying. Each restart is logged with the new pid. SIGUSR1 makes the parent
+(and a child) write where each of its threads is to stderr (``faulthandler``).
 """
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import signal
@@ -112,11 +120,14 @@ class Supervisor:
         """Start the children, supervise them; 0 once stopped by a signal, 1 when a
         child kept failing at start (the others are stopped too)."""
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        dumps = _dump_on_sigusr1()
         try:
             for index in range(self.count):
                 self._start(index, restarted=False)
             return self._supervise()
         finally:
+            if dumps:
+                faulthandler.unregister(signal.SIGUSR1)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
@@ -130,7 +141,14 @@ class Supervisor:
         parent = os.getpid()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # EAGAIN (process limit), ENOMEM: try again in a while
+            self._failures[index] += 1
+            delay = _backoff(self._failures[index]) or 0.25
+            logger.error("could not start serve worker %d (%s); trying again in %g s", index, exc, delay)
+            self._due[index] = time.monotonic() + delay
+            return
         if pid == 0:  # the child
             code = 1
             try:
@@ -149,6 +167,8 @@ class Supervisor:
                 sys.stderr.flush()
                 os._exit(code)
         self._children[pid] = _Child(index=index, pid=pid, started=time.monotonic())
+        if restarted:
+            logger.info("serve worker %d started again (pid %d)", index, pid)
 
     def _supervise(self) -> int:
         stop_deadline: float | None = None
@@ -168,6 +188,7 @@ class Supervisor:
                 if time.monotonic() > stop_deadline:
                     self._signal_all(signal.SIGKILL)
             else:
+                self._check_every_worker_has_a_process()
                 now = time.monotonic()
                 for index, when in list(self._due.items()):
                     if when <= now:
@@ -176,23 +197,24 @@ class Supervisor:
             time.sleep(0.05)
 
     def _reap(self, *, stopping: bool) -> None:
-        while self._children:
+        """Take the exit status of each of our children that ended, by pid: a
+        ``waitpid(-1)`` would also take that of any other process this one started."""
+        for pid in list(self._children):
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                self._children.clear()
-                return
-            if pid == 0:
-                return
-            child = self._children.pop(pid, None)
-            if child is None or stopping:
+                found, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # not ours to wait for any more: gone, status unknown
+                found, status = pid, -1
+            if found == 0:
+                continue
+            child = self._children.pop(pid)
+            if stopping:
                 continue
             lived = time.monotonic() - child.started
             if lived < FAST_FAILURE_SECONDS:
                 self._failures[child.index] += 1
             else:
                 self._failures[child.index] = 0
-            delay = 0.0 if self._failures[child.index] <= 1 else min(5.0, 0.25 * 2 ** self._failures[child.index])
+            delay = _backoff(self._failures[child.index])
             logger.error(
                 "serve worker %d (pid %d) %s; starting another%s",
                 child.index,
@@ -202,6 +224,15 @@ class Supervisor:
             )
             self._due[child.index] = time.monotonic() + delay
 
+    def _check_every_worker_has_a_process(self) -> None:
+        """Each worker has a process or a restart due; one with neither would never be
+        started again (and serve would go on with one process fewer, silently)."""
+        running = {child.index for child in self._children.values()}
+        for index in range(self.count):
+            if index not in running and index not in self._due:
+                logger.error("serve worker %d has no process and no restart due; starting another", index)
+                self._due[index] = time.monotonic()
+
     def _signal_all(self, sig: int) -> None:
         for pid in list(self._children):
             try:
@@ -210,7 +241,27 @@ class Supervisor:
                 pass
 
 
+def _backoff(failures: int) -> float:
+    """Seconds to wait before restarting a worker after ``failures`` fast failures in a
+    row: none after the first, then 1, 2, 4, 5, 5... s."""
+    return 0.0 if failures <= 1 else min(5.0, 0.25 * 2**failures)
+
+
+def _dump_on_sigusr1() -> bool:
+    """``kill -USR1`` writes every thread's stack to stderr (a stuck process says where
+    it is); False where that cannot be registered (no SIGUSR1, or stderr has no fd)."""
+    if not hasattr(signal, "SIGUSR1"):
+        return False
+    try:
+        faulthandler.register(signal.SIGUSR1, all_threads=True, chain=False)
+    except (OSError, ValueError, RuntimeError, AttributeError):  # io.UnsupportedOperation: no fileno
+        return False
+    return True
+
+
 def _how_it_ended(status: int) -> str:
+    if status < 0:
+        return "ended (its exit status was lost)"
     if os.WIFSIGNALED(status):
         return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
     return f"exited with code {os.waitstatus_to_exitcode(status)}"

@@ -1,6 +1,7 @@
 """The parent of ``serve --workers`` (pipelines/serve_workers.py) on its own, with small
-children instead of servers: it restarts a child that dies, gives up on one that keeps
-failing at start, and stops every child on SIGTERM.
+children instead of servers: it restarts a child that dies (even when a fork fails),
+gives up on one that keeps failing at start, stops every child on SIGTERM, and leaves
+the exit status of processes it did not start to whoever started them.
 
 Each supervisor runs in a Python process of its own, as ``serve`` does: forking this
 test process, which has threads, could deadlock a child."""
@@ -18,13 +19,30 @@ from pipelines import serve_workers
 ROOT = Path(__file__).resolve().parent.parent
 
 # argv: the file each child logs "index restarted pid" to. Child 1 dies at once the first
-# time; then every child sleeps until SIGTERM. FAILING makes child 0 fail at every start.
+# time; then every child sleeps until SIGTERM. FAILING makes child 0 fail at every start;
+# FORKFAILS makes the first fork that would replace child 1 fail (EAGAIN, as at the
+# process limit). Beside the supervisor runs a process the script itself started (it
+# exits with 3): its status must reach the script's Popen, not the supervisor.
 SUPERVISE = """
-import os, sys, time
+import errno, logging, os, subprocess, sys, time
 from pipelines import serve_workers
+
+logging.basicConfig(level=logging.INFO)
 
 serve_workers.FAST_FAILURES_ALLOWED = 3
 log, failing = sys.argv[1], sys.argv[2] == "failing"
+other = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+forks = []
+if sys.argv[2] == "forkfails":
+    real_fork = os.fork
+
+    def fork():
+        forks.append(1)
+        if len(forks) == 3:
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        return real_fork()
+
+    os.fork = fork
 
 def child(index, restarted):
     with open(log, "a") as file:
@@ -36,7 +54,9 @@ def child(index, restarted):
     time.sleep(60)
     return 0
 
-sys.exit(serve_workers.Supervisor(2, child).run())
+code = serve_workers.Supervisor(2, child).run()
+print("the other process exited with", other.wait(), file=sys.stderr)
+sys.exit(code)
 """
 
 
@@ -64,8 +84,10 @@ def _gone(pid: int) -> bool:
     return state == "Z"
 
 
-def test_a_dead_child_is_replaced_and_sigterm_stops_them_all(tmp_path: Path) -> None:
-    process, log = _supervise(tmp_path, "replace")
+def _replaced_then_stopped(tmp_path: Path, mode: str) -> tuple[list[str], str]:
+    """Supervise in ``mode`` until child 1 has been replaced, then SIGTERM: the children's
+    log lines and the supervisor's stderr."""
+    process, log = _supervise(tmp_path, mode)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and len(_lines(log)) < 3:
         time.sleep(0.02)
@@ -73,13 +95,29 @@ def test_a_dead_child_is_replaced_and_sigterm_stops_them_all(tmp_path: Path) -> 
     _, errors = process.communicate(timeout=20)
     assert process.returncode == 0, errors
     lines = _lines(log)
-    assert sorted(line.rsplit(" ", 1)[0] for line in lines) == ["0 False", "1 False", "1 True"]
+    assert sorted(line.rsplit(" ", 1)[0] for line in lines) == ["0 False", "1 False", "1 True"], errors
+    return lines, errors
+
+
+def test_a_dead_child_is_replaced_and_sigterm_stops_them_all(tmp_path: Path) -> None:
+    lines, errors = _replaced_then_stopped(tmp_path, "replace")
     assert "serve worker 1 (pid" in errors and "exited with code 7; starting another" in errors
+    restarted = next(line for line in lines if line.startswith("1 True")).split()[2]
+    assert f"serve worker 1 started again (pid {restarted})" in errors
+    assert "the other process exited with 3" in errors, "the supervisor took a status that was not its own"
     deadline = time.monotonic() + 5
     pids = [int(line.rsplit(" ", 1)[1]) for line in lines]
     while time.monotonic() < deadline and not all(_gone(pid) for pid in pids):
         time.sleep(0.02)
     assert all(_gone(pid) for pid in pids), "no child outlives the supervisor"
+
+
+def test_a_fork_that_fails_is_tried_again(tmp_path: Path) -> None:
+    """A fork refused (EAGAIN at the process limit, ENOMEM) does not end serve nor leave
+    the worker without a process: the restart is tried again a moment later."""
+    _, errors = _replaced_then_stopped(tmp_path, "forkfails")
+    assert "could not start serve worker 1 ([Errno 11] Resource temporarily unavailable); trying again in" in errors
+    assert "Traceback" not in errors, errors
 
 
 def test_a_child_that_keeps_failing_at_start_stops_serve(tmp_path: Path) -> None:

@@ -218,13 +218,29 @@ def test_a_killed_process_is_replaced(server: Server, token: str) -> None:
         deadline = time.monotonic() + 30  # a loaded machine (the suite's other workers) starts Django slowly
         while time.monotonic() < deadline and (len(_children(server)) != 2 or victim in _children(server)):
             time.sleep(0.05)
-        assert len(_children(server)) == 2 and victim not in _children(server)
+        assert len(_children(server)) == 2 and victim not in _children(server), _where_serve_is(server)
         assert re.search(
             rf"serve worker [01] \(pid {victim}\) was killed by SIGKILL; starting another", server.output()
         )
         answers = _each_on_a_new_connection(12, lambda: _trigger(server, token))
         assert {answer.status_code for answer in answers} == {200}
     test_the_first_process_serves_grpc(server, token)
+
+
+def _where_serve_is(server: Server) -> str:
+    """serve's state in the kernel (a process blocked there cannot answer a signal), and
+    its log after asking it (SIGUSR1) where each of its threads is."""
+    assert server.process is not None
+    proc = f"/proc/{server.process.pid}"
+    try:
+        with open(f"{proc}/status") as status, open(f"{proc}/wchan") as wchan:
+            state = [line.strip() for line in status if line.startswith(("State", "Threads", "SigBlk", "SigIgn"))]
+            state.append(f"wchan: {wchan.read()}")
+    except OSError as exc:
+        state = [str(exc)]
+    server.process.send_signal(signal.SIGUSR1)
+    time.sleep(1)
+    return f"children {_children(server)}; serve: {'; '.join(state)}; its log:\n{server.output()[-6000:]}"
 
 
 def test_sigterm_stops_every_process(server: Server) -> None:
