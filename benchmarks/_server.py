@@ -139,6 +139,8 @@ class Server:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.grpc_port = grpc_port or free_port()
+        while self.grpc_port == self.port:  # two free ports asked in a row can be the same one
+            self.grpc_port = free_port()
         self.grpc_target = f"127.0.0.1:{self.grpc_port}"
         self.python = python
         # The ASGI server (`serve --server`); None: serve's default (PIPELINE_SERVER).
