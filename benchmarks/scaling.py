@@ -44,7 +44,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from _server import Server  # noqa: E402
+from _server import Server, cpu_seconds  # noqa: E402
 
 PATH = "/v1beta/namespaces/admin/pipelines/hello/trigger"
 BODY = json.dumps({"data": [{"variable": {"prompt": "scale"}}]})
@@ -91,18 +91,6 @@ class Row:
     @property
     def per_core(self) -> float:
         return self.rate / self.cores_busy if self.cores_busy else 0.0
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of live processes, in seconds (Linux /proc)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(base_url: str, token: str, *, connections: int, seconds: float, script: Path) -> dict:
